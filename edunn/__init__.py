@@ -1,0 +1,57 @@
+"""edunn: a deep-learning framework you build yourself, lesson by lesson, with PyTorch's API.
+
+``import edunn as torch`` should make a typical small PyTorch script run unchanged.  The layers,
+bottom to top (each imports only from those below it):
+
+1. ``backend.py``  -- the only file that knows NumPy and CuPy;
+2. ``autograd/``   -- ``Function``, the graph, backward, grad modes, gradcheck;
+3. ``tensor.py`` and ``ops/`` -- the ``Tensor`` and every differentiable op.
+"""
+from . import backend
+from .backend import (device, dtype, Generator, manual_seed, initial_seed, seed, get_default_dtype,
+                      set_default_dtype, promote_types, finfo, iinfo,
+                      bool_ as bool, uint8, int8, int16, int32, int64, float16, bfloat16, float32,
+                      float64)
+from .tensor import Tensor, Size
+from .autograd import (no_grad, enable_grad, set_grad_enabled, inference_mode, is_grad_enabled,
+                       is_inference_mode_enabled)
+from . import autograd
+from .ops.creation import *  # noqa: F401,F403  (tensor, zeros, arange, rand, ...)
+from .ops.elementwise import *  # noqa: F401,F403  (add, exp, tanh, eq, ...)
+from .ops.reduction import *  # noqa: F401,F403  (sum, mean, max, var, ...)
+from .ops.shape import *  # noqa: F401,F403  (reshape, cat, stack, split, ...)
+from .ops.indexing import *  # noqa: F401,F403  (gather, scatter, where, ...)
+from .ops.linalg import *  # noqa: F401,F403  (matmul, einsum, ...)
+from .ops.sorting import *  # noqa: F401,F403  (sort, topk, ...)
+from .ops.conversion import *  # noqa: F401,F403
+from .backend import uint8 as uint8  # keep the dtype names above any op of the same name
+
+half, float, double = float16, float32, float64
+long, int, short = int64, int32, int16
+cfloat = None
+del cfloat
+
+__version__ = "0.1.0"
+
+
+def is_tensor(obj) -> "builtins.bool":
+    return isinstance(obj, Tensor)
+
+
+def is_floating_point(input: Tensor) -> "builtins.bool":
+    return input.is_floating_point()
+
+
+def numel(input: Tensor) -> "builtins.int":
+    return input.numel()
+
+
+def get_rng_state():
+    return backend.default_generator().get_state()
+
+
+def set_rng_state(state) -> None:
+    backend.default_generator().set_state(state)
+
+
+default_generator = backend.default_generator()

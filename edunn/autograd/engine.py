@@ -1,0 +1,294 @@
+"""The backward pass: walk the graph from the outputs to the leaves in reverse topological order.
+
+``backward(tensors, grad_tensors)`` and ``grad(outputs, inputs)`` both end here, in
+:func:`run_backward`:
+
+1. an iterative depth-first walk from the outputs' ``grad_fn`` counts, for every node, how many
+   edges lead into it (micrograd's recursive sort overflows Python's stack on a long RNN);
+2. nodes whose gradient is complete (count zero) are processed: their ``backward`` turns the
+   gradients of their outputs into gradients of their inputs;
+3. each input gradient is summed back to the input's shape when broadcasting widened it -- the
+   one place in edunn where that happens -- and added into the buffer of the node that produced
+   the input (``grad = g if grad is None else grad + g``), or into a leaf's ``.grad``.
+
+Lesson 02 builds this file.
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from . import grad_mode
+from .function import Function
+import edunn.tensor as _tensor_mod
+
+_state = grad_mode.state
+
+
+def _topological_counts(roots: Sequence[Function]) -> dict:
+    """For every node reachable from ``roots``: how many edges from other reachable nodes lead
+    into it.  A node is ready once that many gradients have arrived."""
+    deps: dict = {}
+    stack = []
+    for r in roots:
+        if r not in deps:
+            deps[r] = 0
+            stack.append(r)
+    while stack:
+        node = stack.pop()
+        for edge in node._next:
+            if edge is not None:
+                target = edge[0]
+                if isinstance(target, Function):
+                    if target in deps:
+                        deps[target] += 1
+                    else:
+                        deps[target] = 1
+                        stack.append(target)
+    return deps
+
+
+def _nodes_leading_to(deps: dict, roots: Sequence[Function], wanted_nodes: set, wanted_leaves: set) -> set:
+    """The nodes from which some wanted input can be reached (``autograd.grad`` runs only those)."""
+    useful: set = set()
+    # post-order without recursion: a node is useful if it is wanted or has a useful successor
+    order = []
+    seen = set()
+    stack = [(r, False) for r in roots]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if node in seen:
+            continue
+        seen.add(node)
+        stack.append((node, True))
+        for edge in node._next:
+            if edge is not None and isinstance(edge[0], Function) and edge[0] not in seen:
+                stack.append((edge[0], False))
+    for node in order:  # successors (inputs) come before the node in this order
+        if node in wanted_nodes:
+            useful.add(node)
+            continue
+        for edge in node._next:
+            if edge is None:
+                continue
+            t = edge[0]
+            if (isinstance(t, Function) and t in useful) or (not isinstance(t, Function) and id(t) in wanted_leaves):
+                useful.add(node)
+                break
+    return useful
+
+
+def run_backward(roots: Sequence[Any], root_grads: Sequence[Any], retain_graph: bool,
+                 create_graph: bool, inputs: Sequence[Any] | None = None,
+                 accumulate: bool = True, allow_unused: bool = True) -> list | None:
+    """Backpropagate ``root_grads`` from the tensors ``roots``.
+
+    With ``accumulate=True`` (``Tensor.backward``) gradients are added into the ``.grad`` of the
+    leaves (of ``inputs`` only, when given).  With ``accumulate=False`` (``autograd.grad``) no
+    ``.grad`` is touched and the gradients of ``inputs`` are returned.
+    """
+    from ..ops.broadcast import sum_to
+    Tensor = _tensor_mod.Tensor
+
+    start_nodes = []
+    leaf_grads: dict = {}       # id(leaf) -> grad, for inputs that are leaves
+    node_buffers: dict = {}     # node -> [grad per output]
+    for t, g in zip(roots, root_grads):
+        if t.grad_fn is None:
+            if not t.requires_grad:
+                raise RuntimeError(
+                    "element 0 of tensors does not require grad and does not have a grad_fn")
+            _accumulate_leaf(t, g, create_graph, accumulate, inputs, leaf_grads)
+            continue
+        node = t.grad_fn
+        buf = node_buffers.get(node)
+        if buf is None:
+            buf = node_buffers[node] = [None] * node._n_out
+            start_nodes.append(node)
+        nr = t._output_nr
+        buf[nr] = g if buf[nr] is None else buf[nr] + g
+
+    deps = _topological_counts(start_nodes)
+
+    wanted_nodes: dict = {}     # (node, nr) -> index in inputs, for non-leaf inputs
+    wanted_leaves: set = set()
+    useful = None
+    if inputs is not None:
+        for i, t in enumerate(inputs):
+            if t.grad_fn is not None:
+                wanted_nodes[(t.grad_fn, t._output_nr)] = i
+            else:
+                wanted_leaves.add(id(t))
+        useful = _nodes_leading_to(deps, start_nodes, {n for n, _ in wanted_nodes}, wanted_leaves)
+
+    captured: dict = {}
+    ready = [n for n in start_nodes if deps[n] == 0]
+    prev_mode = _state.enabled
+    _state.enabled = create_graph
+    try:
+        while ready:
+            node = ready.pop()
+            grads = node_buffers.pop(node)
+            if wanted_nodes:
+                for nr, g in enumerate(grads):
+                    idx = wanted_nodes.get((node, nr))
+                    if idx is not None:
+                        captured[idx] = g
+            if useful is not None and node not in useful:
+                _release(node, retain_graph)
+                continue
+            grads = _run_pre_hooks(node, grads)
+            if node._retain:
+                _retain_grads(node, grads, create_graph)
+            for nr in range(len(grads)):
+                if grads[nr] is None and node._materialize_grads:
+                    grads[nr] = _zeros_for_output(node, nr)
+            grads_in = type(node).backward(node, *grads)
+            if grads_in.__class__ is not tuple:
+                grads_in = tuple(grads_in) if isinstance(grads_in, list) else (grads_in,)
+            if len(grads_in) != len(node._next):
+                # Trailing Nones may be omitted, as PyTorch allows for extra non-tensor inputs.
+                n = len(node._next)
+                if len(grads_in) < n and all(e is None for e in node._next[len(grads_in):]):
+                    grads_in = grads_in + (None,) * (n - len(grads_in))
+                elif len(grads_in) > n and all(g is None for g in grads_in[n:]):
+                    grads_in = grads_in[:n]  # gradients for defaulted arguments not passed
+                else:
+                    raise RuntimeError(
+                        f"function {node.name()} returned an incorrect number of gradients "
+                        f"(expected {len(node._next)}, got {len(grads_in)})")
+            if node._hooks:
+                for hook in list(node._hooks.values()):
+                    res = hook(grads_in, tuple(grads))
+                    if res is not None:
+                        grads_in = tuple(res)
+            if _state.anomaly:
+                _check_anomaly(node, grads_in)
+            _release(node, retain_graph)
+            for g, edge in zip(grads_in, node._next):
+                if edge is None or g is None:
+                    continue
+                target, nr, shape, np_dtype = edge
+                if g.__class__ is not Tensor:
+                    g = _as_grad_tensor(g, node)
+                if g._data.shape != shape:
+                    g = sum_to(g, shape, node)
+                if g._data.dtype != np_dtype:
+                    g = g._cast_np(np_dtype)
+                if isinstance(target, Function):
+                    buf = node_buffers.get(target)
+                    if buf is None:
+                        buf = node_buffers[target] = [None] * target._n_out
+                    buf[nr] = g if buf[nr] is None else buf[nr] + g
+                    deps[target] -= 1
+                    if deps[target] == 0:
+                        ready.append(target)
+                else:
+                    _accumulate_leaf(target, g, create_graph, accumulate, inputs, leaf_grads)
+    finally:
+        _state.enabled = prev_mode
+
+    if inputs is None:
+        return None
+    result = []
+    for i, t in enumerate(inputs):
+        g = captured.get(i) if t.grad_fn is not None else leaf_grads.get(id(t))
+        if g is None and not allow_unused:
+            raise RuntimeError(
+                f"One of the differentiated Tensors (input {i}) appears to not have been used in "
+                "the graph. Set allow_unused=True if this is the desired behavior.")
+        result.append(g)
+    return result
+
+
+def _accumulate_leaf(leaf, g, create_graph, accumulate, inputs, leaf_grads) -> None:
+    """``AccumulateGrad``: run the leaf's hooks, then add ``g`` into ``leaf.grad``."""
+    if leaf._hooks:
+        for hook in list(leaf._hooks.values()):
+            res = hook(g)
+            if res is not None:
+                g = res
+    if inputs is not None:
+        key = id(leaf)
+        if key in leaf_grads or any(key == id(t) for t in inputs):
+            prev = leaf_grads.get(key)
+            leaf_grads[key] = g if prev is None else prev + g
+        if not accumulate or key not in leaf_grads:
+            return
+    elif not accumulate:
+        return
+    if leaf.grad is None:
+        # Copy: the same gradient array may reach several leaves (Add returns it twice), and an
+        # in-place change of one ``.grad`` must not change another.
+        leaf.grad = g if create_graph else _tensor_mod.Tensor._make(g._data.copy())
+    elif create_graph or leaf.grad.requires_grad:
+        leaf.grad = leaf.grad + g
+    else:
+        leaf.grad._data += g._data
+        leaf.grad._version_counter[0] += 1
+    if leaf._post_accumulate_hooks:
+        for hook in list(leaf._post_accumulate_hooks.values()):
+            hook(leaf)
+
+
+def _run_pre_hooks(node: Function, grads: list) -> list:
+    if node._pre_hooks:
+        for nr, hooks in node._pre_hooks.items():
+            for hook in list(hooks.values()):
+                if grads[nr] is None:
+                    continue
+                res = hook(grads[nr])
+                if res is not None:
+                    grads[nr] = res
+    if node._node_pre_hooks:
+        for hook in list(node._node_pre_hooks.values()):
+            res = hook(tuple(grads))
+            if res is not None:
+                grads = list(res)
+    return grads
+
+
+def _retain_grads(node: Function, grads: list, create_graph: bool) -> None:
+    for nr, ref in node._retain.items():
+        t = ref()
+        g = grads[nr]
+        if t is None or g is None:
+            continue
+        if t.grad is None:
+            t.grad = g if create_graph else _tensor_mod.Tensor._make(g._data.copy())
+        else:
+            t.grad = t.grad + g
+
+
+def _zeros_for_output(node: Function, nr: int):
+    """An output of a multi-output node that received no gradient gets zeros (PyTorch's
+    "materialize grads"), so every backward can assume a tensor."""
+    meta = node.__dict__.get("_out_meta")
+    if meta is None:
+        return None
+    shape, np_dtype, xp = meta[nr]
+    return _tensor_mod.Tensor._make(xp.zeros(shape, np_dtype))
+
+
+def _release(node: Function, retain_graph: bool) -> None:
+    if not retain_graph:
+        node._saved = None
+        node._freed = True
+
+
+def _as_grad_tensor(g, node: Function):
+    if isinstance(g, _tensor_mod.Tensor):
+        return g
+    raise TypeError(f"function {node.name()} returned a gradient of type {type(g).__name__}; "
+                    "a backward must return tensors (or None)")
+
+
+def _check_anomaly(node: Function, grads_in: tuple) -> None:
+    for i, g in enumerate(grads_in):
+        if g is not None and _state.anomaly_check_nan and g.isnan().any().item():
+            trace = "".join(node._trace) if node._trace else "(no forward trace recorded)\n"
+            raise RuntimeError(
+                f"Function '{node.name()}' returned nan values in its {i}th output.\n"
+                f"The forward call that created this node was:\n{trace}")

@@ -1,0 +1,314 @@
+"""``Function``: one differentiable op -- a ``forward`` and a ``backward``, nothing else.
+
+Every op in edunn (``Add``, ``Exp``, ``MatMul`` ...) is a subclass, and a learner can write their
+own exactly as in PyTorch::
+
+    class Cube(edunn.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x ** 3
+
+        @staticmethod
+        def backward(ctx, grad):
+            x, = ctx.saved_tensors
+            return grad * 3 * x ** 2
+
+    y = Cube.apply(x)
+
+``apply`` creates one instance per call.  That instance is both the ``ctx`` that ``forward`` and
+``backward`` receive and the *node* of the graph: it remembers where each input came from
+(``next_functions``) and what was saved for backward.  The output tensors point back at it
+through ``grad_fn``.
+
+Two conventions make the built-in ops short and fast:
+
+* ``forward`` may return a raw array (NumPy/CuPy) instead of a tensor; ``apply`` wraps it.
+  Built-in ops compute on ``x._data`` directly.
+* ``backward`` receives and returns *tensors* and is written with tensor ops.  Normally it runs
+  under ``no_grad``; with ``create_graph=True`` it is recorded like any other computation, which
+  is what makes double backward and Hessian-vector products work (DeZero's design).
+
+Broadcasting needs nothing here: the engine (``engine.py``) sums each gradient back to its
+input's shape, in one place, so ``Add.backward`` is just ``return grad, grad``.
+"""
+from __future__ import annotations
+
+import traceback
+from typing import Any
+
+from . import grad_mode
+from .. import backend
+import edunn.tensor as _tensor_mod  # the module (not the class) -- tensor.py imports this file
+
+_state = grad_mode.state
+_FLOAT_ARRAY_DTYPES = frozenset(d.np for d in backend.ALL_DTYPES if d.is_floating_point)
+
+
+class _OutputRef:
+    """A saved output of the node itself.  Saving the output tensor object would make a reference
+    cycle (output -> grad_fn -> saved output); like PyTorch we keep the array and rebuild a tensor
+    pointing at this node when ``saved_tensors`` is read."""
+
+    __slots__ = ("data", "nr", "version")
+
+    def __init__(self, data, nr: int, version: int):
+        self.data, self.nr, self.version = data, nr, version
+
+
+class Function:
+    """Base class of every differentiable op (``torch.autograd.Function``).
+
+    Subclasses define ``forward(ctx, *args)`` and ``backward(ctx, *grad_outputs)`` as static
+    methods and are called through ``apply``.  ``backward`` returns one gradient per argument of
+    ``forward`` (``None`` for arguments that are not tensors or need no gradient).
+    """
+
+    # Set on every node by ``apply`` when the op is recorded:
+    #   _next:   for each input, None or an edge (target, output_nr, shape, dtype) where target is
+    #            the input's grad_fn (a Function) or, for a leaf, the leaf tensor itself;
+    #   _n_out:  number of outputs; _saved: what save_for_backward kept, or None once freed.
+    _next: tuple = ()
+    _n_out = 1
+    _saved: Any = ()
+    _freed = False
+    _pre_hooks: Any = None      # {output_nr: [hook]} from Tensor.register_hook on non-leaves
+    _retain: Any = None         # {output_nr: weakref to tensor} from Tensor.retain_grad
+    _hooks: Any = None          # Node.register_hook(fn(grad_inputs, grad_outputs))
+    _node_pre_hooks: Any = None
+    _materialize_grads = True
+    _trace: Any = None          # forward stack, recorded when anomaly detection is on
+    _is_view = False            # class flag: output shares memory (and version) with input 0
+    needs_input_grad: tuple = ()
+
+    # ------------------------------------------------------------------ the two methods to write
+    @staticmethod
+    def forward(ctx: "Function", *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError(
+            "You must implement the forward function for a custom autograd.Function.")
+
+    @staticmethod
+    def backward(ctx: "Function", *grad_outputs: Any) -> Any:
+        raise NotImplementedError(
+            "You must implement either the backward or vjp method for your custom "
+            "autograd.Function to use it with backward mode AD.")
+
+    @staticmethod
+    def setup_context(ctx: "Function", inputs: tuple, output: Any) -> None:
+        """PyTorch's optional new style: ``forward(*args)`` without ctx plus ``setup_context``."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ calling an op
+    @classmethod
+    def apply(cls, *args: Any, **kwargs: Any) -> Any:
+        """Run ``forward`` on ``args`` and, when any tensor input requires grad and grad mode is
+        on, record the node so that ``backward`` can later be called on it."""
+        Tensor = _tensor_mod.Tensor
+        ctx = cls.__new__(cls)
+        record = False
+        if _state.enabled:
+            for a in args:
+                if a.__class__ is Tensor or isinstance(a, Tensor):
+                    if a.requires_grad:
+                        record = True
+                        break
+        prev = _state.enabled
+        _state.enabled = False
+        try:
+            if cls.setup_context is Function.setup_context:
+                out = cls.forward(ctx, *args, **kwargs)
+            else:
+                out = cls.forward(*args, **kwargs)
+                cls.setup_context(ctx, args, out)
+        finally:
+            _state.enabled = prev
+
+        if out.__class__ is tuple or isinstance(out, (tuple, list)):
+            outputs = tuple(_wrap_output(o, args, cls) for o in out)
+            single = False
+        else:
+            outputs = (_wrap_output(out, args, cls),)
+            single = True
+        if not record:
+            return outputs[0] if single else outputs
+
+        next_edges = []
+        needs = []
+        for a in args:
+            if isinstance(a, Tensor) and a.requires_grad:
+                fn = a.grad_fn
+                next_edges.append((fn if fn is not None else a, a._output_nr, a._data.shape, a._data.dtype))
+                needs.append(True)
+            else:
+                next_edges.append(None)
+                needs.append(False)
+        ctx._next = tuple(next_edges)
+        ctx.needs_input_grad = tuple(needs)
+        ctx._n_out = len(outputs)
+        if len(outputs) > 1:  # to give outputs that receive no gradient zeros in backward
+            ctx._out_meta = tuple((o._data.shape, o._data.dtype, backend.array_module(o._data))
+                                  if o is not None else None for o in outputs)
+        non_diff = ctx.__dict__.get("_non_differentiable", ())
+        for nr, o in enumerate(outputs):
+            if o is None or id(o) in non_diff or o._data.dtype not in _FLOAT_ARRAY_DTYPES:
+                continue  # integer outputs (indices) never carry gradients
+            o.requires_grad = True
+            o.grad_fn = ctx
+            o._output_nr = nr
+        saved = ctx._saved
+        if saved:
+            ctx._saved = tuple(_mark_outputs(s, outputs) for s in saved)
+        if _state.anomaly:
+            ctx._trace = traceback.format_stack()[:-1]
+        return outputs[0] if single else outputs
+
+    # ------------------------------------------------------------------ ctx API (PyTorch's)
+    def save_for_backward(self, *tensors: Any) -> None:
+        """Keep tensors for ``backward``.  Their version is recorded, so modifying one in place
+        before ``backward`` makes ``saved_tensors`` raise, as in PyTorch."""
+        Tensor = _tensor_mod.Tensor
+        self._saved = tuple((t, t._version_counter[0]) if isinstance(t, Tensor) else (t, None) for t in tensors)
+
+    @property
+    def saved_tensors(self) -> tuple:
+        saved = self._saved
+        if saved is None:
+            raise RuntimeError(
+                "Trying to backward through the graph a second time (or directly access saved "
+                "tensors after they have already been freed). Saved intermediate values of the "
+                "graph are freed when you call .backward() or autograd.grad(). Specify "
+                "retain_graph=True if you need to backward through the graph a second time or if "
+                "you need to access saved tensors after calling backward.")
+        Tensor = _tensor_mod.Tensor
+        out = []
+        for obj, version in saved:
+            if obj.__class__ is _OutputRef:
+                out.append(Tensor._make(obj.data, True, self, obj.nr))
+            elif isinstance(obj, Tensor):
+                if obj._version_counter[0] != version:
+                    raise RuntimeError(
+                        "one of the variables needed for gradient computation has been modified by "
+                        f"an inplace operation: [{obj.type()} {list(obj.shape)}] is at version "
+                        f"{obj._version_counter[0]}; expected version {version} instead "
+                        f"(saved by {self.name()}). Hint: clone the tensor before modifying it in place.")
+                out.append(obj)
+            elif obj is None or isinstance(obj, (bool, int, float)):
+                out.append(obj)
+            else:  # a raw array saved by a built-in op: a constant for higher-order gradients
+                out.append(Tensor._make(obj))
+        return tuple(out)
+
+    def mark_non_differentiable(self, *outputs: Any) -> None:
+        self.__dict__.setdefault("_non_differentiable", set()).update(id(o) for o in outputs)
+
+    def mark_dirty(self, *tensors: Any) -> None:
+        """Accepted for PyTorch compatibility: edunn's in-place ops bump versions themselves."""
+        self._dirty = tensors
+
+    def set_materialize_grads(self, value: bool) -> None:
+        self._materialize_grads = bool(value)
+
+    # ------------------------------------------------------------------ the node's public face
+    @classmethod
+    def name(cls) -> str:
+        return cls.__name__ + "Backward"
+
+    @property
+    def next_functions(self) -> tuple:
+        """As PyTorch: ``((input_grad_fn, output_nr), ...)``; leaves appear as ``AccumulateGrad``."""
+        out = []
+        for edge in self._next:
+            if edge is None:
+                out.append((None, 0))
+            elif isinstance(edge[0], Function):
+                out.append((edge[0], edge[1]))
+            else:
+                out.append((AccumulateGrad(edge[0]), 0))
+        return tuple(out)
+
+    def register_hook(self, fn):
+        """``fn(grad_inputs, grad_outputs)`` runs after this node's backward; may return new
+        ``grad_inputs``."""
+        from ..utils.hooks import RemovableHandle
+        if self._hooks is None:
+            self._hooks = {}
+        handle = RemovableHandle(self._hooks)
+        self._hooks[handle.id] = fn
+        return handle
+
+    def register_prehook(self, fn):
+        """``fn(grad_outputs)`` runs before this node's backward; may return new grad_outputs."""
+        from ..utils.hooks import RemovableHandle
+        if self._node_pre_hooks is None:
+            self._node_pre_hooks = {}
+        handle = RemovableHandle(self._node_pre_hooks)
+        self._node_pre_hooks[handle.id] = fn
+        return handle
+
+    def __repr__(self) -> str:
+        return f"<{self.name()} object at {hex(id(self))}>"
+
+
+class AccumulateGrad:
+    """What a leaf looks like in ``next_functions`` (PyTorch's name); ``variable`` is the leaf."""
+
+    def __init__(self, variable: Any):
+        self.variable = variable
+        self.next_functions = ()
+
+    def name(self) -> str:
+        return "AccumulateGrad"
+
+    def __repr__(self) -> str:
+        return f"<AccumulateGrad object at {hex(id(self))}>"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, AccumulateGrad) and other.variable is self.variable
+
+    def __hash__(self) -> int:
+        return id(self.variable)
+
+
+def _wrap_output(o: Any, args: tuple, cls: type) -> Any:
+    Tensor = _tensor_mod.Tensor
+    if o is None:
+        return None
+    if isinstance(o, Tensor):
+        if o.grad_fn is None and not o.requires_grad and not any(o is a for a in args):
+            return o
+        t = Tensor._make(o._data)
+        t._version_counter = o._version_counter
+        return t
+    t = Tensor._make(o)
+    if cls._is_view and o.base is not None:
+        src = args[0]
+        t._version_counter = src._version_counter
+        t._base = src if src._base is None else src._base
+    return t
+
+
+def _mark_outputs(entry: tuple, outputs: tuple) -> Any:
+    obj, version = entry
+    for nr, o in enumerate(outputs):
+        if o is not None and (obj is o or obj is o._data):
+            return (_OutputRef(o._data, nr, o._version_counter[0]), None)
+    return entry
+
+
+class once_differentiable:
+    """Decorator for a ``backward`` that is not itself differentiable (PyTorch's
+    ``torch.autograd.function.once_differentiable``): it runs under ``no_grad`` even with
+    ``create_graph=True``."""
+
+    def __new__(cls, fn):
+        import functools
+
+        @functools.wraps(fn)
+        def wrapper(ctx, *args):
+            with grad_mode.no_grad():
+                return fn(ctx, *args)
+        return wrapper
+
+
+class FunctionCtx(Function):
+    """The type of ``ctx`` objects (for type hints: ``ctx: FunctionCtx``)."""

@@ -1,0 +1,418 @@
+"""The one place in edunn that knows NumPy and CuPy exist.
+
+Every other file asks this module for an *array module* ``xp`` (``numpy`` on the CPU, ``cupy`` on
+a GPU) and calls ``xp.exp``, ``xp.matmul`` ... on it, so every op in edunn is device-agnostic by
+construction -- the idea of Chainer's ``backend.get_array_module`` and DeZero's ``cuda.py``.
+
+What lives here:
+
+* :class:`device` -- ``edunn.device("cpu")``, ``edunn.device("cuda:1")``;
+* :func:`array_module` -- ``xp`` for an array, and :func:`device_of` -- the device of an array;
+* :func:`to_device` -- copy an array to another device;
+* the dtype table -- ``edunn.float32`` ... ``edunn.bfloat16`` (through ``ml_dtypes``) and PyTorch's
+  type-promotion rules (:func:`result_type`);
+* per-device random generators and :func:`manual_seed`.
+
+Lesson 01 (tensors) walks through this file.
+"""
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import ml_dtypes
+import numpy
+
+try:  # CuPy is optional: ``pip install edunn[gpu]``.
+    import cupy  # type: ignore
+except Exception:  # ImportError, or a CUDA driver problem at import time
+    cupy = None
+
+ndarray = numpy.ndarray
+newaxis = None
+inf = float("inf")
+nan = float("nan")
+pi = 3.141592653589793
+e = 2.718281828459045
+
+
+# ----------------------------------------------------------------------------------------------
+# Devices
+# ----------------------------------------------------------------------------------------------
+def cuda_available() -> bool:
+    """True when CuPy is installed and sees at least one CUDA device."""
+    if cupy is None:
+        return False
+    try:
+        return cupy.cuda.runtime.getDeviceCount() > 0
+    except Exception:
+        return False
+
+
+def cuda_device_count() -> int:
+    return cupy.cuda.runtime.getDeviceCount() if cuda_available() else 0
+
+
+class device:
+    """Where a tensor's data lives: ``device("cpu")``, ``device("cuda")``, ``device("cuda", 1)``
+    or ``device("cuda:1")`` -- as ``torch.device``."""
+
+    __slots__ = ("type", "index")
+
+    def __init__(self, type: "str | device", index: int | None = None):
+        if isinstance(type, device):
+            type, index = type.type, type.index if index is None else index
+        if not isinstance(type, str):
+            raise TypeError(f"device() expected a string like 'cpu' or 'cuda:0', got {type!r}")
+        if ":" in type:
+            if index is not None:
+                raise ValueError(f"device(): type {type!r} already names an index; got index={index}")
+            type, _, idx = type.partition(":")
+            if not idx.isdigit():
+                raise ValueError(f"Invalid device string: expected 'cuda:N' with N >= 0, got '{type}:{idx}'")
+            index = int(idx)
+        if type not in ("cpu", "cuda"):
+            raise ValueError(f"Expected one of cpu, cuda device type at start of device string: {type}")
+        if type == "cpu" and index not in (None, 0):
+            raise ValueError(f"cpu device has no index {index}")
+        self.type = type
+        self.index = None if type == "cpu" else index
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, str):
+            other = device(other)
+        if not isinstance(other, device):
+            return NotImplemented
+        return self.type == other.type and self.index == other.index
+
+    def __hash__(self) -> int:
+        return hash((self.type, self.index))
+
+    def __repr__(self) -> str:
+        return f"device(type='{self.type}')" if self.index is None else f"device(type='{self.type}', index={self.index})"
+
+    def __str__(self) -> str:
+        return self.type if self.index is None else f"{self.type}:{self.index}"
+
+
+CPU = device("cpu")
+
+
+def as_device(dev: "str | int | device | None") -> device:
+    """Normalise what users pass as ``device=``; ``None`` means the CPU; an int means ``cuda:N``.
+    A CUDA device always gets a concrete index (``cuda`` means the current device)."""
+    if dev is None:
+        return CPU
+    if isinstance(dev, int):
+        dev = device("cuda", dev)
+    elif not isinstance(dev, device):
+        dev = device(dev)
+    if dev.type == "cuda":
+        if not cuda_available():
+            raise RuntimeError(
+                f"cannot use device '{dev}': CUDA is not available (install CuPy with "
+                "`pip install edunn[gpu]` on a machine with an NVIDIA GPU)")
+        index = cupy.cuda.runtime.getDevice() if dev.index is None else dev.index
+        count = cuda_device_count()
+        if index >= count:
+            raise RuntimeError(f"CUDA error: invalid device ordinal: '{dev}' asked, {count} device(s) present")
+        if dev.index != index:
+            dev = device("cuda", index)
+    return dev
+
+
+def is_cupy_array(array: Any) -> bool:
+    return cupy is not None and isinstance(array, cupy.ndarray)
+
+
+def array_module(array: Any):
+    """``numpy`` or ``cupy``: the module whose functions work on ``array`` (Chainer's
+    ``get_array_module``). Anything that is not a CuPy array belongs to NumPy."""
+    if cupy is not None and isinstance(array, cupy.ndarray):
+        return cupy
+    return numpy
+
+
+def device_of(array: Any) -> device:
+    if cupy is not None and isinstance(array, cupy.ndarray):
+        return device("cuda", array.device.id)
+    return CPU
+
+
+def to_device(array: Any, dev: device) -> Any:
+    """A copy of ``array`` on ``dev`` (the same object when it already lives there)."""
+    if dev.type == "cpu":
+        return cupy.asnumpy(array) if is_cupy_array(array) else array
+    check_dtype_on_device(array.dtype, dev)
+    with cupy.cuda.Device(dev.index):
+        if is_cupy_array(array) and array.device.id == dev.index:
+            return array
+        return cupy.asarray(array)
+
+
+def device_context(dev: device):
+    """A context manager that makes ``dev`` current for array creation (a no-op on the CPU)."""
+    if dev.type == "cuda":
+        return cupy.cuda.Device(dev.index)
+    return _NULL_CONTEXT
+
+
+class _NullContext:
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc):
+        return False
+
+
+_NULL_CONTEXT = _NullContext()
+
+
+def xp_for(dev: device):
+    return cupy if dev.type == "cuda" else numpy
+
+
+def to_numpy(array: Any) -> numpy.ndarray:
+    return cupy.asnumpy(array) if is_cupy_array(array) else numpy.asarray(array)
+
+
+# ----------------------------------------------------------------------------------------------
+# Dtypes
+# ----------------------------------------------------------------------------------------------
+class dtype:
+    """An edunn dtype (``edunn.float32`` ...). It wraps the NumPy dtype that stores the data and
+    carries PyTorch's name and promotion category."""
+
+    __slots__ = ("name", "np", "itemsize", "is_floating_point", "is_complex", "is_signed", "_kind")
+
+    def __init__(self, name: str, np_dtype: Any, kind: int):
+        self.name = name
+        self.np = numpy.dtype(np_dtype)
+        self.itemsize = self.np.itemsize
+        self._kind = kind  # 0 bool, 1 integer, 2 floating -- PyTorch's promotion categories
+        self.is_floating_point = kind == 2
+        self.is_complex = False
+        self.is_signed = name not in ("bool", "uint8")
+
+    def __repr__(self) -> str:
+        return f"edunn.{self.name}"
+
+    def to_real(self) -> "dtype":
+        return self
+
+    def __reduce__(self):
+        return (_dtype_by_name, (self.name,))
+
+
+def _dtype_by_name(name: str) -> dtype:
+    return _BY_NAME[name]
+
+
+bool_ = dtype("bool", numpy.bool_, 0)
+uint8 = dtype("uint8", numpy.uint8, 1)
+int8 = dtype("int8", numpy.int8, 1)
+int16 = dtype("int16", numpy.int16, 1)
+int32 = dtype("int32", numpy.int32, 1)
+int64 = dtype("int64", numpy.int64, 1)
+float16 = dtype("float16", numpy.float16, 2)
+bfloat16 = dtype("bfloat16", ml_dtypes.bfloat16, 2)
+float32 = dtype("float32", numpy.float32, 2)
+float64 = dtype("float64", numpy.float64, 2)
+
+ALL_DTYPES = (bool_, uint8, int8, int16, int32, int64, float16, bfloat16, float32, float64)
+_BY_NAME = {d.name: d for d in ALL_DTYPES}
+_BY_NP = {d.np: d for d in ALL_DTYPES}
+_BY_NAME.update({"half": float16, "float": float32, "double": float64, "long": int64, "int": int32,
+                 "short": int16, "bool_": bool_})
+# PyTorch's promotion order inside a category (floats: float16 and bfloat16 promote to float32).
+_RANK = {bool_: 0, uint8: 1, int8: 1, int16: 2, int32: 3, int64: 4,
+         float16: 5, bfloat16: 5, float32: 6, float64: 7}
+
+_default_dtype = float32
+
+
+def get_default_dtype() -> dtype:
+    return _default_dtype
+
+
+def set_default_dtype(d: dtype) -> None:
+    global _default_dtype
+    d = as_dtype(d)
+    if not d.is_floating_point:
+        raise TypeError(f"only floating-point types are supported as the default type, got {d}")
+    _default_dtype = d
+
+
+def as_dtype(d: Any) -> dtype:
+    """An edunn dtype from an edunn dtype, a NumPy dtype, a Python type or a name."""
+    if isinstance(d, dtype):
+        return d
+    if d is float:
+        return _default_dtype
+    if d is int:
+        return int64
+    if d is bool:
+        return bool_
+    if isinstance(d, str) and d in _BY_NAME:
+        return _BY_NAME[d]
+    try:
+        return _BY_NP[numpy.dtype(d)]
+    except (TypeError, KeyError):
+        raise TypeError(f"edunn has no dtype {d!r}; expected one of "
+                        f"{', '.join('edunn.' + x.name for x in ALL_DTYPES)}") from None
+
+
+def dtype_of(array: Any) -> dtype:
+    try:
+        return _BY_NP[array.dtype]
+    except KeyError:
+        raise TypeError(f"arrays of dtype {array.dtype} are not supported by edunn") from None
+
+
+def promote_types(a: dtype, b: dtype) -> dtype:
+    """PyTorch's ``promote_types``: the higher category wins; inside a category the wider type.
+    (uint8 with int8 gives int16; float16 with bfloat16 gives float32.)"""
+    if a is b:
+        return a
+    if a._kind != b._kind:
+        return a if a._kind > b._kind else b
+    if {a, b} == {uint8, int8}:
+        return int16
+    if {a, b} == {float16, bfloat16}:
+        return float32
+    return a if _RANK[a] >= _RANK[b] else b
+
+
+def scalar_kind(value: Any) -> int:
+    if isinstance(value, bool):
+        return 0
+    if isinstance(value, int):
+        return 1
+    return 2
+
+
+def result_type(a_dtype: dtype, a_dim: int, b_dtype: dtype, b_dim: int) -> dtype:
+    """The dtype of a binary op between tensors, as PyTorch computes it: a zero-dimensional tensor
+    only decides the dtype when it is of a higher category than the dimensioned one."""
+    if a_dtype is b_dtype:
+        return a_dtype
+    if (a_dim == 0) != (b_dim == 0):
+        dim_t, zero_t = (a_dtype, b_dtype) if b_dim == 0 else (b_dtype, a_dtype)
+        return zero_t if zero_t._kind > dim_t._kind else dim_t
+    return promote_types(a_dtype, b_dtype)
+
+
+def scalar_result_type(t_dtype: dtype, value: Any) -> dtype:
+    """The dtype of ``tensor op python_scalar``: the scalar only matters when it is of a higher
+    category (``int_tensor * 2.5`` is float32, ``float16_tensor * 2.5`` stays float16)."""
+    kind = scalar_kind(value)
+    if kind <= t_dtype._kind:
+        return t_dtype
+    return int64 if kind == 1 else _default_dtype
+
+
+def check_dtype_on_device(np_dtype: Any, dev: device) -> None:
+    if dev.type == "cuda" and numpy.dtype(np_dtype) == numpy.dtype(ml_dtypes.bfloat16):
+        raise TypeError("bfloat16 tensors cannot live on CUDA in edunn: CuPy has no bfloat16 dtype; "
+                        "use float16 or float32 on the GPU")
+
+
+def finfo(d: Any):
+    return ml_dtypes.finfo(as_dtype(d).np) if as_dtype(d) is bfloat16 else numpy.finfo(as_dtype(d).np)
+
+
+def iinfo(d: Any):
+    return numpy.iinfo(as_dtype(d).np)
+
+
+# ----------------------------------------------------------------------------------------------
+# Random generators, one per device
+# ----------------------------------------------------------------------------------------------
+class Generator:
+    """A random generator tied to one device: NumPy's PCG64 on the CPU, CuPy's on a GPU.
+    ``edunn.manual_seed(s)`` reseeds the default generator of every device."""
+
+    def __init__(self, device: "str | device" = "cpu"):
+        self.device = as_device(device)
+        self._seed = 67280421310721  # PyTorch's default seed
+        self._gen = self._make(self._seed)
+
+    def _make(self, seed: int):
+        if self.device.type == "cuda":
+            with cupy.cuda.Device(self.device.index):
+                return cupy.random.default_rng(seed)
+        return numpy.random.default_rng(seed)
+
+    def manual_seed(self, seed: int) -> "Generator":
+        seed = int(seed)
+        if seed < 0:
+            seed &= 0xFFFF_FFFF_FFFF_FFFF
+        self._seed = seed
+        self._gen = self._make(seed)
+        return self
+
+    def seed(self) -> int:
+        seed = int(numpy.random.SeedSequence().entropy) & 0xFFFF_FFFF_FFFF_FFFF
+        self.manual_seed(seed)
+        return seed
+
+    def initial_seed(self) -> int:
+        return self._seed
+
+    def get_state(self):
+        if self.device.type == "cuda":
+            raise RuntimeError("get_state() is only available for CPU generators in edunn")
+        return self._gen.bit_generator.state
+
+    def set_state(self, state) -> "Generator":
+        if self.device.type == "cuda":
+            raise RuntimeError("set_state() is only available for CPU generators in edunn")
+        self._gen.bit_generator.state = state
+        return self
+
+    @property
+    def rng(self):
+        """The underlying NumPy/CuPy generator (``random``, ``normal``, ``integers``, ``permutation``)."""
+        return self._gen
+
+
+_generators: dict[device, Generator] = {}
+_gen_lock = threading.Lock()
+
+
+def default_generator(dev: device = CPU) -> Generator:
+    gen = _generators.get(dev)
+    if gen is None:
+        with _gen_lock:
+            gen = _generators.get(dev)
+            if gen is None:
+                gen = _generators[dev] = Generator(dev)
+    return gen
+
+
+def manual_seed(seed: int) -> Generator:
+    """Seed the default generator of the CPU and of every CUDA device (as ``torch.manual_seed``)."""
+    cpu = default_generator(CPU).manual_seed(seed)
+    for dev in list(_generators):
+        if dev.type == "cuda":
+            _generators[dev].manual_seed(seed)
+    if cuda_available():
+        for i in range(cuda_device_count()):
+            default_generator(device("cuda", i)).manual_seed(seed)
+    return cpu
+
+
+def initial_seed() -> int:
+    return default_generator(CPU).initial_seed()
+
+
+def seed() -> int:
+    s = int(numpy.random.SeedSequence().entropy) & 0x7FFF_FFFF_FFFF_FFFF
+    manual_seed(s)
+    return s
+
+
+def can_cast_result(src_np: Any, dst_np: Any) -> bool:
+    """Whether an in-place op may store a result of dtype ``src_np`` into a tensor of ``dst_np``:
+    PyTorch allows it unless the result is of a higher category (float into an int tensor)."""
+    return _BY_NP[numpy.dtype(src_np)]._kind <= _BY_NP[numpy.dtype(dst_np)]._kind

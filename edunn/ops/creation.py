@@ -1,0 +1,517 @@
+"""Making tensors: ``tensor``, ``zeros``, ``arange``, ``rand`` ... and their ``*_like`` forms.
+
+None of these is differentiable -- they make leaves.  Each takes PyTorch's ``dtype``, ``device``
+and ``requires_grad`` keywords.  Random ones draw from the default generator of the tensor's
+device (seeded by ``edunn.manual_seed``) or from the ``generator=`` passed in.  The streams of
+random numbers are NumPy's/CuPy's, so they differ from PyTorch's; distributions and shapes match.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any, Sequence
+
+from .. import backend
+from ..backend import as_device, as_dtype, get_default_dtype
+from ..tensor import Tensor
+
+float32, float64, int64, bool_ = backend.float32, backend.float64, backend.int64, backend.bool_
+
+__all__ = ['tensor', 'as_tensor', 'asarray', 'from_numpy', 'zeros', 'ones', 'empty', 'full', 'zeros_like', 'ones_like', 'empty_like', 'full_like', 'arange', 'linspace', 'logspace', 'eye', 'rand', 'randn', 'randint', 'randperm', 'normal', 'rand_like', 'randn_like', 'randint_like', 'bernoulli', 'multinomial']
+
+
+
+# ----------------------------------------------------------------------------------------------
+# helpers
+# ----------------------------------------------------------------------------------------------
+def _size(size: Sequence) -> tuple:
+    """``zeros(2, 3)``, ``zeros((2, 3))`` and ``zeros([2, 3])`` all mean (2, 3)."""
+    if len(size) == 1 and isinstance(size[0], (tuple, list)) or (len(size) == 1 and hasattr(size[0], "_data") and size[0].ndim == 1):
+        size = tuple(size[0])
+    out = []
+    for s in size:
+        if isinstance(s, bool) or not isinstance(s, numbers.Integral) and not hasattr(s, "__index__"):
+            raise TypeError(f"size must be a tuple of ints, but got an element of type {type(s).__name__}")
+        s = int(s)
+        if s < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {list(size)}")
+        out.append(s)
+    return tuple(out)
+
+
+def _finish(array: Any, requires_grad: bool) -> Tensor:
+    t = Tensor._make(array)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def _infer_dtype(data: Any) -> backend.dtype:
+    """PyTorch's inference for Python data: any float -> the default dtype, ints -> int64,
+    all bools -> bool."""
+    kind = 0
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (list, tuple)):
+            stack.extend(item)
+        elif isinstance(item, Tensor):
+            d = item.dtype
+            if d._kind == 2:
+                return d if kind < 2 and d is not float32 and not isinstance(data, (list, tuple)) else get_default_dtype()
+            kind = max(kind, d._kind)
+        elif isinstance(item, bool):
+            pass
+        elif isinstance(item, numbers.Integral):
+            kind = max(kind, 1)
+        elif isinstance(item, numbers.Real):
+            return get_default_dtype()
+        elif isinstance(item, complex):
+            raise TypeError("edunn has no complex dtypes")
+        elif hasattr(item, "dtype"):  # a NumPy scalar
+            d = backend.dtype_of(item)
+            kind = max(kind, d._kind)
+            if kind == 2:
+                return get_default_dtype()
+        else:
+            raise TypeError(f"Could not infer dtype of {type(item).__name__}")
+    return (bool_, int64, get_default_dtype())[kind]
+
+
+def _to_array(data: Any, dtype: Any = None, device: Any = None, default_float: bool = False) -> Any:
+    """An array on ``device`` holding ``data`` (Python numbers, nested lists, tensors, arrays)."""
+    dev = as_device(device) if device is not None else None
+    if isinstance(data, Tensor):
+        arr = data._data
+        if dev is None:
+            dev = backend.device_of(arr)
+    elif hasattr(data, "__array__") or backend.is_cupy_array(data):
+        arr = data
+        if dev is None:
+            dev = backend.device_of(arr)
+        if dtype is None and not backend.is_cupy_array(arr):
+            arr = backend.numpy.asarray(arr)
+            if arr.dtype not in backend._BY_NP:
+                if arr.dtype.kind == "f":
+                    arr = arr.astype(backend.numpy.float64)
+                elif arr.dtype.kind in "iu":
+                    arr = arr.astype(backend.numpy.int64)
+                else:
+                    raise TypeError(f"can't convert an array of dtype {arr.dtype}; edunn supports "
+                                    "bool, uint8, int8/16/32/64, float16, bfloat16, float32, float64")
+    else:
+        if isinstance(data, (list, tuple)) and any(isinstance(x, Tensor) for x in _flat(data)):
+            data = _tensors_to_nested(data)
+        inferred = _infer_dtype(data) if dtype is None else as_dtype(dtype)
+        try:
+            arr = backend.numpy.array(data, dtype=inferred.np)
+        except (ValueError, TypeError) as err:
+            raise ValueError(f"could not make a tensor from {type(data).__name__}: {err}") from None
+        dev = dev or backend.CPU
+    if dtype is not None:
+        np_dtype = as_dtype(dtype).np
+        if arr.dtype != np_dtype:
+            arr = arr.astype(np_dtype)
+    backend.check_dtype_on_device(arr.dtype, dev)
+    return backend.to_device(arr, dev)
+
+
+def _flat(data):
+    for x in data:
+        if isinstance(x, (list, tuple)):
+            yield from _flat(x)
+        else:
+            yield x
+
+
+def _tensors_to_nested(data):
+    if isinstance(data, Tensor):
+        return data.tolist()
+    if isinstance(data, (list, tuple)):
+        return [_tensors_to_nested(x) for x in data]
+    return data
+
+
+def _gen(generator: Any, dev: backend.device):
+    gen = generator if generator is not None else backend.default_generator(dev)
+    if gen.device != dev:
+        raise RuntimeError(f"Expected a '{dev.type}' device type for generator but found '{gen.device.type}'")
+    return gen.rng
+
+
+def _float_dtype(dtype: Any, who: str) -> backend.dtype:
+    d = get_default_dtype() if dtype is None else as_dtype(dtype)
+    if not d.is_floating_point:
+        raise TypeError(f"{who}() expects a floating point dtype, got {d}")
+    return d
+
+
+def _random_float(rng, kind: str, size: tuple, d: backend.dtype, dev, *args):
+    """Draw in float32/float64 (what the generators offer) and cast to ``d``."""
+    draw_np = d.np if d in (float32, float64) else float32.np
+    with backend.device_context(dev):
+        if kind == "uniform":
+            arr = rng.random(size, dtype=draw_np)
+        else:
+            arr = rng.standard_normal(size, dtype=draw_np)
+    return arr if arr.dtype == d.np else arr.astype(d.np)
+
+
+# ----------------------------------------------------------------------------------------------
+# from data
+# ----------------------------------------------------------------------------------------------
+def tensor(data: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False,
+           pin_memory: bool = False) -> Tensor:
+    """A new leaf tensor holding a copy of ``data`` (``torch.tensor``)."""
+    arr = _to_array(data, dtype, device)
+    if isinstance(data, Tensor) or arr is data or (hasattr(data, "__array__") and not isinstance(data, (list, tuple))):
+        arr = arr.copy()
+    return _finish(arr, requires_grad)
+
+
+def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
+    """Like ``tensor`` but shares memory with ``data`` when dtype and device already match."""
+    if isinstance(data, Tensor):
+        if (dtype is None or as_dtype(dtype) == data.dtype) and (device is None or as_device(device) == data.device):
+            return data
+        return data.to(dtype=dtype, device=device)
+    return Tensor._make(_to_array(data, dtype, device))
+
+
+asarray = as_tensor
+
+
+def from_numpy(ndarray: Any) -> Tensor:
+    """A tensor sharing memory with a NumPy array (``torch.from_numpy``)."""
+    if not isinstance(ndarray, backend.ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(ndarray).__name__})")
+    backend.dtype_of(ndarray)
+    return Tensor._make(ndarray)
+
+
+# ----------------------------------------------------------------------------------------------
+# filled
+# ----------------------------------------------------------------------------------------------
+def _filled(kind: str, size: tuple, fill: Any, dtype: Any, device: Any, requires_grad: bool) -> Tensor:
+    d = get_default_dtype() if dtype is None else as_dtype(dtype)
+    dev = as_device(device)
+    backend.check_dtype_on_device(d.np, dev)
+    xp = backend.xp_for(dev)
+    with backend.device_context(dev):
+        if kind == "zeros":
+            arr = xp.zeros(size, d.np)
+        elif kind == "ones":
+            arr = xp.ones(size, d.np)
+        elif kind == "empty":
+            arr = xp.empty(size, d.np)
+        else:
+            arr = xp.full(size, fill, d.np)
+    return _finish(arr, requires_grad)
+
+
+def zeros(*size: Any, out: Any = None, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    return _filled("zeros", _size(size), 0, dtype, device, requires_grad)
+
+
+def ones(*size: Any, out: Any = None, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    return _filled("ones", _size(size), 1, dtype, device, requires_grad)
+
+
+def empty(*size: Any, out: Any = None, dtype: Any = None, device: Any = None, requires_grad: bool = False,
+          memory_format: Any = None) -> Tensor:
+    return _filled("empty", _size(size), 0, dtype, device, requires_grad)
+
+
+def full(size: Sequence, fill_value: Any, *, out: Any = None, dtype: Any = None, device: Any = None,
+         requires_grad: bool = False) -> Tensor:
+    if dtype is None:
+        dtype = _infer_dtype(fill_value.item() if isinstance(fill_value, Tensor) else fill_value)
+    if isinstance(fill_value, Tensor):
+        fill_value = fill_value.item()
+    return _filled("full", _size((size,) if isinstance(size, int) else tuple(size)), fill_value, dtype, device, requires_grad)
+
+
+def _like(input: Tensor, dtype: Any, device: Any) -> tuple:
+    return (input.dtype if dtype is None else dtype, input.device if device is None else device)
+
+
+def zeros_like(input: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False,
+               memory_format: Any = None) -> Tensor:
+    d, dev = _like(input, dtype, device)
+    return _filled("zeros", input._data.shape, 0, d, dev, requires_grad)
+
+
+def ones_like(input: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False,
+              memory_format: Any = None) -> Tensor:
+    d, dev = _like(input, dtype, device)
+    return _filled("ones", input._data.shape, 1, d, dev, requires_grad)
+
+
+def empty_like(input: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False,
+               memory_format: Any = None) -> Tensor:
+    d, dev = _like(input, dtype, device)
+    return _filled("empty", input._data.shape, 0, d, dev, requires_grad)
+
+
+def full_like(input: Tensor, fill_value: Any, *, dtype: Any = None, device: Any = None,
+              requires_grad: bool = False, memory_format: Any = None) -> Tensor:
+    d, dev = _like(input, dtype, device)
+    return _filled("full", input._data.shape, fill_value, d, dev, requires_grad)
+
+
+def full_like_value(input: Tensor, value: Any) -> Tensor:
+    """For ``fill_``: ``value`` (a number or a one-element tensor) everywhere, input's dtype."""
+    if isinstance(value, Tensor):
+        if value.numel() != 1:
+            raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with {value.dim()} dimensions.")
+        value = value.item()
+    return _filled("full", input._data.shape, value, input.dtype, input.device, False)
+
+
+# ----------------------------------------------------------------------------------------------
+# ranges
+# ----------------------------------------------------------------------------------------------
+def arange(start: Any, end: Any = None, step: Any = 1, *, out: Any = None, dtype: Any = None,
+           device: Any = None, requires_grad: bool = False) -> Tensor:
+    """``[start, end)`` in steps of ``step`` (``arange(5)`` is ``0..4``)."""
+    if end is None:
+        start, end = 0, start
+    vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
+    if vals[2] == 0:
+        raise RuntimeError("step must be nonzero")
+    if (vals[1] - vals[0]) * vals[2] < 0:
+        raise RuntimeError(f"upper bound and larger bound inconsistent with step sign: start={vals[0]}, end={vals[1]}, step={vals[2]}")
+    if dtype is None:
+        dtype = get_default_dtype() if any(isinstance(v, float) for v in vals) else int64
+    d, dev = as_dtype(dtype), as_device(device)
+    n = max(0, math.ceil((vals[1] - vals[0]) / vals[2]))
+    xp = backend.xp_for(dev)
+    with backend.device_context(dev):
+        arr = (xp.arange(n, dtype=float64.np) * vals[2] + vals[0]).astype(d.np) if d._kind == 2 \
+            else xp.arange(vals[0], vals[0] + n * vals[2], vals[2])[:n].astype(d.np)
+    return _finish(arr, requires_grad)
+
+
+def range_(start: Any = 0, end: Any = None, step: Any = 1, *, dtype: Any = None, device: Any = None,
+           requires_grad: bool = False) -> Tensor:
+    """``torch.range``: like ``arange`` but including ``end`` (deprecated in PyTorch)."""
+    if end is None:
+        start, end = 0, start
+    n = int(math.floor((end - start) / step)) + 1
+    return linspace(start, start + (n - 1) * step, n, dtype=dtype or get_default_dtype(), device=device,
+                    requires_grad=requires_grad)
+
+
+def linspace(start: Any, end: Any, steps: int, *, out: Any = None, dtype: Any = None, device: Any = None,
+             requires_grad: bool = False) -> Tensor:
+    if steps < 0:
+        raise RuntimeError(f"number of steps must be non-negative, got {steps}")
+    d, dev = (get_default_dtype() if dtype is None else as_dtype(dtype)), as_device(device)
+    start, end = (v.item() if isinstance(v, Tensor) else v for v in (start, end))
+    xp = backend.xp_for(dev)
+    with backend.device_context(dev):
+        if steps == 1:
+            arr = xp.full((1,), start, float64.np)
+        else:
+            # PyTorch fills the first half from the start and the second half from the end.
+            i = xp.arange(steps, dtype=float64.np)
+            stepv = (end - start) / (steps - 1)
+            arr = xp.where(i < steps // 2, start + stepv * i, end - stepv * (steps - 1 - i))
+        arr = arr.astype(d.np) if d._kind == 2 else xp.trunc(arr).astype(d.np)
+    return _finish(arr, requires_grad)
+
+
+def logspace(start: Any, end: Any, steps: int, base: float = 10.0, *, out: Any = None, dtype: Any = None,
+             device: Any = None, requires_grad: bool = False) -> Tensor:
+    exps = linspace(start, end, steps, dtype=float64, device=device)
+    d = get_default_dtype() if dtype is None else as_dtype(dtype)
+    return _finish((base ** exps._data).astype(d.np), requires_grad)
+
+
+def eye(n: int, m: int | None = None, *, out: Any = None, dtype: Any = None, device: Any = None,
+        requires_grad: bool = False) -> Tensor:
+    d, dev = (get_default_dtype() if dtype is None else as_dtype(dtype)), as_device(device)
+    xp = backend.xp_for(dev)
+    with backend.device_context(dev):
+        arr = xp.eye(n, n if m is None else m, dtype=d.np)
+    return _finish(arr, requires_grad)
+
+
+# ----------------------------------------------------------------------------------------------
+# random
+# ----------------------------------------------------------------------------------------------
+def rand(*size: Any, generator: Any = None, out: Any = None, dtype: Any = None, device: Any = None,
+         requires_grad: bool = False) -> Tensor:
+    """Uniform on ``[0, 1)``."""
+    d, dev = _float_dtype(dtype, "rand"), as_device(device)
+    return _finish(_random_float(_gen(generator, dev), "uniform", _size(size), d, dev), requires_grad)
+
+
+def randn(*size: Any, generator: Any = None, out: Any = None, dtype: Any = None, device: Any = None,
+          requires_grad: bool = False) -> Tensor:
+    """Standard normal."""
+    d, dev = _float_dtype(dtype, "randn"), as_device(device)
+    return _finish(_random_float(_gen(generator, dev), "normal", _size(size), d, dev), requires_grad)
+
+
+def randint(low: int = 0, high: int | None = None, size: Sequence = None, *, generator: Any = None,
+            out: Any = None, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    """Integers uniform on ``[low, high)``: ``randint(high, size)`` or ``randint(low, high, size)``."""
+    if size is None:
+        if high is None or not isinstance(high, (tuple, list)):
+            raise TypeError("randint() missing required argument 'size' (a tuple)")
+        low, high, size = 0, low, high
+    if high is None:
+        raise TypeError("randint() missing required argument 'high'")
+    if low >= high:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
+    d, dev = (int64 if dtype is None else as_dtype(dtype)), as_device(device)
+    with backend.device_context(dev):
+        arr = _gen(generator, dev).integers(low, high, _size(tuple(size)), dtype=int64.np).astype(d.np)
+    return _finish(arr, requires_grad)
+
+
+def randperm(n: int, *, generator: Any = None, out: Any = None, dtype: Any = None, device: Any = None,
+             requires_grad: bool = False) -> Tensor:
+    """A random permutation of ``0 .. n-1``."""
+    d, dev = (int64 if dtype is None else as_dtype(dtype)), as_device(device)
+    with backend.device_context(dev):
+        arr = _gen(generator, dev).permutation(int(n)).astype(d.np)
+    return _finish(arr, requires_grad)
+
+
+def normal(mean: Any = 0.0, std: Any = 1.0, size: Sequence | None = None, *, generator: Any = None,
+           out: Any = None, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    """Normal samples: ``mean``/``std`` may be numbers (then ``size`` is needed) or tensors
+    (broadcast together, one sample per element)."""
+    if isinstance(mean, Tensor) or isinstance(std, Tensor):
+        ref = mean if isinstance(mean, Tensor) else std
+        from .broadcast import broadcast_shapes
+        shape = broadcast_shapes(*(t._data.shape for t in (mean, std) if isinstance(t, Tensor)))
+        z = _random_float(_gen(generator, ref.device), "normal", shape, ref.dtype, ref.device)
+        m = mean._data if isinstance(mean, Tensor) else mean
+        s = std._data if isinstance(std, Tensor) else std
+        return _finish((z * s + m).astype(ref.dtype.np), requires_grad)
+    if size is None:
+        raise TypeError("normal() with a float mean and std needs size=")
+    if std < 0:
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
+    d, dev = _float_dtype(dtype, "normal"), as_device(device)
+    z = _random_float(_gen(generator, dev), "normal", _size(tuple(size)), d, dev)
+    return _finish((z * std + mean).astype(d.np), requires_grad)
+
+
+def rand_like(input: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False,
+              memory_format: Any = None, generator: Any = None) -> Tensor:
+    d, dev = _like(input, dtype, device)
+    return rand(input._data.shape, dtype=d, device=dev, requires_grad=requires_grad, generator=generator)
+
+
+def randn_like(input: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False,
+               memory_format: Any = None, generator: Any = None) -> Tensor:
+    d, dev = _like(input, dtype, device)
+    return randn(input._data.shape, dtype=d, device=dev, requires_grad=requires_grad, generator=generator)
+
+
+def randint_like(input: Tensor, low: int = 0, high: int | None = None, *, dtype: Any = None,
+                 device: Any = None, requires_grad: bool = False, memory_format: Any = None,
+                 generator: Any = None) -> Tensor:
+    if high is None:
+        low, high = 0, low
+    d, dev = _like(input, dtype, device)
+    return randint(low, high, input._data.shape, dtype=d, device=dev, requires_grad=requires_grad,
+                   generator=generator)
+
+
+# In-place samplers used by ``Tensor.uniform_`` & co. (and so by ``nn.init``): each returns a
+# fresh tensor shaped like ``t`` that ``Tensor._inplace`` copies in.
+def uniform_like(t: Tensor, a: float = 0.0, b: float = 1.0, *, generator: Any = None) -> Tensor:
+    u = _random_float(_gen(generator, t.device), "uniform", t._data.shape, _as_float(t), t.device)
+    return Tensor._make((u * (b - a) + a).astype(t._data.dtype))
+
+
+def normal_like(t: Tensor, mean: float = 0.0, std: float = 1.0, *, generator: Any = None) -> Tensor:
+    if std < 0:
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
+    z = _random_float(_gen(generator, t.device), "normal", t._data.shape, _as_float(t), t.device)
+    return Tensor._make((z * std + mean).astype(t._data.dtype))
+
+
+def bernoulli_like(t: Tensor, p: Any = 0.5, *, generator: Any = None) -> Tensor:
+    p_arr = p._data if isinstance(p, Tensor) else p
+    u = _random_float(_gen(generator, t.device), "uniform", t._data.shape, float64, t.device)
+    return Tensor._make((u < p_arr).astype(t._data.dtype))
+
+
+def bernoulli(input: Tensor, p: Any = None, *, generator: Any = None) -> Tensor:
+    """0/1 samples with probabilities ``input`` (or ``p``)."""
+    probs = input if p is None else p
+    p_arr = probs._data if isinstance(probs, Tensor) else probs
+    u = _random_float(_gen(generator, input.device), "uniform", input._data.shape, float64, input.device)
+    return Tensor._make((u < p_arr).astype(input._data.dtype))
+
+
+def random_like(t: Tensor, from_: int = 0, to: int | None = None, *, generator: Any = None) -> Tensor:
+    if to is None:
+        d = t.dtype
+        to = (2 ** (backend.finfo(d).nmant + 1) + 1) if d.is_floating_point else (
+            2 if d is bool_ else int(backend.iinfo(d).max) + 1)
+    with backend.device_context(t.device):
+        arr = _gen(generator, t.device).integers(from_, to, t._data.shape, dtype=int64.np)
+    return Tensor._make(arr.astype(t._data.dtype))
+
+
+def exponential_like(t: Tensor, lambd: float = 1.0, *, generator: Any = None) -> Tensor:
+    u = _random_float(_gen(generator, t.device), "uniform", t._data.shape, float64, t.device)
+    xp = backend.array_module(u)
+    return Tensor._make((-xp.log1p(-u) / lambd).astype(t._data.dtype))
+
+
+def geometric_like(t: Tensor, p: float, *, generator: Any = None) -> Tensor:
+    u = _random_float(_gen(generator, t.device), "uniform", t._data.shape, float64, t.device)
+    xp = backend.array_module(u)
+    return Tensor._make(xp.ceil(xp.log1p(-u) / math.log1p(-p)).astype(t._data.dtype))
+
+
+def log_normal_like(t: Tensor, mean: float = 1.0, std: float = 2.0, *, generator: Any = None) -> Tensor:
+    z = _random_float(_gen(generator, t.device), "normal", t._data.shape, float64, t.device)
+    xp = backend.array_module(z)
+    return Tensor._make(xp.exp(z * std + mean).astype(t._data.dtype))
+
+
+def cauchy_like(t: Tensor, median: float = 0.0, sigma: float = 1.0, *, generator: Any = None) -> Tensor:
+    u = _random_float(_gen(generator, t.device), "uniform", t._data.shape, float64, t.device)
+    xp = backend.array_module(u)
+    return Tensor._make((median + sigma * xp.tan(math.pi * (u - 0.5))).astype(t._data.dtype))
+
+
+def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, generator: Any = None) -> Tensor:
+    """Indices drawn from the (unnormalised) probabilities in each row of ``input``."""
+    if input.ndim not in (1, 2):
+        raise RuntimeError(f"prob_dist must be 1 or 2 dim, got {input.ndim}")
+    probs = input._data.astype(float64.np)
+    xp = backend.array_module(probs)
+    if bool((probs < 0).any()) or not bool(xp.isfinite(probs).all()):
+        raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
+    rows = probs.reshape(-1, probs.shape[-1])
+    if not replacement and num_samples > rows.shape[-1]:
+        raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without replacement")
+    rng = _gen(generator, input.device)
+    if replacement:
+        cdf = xp.cumsum(rows, axis=-1)
+        cdf = cdf / cdf[:, -1:]
+        u = rng.random((rows.shape[0], num_samples))
+        out = xp.stack([xp.searchsorted(cdf[r], u[r], side="right") for r in range(rows.shape[0])])
+        out = xp.minimum(out, rows.shape[-1] - 1)
+    else:
+        # Gumbel top-k: sampling without replacement in one vectorised step.
+        g = -xp.log(-xp.log(rng.random(rows.shape)))
+        with_noise = xp.where(rows > 0, xp.log(xp.where(rows > 0, rows, 1.0)) + g, -xp.inf)
+        out = xp.argsort(-with_noise, axis=-1, kind="stable")[:, :num_samples]
+    out = out.astype(int64.np)
+    return Tensor._make(out.reshape(input._data.shape[:-1] + (num_samples,)))
+
+
+def _as_float(t: Tensor) -> backend.dtype:
+    d = t.dtype
+    return d if d.is_floating_point else float64

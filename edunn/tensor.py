@@ -1,0 +1,431 @@
+"""``Tensor``: an n-dimensional array (NumPy on the CPU, CuPy on a GPU) plus what autograd needs.
+
+A tensor holds
+
+* ``_data`` -- the array itself (lesson 01: storage, dtype, shape, device);
+* ``requires_grad`` and ``grad`` -- whether gradients are wanted, and where they accumulate;
+* ``grad_fn`` and ``_output_nr`` -- the :class:`~edunn.autograd.Function` node that produced it
+  (``None`` for a leaf) and which of that node's outputs it is;
+* ``_version_counter`` -- bumped by every in-place op, shared with views, so that backward can
+  tell when a tensor it saved was modified (lesson 02).
+
+Every operator and method below is one line that calls an op from ``edunn/ops/``; the math and
+its derivative live there, one ``Function`` per op.  The long list of methods that mirror
+``torch.Tensor`` is in ``_tensor_methods.py``.
+"""
+from __future__ import annotations
+
+import weakref
+from typing import Any
+
+from . import backend
+from .autograd import grad_mode
+from ._tensor_methods import TensorMethods
+
+_state = grad_mode.state
+
+
+class Tensor(TensorMethods):
+    """A multi-dimensional array with autograd, as ``torch.Tensor``.  Create tensors with
+    ``edunn.tensor(data)``, ``edunn.zeros(...)`` and friends rather than with this class."""
+
+    __slots__ = ("_data", "requires_grad", "grad_fn", "_output_nr", "_version_counter",
+                 "__dict__", "__weakref__")
+
+    # Rarely set, so they live on the class until an instance needs its own.
+    grad: "Tensor | None" = None
+    _base: "Tensor | None" = None
+    _hooks: Any = None
+    _post_accumulate_hooks: Any = None
+    _retains_grad = False
+
+    __array_priority__ = 1000  # ``ndarray + tensor`` calls Tensor.__radd__
+
+    def __init__(self, data: Any = None, *, dtype: Any = None, device: Any = None,
+                 requires_grad: bool = False) -> None:
+        if data is None:
+            data = []
+        if isinstance(data, Tensor):
+            data = data._data
+        from .ops.creation import _to_array
+        self._data = _to_array(data, dtype, device, default_float=True)
+        self.requires_grad = False
+        self.grad_fn = None
+        self._output_nr = 0
+        self._version_counter = [0]
+        if requires_grad:
+            self.requires_grad_(True)
+
+    @classmethod
+    def _make(cls, data: Any, requires_grad: bool = False, grad_fn: Any = None, output_nr: int = 0) -> "Tensor":
+        """Wrap an array without copying or checking: the fast path every op uses."""
+        t = object.__new__(Tensor)
+        t._data = data
+        t.requires_grad = requires_grad
+        t.grad_fn = grad_fn
+        t._output_nr = output_nr
+        t._version_counter = [0]
+        return t
+
+    # ------------------------------------------------------------------ what a tensor is
+    @property
+    def shape(self) -> "Size":
+        return Size(self._data.shape)
+
+    def size(self, dim: int | None = None) -> Any:
+        if dim is None:
+            return Size(self._data.shape)
+        return self._data.shape[self._wrap_dim(dim)]
+
+    @property
+    def dtype(self) -> backend.dtype:
+        return backend.dtype_of(self._data)
+
+    @property
+    def device(self) -> backend.device:
+        return backend.device_of(self._data)
+
+    @property
+    def is_cuda(self) -> bool:
+        return backend.is_cupy_array(self._data)
+
+    @property
+    def ndim(self) -> int:
+        return self._data.ndim
+
+    def dim(self) -> int:
+        return self._data.ndim
+
+    ndimension = dim
+
+    def numel(self) -> int:
+        return int(self._data.size)
+
+    nelement = numel
+
+    def element_size(self) -> int:
+        return self._data.dtype.itemsize
+
+    @property
+    def itemsize(self) -> int:
+        return self._data.dtype.itemsize
+
+    @property
+    def nbytes(self) -> int:
+        return int(self._data.nbytes)
+
+    def stride(self, dim: int | None = None) -> Any:
+        strides = tuple(s // self._data.dtype.itemsize for s in self._data.strides)
+        return strides if dim is None else strides[self._wrap_dim(dim)]
+
+    def storage_offset(self) -> int:
+        return 0
+
+    def is_contiguous(self, memory_format: Any = None) -> bool:
+        return bool(self._data.flags.c_contiguous)
+
+    def is_floating_point(self) -> bool:
+        return self.dtype.is_floating_point
+
+    def is_complex(self) -> bool:
+        return False
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.grad_fn is None
+
+    @property
+    def _version(self) -> int:
+        return self._version_counter[0]
+
+    @property
+    def data(self) -> "Tensor":
+        """The same storage, detached from the graph (as ``torch.Tensor.data``)."""
+        return self.detach()
+
+    @data.setter
+    def data(self, value: "Tensor") -> None:
+        if not isinstance(value, Tensor):
+            raise TypeError(f"Tensor.data must be set to a Tensor, got {type(value).__name__}")
+        self._data = value._data
+
+    @property
+    def T(self) -> "Tensor":
+        return self.permute(*range(self.ndim - 1, -1, -1))
+
+    @property
+    def mT(self) -> "Tensor":
+        return self.transpose(-2, -1)
+
+    @property
+    def H(self) -> "Tensor":
+        return self.T
+
+    @property
+    def mH(self) -> "Tensor":
+        return self.mT
+
+    def _wrap_dim(self, dim: int) -> int:
+        return wrap_dim(dim, self._data.ndim)
+
+    def type(self, dtype: Any = None) -> Any:
+        if dtype is None:
+            names = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
+                     "bfloat16": "BFloat16Tensor", "int64": "LongTensor", "int32": "IntTensor",
+                     "int16": "ShortTensor", "int8": "CharTensor", "uint8": "ByteTensor", "bool": "BoolTensor"}
+            prefix = "edunn.cuda." if self.is_cuda else "edunn."
+            return prefix + names[self.dtype.name]
+        return self.to(dtype)
+
+    # ------------------------------------------------------------------ autograd
+    def backward(self, gradient: "Tensor | None" = None, retain_graph: bool | None = None,
+                 create_graph: bool = False, inputs: Any = None) -> None:
+        """Compute the gradient of this tensor with respect to the graph's leaves and add it into
+        their ``.grad`` (lesson 02)."""
+        from .autograd import backward
+        backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+
+    def detach(self) -> "Tensor":
+        t = Tensor._make(self._data)
+        t._version_counter = self._version_counter
+        return t
+
+    def detach_(self) -> "Tensor":
+        self.grad_fn = None
+        self.requires_grad = False
+        return self
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        if requires_grad and self._data.dtype not in _FLOAT_NP:
+            raise RuntimeError(
+                f"only Tensors of floating point dtype can require gradients, got {self.dtype}")
+        if not requires_grad and self.grad_fn is not None:
+            raise RuntimeError(
+                "you can only change requires_grad flags of leaf variables. If you want to use a "
+                "computed variable in a subgraph that doesn't require differentiation use "
+                "var_no_grad = var.detach().")
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def retain_grad(self) -> None:
+        """Keep ``.grad`` for this non-leaf tensor after backward."""
+        if not self.requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        if self.grad_fn is None:
+            return
+        node = self.grad_fn
+        if node._retain is None:
+            node._retain = {}
+        node._retain[self._output_nr] = weakref.ref(self)
+        self._retains_grad = True
+
+    @property
+    def retains_grad(self) -> bool:
+        return self._retains_grad and self.grad_fn is not None
+
+    def register_hook(self, hook) -> Any:
+        """``hook(grad)`` runs when the gradient of this tensor is computed; it may return a
+        replacement.  Returns a handle whose ``remove()`` unregisters it."""
+        from .utils.hooks import RemovableHandle
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self.grad_fn is not None:
+            node = self.grad_fn
+            if node._pre_hooks is None:
+                node._pre_hooks = {}
+            hooks = node._pre_hooks.setdefault(self._output_nr, {})
+        else:
+            if self._hooks is None:
+                self._hooks = {}
+            hooks = self._hooks
+        handle = RemovableHandle(hooks)
+        hooks[handle.id] = hook
+        return handle
+
+    def register_post_accumulate_grad_hook(self, hook) -> Any:
+        """``hook(tensor)`` runs after a leaf's ``.grad`` has been accumulated."""
+        from .utils.hooks import RemovableHandle
+        if self.grad_fn is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+        if self._post_accumulate_hooks is None:
+            self._post_accumulate_hooks = {}
+        handle = RemovableHandle(self._post_accumulate_hooks)
+        self._post_accumulate_hooks[handle.id] = hook
+        return handle
+
+    def _cast_np(self, np_dtype: Any) -> "Tensor":
+        """Cast to a NumPy dtype, differentiably (the engine uses it to match input dtypes)."""
+        from .ops.conversion import Cast
+        return Cast.apply(self, np_dtype)
+
+    # ------------------------------------------------------------------ in-place machinery
+    def _check_inplace(self) -> None:
+        if _state.enabled and self.requires_grad and self.grad_fn is None:
+            raise RuntimeError(
+                "a leaf Variable that requires grad is being used in an in-place operation.")
+        if _state.enabled and self._base is not None and self._base.requires_grad:
+            raise RuntimeError(
+                "in-place modification of a view of a tensor that requires grad: edunn does not "
+                "rewrite the base's graph (PyTorch's CopySlices); clone() the view, or modify "
+                "the base tensor itself (for example base[index] = value)")
+
+    def _inplace(self, result: "Tensor") -> "Tensor":
+        """Make ``self`` hold ``result`` (computed out of place): write its values into this
+        tensor's storage, so views see them, bump the version and take over ``result``'s place in
+        the graph -- how every ``x.op_()`` is built."""
+        self._check_inplace()
+        src = result._data
+        if src.dtype != self._data.dtype:
+            if not backend.can_cast_result(src.dtype, self._data.dtype):
+                raise RuntimeError(
+                    f"result type {backend.dtype_of(src).name} can't be cast to the desired output "
+                    f"type {self.dtype.name}")
+        if src.shape != self._data.shape:
+            raise RuntimeError(
+                f"output with shape {list(self._data.shape)} doesn't match the broadcast shape "
+                f"{list(src.shape)}")
+        if self._data.ndim == 0 and not hasattr(self._data, "__setitem__"):
+            self._data = src.astype(self._data.dtype)
+        else:
+            self._data[...] = src
+        self._version_counter[0] += 1
+        if result.requires_grad:
+            self.grad_fn = result.grad_fn
+            self._output_nr = result._output_nr
+            self.requires_grad = True
+        return self
+
+    # ------------------------------------------------------------------ conversion
+    def numpy(self, *, force: bool = False) -> Any:
+        if self.requires_grad and not force:
+            raise RuntimeError(
+                "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
+        if self.is_cuda:
+            if not force:
+                raise TypeError(
+                    "can't convert cuda:0 device type tensor to numpy. Use Tensor.cpu() to copy the "
+                    "tensor to host memory first.")
+            return backend.to_numpy(self._data)
+        return self._data
+
+    def item(self) -> Any:
+        if self._data.size != 1:
+            raise RuntimeError(
+                f"a Tensor with {self._data.size} elements cannot be converted to Scalar")
+        return self._data.item()
+
+    def tolist(self) -> Any:
+        return backend.to_numpy(self._data).tolist()
+
+    def __len__(self) -> int:
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    def __bool__(self) -> bool:
+        if self._data.size != 1:
+            raise RuntimeError(
+                f"Boolean value of Tensor with more than one value is ambiguous (shape {list(self.shape)})")
+        return bool(self._data.item())
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self._data.dtype.kind not in "iub" or self._data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self._data.item())
+
+    def __complex__(self) -> complex:
+        return complex(self.item())
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
+        arr = backend.to_numpy(self._data)
+        return arr if dtype is None else arr.astype(dtype)
+
+    def __iter__(self):
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return iter(self.unbind(0))
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __repr__(self, *, tensor_contents: Any = None) -> str:
+        from ._tensor_str import tensor_repr
+        return tensor_repr(self)
+
+    def __str__(self) -> str:
+        return self.__repr__()
+
+    def __format__(self, spec: str) -> str:
+        if self._data.ndim == 0:
+            return self.item().__format__(spec)
+        return object.__format__(self, spec)
+
+    def __reduce_ex__(self, protocol: int):
+        return (_rebuild_tensor, (backend.to_numpy(self._data), str(self.device), self.requires_grad))
+
+    def __deepcopy__(self, memo: dict) -> "Tensor":
+        if id(self) in memo:
+            return memo[id(self)]
+        if self.grad_fn is not None:
+            raise RuntimeError(
+                "Only Tensors created explicitly by the user (graph leaves) support the deepcopy "
+                "protocol at the moment.")
+        import copy
+        new = object.__new__(type(self))
+        new._data = self._data.copy()
+        new.requires_grad = self.requires_grad
+        new.grad_fn = None
+        new._output_nr = 0
+        new._version_counter = [0]
+        memo[id(self)] = new
+        for key, value in self.__dict__.items():
+            if key in ("_hooks", "_post_accumulate_hooks", "_base"):
+                continue
+            setattr(new, key, copy.deepcopy(value, memo))
+        return new
+
+
+def _rebuild_tensor(array: Any, device: str, requires_grad: bool) -> Tensor:
+    t = Tensor._make(backend.to_device(array, backend.as_device(device)))
+    t.requires_grad = requires_grad
+    return t
+
+
+class Size(tuple):
+    """A tensor's shape: a tuple with ``numel()`` (``torch.Size``)."""
+
+    def numel(self) -> int:
+        n = 1
+        for s in self:
+            n *= s
+        return n
+
+    def __repr__(self) -> str:
+        return f"edunn.Size([{', '.join(str(s) for s in self)}])"
+
+    def __getitem__(self, item):
+        out = tuple.__getitem__(self, item)
+        return Size(out) if isinstance(item, slice) else out
+
+
+def wrap_dim(dim: int, ndim: int) -> int:
+    """A dimension index in ``[0, ndim)`` from one in ``[-ndim, ndim)``, with PyTorch's error."""
+    n = max(ndim, 1)
+    if not -n <= dim < n:
+        raise IndexError(
+            f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
+    return dim + n if dim < 0 else dim
+
+
+_FLOAT_NP = frozenset(d.np for d in backend.ALL_DTYPES if d.is_floating_point)
+
+# The ops import ``Tensor`` from this module, so they are imported once it exists.
+from . import _tensor_methods  # noqa: E402
+
+_tensor_methods._import_ops()
