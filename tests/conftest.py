@@ -1,0 +1,33 @@
+"""Shared test configuration: devices to run on, the ``gpu`` marker, optional torch."""
+import pytest
+
+import edunn
+
+
+def _cuda() -> bool:
+    return edunn.backend.cuda_available()
+
+
+def pytest_collection_modifyitems(config, items):
+    if _cuda():
+        return
+    skip = pytest.mark.skip(reason="no CUDA device (CuPy with an NVIDIA GPU) on this machine")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip)
+
+
+DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.gpu)]
+
+
+@pytest.fixture(params=DEVICES)
+def device(request):
+    """Every test taking ``device`` runs on the CPU and, marked ``gpu``, on CUDA."""
+    return request.param
+
+
+@pytest.fixture(autouse=True)
+def _seed_and_grad_mode():
+    edunn.manual_seed(0)
+    yield
+    edunn.autograd.grad_mode.state.enabled = True
