@@ -1,0 +1,118 @@
+"""The benchmark workloads, each written once and run on both ``edunn`` and ``torch``.
+
+A workload is a pair of plain functions that receive the framework module ``fw`` (``edunn`` or
+``torch``) as their first argument -- the very same code runs on both, which doubles as a
+demonstration that ``import edunn as torch`` works:
+
+* ``setup(fw, rng) -> tuple`` builds the inputs (untimed), from NumPy arrays drawn from ``rng``
+  so both frameworks see the same numbers;
+* ``run(fw, *inputs) -> Tensor`` is the timed step; what it returns is compared across the two
+  frameworks once, to make sure they computed the same thing.
+
+Register a new one with ``@workload(...)`` below; ``run.py`` picks it up by name.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Workload:
+    name: str
+    description: str
+    setup: Callable[..., tuple]
+    run: Callable[..., Any]
+    repeats: int            # timed repetitions per framework (full run)
+    quick_repeats: int      # timed repetitions per framework with --quick
+    warmup: int = 2
+    target: float | None = None   # required ratio edunn/torch (at most), None: report only
+    rtol: float = 1e-3            # tolerance of the edunn-vs-torch result check
+
+
+REGISTRY: dict[str, Workload] = {}
+
+
+def workload(name: str, *, setup: Callable[..., tuple], description: str, repeats: int,
+             quick_repeats: int, warmup: int = 2, target: float | None = None,
+             rtol: float = 1e-3) -> Callable:
+    """Decorator: register ``run`` as the timed step of workload ``name``."""
+    def register(run: Callable) -> Callable:
+        if name in REGISTRY:
+            raise ValueError(f"workload {name!r} is registered twice")
+        REGISTRY[name] = Workload(name, description, setup, run, repeats, quick_repeats, warmup,
+                                  target, rtol)
+        return run
+    return register
+
+
+def leaf(fw, array: np.ndarray, requires_grad: bool = True):
+    """A leaf tensor of ``fw`` holding a private copy of ``array``."""
+    return fw.from_numpy(array.copy()).requires_grad_(requires_grad)
+
+
+# --- per-op autograd overhead: 1,000 tiny elementwise ops --------------------------------------
+
+CHAIN_LENGTH = 1000
+
+
+def _chain_ops(fw, x):
+    """``CHAIN_LENGTH`` elementwise ops on ``x``, a cycle of 8 that keeps values in a sane range:
+    mul, add, tanh, sub, exp, log, mul, add (scalars as Python floats)."""
+    for _ in range(CHAIN_LENGTH // 8):
+        x = x * 0.9
+        x = x + 0.1
+        x = fw.tanh(x)
+        x = x - 0.05
+        x = fw.exp(x)
+        x = fw.log(x)
+        x = x * 1.1
+        x = x + 0.01
+    return x
+
+
+def _small_input(fw, rng):
+    return (leaf(fw, rng.standard_normal(10).astype(np.float32)),)
+
+
+@workload("chain", setup=_small_input, target=1.5, repeats=50, quick_repeats=3,
+          description="1,000 elementwise ops on a 10-element float32 tensor, forward + backward")
+def chain(fw, x):
+    x.grad = None
+    y = _chain_ops(fw, x)
+    y.sum().backward()
+    return x.grad
+
+
+@workload("chain_fwd_nograd", setup=_small_input, repeats=50, quick_repeats=3,
+          description="the same 1,000 ops, forward only under no_grad")
+def chain_fwd_nograd(fw, x):
+    with fw.no_grad():
+        return _chain_ops(fw, x)
+
+
+# --- array-bound: a chain of matmuls -------------------------------------------------------------
+
+MATMUL_SIZE, MATMUL_DEPTH = 256, 20
+
+
+def _matmul_inputs(fw, rng):
+    n = MATMUL_SIZE
+    x = leaf(fw, rng.standard_normal((n, n)).astype(np.float32), requires_grad=False)
+    weights = [leaf(fw, (rng.standard_normal((n, n)) / np.sqrt(n)).astype(np.float32))
+               for _ in range(MATMUL_DEPTH)]
+    return x, weights
+
+
+@workload("matmul_chain", setup=_matmul_inputs, repeats=10, quick_repeats=2, rtol=1e-2,
+          description="20 x (256x256 matmul + tanh), float32, forward + backward")
+def matmul_chain(fw, x, weights):
+    for w in weights:
+        w.grad = None
+    h = x
+    for w in weights:
+        h = fw.tanh(h @ w)
+    h.sum().backward()
+    return weights[0].grad
