@@ -16,6 +16,8 @@ from .tensor import Tensor, Size
 from .autograd import (no_grad, enable_grad, set_grad_enabled, inference_mode, is_grad_enabled,
                        is_inference_mode_enabled)
 from . import autograd
+from . import cuda
+from ._tensor_str import set_printoptions, get_printoptions, printoptions
 from .ops.creation import *  # noqa: F401,F403  (tensor, zeros, arange, rand, ...)
 from .ops.elementwise import *  # noqa: F401,F403  (add, exp, tanh, eq, ...)
 from .ops.reduction import *  # noqa: F401,F403  (sum, mean, max, var, ...)

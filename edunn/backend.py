@@ -416,3 +416,92 @@ def can_cast_result(src_np: Any, dst_np: Any) -> bool:
     """Whether an in-place op may store a result of dtype ``src_np`` into a tensor of ``dst_np``:
     PyTorch allows it unless the result is of a higher category (float into an int tensor)."""
     return _BY_NP[numpy.dtype(src_np)]._kind <= _BY_NP[numpy.dtype(dst_np)]._kind
+
+
+# ----------------------------------------------------------------------------------------------
+# CUDA queries for ``edunn.cuda`` (CuPy's device runtime and memory pool)
+# ----------------------------------------------------------------------------------------------
+def _require_cuda(what: str) -> None:
+    if not cuda_available():
+        raise RuntimeError(f"edunn.cuda.{what}() needs a CUDA device: CUDA is not available "
+                           "(install CuPy with `pip install edunn[gpu]` on a machine with an NVIDIA GPU)")
+
+
+def cuda_current_device() -> int:
+    _require_cuda("current_device")
+    return int(cupy.cuda.runtime.getDevice())
+
+
+def cuda_set_device(index: int) -> None:
+    _require_cuda("set_device")
+    cupy.cuda.runtime.setDevice(int(index))
+
+
+def cuda_synchronize(index: int | None = None) -> None:
+    _require_cuda("synchronize")
+    if index is None:
+        cupy.cuda.Device().synchronize()
+    else:
+        cupy.cuda.Device(int(index)).synchronize()
+
+
+def cuda_memory_allocated(index: int | None = None) -> int:
+    """Bytes held by live arrays in CuPy's memory pool on device ``index`` (default: the current
+    one), as ``torch.cuda.memory_allocated``."""
+    _require_cuda("memory_allocated")
+    with cupy.cuda.Device(index):
+        return int(cupy.get_default_memory_pool().used_bytes())
+
+
+def cuda_memory_reserved(index: int | None = None) -> int:
+    """Bytes the pool has taken from the driver, used or cached (``torch.cuda.memory_reserved``)."""
+    _require_cuda("memory_reserved")
+    with cupy.cuda.Device(index):
+        return int(cupy.get_default_memory_pool().total_bytes())
+
+
+def cuda_empty_cache() -> None:
+    if cupy is not None:
+        cupy.get_default_memory_pool().free_all_blocks()
+
+
+def cuda_device_name(index: int | None = None) -> str:
+    _require_cuda("get_device_name")
+    idx = cuda_current_device() if index is None else int(index)
+    name = cupy.cuda.runtime.getDeviceProperties(idx)["name"]
+    return name.decode() if isinstance(name, bytes) else str(name)
+
+
+# ----------------------------------------------------------------------------------------------
+# Scatter with repeated indices (the backward of indexing)
+# ----------------------------------------------------------------------------------------------
+def scatter_add_at(array: Any, index: Any, values: Any) -> None:
+    """``array[index] += values`` in place, adding once per occurrence when ``index`` repeats a
+    position (``numpy.add.at``; CuPy calls it ``cupyx.scatter_add``)."""
+    if is_cupy_array(array):
+        import cupyx  # type: ignore
+        cupyx.scatter_add(array, index, values)
+    else:
+        numpy.add.at(array, index, values)
+
+
+def scatter_reduce_at(array: Any, index: Any, values: Any, op: str) -> None:
+    """``array[index] = op(array[index], values)`` in place, once per occurrence of a position;
+    ``op`` is ``"add"``, ``"multiply"``, ``"maximum"`` or ``"minimum"``.  CuPy has no scatter
+    multiply, so that one case round-trips through the host."""
+    if op == "add":
+        return scatter_add_at(array, index, values)
+    if is_cupy_array(array):
+        import cupyx  # type: ignore
+        if op == "maximum":
+            return cupyx.scatter_max(array, index, values)
+        if op == "minimum":
+            return cupyx.scatter_min(array, index, values)
+        host = cupy.asnumpy(array)
+        idx = tuple(cupy.asnumpy(i) if is_cupy_array(i) else i for i in index) if isinstance(index, tuple) else (
+            cupy.asnumpy(index) if is_cupy_array(index) else index)
+        getattr(numpy, op).at(host, idx, cupy.asnumpy(values) if is_cupy_array(values) else values)
+        array[...] = cupy.asarray(host)
+        return None
+    getattr(numpy, op).at(array, index, values)
+    return None

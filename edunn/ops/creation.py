@@ -50,12 +50,15 @@ def _infer_dtype(data: Any) -> backend.dtype:
     """PyTorch's inference for Python data: any float -> the default dtype, ints -> int64,
     all bools -> bool."""
     kind = 0
+    seen = False  # ``tensor([])`` holds no value to infer from: the default dtype
     stack = [data]
     while stack:
         item = stack.pop()
         if isinstance(item, (list, tuple)):
             stack.extend(item)
-        elif isinstance(item, Tensor):
+            continue
+        seen = True
+        if isinstance(item, Tensor):
             d = item.dtype
             if d._kind == 2:
                 return d if kind < 2 and d is not float32 and not isinstance(data, (list, tuple)) else get_default_dtype()
@@ -75,6 +78,8 @@ def _infer_dtype(data: Any) -> backend.dtype:
                 return get_default_dtype()
         else:
             raise TypeError(f"Could not infer dtype of {type(item).__name__}")
+    if not seen:
+        return get_default_dtype()
     return (bool_, int64, get_default_dtype())[kind]
 
 

@@ -1,0 +1,85 @@
+"""``edunn.cuda``: ask about the GPUs, as ``torch.cuda`` does.
+
+Everything goes through ``backend.py`` (CuPy underneath).  Without CuPy or a GPU,
+``is_available()`` is False and ``device_count()`` is 0; the seeding functions do nothing (as
+PyTorch's, so a script that seeds "everything" runs on a laptop); the functions that need a
+device raise ``RuntimeError`` saying CUDA is not available.  Lesson 18 (GPUs) uses this module.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from . import backend
+
+__all__ = ["is_available", "device_count", "current_device", "set_device", "synchronize",
+           "manual_seed", "manual_seed_all", "memory_allocated", "memory_reserved", "empty_cache",
+           "get_device_name"]
+
+
+def _index(device: Any) -> int | None:
+    """``None``, an int, ``"cuda:1"`` or ``edunn.device("cuda", 1)`` -> a device index."""
+    if device is None or isinstance(device, int):
+        return device
+    dev = backend.device(device)
+    if dev.type != "cuda":
+        raise ValueError(f"Expected a cuda device, but got: {dev}")
+    return dev.index
+
+
+def is_available() -> bool:
+    """True when CuPy is installed and sees at least one CUDA device."""
+    return backend.cuda_available()
+
+
+def device_count() -> int:
+    """How many CUDA devices there are (0 without CuPy or a GPU)."""
+    return backend.cuda_device_count()
+
+
+def current_device() -> int:
+    """The index of the device that ``"cuda"`` means now."""
+    return backend.cuda_current_device()
+
+
+def set_device(device: Any) -> None:
+    """Make ``device`` the one that ``"cuda"`` means."""
+    backend.cuda_set_device(_index(device))
+
+
+def synchronize(device: Any = None) -> None:
+    """Wait until every kernel queued on ``device`` (default: the current one) has finished --
+    needed before reading a clock to time GPU code."""
+    backend.cuda_synchronize(_index(device))
+
+
+def manual_seed(seed: int) -> None:
+    """Seed the default generator of the current CUDA device (nothing without CUDA)."""
+    if is_available():
+        index = current_device()
+        backend.default_generator(backend.device("cuda", index)).manual_seed(seed)
+
+
+def manual_seed_all(seed: int) -> None:
+    """Seed the default generator of every CUDA device (nothing without CUDA)."""
+    for index in range(device_count()):
+        backend.default_generator(backend.device("cuda", index)).manual_seed(seed)
+
+
+def memory_allocated(device: Any = None) -> int:
+    """Bytes occupied by tensors on ``device`` (CuPy's memory pool, ``used_bytes``)."""
+    return backend.cuda_memory_allocated(_index(device))
+
+
+def memory_reserved(device: Any = None) -> int:
+    """Bytes held by the caching allocator on ``device``, in use or cached (``total_bytes``)."""
+    return backend.cuda_memory_reserved(_index(device))
+
+
+def empty_cache() -> None:
+    """Give cached, unused GPU memory back to the driver (nothing without CuPy)."""
+    backend.cuda_empty_cache()
+
+
+def get_device_name(device: Any = None) -> str:
+    """The GPU's name, e.g. ``'NVIDIA H100 80GB HBM3'``."""
+    return backend.cuda_device_name(_index(device))
