@@ -81,6 +81,7 @@ def environment() -> dict:
         "cpu_count": os.cpu_count(),
         "platform": platform.platform(),
         "threads": 1,
+        "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
         "blas": blas_info(),
         "reexec_removed": os.environ.get("EDUNN_BENCH_REEXEC") or None,
     }
@@ -91,6 +92,9 @@ def print_header(env: dict) -> None:
     print(f"  Python {env['python']}  numpy {env['numpy']}  "
           f"torch {env['torch'] or 'NOT INSTALLED'}  edunn {env['edunn']}")
     print(f"  CPU: {env['cpu']} ({env['cpu_count']} logical cores)  [{env['platform']}]")
+    if env["load_average"]:
+        print("  load average before the run: " + " ".join(f"{x:.2f}" for x in env["load_average"])
+              + "  (other work on the machine makes timings noisy)")
     for lib in env["blas"]:
         print(f"  {lib['user_api']}: {lib['internal_api']} {lib['version']} "
               f"kernel={lib['architecture']} threads={lib['num_threads']}  "
