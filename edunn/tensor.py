@@ -216,6 +216,7 @@ class Tensor(TensorMethods):
         node = self.grad_fn
         if node._retain is None:
             node._retain = {}
+        node._has_hooks = True
         node._retain[self._output_nr] = weakref.ref(self)
         self._retains_grad = True
 
@@ -233,6 +234,7 @@ class Tensor(TensorMethods):
             node = self.grad_fn
             if node._pre_hooks is None:
                 node._pre_hooks = {}
+            node._has_hooks = True
             hooks = node._pre_hooks.setdefault(self._output_nr, {})
         else:
             if self._hooks is None:
@@ -278,8 +280,8 @@ class Tensor(TensorMethods):
         if src.dtype != self._data.dtype:
             if not backend.can_cast_result(src.dtype, self._data.dtype):
                 raise RuntimeError(
-                    f"result type {backend.dtype_of(src).name} can't be cast to the desired output "
-                    f"type {self.dtype.name}")
+                    f"result type {backend.dtype_of(src).scalar_name} can't be cast to the desired "
+                    f"output type {self.dtype.scalar_name}")
         if src.shape != self._data.shape:
             raise RuntimeError(
                 f"output with shape {list(self._data.shape)} doesn't match the broadcast shape "

@@ -125,12 +125,15 @@ def run_backward(roots: Sequence[Any], root_grads: Sequence[Any], retain_graph: 
 
     captured: dict = {}
     ready = [n for n in start_nodes if deps[n] == 0]
+    pop, push = ready.pop, ready.append
+    get_buffer, pop_buffer = node_buffers.get, node_buffers.pop
+    anomaly = _state.anomaly
     prev_mode = _state.enabled
     _state.enabled = create_graph
     try:
         while ready:
-            node = ready.pop()
-            grads = node_buffers.pop(node)
+            node = pop()
+            grads = pop_buffer(node)
             if wanted_nodes:
                 for nr, g in enumerate(grads):
                     idx = wanted_nodes.get((node, nr))
@@ -139,52 +142,55 @@ def run_backward(roots: Sequence[Any], root_grads: Sequence[Any], retain_graph: 
             if useful is not None and node not in useful:
                 _release(node, retain_graph)
                 continue
-            grads = _run_pre_hooks(node, grads)
-            if node._retain:
-                _retain_grads(node, grads, create_graph)
-            for nr in range(len(grads)):
-                if grads[nr] is None and node._materialize_grads:
-                    grads[nr] = _zeros_for_output(node, nr)
-            grads_in = type(node).backward(node, *grads)
+            has_hooks = node._has_hooks
+            if has_hooks:
+                if node._pre_hooks or node._node_pre_hooks:
+                    grads = _run_pre_hooks(node, grads)
+                if node._retain:
+                    _retain_grads(node, grads, create_graph)
+            if node._n_out > 1 and node._materialize_grads:
+                for nr in range(len(grads)):
+                    if grads[nr] is None:
+                        grads[nr] = _zeros_for_output(node, nr)
+            grads_in = node.backward(node, *grads)
+            next_edges = node._next
             if grads_in.__class__ is not tuple:
                 grads_in = tuple(grads_in) if isinstance(grads_in, list) else (grads_in,)
-            if len(grads_in) != len(node._next):
-                # Trailing Nones may be omitted, as PyTorch allows for extra non-tensor inputs.
-                n = len(node._next)
-                if len(grads_in) < n and all(e is None for e in node._next[len(grads_in):]):
-                    grads_in = grads_in + (None,) * (n - len(grads_in))
-                elif len(grads_in) > n and all(g is None for g in grads_in[n:]):
-                    grads_in = grads_in[:n]  # gradients for defaulted arguments not passed
-                else:
-                    raise RuntimeError(
-                        f"function {node.name()} returned an incorrect number of gradients "
-                        f"(expected {len(node._next)}, got {len(grads_in)})")
-            if node._hooks:
+            if len(grads_in) != len(next_edges):
+                grads_in = _fix_count(node, grads_in)
+            if has_hooks and node._hooks:
                 for hook in list(node._hooks.values()):
                     res = hook(grads_in, tuple(grads))
                     if res is not None:
                         grads_in = tuple(res)
-            if _state.anomaly:
+            if anomaly:
                 _check_anomaly(node, grads_in)
-            _release(node, retain_graph)
-            for g, edge in zip(grads_in, node._next):
+            if not retain_graph:
+                node._saved = None
+            for g, edge in zip(grads_in, next_edges):
                 if edge is None or g is None:
                     continue
                 target, nr, shape, np_dtype = edge
                 if g.__class__ is not Tensor:
                     g = _as_grad_tensor(g, node)
-                if g._data.shape != shape:
+                gd = g._data
+                if gd.shape != shape:
                     g = sum_to(g, shape, node)
-                if g._data.dtype != np_dtype:
+                if gd.dtype is not np_dtype and gd.dtype != np_dtype:
                     g = g._cast_np(np_dtype)
                 if isinstance(target, Function):
-                    buf = node_buffers.get(target)
+                    buf = get_buffer(target)
                     if buf is None:
-                        buf = node_buffers[target] = [None] * target._n_out
-                    buf[nr] = g if buf[nr] is None else buf[nr] + g
-                    deps[target] -= 1
-                    if deps[target] == 0:
-                        ready.append(target)
+                        node_buffers[target] = buf = [None] * target._n_out
+                        buf[nr] = g
+                    elif buf[nr] is None:
+                        buf[nr] = g
+                    else:
+                        buf[nr] = buf[nr] + g
+                    count = deps[target] - 1
+                    deps[target] = count
+                    if count == 0:
+                        push(target)
                 else:
                     _accumulate_leaf(target, g, create_graph, accumulate, inputs, leaf_grads)
     finally:
@@ -201,6 +207,18 @@ def run_backward(roots: Sequence[Any], root_grads: Sequence[Any], retain_graph: 
                 "the graph. Set allow_unused=True if this is the desired behavior.")
         result.append(g)
     return result
+
+
+def _fix_count(node: Function, grads_in: tuple) -> tuple:
+    """Trailing ``None`` gradients may be left out, or added for defaulted arguments that were
+    not passed (PyTorch allows the first); anything else is a bug in the op's backward."""
+    n = len(node._next)
+    if len(grads_in) < n and all(e is None for e in node._next[len(grads_in):]):
+        return grads_in + (None,) * (n - len(grads_in))
+    if len(grads_in) > n and all(g is None for g in grads_in[n:]):
+        return grads_in[:n]
+    raise RuntimeError(f"function {node.name()} returned an incorrect number of gradients "
+                       f"(expected {n}, got {len(grads_in)})")
 
 
 def _accumulate_leaf(leaf, g, create_graph, accumulate, inputs, leaf_grads) -> None:

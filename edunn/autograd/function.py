@@ -72,6 +72,7 @@ class Function:
     _n_out = 1
     _saved: Any = ()
     _freed = False
+    _has_hooks = False          # any of the four below: the engine checks this one flag
     _pre_hooks: Any = None      # {output_nr: [hook]} from Tensor.register_hook on non-leaves
     _retain: Any = None         # {output_nr: weakref to tensor} from Tensor.retain_grad
     _hooks: Any = None          # Node.register_hook(fn(grad_inputs, grad_outputs))
@@ -79,7 +80,8 @@ class Function:
     _materialize_grads = True
     _trace: Any = None          # forward stack, recorded when anomaly detection is on
     _is_view = False            # class flag: output shares memory (and version) with input 0
-    needs_input_grad: tuple = ()
+    _saved_arrays = False       # save_for_backward got arrays (perhaps the output itself)
+    _not_recorded = False       # set by apply when no graph is recorded for this call
 
     # ------------------------------------------------------------------ the two methods to write
     @staticmethod
@@ -102,48 +104,62 @@ class Function:
     @classmethod
     def apply(cls, *args: Any, **kwargs: Any) -> Any:
         """Run ``forward`` on ``args`` and, when any tensor input requires grad and grad mode is
-        on, record the node so that ``backward`` can later be called on it."""
+        on, record the node so that ``backward`` can later be called on it.
+
+        This runs for every op, so it is written for speed: the common case (one array out)
+        takes the shortest path."""
         Tensor = _tensor_mod.Tensor
-        ctx = cls.__new__(cls)
+        ctx = _new(cls)
         record = False
         if _state.enabled:
             for a in args:
-                if a.__class__ is Tensor or isinstance(a, Tensor):
-                    if a.requires_grad:
-                        record = True
-                        break
-        prev = _state.enabled
-        _state.enabled = False
-        try:
-            if cls.setup_context is Function.setup_context:
-                out = cls.forward(ctx, *args, **kwargs)
-            else:
-                out = cls.forward(*args, **kwargs)
-                cls.setup_context(ctx, args, out)
-        finally:
-            _state.enabled = prev
-
-        if out.__class__ is tuple or isinstance(out, (tuple, list)):
-            outputs = tuple(_wrap_output(o, args, cls) for o in out)
-            single = False
+                if (a.__class__ is Tensor or isinstance(a, Tensor)) and a.requires_grad:
+                    record = True
+                    break
+        if not record:
+            ctx._not_recorded = True  # nothing to save for a backward that will never run
+            # forward must not record the ops it may call (a user's forward uses tensor ops)
+            _state.enabled = False
+            try:
+                if cls.setup_context is _BASE_SETUP:
+                    out = cls.forward(ctx, *args, **kwargs)
+                else:
+                    out = cls.forward(*args, **kwargs)
+                    cls.setup_context(ctx, args, out)
+            finally:
+                _state.enabled = True
+        elif cls.setup_context is _BASE_SETUP:
+            out = cls.forward(ctx, *args, **kwargs)
         else:
-            outputs = (_wrap_output(out, args, cls),)
-            single = True
+            out = cls.forward(*args, **kwargs)
+            cls.setup_context(ctx, args, out)
+
+        oc = out.__class__
+        if oc is not tuple and oc is not list and oc is not Tensor and oc is not _OutputRef \
+                and not cls._is_view and not isinstance(out, (tuple, list, Tensor)):
+            # the fast path: one raw array out
+            t = _new(Tensor)
+            t._data = out
+            t._output_nr = 0
+            t._version_counter = [0]
+            if not record or out.dtype not in _FLOAT_ARRAY_DTYPES:
+                t.requires_grad = False
+                t.grad_fn = None
+                return t
+            t.requires_grad = True
+            t.grad_fn = ctx
+            ctx._next = _edges(args, Tensor)
+            if ctx._saved_arrays:
+                ctx._saved = tuple(_mark_outputs(e, (t,)) for e in ctx._saved)
+            if _state.anomaly:
+                ctx._trace = traceback.format_stack()[:-1]
+            return t
+
+        single = not isinstance(out, (tuple, list))
+        outputs = (_wrap_output(out, args, cls),) if single else tuple(_wrap_output(o, args, cls) for o in out)
         if not record:
             return outputs[0] if single else outputs
-
-        next_edges = []
-        needs = []
-        for a in args:
-            if isinstance(a, Tensor) and a.requires_grad:
-                fn = a.grad_fn
-                next_edges.append((fn if fn is not None else a, a._output_nr, a._data.shape, a._data.dtype))
-                needs.append(True)
-            else:
-                next_edges.append(None)
-                needs.append(False)
-        ctx._next = tuple(next_edges)
-        ctx.needs_input_grad = tuple(needs)
+        ctx._next = _edges(args, Tensor)
         ctx._n_out = len(outputs)
         if len(outputs) > 1:  # to give outputs that receive no gradient zeros in backward
             ctx._out_meta = tuple((o._data.shape, o._data.dtype, backend.array_module(o._data))
@@ -155,19 +171,33 @@ class Function:
             o.requires_grad = True
             o.grad_fn = ctx
             o._output_nr = nr
-        saved = ctx._saved
-        if saved:
-            ctx._saved = tuple(_mark_outputs(s, outputs) for s in saved)
+        if ctx._saved:
+            ctx._saved = tuple(_mark_outputs(e, outputs) for e in ctx._saved)
         if _state.anomaly:
             ctx._trace = traceback.format_stack()[:-1]
         return outputs[0] if single else outputs
+
+    @property
+    def needs_input_grad(self) -> tuple:
+        """For each argument of ``forward``: does it need a gradient?"""
+        return tuple([e is not None for e in self._next])
 
     # ------------------------------------------------------------------ ctx API (PyTorch's)
     def save_for_backward(self, *tensors: Any) -> None:
         """Keep tensors for ``backward``.  Their version is recorded, so modifying one in place
         before ``backward`` makes ``saved_tensors`` raise, as in PyTorch."""
+        if self._not_recorded:
+            return
         Tensor = _tensor_mod.Tensor
-        self._saved = tuple((t, t._version_counter[0]) if isinstance(t, Tensor) else (t, None) for t in tensors)
+        saved = []
+        for t in tensors:
+            if t.__class__ is Tensor or isinstance(t, Tensor):
+                saved.append((t, t._version_counter[0]))
+            else:  # an array (maybe the output itself), a number or None
+                saved.append((t, None))
+                if t is not None and t.__class__ not in _NUMBERS:
+                    self._saved_arrays = True
+        self._saved = tuple(saved)
 
     @property
     def saved_tensors(self) -> tuple:
@@ -232,6 +262,7 @@ class Function:
         from ..utils.hooks import RemovableHandle
         if self._hooks is None:
             self._hooks = {}
+        self._has_hooks = True
         handle = RemovableHandle(self._hooks)
         self._hooks[handle.id] = fn
         return handle
@@ -241,6 +272,7 @@ class Function:
         from ..utils.hooks import RemovableHandle
         if self._node_pre_hooks is None:
             self._node_pre_hooks = {}
+        self._has_hooks = True
         handle = RemovableHandle(self._node_pre_hooks)
         self._node_pre_hooks[handle.id] = fn
         return handle
@@ -267,6 +299,24 @@ class AccumulateGrad:
 
     def __hash__(self) -> int:
         return id(self.variable)
+
+
+_new = object.__new__
+_NUMBERS = (int, float, bool)
+_BASE_SETUP = Function.setup_context
+
+
+def _edges(args: tuple, Tensor: type) -> tuple:
+    """Where each input came from: ``(grad_fn or the leaf itself, output_nr, shape, dtype)`` for
+    inputs that require grad, ``None`` for the others."""
+    edges = []
+    for a in args:
+        if (a.__class__ is Tensor or isinstance(a, Tensor)) and a.requires_grad:
+            d = a._data
+            edges.append((a.grad_fn or a, a._output_nr, d.shape, d.dtype))
+        else:
+            edges.append(None)
+    return tuple(edges)
 
 
 def _wrap_output(o: Any, args: tuple, cls: type) -> Any:
