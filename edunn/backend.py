@@ -66,15 +66,18 @@ class device:
             raise TypeError(f"device() expected a string like 'cpu' or 'cuda:0', got {type!r}")
         if ":" in type:
             if index is not None:
-                raise ValueError(f"device(): type {type!r} already names an index; got index={index}")
-            type, _, idx = type.partition(":")
+                raise RuntimeError(f"type (string) must not include an index because index was "
+                                   f"passed explicitly: {type}")
+            name, _, idx = type.partition(":")
             if not idx.isdigit():
-                raise ValueError(f"Invalid device string: expected 'cuda:N' with N >= 0, got '{type}:{idx}'")
-            index = int(idx)
+                raise RuntimeError(f"Invalid device string: '{type}' (expected 'cuda:N' with N >= 0)")
+            type, index = name, int(idx)
         if type not in ("cpu", "cuda"):
-            raise ValueError(f"Expected one of cpu, cuda device type at start of device string: {type}")
+            raise RuntimeError(f"Expected one of cpu, cuda device type at start of device string: {type}")
+        if index is not None and index < 0:
+            raise RuntimeError(f"Device index must not be negative, got {index}")
         if type == "cpu" and index not in (None, 0):
-            raise ValueError(f"cpu device has no index {index}")
+            raise RuntimeError(f"edunn has one CPU device; 'cpu:{index}' does not exist (use 'cpu')")
         self.type = type
         self.index = None if type == "cpu" else index
 
@@ -197,6 +200,11 @@ class dtype:
     def __repr__(self) -> str:
         return f"edunn.{self.name}"
 
+    @property
+    def scalar_name(self) -> str:
+        """PyTorch's C++ name of the type (``Float``, ``Long`` ...), used in its error messages."""
+        return _SCALAR_NAMES[self.name]
+
     def to_real(self) -> "dtype":
         return self
 
@@ -219,6 +227,9 @@ bfloat16 = dtype("bfloat16", ml_dtypes.bfloat16, 2)
 float32 = dtype("float32", numpy.float32, 2)
 float64 = dtype("float64", numpy.float64, 2)
 
+_SCALAR_NAMES = {"bool": "Bool", "uint8": "Byte", "int8": "Char", "int16": "Short", "int32": "Int",
+                 "int64": "Long", "float16": "Half", "bfloat16": "BFloat16", "float32": "Float",
+                 "float64": "Double"}
 ALL_DTYPES = (bool_, uint8, int8, int16, int32, int64, float16, bfloat16, float32, float64)
 _BY_NAME = {d.name: d for d in ALL_DTYPES}
 _BY_NP = {d.np: d for d in ALL_DTYPES}

@@ -1,4 +1,10 @@
-"""Conversions: ``to(dtype | device)``, ``copy_``."""
+"""Conversions: ``to(dtype | device | other)``, ``copy_``, ``view(dtype)``.
+
+* :class:`Cast` -- ``y = x`` in another dtype; the gradient is cast back.
+* :class:`ToDevice` -- ``y = x`` on another device; the gradient moves back (``backend.to_device``).
+
+Lesson 01 (dtypes, devices).
+"""
 from __future__ import annotations
 
 from typing import Any
@@ -11,8 +17,7 @@ float16, bfloat16, float32, float64 = backend.float16, backend.bfloat16, backend
 int8, int16, int32, int64, uint8, bool_ = (backend.int8, backend.int16, backend.int32, backend.int64,
                                            backend.uint8, backend.bool_)
 
-__all__ = []
-
+__all__: list = []
 
 
 class Cast(Function):
@@ -28,14 +33,128 @@ class Cast(Function):
         return grad._cast_np(ctx.in_dtype), None
 
 
+class ToDevice(Function):
+    """``y = x.to(device)``: the same values in another device's memory.  Backward: the
+    gradient moved back to x's device."""
+
+    @staticmethod
+    def forward(ctx, x, dev):
+        ctx.src = backend.device_of(x._data)
+        return backend.to_device(x._data, dev)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return ToDevice.apply(grad, ctx.src), None
+
+
+def _is_device(a: Any) -> bool:
+    return isinstance(a, (str, backend.device)) or (isinstance(a, int) and not isinstance(a, bool))
+
+
+def _parse_to(args: tuple, kwargs: dict) -> tuple:
+    """``(device, dtype, copy)`` from any of ``to(dtype)``, ``to(device, dtype)``, ``to(other)``
+    and their keyword forms."""
+    dev = kwargs.pop("device", None)
+    dtype = kwargs.pop("dtype", None)
+    copy = bool(kwargs.pop("copy", False))
+    kwargs.pop("non_blocking", None)
+    kwargs.pop("memory_format", None)
+    if kwargs:
+        raise TypeError(f"to() got an unexpected keyword argument '{next(iter(kwargs))}'")
+    args = list(args)
+    if args and isinstance(args[0], Tensor):
+        other = args.pop(0)
+        dev, dtype = other.device, other.dtype
+    elif args and _is_device(args[0]):
+        dev = args.pop(0)
+    if args and not isinstance(args[0], bool):
+        if dtype is not None:
+            raise TypeError("to() received an invalid combination of arguments: dtype given twice")
+        dtype = args.pop(0)
+    if args:  # positional non_blocking, copy
+        args.pop(0)
+        if args:
+            copy = bool(args.pop(0))
+    return dev, dtype, copy
+
+
 def to(input: Tensor, *args: Any, **kwargs: Any) -> Tensor:
-    dtype = kwargs.get("dtype")
-    for a in args:
-        if isinstance(a, backend.dtype):
-            dtype = a
-    if dtype is None:
-        return input
+    """``input`` in another dtype and/or on another device; ``input`` itself when nothing would
+    change (unless ``copy=True``).  Differentiable across both."""
+    if len(args) == 1 and not kwargs and isinstance(args[0], backend.dtype):  # the common fast path
+        d = args[0]
+        return input if d.np == input._data.dtype else Cast.apply(input, d.np)
+    dev, dtype, copy = _parse_to(args, dict(kwargs))
+    out = input
+    target_dtype = None if dtype is None else backend.as_dtype(dtype)
+    target_dev = None
+    if dev is not None:
+        target_dev = backend.as_device(dev)
+        backend.check_dtype_on_device((target_dtype or input.dtype).np, target_dev)
+        if target_dev == input.device:
+            target_dev = None
+    if target_dtype is not None and target_dtype.np != input._data.dtype:
+        if target_dev is not None and target_dev.type == "cuda":
+            out = ToDevice.apply(out, target_dev)  # cast on the GPU (bfloat16 was refused above)
+            target_dev = None
+        out = Cast.apply(out, target_dtype.np)
+    if target_dev is not None:
+        out = ToDevice.apply(out, target_dev)
+    if out is input and copy:
+        from .shape import clone
+        out = clone(input)
+    return out
+
+
+class CopyFrom(Function):
+    """``dst.copy_(src)``: ``src`` broadcast to dst's shape and cast to its dtype (a new array).
+    Backward: the gradient, which the engine sums back to src's shape and dtype."""
+
+    @staticmethod
+    def forward(ctx, src, shape, np_dtype):
+        xp = backend.array_module(src._data)
+        return xp.broadcast_to(src._data, shape).astype(np_dtype, copy=True)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, None, None
+
+
+def copy_from(dst: Tensor, src: Any) -> Tensor:
+    """What ``dst.copy_(src)`` stores into ``dst``: ``src`` moved to dst's device, cast to its
+    dtype and broadcast to its shape (differentiable with respect to ``src``)."""
+    if not isinstance(src, Tensor):
+        from .creation import tensor
+        src = tensor(src, dtype=dst.dtype, device=dst.device)
+    from .broadcast import broadcast_shapes
+    if broadcast_shapes(src._data.shape, dst._data.shape) != dst._data.shape:
+        raise RuntimeError(f"output with shape {list(dst._data.shape)} doesn't match the broadcast shape "
+                           f"{list(broadcast_shapes(src._data.shape, dst._data.shape))}")
+    if src.device != dst.device:
+        src = ToDevice.apply(src, dst.device)
+    return CopyFrom.apply(src, dst._data.shape, dst._data.dtype)
+
+
+def view_dtype(input: Tensor, dtype: Any) -> Tensor:
+    """``x.view(edunn.int32)``: the same bytes read as another dtype (not differentiable).
+    With a different element size the last dim shrinks or grows, as in PyTorch."""
     d = backend.as_dtype(dtype)
-    if d.np == input._data.dtype:
-        return input
-    return Cast.apply(input, d.np)
+    x = input._data
+    if d.itemsize != x.dtype.itemsize:
+        old, new = x.dtype.itemsize, d.itemsize
+        if x.ndim == 0:
+            raise RuntimeError(f"self.dim() cannot be 0 to view {input.dtype.name} as {d.name} "
+                               "(different element sizes)")
+        if x.strides[-1] != old and x.shape[-1] != 1:
+            raise RuntimeError(f"self.stride(-1) must be 1 to view {input.dtype.name} as {d.name} "
+                               "(different element sizes)")
+        if new > old and (x.shape[-1] * old) % new:
+            raise RuntimeError(f"self.size(-1) must be divisible by {new // old} to view "
+                               f"{input.dtype.name} as {d.name} (different element sizes), but got "
+                               f"{x.shape[-1]}")
+        if not x.flags.c_contiguous:
+            x = backend.array_module(x).ascontiguousarray(x)
+    out = Tensor._make(x.view(d.np))
+    out._version_counter = input._version_counter
+    out._base = input if input._base is None else input._base
+    return out

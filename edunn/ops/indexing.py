@@ -1,4 +1,553 @@
-"""(being written)"""
+"""Indexing: ``x[i]``, ``x[i] = v``, ``gather``, ``scatter``, ``index_select``, ``where`` ...
+
+Everything here is built on two ops:
+
+* :class:`Index` -- ``y = x[index]``.  Backward: the gradient added into zeros at ``index``
+  (:class:`IndexBackward`); a position picked twice gets both gradients (``np.add.at``).
+* :class:`IndexPut` -- ``y = x.clone(); y[index] = v`` (or ``+= v`` with ``accumulate``).
+  Backward: x gets the gradient with the overwritten positions zeroed, v gets ``grad[index]``.
+
+``gather``, ``scatter``, ``index_select``, ``index_add``, ``take``, ``put`` ... are those two ops
+with an index tuple built for them, so their gradients come for free.  Lesson 01 (indexing
+semantics) and lesson 02 (the gradient of a gather is a scatter-add).
+"""
 from __future__ import annotations
 
-__all__ = []
+from typing import Any
+
+from .. import backend
+from ..autograd.function import Function
+from ..tensor import Tensor, wrap_dim
+
+__all__ = ['gather', 'scatter', 'scatter_add', 'scatter_reduce', 'index_select', 'index_add',
+           'index_copy', 'index_fill', 'index_put', 'masked_fill', 'masked_select', 'masked_scatter',
+           'take', 'take_along_dim', 'nonzero', 'argwhere', 'where', 'put']
+
+_INT64 = backend.int64.np
+
+
+# ----------------------------------------------------------------------------------------------
+# turning what users write between [] into something NumPy/CuPy index with
+# ----------------------------------------------------------------------------------------------
+def _index_array(obj: Any, x: Any) -> Any:
+    """An index given as a tensor, list or array, as an array on ``x``'s device."""
+    xp = backend.array_module(x)
+    if isinstance(obj, Tensor):
+        arr = obj._data
+        if backend.device_of(arr) != backend.device_of(x):
+            arr = backend.to_device(arr, backend.device_of(x))
+    else:
+        arr = xp.asarray(backend.to_numpy(obj) if backend.is_cupy_array(obj) and xp is not backend.array_module(obj) else obj)
+        if arr.dtype.kind == "f" and arr.size == 0:
+            arr = arr.astype(_INT64)
+    if arr.dtype.kind not in "biu":
+        raise IndexError("tensors used as indices must be long, int, byte or bool tensors "
+                         f"(got {arr.dtype})")
+    return arr
+
+
+def _normalize(x: Any, index: Any) -> tuple[tuple, bool]:
+    """``(index_tuple, is_advanced)`` for ``x[index]`` with PyTorch's meaning: tensors and lists
+    are advanced indices, bool masks become the positions of their True entries."""
+    if not isinstance(index, tuple):
+        index = (index,)
+    out = []
+    advanced = False
+    for item in index:
+        if item is None or item is Ellipsis or isinstance(item, slice):
+            if isinstance(item, slice):
+                item = slice(*(int(v) if isinstance(v, Tensor) else v for v in (item.start, item.stop, item.step)))
+                if item.step is not None and item.step <= 0:
+                    raise ValueError("step must be greater than zero")
+            out.append(item)
+        elif isinstance(item, bool):
+            out.append(backend.array_module(x).asarray(item))
+            advanced = True
+        elif isinstance(item, int):
+            out.append(item)
+        elif isinstance(item, Tensor) and item._data.ndim == 0 and item._data.dtype.kind in "iu":
+            out.append(int(item._data.item()))
+        else:
+            arr = _index_array(item, x)
+            advanced = True
+            if arr.dtype.kind == "b" and arr.ndim > 0:
+                out.extend(arr.nonzero())
+            else:
+                out.append(arr.astype(_INT64) if arr.dtype.kind == "u" else arr)
+    return tuple(out), advanced
+
+
+def _basic_view(xd: Any, idx: tuple) -> Any:
+    # A trailing Ellipsis makes NumPy return a 0-d array view instead of a scalar for x[i, j].
+    return xd[idx] if any(i is Ellipsis for i in idx) else xd[idx + (Ellipsis,)]
+
+
+class Index(Function):
+    """``y = x[index]`` with basic and advanced (integer array) indices.
+    Backward: :class:`IndexBackward` -- zeros with the gradient added at ``index``."""
+
+    @staticmethod
+    def forward(ctx, x, idx, advanced):
+        ctx.args = (x._data.shape, idx, advanced)
+        return x._data[idx] if advanced else _basic_view(x._data, idx)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return IndexBackward.apply(grad, *ctx.args), None, None
+
+
+class BasicIndex(Index):
+    """``y = x[slices, ints, None, ...]``: a view of x."""
+    _is_view = True
+
+
+class IndexBackward(Function):
+    """``y = zeros(shape); y[index] += g`` once per occurrence of a position.  Backward: ``g[index]``."""
+
+    @staticmethod
+    def forward(ctx, g, shape, idx, advanced):
+        ctx.idx, ctx.advanced = idx, advanced
+        out = backend.array_module(g._data).zeros(shape, g._data.dtype)
+        if advanced:
+            backend.scatter_add_at(out, idx, g._data)
+        else:
+            _basic_view(out, idx)[...] = g._data
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _index(grad, ctx.idx, ctx.advanced), None, None, None
+
+
+def _index(x: Tensor, idx: tuple, advanced: bool) -> Tensor:
+    return Index.apply(x, idx, True) if advanced else BasicIndex.apply(x, idx, False)
+
+
+def getitem(input: Tensor, index: Any) -> Tensor:
+    """``input[index]``: ints, slices, None, Ellipsis, integer/bool tensors or lists, mixed."""
+    idx, advanced = _normalize(input._data, index)
+    return _index(input, idx, advanced)
+
+
+class IndexPut(Function):
+    """``y = x.clone(); y[index] = v`` (``+= v`` with ``accumulate``; ``v`` broadcast).
+    Backward: dL/dx = grad with the overwritten positions zeroed (all of grad when
+    accumulating), dL/dv = grad[index] (summed over v's broadcast dims by the engine)."""
+
+    @staticmethod
+    def forward(ctx, x, v, idx, accumulate):
+        xd = x._data
+        vd = v._data if isinstance(v, Tensor) else v
+        if hasattr(vd, "dtype") and vd.dtype != xd.dtype:
+            vd = vd.astype(xd.dtype)
+        ctx.idx, ctx.accumulate = idx, accumulate
+        ctx.v_shape = v._data.shape if isinstance(v, Tensor) else None
+        out = xd.copy()
+        if accumulate:
+            xp = backend.array_module(xd)
+            target_shape = out[idx].shape
+            backend.scatter_add_at(out, idx, xp.broadcast_to(xp.asarray(vd, dtype=xd.dtype), target_shape))
+        else:
+            out[idx] = vd
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        need_x, need_v = (ctx.needs_input_grad + (False, False))[:2]
+        gx = gv = None
+        if need_x:
+            gx = grad if ctx.accumulate else IndexPut.apply(grad, 0, ctx.idx, False)
+        if need_v:
+            gv = Index.apply(grad, ctx.idx, True)
+            extra = len(ctx.v_shape) - gv._data.ndim
+            if extra > 0:  # v had leading size-1 dims that NumPy dropped when assigning
+                gv = gv.reshape((1,) * extra + gv._data.shape)
+        return gx, gv, None, None
+
+
+def _as_value(v: Any, x: Tensor) -> Any:
+    if isinstance(v, Tensor):
+        if v.device != x.device:
+            raise RuntimeError(f"Expected all tensors to be on the same device, but found at least two "
+                               f"devices, {x.device} and {v.device}!")
+        return v
+    if isinstance(v, (int, float, bool)):
+        return v
+    from .creation import tensor
+    return tensor(v, dtype=x.dtype, device=x.device)
+
+
+def index_put(input: Tensor, indices: Any, values: Any, accumulate: bool = False) -> Tensor:
+    """``input`` with ``input[indices] = values`` (or ``+=``), out of place; ``x[i] = v`` calls it."""
+    idx, _ = _normalize(input._data, indices)
+    return IndexPut.apply(input, _as_value(values, input), idx, bool(accumulate))
+
+
+# ----------------------------------------------------------------------------------------------
+# gather / scatter along a dim
+# ----------------------------------------------------------------------------------------------
+def _check_index(index: Any, who: str) -> Any:
+    arr = index._data if isinstance(index, Tensor) else backend.array_module(index).asarray(index)
+    if arr.dtype.kind not in "iu":
+        raise RuntimeError(f"{who}(): Expected dtype int64 for index, got {backend.dtype_of(arr)}")
+    return arr
+
+
+def _dim_index(x: Tensor, dim: int, index: Any, who: str) -> tuple:
+    """The index tuple that picks ``x[i][j][index[i][j][k]]`` (for dim 2): every dim an open
+    grid over ``index``'s shape, except ``dim``, which takes ``index``'s values."""
+    arr = _check_index(index, who)
+    xd = x._data
+    if backend.device_of(arr) != backend.device_of(xd):
+        arr = backend.to_device(arr, backend.device_of(xd))
+    n = max(xd.ndim, 1)
+    if arr.ndim != xd.ndim and not (arr.ndim <= 1 and xd.ndim <= 1):
+        raise RuntimeError(f"Index tensor must have the same number of dimensions as input tensor "
+                           f"(index shape {list(arr.shape)}, input shape {list(xd.shape)})")
+    d = wrap_dim(dim, n)
+    if xd.ndim == 0:
+        return (arr.reshape(()),), d
+    for k in range(xd.ndim):
+        if k != d and arr.shape[k] > xd.shape[k]:
+            raise RuntimeError(f"Size does not match at dimension {k} expected index {list(arr.shape)} to be "
+                               f"smaller than self {list(xd.shape)} apart from dimension {d}")
+    xp = backend.array_module(xd)
+    idx = []
+    for k, s in enumerate(arr.shape):
+        if k == d:
+            idx.append(arr.astype(_INT64))
+        else:
+            idx.append(xp.arange(s).reshape((1,) * k + (s,) + (1,) * (arr.ndim - k - 1)))
+    return tuple(idx), d
+
+
+def _src_part(src: Tensor, shape: tuple) -> Tensor:
+    if src._data.shape == shape:
+        return src
+    if src._data.ndim != len(shape) or any(a < b for a, b in zip(src._data.shape, shape)):
+        raise RuntimeError(f"Expected index {list(shape)} to be smaller than self apart from dimension "
+                           f"and to be smaller size than src {list(src._data.shape)}")
+    return BasicIndex.apply(src, tuple(slice(0, s) for s in shape), False)
+
+
+def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False) -> Tensor:
+    """``out[i][j][k] = input[i][j][index[i][j][k]]`` (dim 2).  Backward: scatter-add."""
+    idx, _ = _dim_index(input, dim, index, "gather")
+    return Index.apply(input, idx, True)
+
+
+def scatter(input: Tensor, dim: int, index: Tensor, src: Any = None, *, value: Any = None,
+            reduce: str | None = None) -> Tensor:
+    """``out = input.clone(); out[i][j][index[i][j][k]] = src[i][j][k]`` (dim 2); ``src`` may be
+    a number (``value=``).  ``reduce='add'|'multiply'`` combines instead of overwriting."""
+    if src is None:
+        src = value
+    if src is None:
+        raise TypeError("scatter() missing 1 required argument: 'src' or 'value'")
+    if reduce is not None:
+        mode = {"add": "sum", "multiply": "prod"}.get(reduce)
+        if mode is None:
+            raise RuntimeError(f"reduce argument must be either add or multiply, got {reduce}")
+        if not isinstance(src, Tensor):
+            from .creation import full
+            src = full(tuple(_check_index(index, "scatter").shape), src, dtype=input.dtype, device=input.device)
+        return scatter_reduce(input, dim, index, src, mode, include_self=True)
+    idx, _ = _dim_index(input, dim, index, "scatter")
+    if isinstance(src, Tensor):
+        src = _src_part(src, tuple(_check_index(index, "scatter").shape))
+    return IndexPut.apply(input, _as_value(src, input), idx, False)
+
+
+def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
+    """``out[i][j][index[i][j][k]] += src[i][j][k]`` (dim 2), repeated positions adding up."""
+    idx, _ = _dim_index(input, dim, index, "scatter_add")
+    src = _src_part(src, tuple(_check_index(index, "scatter_add").shape))
+    return IndexPut.apply(input, src, idx, True)
+
+
+def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
+    """The entries ``index`` (1-D) along ``dim``.  Backward: ``index_add`` into zeros."""
+    arr = _check_index(index, "index_select")
+    if arr.ndim > 1:
+        raise IndexError(f"index_select(): Index is supposed to be a vector, got shape {list(arr.shape)}")
+    d = wrap_dim(dim, max(input._data.ndim, 1))
+    if input._data.ndim == 0:
+        return getitem(input.reshape((1,)), (index if arr.ndim else index.reshape((1,)),)).reshape(())
+    return getitem(input, (slice(None),) * d + (Tensor._make(arr.reshape(-1)),))
+
+
+def _along(input: Tensor, dim: int, index: Any, who: str) -> tuple:
+    arr = _check_index(index, who)
+    if arr.ndim > 1:
+        raise IndexError(f"{who}(): Index is supposed to be a vector, got shape {list(arr.shape)}")
+    d = wrap_dim(dim, max(input._data.ndim, 1))
+    idx, _ = _normalize(input._data, (slice(None),) * d + (Tensor._make(arr.reshape(-1)),))
+    return idx
+
+
+def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha: Any = 1) -> Tensor:
+    """``out[..., index[i], ...] += alpha * source[..., i, ...]`` along ``dim``."""
+    idx = _along(input, dim, index, "index_add")
+    if alpha != 1:
+        source = source * alpha
+    return IndexPut.apply(input, source, idx, True)
+
+
+def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor) -> Tensor:
+    """``out[..., index[i], ...] = source[..., i, ...]`` along ``dim``."""
+    return IndexPut.apply(input, source, _along(input, dim, index, "index_copy"), False)
+
+
+def index_fill(input: Tensor, dim: int, index: Tensor, value: Any) -> Tensor:
+    """``out[..., index[i], ...] = value`` along ``dim``."""
+    idx = _along(input, dim, index, "index_fill")
+    mask = backend.array_module(input._data).zeros(input._data.shape, bool)
+    mask[idx] = True
+    return masked_fill(input, Tensor._make(mask), value)
+
+
+# ----------------------------------------------------------------------------------------------
+# masks and where
+# ----------------------------------------------------------------------------------------------
+class Where(Function):
+    """``y = condition ? a : b`` elementwise (broadcast).  Backward: the gradient goes to ``a``
+    where the condition holds and to ``b`` elsewhere."""
+
+    @staticmethod
+    def forward(ctx, cond, a, b):
+        from .elementwise import _binary
+        xp = backend.array_module(cond)
+        if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+            d = backend.promote_types(backend.scalar_result_type(backend.bool_, a),
+                                      backend.scalar_result_type(backend.bool_, b))
+            ad, bd = xp.asarray(a, dtype=d.np), xp.asarray(b, dtype=d.np)
+        else:
+            ad, bd = _binary(a, b)
+        ctx.cond = cond
+        out = xp.where(cond, ad, bd)
+        dt = ad.dtype if hasattr(ad, "dtype") else bd.dtype
+        return out if out.dtype == dt else out.astype(dt)
+
+    @staticmethod
+    def backward(ctx, grad):
+        need = ctx.needs_input_grad
+        ga = Where.apply(ctx.cond, grad, 0) if need[1] else None
+        gb = Where.apply(ctx.cond, 0, grad) if need[2] else None
+        return None, ga, gb
+
+
+def where(condition: Tensor, input: Any = None, other: Any = None) -> Any:
+    """``input`` where ``condition`` else ``other`` (numbers allowed, dtypes promote);
+    ``where(condition)`` alone is ``nonzero(condition, as_tuple=True)``."""
+    if input is None and other is None:
+        return nonzero(condition, as_tuple=True)
+    cond = condition._data if isinstance(condition, Tensor) else None
+    if cond is None or cond.dtype.kind != "b":
+        got = "a non-tensor" if cond is None else f"a tensor with dtype {backend.dtype_of(cond).name}"
+        raise RuntimeError(f"where expected condition to be a boolean tensor, but got {got}")
+    for t in (input, other):
+        if isinstance(t, Tensor) and t.device != condition.device:
+            raise RuntimeError(f"Expected all tensors to be on the same device, but found at least two "
+                               f"devices, {condition.device} and {t.device}!")
+    return Where.apply(cond, input, other)
+
+
+def _check_mask(mask: Any, who: str) -> Any:
+    m = mask._data if isinstance(mask, Tensor) else mask
+    if m.dtype.kind != "b":
+        raise RuntimeError(f"{who} only supports boolean masks, but got mask with dtype "
+                           f"{backend.dtype_of(m).name}")
+    return m
+
+
+def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:
+    """``value`` where ``mask`` is True, ``input`` elsewhere; ``value`` is a number or a 0-dim
+    tensor (differentiable: it gets the sum of the gradient over the masked positions)."""
+    m = _check_mask(mask, "masked_fill_")
+    if isinstance(value, Tensor):
+        if value._data.ndim != 0:
+            raise RuntimeError(f"masked_fill_ only supports a 0-dimensional value tensor, but got tensor "
+                               f"with {value._data.ndim} dimension(s).")
+        if value.dtype != input.dtype:
+            from .conversion import to
+            value = to(value, input.dtype)
+    else:
+        kind = input._data.dtype.kind
+        value = bool(value) if kind == "b" else int(value) if kind in "iu" else float(value)
+    if m.shape != input._data.shape:
+        from .broadcast import broadcast_shapes
+        from .shape import expand
+        shape = broadcast_shapes(m.shape, input._data.shape)
+        input = expand(input, shape)
+    return Where.apply(m, value, input)
+
+
+def masked_select(input: Tensor, mask: Tensor) -> Tensor:
+    """The entries of ``input`` where ``mask`` (broadcast) is True, as a 1-D tensor."""
+    from .broadcast import broadcast_shapes
+    from .shape import expand
+    m = _check_mask(mask, "masked_select:")
+    shape = broadcast_shapes(m.shape, input._data.shape)
+    xp = backend.array_module(m)
+    return Index.apply(expand(input, shape), xp.broadcast_to(m, shape).nonzero(), True)
+
+
+def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
+    """``input`` with the True positions of ``mask`` filled, in order, from ``source``."""
+    m = _check_mask(mask, "masked_scatter_")
+    xp = backend.array_module(m)
+    m = xp.broadcast_to(m, input._data.shape)
+    n = int(m.sum())
+    if n > source._data.size:
+        raise RuntimeError(f"masked_scatter: expected source to have at least {n} elements (the number "
+                           f"of True values in mask), got {source._data.size}")
+    part = BasicIndex.apply(source.reshape((-1,)), (slice(0, n),), False)
+    return IndexPut.apply(input, part, m.nonzero(), False)
+
+
+def take(input: Tensor, index: Tensor) -> Tensor:
+    """``input.flatten()[index]``, shaped like ``index``."""
+    arr = _check_index(index, "take")
+    return Index.apply(input.reshape((-1,)), (arr,), True)
+
+
+def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Tensor:
+    """``gather`` after broadcasting ``input`` and ``indices`` over every dim but ``dim``."""
+    if dim is None:
+        return take(input, indices.reshape((-1,)))
+    from .shape import expand
+    arr = _check_index(indices, "take_along_dim")
+    d = wrap_dim(dim, input._data.ndim)
+    if arr.ndim != input._data.ndim:
+        raise RuntimeError("torch.take_along_dim(): input and indices should have the same number of "
+                           f"dimensions, but got {input._data.ndim} dimensions for input, and {arr.ndim} "
+                           "dimensions for indices")
+    shape = [max(a, b) for a, b in zip(input._data.shape, arr.shape)]
+    xs, ixs = list(shape), list(shape)
+    xs[d], ixs[d] = input._data.shape[d], arr.shape[d]
+    x = expand(input, xs)
+    ind = backend.array_module(arr).broadcast_to(arr, tuple(ixs))
+    return gather(x, d, Tensor._make(ind))
+
+
+def nonzero(input: Tensor, *, as_tuple: bool = False) -> Any:
+    """Indices of the non-zero entries: an (n, ndim) int64 tensor, or one 1-D tensor per dim."""
+    d = input._data
+    flat = d.reshape((1,)) if d.ndim == 0 else d
+    idx = flat.nonzero()
+    if as_tuple:
+        return tuple(Tensor._make(i.astype(_INT64)) for i in (idx if d.ndim else idx[:1]))
+    xp = backend.array_module(d)
+    if d.ndim == 0:
+        return Tensor._make(xp.zeros((idx[0].shape[0], 0), _INT64))
+    return Tensor._make(xp.stack(idx, axis=1).astype(_INT64))
+
+
+def argwhere(input: Tensor) -> Tensor:
+    return nonzero(input)
+
+
+def put(input: Tensor, index: Tensor, source: Tensor, accumulate: bool = False) -> Tensor:
+    """``input`` seen as 1-D, with ``input[index] = source`` (or ``+=``)."""
+    arr = _check_index(index, "put")
+    flat = IndexPut.apply(input.reshape((-1,)), source.reshape((-1,)), (arr.reshape(-1),), bool(accumulate))
+    return flat.reshape(input._data.shape)
+
+
+def fill_diagonal(input: Tensor, fill_value: Any, wrap: bool = False) -> Tensor:
+    """``input`` with its main diagonal set to ``fill_value`` (all dims equal beyond 2-D; a tall
+    matrix restarts the diagonal after every N+1 rows with ``wrap=True``)."""
+    d = input._data
+    if d.ndim < 2:
+        raise RuntimeError("dimensions must larger than 1")
+    if d.ndim > 2 and len(set(d.shape)) != 1:
+        raise RuntimeError("all dimensions of input must be of equal length")
+    xp = backend.array_module(d)
+    if d.ndim == 2:
+        rows, cols = d.shape
+        step = cols + 1
+        end = rows * cols if wrap else min(rows, cols) * cols
+    else:
+        n = d.shape[0]
+        step = sum(n ** k for k in range(d.ndim))
+        end = d.size
+    mask = xp.zeros(d.size, bool)
+    mask[0:end:step] = True
+    return masked_fill(input, Tensor._make(mask.reshape(d.shape)), fill_value)
+
+
+# ----------------------------------------------------------------------------------------------
+# scatter_reduce
+# ----------------------------------------------------------------------------------------------
+_UFUNC = {"sum": "add", "mean": "add", "prod": "multiply", "amax": "maximum", "amin": "minimum"}
+
+
+class ScatterReduce(Function):
+    """``out[..index..] = reduce(out[..index..], src)`` over every src entry sent to a position
+    (``sum``, ``prod``, ``mean``, ``amax``, ``amin``), starting from ``input`` or, without
+    ``include_self``, from the reduction's identity.  Backward (PyTorch's formulas): sum passes
+    the gradient, mean divides it by the count, prod multiplies by ``out / value`` (for nonzero
+    values), amax/amin share it evenly between the entries equal to the result."""
+
+    @staticmethod
+    def forward(ctx, x, src, idx, reduce, include_self):
+        xd, sd = x._data, src._data
+        xp = backend.array_module(xd)
+        sd = sd if sd.dtype == xd.dtype else sd.astype(xd.dtype)
+        out = xd.copy()
+        touched = xp.zeros(xd.shape, bool)
+        touched[idx] = True
+        if not include_self:
+            if reduce in ("sum", "mean"):
+                ident = 0
+            elif reduce == "prod":
+                ident = 1
+            elif xd.dtype.kind == "f":
+                ident = -backend.inf if reduce == "amax" else backend.inf
+            else:
+                info = backend.iinfo(backend.dtype_of(xd))
+                ident = info.min if reduce == "amax" else info.max
+            out[touched] = ident
+        backend.scatter_reduce_at(out, idx, sd, _UFUNC[reduce])
+        count = None
+        if reduce == "mean":
+            count = xp.ones(xd.shape, xd.dtype)
+            if not include_self:
+                count[touched] = 0
+            backend.scatter_add_at(count, idx, xp.ones(sd.shape, xd.dtype))
+            count = xp.maximum(count, 1)
+            out = out / count if xd.dtype.kind == "f" else out // count
+        ctx.idx, ctx.reduce, ctx.include_self = idx, reduce, include_self
+        ctx.touched, ctx.count = touched, count
+        ctx.save_for_backward(x, src, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, src, out = ctx.saved_tensors
+        idx, reduce, touched = ctx.idx, ctx.reduce, Tensor._make(ctx.touched)
+        keep_self = ctx.include_self
+        if reduce in ("sum", "mean"):
+            g = grad / Tensor._make(ctx.count) if reduce == "mean" else grad
+            gx = g if keep_self else where(touched, 0, g)
+            return gx, Index.apply(g, idx, True), None, None, None
+        if reduce == "prod":
+            gx = grad * out / x if keep_self else where(touched, 0, grad)
+            gsrc = Index.apply(grad * out, idx, True) / src
+            return gx, gsrc, None, None, None
+        # amax / amin: the gradient is shared between all entries equal to the result.
+        self_hits = where(touched, (x == out) if keep_self else False, True).to(grad.dtype)
+        out_at = Index.apply(out, idx, True)
+        src_hits = (src == out_at).to(grad.dtype)
+        n = IndexPut.apply(self_hits, src_hits, idx, True)
+        share = grad / n
+        return share * self_hits, Index.apply(share, idx, True) * src_hits, None, None, None
+
+
+def scatter_reduce(input: Tensor, dim: int, index: Tensor, src: Tensor, reduce: str, *,
+                   include_self: bool = True) -> Tensor:
+    if reduce not in _UFUNC:
+        raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}")
+    idx, _ = _dim_index(input, dim, index, "scatter_reduce")
+    src = _src_part(src, tuple(_check_index(index, "scatter_reduce").shape))
+    return ScatterReduce.apply(input, src, idx, reduce, bool(include_self))

@@ -1,12 +1,22 @@
-"""Linear algebra: ``matmul`` and friends."""
+"""Linear algebra: ``matmul`` and friends, ``einsum``, ``tensordot``, ``det``, ``inverse`` ...
+
+The workhorse is :class:`MatMul` on (batched) matrices; 1-D operands are turned into matrices
+first (``matmul`` does it as ``torch.matmul`` documents) so its backward stays two lines.
+``einsum`` differentiates by writing the gradient of each operand as another ``einsum``.
+Lesson 02 (the matmul gradient), lesson 13 (einsum in attention).
+"""
 from __future__ import annotations
 
+from typing import Any, Sequence
+
+from .. import backend
 from ..autograd.function import Function
-from ..tensor import Tensor
+from ..tensor import Tensor, wrap_dim
 from .elementwise import _binary
 
-__all__ = ['matmul']
-
+__all__ = ['matmul', 'mm', 'bmm', 'mv', 'dot', 'vdot', 'inner', 'outer', 'ger', 'addmm', 'addmv',
+           'addbmm', 'baddbmm', 'einsum', 'tensordot', 'trace', 'det', 'inverse', 'cross', 'kron',
+           'chain_matmul', 'logdet', 'slogdet']
 
 
 class MatMul(Function):
@@ -21,8 +31,412 @@ class MatMul(Function):
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
-        return grad @ b.mT, a.mT @ grad
+        need_a, need_b = ctx.needs_input_grad
+        return (MatMul.apply(grad, b.mT) if need_a else None), (MatMul.apply(a.mT, grad) if need_b else None)
+
+
+def _shape_str(shape: tuple) -> str:
+    return "x".join(str(s) for s in shape)
+
+
+def _check_same_dtype(a: Tensor, b: Tensor) -> None:
+    if a._data.dtype != b._data.dtype:
+        names = {"float32": "float", "float64": "double", "float16": "c10::Half", "bfloat16": "c10::BFloat16",
+                 "int64": "long int", "int32": "int"}
+        n1, n2 = a.dtype.name, b.dtype.name
+        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {names.get(n1, n1)} != "
+                           f"{names.get(n2, n2)}")
 
 
 def matmul(input: Tensor, other: Tensor) -> Tensor:
+    """``torch.matmul``: 1-D @ 1-D is a dot product; a 1-D operand is a row (left) or column
+    (right) vector whose added dim is removed afterwards; otherwise batched matrix products with
+    the batch dims broadcast.  Shapes: (..., n, k) @ (..., k, m) -> (..., n, m)."""
+    if not isinstance(input, Tensor) or not isinstance(other, Tensor):
+        raise TypeError(f"matmul(): argument 'other' must be Tensor, not "
+                        f"{type(other if isinstance(input, Tensor) else input).__name__}")
+    a, b = input._data, other._data
+    if a.ndim == 0 or b.ndim == 0:
+        raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are {a.ndim}D and {b.ndim}D")
+    _check_same_dtype(input, other)
+    ka = a.shape[-1]
+    kb = b.shape[0] if b.ndim == 1 else b.shape[-2]
+    if ka != kb:
+        if a.ndim == 1 and b.ndim == 1:
+            raise RuntimeError(f"inconsistent tensor size, expected tensor [{ka}] and src [{kb}] to have the "
+                               f"same number of elements, but got {ka} and {kb} elements respectively")
+        sa = a.shape if a.ndim > 1 else (1,) + a.shape
+        sb = b.shape if b.ndim > 1 else b.shape + (1,)
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({_shape_str(sa[-2:])} and "
+                           f"{_shape_str(sb[-2:])}) (input shapes {list(a.shape)} and {list(b.shape)})")
+    if a.ndim > 2 or b.ndim > 2:
+        from .broadcast import broadcast_shapes
+        try:
+            broadcast_shapes(a.shape[:-2], b.shape[:-2] if b.ndim > 1 else ())
+        except RuntimeError:
+            raise RuntimeError(f"matmul: the batch dims of shapes {list(a.shape)} and {list(b.shape)} "
+                               "cannot be broadcast together") from None
+    if a.ndim == 1 and b.ndim == 1:
+        return MatMul.apply(input.reshape((1, ka)), other.reshape((kb, 1))).reshape(())
+    if a.ndim == 1:
+        out = MatMul.apply(input.reshape((1, ka)), other)
+        return out.reshape(out._data.shape[:-2] + out._data.shape[-1:])
+    if b.ndim == 1:
+        return MatMul.apply(input, other.reshape((kb, 1))).reshape(a.shape[:-1])
     return MatMul.apply(input, other)
+
+
+def mm(input: Tensor, mat2: Tensor) -> Tensor:
+    if input._data.ndim != 2:
+        raise RuntimeError(f"self must be a matrix (got a {input._data.ndim}-D tensor of shape {list(input.shape)})")
+    if mat2._data.ndim != 2:
+        raise RuntimeError(f"mat2 must be a matrix (got a {mat2._data.ndim}-D tensor of shape {list(mat2.shape)})")
+    return matmul(input, mat2)
+
+
+def bmm(input: Tensor, mat2: Tensor) -> Tensor:
+    if input._data.ndim != 3:
+        raise RuntimeError(f"batch1 must be a 3D tensor (got shape {list(input.shape)})")
+    if mat2._data.ndim != 3:
+        raise RuntimeError(f"batch2 must be a 3D tensor (got shape {list(mat2.shape)})")
+    b, n, k = input._data.shape
+    if mat2._data.shape[:2] != (b, k):
+        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: [{b}, {k}] but got: "
+                           f"[{mat2._data.shape[0]}, {mat2._data.shape[1]}].")
+    return matmul(input, mat2)
+
+
+def mv(input: Tensor, vec: Tensor) -> Tensor:
+    if input._data.ndim != 2 or vec._data.ndim != 1:
+        raise RuntimeError(f"vector + matrix @ vector expected, got {input._data.ndim}, {vec._data.ndim} "
+                           f"(shapes {list(input.shape)} and {list(vec.shape)})")
+    return matmul(input, vec)
+
+
+def dot(input: Tensor, other: Tensor) -> Tensor:
+    if input._data.ndim != 1 or other._data.ndim != 1:
+        raise RuntimeError(f"1D tensors expected, but got {input._data.ndim}D and {other._data.ndim}D tensors")
+    return matmul(input, other)
+
+
+vdot = dot
+
+
+def inner(input: Tensor, other: Tensor) -> Tensor:
+    """Sum over the last dims: shapes (*a, k), (*b, k) -> (*a, *b)."""
+    if input._data.ndim == 0 or other._data.ndim == 0:
+        return input * other
+    if input._data.shape[-1] != other._data.shape[-1]:
+        raise RuntimeError(f"inner() the last dimension must match on both input tensors but got shapes "
+                           f"{list(input.shape)} and {list(other.shape)}")
+    return tensordot(input, other, ([-1], [-1]))
+
+
+def outer(input: Tensor, vec2: Tensor) -> Tensor:
+    """``out[i, j] = input[i] * vec2[j]``."""
+    if input._data.ndim != 1 or vec2._data.ndim != 1:
+        raise RuntimeError(f"outer: expected 1-D vectors, got shapes {list(input.shape)} and {list(vec2.shape)}")
+    return input.reshape((-1, 1)) * vec2.reshape((1, -1))
+
+
+ger = outer
+
+
+def _scaled_sum(input: Tensor, prod: Tensor, beta: Any, alpha: Any) -> Tensor:
+    if alpha != 1:
+        prod = prod * alpha
+    if beta == 0:  # PyTorch ignores input entirely (nan and inf included)
+        return prod
+    return prod + (input if beta == 1 else input * beta)
+
+
+def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+    """``beta * input + alpha * (mat1 @ mat2)``."""
+    return _scaled_sum(input, mm(mat1, mat2), beta, alpha)
+
+
+def addmv(input: Tensor, mat: Tensor, vec: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+    return _scaled_sum(input, mv(mat, vec), beta, alpha)
+
+
+def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+    """``beta * input + alpha * (batch1 @ batch2)`` per batch."""
+    return _scaled_sum(input, bmm(batch1, batch2), beta, alpha)
+
+
+def addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+    """``beta * input + alpha * sum_b (batch1[b] @ batch2[b])``."""
+    return _scaled_sum(input, bmm(batch1, batch2).sum(0), beta, alpha)
+
+
+def chain_matmul(*matrices: Tensor) -> Tensor:
+    out = matrices[0]
+    for m in matrices[1:]:
+        out = mm(out, m)
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# einsum
+# ----------------------------------------------------------------------------------------------
+_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def _parse_einsum(equation: str, shapes: list) -> tuple[list, str]:
+    """Explicit subscripts (one string per operand, ellipsis replaced by letters aligned from the
+    right) and the explicit output subscripts."""
+    eq = equation.replace(" ", "")
+    lhs, arrow, rhs = eq.partition("->")
+    terms = lhs.split(",")
+    if len(terms) != len(shapes):
+        raise RuntimeError(f"einsum(): more operands were provided than specified in the equation"
+                           if len(shapes) > len(terms) else
+                           "einsum(): fewer operands were provided than specified in the equation")
+    used = set(c for c in eq if c.isalpha())
+    spare = [c for c in _LETTERS if c not in used]
+    n_ell = 0
+    for term, shape in zip(terms, shapes):
+        if "..." in term:
+            n_ell = max(n_ell, len(shape) - (len(term) - 3))
+        elif len(term) != len(shape):
+            raise RuntimeError(f"einsum(): the number of subscripts in the equation ({len(term)}) does not match "
+                               f"the number of dimensions ({len(shape)}) for operand {terms.index(term)} and no "
+                               "ellipsis was given")
+    ell = "".join(spare[:n_ell])
+    subs = []
+    for term, shape in zip(terms, shapes):
+        if "..." in term:
+            k = len(shape) - (len(term) - 3)
+            if k < 0:
+                raise RuntimeError(f"einsum(): the number of subscripts in the equation ({len(term) - 3}) is more "
+                                   f"than the number of dimensions ({len(shape)}) for operand {terms.index(term)}")
+            term = term.replace("...", ell[n_ell - k:])
+        subs.append(term)
+    if arrow:
+        out = rhs.replace("...", ell)
+    else:
+        counts: dict = {}
+        for s in subs:
+            for c in s:
+                counts[c] = counts.get(c, 0) + 1
+        out = ell + "".join(sorted(c for c, n in counts.items() if n == 1 and c not in ell))
+    for c in out:
+        if not any(c in s for s in subs):
+            raise RuntimeError(f"einsum(): output subscript {c} does not appear in the equation for any input operand")
+    return subs, out
+
+
+def _einsum_arrays(xp, subs: list, out: str, arrays: list) -> Any:
+    eq = ",".join(subs) + "->" + out
+    return xp.einsum(eq, *arrays, optimize=len(arrays) > 2)
+
+
+class Einsum(Function):
+    """``y = einsum(equation, *operands)``.  dL/d(operand i) is itself an einsum: of the gradient
+    and the other operands, onto operand i's letters.  Letters that appear only in operand i
+    (summed there alone) are broadcast back; a repeated letter (a trace or diagonal) puts the
+    gradient on that diagonal by multiplying with identity matrices."""
+
+    @staticmethod
+    def forward(ctx, subs, out, *operands):
+        arrays = [t._data for t in operands]
+        dt = arrays[0].dtype
+        for a in arrays[1:]:
+            if a.dtype != dt:
+                raise RuntimeError(f"einsum(): expected all operands to have the same dtype, got "
+                                   f"{backend.dtype_of(arrays[0]).name} and {backend.dtype_of(a).name}")
+        ctx.subs, ctx.out = subs, out
+        ctx.save_for_backward(*operands)
+        return _einsum_arrays(backend.array_module(arrays[0]), subs, out, arrays)
+
+    @staticmethod
+    def backward(ctx, grad):
+        operands = ctx.saved_tensors
+        subs, out = ctx.subs, ctx.out
+        grads = []
+        for i, (s, t) in enumerate(zip(subs, operands)):
+            if not ctx.needs_input_grad[2 + i]:
+                grads.append(None)
+                continue
+            others = [(subs[j], operands[j]) for j in range(len(subs)) if j != i]
+            avail = set(out).union(*[set(o) for o, _ in others])
+            unique = "".join(dict.fromkeys(s))
+            keep = "".join(c for c in unique if c in avail)
+            g = Einsum.apply([out] + [o for o, _ in others], keep, grad, *[x for _, x in others])
+            sizes = {c: t._data.shape[s.index(c)] for c in unique}
+            if keep != unique:  # letters summed in operand i alone: broadcast back
+                g = g.reshape(tuple(sizes[c] if c in keep else 1 for c in unique))
+                g = g.expand(tuple(sizes[c] for c in unique))
+            if len(unique) != len(s):  # repeated letters: put g on the diagonal
+                spare = [c for c in _LETTERS if c not in s and c not in unique]
+                target, eyes, eye_subs = "", [], []
+                seen: set = set()
+                for c in s:
+                    if c in seen:
+                        n = spare.pop(0)
+                        target += n
+                        eye_subs.append(c + n)
+                        from .creation import eye
+                        eyes.append(eye(sizes[c], dtype=t.dtype, device=t.device))
+                    else:
+                        seen.add(c)
+                        target += c
+                g = Einsum.apply([unique] + eye_subs, target, g, *eyes)
+            grads.append(g)
+        return (None, None) + tuple(grads)
+
+
+def einsum(equation: str, *operands: Any) -> Tensor:
+    """Sum of products over the letters of ``equation`` (``"ij,jk->ik"`` is a matrix product,
+    ``"ii->i"`` a diagonal, ``"bij,bjk->bik"`` a batched product, ``...`` broadcast dims)."""
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    subs, out = _parse_einsum(equation, [t._data.shape for t in operands])
+    for s, t in zip(subs, operands):
+        for c in set(s):
+            sizes = {t._data.shape[k] for k, ch in enumerate(s) if ch == c}
+            if len(sizes) > 1:
+                raise RuntimeError(f"einsum(): subscript {c} is repeated for operand {subs.index(s)} but the sizes "
+                                   f"don't match, {sorted(sizes)[0]} != {sorted(sizes)[1]}")
+    return Einsum.apply(subs, out, *operands)
+
+
+def tensordot(a: Tensor, b: Tensor, dims: Any = 2, out: Any = None) -> Tensor:
+    """Sum over ``dims`` (a count of trailing/leading dims, or two lists of dims) of a and b."""
+    na, nb = a._data.ndim, b._data.ndim
+    if isinstance(dims, Tensor):
+        dims = dims.tolist()
+    if isinstance(dims, int):
+        if dims < 0:
+            raise RuntimeError(f"tensordot expects dims >= 0, but got dims={dims}")
+        da, db = list(range(na - dims, na)), list(range(dims))
+    else:
+        da, db = dims
+        da = [da] if isinstance(da, int) else list(da)
+        db = [db] if isinstance(db, int) else list(db)
+    da = [wrap_dim(d, na) for d in da]
+    db = [wrap_dim(d, nb) for d in db]
+    if len(da) != len(db):
+        raise RuntimeError(f"both dimension lists should have same length, got {len(da)} and {len(db)}")
+    sa = list(_LETTERS[:na])
+    sb = list(_LETTERS[na:na + nb])
+    for x, y in zip(da, db):
+        if a._data.shape[x] != b._data.shape[y]:
+            raise RuntimeError(f"contracted dimensions need to match, but first has size {a._data.shape[x]} in "
+                               f"dim {x} and second has size {b._data.shape[y]} in dim {y}")
+        sb[y] = sa[x]
+    out_s = "".join(c for k, c in enumerate(sa) if k not in da) + "".join(c for k, c in enumerate(sb) if k not in db)
+    return Einsum.apply(["".join(sa), "".join(sb)], out_s, a, b)
+
+
+def kron(input: Tensor, other: Tensor) -> Tensor:
+    """Kronecker product: block (i, j) is ``input[i, j] * other``."""
+    n = max(input._data.ndim, other._data.ndim)
+    a = input.reshape((1,) * (n - input._data.ndim) + input._data.shape)
+    b = other.reshape((1,) * (n - other._data.ndim) + other._data.shape)
+    sa = _LETTERS[:n]
+    sb = _LETTERS[n:2 * n]
+    prod = Einsum.apply([sa, sb], "".join(x + y for x, y in zip(sa, sb)), a, b)
+    return prod.reshape(tuple(x * y for x, y in zip(a._data.shape, b._data.shape)))
+
+
+# ----------------------------------------------------------------------------------------------
+# square matrices
+# ----------------------------------------------------------------------------------------------
+def trace(input: Tensor) -> Tensor:
+    """Sum of the main diagonal of a 2-D tensor."""
+    if input._data.ndim != 2:
+        raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {input._data.ndim}")
+    return input.diagonal().sum()
+
+
+def _check_square(x: Tensor, who: str) -> None:
+    s = x._data.shape
+    if x._data.ndim < 2 or s[-1] != s[-2]:
+        raise RuntimeError(f"linalg.{who}: A must be batches of square matrices, but they are "
+                           f"{s[-2] if len(s) > 1 else 1} by {s[-1] if s else 1} matrices")
+    if not x.dtype.is_floating_point or x.dtype in (backend.float16, backend.bfloat16):
+        raise RuntimeError(f"linalg.{who}: Expected a floating point tensor as input. Got {x.dtype.name}")
+
+
+class Inverse(Function):
+    """``Y = A^{-1}``;  dL/dA = -Y^T g Y^T (batched)."""
+
+    @staticmethod
+    def forward(ctx, a):
+        y = backend.array_module(a._data).linalg.inv(a._data)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        y, = ctx.saved_tensors
+        yt = y.mT
+        return -(yt @ grad @ yt)
+
+
+def inverse(input: Tensor) -> Tensor:
+    _check_square(input, "inv")
+    return Inverse.apply(input)
+
+
+class Det(Function):
+    """``d = det(A)``;  dd/dA = d * A^{-T} (for invertible A)."""
+
+    @staticmethod
+    def forward(ctx, a):
+        d = backend.array_module(a._data).linalg.det(a._data)
+        ctx.save_for_backward(a, d)
+        return d
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, d = ctx.saved_tensors
+        scale = (grad * d).reshape(grad._data.shape + (1, 1))
+        return scale * inverse(a).mT
+
+
+def det(input: Tensor) -> Tensor:
+    _check_square(input, "det")
+    return Det.apply(input)
+
+
+def slogdet(input: Tensor) -> Any:
+    """``(sign, log|det|)``; the gradient flows through ``log|det|``."""
+    from ..return_types import slogdet as _rt
+    d = det(input)
+    return _rt(d.sign().detach(), d.abs().log())
+
+
+def logdet(input: Tensor) -> Tensor:
+    return det(input).log()
+
+
+class Cross(Function):
+    """``c = a x b`` along ``dim`` (size 3);  dL/da = b x g, dL/db = g x a."""
+
+    @staticmethod
+    def forward(ctx, a, b, dim):
+        ad, bd = _binary(a, b)
+        ctx.dim = dim
+        ctx.save_for_backward(a, b)
+        return backend.array_module(ad).cross(ad, bd, axis=dim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        return Cross.apply(b, grad, ctx.dim), Cross.apply(grad, a, ctx.dim), None
+
+
+def cross(input: Tensor, other: Tensor, dim: int | None = None) -> Tensor:
+    from .broadcast import broadcast_shapes
+    shape = broadcast_shapes(input._data.shape, other._data.shape)
+    if dim is None:
+        dim = next((k for k, s in enumerate(shape) if s == 3), None)
+        if dim is None:
+            raise RuntimeError(f"no dimension of size 3 in input (shapes {list(input.shape)} and {list(other.shape)})")
+    d = wrap_dim(dim, len(shape))
+    if shape[d] != 3:
+        raise RuntimeError(f"linalg.cross: inputs dimension {dim} must have length 3. Got {input._data.shape[d]} "
+                           f"and {other._data.shape[d]}")
+    return Cross.apply(input, other, d - len(shape))

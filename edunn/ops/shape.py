@@ -1,19 +1,32 @@
-"""Shape ops: ``reshape``, ``transpose``, ``cat``, ``split`` ... (most return views)."""
+"""Shape ops: ``reshape``, ``transpose``, ``expand``, ``flip``, ``diagonal`` ... (most return views).
+
+A shape op moves elements without changing them, so its backward moves the gradient back:
+``reshape`` reshapes it back, ``permute`` applies the inverse permutation, ``expand`` sums over
+the stretched dims.  Joining and splitting (``cat``, ``stack``, ``split``, ``chunk``) live in
+``joining.py`` and ``pad`` in ``padding.py``; both are re-exported here.  Lesson 01 (views,
+strides) and lesson 02 (their gradients).
+"""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
+from .. import backend
 from ..autograd.function import Function
-from ..tensor import Tensor
+from ..tensor import Tensor, wrap_dim
 
-__all__ = ['reshape']
-
+__all__ = ['reshape', 'flatten', 'unflatten', 'transpose', 'swapaxes', 'swapdims', 'permute', 't',
+           'movedim', 'moveaxis', 'squeeze', 'unsqueeze', 'clone', 'flip', 'fliplr', 'flipud', 'roll',
+           'rot90', 'narrow', 'tril', 'triu', 'diagonal', 'diag', 'diag_embed', 'repeat_interleave',
+           'tile', 'ravel', 'broadcast_to']
 
 
 def _infer_shape(shape: tuple, numel: int, ndshape: tuple) -> tuple:
     shape = tuple(int(s) for s in shape)
     if shape.count(-1) > 1:
         raise RuntimeError("only one dimension can be inferred")
+    for s in shape:
+        if s < -1:
+            raise RuntimeError(f"invalid shape dimension {s}")
     known = 1
     for s in shape:
         if s != -1:
@@ -41,11 +54,558 @@ class Reshape(Function):
         return Reshape.apply(grad, ctx.in_shape), None
 
 
-def reshape(input: Tensor, shape: tuple) -> Tensor:
-    if tuple(shape) == input._data.shape:
-        return Reshape.apply(input, tuple(shape))
+def reshape(input: Tensor, shape: Sequence[int]) -> Tensor:
+    """Same elements in a new shape (a view when the strides allow, else a copy); one ``-1``
+    is inferred.  Backward: the gradient reshaped back."""
     return Reshape.apply(input, tuple(shape))
 
 
-def view(input: Tensor, shape: tuple) -> Tensor:
-    return Reshape.apply(input, tuple(shape))
+def _contiguous_runs_ok(data: Any, new_shape: tuple) -> bool:
+    """Can ``new_shape`` be laid over ``data``'s strides without a copy (PyTorch's
+    ``computeStride``)?  Size-1 dims don't matter; the other dims group into runs that are
+    contiguous with each other, and every new dim must fall inside one run."""
+    item = data.dtype.itemsize
+    old = [(s, st // item) for s, st in zip(data.shape, data.strides) if s != 1]
+    new = [s for s in new_shape if s != 1]
+    runs = []
+    for size, stride in reversed(old):
+        if runs and stride == runs[-1][1]:
+            runs[-1] = [runs[-1][0] * size, stride * size]
+        else:
+            runs.append([size, stride * size])
+    new_i = len(new) - 1
+    for run_numel, _ in runs:
+        view_numel = 1
+        while new_i >= 0 and view_numel < run_numel:
+            view_numel *= new[new_i]
+            new_i -= 1
+        if view_numel != run_numel:
+            return False
+    return new_i == -1
+
+
+def view(input: Tensor, shape: Sequence[int]) -> Tensor:
+    """``x.view(shape)``: like reshape, but never copies -- raises when the strides of ``x``
+    cannot express the new shape (after ``transpose``, say), as PyTorch does."""
+    d = input._data
+    new_shape = _infer_shape(tuple(shape), d.size, d.shape)
+    if d.size and not d.flags.c_contiguous and not _contiguous_runs_ok(d, new_shape):
+        raise RuntimeError(
+            f"view size is not compatible with input tensor's size and stride (at least one dimension "
+            f"spans across two contiguous subspaces): input shape {list(d.shape)}, view shape "
+            f"{list(new_shape)}. Use .reshape(...) instead.")
+    return Reshape.apply(input, new_shape)
+
+
+def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    shape = input._data.shape
+    if not shape:
+        return Reshape.apply(input, (1,))
+    s, e = wrap_dim(start_dim, len(shape)), wrap_dim(end_dim, len(shape))
+    if s > e:
+        raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+    if s == e:
+        return input
+    n = 1
+    for k in shape[s:e + 1]:
+        n *= k
+    return Reshape.apply(input, shape[:s] + (n,) + shape[e + 1:])
+
+
+def ravel(input: Tensor) -> Tensor:
+    return flatten(input)
+
+
+def unflatten(input: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
+    shape = input._data.shape
+    d = wrap_dim(dim, len(shape))
+    sizes = _infer_shape(tuple(sizes), shape[d], (shape[d],))
+    return Reshape.apply(input, shape[:d] + tuple(sizes) + shape[d + 1:])
+
+
+# ----------------------------------------------------------------------------------------------
+# copies
+# ----------------------------------------------------------------------------------------------
+class Clone(Function):
+    """``y = x`` in new memory.  Backward: the gradient unchanged."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return x._data.copy()
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad
+
+
+class Contiguous(Function):
+    """``y = x`` laid out in C order.  Backward: the gradient unchanged."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return backend.array_module(x._data).ascontiguousarray(x._data)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad
+
+
+def clone(input: Tensor, *, memory_format: Any = None) -> Tensor:
+    return Clone.apply(input)
+
+
+def contiguous(input: Tensor) -> Tensor:
+    return input if input._data.flags.c_contiguous else Contiguous.apply(input)
+
+
+# ----------------------------------------------------------------------------------------------
+# permutations of dims
+# ----------------------------------------------------------------------------------------------
+class Permute(Function):
+    """``y = x.permute(dims)``: dim k of y is dim ``dims[k]`` of x.  Backward: the inverse
+    permutation."""
+    _is_view = True
+
+    @staticmethod
+    def forward(ctx, x, dims):
+        ctx.inverse = tuple(sorted(range(len(dims)), key=lambda k: dims[k]))
+        return x._data.transpose(dims)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return Permute.apply(grad, ctx.inverse), None
+
+
+def permute(input: Tensor, dims: Sequence[int]) -> Tensor:
+    n = input._data.ndim
+    dims = tuple(dims)
+    if len(dims) != n:
+        raise RuntimeError(f"permute(sparse_coo): number of dimensions in the tensor input does not match "
+                           f"the length of the desired ordering of dimensions i.e. input.dim() = {n} "
+                           f"is not equal to len(dims) = {len(dims)}")
+    w = tuple(wrap_dim(d, n) for d in dims)
+    if len(set(w)) != n:
+        raise RuntimeError(f"permute(): duplicate dims are not allowed, got {list(dims)}")
+    return Permute.apply(input, w)
+
+
+def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
+    n = input._data.ndim
+    if n == 0:
+        return input
+    a, b = wrap_dim(dim0, n), wrap_dim(dim1, n)
+    dims = list(range(n))
+    dims[a], dims[b] = dims[b], dims[a]
+    return Permute.apply(input, tuple(dims))
+
+
+swapaxes = swapdims = transpose
+
+
+def t(input: Tensor) -> Tensor:
+    n = input._data.ndim
+    if n > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {n}D")
+    return input if n < 2 else Permute.apply(input, (1, 0))
+
+
+def movedim(input: Tensor, source: Any, destination: Any) -> Tensor:
+    n = input._data.ndim
+    src = (source,) if isinstance(source, int) else tuple(source)
+    dst = (destination,) if isinstance(destination, int) else tuple(destination)
+    if len(src) != len(dst):
+        raise RuntimeError(f"movedim: Invalid source or destination dims: source ({list(src)} dims) should "
+                           f"contain the same number of dims as destination ({list(dst)} dims)")
+    src = tuple(wrap_dim(s, n) for s in src)
+    dst = tuple(wrap_dim(d, n) for d in dst)
+    order = [k for k in range(n) if k not in src]
+    for d, s in sorted(zip(dst, src)):
+        order.insert(d, s)
+    return Permute.apply(input, tuple(order))
+
+
+moveaxis = movedim
+
+
+# ----------------------------------------------------------------------------------------------
+# adding and removing size-1 dims (reshapes)
+# ----------------------------------------------------------------------------------------------
+def squeeze(input: Tensor, dim: Any = None) -> Tensor:
+    shape = input._data.shape
+    if dim is None:
+        dims = {k for k, s in enumerate(shape) if s == 1}
+    else:
+        dims = {wrap_dim(d, len(shape)) for d in ((dim,) if isinstance(dim, int) else dim)}
+        dims = {k for k in dims if len(shape) and shape[k] == 1}
+    if not dims:
+        return Reshape.apply(input, shape)
+    return Reshape.apply(input, tuple(s for k, s in enumerate(shape) if k not in dims))
+
+
+def unsqueeze(input: Tensor, dim: int) -> Tensor:
+    shape = input._data.shape
+    d = wrap_dim(dim, len(shape) + 1)
+    return Reshape.apply(input, shape[:d] + (1,) + shape[d:])
+
+
+# ----------------------------------------------------------------------------------------------
+# broadcasting copies: expand, repeat, tile, repeat_interleave
+# ----------------------------------------------------------------------------------------------
+class Expand(Function):
+    """``y = x.expand(sizes)``: size-1 dims stretched, new leading dims added (a view with
+    stride 0).  Backward: the gradient summed over the stretched dims."""
+    _is_view = True
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.in_shape = x._data.shape
+        return backend.array_module(x._data).broadcast_to(x._data, shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        from .broadcast import sum_to
+        return sum_to(grad, ctx.in_shape), None
+
+
+def expand(input: Tensor, sizes: Sequence[int]) -> Tensor:
+    shape = input._data.shape
+    sizes = tuple(int(s) for s in sizes)
+    if len(sizes) < len(shape):
+        raise RuntimeError(
+            f"expand(torch.FloatTensor{{{list(shape)}}}, size=[{', '.join(map(str, sizes))}]): the number "
+            f"of sizes provided ({len(sizes)}) must be greater or equal to the number of dimensions in "
+            f"the tensor ({len(shape)})")
+    lead = len(sizes) - len(shape)
+    out = []
+    for k, s in enumerate(sizes):
+        if k < lead:
+            if s < 0:
+                raise RuntimeError(f"The expanded size of the tensor ({s}) isn't allowed in a leading, "
+                                   f"non-existing dimension {k}")
+            out.append(s)
+            continue
+        have = shape[k - lead]
+        if s == -1:
+            s = have
+        elif have != 1 and s != have:
+            raise RuntimeError(
+                f"The expanded size of the tensor ({s}) must match the existing size ({have}) at "
+                f"non-singleton dimension {k}.  Target sizes: [{', '.join(map(str, sizes))}].  "
+                f"Tensor sizes: [{', '.join(map(str, shape))}]")
+        out.append(s)
+    out = tuple(out)
+    if out == shape:
+        return Reshape.apply(input, shape)
+    return Expand.apply(input, out)
+
+
+def broadcast_to(input: Tensor, shape: Sequence[int]) -> Tensor:
+    return expand(input, shape)
+
+
+class Repeat(Function):
+    """``y = x.repeat(sizes)``: x tiled ``sizes[k]`` times along dim k.  Backward: the gradient
+    viewed as (r0, s0, r1, s1, ...) and summed over the r's."""
+
+    @staticmethod
+    def forward(ctx, x, sizes):
+        shape = (1,) * (len(sizes) - x._data.ndim) + x._data.shape
+        ctx.in_shape, ctx.shape, ctx.sizes = x._data.shape, shape, sizes
+        return backend.array_module(x._data).tile(x._data.reshape(shape), sizes)
+
+    @staticmethod
+    def backward(ctx, grad):
+        split = []
+        for r, s in zip(ctx.sizes, ctx.shape):
+            split += [r, s]
+        g = grad.reshape(tuple(split)).sum(tuple(range(0, 2 * len(ctx.sizes), 2)))
+        return g.reshape(ctx.in_shape), None
+
+
+def repeat(input: Tensor, sizes: Sequence[int]) -> Tensor:
+    sizes = tuple(int(s) for s in sizes)
+    if len(sizes) < input._data.ndim:
+        raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number of "
+                           f"dimensions of tensor (repeat dims {list(sizes)}, tensor shape "
+                           f"{list(input._data.shape)})")
+    return Repeat.apply(input, sizes)
+
+
+def tile(input: Tensor, dims: Sequence[int]) -> Tensor:
+    dims = (dims,) if isinstance(dims, int) else tuple(dims)
+    dims = (1,) * (input._data.ndim - len(dims)) + dims
+    return Repeat.apply(input, dims)
+
+
+def repeat_interleave(input: Tensor, repeats: Any = None, dim: int | None = None, *,
+                      output_size: int | None = None) -> Tensor:
+    """Each element (or slice along ``dim``) repeated ``repeats`` times, in place; built from
+    ``index_select``, whose backward adds the copies' gradients back together."""
+    from .indexing import index_select
+    xp = backend.array_module(input._data)
+    if repeats is None:  # repeat_interleave(repeats): arange repeated
+        r = input._data
+        out = xp.repeat(xp.arange(r.shape[0], dtype=backend.int64.np), r)
+        return Tensor._make(out)
+    if dim is None:
+        input = flatten(input)
+        dim = 0
+    d = wrap_dim(dim, input._data.ndim)
+    n = input._data.shape[d]
+    r = repeats._data if isinstance(repeats, Tensor) else repeats
+    if getattr(r, "ndim", 0) == 1 and r.shape[0] not in (1, n):
+        raise RuntimeError(f"repeats must have the same size as input along dim, but got repeats.size(0) = "
+                           f"{r.shape[0]} and input.size({dim}) = {n}")
+    index = xp.repeat(xp.arange(n, dtype=backend.int64.np), r)
+    return index_select(input, d, Tensor._make(index))
+
+
+# ----------------------------------------------------------------------------------------------
+# reordering: flip, roll, rot90
+# ----------------------------------------------------------------------------------------------
+class Flip(Function):
+    """``y = flip(x, dims)``: reversed along ``dims``.  Backward: flip again."""
+    _is_view = False
+
+    @staticmethod
+    def forward(ctx, x, dims):
+        ctx.dims = dims
+        return backend.array_module(x._data).flip(x._data, dims).copy()
+
+    @staticmethod
+    def backward(ctx, grad):
+        return Flip.apply(grad, ctx.dims), None
+
+
+def flip(input: Tensor, dims: Any) -> Tensor:
+    dims = (dims,) if isinstance(dims, int) else tuple(dims)
+    return Flip.apply(input, tuple(wrap_dim(d, input._data.ndim) for d in dims))
+
+
+def fliplr(input: Tensor) -> Tensor:
+    if input._data.ndim < 2:
+        raise RuntimeError("Input must be >= 2-d.")
+    return flip(input, (1,))
+
+
+def flipud(input: Tensor) -> Tensor:
+    if input._data.ndim < 1:
+        raise RuntimeError("Input must be >= 1-d.")
+    return flip(input, (0,))
+
+
+class Roll(Function):
+    """``y = roll(x, shifts, dims)``: elements shifted cyclically.  Backward: roll back."""
+
+    @staticmethod
+    def forward(ctx, x, shifts, dims):
+        ctx.shifts, ctx.dims = shifts, dims
+        return backend.array_module(x._data).roll(x._data, shifts, dims)
+
+    @staticmethod
+    def backward(ctx, grad):
+        back = None if ctx.shifts is None else (
+            -ctx.shifts if isinstance(ctx.shifts, int) else tuple(-s for s in ctx.shifts))
+        return Roll.apply(grad, back, ctx.dims), None, None
+
+
+def roll(input: Tensor, shifts: Any, dims: Any = None) -> Tensor:
+    if dims is None:
+        shape = input._data.shape
+        return Roll.apply(flatten(input), shifts if isinstance(shifts, int) else tuple(shifts), 0).reshape(shape)
+    shifts = shifts if isinstance(shifts, int) else tuple(shifts)
+    dims = dims if isinstance(dims, int) else tuple(dims)
+    if not isinstance(shifts, int) and not isinstance(dims, int) and len(shifts) != len(dims):
+        raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:{len(dims)}")
+    return Roll.apply(input, shifts, dims)
+
+
+def rot90(input: Tensor, k: int = 1, dims: Sequence[int] = (0, 1)) -> Tensor:
+    """Rotation by 90 degrees ``k`` times in the plane ``dims`` (from the first towards the
+    second axis): made of ``flip`` and ``transpose``, so the gradient needs nothing new."""
+    if len(dims) != 2:
+        raise RuntimeError(f"expected total rotation dims == 2, but got dims = {len(dims)}")
+    a, b = wrap_dim(dims[0], input._data.ndim), wrap_dim(dims[1], input._data.ndim)
+    if a == b:
+        raise RuntimeError(f"expected rotation dims to be different, but got dim0 = {a} and dim1 = {b}")
+    k %= 4
+    if k == 1:
+        return transpose(flip(input, (b,)), a, b)
+    if k == 2:
+        return flip(input, (a, b))
+    if k == 3:
+        return flip(transpose(input, a, b), (b,))
+    return clone(input)
+
+
+def narrow(input: Tensor, dim: int, start: Any, length: int) -> Tensor:
+    d = wrap_dim(dim, input._data.ndim)
+    size = input._data.shape[d]
+    start = int(start)
+    if start < 0:
+        start += size
+    if not 0 <= start <= size or length < 0 or start + length > size:
+        raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({size}).")
+    from .indexing import getitem
+    return getitem(input, (slice(None),) * d + (slice(start, start + length),))
+
+
+# ----------------------------------------------------------------------------------------------
+# triangles and diagonals
+# ----------------------------------------------------------------------------------------------
+class Tri(Function):
+    """``tril``/``triu``: entries outside the triangle set to 0.  Backward: the same mask on the
+    gradient."""
+
+    @staticmethod
+    def forward(ctx, x, diagonal, upper):
+        ctx.diagonal, ctx.upper = diagonal, upper
+        xp = backend.array_module(x._data)
+        return (xp.triu if upper else xp.tril)(x._data, diagonal)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return Tri.apply(grad, ctx.diagonal, ctx.upper), None, None
+
+
+def tril(input: Tensor, diagonal: int = 0) -> Tensor:
+    if input._data.ndim < 2:
+        raise RuntimeError("tril: input tensor must have at least 2 dimensions")
+    return Tri.apply(input, diagonal, False)
+
+
+def triu(input: Tensor, diagonal: int = 0) -> Tensor:
+    if input._data.ndim < 2:
+        raise RuntimeError("triu: input tensor must have at least 2 dimensions")
+    return Tri.apply(input, diagonal, True)
+
+
+def _diag_index(xp, n1: int, n2: int, offset: int):
+    """Row and column indices of the ``offset`` diagonal of an (n1, n2) matrix."""
+    length = max(0, min(n1 + min(offset, 0), n2 - max(offset, 0)))
+    i = xp.arange(length)
+    return i - min(offset, 0), i + max(offset, 0)
+
+
+class Diagonal(Function):
+    """``y = diagonal(x, offset, dim1, dim2)``: the diagonal becomes the last dim.  Backward:
+    the gradient written onto the diagonal of zeros (:class:`DiagonalScatter`)."""
+    _is_view = True
+
+    @staticmethod
+    def forward(ctx, x, offset, dim1, dim2):
+        ctx.args = (x._data.shape, offset, dim1, dim2)
+        return x._data.diagonal(offset, dim1, dim2)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return DiagonalScatter.apply(grad, *ctx.args), None, None, None
+
+
+class DiagonalScatter(Function):
+    """Zeros of ``shape`` with ``src`` on the (offset, dim1, dim2) diagonal; the backward of
+    ``diagonal`` and the forward of ``diag_embed``.  Backward: ``diagonal``."""
+
+    @staticmethod
+    def forward(ctx, src, shape, offset, dim1, dim2):
+        ctx.args = (offset, dim1, dim2)
+        xp = backend.array_module(src._data)
+        out = xp.zeros(shape, src._data.dtype)
+        moved = xp.moveaxis(out, (dim1, dim2), (-2, -1))
+        r, c = _diag_index(xp, shape[dim1], shape[dim2], offset)
+        moved[..., r, c] = src._data
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        return Diagonal.apply(grad, *ctx.args), None, None, None, None
+
+
+def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+    n = input._data.ndim
+    a, b = wrap_dim(dim1, n), wrap_dim(dim2, n)
+    if a == b:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    return Diagonal.apply(input, offset, a, b)
+
+
+def diag_embed(input: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
+    """The last dim of ``input`` placed on the ``offset`` diagonal of new dims ``dim1, dim2``."""
+    shape = input._data.shape
+    n = len(shape) + 1
+    a, b = wrap_dim(dim1, n), wrap_dim(dim2, n)
+    if a == b:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    m = shape[-1] + abs(offset)
+    rest = list(shape[:-1])
+    out = []
+    for k in range(n):
+        out.append(m if k in (a, b) else rest.pop(0))
+    return DiagonalScatter.apply(input, tuple(out), offset, a, b)
+
+
+def diag(input: Tensor, diagonal: int = 0) -> Tensor:
+    n = input._data.ndim
+    if n == 1:
+        return diag_embed(input, diagonal, 0, 1)
+    if n == 2:
+        return Diagonal.apply(input, diagonal, 0, 1)
+    raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {n}D")
+
+
+class Unfold(Function):
+    """``y = x.unfold(dim, size, step)``: every window of ``size`` along ``dim`` (step ``step``);
+    windows count along ``dim`` and the window becomes a new last dim.  Backward: the windows'
+    gradients added back where they came from (:class:`UnfoldBackward`)."""
+
+    @staticmethod
+    def forward(ctx, x, dim, size, step):
+        xp = backend.array_module(x._data)
+        n = (x._data.shape[dim] - size) // step + 1
+        index = xp.arange(n)[:, None] * step + xp.arange(size)
+        ctx.args = (x._data.shape, dim, size, step)
+        return xp.moveaxis(xp.take(x._data, index, axis=dim), dim + 1, -1)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return UnfoldBackward.apply(grad, *ctx.args), None, None, None
+
+
+class UnfoldBackward(Function):
+    """Windows of gradient summed into an array of the unfolded input's shape."""
+
+    @staticmethod
+    def forward(ctx, g, shape, dim, size, step):
+        ctx.args = (dim, size, step)
+        xp = backend.array_module(g._data)
+        out = xp.zeros(shape, g._data.dtype)
+        n = g._data.shape[dim]
+        index = (xp.arange(n)[:, None] * step + xp.arange(size)).reshape(-1)
+        src = xp.moveaxis(g._data, -1, dim + 1)
+        src = src.reshape(src.shape[:dim] + (n * size,) + src.shape[dim + 2:])
+        backend.scatter_add_at(xp.moveaxis(out, dim, 0), index, xp.moveaxis(src, dim, 0))
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        return Unfold.apply(grad, *ctx.args), None, None, None, None
+
+
+def unfold(input: Tensor, dimension: int, size: int, step: int) -> Tensor:
+    d = wrap_dim(dimension, input._data.ndim) if input._data.ndim else 0
+    have = input._data.shape[d] if input._data.ndim else 1
+    if size > have:
+        raise RuntimeError(f"maximum size for tensor at dimension {d} is {have} but size is {size}")
+    if step <= 0:
+        raise RuntimeError(f"step is {step} but must be > 0")
+    if input._data.ndim == 0:
+        return Reshape.apply(input, (1,))
+    return Unfold.apply(input, d, size, step)
+
+
+from .joining import *  # noqa: E402,F401,F403  (cat, stack, split, chunk, unbind, meshgrid ...)
+from .joining import __all__ as _joining_all  # noqa: E402
+from .joining import split, tensor_split, chunk, unbind  # noqa: E402,F401
+from .padding import pad  # noqa: E402,F401
+
+__all__ = __all__ + list(_joining_all)
