@@ -285,7 +285,7 @@ def arange(start: Any, end: Any = None, step: Any = 1, *, out: Any = None, dtype
     if vals[2] == 0:
         raise RuntimeError("step must be nonzero")
     if (vals[1] - vals[0]) * vals[2] < 0:
-        raise RuntimeError(f"upper bound and larger bound inconsistent with step sign: start={vals[0]}, end={vals[1]}, step={vals[2]}")
+        raise RuntimeError(f"upper bound and lower bound inconsistent with step sign: start={vals[0]}, end={vals[1]}, step={vals[2]}")
     if dtype is None:
         dtype = get_default_dtype() if any(isinstance(v, float) for v in vals) else int64
     d, dev = as_dtype(dtype), as_device(device)
@@ -318,9 +318,19 @@ def linspace(start: Any, end: Any, steps: int, *, out: Any = None, dtype: Any = 
         if steps == 1:
             arr = xp.full((1,), start, float64.np)
         else:
-            # PyTorch fills the first half from the start and the second half from the end.
+            # PyTorch fills the first half from the start and the second half from the end, each
+            # value one fused multiply-add in the output's precision: start + step * i.  For
+            # float32 the product and sum are exact in float64, so rounding once to float32
+            # gives PyTorch's values bit for bit.
             i = xp.arange(steps, dtype=float64.np)
-            stepv = (end - start) / (steps - 1)
+            if d._kind == 2 and d is not float64:
+                f32 = float32.np.type
+                start, end = float(f32(start)), float(f32(end))
+                stepv = float(f32(f32(end - start) / f32(steps - 1)))
+            else:
+                if d._kind < 2:  # integer outputs: PyTorch truncates the ends first
+                    start, end = int(start), int(end)
+                stepv = (end - start) / (steps - 1)
             arr = xp.where(i < steps // 2, start + stepv * i, end - stepv * (steps - 1 - i))
         arr = arr.astype(d.np) if d._kind == 2 else xp.trunc(arr).astype(d.np)
     return _finish(arr, requires_grad)
