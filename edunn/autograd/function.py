@@ -119,6 +119,7 @@ class Function:
         if not record:
             ctx._not_recorded = True  # nothing to save for a backward that will never run
             # forward must not record the ops it may call (a user's forward uses tensor ops)
+            prev = _state.enabled
             _state.enabled = False
             try:
                 if cls.setup_context is _BASE_SETUP:
@@ -127,7 +128,7 @@ class Function:
                     out = cls.forward(*args, **kwargs)
                     cls.setup_context(ctx, args, out)
             finally:
-                _state.enabled = True
+                _state.enabled = prev  # not True: under no_grad, grad mode must stay off
         elif cls.setup_context is _BASE_SETUP:
             out = cls.forward(ctx, *args, **kwargs)
         else:
