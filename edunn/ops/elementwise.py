@@ -20,8 +20,6 @@ from ..tensor import Tensor
 
 _FLOATS = frozenset(d.np for d in backend.ALL_DTYPES if d.is_floating_point)
 
-__all__ = ['add', 'sub', 'subtract', 'mul', 'multiply', 'div', 'divide', 'true_divide', 'neg', 'negative', 'pow', 'exp', 'log', 'tanh', 'sigmoid', 'relu', 'eq', 'ne', 'lt', 'le', 'gt', 'ge']
-
 
 
 # ----------------------------------------------------------------------------------------------
@@ -43,7 +41,10 @@ def _binary(a: Any, b: Any) -> tuple:
         rt = backend.scalar_result_type(backend.dtype_of(bd), a)
         return a, bd if rt.np == bd.dtype else bd.astype(rt.np)
     ad = a._data
-    if b.__class__ is not Tensor and not isinstance(b, Tensor):
+    bc = b.__class__
+    if bc is float and ad.dtype in _FLOATS:  # the commonest case, x * 0.5: nothing to promote
+        return ad, b
+    if bc is not Tensor and not isinstance(b, Tensor):
         _check_scalar(b)
         rt = backend.scalar_result_type(backend.dtype_of(ad), b)
         return (ad if rt.np == ad.dtype else ad.astype(rt.np)), b
@@ -70,6 +71,50 @@ def _float_array(x: Tensor) -> Any:
 
 def _xp(x: Any):
     return backend.array_module(x._data if isinstance(x, Tensor) else x)
+
+
+def _shape_error(a: Any, b: Any, err: Exception) -> Exception:
+    """PyTorch's message for operands whose shapes do not broadcast (NumPy raises ValueError)."""
+    sa, sb = tuple(getattr(a, "shape", ())), tuple(getattr(b, "shape", ()))
+    for i in range(1, min(len(sa), len(sb)) + 1):
+        if sa[-i] != sb[-i] and sa[-i] != 1 and sb[-i] != 1:
+            return RuntimeError(
+                f"The size of tensor a ({sa[-i]}) must match the size of tensor b ({sb[-i]}) at "
+                f"non-singleton dimension {max(len(sa), len(sb)) - i}: shapes {list(sa)} and "
+                f"{list(sb)} cannot be broadcast together")
+    return err
+
+
+def _apply(cls: type, a: Any, b: Any, *rest: Any) -> Tensor:
+    """``cls.apply(a, b, *rest)`` with PyTorch's error when the shapes do not broadcast."""
+    try:
+        return cls.apply(a, b, *rest)
+    except ValueError as err:
+        raise _shape_error(a, b, err) from None
+
+
+class _Where(Function):
+    """``y = cond ? a : b`` with a constant boolean ``cond`` (used inside backward formulas);
+    dy/da = cond, dy/db = not cond."""
+
+    @staticmethod
+    def forward(ctx, cond, a, b):
+        ad, bd = _binary(a, b)
+        ctx.cond = cond
+        xp = _xp(ad if hasattr(ad, "dtype") else bd)
+        out = xp.where(cond, ad, bd)
+        rt = ad.dtype if hasattr(ad, "dtype") else bd.dtype
+        return out.astype(rt, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        zero = grad * 0
+        return None, _Where.apply(ctx.cond, grad, zero), _Where.apply(ctx.cond, zero, grad)
+
+
+def _where(cond: Any, a: Any, b: Any) -> Tensor:
+    """Select from ``a`` where ``cond`` (a bool tensor or array, not differentiated) else ``b``."""
+    return _Where.apply(cond._data if isinstance(cond, Tensor) else cond, a, b)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -103,6 +148,8 @@ class Sub(Function):
 
     @staticmethod
     def backward(ctx, grad):
+        if ctx._next[1] is None:  # b needs no gradient (a number, or a constant)
+            return grad, None, None
         return grad, (-grad if ctx.alpha == 1 else grad * -ctx.alpha), None
 
 
@@ -130,7 +177,7 @@ class Div(Function):
         ad, bd = _binary(a, b)
         ctx.save_for_backward(a, b)
         y = ad / bd
-        if y.dtype not in _FLOATS:
+        if (ad if hasattr(ad, "dtype") else bd).dtype not in _FLOATS:  # int / int is a float
             y = y.astype(backend.get_default_dtype().np)
         return y
 
@@ -177,16 +224,50 @@ class Pow(Function):
             ga = grad * b * a ** (b - 1) if not (isinstance(b, (int, float)) and b == 0) else grad * 0
         if need_b:
             # a^b log a, with the convention 0^b log 0 = 0 used by PyTorch where a == 0
-            ga_mask = a if isinstance(a, (int, float)) else a
-            log_a = _log_or_zero(ga_mask)
-            gb = grad * y * log_a
+            gb = grad * y * _log_or_zero(a)
         return ga, gb
 
 
 def _log_or_zero(a: Any) -> Any:
     if isinstance(a, (int, float)):
         return math.log(a) if a > 0 else (0.0 if a == 0 else float("nan"))
-    return where(a == 0, 0.0, log(a))
+    return _where(a == 0, 0.0, log(a))
+
+
+def _as_floats(ad: Any, bd: Any) -> tuple:
+    """Operands of a float-valued op (atan2, hypot ...): integer operands become the default dtype."""
+    arr = ad if hasattr(ad, "dtype") else bd
+    if arr.dtype in _FLOATS:
+        return ad, bd
+    f = backend.get_default_dtype().np
+    return (ad.astype(f) if hasattr(ad, "dtype") else ad), (bd.astype(f) if hasattr(bd, "dtype") else bd)
+
+
+def _check_int_divisor(ad: Any, bd: Any) -> None:
+    arr = ad if hasattr(ad, "dtype") else bd
+    if arr.dtype.kind in "biu" and (bd == 0 if isinstance(bd, (int, bool)) else (bd == 0).any()):
+        raise RuntimeError("ZeroDivisionError")
+
+
+class DivRounded(Function):
+    """``y = trunc(a / b)`` or ``floor(a / b)`` (``div(..., rounding_mode=)``, ``floor_divide``).
+    A step function: the gradient is zero almost everywhere (PyTorch's convention)."""
+
+    @staticmethod
+    def forward(ctx, a, b, mode):
+        ad, bd = _binary(a, b)
+        _check_int_divisor(ad, bd)
+        xp = _xp(ad if hasattr(ad, "dtype") else bd)
+        if mode == "floor":
+            return xp.floor_divide(ad, bd)
+        if (ad if hasattr(ad, "dtype") else bd).dtype in _FLOATS:
+            return xp.trunc(ad / bd)
+        q = xp.floor_divide(ad, bd)  # integers: floor, then step towards zero where inexact
+        return q + ((q < 0) & (q * bd != ad))
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * 0, grad * 0, None
 
 
 # ----------------------------------------------------------------------------------------------
@@ -233,7 +314,24 @@ class Tanh(Function):
     @staticmethod
     def backward(ctx, grad):
         y, = ctx.saved_tensors
-        return grad * (1 - y * y)
+        return TanhBackward.apply(grad, y)
+
+
+class TanhBackward(Function):
+    """``dx = grad * (1 - y^2)`` as one op (PyTorch's ``tanh_backward``): one array expression
+    instead of three tensor ops in every backward, and still differentiable for double backward:
+    d/dgrad = 1 - y^2, d/dy = -2 y grad."""
+
+    @staticmethod
+    def forward(ctx, grad, y):
+        ctx.save_for_backward(grad, y)
+        yd = y._data
+        return grad._data * (1 - yd * yd)
+
+    @staticmethod
+    def backward(ctx, gg):
+        grad, y = ctx.saved_tensors
+        return gg * (1 - y * y), gg * grad * y * -2
 
 
 class Sigmoid(Function):
@@ -252,7 +350,23 @@ class Sigmoid(Function):
     @staticmethod
     def backward(ctx, grad):
         y, = ctx.saved_tensors
-        return grad * y * (1 - y)
+        return SigmoidBackward.apply(grad, y)
+
+
+class SigmoidBackward(Function):
+    """``dx = grad * y (1 - y)`` as one op (PyTorch's ``sigmoid_backward``); differentiable:
+    d/dgrad = y (1 - y), d/dy = grad (1 - 2y)."""
+
+    @staticmethod
+    def forward(ctx, grad, y):
+        ctx.save_for_backward(grad, y)
+        yd = y._data
+        return grad._data * yd * (1 - yd)
+
+    @staticmethod
+    def backward(ctx, gg):
+        grad, y = ctx.saved_tensors
+        return gg * y * (1 - y), gg * grad * (1 - 2 * y)
 
 
 class ReLU(Function):
@@ -272,78 +386,36 @@ class ReLU(Function):
 
 
 # ----------------------------------------------------------------------------------------------
-# comparisons (not differentiable: bool outputs)
-# ----------------------------------------------------------------------------------------------
-class _Compare(Function):
-    op = ""
-
-    @classmethod
-    def forward(cls, ctx, a, b):
-        ad, bd = _binary(a, b)
-        return getattr(_xp(ad if hasattr(ad, "dtype") else bd), cls.op)(ad, bd)
-
-
-class Eq(_Compare):
-    op = "equal"
-
-
-class Ne(_Compare):
-    op = "not_equal"
-
-
-class Lt(_Compare):
-    op = "less"
-
-
-class Le(_Compare):
-    op = "less_equal"
-
-
-class Gt(_Compare):
-    op = "greater"
-
-
-class Ge(_Compare):
-    op = "greater_equal"
-
-
-# ----------------------------------------------------------------------------------------------
 # the functional forms (``edunn.add`` ...) that Tensor's methods call
 # ----------------------------------------------------------------------------------------------
 def add(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:
-    return Add.apply(input, other, alpha) if alpha != 1 else Add.apply(input, other)
+    """``input + alpha * other`` (broadcast)."""
+    try:
+        return Add.apply(input, other, alpha)
+    except ValueError as err:
+        raise _shape_error(input, other, err) from None
 
 
 def sub(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:
-    return Sub.apply(input, other, alpha) if alpha != 1 else Sub.apply(input, other)
+    """``input - alpha * other`` (broadcast)."""
+    try:
+        return Sub.apply(input, other, alpha)
+    except ValueError as err:
+        raise _shape_error(input, other, err) from None
 
 
 subtract = sub
 
 
 def mul(input: Any, other: Any) -> Tensor:
-    return Mul.apply(input, other)
+    """``input * other`` (broadcast)."""
+    try:
+        return Mul.apply(input, other)
+    except ValueError as err:
+        raise _shape_error(input, other, err) from None
 
 
 multiply = mul
-
-
-def div(input: Any, other: Any, *, rounding_mode: str | None = None) -> Tensor:
-    if rounding_mode is None:
-        return Div.apply(input, other)
-    if rounding_mode == "trunc":
-        return trunc(Div.apply(input, other)).to(_div_dtype(input, other))
-    if rounding_mode == "floor":
-        return floor_divide(input, other)
-    raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{rounding_mode}'")
-
-
-true_divide = divide = div
-
-
-def _div_dtype(a: Any, b: Any) -> backend.dtype:
-    ad, bd = _binary(a, b)
-    return backend.dtype_of(ad if hasattr(ad, "dtype") else bd)
 
 
 def neg(input: Tensor) -> Tensor:
@@ -354,7 +426,8 @@ negative = neg
 
 
 def pow(input: Any, exponent: Any) -> Tensor:
-    return Pow.apply(input, exponent)
+    """``input ** exponent`` (either may be a Python number)."""
+    return _apply(Pow, input, exponent)
 
 
 def exp(input: Tensor) -> Tensor:
@@ -377,30 +450,39 @@ def relu(input: Tensor) -> Tensor:
     return ReLU.apply(input)
 
 
-def eq(input: Any, other: Any) -> Tensor:
-    return Eq.apply(input, other)
 
 
-def ne(input: Any, other: Any) -> Tensor:
-    return Ne.apply(input, other)
+def div(input: Any, other: Any, *, rounding_mode: str | None = None) -> Tensor:
+    """``input / other``: true division (integers give floats), or rounded towards zero
+    (``rounding_mode='trunc'``) or down (``'floor'``), keeping the input dtype."""
+    if rounding_mode is None:
+        try:
+            return Div.apply(input, other)
+        except ValueError as err:
+            raise _shape_error(input, other, err) from None
+    if rounding_mode not in ("trunc", "floor"):
+        raise ValueError("div expected rounding_mode to be one of None, 'trunc', or 'floor' but "
+                         f"found '{rounding_mode}'")
+    return _apply(DivRounded, input, other, rounding_mode)
 
 
-def lt(input: Any, other: Any) -> Tensor:
-    return Lt.apply(input, other)
+true_divide = divide = div
 
 
-def le(input: Any, other: Any) -> Tensor:
-    return Le.apply(input, other)
+def floor_divide(input: Any, other: Any) -> Tensor:
+    """``input // other``: ``floor(input / other)`` (Python's rounding), zero gradient."""
+    return _apply(DivRounded, input, other, "floor")
 
 
-def gt(input: Any, other: Any) -> Tensor:
-    return Gt.apply(input, other)
+# The other binary math, the unary math and the comparisons live in sibling modules; Tensor's
+# methods reach them as ``_ew.<name>``, so they are re-exported here.
+from .binary import *  # noqa: E402,F401,F403
+from .binary import __all__ as _binary_all  # noqa: E402
+from .unary import *  # noqa: E402,F401,F403
+from .unary import __all__ as _unary_all  # noqa: E402
+from .comparison import *  # noqa: E402,F401,F403
+from .comparison import __all__ as _comparison_all  # noqa: E402
 
-
-def ge(input: Any, other: Any) -> Tensor:
-    return Ge.apply(input, other)
-
-
-def where(condition: Tensor, input: Any, other: Any) -> Tensor:
-    from .indexing import where as _where
-    return _where(condition, input, other)
+__all__ = ['add', 'sub', 'subtract', 'mul', 'multiply', 'div', 'divide', 'true_divide',
+           'floor_divide', 'neg', 'negative', 'pow', 'exp', 'log', 'tanh', 'sigmoid',
+           'relu'] + _binary_all + _unary_all + _comparison_all

@@ -1,15 +1,26 @@
-"""Reductions: ``sum``, ``mean``, ``max`` ... over all elements or along ``dim`` (``keepdim``)."""
+"""Reductions: ``sum``, ``mean``, ``prod``, ``max``, ``var``, ``norm``, ``logsumexp`` ... over all
+elements or along ``dim`` (an int or a tuple), with ``keepdim``.
+
+Every backward starts the same way: the gradient has the reduced shape, so it is reshaped to the
+*kept* shape (size 1 in each reduced dim) and broadcast back over the input.  Cumulative ops
+(``cumsum`` ...) are in ``scan.py``, order statistics (``median``, ``quantile`` ...) in
+``statistics.py``; both are re-exported here.
+"""
 from __future__ import annotations
 
+import math
 from typing import Any
 
-from .. import backend
+from .. import backend, return_types
 from ..autograd.function import Function
 from ..tensor import Tensor, wrap_dim
 from .broadcast import broadcast_to
+from .elementwise import _FLOATS, _float_array, _where, _xp, maximum, minimum
+from .unary import abs as _abs, sign, sqrt
 
-__all__ = ['sum']
-
+__all__ = ['sum', 'nansum', 'mean', 'nanmean', 'prod', 'max', 'min', 'amax', 'amin', 'aminmax',
+           'argmax', 'argmin', 'var', 'std', 'var_mean', 'std_mean', 'norm', 'logsumexp', 'all',
+           'any', 'count_nonzero']
 
 
 def _dims(dim: Any, ndim: int) -> tuple | None:
@@ -30,6 +41,61 @@ def _keepdim_shape(shape: tuple, dims: tuple | None) -> tuple:
     return tuple(1 if i in dims else s for i, s in enumerate(shape))
 
 
+def _count(shape: tuple, dims: tuple | None) -> int:
+    return math.prod(shape) if dims is None else math.prod(shape[d] for d in dims)
+
+
+def _spread(grad: Tensor, kept: tuple, shape: tuple) -> Tensor:
+    """The reduced gradient broadcast back over the input's shape."""
+    return broadcast_to(grad.reshape(kept), shape)
+
+
+def _const(array: Any) -> Tensor:
+    return Tensor._make(array)
+
+
+class _TakeAlong(Function):
+    """``y = take_along_dim(x, index, dim)`` for a constant integer ``index`` array; the gradient
+    is added back at the taken positions (``_PutAlong``)."""
+
+    @staticmethod
+    def forward(ctx, x, index, dim):
+        ctx.index, ctx.dim, ctx.n = index, dim, x._data.shape[dim]
+        return _xp(x).take_along_axis(x._data, index, dim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _PutAlong.apply(grad, ctx.index, ctx.dim, ctx.n), None, None
+
+
+class _PutAlong(Function):
+    """``y[.., j, ..] = sum of g[.., i, ..] over i with index[.., i, ..] == j`` (``n`` slots along
+    ``dim``): the adjoint of ``_TakeAlong``, computed with a one-hot mask (no scatter needed)."""
+
+    @staticmethod
+    def forward(ctx, g, index, dim, n):
+        ctx.index, ctx.dim = index, dim
+        xp = _xp(g)
+        gd, idx = xp.broadcast_arrays(g._data, index)
+        gd, idx = xp.moveaxis(gd, dim, -1), xp.moveaxis(idx, dim, -1)
+        onehot = idx[..., None] == xp.arange(n)
+        out = (gd[..., None] * onehot).sum(-2, dtype=gd.dtype)
+        return xp.moveaxis(out, -1, dim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _TakeAlong.apply(grad, ctx.index, ctx.dim), None, None, None
+
+
+def _take_along(x: Tensor, index: Any, dim: int, keepdim: bool) -> Tensor:
+    out = _TakeAlong.apply(x, index, dim)
+    if not keepdim:
+        shape = out.shape
+        out = out.reshape(tuple(s for i, s in enumerate(shape) if i != dim))
+    return out
+
+
+# ---------------------------------------------------------------------------------------- sums
 class Sum(Function):
     """``y = sum(x, dim)``;  dy/dx = 1: the gradient is broadcast back over the summed dims."""
 
@@ -47,7 +113,390 @@ class Sum(Function):
         return broadcast_to(grad.reshape(ctx.kept), ctx.in_shape), None, None, None
 
 
+class NanSum(Function):
+    """``y = sum of the non-NaN x``;  dy/dx = 1 where x is not NaN, else 0."""
+
+    @staticmethod
+    def forward(ctx, x, dims, keepdim, np_dtype):
+        xd = x._data
+        ctx.in_shape, ctx.kept = xd.shape, _keepdim_shape(xd.shape, dims)
+        if np_dtype is None and xd.dtype.kind in "biu":
+            np_dtype = backend.int64.np
+        ctx.keep = ~_xp(x).isnan(xd) if xd.dtype in _FLOATS else None
+        return _xp(x).nansum(xd, axis=dims, keepdims=keepdim, dtype=np_dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        g = _spread(grad, ctx.kept, ctx.in_shape)
+        return (g if ctx.keep is None else _where(ctx.keep, g, g * 0)), None, None, None
+
+
+class Mean(Function):
+    """``y = sum(x, dim) / N``;  dy/dx = 1 / N."""
+
+    @staticmethod
+    def forward(ctx, x, dims, keepdim, np_dtype):
+        xd = x._data
+        ctx.in_shape, ctx.kept = xd.shape, _keepdim_shape(xd.shape, dims)
+        ctx.n = _count(xd.shape, dims)
+        y = xd.mean(axis=dims, keepdims=keepdim, dtype=np_dtype)
+        return y.astype(np_dtype or xd.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _spread(grad, ctx.kept, ctx.in_shape) / ctx.n, None, None, None
+
+
+def _check_float(input: Tensor, what: str, dtype: Any) -> Any:
+    np_dtype = None if dtype is None else backend.as_dtype(dtype).np
+    if (np_dtype or input._data.dtype) not in _FLOATS:
+        raise RuntimeError(f"{what}(): could not infer output dtype. Input dtype must be either a "
+                           f"floating point or complex dtype. Got: {input.dtype.name.capitalize()}")
+    return np_dtype
+
+
 def sum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+    """Sum over ``dim`` (all dims when None); integers and bools are summed as int64."""
     dims = _dims(dim, input._data.ndim)
     np_dtype = None if dtype is None else backend.as_dtype(dtype).np
     return Sum.apply(input, dims, keepdim, np_dtype)
+
+
+def nansum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+    """Sum treating NaN as zero."""
+    np_dtype = None if dtype is None else backend.as_dtype(dtype).np
+    return NanSum.apply(input, _dims(dim, input._data.ndim), keepdim, np_dtype)
+
+
+def mean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+    """Mean over ``dim``; integer tensors need ``dtype=`` (as in PyTorch)."""
+    np_dtype = _check_float(input, "mean", dtype)
+    return Mean.apply(input, _dims(dim, input._data.ndim), keepdim, np_dtype)
+
+
+def nanmean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+    """Mean of the non-NaN elements: ``nansum / count of non-NaN``."""
+    np_dtype = _check_float(input, "nanmean", dtype)
+    x = input if np_dtype is None else input.to(backend.as_dtype(np_dtype))
+    dims = _dims(dim, x._data.ndim)
+    count = (~_xp(x).isnan(x._data)).sum(axis=dims, keepdims=keepdim).astype(x._data.dtype)
+    return nansum(x, dim, keepdim) / _const(count)
+
+
+class Prod(Function):
+    """``y = prod(x, dim)``;  dy/dx_i = prod of the other elements -- ``y / x_i`` without zeros; with
+    one zero only that element gets a gradient; with two or more, none does."""
+
+    @staticmethod
+    def forward(ctx, x, dims, keepdim, np_dtype):
+        xd = x._data
+        if np_dtype is None and xd.dtype.kind in "biu":
+            np_dtype = backend.int64.np
+        ctx.dims, ctx.kept = dims, _keepdim_shape(xd.shape, dims)
+        ctx.save_for_backward(x)
+        return xd.prod(axis=dims, keepdims=keepdim, dtype=np_dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, = ctx.saved_tensors
+        xd = x._data
+        g = _spread(grad, ctx.kept, xd.shape)
+        zero = xd == 0
+        n_zero = zero.sum(axis=ctx.dims, keepdims=True)
+        x_safe = _where(zero, 1.0, x)
+        p = Prod.apply(x_safe, ctx.dims, True, None)  # product of the nonzero elements
+        xp = _xp(x)
+        no_zero = xp.broadcast_to(n_zero == 0, xd.shape)
+        lone_zero = zero & (n_zero == 1)
+        return g * _where(no_zero, p / x_safe, _where(lone_zero, p, 0.0)), None, None, None
+
+
+def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+    np_dtype = None if dtype is None else backend.as_dtype(dtype).np
+    return Prod.apply(input, _dims(dim, input._data.ndim), keepdim, np_dtype)
+
+
+# ---------------------------------------------------------------------------------------- extremes
+class _Select(Function):
+    """``y = reducer(x)`` where the result is one of x's values (``amax``, ``median()`` ...): the
+    gradient is shared evenly by every element equal to the result, as PyTorch's ``amax``."""
+
+    @staticmethod
+    def forward(ctx, x, dims, keepdim, reducer):
+        xd = x._data
+        y = reducer(xd, dims)  # with keepdims
+        xp = _xp(x)
+        hit = xd == y
+        if xd.dtype in _FLOATS:
+            hit = hit | (xp.isnan(xd) & xp.isnan(y))
+        ctx.shape, ctx.kept = xd.shape, y.shape
+        if xd.dtype in _FLOATS:
+            ctx.weight = (hit / hit.sum(axis=dims, keepdims=True)).astype(xd.dtype)
+        return y if keepdim else y.reshape(tuple(s for i, s in enumerate(y.shape)
+                                                 if dims is not None and i not in dims))
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _spread(grad, ctx.kept, ctx.shape) * _const(ctx.weight), None, None, None
+
+
+def _amax(xd: Any, dims: Any) -> Any:
+    return xd.max(axis=dims, keepdims=True)
+
+
+def _amin(xd: Any, dims: Any) -> Any:
+    return xd.min(axis=dims, keepdims=True)
+
+
+def _check_nonempty(input: Tensor, name: str, dims: Any) -> None:
+    if input._data.size == 0:
+        raise IndexError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0, "
+                         f"got a tensor of shape {list(input.shape)}")
+
+
+def amax(input: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
+    """Largest value over ``dim`` (all dims for ``()``); ties share the gradient evenly."""
+    dims = _dims(dim, input._data.ndim)
+    _check_nonempty(input, "amax", dims)
+    return _Select.apply(input, dims, keepdim, _amax)
+
+
+def amin(input: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
+    """Smallest value over ``dim``; ties share the gradient evenly."""
+    dims = _dims(dim, input._data.ndim)
+    _check_nonempty(input, "amin", dims)
+    return _Select.apply(input, dims, keepdim, _amin)
+
+
+def _extreme(input: Tensor, dim: Any, keepdim: bool, name: str) -> Any:
+    if isinstance(dim, Tensor):  # x.max(other) is the elementwise maximum
+        return (maximum if name == "max" else minimum)(input, dim)
+    if dim is None:
+        return (amax if name == "max" else amin)(input)
+    d = wrap_dim(dim, input._data.ndim)
+    xd = input._data
+    if xd.ndim == 0:
+        idx = _xp(input).zeros((), backend.int64.np)
+        return getattr(return_types, name)(input.clone() if input.requires_grad else input, Tensor._make(idx))
+    arg = (_xp(input).argmax if name == "max" else _xp(input).argmin)(xd, axis=d, keepdims=True)
+    values = _take_along(input, arg, d, keepdim)
+    indices = Tensor._make((arg if keepdim else arg.squeeze(d)).astype(backend.int64.np))
+    return getattr(return_types, name)(values, indices)
+
+
+def max(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
+    """``max(x)``: the largest value (0-dim); ``max(x, dim)``: ``(values, indices)`` along dim;
+    ``max(x, other)``: the elementwise maximum."""
+    return _extreme(input, dim, keepdim, "max")
+
+
+def min(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
+    """``min(x)``, ``min(x, dim) -> (values, indices)`` or ``min(x, other)``, like ``max``."""
+    return _extreme(input, dim, keepdim, "min")
+
+
+def aminmax(input: Tensor, *, dim: int | None = None, keepdim: bool = False) -> Any:
+    """``(min, max)`` in one call."""
+    d = () if dim is None else dim
+    return return_types.aminmax(amin(input, d, keepdim), amax(input, d, keepdim))
+
+
+def _arg(input: Tensor, dim: Any, keepdim: bool, fn: str) -> Tensor:
+    xd = input._data
+    xp = _xp(input)
+    if dim is None:
+        out = getattr(xp, fn)(xd.reshape(-1))
+        if keepdim:
+            out = out.reshape((1,) * xd.ndim)
+    else:
+        out = getattr(xp, fn)(xd, axis=wrap_dim(dim, xd.ndim), keepdims=keepdim)
+    return Tensor._make(xp.asarray(out).astype(backend.int64.np))
+
+
+def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    """Index of the largest value (of the flattened tensor when ``dim`` is None)."""
+    return _arg(input, dim, keepdim, "argmax")
+
+
+def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    """Index of the smallest value (of the flattened tensor when ``dim`` is None)."""
+    return _arg(input, dim, keepdim, "argmin")
+
+
+# ---------------------------------------------------------------------------------------- spread
+class Var(Function):
+    """``y = sum((x - mean)^2) / (N - correction)``;  dy/dx = 2 (x - mean) / (N - correction)."""
+
+    @staticmethod
+    def forward(ctx, x, dims, keepdim, correction):
+        xd = x._data
+        ctx.dims, ctx.kept = dims, _keepdim_shape(xd.shape, dims)
+        ctx.denom = _count(xd.shape, dims) - correction
+        ctx.save_for_backward(x)
+        with backend.numpy.errstate(all="ignore"):
+            return _xp(x).var(xd, axis=dims, keepdims=keepdim, ddof=correction).astype(xd.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, = ctx.saved_tensors
+        centred = x - x.mean(ctx.dims, keepdim=True)
+        return _spread(grad, ctx.kept, x.shape) * centred * (2.0 / ctx.denom), None, None, None
+
+
+def _var_args(input: Tensor, dim: Any, unbiased: Any, correction: Any) -> tuple:
+    if isinstance(dim, bool):  # the old overload var(unbiased)
+        dim, unbiased = None, dim
+    if input._data.dtype not in _FLOATS:
+        raise RuntimeError(f"std and var only support floating point and complex dtypes, got "
+                           f"{input.dtype.name}")
+    if correction is None:
+        correction = 1 if unbiased is None or unbiased else 0
+    elif unbiased is not None:
+        raise RuntimeError("var/std: pass either unbiased or correction, not both")
+    return _dims(dim, input._data.ndim), correction
+
+
+def var(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *,
+        correction: Any = None) -> Tensor:
+    """Variance over ``dim`` with Bessel's ``correction`` (1 unless unbiased=False/correction=0)."""
+    dims, c = _var_args(input, dim, unbiased, correction)
+    return Var.apply(input, dims, keepdim, c)
+
+
+def std(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *,
+        correction: Any = None) -> Tensor:
+    """``sqrt(var)``."""
+    return sqrt(var(input, dim, unbiased, keepdim, correction=correction))
+
+
+def var_mean(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *,
+             correction: Any = None) -> tuple:
+    v = var(input, dim, unbiased, keepdim, correction=correction)
+    return v, mean(input, None if isinstance(dim, bool) else dim, keepdim)
+
+
+def std_mean(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *,
+             correction: Any = None) -> tuple:
+    s = std(input, dim, unbiased, keepdim, correction=correction)
+    return s, mean(input, None if isinstance(dim, bool) else dim, keepdim)
+
+
+class Norm(Function):
+    """``y = (sum |x|^p)^(1/p)`` (p = inf: max |x|, -inf: min |x|, 0: count of nonzeros);
+    dy/dx = sign(x) |x|^(p-1) / y^(p-1), 0 where y = 0 (p = 2: x / y)."""
+
+    @staticmethod
+    def forward(ctx, x, p, dims, keepdim):
+        xd = _float_array(x)
+        xp = _xp(x)
+        a = xp.abs(xd)
+        if p == math.inf:
+            y = a.max(axis=dims, keepdims=True)
+        elif p == -math.inf:
+            y = a.min(axis=dims, keepdims=True)
+        elif p == 0:
+            y = (a != 0).sum(axis=dims, keepdims=True).astype(xd.dtype)
+        elif p == 1:
+            y = a.sum(axis=dims, keepdims=True)
+        elif p == 2:
+            y = xp.sqrt((a * a).sum(axis=dims, keepdims=True))
+        else:
+            y = ((a ** p).sum(axis=dims, keepdims=True)) ** (1.0 / p)
+        ctx.p, ctx.dims, ctx.kept = p, dims, y.shape
+        ctx.save_for_backward(x, y)
+        return y if keepdim else y.reshape(tuple(s for i, s in enumerate(y.shape)
+                                                 if dims is not None and i not in dims))
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, y = ctx.saved_tensors
+        p = ctx.p
+        g = _spread(grad, ctx.kept, x.shape)
+        if p == 0:
+            return g * 0, None, None, None
+        if p == 1:
+            return g * sign(x), None, None, None
+        if p in (math.inf, -math.inf):
+            hit = _abs(x)._data == y._data
+            w = (hit / hit.sum(axis=ctx.dims, keepdims=True)).astype(x._data.dtype)
+            return g * sign(x) * _const(w), None, None, None
+        y_safe = _where(y == 0, 1.0, y)
+        if p == 2:
+            return g * x / y_safe, None, None, None
+        ax = _abs(x)
+        d = sign(x) * _where(x == 0, 0.0, _where(x == 0, 1.0, ax) ** (p - 1)) / y_safe ** (p - 1)
+        return g * d, None, None, None
+
+
+def norm(input: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
+    """The vector p-norm over ``dim`` (all elements when None); ``'fro'`` is p = 2."""
+    if dtype is not None:
+        input = input.to(backend.as_dtype(dtype))
+    if p == "fro" or p is None:
+        p = 2
+    if p == "nuc":
+        from .linalg import matrix_norm
+        return matrix_norm(input, "nuc", (-2, -1) if dim is None else dim, keepdim)
+    if isinstance(p, str):
+        raise RuntimeError(f"norm: p must be a number, 'fro' or 'nuc', got {p!r}")
+    return Norm.apply(input, float(p), _dims(dim, input._data.ndim), keepdim)
+
+
+class LogSumExp(Function):
+    """``y = log sum exp(x)`` computed as ``m + log sum exp(x - m)`` with m = max(x) (rows of -inf
+    give -inf);  dy/dx = exp(x - y) = softmax(x)."""
+
+    @staticmethod
+    def forward(ctx, x, dims, keepdim):
+        xd = _float_array(x)
+        xp = _xp(x)
+        m = xd.max(axis=dims, keepdims=True) if xd.size else xp.zeros(_keepdim_shape(xd.shape, dims), xd.dtype)
+        m = xp.where(xp.isfinite(m), m, 0)
+        with backend.numpy.errstate(divide="ignore"):
+            y = xp.log(xp.exp(xd - m).sum(axis=dims, keepdims=True)) + m
+        ctx.kept = y.shape
+        ctx.save_for_backward(x, y)
+        return y if keepdim else y.reshape(tuple(s for i, s in enumerate(y.shape)
+                                                 if dims is not None and i not in dims))
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, y = ctx.saved_tensors
+        from .elementwise import exp
+        return _spread(grad, ctx.kept, x.shape) * exp(x - y), None, None
+
+
+def logsumexp(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+    return LogSumExp.apply(input, _dims(dim, input._data.ndim), keepdim)
+
+
+# ---------------------------------------------------------------------------------------- logical
+def _logical(input: Tensor, dim: Any, keepdim: bool, fn: str) -> Tensor:
+    xd = input._data
+    dims = _dims(dim, xd.ndim)
+    out = getattr(xd.astype(bool, copy=False), fn)(axis=dims, keepdims=keepdim)
+    return Tensor._make(out.astype(xd.dtype) if xd.dtype == backend.uint8.np else out)
+
+
+def all(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+    """True where every element is nonzero (uint8 in, uint8 out, as in PyTorch)."""
+    return _logical(input, dim, keepdim, "all")
+
+
+def any(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+    """True where some element is nonzero."""
+    return _logical(input, dim, keepdim, "any")
+
+
+def count_nonzero(input: Tensor, dim: Any = None) -> Tensor:
+    xd = input._data
+    out = (xd != 0).sum(axis=_dims(dim, xd.ndim))
+    return Tensor._make(_xp(input).asarray(out).astype(backend.int64.np))
+
+
+from .scan import *  # noqa: E402,F401,F403
+from .scan import __all__ as _scan_all  # noqa: E402
+from .statistics import *  # noqa: E402,F401,F403
+from .statistics import __all__ as _statistics_all  # noqa: E402
+
+__all__ = __all__ + _scan_all + _statistics_all

@@ -1,0 +1,281 @@
+"""Binary math beyond the four operations: remainders, ``atan2``, ``maximum``, ``logaddexp``,
+``xlogy``, ``lerp`` ...
+
+Each op follows ``elementwise.py``'s pattern: ``_binary`` promotes the operands to PyTorch's result
+dtype, ``forward`` computes on arrays, ``backward`` is written with tensor ops (so it is itself
+differentiable) and returns full-size gradients that the engine sums back to each input's shape.
+Reached as ``edunn.atan2`` ... and, through ``elementwise.py``, by ``Tensor``'s methods.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from .. import backend
+from ..autograd.function import Function
+from ..tensor import Tensor
+from .elementwise import _FLOATS, _apply, _as_floats, _binary, _check_int_divisor, _where, _xp, div, pow, sigmoid
+
+__all__ = ['remainder', 'fmod', 'float_power', 'atan2', 'arctan2', 'hypot', 'maximum', 'minimum',
+           'fmax', 'fmin', 'logaddexp', 'logaddexp2', 'xlogy', 'copysign', 'lerp', 'addcmul',
+           'addcdiv']
+
+
+class Remainder(Function):
+    """``y = a - floor(a / b) * b`` (the sign of b, like Python's ``%``);
+    dy/da = 1, dy/db = -floor(a / b)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ad, bd = _binary(a, b)
+        _check_int_divisor(ad, bd)
+        ctx.save_for_backward(a, b)
+        return _xp(ad if hasattr(ad, "dtype") else bd).remainder(ad, bd)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        gb = -grad * div(a, b, rounding_mode="floor") if ctx.needs_input_grad[1] else None
+        return grad, gb
+
+
+class Fmod(Function):
+    """``y = a - trunc(a / b) * b`` (the sign of a, like C's ``fmod``);
+    dy/da = 1, dy/db = -trunc(a / b)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ad, bd = _binary(a, b)
+        _check_int_divisor(ad, bd)
+        ctx.save_for_backward(a, b)
+        return _xp(ad if hasattr(ad, "dtype") else bd).fmod(ad, bd)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        gb = -grad * div(a, b, rounding_mode="trunc") if ctx.needs_input_grad[1] else None
+        return grad, gb
+
+
+class Atan2(Function):
+    """``y = atan2(a, b)``, the angle of the point (b, a);
+    dy/da = b / (a^2 + b^2), dy/db = -a / (a^2 + b^2)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ad, bd = _as_floats(*_binary(a, b))
+        ctx.save_for_backward(a, b)
+        return _xp(ad if hasattr(ad, "dtype") else bd).arctan2(ad, bd)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        r2 = a * a + b * b
+        return grad * b / r2, -grad * a / r2
+
+
+class Hypot(Function):
+    """``y = sqrt(a^2 + b^2)``;  dy/da = a / y, dy/db = b / y."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ad, bd = _as_floats(*_binary(a, b))
+        y = _xp(ad if hasattr(ad, "dtype") else bd).hypot(ad, bd)
+        ctx.save_for_backward(a, b, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b, y = ctx.saved_tensors
+        return grad * a / y, grad * b / y
+
+
+class Maximum(Function):
+    """``y = max(a, b)`` elementwise (NaN propagates); the gradient goes to the larger input and
+    is split in halves on ties, as in PyTorch."""
+    op = "maximum"
+
+    @classmethod
+    def forward(cls, ctx, a, b):
+        ad, bd = _binary(a, b)
+        ctx.save_for_backward(a, b)
+        return getattr(_xp(ad if hasattr(ad, "dtype") else bd), cls.op)(ad, bd)
+
+    @classmethod
+    def backward(cls, ctx, grad):
+        a, b = ctx.saved_tensors
+        wins = (a > b) if cls.op == "maximum" else (a < b)
+        share = wins + (a == b) * 0.5  # 1 where a wins, 1/2 on ties, 0 where b wins
+        return grad * share, grad * (1 - share)
+
+
+class Minimum(Maximum):
+    """``y = min(a, b)`` elementwise (NaN propagates); ties split the gradient in halves."""
+    op = "minimum"
+
+
+class Fmax(Function):
+    """``y = fmax(a, b)``: like ``maximum`` but a NaN loses to a number; the whole gradient goes
+    to the selected input (to ``a`` on ties), as in PyTorch."""
+    op = "fmax"
+
+    @classmethod
+    def forward(cls, ctx, a, b):
+        ad, bd = _binary(a, b)
+        ctx.save_for_backward(a, b)
+        return getattr(_xp(ad if hasattr(ad, "dtype") else bd), cls.op)(ad, bd)
+
+    @classmethod
+    def backward(cls, ctx, grad):
+        a, b = ctx.saved_tensors
+        from .comparison import isnan, logical_or
+        pick_a = logical_or((a >= b) if cls.op == "fmax" else (a <= b), isnan(b))
+        return grad * pick_a, grad * ~pick_a
+
+
+class Fmin(Fmax):
+    """``y = fmin(a, b)``: like ``minimum`` but a NaN loses to a number."""
+    op = "fmin"
+
+
+class LogAddExp(Function):
+    """``y = log(e^a + e^b)`` (base 2 with ``logaddexp2``), computed stably;
+    dy/da = sigmoid((a - b) ln base), dy/db = sigmoid((b - a) ln base)."""
+    op, ln_base = "logaddexp", 1.0
+
+    @classmethod
+    def forward(cls, ctx, a, b):
+        ad, bd = _as_floats(*_binary(a, b))
+        ctx.save_for_backward(a, b)
+        return getattr(_xp(ad if hasattr(ad, "dtype") else bd), cls.op)(ad, bd)
+
+    @classmethod
+    def backward(cls, ctx, grad):
+        a, b = ctx.saved_tensors
+        d = (a - b) * cls.ln_base if cls.ln_base != 1.0 else a - b
+        return grad * sigmoid(d), grad * sigmoid(-d)
+
+
+class LogAddExp2(LogAddExp):
+    """``y = log2(2^a + 2^b)``."""
+    op, ln_base = "logaddexp2", math.log(2.0)
+
+
+class Xlogy(Function):
+    """``y = x * log(other)``, with 0 where x == 0 (unless other is NaN);
+    dy/dx = log(other) (0 where x == 0), dy/dother = x / other."""
+
+    @staticmethod
+    def forward(ctx, x, other):
+        xd, od = _as_floats(*_binary(x, other))
+        xp = _xp(xd if hasattr(xd, "dtype") else od)
+        ctx.save_for_backward(x, other)
+        with backend.numpy.errstate(divide="ignore", invalid="ignore"):
+            y = xd * xp.log(od)
+        return xp.where((xd == 0) & ~xp.isnan(od), 0, y).astype(y.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, other = ctx.saved_tensors
+        need_x, need_o = ctx.needs_input_grad
+        gx = grad * xlogy(x != 0, other) if need_x else None
+        go = grad * x / other if need_o else None
+        return gx, go
+
+
+class Copysign(Function):
+    """``y = |a| * sign(b)``;  dy/da = y / a (0 where a == 0), no gradient for b."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ad, bd = _as_floats(*_binary(a, b))
+        y = _xp(ad if hasattr(ad, "dtype") else bd).copysign(ad, bd)
+        ctx.save_for_backward(a, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, y = ctx.saved_tensors
+        ga = grad * _where(a == 0, 0.0, y / _where(a == 0, 1.0, a)) if ctx.needs_input_grad[0] else None
+        return ga, (grad * 0 if ctx.needs_input_grad[1] else None)
+
+
+
+def remainder(input: Any, other: Any) -> Tensor:
+    """``input % other`` with the sign of ``other``, as Python's ``%``."""
+    return _apply(Remainder, input, other)
+
+
+def fmod(input: Any, other: Any) -> Tensor:
+    """C's ``fmod``: the remainder with the sign of ``input``."""
+    return _apply(Fmod, input, other)
+
+
+def float_power(input: Any, exponent: Any) -> Tensor:
+    """``input ** exponent`` computed in float64 (PyTorch's ``float_power``)."""
+    def f64(v):
+        return v.to(backend.float64) if isinstance(v, Tensor) else float(v)
+    return pow(f64(input), f64(exponent))
+
+
+def atan2(input: Any, other: Any) -> Tensor:
+    return _apply(Atan2, input, other)
+
+
+arctan2 = atan2
+
+
+def hypot(input: Any, other: Any) -> Tensor:
+    return _apply(Hypot, input, other)
+
+
+def maximum(input: Any, other: Any) -> Tensor:
+    return _apply(Maximum, input, other)
+
+
+def minimum(input: Any, other: Any) -> Tensor:
+    return _apply(Minimum, input, other)
+
+
+def fmax(input: Any, other: Any) -> Tensor:
+    return _apply(Fmax, input, other)
+
+
+def fmin(input: Any, other: Any) -> Tensor:
+    return _apply(Fmin, input, other)
+
+
+def logaddexp(input: Any, other: Any) -> Tensor:
+    return _apply(LogAddExp, input, other)
+
+
+def logaddexp2(input: Any, other: Any) -> Tensor:
+    return _apply(LogAddExp2, input, other)
+
+
+def xlogy(input: Any, other: Any) -> Tensor:
+    return _apply(Xlogy, input, other)
+
+
+def copysign(input: Any, other: Any) -> Tensor:
+    return _apply(Copysign, input, other)
+
+
+def lerp(input: Tensor, end: Tensor, weight: Any) -> Tensor:
+    """``input + weight * (end - input)``; gradients 1 - weight, weight and end - input."""
+    return input + weight * (end - input)
+
+
+def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1) -> Tensor:
+    """``input + value * tensor1 * tensor2``."""
+    prod = tensor1 * tensor2
+    return input + (prod if value == 1 else prod * value)
+
+
+def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1) -> Tensor:
+    """``input + value * tensor1 / tensor2``."""
+    if not (tensor1.is_floating_point() or tensor2.is_floating_point()):
+        raise RuntimeError("Integer division with addcdiv is no longer supported, and in a future "
+                           "release addcdiv will perform a true division of tensor1 and tensor2.")
+    quot = tensor1 / tensor2
+    return input + (quot if value == 1 else quot * value)

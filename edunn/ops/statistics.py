@@ -1,0 +1,163 @@
+"""Order statistics: ``median``, ``nanmedian``, ``mode``, ``quantile``, ``nanquantile``.
+
+Each result is one of the input's elements (or, for ``quantile``, a blend of two), found by
+sorting; the gradient goes back to the element(s) picked, through ``_TakeAlong``.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from .. import backend, return_types
+from ..tensor import Tensor, wrap_dim
+from .elementwise import _FLOATS, _where, _xp
+from .reduction import _Select, _const, _take_along
+
+__all__ = ['median', 'nanmedian', 'mode', 'quantile', 'nanquantile']
+
+
+def _median_index(xd: Any, dim: int, skip_nan: bool) -> Any:
+    """Per slice along ``dim``: the index (into ``xd``) of the lower median; a NaN's index when the
+    slice has one and ``skip_nan`` is False (PyTorch's ``median`` propagates NaN)."""
+    xp = backend.array_module(xd)
+    order = xp.argsort(xd, axis=dim, kind="stable")  # NaNs sort last
+    n = xd.shape[dim]
+    valid = (~xp.isnan(xd)).sum(axis=dim, keepdims=True) if xd.dtype in _FLOATS else \
+        xp.full(tuple(1 if i == dim else s for i, s in enumerate(xd.shape)), n)
+    if skip_nan:
+        k = xp.maximum((valid - 1) // 2, 0)
+    else:
+        k = xp.where(valid < n, valid, (n - 1) // 2)
+    return xp.take_along_axis(order, k, dim)
+
+
+def _median(input: Tensor, dim: Any, keepdim: bool, skip_nan: bool, name: str) -> Any:
+    xd = input._data
+    if dim is None:
+        flat = xd.reshape(-1)
+        if flat.size == 0:
+            raise IndexError(f"{name}(): input tensor is empty")
+
+        def reducer(arr: Any, dims: Any) -> Any:
+            pick = _median_index(arr.reshape(-1), 0, skip_nan)
+            return arr.reshape(-1)[pick].reshape((1,) * arr.ndim)
+        return _Select.apply(input, None, False, reducer)
+    if xd.ndim == 0:
+        return getattr(return_types, name)(input * 1, Tensor._make(_xp(input).zeros((), backend.int64.np)))
+    d = wrap_dim(dim, xd.ndim)
+    idx = _median_index(xd, d, skip_nan)
+    values = _take_along(input, idx, d, keepdim)
+    indices = Tensor._make((idx if keepdim else idx.squeeze(d)).astype(backend.int64.np))
+    return getattr(return_types, name)(values, indices)
+
+
+def median(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:
+    """The lower median (the smaller of the two middle values for an even count).  Without
+    ``dim``: a 0-dim tensor; with ``dim``: ``(values, indices)``.  NaN propagates."""
+    return _median(input, dim, keepdim, False, "median")
+
+
+def nanmedian(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:
+    """``median`` ignoring NaNs (NaN only where a slice is all NaN)."""
+    return _median(input, dim, keepdim, True, "nanmedian")
+
+
+def mode(input: Tensor, dim: int = -1, keepdim: bool = False) -> Any:
+    """``(values, indices)``: the most frequent value along ``dim`` (the smallest on ties) and
+    the last index where it occurs, as PyTorch.  Counting compares all pairs: O(n^2) per slice."""
+    xd = input._data
+    xp = _xp(input)
+    if xd.ndim == 0:
+        return return_types.mode(input * 1, Tensor._make(xp.zeros((), backend.int64.np)))
+    d = wrap_dim(dim, xd.ndim)
+    x = xp.moveaxis(xd, d, -1)
+    s = xp.sort(x, axis=-1)
+    counts = (s[..., :, None] == s[..., None, :]).sum(-1)
+    best = xp.take_along_axis(s, counts.argmax(-1)[..., None], -1)  # first = smallest value
+    n = x.shape[-1]
+    last = xp.where(x == best, xp.arange(n), -1).max(-1, keepdims=True)
+    idx = xp.moveaxis(last, -1, d)
+    values = _take_along(input, idx, d, keepdim)
+    indices = Tensor._make((idx if keepdim else idx.squeeze(d)).astype(backend.int64.np))
+    return return_types.mode(values, indices)
+
+
+_INTERPOLATIONS = ("linear", "lower", "higher", "midpoint", "nearest")
+
+
+def _quantile(input: Tensor, q: Any, dim: Any, keepdim: bool, interpolation: str, skip_nan: bool,
+              name: str) -> Tensor:
+    xd = input._data
+    xp = _xp(input)
+    if xd.dtype not in _FLOATS:
+        raise RuntimeError(f"{name}() input tensor must be either float or double dtype, got {input.dtype.name}")
+    if interpolation not in _INTERPOLATIONS:
+        raise ValueError(f"{name}() interpolation must be one of {', '.join(_INTERPOLATIONS)}. "
+                         f"Got {interpolation}")
+    q_is_tensor = isinstance(q, Tensor)
+    qd = q._data.astype(xd.dtype) if q_is_tensor else xp.asarray(float(q), xd.dtype)
+    if qd.ndim > 1:
+        raise RuntimeError(f"{name}() q must be a scalar or 1D tensor, got {qd.ndim}D")
+    if ((qd < 0) | (qd > 1)).any():
+        raise RuntimeError(f"{name}() q values must be in the range [0, 1]")
+    x = input
+    out_ndim = xd.ndim
+    if dim is None:
+        x = input.reshape((-1,))
+        d = 0
+    else:
+        d = wrap_dim(dim, xd.ndim)
+    data = x._data
+    if data.shape[d] == 0:
+        raise IndexError(f"{name}() input tensor must be non-empty")
+    order = xp.argsort(data, axis=d, kind="stable")
+    n = data.shape[d]
+    nan = xp.isnan(data)
+    valid = (~nan).sum(axis=d, keepdims=True)
+    count = valid if skip_nan else xp.full(valid.shape, n)
+    # q along a new leading axis: rank positions of shape (nq, ..., 1, ...)
+    qk = qd.reshape((-1,) + (1,) * data.ndim)
+    pos = qk * xp.maximum(count - 1, 0)
+    lo = xp.floor(pos).astype(backend.int64.np)
+    hi = xp.ceil(pos).astype(backend.int64.np)
+    frac = pos - lo
+    if interpolation == "lower":
+        hi, frac = lo, frac * 0
+    elif interpolation == "higher":
+        lo, frac = hi, frac * 0
+    elif interpolation == "midpoint":
+        frac = xp.where(hi > lo, 0.5, 0.0).astype(data.dtype)
+    elif interpolation == "nearest":
+        lo = hi = xp.round(pos).astype(backend.int64.np)
+        frac = frac * 0
+    order_b = order[None]
+    i_lo = xp.take_along_axis(order_b, xp.minimum(lo, n - 1), d + 1)
+    i_hi = xp.take_along_axis(order_b, xp.minimum(hi, n - 1), d + 1)
+    xb = x.reshape((1,) + tuple(data.shape))
+    a = _take_along(xb, i_lo, d + 1, True)
+    b = _take_along(xb, i_hi, d + 1, True)
+    w = _const(frac.astype(data.dtype))
+    out = a + (b - a) * w
+    if not skip_nan:
+        out = _where(xp.broadcast_to(nan.any(axis=d, keepdims=True)[None], out.shape), float("nan"), out)
+    # shape: (nq, kept...) -> drop or keep the reduced dim, drop nq for a scalar q
+    shape = list(out.shape)
+    if dim is None:
+        shape = [shape[0]] + ([1] * out_ndim if keepdim else [])
+    elif not keepdim:
+        del shape[d + 1]
+    if not (q_is_tensor and qd.ndim == 1):
+        shape = shape[1:]
+    return out.reshape(tuple(shape))
+
+
+def quantile(input: Tensor, q: Any, dim: int | None = None, keepdim: bool = False, *,
+             interpolation: str = "linear") -> Tensor:
+    """The q-th quantiles along ``dim`` (of all elements when None); for a 1-D ``q`` the
+    quantiles are stacked along a new first dim.  ``linear``: x_lo + (x_hi - x_lo) * frac(q (n-1))."""
+    return _quantile(input, q, dim, keepdim, interpolation, False, "quantile")
+
+
+def nanquantile(input: Tensor, q: Any, dim: int | None = None, keepdim: bool = False, *,
+                interpolation: str = "linear") -> Tensor:
+    """``quantile`` ignoring NaNs."""
+    return _quantile(input, q, dim, keepdim, interpolation, True, "nanquantile")

@@ -1,0 +1,595 @@
+"""Unary math: ``abs``, ``sqrt``, ``sin`` ... ``erf``, ``clamp``, rounding.
+
+Most ops here are ``y = f(x)`` with a derivative that is a formula in ``x`` and ``y``; they share
+:class:`_Unary`, whose ``forward`` computes ``f`` on the array and whose ``backward`` is
+``grad * df(x, y)``, written with tensor ops (so double backward works).  Each subclass is the
+function and its derivative, side by side.  Integer inputs to float functions give the default
+float dtype (``exp`` of an int tensor is float32), as in PyTorch.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from .. import backend
+from ..autograd.function import Function
+from ..tensor import Tensor
+from .elementwise import _FLOATS, _binary, _float_array, _where, _xp, exp, log, sigmoid, tanh  # noqa: F401
+
+__all__ = ['abs', 'absolute', 'sign', 'sgn', 'exp2', 'expm1', 'log2', 'log10', 'log1p', 'sqrt',
+           'rsqrt', 'square', 'sin', 'cos', 'tan', 'asin', 'acos', 'atan', 'arcsin', 'arccos',
+           'arctan', 'sinh', 'cosh', 'asinh', 'acosh', 'atanh', 'arcsinh', 'arccosh', 'arctanh',
+           'logit', 'clamp', 'clip', 'clamp_min', 'clamp_max', 'floor', 'ceil', 'round', 'trunc',
+           'fix', 'frac', 'reciprocal', 'erf', 'erfc', 'erfinv', 'nan_to_num', 'deg2rad',
+           'rad2deg', 'sinc', 'positive']
+
+_SQRT_PI = math.sqrt(math.pi)
+
+
+class _Unary(Function):
+    """``y = f(x)`` elementwise;  dy/dx = ``df(x, y)``.  ``keeps_int``: integer inputs keep their
+    dtype (``abs``, ``floor`` ...) instead of becoming floats."""
+    keeps_int = False
+
+    @classmethod
+    def forward(cls, ctx, x):
+        xd = x._data
+        if not (cls.keeps_int and xd.dtype not in _FLOATS):
+            xd = _float_array(x)
+        with backend.numpy.errstate(all="ignore"):  # NaN/inf results, silently as PyTorch
+            y = cls.f(_xp(x), xd)
+        ctx.save_for_backward(x, y)
+        return y
+
+    @classmethod
+    def backward(cls, ctx, grad):
+        x, y = ctx.saved_tensors
+        return grad * cls.df(x, y)
+
+
+class _Step(_Unary):
+    """Piecewise-constant functions (floor, sign ...): the gradient is zero."""
+    keeps_int = True
+
+    @classmethod
+    def backward(cls, ctx, grad):
+        return grad * 0
+
+
+class Abs(_Unary):
+    """``y = |x|``;  dy/dx = sign(x) (0 at 0, as PyTorch)."""
+    keeps_int = True
+    f = staticmethod(lambda xp, x: xp.abs(x))
+    df = staticmethod(lambda x, y: sign(x))
+
+
+class Sign(_Step):
+    """``y = sign(x)`` in {-1, 0, 1};  dy/dx = 0."""
+    f = staticmethod(lambda xp, x: x.copy() if x.dtype == bool else xp.sign(x))
+
+
+class Exp2(_Unary):
+    """``y = 2^x``;  dy/dx = y ln 2."""
+    f = staticmethod(lambda xp, x: xp.exp2(x))
+    df = staticmethod(lambda x, y: y * math.log(2.0))
+
+
+class Expm1(_Unary):
+    """``y = e^x - 1`` (accurate near 0);  dy/dx = y + 1."""
+    f = staticmethod(lambda xp, x: xp.expm1(x))
+    df = staticmethod(lambda x, y: y + 1)
+
+
+class Log2(_Unary):
+    """``y = log2 x``;  dy/dx = 1 / (x ln 2)."""
+    f = staticmethod(lambda xp, x: xp.log2(x))
+    df = staticmethod(lambda x, y: 1 / (x * math.log(2.0)))
+
+
+class Log10(_Unary):
+    """``y = log10 x``;  dy/dx = 1 / (x ln 10)."""
+    f = staticmethod(lambda xp, x: xp.log10(x))
+    df = staticmethod(lambda x, y: 1 / (x * math.log(10.0)))
+
+
+class Log1p(_Unary):
+    """``y = ln(1 + x)`` (accurate near 0);  dy/dx = 1 / (1 + x)."""
+    f = staticmethod(lambda xp, x: xp.log1p(x))
+    df = staticmethod(lambda x, y: 1 / (x + 1))
+
+
+class Sqrt(_Unary):
+    """``y = sqrt x``;  dy/dx = 1 / (2 y)."""
+    f = staticmethod(lambda xp, x: xp.sqrt(x))
+    df = staticmethod(lambda x, y: 0.5 / y)
+
+
+class Rsqrt(_Unary):
+    """``y = 1 / sqrt x``;  dy/dx = -y^3 / 2."""
+    f = staticmethod(lambda xp, x: 1 / xp.sqrt(x))
+    df = staticmethod(lambda x, y: -0.5 * y * y * y)
+
+
+class Square(_Unary):
+    """``y = x^2``;  dy/dx = 2x.  Integers stay integers (bool becomes int64)."""
+    keeps_int = True
+    f = staticmethod(lambda xp, x: x.astype(backend.int64.np) ** 2 if x.dtype == bool else x * x)
+    df = staticmethod(lambda x, y: 2 * x)
+
+
+class Sin(_Unary):
+    """``y = sin x``;  dy/dx = cos x."""
+    f = staticmethod(lambda xp, x: xp.sin(x))
+    df = staticmethod(lambda x, y: cos(x))
+
+
+class Cos(_Unary):
+    """``y = cos x``;  dy/dx = -sin x."""
+    f = staticmethod(lambda xp, x: xp.cos(x))
+    df = staticmethod(lambda x, y: -sin(x))
+
+
+class Tan(_Unary):
+    """``y = tan x``;  dy/dx = 1 + y^2."""
+    f = staticmethod(lambda xp, x: xp.tan(x))
+    df = staticmethod(lambda x, y: 1 + y * y)
+
+
+class Asin(_Unary):
+    """``y = asin x``;  dy/dx = 1 / sqrt(1 - x^2)."""
+    f = staticmethod(lambda xp, x: xp.arcsin(x))
+    df = staticmethod(lambda x, y: rsqrt(1 - x * x))
+
+
+class Acos(_Unary):
+    """``y = acos x``;  dy/dx = -1 / sqrt(1 - x^2)."""
+    f = staticmethod(lambda xp, x: xp.arccos(x))
+    df = staticmethod(lambda x, y: -rsqrt(1 - x * x))
+
+
+class Atan(_Unary):
+    """``y = atan x``;  dy/dx = 1 / (1 + x^2)."""
+    f = staticmethod(lambda xp, x: xp.arctan(x))
+    df = staticmethod(lambda x, y: 1 / (1 + x * x))
+
+
+class Sinh(_Unary):
+    """``y = sinh x``;  dy/dx = cosh x."""
+    f = staticmethod(lambda xp, x: xp.sinh(x))
+    df = staticmethod(lambda x, y: cosh(x))
+
+
+class Cosh(_Unary):
+    """``y = cosh x``;  dy/dx = sinh x."""
+    f = staticmethod(lambda xp, x: xp.cosh(x))
+    df = staticmethod(lambda x, y: sinh(x))
+
+
+class Asinh(_Unary):
+    """``y = asinh x``;  dy/dx = 1 / sqrt(x^2 + 1)."""
+    f = staticmethod(lambda xp, x: xp.arcsinh(x))
+    df = staticmethod(lambda x, y: rsqrt(x * x + 1))
+
+
+class Acosh(_Unary):
+    """``y = acosh x``;  dy/dx = 1 / sqrt(x^2 - 1)."""
+    f = staticmethod(lambda xp, x: xp.arccosh(x))
+    df = staticmethod(lambda x, y: rsqrt(x * x - 1))
+
+
+class Atanh(_Unary):
+    """``y = atanh x``;  dy/dx = 1 / (1 - x^2)."""
+    f = staticmethod(lambda xp, x: xp.arctanh(x))
+    df = staticmethod(lambda x, y: 1 / (1 - x * x))
+
+
+class Reciprocal(_Unary):
+    """``y = 1 / x``;  dy/dx = -y^2."""
+    f = staticmethod(lambda xp, x: 1 / x)
+    df = staticmethod(lambda x, y: -(y * y))
+
+
+class Frac(_Unary):
+    """``y = x - trunc(x)``;  dy/dx = 1."""
+    f = staticmethod(lambda xp, x: x - xp.trunc(x))
+    df = staticmethod(lambda x, y: 1)
+
+
+class Floor(_Step):
+    """``y = floor x``;  dy/dx = 0."""
+    f = staticmethod(lambda xp, x: xp.floor(x) if x.dtype in _FLOATS else x.copy())
+
+
+class Ceil(_Step):
+    """``y = ceil x``;  dy/dx = 0."""
+    f = staticmethod(lambda xp, x: xp.ceil(x) if x.dtype in _FLOATS else x.copy())
+
+
+class Trunc(_Step):
+    """``y = trunc x`` (towards zero);  dy/dx = 0."""
+    f = staticmethod(lambda xp, x: xp.trunc(x) if x.dtype in _FLOATS else x.copy())
+
+
+class Round(_Step):
+    """``y = round(x, decimals)``, halves to even;  dy/dx = 0."""
+
+    @staticmethod
+    def forward(ctx, x, decimals):
+        xd = x._data
+        if xd.dtype not in _FLOATS:
+            if decimals != 0:
+                raise RuntimeError(f'"round_cpu" not implemented for \'{backend.dtype_of(xd).name}\' '
+                                   "with decimals != 0")
+            return xd.copy()
+        return _xp(x).round(xd, decimals)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * 0, None
+
+
+class Deg2Rad(_Unary):
+    """``y = x * pi / 180``;  dy/dx = pi / 180."""
+    f = staticmethod(lambda xp, x: x * (math.pi / 180))
+    df = staticmethod(lambda x, y: math.pi / 180)
+
+
+class Rad2Deg(_Unary):
+    """``y = x * 180 / pi``;  dy/dx = 180 / pi."""
+    f = staticmethod(lambda xp, x: x * (180 / math.pi))
+    df = staticmethod(lambda x, y: 180 / math.pi)
+
+
+class Sinc(_Unary):
+    """``y = sin(pi x) / (pi x)`` (1 at 0);  dy/dx = (cos(pi x) - y) / x (0 at 0)."""
+    f = staticmethod(lambda xp, x: xp.sinc(x))
+
+    @staticmethod
+    def df(x, y):
+        safe = _where(x == 0, 1.0, x)
+        return _where(x == 0, 0.0, (cos(math.pi * x) - y) / safe)
+
+
+# ---------------------------------------------------------------------------------------- erf
+# erf without SciPy: a Maclaurin series (in x^2, Horner form) for |x| < 2.5 and a continued
+# fraction for erfc beyond; both are accurate to ~1e-15 in float64.
+_ERF_TERMS = 44
+_ERF_COEF = [(-1) ** n / (math.factorial(n) * (2 * n + 1)) for n in range(_ERF_TERMS)]
+_ERFC_CF_DEPTH = 60
+
+
+def _erf_series(x: Any) -> Any:
+    x2 = x * x
+    acc = _ERF_COEF[-1]
+    for c in reversed(_ERF_COEF[:-1]):
+        acc = acc * x2 + c
+    return (2 / _SQRT_PI) * x * acc
+
+
+def _erfc_cf(x: Any, xp: Any) -> Any:
+    """erfc(x) for x >= 2.5: e^{-x^2}/sqrt(pi) / (x + (1/2)/(x + 1/(x + (3/2)/(x + ...))))."""
+    f = x
+    for k in range(_ERFC_CF_DEPTH, 0, -1):
+        f = x + (k / 2) / f
+    return xp.exp(-x * x) / (_SQRT_PI * f)
+
+
+def _erf_array(xp: Any, x: Any) -> Any:
+    ax = xp.abs(x)
+    small = ax < 2.5
+    big = xp.where(small, 2.5, ax)  # keeps the unused branch finite
+    inner = _erf_series(xp.where(small, x, 0))
+    outer = xp.sign(x) * (1 - _erfc_cf(big, xp))
+    return xp.where(small, inner, outer).astype(x.dtype)
+
+
+def _erfc_array(xp: Any, x: Any) -> Any:
+    small = xp.abs(x) < 2.5
+    big = xp.where(small, 2.5, xp.abs(x))
+    tail = _erfc_cf(big, xp)
+    out = xp.where(small, 1 - _erf_series(xp.where(small, x, 0)), xp.where(x > 0, tail, 2 - tail))
+    return out.astype(x.dtype)
+
+
+def _erfinv_array(xp: Any, x: Any) -> Any:
+    """Winitzki's closed-form guess (error ~2e-3), then three Halley steps on erf(y) = x."""
+    w = x.astype(backend.float64.np)
+    a = 0.147
+    ln = xp.log1p(-xp.where(xp.abs(w) < 1, w * w, 0.0))
+    t = 2 / (math.pi * a) + ln / 2
+    y = xp.sign(w) * xp.sqrt(xp.sqrt(t * t - ln / a) - t)
+    for _ in range(3):
+        f = _erf_array(xp, y) - w
+        step = f / ((2 / _SQRT_PI) * xp.exp(-y * y))
+        y = y - step / (1 + y * step)
+    y = xp.where(xp.abs(w) == 1, xp.copysign(xp.inf, w), y)
+    y = xp.where(xp.abs(w) > 1, xp.nan, y)
+    return y.astype(x.dtype)
+
+
+class Erf(_Unary):
+    """``y = erf x = 2/sqrt(pi) int_0^x e^{-t^2} dt``;  dy/dx = 2/sqrt(pi) e^{-x^2}."""
+    f = staticmethod(_erf_array)
+    df = staticmethod(lambda x, y: (2 / _SQRT_PI) * exp(-(x * x)))
+
+
+class Erfc(_Unary):
+    """``y = 1 - erf x``;  dy/dx = -2/sqrt(pi) e^{-x^2}."""
+    f = staticmethod(_erfc_array)
+    df = staticmethod(lambda x, y: (-2 / _SQRT_PI) * exp(-(x * x)))
+
+
+class Erfinv(_Unary):
+    """``y = erf^{-1} x`` on (-1, 1);  dy/dx = sqrt(pi)/2 e^{y^2}."""
+    f = staticmethod(_erfinv_array)
+    df = staticmethod(lambda x, y: (_SQRT_PI / 2) * exp(y * y))
+
+
+# ---------------------------------------------------------------------------------------- with arguments
+class Logit(Function):
+    """``y = log(z / (1 - z))`` with ``z = clamp(x, eps, 1 - eps)`` when eps is given;
+    dy/dx = 1 / (x (1 - x)), 0 outside [eps, 1 - eps]."""
+
+    @staticmethod
+    def forward(ctx, x, eps):
+        xd = _float_array(x)
+        xp = _xp(x)
+        z = xd if eps is None else xp.clip(xd, eps, 1 - eps)
+        ctx.save_for_backward(x)
+        ctx.eps = eps
+        with backend.numpy.errstate(divide="ignore", invalid="ignore"):
+            return xp.log(z / (1 - z)).astype(xd.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, = ctx.saved_tensors
+        g = grad / (x * (1 - x))
+        if ctx.eps is None:
+            return g, None
+        return _where((x < ctx.eps) | (x > 1 - ctx.eps), 0.0, g), None
+
+
+class Clamp(Function):
+    """``y = min(max(x, min), max)`` (``min`` and ``max``: numbers, tensors or None).  The
+    gradient goes to x where min <= x <= max, otherwise to the bound that y equals."""
+
+    @staticmethod
+    def forward(ctx, x, lo, hi):
+        xd = x._data
+        xp = _xp(x)
+        rt = backend.dtype_of(xd)
+        for bound in (lo, hi):
+            if isinstance(bound, Tensor):
+                rt = backend.result_type(rt, xd.ndim if rt is backend.dtype_of(xd) else 1,
+                                         bound.dtype, bound._data.ndim)
+            elif bound is not None:
+                rt = backend.scalar_result_type(rt, bound)
+        xd = xd.astype(rt.np, copy=False)
+        lod = lo._data.astype(rt.np, copy=False) if isinstance(lo, Tensor) else lo
+        hid = hi._data.astype(rt.np, copy=False) if isinstance(hi, Tensor) else hi
+        y = xd
+        if lod is not None:
+            y = xp.maximum(y, lod)
+        if hid is not None:
+            y = xp.minimum(y, hid)
+        inside = xp.ones(xd.shape, bool)
+        if lod is not None:
+            inside = inside & (xd >= lod)
+        if hid is not None:
+            inside = inside & (xd <= hid)
+        ctx.inside = inside
+        ctx.at_lo = None if lod is None else ((xd < lod) & (True if hid is None else (lod <= hid)))
+        return y.astype(rt.np, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        zero = grad * 0
+        gx = _where(ctx.inside, grad, zero)
+        glo = ghi = None
+        if ctx.needs_input_grad[1]:
+            glo = _where(ctx.at_lo, grad, zero)
+        if ctx.needs_input_grad[2]:
+            at_hi = ~(ctx.inside | (ctx.at_lo if ctx.at_lo is not None else False))
+            ghi = _where(at_hi, grad, zero)
+        return gx, glo, ghi
+
+
+class NanToNum(Function):
+    """``y = x`` with NaN, +inf and -inf replaced;  dy/dx = 1 where x is finite, else 0."""
+
+    @staticmethod
+    def forward(ctx, x, nan, posinf, neginf):
+        xd = x._data
+        if xd.dtype not in _FLOATS:
+            return xd.copy()
+        ctx.finite = _xp(x).isfinite(xd)
+        return _xp(x).nan_to_num(xd, nan=nan, posinf=posinf, neginf=neginf)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _where(ctx.finite, grad, grad * 0), None, None, None
+
+
+# ---------------------------------------------------------------------------------------- functional forms
+def abs(input: Tensor) -> Tensor:
+    if input._data.dtype == bool:
+        raise NotImplementedError('"abs_cpu" not implemented for \'Bool\'')
+    return Abs.apply(input)
+
+
+absolute = abs
+
+
+def sign(input: Tensor) -> Tensor:
+    return Sign.apply(input)
+
+
+sgn = sign
+
+
+def exp2(input: Tensor) -> Tensor:
+    return Exp2.apply(input)
+
+
+def expm1(input: Tensor) -> Tensor:
+    return Expm1.apply(input)
+
+
+def log2(input: Tensor) -> Tensor:
+    return Log2.apply(input)
+
+
+def log10(input: Tensor) -> Tensor:
+    return Log10.apply(input)
+
+
+def log1p(input: Tensor) -> Tensor:
+    return Log1p.apply(input)
+
+
+def sqrt(input: Tensor) -> Tensor:
+    return Sqrt.apply(input)
+
+
+def rsqrt(input: Tensor) -> Tensor:
+    return Rsqrt.apply(input)
+
+
+def square(input: Tensor) -> Tensor:
+    return Square.apply(input)
+
+
+def sin(input: Tensor) -> Tensor:
+    return Sin.apply(input)
+
+
+def cos(input: Tensor) -> Tensor:
+    return Cos.apply(input)
+
+
+def tan(input: Tensor) -> Tensor:
+    return Tan.apply(input)
+
+
+def asin(input: Tensor) -> Tensor:
+    return Asin.apply(input)
+
+
+def acos(input: Tensor) -> Tensor:
+    return Acos.apply(input)
+
+
+def atan(input: Tensor) -> Tensor:
+    return Atan.apply(input)
+
+
+arcsin, arccos, arctan = asin, acos, atan
+
+
+def sinh(input: Tensor) -> Tensor:
+    return Sinh.apply(input)
+
+
+def cosh(input: Tensor) -> Tensor:
+    return Cosh.apply(input)
+
+
+def asinh(input: Tensor) -> Tensor:
+    return Asinh.apply(input)
+
+
+def acosh(input: Tensor) -> Tensor:
+    return Acosh.apply(input)
+
+
+def atanh(input: Tensor) -> Tensor:
+    return Atanh.apply(input)
+
+
+arcsinh, arccosh, arctanh = asinh, acosh, atanh
+
+
+def reciprocal(input: Tensor) -> Tensor:
+    return Reciprocal.apply(input)
+
+
+def frac(input: Tensor) -> Tensor:
+    return Frac.apply(input)
+
+
+def floor(input: Tensor) -> Tensor:
+    return Floor.apply(input)
+
+
+def ceil(input: Tensor) -> Tensor:
+    return Ceil.apply(input)
+
+
+def trunc(input: Tensor) -> Tensor:
+    return Trunc.apply(input)
+
+
+fix = trunc
+
+
+def round(input: Tensor, *, decimals: int = 0) -> Tensor:
+    return Round.apply(input, int(decimals))
+
+
+def deg2rad(input: Tensor) -> Tensor:
+    return Deg2Rad.apply(input)
+
+
+def rad2deg(input: Tensor) -> Tensor:
+    return Rad2Deg.apply(input)
+
+
+def sinc(input: Tensor) -> Tensor:
+    return Sinc.apply(input)
+
+
+def erf(input: Tensor) -> Tensor:
+    return Erf.apply(input)
+
+
+def erfc(input: Tensor) -> Tensor:
+    return Erfc.apply(input)
+
+
+def erfinv(input: Tensor) -> Tensor:
+    return Erfinv.apply(input)
+
+
+def logit(input: Tensor, eps: float | None = None) -> Tensor:
+    return Logit.apply(input, eps)
+
+
+def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:
+    """Clamp into ``[min, max]``; either bound may be None, a number or a tensor."""
+    if min is None and max is None:
+        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    return Clamp.apply(input, min, max)
+
+
+clip = clamp
+
+
+def clamp_min(input: Tensor, min: Any) -> Tensor:
+    return Clamp.apply(input, min, None)
+
+
+def clamp_max(input: Tensor, max: Any) -> Tensor:
+    return Clamp.apply(input, None, max)
+
+
+def nan_to_num(input: Tensor, nan: float = 0.0, posinf: float | None = None,
+               neginf: float | None = None) -> Tensor:
+    """NaN -> ``nan``; +-inf -> ``posinf``/``neginf`` (default: the dtype's largest/lowest)."""
+    return NanToNum.apply(input, nan, posinf, neginf)
+
+
+def positive(input: Tensor) -> Tensor:
+    """``input`` itself (``+x``)."""
+    if input._data.dtype == bool:
+        raise RuntimeError("The `+` operator, on a bool tensor is not supported.")
+    return input
