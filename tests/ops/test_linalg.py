@@ -1,0 +1,110 @@
+"""Linear algebra: matmul in every shape combination, einsum, products, det/inverse, cross."""
+import numpy as np
+import pytest
+
+import edunn
+from opcheck import OpSpec, assert_close, check_gradcheck, check_parity, spec_id
+
+try:
+    import torch
+except ImportError:
+    torch = None
+
+
+def _mm(name, sa, sb, **kw):
+    return OpSpec(name, lambda a, b: a @ b, lambda a, b: a @ b, [sa, sb], **kw)
+
+
+def _es(eq, *shapes, **kw):
+    return OpSpec(f"einsum[{eq}]", lambda *t: edunn.einsum(eq, *t), lambda *t: torch.einsum(eq, *t), list(shapes), **kw)
+
+
+def _well_conditioned(rng):
+    return [rng.normal(size=(2, 3, 3)) + 3 * np.eye(3)]
+
+
+SPECS = [
+    _mm("matmul_1d_1d", (4,), (4,), gradgrad=True),
+    _mm("matmul_2d_1d", (3, 4), (4,)),
+    _mm("matmul_1d_2d", (4,), (4, 5)),
+    _mm("matmul_2d_2d", (3, 4), (4, 5), gradgrad=True),
+    _mm("matmul_3d_1d", (2, 3, 4), (4,)),
+    _mm("matmul_1d_3d", (4,), (2, 4, 5)),
+    _mm("matmul_3d_2d", (2, 3, 4), (4, 5)),
+    _mm("matmul_2d_3d", (3, 4), (2, 4, 5)),
+    _mm("matmul_broadcast_batch", (2, 1, 3, 4), (5, 4, 2), gradgrad=True),
+    OpSpec("mm", lambda a, b: a.mm(b), lambda a, b: a.mm(b), [(2, 3), (3, 4)]),
+    OpSpec("bmm", lambda a, b: a.bmm(b), lambda a, b: a.bmm(b), [(2, 2, 3), (2, 3, 4)]),
+    OpSpec("mv", lambda a, b: a.mv(b), lambda a, b: a.mv(b), [(2, 3), (3,)]),
+    OpSpec("dot", lambda a, b: a.dot(b), lambda a, b: a.dot(b), [(5,), (5,)]),
+    OpSpec("inner", lambda a, b: a.inner(b), lambda a, b: a.inner(b), [(2, 3), (4, 3)]),
+    OpSpec("outer", lambda a, b: a.outer(b), lambda a, b: a.outer(b), [(3,), (4,)]),
+    OpSpec("addmm", lambda c, a, b: c.addmm(a, b, beta=0.5, alpha=2), lambda c, a, b: c.addmm(a, b, beta=0.5, alpha=2),
+           [(4,), (2, 3), (3, 4)]),
+    OpSpec("baddbmm", lambda c, a, b: c.baddbmm(a, b, alpha=-1), lambda c, a, b: c.baddbmm(a, b, alpha=-1),
+           [(2, 2, 4), (2, 2, 3), (2, 3, 4)]),
+    OpSpec("tensordot", lambda a, b: edunn.tensordot(a, b, ([1, 0], [0, 2])), lambda a, b: torch.tensordot(a, b, ([1, 0], [0, 2])),
+           [(2, 3, 4), (3, 5, 2)]),
+    OpSpec("tensordot_int", lambda a, b: edunn.tensordot(a, b, 1), lambda a, b: torch.tensordot(a, b, 1), [(2, 3), (3, 4)]),
+    OpSpec("kron", lambda a, b: edunn.kron(a, b), lambda a, b: torch.kron(a, b), [(2, 3), (2, 2)]),
+    _es("ij,jk->ik", (2, 3), (3, 4), gradgrad=True),
+    _es("bij,bjk->bik", (2, 2, 3), (2, 3, 4)),
+    _es("ii->i", (3, 3), gradgrad=True),
+    _es("ii", (3, 3)),
+    _es("...ij,...jk", (2, 1, 2, 3), (3, 3, 4)),
+    _es("i,i->", (4,), (4,)),
+    _es("ij->ji", (2, 3)),
+    _es("ij->i", (2, 3)),
+    _es("bii->bi", (2, 3, 3)),
+    _es("iij->ij", (3, 3, 2)),
+    _es("ij,jk,kl->il", (2, 3), (3, 4), (4, 2)),
+    _es("...i,i->...", (2, 3, 4), (4,)),
+    OpSpec("trace", lambda a: a.trace(), lambda a: a.trace(), [(3, 4)]),
+    OpSpec("det", lambda a: a.det(), lambda a: a.det(), None, make_inputs=_well_conditioned, gradgrad=True),
+    OpSpec("inverse", lambda a: a.inverse(), lambda a: a.inverse(), None, make_inputs=_well_conditioned, gradgrad=True),
+    OpSpec("cross", lambda a, b: a.cross(b, dim=1), lambda a, b: torch.linalg.cross(a, b, dim=1), [(2, 3), (1, 3)]),
+]
+
+
+@pytest.mark.lesson02
+@pytest.mark.parametrize("spec", SPECS, ids=spec_id)
+def test_parity(spec, device):
+    check_parity(spec, device)
+
+
+@pytest.mark.lesson02
+@pytest.mark.parametrize("spec", SPECS, ids=spec_id)
+def test_gradcheck(spec, device):
+    check_gradcheck(spec, device)
+
+
+@pytest.mark.lesson01
+def test_matmul_errors_name_shapes():
+    with pytest.raises(RuntimeError, match=r"mat1 and mat2 shapes cannot be multiplied \(2x3 and 4x5\)"):
+        edunn.zeros(2, 3) @ edunn.zeros(4, 5)
+    with pytest.raises(RuntimeError, match=r"cannot be multiplied \(1x3 and 4x5\)"):
+        edunn.zeros(3) @ edunn.zeros(4, 5)
+    with pytest.raises(RuntimeError, match="inconsistent tensor size"):
+        edunn.zeros(3) @ edunn.zeros(4)
+    with pytest.raises(RuntimeError, match="same dtype"):
+        edunn.zeros(2, 2) @ edunn.zeros(2, 2, dtype=edunn.float64)
+    with pytest.raises(RuntimeError, match="at least 1D"):
+        edunn.matmul(edunn.tensor(1.0), edunn.zeros(2))
+    with pytest.raises(RuntimeError, match="batch2"):
+        edunn.zeros(2, 3, 4).bmm(edunn.zeros(3, 4, 5))
+
+
+@pytest.mark.lesson01
+def test_einsum_errors():
+    with pytest.raises(RuntimeError, match="subscripts"):
+        edunn.einsum("ij->i", edunn.zeros(3))
+    with pytest.raises(RuntimeError, match="repeated"):
+        edunn.einsum("ii->i", edunn.zeros(2, 3))
+    assert edunn.einsum("ij,jk", [edunn.ones(2, 3), edunn.ones(3, 4)]).shape == (2, 4)
+
+
+@pytest.mark.lesson01
+def test_integer_matmul():
+    a = edunn.tensor([[1, 2], [3, 4]])
+    assert (a @ a).tolist() == [[7, 10], [15, 22]]
+    assert (a @ a).dtype == edunn.int64
