@@ -140,8 +140,10 @@ class Tensor(TensorMethods):
 
     @property
     def data(self) -> "Tensor":
-        """The same storage, detached from the graph (as ``torch.Tensor.data``)."""
-        return self.detach()
+        """The same storage, detached from the graph and, unlike ``detach()``, with a version
+        counter of its own: changes made through ``.data`` are invisible to autograd's checks
+        (as ``torch.Tensor.data``; prefer ``detach()`` or ``no_grad()``)."""
+        return Tensor._make(self._data)
 
     @data.setter
     def data(self, value: "Tensor") -> None:
