@@ -49,7 +49,7 @@ def _binary(a: Any, b: Any) -> tuple:
         rt = backend.scalar_result_type(backend.dtype_of(ad), b)
         return (ad if rt.np == ad.dtype else ad.astype(rt.np)), b
     bd = b._data
-    if ad.__class__ is not bd.__class__:
+    if ad.__class__ is not bd.__class__ and (backend.is_cupy_array(ad) or backend.is_cupy_array(bd)):
         raise RuntimeError(
             f"Expected all tensors to be on the same device, but found at least two devices, "
             f"{a.device} and {b.device}!")

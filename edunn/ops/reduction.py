@@ -106,7 +106,7 @@ class Sum(Function):
         ctx.kept = _keepdim_shape(xd.shape, dims)
         if np_dtype is None and xd.dtype.kind in "biu":
             np_dtype = backend.int64.np  # PyTorch sums integers and bools as int64
-        return xd.sum(axis=dims, keepdims=keepdim, dtype=np_dtype)
+        return _xp(x).asarray(xd.sum(axis=dims, keepdims=keepdim, dtype=np_dtype))
 
     @staticmethod
     def backward(ctx, grad):
@@ -123,7 +123,7 @@ class NanSum(Function):
         if np_dtype is None and xd.dtype.kind in "biu":
             np_dtype = backend.int64.np
         ctx.keep = ~_xp(x).isnan(xd) if xd.dtype in _FLOATS else None
-        return _xp(x).nansum(xd, axis=dims, keepdims=keepdim, dtype=np_dtype)
+        return _xp(x).asarray(_xp(x).nansum(xd, axis=dims, keepdims=keepdim, dtype=np_dtype))
 
     @staticmethod
     def backward(ctx, grad):
@@ -140,7 +140,7 @@ class Mean(Function):
         ctx.in_shape, ctx.kept = xd.shape, _keepdim_shape(xd.shape, dims)
         ctx.n = _count(xd.shape, dims)
         y = xd.mean(axis=dims, keepdims=keepdim, dtype=np_dtype)
-        return y.astype(np_dtype or xd.dtype, copy=False)
+        return _xp(x).asarray(y).astype(np_dtype or xd.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
@@ -194,7 +194,7 @@ class Prod(Function):
             np_dtype = backend.int64.np
         ctx.dims, ctx.kept = dims, _keepdim_shape(xd.shape, dims)
         ctx.save_for_backward(x)
-        return xd.prod(axis=dims, keepdims=keepdim, dtype=np_dtype)
+        return _xp(x).asarray(xd.prod(axis=dims, keepdims=keepdim, dtype=np_dtype))
 
     @staticmethod
     def backward(ctx, grad):
@@ -334,7 +334,7 @@ class Var(Function):
         ctx.denom = _count(xd.shape, dims) - correction
         ctx.save_for_backward(x)
         with backend.numpy.errstate(all="ignore"):
-            return _xp(x).var(xd, axis=dims, keepdims=keepdim, ddof=correction).astype(xd.dtype)
+            return _xp(x).asarray(_xp(x).var(xd, axis=dims, keepdims=keepdim, ddof=correction)).astype(xd.dtype)
 
     @staticmethod
     def backward(ctx, grad):
@@ -403,13 +403,15 @@ class Norm(Function):
         else:
             y = ((a ** p).sum(axis=dims, keepdims=True)) ** (1.0 / p)
         ctx.p, ctx.dims, ctx.kept = p, dims, y.shape
-        ctx.save_for_backward(x, y)
-        return y if keepdim else y.reshape(tuple(s for i, s in enumerate(y.shape)
-                                                 if dims is not None and i not in dims))
+        out = y if keepdim else y.reshape(tuple(s for i, s in enumerate(y.shape)
+                                                if dims is not None and i not in dims))
+        ctx.save_for_backward(x, out)  # the output itself, so double backward differentiates it
+        return out
 
     @staticmethod
     def backward(ctx, grad):
         x, y = ctx.saved_tensors
+        y = y.reshape(ctx.kept)
         p = ctx.p
         g = _spread(grad, ctx.kept, x.shape)
         if p == 0:
@@ -455,15 +457,16 @@ class LogSumExp(Function):
         with backend.numpy.errstate(divide="ignore"):
             y = xp.log(xp.exp(xd - m).sum(axis=dims, keepdims=True)) + m
         ctx.kept = y.shape
-        ctx.save_for_backward(x, y)
-        return y if keepdim else y.reshape(tuple(s for i, s in enumerate(y.shape)
-                                                 if dims is not None and i not in dims))
+        out = y if keepdim else y.reshape(tuple(s for i, s in enumerate(y.shape)
+                                                if dims is not None and i not in dims))
+        ctx.save_for_backward(x, out)
+        return out
 
     @staticmethod
     def backward(ctx, grad):
         x, y = ctx.saved_tensors
         from .elementwise import exp
-        return _spread(grad, ctx.kept, x.shape) * exp(x - y), None, None
+        return _spread(grad, ctx.kept, x.shape) * exp(x - y.reshape(ctx.kept)), None, None
 
 
 def logsumexp(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:

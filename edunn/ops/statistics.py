@@ -116,7 +116,7 @@ def _quantile(input: Tensor, q: Any, dim: Any, keepdim: bool, interpolation: str
     count = valid if skip_nan else xp.full(valid.shape, n)
     # q along a new leading axis: rank positions of shape (nq, ..., 1, ...)
     qk = qd.reshape((-1,) + (1,) * data.ndim)
-    pos = qk * xp.maximum(count - 1, 0)
+    pos = qk * xp.maximum(count - 1, 0).astype(data.dtype)  # in the input's dtype, as PyTorch
     lo = xp.floor(pos).astype(backend.int64.np)
     hi = xp.ceil(pos).astype(backend.int64.np)
     frac = pos - lo
