@@ -51,7 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=None,
         metavar="SECONDS",
-        help="time limit per exercise inside check() (default: each exercise's own, usually 10)",
+        help="default time limit per exercise inside check() (default 10; exercises that set "
+        "their own limit keep it)",
     )
     parser.add_argument("--kernel", default="python3", help="Jupyter kernel to run the notebooks with")
     parser.add_argument("--quiet", action="store_true", help="do not print progress to stderr")
@@ -64,8 +65,9 @@ def _table(rows: list[list[str]], out: TextIO) -> None:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip(), file=out)
 
 
-def print_report(report: dict, out: TextIO = sys.stdout) -> None:
+def print_report(report: dict, out: TextIO | None = None) -> None:
     """The table: one row per notebook x exercise, a total per notebook, then the errors."""
+    out = out or sys.stdout
     rows = [["notebook", "exercise", "points", "status"]]
     notes = []
     for path, result in report["notebooks"].items():
@@ -115,7 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         target = Path(args.json)
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(target.name + ".tmp")
-        tmp.write_text(json.dumps(report, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+        tmp.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
         os.replace(tmp, target)
     return 1 if any(_unusable(r) for r in report["notebooks"].values()) else 0
 

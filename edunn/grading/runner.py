@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -201,9 +202,12 @@ def _execute(nb: Any, folder: Path, env: dict, timeout: float, kernel_name: str,
         on_cell_executed=on_cell_executed,
     )
     index = -1
+    # The kernel's own stderr (its start-up chatter, a crash message) goes to a file that is
+    # quoted only if the kernel dies.
+    kernel_log = tempfile.TemporaryFile(mode="w+b")
     try:
-        with client.setup_kernel(env=env):
-            for index, cell in enumerate(nb.cells):
+        with client.setup_kernel(env=env, stdout=subprocess.DEVNULL, stderr=kernel_log):
+            for index, cell in list(enumerate(nb.cells)):
                 if cell.get("cell_type") != "code":
                     continue
                 replies.clear()
@@ -221,20 +225,36 @@ def _execute(nb: Any, folder: Path, env: dict, timeout: float, kernel_name: str,
                         errors.append(f"cell {index + 1}: {output.get('ename')}: {value}".rstrip(": "))
     except DeadKernelError:
         where = f" while running cell {index + 1}" if index >= 0 else ""
-        errors.append(f"the kernel died{where} (out of memory, or the code crashed Python)")
+        errors.append(f"the kernel died{where} (out of memory, or the code crashed Python){_tail(kernel_log)}")
     except Exception as error:
         message = " ".join(str(error).split())[:300]
         errors.append(f"could not run the notebook: {type(error).__name__}: {message}")
+    finally:
+        kernel_log.close()
+
+
+def _tail(log: Any) -> str:
+    """The last meaningful line the kernel wrote to stderr, as ``": line"``, or ``""``."""
+    try:
+        log.seek(0)
+        lines = log.read().decode("utf-8", "replace").splitlines()
+    except (OSError, ValueError):
+        return ""
+    lines = [line.strip() for line in lines if line.strip() and "[IPKernelApp]" not in line]
+    return f": {lines[-1][:200]}" if lines else ""
 
 
 def _answers(client: Any, nbformat: Any) -> bool:
     """Whether the kernel runs a trivial cell again after an interrupt."""
     probe = nbformat.v4.new_code_cell("pass")
+    cells = client.nb.cells
+    cells.append(probe)  # nbclient stores each executed cell back at its index
     saved = client.timeout
     client.timeout = PROBE_TIMEOUT
     started = time.monotonic()
     try:
-        client.execute_cell(probe, -1, store_history=False)
+        client.execute_cell(probe, len(cells) - 1, store_history=False)
     finally:
         client.timeout = saved
+        cells.pop()
     return time.monotonic() - started < PROBE_TIMEOUT
