@@ -227,6 +227,14 @@ def _parse_einsum(equation: str, shapes: list) -> tuple[list, str]:
 
 
 def _einsum_arrays(xp, subs: list, out: str, arrays: list) -> Any:
+    # Size-1 dims meeting a larger size under the same letter (broadcast ellipsis dims) are
+    # stretched first: not every array library's einsum broadcasts labelled dims.
+    size: dict = {}
+    for s, a in zip(subs, arrays):
+        for c, n in zip(s, a.shape):
+            size[c] = max(size.get(c, 1), n)
+    arrays = [a if all(n == size[c] for c, n in zip(s, a.shape))
+              else xp.broadcast_to(a, tuple(size[c] for c in s)) for s, a in zip(subs, arrays)]
     eq = ",".join(subs) + "->" + out
     return xp.einsum(eq, *arrays, optimize=len(arrays) > 2)
 
@@ -298,6 +306,14 @@ def einsum(equation: str, *operands: Any) -> Tensor:
             if len(sizes) > 1:
                 raise RuntimeError(f"einsum(): subscript {c} is repeated for operand {subs.index(s)} but the sizes "
                                    f"don't match, {sorted(sizes)[0]} != {sorted(sizes)[1]}")
+    size: dict = {}
+    for s, t in zip(subs, operands):
+        for c, n in zip(s, t._data.shape):
+            if n != 1 and size.get(c, 1) not in (1, n):
+                raise RuntimeError(f"einsum(): operands do not broadcast: subscript {c} has size {size[c]} in one "
+                                   f"operand and {n} in another (shapes {[list(t.shape) for t in operands]})")
+            if n != 1:
+                size[c] = n
     return Einsum.apply(subs, out, *operands)
 
 

@@ -105,7 +105,7 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     if s > e:
         raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
     if s == e:
-        return input
+        return Reshape.apply(input, shape)
     n = 1
     for k in shape[s:e + 1]:
         n *= k
@@ -192,7 +192,7 @@ def permute(input: Tensor, dims: Sequence[int]) -> Tensor:
 def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
     n = input._data.ndim
     if n == 0:
-        return input
+        return Reshape.apply(input, ())
     a, b = wrap_dim(dim0, n), wrap_dim(dim1, n)
     dims = list(range(n))
     dims[a], dims[b] = dims[b], dims[a]
@@ -206,7 +206,7 @@ def t(input: Tensor) -> Tensor:
     n = input._data.ndim
     if n > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {n}D")
-    return input if n < 2 else Permute.apply(input, (1, 0))
+    return Reshape.apply(input, input._data.shape) if n < 2 else Permute.apply(input, (1, 0))
 
 
 def movedim(input: Tensor, source: Any, destination: Any) -> Tensor:
