@@ -96,6 +96,12 @@ class set_grad_enabled(_DecoratorContextManager):
         self.mode = mode
         state.enabled = mode  # takes effect at once when used as a plain function call
 
+    def __call__(self, func=None):
+        # Used as a decorator, the mode applies inside the function only: undo the switch
+        # that ``__init__`` made (as PyTorch does).
+        state.enabled = self.prev
+        return super().__call__(func)
+
     def __enter__(self) -> None:
         state.enabled = self.mode
 
@@ -103,7 +109,10 @@ class set_grad_enabled(_DecoratorContextManager):
         state.enabled = self.prev
 
     def clone(self):
-        return self.__class__(self.mode)
+        prev = state.enabled
+        clone = self.__class__(self.mode)
+        state.enabled = prev
+        return clone
 
 
 class inference_mode(_DecoratorContextManager):
