@@ -136,11 +136,13 @@ def _alarm(seconds: float):
     returned. Any timer that was already set (pytest-timeout's, say) is restored afterwards.
     """
     expired = False
+    armed = True
 
     def on_alarm(signum, frame):
         nonlocal expired
-        expired = True
-        raise GradingTimeout()
+        if armed:  # an alarm that arrives while the timer is being taken down is ignored
+            expired = True
+            raise GradingTimeout()
 
     previous_handler = signal.signal(signal.SIGALRM, on_alarm)
     previous_delay, previous_interval = signal.setitimer(signal.ITIMER_REAL, seconds, 0.25)
@@ -148,8 +150,11 @@ def _alarm(seconds: float):
     try:
         yield
     finally:
+        armed = False  # first, before any call: Python runs signal handlers between calls
         signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous_handler)
+        # ``None``: the previous handler was not installed from Python; the default is the best
+        # that can be put back.
+        signal.signal(signal.SIGALRM, previous_handler if previous_handler is not None else signal.SIG_DFL)
         if previous_delay > 0:
             remaining = max(previous_delay - (time.monotonic() - started), 0.001)
             signal.setitimer(signal.ITIMER_REAL, remaining, previous_interval)
