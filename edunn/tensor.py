@@ -288,6 +288,9 @@ class Tensor(TensorMethods):
             raise RuntimeError(
                 f"output with shape {list(self._data.shape)} doesn't match the broadcast shape "
                 f"{list(src.shape)}")
+        node = result.grad_fn
+        if node is not None and node._saved:
+            self._keep_original_for(node)
         if self._data.ndim == 0 and not hasattr(self._data, "__setitem__"):
             self._data = src.astype(self._data.dtype)
         else:
@@ -298,6 +301,18 @@ class Tensor(TensorMethods):
             self._output_nr = result._output_nr
             self.requires_grad = True
         return self
+
+    def _keep_original_for(self, node: Any) -> None:
+        """``y.mul_(w)``'s backward needs ``y`` as it was *before* the write (dL/dw = grad * y).
+        The out-of-place op saved ``y`` itself, which is about to be overwritten, so give the
+        node a copy of the original instead (PyTorch saves the original self the same way)."""
+        data = self._data
+        saved = node._saved
+        if not any(e[0] is self or e[0] is data for e in saved):
+            return
+        snap = Tensor._make(data.copy(), self.requires_grad, self.grad_fn, self._output_nr)
+        node._saved = tuple((snap, 0) if e[0] is self else (snap._data, None) if e[0] is data else e
+                            for e in saved)
 
     # ------------------------------------------------------------------ conversion
     def numpy(self, *, force: bool = False) -> Any:

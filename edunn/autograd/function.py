@@ -50,10 +50,12 @@ class _OutputRef:
     cycle (output -> grad_fn -> saved output); like PyTorch we keep the array and rebuild a tensor
     pointing at this node when ``saved_tensors`` is read."""
 
-    __slots__ = ("data", "nr", "version")
+    __slots__ = ("data", "nr", "version", "counter")
 
-    def __init__(self, data, nr: int, version: int):
-        self.data, self.nr, self.version = data, nr, version
+    def __init__(self, data, nr: int, version: int, counter: Any = None):
+        # ``counter`` is the output's version-counter list (not the tensor: no cycle), so that
+        # modifying the output in place before backward is detected, as for saved inputs.
+        self.data, self.nr, self.version, self.counter = data, nr, version, counter
 
 
 class Function:
@@ -214,6 +216,12 @@ class Function:
         out = []
         for obj, version in saved:
             if obj.__class__ is _OutputRef:
+                if obj.counter is not None and obj.counter[0] != obj.version:
+                    raise RuntimeError(
+                        "one of the variables needed for gradient computation has been modified by "
+                        f"an inplace operation: output {obj.nr} of {type(self).__name__} is at version "
+                        f"{obj.counter[0]}; expected version {obj.version} instead (saved by "
+                        f"{self.name()}). Hint: clone the tensor before modifying it in place.")
                 out.append(Tensor._make(obj.data, True, self, obj.nr))
             elif isinstance(obj, Tensor):
                 if obj._version_counter[0] != version:
@@ -342,7 +350,7 @@ def _mark_outputs(entry: tuple, outputs: tuple) -> Any:
     obj, version = entry
     for nr, o in enumerate(outputs):
         if o is not None and (obj is o or obj is o._data):
-            return (_OutputRef(o._data, nr, o._version_counter[0]), None)
+            return (_OutputRef(o._data, nr, o._version_counter[0], o._version_counter), None)
     return entry
 
 
