@@ -118,10 +118,9 @@ class Function:
                 if (a.__class__ is Tensor or isinstance(a, Tensor)) and a.requires_grad:
                     record = True
                     break
-        if not record:
-            ctx._not_recorded = True  # nothing to save for a backward that will never run
+            if not record:
+                ctx._not_recorded = True  # nothing to save for a backward that will never run
             # forward must not record the ops it may call (a user's forward uses tensor ops)
-            prev = _state.enabled
             _state.enabled = False
             try:
                 if cls.setup_context is _BASE_SETUP:
@@ -130,17 +129,21 @@ class Function:
                     out = cls.forward(*args, **kwargs)
                     cls.setup_context(ctx, args, out)
             finally:
-                _state.enabled = prev  # not True: under no_grad, grad mode must stay off
-        elif cls.setup_context is _BASE_SETUP:
-            out = cls.forward(ctx, *args, **kwargs)
+                _state.enabled = True  # it was on: we are inside ``if _state.enabled``
         else:
-            out = cls.forward(*args, **kwargs)
-            cls.setup_context(ctx, args, out)
+            ctx._not_recorded = True
+            if cls.setup_context is _BASE_SETUP:
+                out = cls.forward(ctx, *args, **kwargs)
+            else:
+                out = cls.forward(*args, **kwargs)
+                cls.setup_context(ctx, args, out)
 
         oc = out.__class__
         if oc is not tuple and oc is not list and oc is not Tensor and oc is not _OutputRef \
                 and not cls._is_view and not isinstance(out, (tuple, list, Tensor)):
             # the fast path: one raw array out
+            if oc is not _ndarray and not backend.is_cupy_array(out):
+                out = backend.as_ndarray(out)  # NumPy gives scalars for 0-d results
             t = _new(Tensor)
             t._data = out
             t._output_nr = 0
@@ -311,6 +314,7 @@ class AccumulateGrad:
 
 
 _new = object.__new__
+_ndarray = backend.ndarray
 _NUMBERS = (int, float, bool)
 _BASE_SETUP = Function.setup_context
 
@@ -338,6 +342,8 @@ def _wrap_output(o: Any, args: tuple, cls: type) -> Any:
         t = Tensor._make(o._data)
         t._version_counter = o._version_counter
         return t
+    if o.__class__ is not _ndarray and not backend.is_cupy_array(o):
+        o = backend.as_ndarray(o)
     t = Tensor._make(o)
     if cls._is_view and o.base is not None:
         src = args[0]
