@@ -516,3 +516,8 @@ def scatter_reduce_at(array: Any, index: Any, values: Any, op: str) -> None:
         return None
     getattr(numpy, op).at(array, index, values)
     return None
+
+
+def as_ndarray(value: Any) -> Any:
+    """A NumPy array from a NumPy scalar (what NumPy returns for 0-d results) or a number."""
+    return numpy.asarray(value)
