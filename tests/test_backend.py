@@ -188,8 +188,11 @@ def test_mixing_devices_message(monkeypatch):
     a, b = edunn.ones(2), edunn.ones(2)
     b._data = b._data.view(FakeCudaArray)
     real = backend.device_of
+    real_is_cupy = backend.is_cupy_array
     monkeypatch.setattr(backend, "device_of",
                         lambda arr: edunn.device("cuda:0") if isinstance(arr, FakeCudaArray) else real(arr))
+    monkeypatch.setattr(backend, "is_cupy_array",
+                        lambda arr: isinstance(arr, FakeCudaArray) or real_is_cupy(arr))
     assert b.device == edunn.device("cuda:0")
     for op in (lambda: a + b, lambda: a * b, lambda: b - a):
         with pytest.raises(RuntimeError, match="same device") as info:
