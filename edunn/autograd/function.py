@@ -143,7 +143,9 @@ class Function:
                 and not cls._is_view and not isinstance(out, (tuple, list, Tensor)):
             # the fast path: one raw array out
             if oc is not _ndarray and not backend.is_cupy_array(out):
-                out = backend.as_ndarray(out)  # NumPy gives scalars for 0-d results
+                scalar, out = out, backend.as_ndarray(out)  # NumPy gives scalars for 0-d results
+                if ctx._saved_arrays:  # forward may have saved that scalar as its output
+                    ctx._saved = tuple((out, v) if e is scalar else (e, v) for e, v in ctx._saved)
             t = _new(Tensor)
             t._data = out
             t._output_nr = 0
@@ -234,10 +236,10 @@ class Function:
                         f"{obj._version_counter[0]}; expected version {version} instead "
                         f"(saved by {self.name()}). Hint: clone the tensor before modifying it in place.")
                 out.append(obj)
-            elif obj is None or isinstance(obj, (bool, int, float)):
+            elif obj is None or obj.__class__ in _NUMBERS:
                 out.append(obj)
             else:  # a raw array saved by a built-in op: a constant for higher-order gradients
-                out.append(Tensor._make(obj))
+                out.append(Tensor._make(obj if hasattr(obj, "__setitem__") else backend.as_ndarray(obj)))
         return tuple(out)
 
     def mark_non_differentiable(self, *outputs: Any) -> None:
