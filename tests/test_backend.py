@@ -59,11 +59,7 @@ def test_binary_op_result_dtype_matches_torch(a):
 @needs_torch
 @pytest.mark.parametrize("a", NAMES)
 @pytest.mark.parametrize("scalar", [True, 2, 2.5])
-def test_tensor_scalar_result_dtype(a, scalar, request):
-    if a == "bfloat16" and scalar == 2.5:
-        request.applymarker(pytest.mark.xfail(
-            reason="ops/elementwise.py fast path (float scalar with a float tensor) lets NumPy "
-                   "promote bfloat16 * 2.5 to float32; PyTorch keeps bfloat16", strict=False))
+def test_tensor_scalar_result_dtype(a, scalar):
     e = edunn.ones(2, dtype=getattr(edunn, a)) * scalar
     t = torch.ones(2, dtype=getattr(torch, a)) * scalar
     assert _name(e.dtype) == str(t.dtype).split(".")[-1]

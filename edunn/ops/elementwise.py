@@ -19,6 +19,7 @@ from ..autograd.function import Function
 from ..tensor import Tensor
 
 _FLOATS = frozenset(d.np for d in backend.ALL_DTYPES if d.is_floating_point)
+_NUMPY_FLOATS = _FLOATS - {backend.bfloat16.np}  # NumPy's own floats: scalars stay "weak"
 
 
 
@@ -39,15 +40,17 @@ def _binary(a: Any, b: Any) -> tuple:
         _check_scalar(a)
         bd = b._data
         rt = backend.scalar_result_type(backend.dtype_of(bd), a)
-        return a, bd if rt.np == bd.dtype else bd.astype(rt.np)
+        bd = bd if rt.np == bd.dtype else bd.astype(rt.np)
+        return _weak_scalar(a, rt, bd), bd
     ad = a._data
     bc = b.__class__
-    if bc is float and ad.dtype in _FLOATS:  # the commonest case, x * 0.5: nothing to promote
+    if bc is float and ad.dtype in _NUMPY_FLOATS:  # the commonest case, x * 0.5: nothing to promote
         return ad, b
     if bc is not Tensor and not isinstance(b, Tensor):
         _check_scalar(b)
         rt = backend.scalar_result_type(backend.dtype_of(ad), b)
-        return (ad if rt.np == ad.dtype else ad.astype(rt.np)), b
+        ad = ad if rt.np == ad.dtype else ad.astype(rt.np)
+        return ad, _weak_scalar(b, rt, ad)
     bd = b._data
     if ad.__class__ is not bd.__class__ and (backend.is_cupy_array(ad) or backend.is_cupy_array(bd)):
         raise RuntimeError(
@@ -61,6 +64,14 @@ def _binary(a: Any, b: Any) -> tuple:
         return ad, bd
     rt = backend.result_type(backend.dtype_of(ad), ad.ndim, backend.dtype_of(bd), bd.ndim).np
     return (ad if ad.dtype == rt else ad.astype(rt)), (bd if bd.dtype == rt else bd.astype(rt))
+
+
+def _weak_scalar(value: Any, rt: backend.dtype, array: Any) -> Any:
+    """NumPy keeps an array's dtype when a Python number joins it (NEP 50), except for
+    ``ml_dtypes``' bfloat16, which it widens to float32; a 0-d bfloat16 array keeps it."""
+    if rt is backend.bfloat16:
+        return backend.array_module(array).asarray(value, dtype=rt.np)
+    return value
 
 
 def _float_array(x: Tensor) -> Any:
