@@ -38,6 +38,7 @@ class Tensor(TensorMethods):
     _hooks: Any = None
     _post_accumulate_hooks: Any = None
     _retains_grad = False
+    _view_chain: tuple = ()  # for a view: the view ops that made it from ``_base``
 
     __array_priority__ = 1000  # ``ndarray + tensor`` calls Tensor.__radd__
 
@@ -267,11 +268,11 @@ class Tensor(TensorMethods):
         if _state.enabled and self.requires_grad and self.grad_fn is None:
             raise RuntimeError(
                 "a leaf Variable that requires grad is being used in an in-place operation.")
-        if _state.enabled and self._base is not None and self._base.requires_grad:
+        base = self._base
+        if _state.enabled and base is not None and base.requires_grad and base.grad_fn is None:
             raise RuntimeError(
-                "in-place modification of a view of a tensor that requires grad: edunn does not "
-                "rewrite the base's graph (PyTorch's CopySlices); clone() the view, or modify "
-                "the base tensor itself (for example base[index] = value)")
+                "a view of a leaf Variable that requires grad is being used in an in-place "
+                "operation.")
 
     def _inplace(self, result: "Tensor") -> "Tensor":
         """Make ``self`` hold ``result`` (computed out of place): write its values into this
@@ -296,7 +297,11 @@ class Tensor(TensorMethods):
         else:
             self._data[...] = src
         self._version_counter[0] += 1
-        if result.requires_grad:
+        base = self._base
+        if base is not None and _state.enabled and (base.requires_grad or result.requires_grad):
+            from .ops.copy_slices import rebase_view  # the base's graph must see the write
+            rebase_view(self, result)
+        elif result.requires_grad:
             self.grad_fn = result.grad_fn
             self._output_nr = result._output_nr
             self.requires_grad = True

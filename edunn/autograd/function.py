@@ -164,7 +164,8 @@ class Function:
             return t
 
         single = not isinstance(out, (tuple, list))
-        outputs = (_wrap_output(out, args, cls),) if single else tuple(_wrap_output(o, args, cls) for o in out)
+        outputs = (_wrap_output(out, args, kwargs, cls, 0),) if single else \
+            tuple(_wrap_output(o, args, kwargs, cls, nr) for nr, o in enumerate(out))
         if not record:
             return outputs[0] if single else outputs
         ctx._next = _edges(args, Tensor)
@@ -334,7 +335,7 @@ def _edges(args: tuple, Tensor: type) -> tuple:
     return tuple(edges)
 
 
-def _wrap_output(o: Any, args: tuple, cls: type) -> Any:
+def _wrap_output(o: Any, args: tuple, kwargs: dict, cls: type, nr: int) -> Any:
     Tensor = _tensor_mod.Tensor
     if o is None:
         return None
@@ -347,10 +348,16 @@ def _wrap_output(o: Any, args: tuple, cls: type) -> Any:
     if o.__class__ is not _ndarray and not backend.is_cupy_array(o):
         o = backend.as_ndarray(o)
     t = Tensor._make(o)
-    if cls._is_view and o.base is not None:
+    if cls._is_view and o.base is not None and isinstance(args[0], Tensor):
+        # a view shares its base's memory and version, and remembers how it was made from the
+        # base, so that an in-place op on it can update the base's graph (ops/copy_slices.py)
         src = args[0]
         t._version_counter = src._version_counter
-        t._base = src if src._base is None else src._base
+        step = ((cls, args[1:], kwargs, nr),)
+        if src._base is None:
+            t._base, t._view_chain = src, step
+        else:
+            t._base, t._view_chain = src._base, src._view_chain + step
     return t
 
 
