@@ -8,13 +8,13 @@ Describe an op once with :class:`OpSpec`; :func:`check_spec` then
 * runs ``edunn.autograd.gradcheck`` in float64 (finite differences) -- independent of PyTorch,
 * optionally checks the second derivative with ``gradgradcheck``.
 
-A test file lists its specs and parametrizes over them::
+A test file lists its specs and lets :func:`spec_tests` write the two tests over them::
 
     SPECS = [OpSpec("exp", lambda x: x.exp(), lambda x: x.exp(), [(3, 4)]), ...]
 
-    @pytest.mark.parametrize("spec", SPECS, ids=spec_id)
-    def test_op(spec, device):
-        check_spec(spec, device)
+    test_parity, test_gradcheck = spec_tests(SPECS, lesson=2)
+
+pytest collects them under those names, one test per spec and device (``test_parity[exp-cpu]``).
 """
 from __future__ import annotations
 
@@ -166,3 +166,31 @@ def check_spec(spec: OpSpec, device: str = "cpu") -> None:
         check_parity(spec, device)
     if spec.grad:
         check_gradcheck(spec, device)
+
+
+def _lesson_mark(lesson: int) -> pytest.MarkDecorator:
+    return getattr(pytest.mark, f"lesson{lesson:02d}")
+
+
+def parity_test(specs: Sequence[OpSpec], lesson: int) -> Callable:
+    """A test running :func:`check_parity` on each spec and device, marked with its lesson."""
+    @_lesson_mark(lesson)
+    @pytest.mark.parametrize("spec", specs, ids=spec_id)
+    def test_parity(spec, device):
+        check_parity(spec, device)
+    return test_parity
+
+
+def gradcheck_test(specs: Sequence[OpSpec], lesson: int) -> Callable:
+    """A test running :func:`check_gradcheck` on each spec and device, marked with its lesson."""
+    @_lesson_mark(lesson)
+    @pytest.mark.parametrize("spec", specs, ids=spec_id)
+    def test_gradcheck(spec, device):
+        check_gradcheck(spec, device)
+    return test_gradcheck
+
+
+def spec_tests(specs: Sequence[OpSpec], lesson: int, gradcheck: Sequence[OpSpec] | None = None) -> tuple:
+    """``test_parity, test_gradcheck = spec_tests(SPECS, lesson=2)``: parity on every spec,
+    gradcheck on ``gradcheck`` (default: every spec)."""
+    return parity_test(specs, lesson), gradcheck_test(specs if gradcheck is None else gradcheck, lesson)

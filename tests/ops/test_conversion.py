@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import edunn
-from opcheck import OpSpec, check_gradcheck, check_parity, spec_id
+from opcheck import OpSpec, parity_test, spec_tests
 
 try:
     import torch
@@ -18,10 +18,7 @@ SPECS = [
 ]
 
 
-@pytest.mark.lesson02
-@pytest.mark.parametrize("spec", SPECS, ids=spec_id)
-def test_parity(spec, device):
-    check_parity(spec, device)
+test_parity, test_gradcheck = spec_tests(SPECS, lesson=2)
 
 
 # Rounding to a narrower dtype defeats finite differences: these get parity checks only.
@@ -31,16 +28,7 @@ PARITY_ONLY = [
 ]
 
 
-@pytest.mark.lesson02
-@pytest.mark.parametrize("spec", PARITY_ONLY, ids=spec_id)
-def test_parity_narrowing(spec, device):
-    check_parity(spec, device)
-
-
-@pytest.mark.lesson02
-@pytest.mark.parametrize("spec", SPECS, ids=spec_id)
-def test_gradcheck(spec, device):
-    check_gradcheck(spec, device)
+test_parity_narrowing = parity_test(PARITY_ONLY, lesson=2)
 
 
 @pytest.mark.lesson01

@@ -1,7 +1,5 @@
 """The ops the core was built with; other op families have their own files."""
-import pytest
-
-from opcheck import OpSpec, check_gradcheck, check_parity, spec_id
+from opcheck import OpSpec, spec_tests
 
 SPECS = [
     OpSpec("add", lambda a, b: a + b, lambda a, b: a + b, [(3, 4), (4,)], gradgrad=True),
@@ -27,13 +25,4 @@ SPECS = [
 ]
 
 
-@pytest.mark.lesson02
-@pytest.mark.parametrize("spec", SPECS, ids=spec_id)
-def test_parity(spec, device):
-    check_parity(spec, device)
-
-
-@pytest.mark.lesson02
-@pytest.mark.parametrize("spec", SPECS, ids=spec_id)
-def test_gradcheck(spec, device):
-    check_gradcheck(spec, device)
+test_parity, test_gradcheck = spec_tests(SPECS, lesson=2)

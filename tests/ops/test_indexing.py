@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import edunn
-from opcheck import OpSpec, assert_close, check_gradcheck, check_parity, spec_id
+from opcheck import OpSpec, assert_close, spec_tests
 
 try:
     import torch
@@ -93,16 +93,7 @@ SPECS = [
 ]
 
 
-@pytest.mark.lesson02
-@pytest.mark.parametrize("spec", SPECS, ids=spec_id)
-def test_parity(spec, device):
-    check_parity(spec, device)
-
-
-@pytest.mark.lesson02
-@pytest.mark.parametrize("spec", SPECS, ids=spec_id)
-def test_gradcheck(spec, device):
-    check_gradcheck(spec, device)
+test_parity, test_gradcheck = spec_tests(SPECS, lesson=2)
 
 
 @pytest.mark.lesson02
