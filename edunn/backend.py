@@ -521,3 +521,10 @@ def scatter_reduce_at(array: Any, index: Any, values: Any, op: str) -> None:
 def as_ndarray(value: Any) -> Any:
     """A NumPy array from a NumPy scalar (what NumPy returns for 0-d results) or a number."""
     return numpy.asarray(value)
+
+
+def element_offset(view: Any, base: Any) -> int:
+    """How many elements ``view``'s first element lies after ``base``'s (both on one device)."""
+    if is_cupy_array(view):
+        return (view.data.ptr - base.data.ptr) // view.dtype.itemsize
+    return (view.__array_interface__["data"][0] - base.__array_interface__["data"][0]) // view.dtype.itemsize

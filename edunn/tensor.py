@@ -116,11 +116,23 @@ class Tensor(TensorMethods):
         return int(self._data.nbytes)
 
     def stride(self, dim: int | None = None) -> Any:
-        strides = tuple(s // self._data.dtype.itemsize for s in self._data.strides)
+        """Steps, in elements, between neighbours along each dimension (lesson 01)."""
+        d = self._data
+        if d.size == 0:  # no element to step between: PyTorch reports contiguous strides
+            strides, step = [], 1
+            for size in reversed(d.shape):
+                strides.append(step)
+                step *= max(size, 1)
+            strides = tuple(reversed(strides))
+        else:
+            strides = tuple(s // d.dtype.itemsize for s in d.strides)
         return strides if dim is None else strides[self._wrap_dim(dim)]
 
     def storage_offset(self) -> int:
-        return 0
+        """Where this tensor's first element sits in its base's memory, in elements."""
+        if self._base is None:
+            return 0
+        return backend.element_offset(self._data, self._base._data)
 
     def is_contiguous(self, memory_format: Any = None) -> bool:
         return bool(self._data.flags.c_contiguous)

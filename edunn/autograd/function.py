@@ -118,7 +118,9 @@ class Function:
                 if (a.__class__ is Tensor or isinstance(a, Tensor)) and a.requires_grad:
                     record = True
                     break
-            if not record:
+            if record:  # where each input came from; also answers ctx.needs_input_grad in forward
+                ctx._next = _edges(args, Tensor)
+            else:
                 ctx._not_recorded = True  # nothing to save for a backward that will never run
             # forward must not record the ops it may call (a user's forward uses tensor ops)
             _state.enabled = False
@@ -156,7 +158,6 @@ class Function:
                 return t
             t.requires_grad = True
             t.grad_fn = ctx
-            ctx._next = _edges(args, Tensor)
             if ctx._saved_arrays:
                 ctx._saved = tuple(_mark_outputs(e, (t,)) for e in ctx._saved)
             if _state.anomaly:
@@ -168,7 +169,6 @@ class Function:
             tuple(_wrap_output(o, args, kwargs, cls, nr) for nr, o in enumerate(out))
         if not record:
             return outputs[0] if single else outputs
-        ctx._next = _edges(args, Tensor)
         ctx._n_out = len(outputs)
         if len(outputs) > 1:  # to give outputs that receive no gradient zeros in backward
             ctx._out_meta = tuple((o._data.shape, o._data.dtype, backend.array_module(o._data))
