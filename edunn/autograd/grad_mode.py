@@ -48,8 +48,10 @@ class _DecoratorContextManager:
         return self.__class__()
 
 
-class no_grad(_DecoratorContextManager):
-    """Disable graph recording: ops inside produce tensors with ``requires_grad=False``."""
+class _SetGrad(_DecoratorContextManager):
+    """Sets ``state.enabled`` to the class's ``enabled`` inside, and restores it on exit."""
+
+    enabled: bool
 
     def __new__(cls, orig_func=None):
         if orig_func is not None and callable(orig_func):  # bare ``@no_grad``
@@ -61,29 +63,22 @@ class no_grad(_DecoratorContextManager):
 
     def __enter__(self) -> None:
         self.prev = state.enabled
-        state.enabled = False
+        state.enabled = self.enabled
 
     def __exit__(self, *exc) -> None:
         state.enabled = self.prev
 
 
-class enable_grad(_DecoratorContextManager):
+class no_grad(_SetGrad):
+    """Disable graph recording: ops inside produce tensors with ``requires_grad=False``."""
+
+    enabled = False
+
+
+class enable_grad(_SetGrad):
     """Enable graph recording inside a ``no_grad`` region."""
 
-    def __new__(cls, orig_func=None):
-        if orig_func is not None and callable(orig_func):
-            return cls()(orig_func)
-        return super().__new__(cls)
-
-    def __init__(self, orig_func=None) -> None:
-        self.prev = True
-
-    def __enter__(self) -> None:
-        self.prev = state.enabled
-        state.enabled = True
-
-    def __exit__(self, *exc) -> None:
-        state.enabled = self.prev
+    enabled = True
 
 
 class set_grad_enabled(_DecoratorContextManager):
