@@ -79,7 +79,7 @@ class device:
         if type == "cpu" and index not in (None, 0):
             raise RuntimeError(f"edunn has one CPU device; 'cpu:{index}' does not exist (use 'cpu')")
         self.type = type
-        self.index = None if type == "cpu" else index
+        self.index = index  # ``cpu:0`` keeps its 0, and differs from ``cpu``, as in PyTorch
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, str):
@@ -110,6 +110,8 @@ def as_device(dev: "str | int | device | None") -> device:
         dev = device("cuda", dev)
     elif not isinstance(dev, device):
         dev = device(dev)
+    if dev.type == "cpu":
+        return CPU  # one CPU: tensors report ``cpu``, and it keys the one CPU generator
     if dev.type == "cuda":
         if not cuda_available():
             raise RuntimeError(

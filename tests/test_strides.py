@@ -46,3 +46,11 @@ def test_needs_input_grad_is_known_in_forward():
 
     Scale.apply(edunn.ones(2, requires_grad=True), edunn.ones(2))
     assert seen["forward"] == (True, False)
+
+
+def test_cpu_device_with_an_index_as_torch():
+    for spec in ["cpu", "cpu:0"]:
+        ours, theirs = edunn.device(spec), torch.device(spec)
+        assert (ours.type, ours.index, str(ours)) == (theirs.type, theirs.index, str(theirs))
+    assert (edunn.device("cpu:0") == edunn.device("cpu")) == (torch.device("cpu:0") == torch.device("cpu"))
+    assert edunn.zeros(2, device="cpu:0").device == edunn.device("cpu")
