@@ -24,37 +24,26 @@ __all__ = ['remainder', 'fmod', 'float_power', 'atan2', 'arctan2', 'hypot', 'max
 class Remainder(Function):
     """``y = a - floor(a / b) * b`` (the sign of b, like Python's ``%``);
     dy/da = 1, dy/db = -floor(a / b)."""
+    op, rounding_mode = "remainder", "floor"
 
-    @staticmethod
-    def forward(ctx, a, b):
+    @classmethod
+    def forward(cls, ctx, a, b):
         ad, bd = _binary(a, b)
         _check_int_divisor(ad, bd)
         ctx.save_for_backward(a, b)
-        return _xp(ad if hasattr(ad, "dtype") else bd).remainder(ad, bd)
+        return getattr(_xp(ad if hasattr(ad, "dtype") else bd), cls.op)(ad, bd)
 
-    @staticmethod
-    def backward(ctx, grad):
+    @classmethod
+    def backward(cls, ctx, grad):
         a, b = ctx.saved_tensors
-        gb = -grad * div(a, b, rounding_mode="floor") if ctx.needs_input_grad[1] else None
+        gb = -grad * div(a, b, rounding_mode=cls.rounding_mode) if ctx.needs_input_grad[1] else None
         return grad, gb
 
 
-class Fmod(Function):
+class Fmod(Remainder):
     """``y = a - trunc(a / b) * b`` (the sign of a, like C's ``fmod``);
     dy/da = 1, dy/db = -trunc(a / b)."""
-
-    @staticmethod
-    def forward(ctx, a, b):
-        ad, bd = _binary(a, b)
-        _check_int_divisor(ad, bd)
-        ctx.save_for_backward(a, b)
-        return _xp(ad if hasattr(ad, "dtype") else bd).fmod(ad, bd)
-
-    @staticmethod
-    def backward(ctx, grad):
-        a, b = ctx.saved_tensors
-        gb = -grad * div(a, b, rounding_mode="trunc") if ctx.needs_input_grad[1] else None
-        return grad, gb
+    op, rounding_mode = "fmod", "trunc"
 
 
 class Atan2(Function):
@@ -198,7 +187,6 @@ class Copysign(Function):
         a, y = ctx.saved_tensors
         ga = grad * _where(a == 0, 0.0, y / _where(a == 0, 1.0, a)) if ctx.needs_input_grad[0] else None
         return ga, (grad * 0 if ctx.needs_input_grad[1] else None)
-
 
 
 def remainder(input: Any, other: Any) -> Tensor:
