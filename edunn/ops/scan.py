@@ -37,11 +37,8 @@ class CumSum(Function):
 
     @staticmethod
     def forward(ctx, x, dim, np_dtype):
-        xd = x._data
-        if np_dtype is None and xd.dtype.kind in "biu":
-            np_dtype = backend.int64.np
         ctx.dim = dim
-        return _xp(x).cumsum(xd, axis=dim, dtype=np_dtype)
+        return _xp(x).cumsum(x._data, axis=dim, dtype=np_dtype)
 
     @staticmethod
     def backward(ctx, grad):
@@ -54,10 +51,7 @@ class CumProd(Function):
 
     @staticmethod
     def forward(ctx, x, dim, np_dtype):
-        xd = x._data
-        if np_dtype is None and xd.dtype.kind in "biu":
-            np_dtype = backend.int64.np
-        y = _xp(x).cumprod(xd, axis=dim, dtype=np_dtype)
+        y = _xp(x).cumprod(x._data, axis=dim, dtype=np_dtype)
         ctx.dim = dim
         ctx.save_for_backward(x, y)
         return y
@@ -146,14 +140,20 @@ class LogCumSumExp(Function):
         return part(_where(pos, grad, zero)) - part(_where(pos, zero, -grad)), None
 
 
+def _accumulate_dtype(input: Tensor, dtype: Any) -> Any:
+    """The array dtype a sum or product accumulates in: ``dtype`` when given, int64 for bool and
+    integer inputs (as PyTorch), else None (the input's own)."""
+    if dtype is not None:
+        return backend.as_dtype(dtype).np
+    return backend.int64.np if input._data.dtype.kind in "biu" else None
+
+
 def cumsum(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
-    np_dtype = None if dtype is None else backend.as_dtype(dtype).np
-    return CumSum.apply(input, wrap_dim(dim, input._data.ndim), np_dtype)
+    return CumSum.apply(input, wrap_dim(dim, input._data.ndim), _accumulate_dtype(input, dtype))
 
 
 def cumprod(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
-    np_dtype = None if dtype is None else backend.as_dtype(dtype).np
-    return CumProd.apply(input, wrap_dim(dim, input._data.ndim), np_dtype)
+    return CumProd.apply(input, wrap_dim(dim, input._data.ndim), _accumulate_dtype(input, dtype))
 
 
 def cummax(input: Tensor, dim: int) -> Any:

@@ -56,34 +56,38 @@ def msort(input: Tensor) -> Tensor:
     return sort(input, 0).values
 
 
+def _dim_and_size(x: Any, dim: int) -> tuple:
+    """``dim`` wrapped, and the length of ``x`` along it (a 0-d tensor counts as one entry)."""
+    d = wrap_dim(dim, max(x.ndim, 1))
+    return d, (x.shape[d] if x.ndim else 1)
+
+
+def _sorted_slice(input: Tensor, d: int, descending: bool, start: int, stop: int) -> tuple:
+    """``(values, indices)`` of the entries ``start:stop`` of ``input`` stably sorted along ``d``;
+    the values are ``gather``ed, so their gradient flows back through the indices."""
+    order = _argsort(input._data, d, descending, True)
+    idx = Tensor._make(order[(slice(None),) * d + (slice(start, stop),)].astype(_INT64))
+    return gather(input, d, idx), idx
+
+
 def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:
     """The ``k`` largest (or smallest) entries along ``dim`` and their indices."""
-    x = input._data
-    d = wrap_dim(dim, max(x.ndim, 1))
-    n = x.shape[d] if x.ndim else 1
+    d, n = _dim_and_size(input._data, dim)
     if not 0 <= k <= n:
         raise RuntimeError(f"selected index k out of range (k = {k}, size of dim {d} = {n})")
-    if x.ndim == 0:
-        v, i = sort(input)
-        return return_types.topk(v, i)
-    order = _argsort(x, d, largest, True)
-    idx = Tensor._make(order[(slice(None),) * d + (slice(0, k),)].astype(_INT64))
-    return return_types.topk(gather(input, d, idx), idx)
+    if input._data.ndim == 0:
+        return return_types.topk(*sort(input))
+    return return_types.topk(*_sorted_slice(input, d, largest, 0, k))
 
 
 def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False) -> Any:
     """The ``k``-th smallest entry along ``dim`` (1-based) and its index."""
-    x = input._data
-    d = wrap_dim(dim, max(x.ndim, 1))
-    n = x.shape[d] if x.ndim else 1
+    d, n = _dim_and_size(input._data, dim)
     if not 1 <= k <= n:
         raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {d} (k = {k}, size {n})")
-    if x.ndim == 0:
-        v, i = sort(input)
-        return return_types.kthvalue(v, i)
-    order = _argsort(x, d, False, True)
-    idx = Tensor._make(order[(slice(None),) * d + (slice(k - 1, k),)].astype(_INT64))
-    values = gather(input, d, idx)
+    if input._data.ndim == 0:
+        return return_types.kthvalue(*sort(input))
+    values, idx = _sorted_slice(input, d, False, k - 1, k)
     if not keepdim:
         values, idx = values.squeeze(d), idx.squeeze(d)
     return return_types.kthvalue(values, idx)
