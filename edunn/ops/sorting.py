@@ -37,9 +37,8 @@ def sort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool
     """``(values, indices)`` with ``values = input.gather(dim, indices)`` sorted along ``dim``.
     Backward: the values' gradient scattered back through ``indices``."""
     x = input._data
-    if x.ndim == 0:
-        return return_types.sort(gather(input, 0, Tensor._make(backend.array_module(x).zeros((), _INT64))),
-                                 Tensor._make(backend.array_module(x).zeros((), _INT64)))
+    if x.ndim == 0:  # one entry, already in place
+        return return_types.sort(input.clone(), Tensor._make(backend.array_module(x).zeros((), _INT64)))
     d = wrap_dim(dim, x.ndim)
     idx = Tensor._make(_argsort(x, d, descending, stable).astype(_INT64))
     return return_types.sort(gather(input, d, idx), idx)

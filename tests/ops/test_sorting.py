@@ -52,6 +52,16 @@ def test_return_types():
 
 
 @pytest.mark.lesson01
+def test_zero_dim_input_is_its_own_sort():
+    x = edunn.tensor(3.0, requires_grad=True)
+    for out in (x.sort(), x.topk(1), x.kthvalue(1)):
+        assert out.values.shape == () and out.values.item() == 3.0
+        assert out.indices.shape == () and out.indices.item() == 0
+    x.sort().values.backward()
+    assert x.grad.item() == 1.0
+
+
+@pytest.mark.lesson01
 @pytest.mark.skipif(torch is None, reason="needs torch")
 def test_unique_bincount_histc_searchsorted():
     a = np.array([[3, 1, 3], [2, 1, 3]])
