@@ -32,6 +32,7 @@ except ImportError:  # parity tests are skipped, gradcheck still runs
     torch = None
 
 NEEDS_TORCH = "PyTorch is not installed: pip install -e .[parity] to run the parity checks"
+needs_torch = pytest.mark.skipif(torch is None, reason=NEEDS_TORCH)
 
 
 @dataclass

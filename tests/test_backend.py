@@ -4,17 +4,11 @@ import pytest
 
 import edunn
 from edunn import backend
+from opcheck import needs_torch, torch
 
 pytestmark = pytest.mark.lesson01
 
 NAMES = ["bool", "uint8", "int8", "int16", "int32", "int64", "float16", "bfloat16", "float32", "float64"]
-
-try:
-    import torch
-except ImportError:  # parity parts are skipped
-    torch = None
-
-needs_torch = pytest.mark.skipif(torch is None, reason="torch not installed")
 
 
 def _name(d) -> str:

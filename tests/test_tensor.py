@@ -3,14 +3,9 @@ import numpy as np
 import pytest
 
 import edunn
-
-try:
-    import torch
-except ImportError:
-    torch = None
+from opcheck import needs_torch, torch
 
 pytestmark = pytest.mark.lesson01
-needs_torch = pytest.mark.skipif(torch is None, reason="torch not installed")
 
 
 def test_shape_size_dim_numel():

@@ -7,11 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import edunn
-
-try:
-    import torch
-except ImportError:
-    torch = None
+from opcheck import torch
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -3,12 +3,7 @@ import numpy as np
 import pytest
 
 import edunn
-from opcheck import OpSpec, parity_test, spec_tests
-
-try:
-    import torch
-except ImportError:
-    torch = None
+from opcheck import OpSpec, parity_test, spec_tests, torch
 
 SPECS = [
     OpSpec("to_float64_and_back", lambda a: (a.to(edunn.float64) * 2).to(a.dtype), lambda a: (a.to(torch.float64) * 2).to(a.dtype),

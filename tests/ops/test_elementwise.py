@@ -5,15 +5,7 @@ import numpy as np
 import pytest
 
 import edunn
-from opcheck import OpSpec, assert_close, spec_tests
-
-try:
-    import torch
-except ImportError:
-    torch = None
-
-needs_torch = pytest.mark.skipif(torch is None, reason="PyTorch is not installed")
-
+from opcheck import OpSpec, assert_close, needs_torch, spec_tests, torch
 
 def _away_from(points, low=-2.0, high=2.0, gap=0.15):
     """Inputs uniform in [low, high] but at least ``gap`` from each kink in ``points``."""

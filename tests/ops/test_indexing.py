@@ -3,13 +3,7 @@ import numpy as np
 import pytest
 
 import edunn
-from opcheck import OpSpec, assert_close, spec_tests
-
-try:
-    import torch
-except ImportError:
-    torch = None
-
+from opcheck import OpSpec, assert_close, needs_torch, spec_tests, torch
 
 def _ints(*arrays):
     return lambda rng: [rng.uniform(-2, 2, size=arrays[0])] + [np.asarray(a, dtype=np.int64) for a in arrays[1:]]
@@ -97,7 +91,7 @@ test_parity, test_gradcheck = spec_tests(SPECS, lesson=2)
 
 
 @pytest.mark.lesson02
-@pytest.mark.skipif(torch is None, reason="needs torch")
+@needs_torch
 @pytest.mark.parametrize("kind", ["slice_adv", "mask", "scalar", "broadcast_v", "accumulate"])
 def test_setitem_autograd(kind, device):
     rng = np.random.default_rng(0)
@@ -129,7 +123,7 @@ def test_setitem_autograd(kind, device):
 
 
 @pytest.mark.lesson01
-@pytest.mark.skipif(torch is None, reason="needs torch")
+@needs_torch
 def test_getitem_semantics_match_torch():
     a = np.arange(60.0).reshape(3, 4, 5)
     x, t = edunn.tensor(a), torch.tensor(a)

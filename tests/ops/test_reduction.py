@@ -3,15 +3,7 @@ import numpy as np
 import pytest
 
 import edunn
-from opcheck import OpSpec, assert_close, spec_tests
-
-try:
-    import torch
-except ImportError:
-    torch = None
-
-needs_torch = pytest.mark.skipif(torch is None, reason="PyTorch is not installed")
-
+from opcheck import OpSpec, assert_close, needs_torch, spec_tests, torch
 
 def _distinct(shape):
     """Inputs whose values are well apart (no near-ties), for max/median/sort-like ops."""

@@ -4,13 +4,9 @@ import pytest
 
 import edunn
 from edunn.ops.padding import pad as epad
-from opcheck import OpSpec, assert_close, spec_tests
+from opcheck import OpSpec, assert_close, needs_torch, spec_tests, torch
 
-try:
-    import torch
-    import torch.nn.functional as TF
-except ImportError:
-    torch = None
+TF = torch.nn.functional if torch is not None else None
 
 SPECS = [
     OpSpec("view", lambda a: a.view(3, -1), lambda a: a.view(3, -1), [(2, 3, 2)]),
@@ -145,7 +141,7 @@ def test_partial_unbind_gradient_is_zero_elsewhere():
 
 
 @pytest.mark.lesson01
-@pytest.mark.skipif(torch is None, reason="needs torch")
+@needs_torch
 def test_repeat_interleave_tensor_repeats():
     x = np.arange(6.0).reshape(3, 2)
     r = np.array([1, 0, 2])

@@ -3,12 +3,7 @@ import numpy as np
 import pytest
 
 import edunn
-from opcheck import OpSpec, assert_close, spec_tests
-
-try:
-    import torch
-except ImportError:
-    torch = None
+from opcheck import OpSpec, assert_close, needs_torch, spec_tests, torch
 
 SPECS = [
     OpSpec("sort", lambda a: a.sort(1), lambda a: a.sort(1), [(3, 5)]),
@@ -31,7 +26,7 @@ test_parity, test_gradcheck = spec_tests(SPECS, lesson=2, gradcheck=GRADCHECK)
 
 
 @pytest.mark.lesson01
-@pytest.mark.skipif(torch is None, reason="needs torch")
+@needs_torch
 def test_stable_sort_ties_and_nan():
     a = np.array([2.0, 1.0, 2.0, np.nan, 1.0, 2.0])
     for desc in (False, True):
@@ -62,7 +57,7 @@ def test_zero_dim_input_is_its_own_sort():
 
 
 @pytest.mark.lesson01
-@pytest.mark.skipif(torch is None, reason="needs torch")
+@needs_torch
 def test_unique_bincount_histc_searchsorted():
     a = np.array([[3, 1, 3], [2, 1, 3]])
     for kw in [dict(), dict(return_inverse=True, return_counts=True), dict(dim=1, return_inverse=True)]:
