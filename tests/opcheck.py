@@ -173,25 +173,18 @@ def _lesson_mark(lesson: int) -> pytest.MarkDecorator:
     return getattr(pytest.mark, f"lesson{lesson:02d}")
 
 
-def parity_test(specs: Sequence[OpSpec], lesson: int) -> Callable:
-    """A test running :func:`check_parity` on each spec and device, marked with its lesson."""
+def spec_test(check: Callable, specs: Sequence[OpSpec], lesson: int) -> Callable:
+    """A test running ``check`` (:func:`check_parity` or :func:`check_gradcheck`) on each spec
+    and device, marked with its lesson; pytest names it after the variable it is assigned to."""
     @_lesson_mark(lesson)
     @pytest.mark.parametrize("spec", specs, ids=spec_id)
-    def test_parity(spec, device):
-        check_parity(spec, device)
-    return test_parity
-
-
-def gradcheck_test(specs: Sequence[OpSpec], lesson: int) -> Callable:
-    """A test running :func:`check_gradcheck` on each spec and device, marked with its lesson."""
-    @_lesson_mark(lesson)
-    @pytest.mark.parametrize("spec", specs, ids=spec_id)
-    def test_gradcheck(spec, device):
-        check_gradcheck(spec, device)
-    return test_gradcheck
+    def test(spec, device):
+        check(spec, device)
+    return test
 
 
 def spec_tests(specs: Sequence[OpSpec], lesson: int, gradcheck: Sequence[OpSpec] | None = None) -> tuple:
     """``test_parity, test_gradcheck = spec_tests(SPECS, lesson=2)``: parity on every spec,
     gradcheck on ``gradcheck`` (default: every spec)."""
-    return parity_test(specs, lesson), gradcheck_test(specs if gradcheck is None else gradcheck, lesson)
+    return (spec_test(check_parity, specs, lesson),
+            spec_test(check_gradcheck, specs if gradcheck is None else gradcheck, lesson))
