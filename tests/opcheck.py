@@ -14,7 +14,7 @@ A test file lists its specs and lets :func:`spec_tests` write the two tests over
 
     test_parity, test_gradcheck = spec_tests(SPECS, lesson=2)
 
-pytest collects them under those names, one test per spec and device (``test_parity[exp-cpu]``).
+pytest collects them under those names, one test per spec and device (``test_parity[cpu-exp]``).
 """
 from __future__ import annotations
 

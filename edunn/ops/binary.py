@@ -21,6 +21,20 @@ __all__ = ['remainder', 'fmod', 'float_power', 'atan2', 'arctan2', 'hypot', 'max
            'addcdiv']
 
 
+class _BinaryOp(Function):
+    """``y = xp.<op>(a, b)`` on the promoted operands (made floating point first when
+    ``to_float``), saving both inputs for ``backward``."""
+    op, to_float = "", False
+
+    @classmethod
+    def forward(cls, ctx, a, b):
+        ad, bd = _binary(a, b)
+        if cls.to_float:
+            ad, bd = _as_floats(ad, bd)
+        ctx.save_for_backward(a, b)
+        return getattr(_xp(ad if hasattr(ad, "dtype") else bd), cls.op)(ad, bd)
+
+
 class Remainder(Function):
     """``y = a - floor(a / b) * b`` (the sign of b, like Python's ``%``);
     dy/da = 1, dy/db = -floor(a / b)."""
@@ -46,15 +60,10 @@ class Fmod(Remainder):
     op, rounding_mode = "fmod", "trunc"
 
 
-class Atan2(Function):
+class Atan2(_BinaryOp):
     """``y = atan2(a, b)``, the angle of the point (b, a);
     dy/da = b / (a^2 + b^2), dy/db = -a / (a^2 + b^2)."""
-
-    @staticmethod
-    def forward(ctx, a, b):
-        ad, bd = _as_floats(*_binary(a, b))
-        ctx.save_for_backward(a, b)
-        return _xp(ad if hasattr(ad, "dtype") else bd).arctan2(ad, bd)
+    op, to_float = "arctan2", True
 
     @staticmethod
     def backward(ctx, grad):
@@ -79,16 +88,10 @@ class Hypot(Function):
         return grad * a / y, grad * b / y
 
 
-class Maximum(Function):
+class Maximum(_BinaryOp):
     """``y = max(a, b)`` elementwise (NaN propagates); the gradient goes to the larger input and
     is split in halves on ties, as in PyTorch."""
     op = "maximum"
-
-    @classmethod
-    def forward(cls, ctx, a, b):
-        ad, bd = _binary(a, b)
-        ctx.save_for_backward(a, b)
-        return getattr(_xp(ad if hasattr(ad, "dtype") else bd), cls.op)(ad, bd)
 
     @classmethod
     def backward(cls, ctx, grad):
@@ -103,16 +106,10 @@ class Minimum(Maximum):
     op = "minimum"
 
 
-class Fmax(Function):
+class Fmax(_BinaryOp):
     """``y = fmax(a, b)``: like ``maximum`` but a NaN loses to a number; the whole gradient goes
     to the selected input (to ``a`` on ties), as in PyTorch."""
     op = "fmax"
-
-    @classmethod
-    def forward(cls, ctx, a, b):
-        ad, bd = _binary(a, b)
-        ctx.save_for_backward(a, b)
-        return getattr(_xp(ad if hasattr(ad, "dtype") else bd), cls.op)(ad, bd)
 
     @classmethod
     def backward(cls, ctx, grad):
@@ -127,16 +124,10 @@ class Fmin(Fmax):
     op = "fmin"
 
 
-class LogAddExp(Function):
+class LogAddExp(_BinaryOp):
     """``y = log(e^a + e^b)`` (base 2 with ``logaddexp2``), computed stably;
     dy/da = sigmoid((a - b) ln base), dy/db = sigmoid((b - a) ln base)."""
-    op, ln_base = "logaddexp", 1.0
-
-    @classmethod
-    def forward(cls, ctx, a, b):
-        ad, bd = _as_floats(*_binary(a, b))
-        ctx.save_for_backward(a, b)
-        return getattr(_xp(ad if hasattr(ad, "dtype") else bd), cls.op)(ad, bd)
+    op, to_float, ln_base = "logaddexp", True, 1.0
 
     @classmethod
     def backward(cls, ctx, grad):
