@@ -104,8 +104,6 @@ class Sum(Function):
         xd = x._data
         ctx.in_shape = xd.shape
         ctx.kept = _keepdim_shape(xd.shape, dims)
-        if np_dtype is None and xd.dtype.kind in "biu":
-            np_dtype = backend.int64.np  # PyTorch sums integers and bools as int64
         return _xp(x).asarray(xd.sum(axis=dims, keepdims=keepdim, dtype=np_dtype))
 
     @staticmethod
@@ -120,8 +118,6 @@ class NanSum(Function):
     def forward(ctx, x, dims, keepdim, np_dtype):
         xd = x._data
         ctx.in_shape, ctx.kept = xd.shape, _keepdim_shape(xd.shape, dims)
-        if np_dtype is None and xd.dtype.kind in "biu":
-            np_dtype = backend.int64.np
         ctx.keep = ~_xp(x).isnan(xd) if xd.dtype in _FLOATS else None
         return _xp(x).asarray(_xp(x).nansum(xd, axis=dims, keepdims=keepdim, dtype=np_dtype))
 
@@ -147,6 +143,14 @@ class Mean(Function):
         return _spread(grad, ctx.kept, ctx.in_shape) / ctx.n, None, None, None
 
 
+def _accumulate_dtype(input: Tensor, dtype: Any) -> Any:
+    """The array dtype a sum or product accumulates in: ``dtype`` when given, int64 for bool and
+    integer inputs (as PyTorch), else None (the input's own)."""
+    if dtype is not None:
+        return backend.as_dtype(dtype).np
+    return backend.int64.np if input._data.dtype.kind in "biu" else None
+
+
 def _check_float(input: Tensor, what: str, dtype: Any) -> Any:
     np_dtype = None if dtype is None else backend.as_dtype(dtype).np
     if (np_dtype or input._data.dtype) not in _FLOATS:
@@ -157,15 +161,12 @@ def _check_float(input: Tensor, what: str, dtype: Any) -> Any:
 
 def sum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
     """Sum over ``dim`` (all dims when None); integers and bools are summed as int64."""
-    dims = _dims(dim, input._data.ndim)
-    np_dtype = None if dtype is None else backend.as_dtype(dtype).np
-    return Sum.apply(input, dims, keepdim, np_dtype)
+    return Sum.apply(input, _dims(dim, input._data.ndim), keepdim, _accumulate_dtype(input, dtype))
 
 
 def nansum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
     """Sum treating NaN as zero."""
-    np_dtype = None if dtype is None else backend.as_dtype(dtype).np
-    return NanSum.apply(input, _dims(dim, input._data.ndim), keepdim, np_dtype)
+    return NanSum.apply(input, _dims(dim, input._data.ndim), keepdim, _accumulate_dtype(input, dtype))
 
 
 def mean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
@@ -190,8 +191,6 @@ class Prod(Function):
     @staticmethod
     def forward(ctx, x, dims, keepdim, np_dtype):
         xd = x._data
-        if np_dtype is None and xd.dtype.kind in "biu":
-            np_dtype = backend.int64.np
         ctx.dims, ctx.kept = dims, _keepdim_shape(xd.shape, dims)
         ctx.save_for_backward(x)
         return _xp(x).asarray(xd.prod(axis=dims, keepdims=keepdim, dtype=np_dtype))
@@ -212,8 +211,7 @@ class Prod(Function):
 
 
 def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
-    np_dtype = None if dtype is None else backend.as_dtype(dtype).np
-    return Prod.apply(input, _dims(dim, input._data.ndim), keepdim, np_dtype)
+    return Prod.apply(input, _dims(dim, input._data.ndim), keepdim, _accumulate_dtype(input, dtype))
 
 
 # ---------------------------------------------------------------------------------------- extremes

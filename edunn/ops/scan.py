@@ -10,6 +10,7 @@ from .. import backend, return_types
 from ..autograd.function import Function
 from ..tensor import Tensor, wrap_dim
 from .elementwise import _FLOATS, _float_array, _where, _xp, exp, log
+from .reduction import _accumulate_dtype
 
 __all__ = ['cumsum', 'cumprod', 'cummax', 'cummin', 'logcumsumexp']
 
@@ -138,14 +139,6 @@ class LogCumSumExp(Function):
         pos = grad._data > 0
         zero = grad * 0
         return part(_where(pos, grad, zero)) - part(_where(pos, zero, -grad)), None
-
-
-def _accumulate_dtype(input: Tensor, dtype: Any) -> Any:
-    """The array dtype a sum or product accumulates in: ``dtype`` when given, int64 for bool and
-    integer inputs (as PyTorch), else None (the input's own)."""
-    if dtype is not None:
-        return backend.as_dtype(dtype).np
-    return backend.int64.np if input._data.dtype.kind in "biu" else None
 
 
 def cumsum(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
