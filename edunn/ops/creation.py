@@ -516,7 +516,8 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, g
         cdf = xp.cumsum(rows, axis=-1)
         cdf = cdf / cdf[:, -1:]
         u = rng.random((rows.shape[0], num_samples))
-        out = xp.stack([xp.searchsorted(cdf[r], u[r], side="right") for r in range(rows.shape[0])])
+        # how many cumulative probabilities are <= u: searchsorted, for all rows at once
+        out = (cdf[:, None, :] <= u[:, :, None]).sum(axis=-1)
         out = xp.minimum(out, rows.shape[-1] - 1)
     else:
         # Gumbel top-k: sampling without replacement in one vectorised step.
