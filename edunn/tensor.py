@@ -42,14 +42,19 @@ class Tensor(TensorMethods):
 
     __array_priority__ = 1000  # ``ndarray + tensor`` calls Tensor.__radd__
 
-    def __init__(self, data: Any = None, *, dtype: Any = None, device: Any = None,
+    def __init__(self, *args: Any, dtype: Any = None, device: Any = None,
                  requires_grad: bool = False) -> None:
-        if data is None:
-            data = []
-        if isinstance(data, Tensor):
-            data = data._data
+        """The legacy constructor, as ``torch.Tensor``: ``Tensor(2, 3)`` is an uninitialised
+        (2, 3) tensor, ``Tensor([1, 2])`` holds the data in the default float dtype."""
         from .ops.creation import _to_array
-        self._data = _to_array(data, dtype, device, default_float=True)
+        d = backend.as_dtype(dtype) if dtype is not None else backend.get_default_dtype()
+        if args and all(isinstance(a, int) and not isinstance(a, bool) for a in args):
+            self._data = backend.xp_for(backend.as_device(device)).empty(args, d.np)
+        else:
+            if len(args) > 1:
+                raise TypeError(f"Tensor() takes sizes (ints) or one sequence of data, got {args!r}")
+            data = args[0] if args else []
+            self._data = _to_array(data._data if isinstance(data, Tensor) else data, d, device)
         self.requires_grad = False
         self.grad_fn = None
         self._output_nr = 0

@@ -83,7 +83,7 @@ def _infer_dtype(data: Any) -> backend.dtype:
     return (bool_, int64, get_default_dtype())[kind]
 
 
-def _to_array(data: Any, dtype: Any = None, device: Any = None, default_float: bool = False) -> Any:
+def _to_array(data: Any, dtype: Any = None, device: Any = None) -> Any:
     """An array on ``device`` holding ``data`` (Python numbers, nested lists, tensors, arrays)."""
     dev = as_device(device) if device is not None else None
     if isinstance(data, Tensor):
