@@ -113,32 +113,28 @@ class Function:
         Tensor = _tensor_mod.Tensor
         ctx = _new(cls)
         record = False
-        if _state.enabled:
+        enabled = _state.enabled
+        if enabled:
             for a in args:
                 if (a.__class__ is Tensor or isinstance(a, Tensor)) and a.requires_grad:
                     record = True
                     break
-            if record:  # where each input came from; also answers ctx.needs_input_grad in forward
-                ctx._next = _edges(args, Tensor)
-            else:
-                ctx._not_recorded = True  # nothing to save for a backward that will never run
-            # forward must not record the ops it may call (a user's forward uses tensor ops)
-            _state.enabled = False
-            try:
-                if cls.setup_context is _BASE_SETUP:
-                    out = cls.forward(ctx, *args, **kwargs)
-                else:
-                    out = cls.forward(*args, **kwargs)
-                    cls.setup_context(ctx, args, out)
-            finally:
-                _state.enabled = True  # it was on: we are inside ``if _state.enabled``
+        if record:  # where each input came from; also answers ctx.needs_input_grad in forward
+            ctx._next = _edges(args, Tensor)
         else:
-            ctx._not_recorded = True
+            ctx._next = (None,) * len(args)
+            ctx._not_recorded = True  # nothing to save for a backward that will never run
+        if enabled:  # forward must not record the ops it may call (a user's forward uses tensor ops)
+            _state.enabled = False
+        try:
             if cls.setup_context is _BASE_SETUP:
                 out = cls.forward(ctx, *args, **kwargs)
             else:
                 out = cls.forward(*args, **kwargs)
                 cls.setup_context(ctx, args, out)
+        finally:
+            if enabled:
+                _state.enabled = True
 
         oc = out.__class__
         if oc is not tuple and oc is not list and oc is not Tensor and oc is not _OutputRef \
