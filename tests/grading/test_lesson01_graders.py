@@ -49,9 +49,11 @@ def test_expand_strides_reference_matches_torch():
         rng.shuffle(order)
         base = lesson01.contiguous_strides(shape)
         strides = tuple(base[i] for i in order)
-        size = tuple(rng.choice([s, -1, rng.randint(1, 5)]) for s in shape)
+        size = tuple(rng.choice([s, s, -1, rng.randint(1, 5), -2]) for s in shape)
         # (torch accepts -1 in a new dimension of a 0-dimensional tensor, a size of -1: a bug)
         size = tuple(rng.randint(-1 if ndim else 0, 3) for _ in range(rng.randint(0, 2))) + size
+        if 0 in size and -2 in size:
+            continue  # torch only notices a size of -2 when no other size is 0 (numel overflow)
         x = torch.empty_strided(shape, strides)
         try:
             expected = x.expand(size).stride()
@@ -145,6 +147,25 @@ def broadcast_returns_list(shape_a, shape_b):
     return list(broadcast_shape_solution(shape_a, shape_b))
 
 
+def broadcast_names_padded_shapes(shape_a, shape_b):
+    """The message names the shapes after padding: (1, 4, 1) where the caller wrote (4, 1)."""
+    ndim = max(len(shape_a), len(shape_b))
+    a = (1,) * (ndim - len(shape_a)) + tuple(shape_a)
+    b = (1,) * (ndim - len(shape_b)) + tuple(shape_b)
+    try:
+        return broadcast_shape_solution(a, b)
+    except RuntimeError:
+        raise RuntimeError(f"cannot broadcast {a} with {b}") from None
+
+
+def broadcast_with_assert(shape_a, shape_b):
+    """An ``assert`` for the clash: AssertionError, with a good message."""
+    try:
+        return broadcast_shape_solution(shape_a, shape_b)
+    except RuntimeError:
+        raise AssertionError(f"shapes {shape_a} and {shape_b} clash") from None
+
+
 def test_broadcast_shape_grader():
     assert_full_marks("01.broadcast_shape", broadcast_shapes)
     assert_full_marks("01.broadcast_shape", broadcast_shape_solution)
@@ -155,6 +176,16 @@ def test_broadcast_shape_grader():
     assert_partial("01.broadcast_shape", broadcast_value_error, mentions="it raised ValueError")
     assert_partial("01.broadcast_shape", broadcast_vague_error, mentions="name both shapes")
     assert_partial("01.broadcast_shape", broadcast_returns_list, mentions="return a tuple")
+    assert_partial("01.broadcast_shape", broadcast_names_padded_shapes, mentions="not padded with 1s")
+    assert_partial("01.broadcast_shape", broadcast_with_assert, mentions="it raised AssertionError")
+
+
+def test_broadcast_shape_wrong_exception_type_costs_one_unit():
+    # A good message in the wrong exception type loses the "RuntimeError" unit, not the message one.
+    for wrong in (broadcast_value_error, broadcast_with_assert):
+        points, total, text = score("01.broadcast_shape", wrong)
+        assert 0 < points < total
+        assert "name both shapes" not in text, text
 
 
 def test_broadcast_shape_partial_credit_is_proportional():
@@ -189,6 +220,36 @@ def strides_inclusive(shape):
     return tuple(math.prod(shape[i:]) for i in range(len(shape)))
 
 
+def strides_own_size(shape):
+    """Multiplies by shape[k] instead of shape[k + 1]."""
+    strides = [1] * len(shape)
+    for k in range(len(shape) - 2, -1, -1):
+        strides[k] = strides[k + 1] * shape[k]
+    return tuple(strides)
+
+
+def strides_numpy_ints(shape):
+    """Right numbers, but NumPy integers, as np.cumprod gives them."""
+    import numpy
+
+    return tuple(numpy.cumprod((tuple(shape[1:]) + (1,))[::-1])[::-1]) if shape else ()
+
+
+def strides_from_numpy_float64(shape):
+    """NumPy's byte strides of a float64 array."""
+    import numpy
+
+    return tuple(numpy.empty(shape).strides)
+
+
+def strides_one_for_scalars(shape):
+    """Starts from [1], so a 0-dimensional shape gets (1,)."""
+    strides = [1]
+    for size in reversed(tuple(shape)[1:]):
+        strides.insert(0, strides[0] * size)
+    return tuple(strides)
+
+
 def test_contiguous_strides_grader():
     assert_full_marks("01.contiguous_strides", lesson01.contiguous_strides)
     assert_full_marks("01.contiguous_strides", strides_solution)
@@ -199,6 +260,10 @@ def test_contiguous_strides_grader():
     assert_partial("01.contiguous_strides", strides_inclusive, mentions="AFTER dimension i")
     assert_partial("01.contiguous_strides", lambda shape: list(strides_solution(shape)),
                    mentions="tuple of ints")
+    assert_partial("01.contiguous_strides", strides_own_size, mentions="size of dimension k itself")
+    assert_partial("01.contiguous_strides", strides_numpy_ints, mentions="NumPy integers")
+    assert_partial("01.contiguous_strides", strides_from_numpy_float64, mentions="8 bytes per element")
+    assert_partial("01.contiguous_strides", strides_one_for_scalars, mentions="it has no strides")
 
 
 # ---------------------------------------------------------------------- 01.promote
@@ -245,7 +310,8 @@ def test_promote_grader():
     assert_zero("01.promote", stub)
     assert_partial("01.promote", promote_widest, mentions="category")
     assert_partial("01.promote", promote_no_surprises, mentions="neither")
-    assert_partial("01.promote", promote_like_numpy)
+    assert_partial("01.promote", promote_like_numpy, mentions="integers with floats")
+    assert_partial("01.promote", lambda a, b: str(promote_solution(a, b)), mentions="not its name")
 
 
 # ---------------------------------------------------------------------- 01.expand_strides
@@ -291,6 +357,28 @@ def expand_never_raises(shape, strides, size):
     return tuple(out)
 
 
+def expand_new_dims_on_the_right(shape, strides, size):
+    """Lines the sizes up with the shape from the left, so new dimensions end up on the right."""
+    out = []
+    for k, new in enumerate(size):
+        if k >= len(shape):
+            out.append(0)
+        elif new == -1 or new == shape[k]:
+            out.append(strides[k])
+        elif shape[k] == 1:
+            out.append(0)
+        else:
+            raise RuntimeError(f"cannot expand shape {shape} to size {size}")
+    return tuple(out)
+
+
+def expand_stride_one_for_new_dims(shape, strides, size):
+    """Gives the new leading dimensions stride 1, as if they were contiguous."""
+    lead = len(size) - len(shape)
+    out = list(expand_solution(shape, strides, size))
+    return tuple([1] * lead + out[lead:]) if lead > 0 else tuple(out)
+
+
 def test_expand_strides_grader():
     assert_full_marks("01.expand_strides", lesson01.expand_strides)
     assert_full_marks("01.expand_strides", expand_solution)
@@ -298,6 +386,8 @@ def test_expand_strides_grader():
     assert_partial("01.expand_strides", expand_recomputes_strides, mentions="copy its strides")
     assert_partial("01.expand_strides", expand_ignores_minus_one, mentions="-1 keeps a size")
     assert_partial("01.expand_strides", expand_never_raises, mentions="should raise RuntimeError")
+    assert_partial("01.expand_strides", expand_new_dims_on_the_right, mentions="this expansion is allowed")
+    assert_partial("01.expand_strides", expand_stride_one_for_new_dims, mentions="new dimensions on the left get stride 0")
 
 
 # ---------------------------------------------------------------------- the notebook's solutions

@@ -62,6 +62,10 @@ def expand_strides(shape: tuple, strides: tuple, size: tuple) -> tuple:
             out.append(0)
             continue
         old, stride = shape[i - lead], strides[i - lead]
+        if new < -1:
+            raise RuntimeError(
+                f"expand: the expanded size ({new}) isn't allowed at dimension {i}; only -1 "
+                f"(keep the size) may be negative; shape {shape}, size {size}")
         if new == -1 or new == old:
             out.append(stride)
         elif old == 1:
@@ -89,6 +93,12 @@ def strides_that_matter(strides: tuple, size: tuple) -> tuple:
 
 def _is_shape(value) -> bool:
     return isinstance(value, tuple) and all(isinstance(s, int) and not isinstance(s, bool) for s in value)
+
+
+def _is_numpy_ints(value) -> bool:
+    """A tuple of NumPy integers (``np.cumprod`` and friends give those): right, but not ints."""
+    return isinstance(value, tuple) and len(value) > 0 and all(
+        type(s).__module__ == "numpy" and hasattr(s, "__index__") for s in value)
 
 
 def _shape_text(shape) -> str:
@@ -177,17 +187,23 @@ def grade_broadcast_shape(student, t):
             if not t.raises(RuntimeError, student, a, b, what=f"broadcast_shape({a}, {b})"):
                 break
     with t.group("the error message"):
+        # Only the message is judged here; the exception's type was judged above.
         a, b = (5, 3, 2), (4, 1)
         try:
             student(a, b)
-        except RuntimeError as error:
-            t.ok(_mentions(str(error), a) and _mentions(str(error), b),
-                 f"the RuntimeError for broadcast_shape({a}, {b}) should name both shapes so the "
-                 f"user sees what clashed; your message was {str(error)!r}")
         except NotImplementedError:
             raise
-        except Exception:
-            t.fail(f"broadcast_shape({a}, {b}) should raise RuntimeError naming both shapes")
+        except Exception as error:
+            message = str(error)
+            if _mentions(message, a) and _mentions(message, b):
+                t.ok(True, "")
+            else:
+                padded = (1,) * (len(a) - len(b)) + b
+                hint = (f" (hint: name the shapes as the caller gave them, {_shape_text(b)}, not "
+                        f"padded with 1s on the left, {_shape_text(padded)})"
+                        if _mentions(message, padded) else "")
+                t.fail(f"the error for broadcast_shape({a}, {b}) should name both shapes so the "
+                       f"user sees what clashed; your message was {message!r}{hint}")
         else:
             t.fail(f"broadcast_shape({a}, {b}) should raise RuntimeError naming both shapes, "
                    "but it returned normally")
@@ -204,21 +220,31 @@ def grade_contiguous_strides(student, t):
     def expect(shape):
         got = student(shape)
         want = contiguous_strides(shape)
+        if _is_numpy_ints(got):
+            raise Fail(f"contiguous_strides({shape}) returned {got!r}: NumPy integers; convert each "
+                       "with int(...) so that it returns a tuple of Python ints, like Tensor.stride()")
         if not _is_shape(got):
             raise Fail(f"contiguous_strides({shape}) returned {got!r}; return a tuple of ints, "
                        "like Tensor.stride()")
-        fortran = tuple(reversed(contiguous_strides(tuple(reversed(shape)))))
-        nbytes = tuple(4 * s for s in want)
-        inclusive = tuple(math.prod(shape[i:]) for i in range(len(shape)))
         if got == want:
             return t.equal(got, want, f"contiguous_strides({shape})")
-        if got == fortran and got != want:
+        fortran = tuple(reversed(contiguous_strides(tuple(reversed(shape)))))
+        inclusive = tuple(math.prod(shape[i:]) for i in range(len(shape)))
+        own_size = tuple(math.prod(shape[i:-1]) for i in range(len(shape)))  # s[k+1] * shape[k]
+        in_bytes = [n for n in (2, 4, 8) if got == tuple(n * s for s in want)]
+        if not shape:
+            hint = "a 0-dimensional tensor has no dimensions, so it has no strides: return ()"
+        elif got == fortran:
             hint = ("these are column-major (Fortran) strides; in C order the LAST dimension has "
                     "stride 1")
-        elif got == nbytes:
-            hint = "these are byte strides for float32; count elements, not bytes"
+        elif in_bytes:
+            hint = (f"these are byte strides ({in_bytes[0]} bytes per element, as NumPy's "
+                    "array.strides counts); count elements, not bytes")
         elif got == inclusive:
             hint = "stride[i] is the product of the sizes AFTER dimension i, not including it"
+        elif got == own_size:
+            hint = ("you multiplied by shape[k], the size of dimension k itself; stride[k] is "
+                    "stride[k+1] * shape[k+1], the size of the dimension to its right")
         else:
             hint = "stride[i] is the product of shape[i+1:]"
         return t.equal(got, want, f"contiguous_strides({shape})", hint=hint)
@@ -241,7 +267,9 @@ def grade_contiguous_strides(student, t):
         for _ in range(5):
             shape = _random_shape(t.rng, t.rng.randint(1, 4))
             t.equal(student(shape), edunn.zeros(shape).stride(), f"contiguous_strides({shape}) "
-                    f"against edunn.zeros({shape}).stride()")
+                    f"against edunn.zeros({shape}).stride()",
+                    hint="a freshly made tensor is C-contiguous: its strides are what this "
+                         "function should return")
 
 
 # ---------------------------------------------------------------------------- 01.promote
@@ -268,9 +296,14 @@ def grade_promote(student, t):
             key = tuple(sorted((_category(a), _category(b))))
             by_kind.setdefault(key, []).append((a, b))
 
+    dtype_type = type(dtypes[0])
+
     def expect(a, b):
         got = student(a, b)
         want = reference(a, b)
+        if not isinstance(got, dtype_type):
+            raise Fail(f"promote({a}, {b}) returned {type(got).__name__} {got!r}; return an edunn "
+                       f"dtype such as {want} (the object, not its name)")
         if a.name in ("uint8", "int8") and b.name in ("uint8", "int8") and a is not b:
             hint = ("neither uint8 nor int8 holds the other's range (0..255 and -128..127), so "
                     "the result is the next signed type that holds both")
@@ -308,9 +341,15 @@ def grade_promote(student, t):
 @exercise("01.expand_strides", points=3, reference=expand_strides, title="expand through zero strides")
 def grade_expand_strides(student, t):
     def expect(shape, strides, size, hint=None):
-        got = student(shape, strides, size)
         want = expand_strides(shape, strides, size)
         call = f"expand_strides({shape}, {strides}, {size})"
+        try:
+            got = student(shape, strides, size)
+        except NotImplementedError:
+            raise
+        except (RuntimeError, ValueError, IndexError) as error:
+            raise Fail(f"{call} raised {type(error).__name__} ({error}), but this expansion is "
+                       f"allowed: expected the strides {want}" + (f" (hint: {hint})" if hint else "")) from None
         if not _is_shape(got) or len(got) != len(size):
             raise Fail(f"{call} returned {got!r}; return a tuple of {len(size)} ints, one stride per "
                        "dimension of the result")
