@@ -66,6 +66,21 @@ class TanhUsesInput(Function):
         return grad * (1 - x ** 2)
 
 
+class TanhOnArrays(Function):
+    """Right first derivative, but computed on arrays: it cannot be differentiated again."""
+
+    @staticmethod
+    def forward(ctx, x):
+        y = _xp(x).tanh(x._data)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        y, = ctx.saved_tensors
+        return edunn.tensor(grad._data * (1 - y._data ** 2))
+
+
 class MatMulNoTranspose(Function):
     @staticmethod
     def forward(ctx, a, b):
@@ -112,6 +127,28 @@ def sum_to_empty_dims(grad, shape):
     return grad.sum(dim=ones, keepdim=True)
 
 
+def sum_to_trailing(grad, shape):
+    lead = grad.ndim - len(shape)
+    grad = grad.sum(dim=tuple(range(grad.ndim - lead, grad.ndim))) if lead else grad
+    ones = tuple(i for i, s in enumerate(shape) if s == 1 and grad.shape[i] != 1)
+    return grad.sum(dim=ones, keepdim=True) if ones else grad
+
+
+def sum_to_mean(grad, shape):
+    lead = grad.ndim - len(shape)
+    grad = grad.mean(dim=tuple(range(lead))) if lead else grad
+    ones = tuple(i for i, s in enumerate(shape) if s == 1 and grad.shape[i] != 1)
+    return grad.mean(dim=ones, keepdim=True) if ones else grad
+
+
+def sum_to_axes_of_the_input(grad, shape):
+    """Finds the stretched axes on grad's shape before the leading axes are gone."""
+    lead = grad.ndim - len(shape)
+    ones = tuple(i for i, s in enumerate(shape) if s == 1 and grad.shape[i] != 1)
+    grad = grad.sum(dim=tuple(range(lead))) if lead else grad
+    return grad.sum(dim=ones, keepdim=True) if ones else grad
+
+
 def sum_to_on_arrays(grad, shape):
     return edunn.tensor(broadcast.sum_to(grad.detach(), shape).tolist(), dtype=grad.dtype)
 
@@ -136,6 +173,18 @@ def topo_not_reversed(root):
     return lesson02.topological_order(root)[::-1]
 
 
+def topo_breadth_first(root):
+    """Visits each node once, but breadth first: in a diamond a node can come before a user."""
+    order, seen, queue = [], set(), [root.grad_fn]
+    while queue:
+        node = queue.pop(0)
+        if node not in seen:
+            seen.add(node)
+            order.append(node)
+            queue.extend(c for c, _ in node.next_functions if isinstance(c, Function))
+    return order
+
+
 def topo_no_visited_set(root):
     order, stack = [], [root.grad_fn]
     while stack:
@@ -154,25 +203,31 @@ def topo_with_leaves(root):
     return order + leaves
 
 
-def _engine(root, *, overwrite=False, use_no_grad=True, reduce=True, accumulate_leaves=True):
+def _engine(root, *, overwrite=False, use_no_grad=True, reduce=True, accumulate_leaves=True,
+            copy_first=True, wrap_bare=True, call_on_instance=False, reduce_leaves_only=False):
     from edunn.ops.broadcast import sum_to
     import contextlib
     ctx = edunn.no_grad() if use_no_grad else contextlib.nullcontext()
     with ctx:
         grads = {root.grad_fn: edunn.ones_like(root)}
         for node in lesson02.topological_order(root):
-            out = type(node).backward(node, grads.pop(node))
-            out = out if isinstance(out, tuple) else (out,)
+            if call_on_instance:
+                out = node.backward(grads.pop(node))
+            else:
+                out = type(node).backward(node, grads.pop(node))
+            if wrap_bare:
+                out = out if isinstance(out, tuple) else (out,)
             for g, edge in zip(out, node._next):
                 if edge is None or g is None:
                     continue
                 target, _, shape, _ = edge
-                if reduce and tuple(g.shape) != tuple(shape):
+                leaf = not isinstance(target, Function)
+                if reduce and (leaf or not reduce_leaves_only) and tuple(g.shape) != tuple(shape):
                     g = sum_to(g, shape)
                 if isinstance(target, Function):
                     grads[target] = g if overwrite or target not in grads else grads[target] + g
                 elif target.grad is None or not accumulate_leaves:
-                    target.grad = g * 1
+                    target.grad = g * 1 if copy_first else g
                 else:
                     target.grad = target.grad + g
 
@@ -193,6 +248,22 @@ def backward_replaces_leaf_grad(root):
     _engine(root, accumulate_leaves=False)
 
 
+def backward_shares_leaf_grads(root):
+    _engine(root, copy_first=False)
+
+
+def backward_zips_a_bare_gradient(root):
+    _engine(root, wrap_bare=False)
+
+
+def backward_calls_node_backward(root):
+    _engine(root, call_on_instance=True)
+
+
+def backward_sums_only_for_leaves(root):
+    _engine(root, reduce_leaves_only=True)
+
+
 # ---------------------------------------------------------------------------- the tests
 
 def test_elementwise():
@@ -204,6 +275,8 @@ def test_elementwise():
                    mentions="your Exp backward forgot the incoming gradient")
     assert_partial("02.elementwise", (elementwise.Mul, elementwise.Exp, TanhUsesInput),
                    mentions="it should use the output y = tanh(x), not the input x")
+    assert_partial("02.elementwise", (elementwise.Mul, elementwise.Exp, TanhOnArrays),
+                   mentions="your Tanh backward is not made of tensor ops")
     assert_partial("02.elementwise", elementwise.Mul, mentions="expected a tuple of 3 classes")
 
 
@@ -212,7 +285,7 @@ def test_matmul():
     assert_zero("02.MatMul", StubOp)
     assert_zero("02.MatMul", StubClass)
     assert_partial("02.MatMul", MatMulNoTranspose, mentions="grad @ b.mT")
-    assert_partial("02.MatMul", MatMulDotT, mentions="batched")
+    assert_partial("02.MatMul", MatMulDotT, mentions=".mT swaps only the last two")
 
 
 def test_sum_to():
@@ -222,13 +295,17 @@ def test_sum_to():
     assert_partial("02.sum_to", sum_to_leading_only, mentions="expected (3, 1)")
     assert_partial("02.sum_to", sum_to_empty_dims, mentions="x.sum(dim=()) sums over every axis")
     assert_partial("02.sum_to", sum_to_on_arrays, mentions="has no grad_fn")
+    assert_partial("02.sum_to", sum_to_trailing, mentions="you summed the last axis")
+    assert_partial("02.sum_to", sum_to_mean, mentions="you averaged")
+    assert_partial("02.sum_to", sum_to_axes_of_the_input, mentions="axis i of shape is axis i of grad")
 
 
 def test_topological_order():
     assert_full_marks("02.topological_order", lesson02.topological_order)
     assert_zero("02.topological_order", stub)
     assert_partial("02.topological_order", topo_recursive, mentions="RecursionError")
-    assert_partial("02.topological_order", topo_not_reversed, mentions="which depends on it")
+    assert_partial("02.topological_order", topo_not_reversed, mentions="reverse it")
+    assert_partial("02.topological_order", topo_breadth_first, mentions="which depends on it")
     assert_partial("02.topological_order", topo_no_visited_set, mentions="more than once")
     assert_partial("02.topological_order", topo_with_leaves, mentions="AccumulateGrad")
 
@@ -240,6 +317,10 @@ def test_backward():
     assert_partial("02.backward", backward_records, mentions="edunn.no_grad()")
     assert_partial("02.backward", backward_no_sum_to, mentions="broadcasting")
     assert_partial("02.backward", backward_replaces_leaf_grad, mentions="instead of adding")
+    assert_partial("02.backward", backward_shares_leaf_grads, mentions="store a copy")
+    assert_partial("02.backward", backward_zips_a_bare_gradient, mentions="returns its gradient bare")
+    assert_partial("02.backward", backward_calls_node_backward, mentions="type(node).backward(node, grad)")
+    assert_partial("02.backward", backward_sums_only_for_leaves, mentions="for nodes as well as leaves")
 
 
 def test_topological_order_reference_on_a_deep_chain():

@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from edunn.grading import Fail, exercise
+from edunn.grading.checker import describe_exception
 
 ELEMENTWISE = ("edunn.ops.elementwise.Mul", "edunn.ops.elementwise.Exp", "edunn.ops.elementwise.Tanh")
 
@@ -135,6 +136,29 @@ def _gradcheck(t, fn, inputs, what):
              "finite differences (f(x + eps) - f(x - eps)) / (2 eps) in float64")
 
 
+def _double_backward(t, fn, inputs, what):
+    """The backward is made of tensor ops: with ``create_graph=True`` its gradient can be
+    differentiated again (section 9 of the lesson does that with the learner's ``Tanh``)."""
+    import edunn
+    from edunn.autograd import gradgradcheck
+
+    firsts = edunn.autograd.grad(fn(*inputs).sum(), inputs, create_graph=True, allow_unused=True)
+    if not any(g is not None and g.requires_grad for g in firsts):
+        raise Fail(f"your {what} backward is not made of tensor ops: with create_graph=True the "
+                   "gradient it returns has no grad_fn, so it cannot be differentiated again (the "
+                   "second derivative in section 9). Compute it from grad and ctx.saved_tensors "
+                   "with tensor ops (grad * y), not on ._data or from a new edunn.tensor(...)")
+    try:
+        ok = gradgradcheck(fn, inputs, raise_exception=False)
+    except NotImplementedError:
+        raise
+    except Exception as error:
+        raise Fail(f"gradgradcheck of {what} raised {type(error).__name__}: {error}") from None
+    t.ok(ok, f"gradgradcheck of {what} failed: differentiating your backward a second time does "
+             "not match finite differences (is every part of it computed from tensors that "
+             "remember how they were made, e.g. y from ctx.saved_tensors?)")
+
+
 def _unpack(student, n: int, what: str) -> tuple:
     if not isinstance(student, (tuple, list)) or len(student) != n:
         raise Fail(f"expected a tuple of {n} classes ({what}), got {type(student).__name__}")
@@ -170,6 +194,7 @@ def grade_elementwise(student, t):
     with t.group("Mul: gradcheck"):
         a, b = _leaf(t, 2, 3), _leaf(t, 2, 3)
         _gradcheck(t, lambda x, z: Mul.apply(x, z), (a, b), "Mul.apply(a, b)")
+        _double_backward(t, lambda x, z: Mul.apply(x, z), (a, b), "Mul")
 
     # Exp: dy/dx = y.
     with t.group("Exp"):
@@ -187,6 +212,7 @@ def grade_elementwise(student, t):
     with t.group("Exp: gradcheck"):
         x = _leaf(t, 3, 2)
         _gradcheck(t, lambda z: Exp.apply(z), (x,), "Exp.apply(x)")
+        _double_backward(t, lambda z: Exp.apply(z), (x,), "Exp")
 
     # Tanh: dy/dx = 1 - y^2, with y the output.
     with t.group("Tanh"):
@@ -210,6 +236,7 @@ def grade_elementwise(student, t):
     with t.group("Tanh: gradcheck"):
         x = _leaf(t, 4)
         _gradcheck(t, lambda z: Tanh.apply(z), (x,), "Tanh.apply(x)")
+        _double_backward(t, lambda z: Tanh.apply(z), (x,), "Tanh")
 
 
 # ---------------------------------------------------------------------------- 02.MatMul
@@ -249,12 +276,18 @@ def grade_matmul(student, t):
         y = _apply(student, a, b)
         t.close(y, a.detach() @ b.detach(), "MatMul.apply(a, b)")
         g = t.randn(2, 3, 5, dtype=edunn.float64)
-        (y * g).sum().backward()
+        try:
+            (y * g).sum().backward()
+        except (ValueError, RuntimeError) as error:
+            raise Fail(f"{describe_exception(error)}\n    hint: grad is (2, 3, 5); .T reverses "
+                       "every axis (a (2, 3, 4) tensor's .T is (4, 3, 2)), while .mT swaps only the "
+                       "last two, which is the transpose of each matrix in the batch") from None
         t.close(a.grad, g @ b.detach().mT, "the gradient of a")
         t.close(b.grad, (a.detach().mT @ g).sum(0), "the gradient of b")
     with t.group("gradcheck"):
         a, b = _leaf(t, 2, 3), _leaf(t, 3, 2)
         _gradcheck(t, lambda x, z: student.apply(x, z), (a, b), "MatMul.apply(a, b)")
+        _double_backward(t, lambda x, z: student.apply(x, z), (a, b), "MatMul")
 
 
 # ---------------------------------------------------------------------------- 02.sum_to
@@ -268,7 +301,35 @@ _SUM_TO_CASES = [
     ((5, 2, 3), (1, 1, 3)),
     ((2, 3), ()),            # everything, down to a scalar
     ((4, 1, 3), (1, 3)),     # an axis that was already 1
+    ((1, 2, 3), (1, 3)),     # a leading axis of size 1: shape's axis 0 is grad's axis 1
 ]
+
+
+def _sum_to_shape_reason(src: tuple, dst: tuple, got: tuple) -> str:
+    """Why ``sum_to`` of a ``src``-shaped gradient came back with shape ``got`` instead of ``dst``."""
+    lead = len(src) - len(dst)
+    ones = [i for i, s in enumerate(dst) if s == 1 and src[lead + i] != 1]
+    trailing = tuple(src[:len(dst)])
+    if lead and got and got in (trailing, tuple(1 if d == 1 else s for s, d in zip(trailing, dst))):
+        return (f"you summed the last {'axis' if lead == 1 else f'{lead} axes'}; broadcasting lines "
+                "shapes up from the right and adds axes at the front, so sum over the first "
+                "grad.ndim - len(shape) axes")
+    if dst and not ones and got in ((), (1,) * len(dst)):
+        return ("x.sum(dim=()) sums over every axis, as in PyTorch: when there is no axis to "
+                "reduce, don't call sum")
+    if lead and len(got) == len(src):
+        return "you kept the leading axes that broadcasting added: sum them away"
+    if ones and len(got) == len(dst) - len(ones):
+        return "you summed the stretched axes without keepdim=True: they must stay, with size 1"
+    if len(got) == len(dst):
+        kept = [i for i, (g, d) in enumerate(zip(got, dst)) if d == 1 and g != 1]
+        if kept:
+            return (f"you kept a broadcast axis: axis {kept[0]} of shape {_fmt(dst)} has size 1, so "
+                    f"grad must be summed over it (keepdim=True); once the leading axes are summed "
+                    f"away, axis i of shape is axis i of grad" if lead else
+                    f"you kept a broadcast axis: axis {kept[0]} of shape {_fmt(dst)} has size 1, so "
+                    "grad must be summed over it (keepdim=True)")
+    return "wrong shape"
 
 
 def _expected_sum_to(x, shape):
@@ -291,22 +352,12 @@ def grade_sum_to(student, t):
                 raise Fail(f"returned {type(got).__name__}, expected an edunn Tensor")
             t.equal(x.tolist(), before, "your sum_to changed its input")
             if _shape(got) != tuple(dst):
-                lead = len(src) - len(dst)
-                ones = [lead + i for i, s in enumerate(dst) if s == 1 and src[lead + i] != 1]
-                if tuple(dst) and (_shape(got) == () or (len(_shape(got)) == len(dst) and set(_shape(got)) == {1})):
-                    reason = ("x.sum(dim=()) sums over every axis, as in PyTorch: when there is no "
-                              "axis to reduce, don't call sum")
-                elif len(_shape(got)) == len(src) and lead:
-                    reason = "you kept the leading axes that broadcasting added: sum them away"
-                elif ones and len(_shape(got)) == len(dst) - len(ones):
-                    reason = ("you summed the stretched axes without keepdim=True: they must stay, "
-                              "with size 1")
-                elif ones and [_shape(got)[i] for i in range(len(_shape(got)))] != list(dst):
-                    reason = "you kept a broadcast axis: axes where shape has size 1 must be summed"
-                else:
-                    reason = "wrong shape"
+                reason = _sum_to_shape_reason(tuple(src), tuple(dst), _shape(got))
                 raise Fail(f"{reason}: got shape {_fmt(_shape(got))}, expected {_fmt(tuple(dst))}")
-            t.close(got, want, "the values")
+            copies = max(1, x.numel() // max(1, want.numel()))
+            t.close(got, want, "the values", mistakes={
+                "you averaged: every broadcast copy contributed its whole gradient, so sum, don't "
+                "take the mean": (want / copies).tolist()} if copies > 1 else None)
     with t.group("it is made of tensor ops (so it can be differentiated again)"):
         x = t.randn(2, 3, 4, dtype=edunn.float64, requires_grad=True)
         y = student(x, (3, 1))
@@ -350,6 +401,12 @@ def _check_order(t, order, root, what):
     if extra:
         raise Fail(f"{what}: {len(extra)} nodes are not in the graph of root")
     position = {n: i for i, n in enumerate(order)}
+    edges = [(position[node], position[child]) for node in order
+             for child, _ in node.next_functions if isinstance(child, Function)]
+    if len(order) > 1 and order[-1] is root.grad_fn and all(c < n for n, c in edges):
+        raise Fail(f"{what}: your list is the right order reversed: every node comes after its "
+                   "inputs and root.grad_fn is last (that is the post-order of the depth-first "
+                   "search); reverse it so that root.grad_fn comes first")
     for node in order:
         for child, _ in node.next_functions:
             if isinstance(child, Function) and position[child] < position[node]:
@@ -429,14 +486,36 @@ def grade_topological_order(student, t):
 # ---------------------------------------------------------------------------- 02.backward
 
 
-def _compare_backward(t, student, build, shapes, what):
+def _run_backward(student, root, hint: str | None = None):
+    """``student(root)``; an exception becomes a failure that shows the learner's line and, for
+    the usual causes, says what to look at."""
+    try:
+        return student(root)
+    except (NotImplementedError, Fail):
+        raise
+    except Exception as error:
+        text = str(error)
+        if isinstance(error, TypeError) and "backward() missing 1 required positional argument" in text:
+            hint = ("backward is a static method, so node.backward(grad) passes grad as ctx; call "
+                    "it as type(node).backward(node, grad)")
+        elif isinstance(error, TypeError) and "cannot unpack non-iterable NoneType" in text:
+            hint = "node._next holds None for an input that needs no gradient: skip those edges"
+        elif "cannot sum a gradient of shape" in text:
+            hint = ("a node whose forward has one input (Exp, Tanh ...) returns its gradient bare, "
+                    "not in a tuple; zip over a bare tensor walks along its first axis instead. "
+                    "Wrap it: if not isinstance(grads_in, tuple): grads_in = (grads_in,)")
+        message = describe_exception(error)
+        raise Fail(message + (f"\n    hint: {hint}" if hint else "")) from None
+
+
+def _compare_backward(t, student, build, shapes, what, hint=None):
     """Build the same graph twice; run the student's backward on one, edunn's on the other."""
     import edunn
 
     mine = [_leaf(t, *s) for s in shapes]
     theirs = [_copy(x) for x in mine]
     build(mine).backward()
-    result = student(build(theirs))
+    result = _run_backward(student, build(theirs), hint)
     if result is not None and not isinstance(result, (edunn.Tensor, tuple, list, dict)):
         raise Fail(f"{what}: backward returned {type(result).__name__}; it should fill the leaves' .grad")
     for i, (want, got) in enumerate(zip(mine, theirs)):
@@ -465,7 +544,10 @@ def grade_backward(student, t):
                           [(3, 4), (4,), (3, 1)], "(tanh(a * b) * c).sum()")
     with t.group("broadcasting an intermediate: (a.sum(0) * b).sum() with b (3, 4)"):
         _compare_backward(t, student, lambda v: (v[0].sum(0).exp() * v[1]).sum(),
-                          [(2, 4), (3, 4)], "(exp(a.sum(0)) * b).sum()")
+                          [(2, 4), (3, 4)], "(exp(a.sum(0)) * b).sum()",
+                          hint="the gradient of exp(a.sum(0)), shape (4,), comes back from the "
+                               "product with b widened to (3, 4): sum_to it to the edge's shape "
+                               "before adding it into grads[...], for nodes as well as leaves")
     with t.group("random graphs"):
         for trial in range(3):
             _compare_backward(t, student, lambda v, pick=trial: _random_graph(v, pick),
@@ -473,8 +555,8 @@ def grade_backward(student, t):
     with t.group("gradients accumulate in .grad; leaves without requires_grad are left alone"):
         x = _leaf(t, 3)
         k = edunn.ones(3, dtype=edunn.float64)
-        student((x * x * k).sum())
-        student((x * 3).sum())
+        _run_backward(student, (x * x * k).sum())
+        _run_backward(student, (x * 3).sum())
         want = 2 * x.detach() + 3
         t.close(x.grad, want, "x.grad after backward of (x * x).sum() and then of (3 * x).sum()",
                 mistakes={"the second backward replaced x.grad instead of adding to it: leaves' "
@@ -484,3 +566,21 @@ def grade_backward(student, t):
         t.ok(x.grad.grad_fn is None and not x.grad.requires_grad,
              "x.grad has a grad_fn: the backward pass recorded a graph of its own; run it under "
              "edunn.no_grad()")
+    with t.group("two leaves that receive the same gradient tensor: (x + y).sum()"):
+        x, y = _leaf(t, 3), _leaf(t, 3)
+        _run_backward(student, (x + y).sum())       # Add.backward returns grad for both
+        if x.grad is None or y.grad is None:
+            raise Fail("x.grad or y.grad is still None after your backward of (x + y).sum()")
+        copy = ("the first time a leaf gets a gradient, store a copy (g.clone() or g * 1), as "
+                "edunn's engine does")
+        try:
+            with edunn.no_grad():
+                x.grad.mul_(0)                      # what an in-place x.grad.zero_() does
+        except (ValueError, RuntimeError) as error:
+            raise Fail(f"x.grad cannot be changed in place ({type(error).__name__}: {error}): it is "
+                       "the very tensor a node's backward returned (here a read-only broadcast "
+                       f"view), so x.grad.zero_() would fail; {copy}") from None
+        t.close(y.grad, edunn.ones(3, dtype=edunn.float64), "y.grad after x.grad.mul_(0)", mistakes={
+            "x.grad and y.grad are one and the same tensor, so changing one in place changed the "
+            f"other: Add's backward returns the same gradient for both inputs; {copy}":
+                edunn.zeros(3, dtype=edunn.float64).tolist()})
