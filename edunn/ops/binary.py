@@ -14,6 +14,7 @@ from typing import Any
 from .. import backend
 from ..autograd.function import Function
 from ..tensor import Tensor
+from ._out import write_out
 from .elementwise import _FLOATS, _apply, _as_floats, _binary, _check_int_divisor, _where, _xp, div, pow, sigmoid
 
 __all__ = ['remainder', 'fmod', 'float_power', 'atan2', 'arctan2', 'hypot', 'maximum', 'minimum',
@@ -180,81 +181,81 @@ class Copysign(Function):
         return ga, (grad * 0 if ctx.needs_input_grad[1] else None)
 
 
-def remainder(input: Any, other: Any) -> Tensor:
+def remainder(input: Any, other: Any, *, out: Any = None) -> Tensor:
     """``input % other`` with the sign of ``other``, as Python's ``%``."""
-    return _apply(Remainder, input, other)
+    return write_out(_apply(Remainder, input, other), out)
 
 
-def fmod(input: Any, other: Any) -> Tensor:
+def fmod(input: Any, other: Any, *, out: Any = None) -> Tensor:
     """C's ``fmod``: the remainder with the sign of ``input``."""
-    return _apply(Fmod, input, other)
+    return write_out(_apply(Fmod, input, other), out)
 
 
-def float_power(input: Any, exponent: Any) -> Tensor:
+def float_power(input: Any, exponent: Any, *, out: Any = None) -> Tensor:
     """``input ** exponent`` computed in float64 (PyTorch's ``float_power``)."""
     def f64(v):
         return v.to(backend.float64) if isinstance(v, Tensor) else float(v)
-    return pow(f64(input), f64(exponent))
+    return write_out(pow(f64(input), f64(exponent)), out)
 
 
-def atan2(input: Any, other: Any) -> Tensor:
-    return _apply(Atan2, input, other)
+def atan2(input: Any, other: Any, *, out: Any = None) -> Tensor:
+    return write_out(_apply(Atan2, input, other), out)
 
 
 arctan2 = atan2
 
 
-def hypot(input: Any, other: Any) -> Tensor:
-    return _apply(Hypot, input, other)
+def hypot(input: Any, other: Any, *, out: Any = None) -> Tensor:
+    return write_out(_apply(Hypot, input, other), out)
 
 
-def maximum(input: Any, other: Any) -> Tensor:
-    return _apply(Maximum, input, other)
+def maximum(input: Any, other: Any, *, out: Any = None) -> Tensor:
+    return write_out(_apply(Maximum, input, other), out)
 
 
-def minimum(input: Any, other: Any) -> Tensor:
-    return _apply(Minimum, input, other)
+def minimum(input: Any, other: Any, *, out: Any = None) -> Tensor:
+    return write_out(_apply(Minimum, input, other), out)
 
 
-def fmax(input: Any, other: Any) -> Tensor:
-    return _apply(Fmax, input, other)
+def fmax(input: Any, other: Any, *, out: Any = None) -> Tensor:
+    return write_out(_apply(Fmax, input, other), out)
 
 
-def fmin(input: Any, other: Any) -> Tensor:
-    return _apply(Fmin, input, other)
+def fmin(input: Any, other: Any, *, out: Any = None) -> Tensor:
+    return write_out(_apply(Fmin, input, other), out)
 
 
-def logaddexp(input: Any, other: Any) -> Tensor:
-    return _apply(LogAddExp, input, other)
+def logaddexp(input: Any, other: Any, *, out: Any = None) -> Tensor:
+    return write_out(_apply(LogAddExp, input, other), out)
 
 
-def logaddexp2(input: Any, other: Any) -> Tensor:
-    return _apply(LogAddExp2, input, other)
+def logaddexp2(input: Any, other: Any, *, out: Any = None) -> Tensor:
+    return write_out(_apply(LogAddExp2, input, other), out)
 
 
-def xlogy(input: Any, other: Any) -> Tensor:
-    return _apply(Xlogy, input, other)
+def xlogy(input: Any, other: Any, *, out: Any = None) -> Tensor:
+    return write_out(_apply(Xlogy, input, other), out)
 
 
-def copysign(input: Any, other: Any) -> Tensor:
-    return _apply(Copysign, input, other)
+def copysign(input: Any, other: Any, *, out: Any = None) -> Tensor:
+    return write_out(_apply(Copysign, input, other), out)
 
 
-def lerp(input: Tensor, end: Tensor, weight: Any) -> Tensor:
+def lerp(input: Tensor, end: Tensor, weight: Any, *, out: Any = None) -> Tensor:
     """``input + weight * (end - input)``; gradients 1 - weight, weight and end - input."""
-    return input + weight * (end - input)
+    return write_out(input + weight * (end - input), out)
 
 
-def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1) -> Tensor:
+def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1, out: Any = None) -> Tensor:
     """``input + value * tensor1 * tensor2``."""
     prod = tensor1 * tensor2
-    return input + (prod if value == 1 else prod * value)
+    return write_out(input + (prod if value == 1 else prod * value), out)
 
 
-def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1) -> Tensor:
+def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1, out: Any = None) -> Tensor:
     """``input + value * tensor1 / tensor2``."""
     if not (tensor1.is_floating_point() or tensor2.is_floating_point()):
         raise RuntimeError("Integer division with addcdiv is no longer supported, and in a future "
                            "release addcdiv will perform a true division of tensor1 and tensor2.")
     quot = tensor1 / tensor2
-    return input + (quot if value == 1 else quot * value)
+    return write_out(input + (quot if value == 1 else quot * value), out)

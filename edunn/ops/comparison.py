@@ -11,6 +11,7 @@ from typing import Any
 from .. import backend
 from ..autograd.function import Function
 from ..tensor import Tensor
+from ._out import write_out
 from .elementwise import _FLOATS, _apply, _binary, _xp
 
 __all__ = ['eq', 'ne', 'lt', 'le', 'gt', 'ge', 'greater', 'greater_equal', 'less', 'less_equal',
@@ -181,28 +182,28 @@ class Heaviside(Function):
 
 
 # ---------------------------------------------------------------------------------------- functional forms
-def eq(input: Any, other: Any) -> Tensor:
-    return _apply(Eq, input, other)
+def eq(input: Any, other: Any, *, out: Any = None) -> Tensor:
+    return write_out(_apply(Eq, input, other), out)
 
 
-def ne(input: Any, other: Any) -> Tensor:
-    return _apply(Ne, input, other)
+def ne(input: Any, other: Any, *, out: Any = None) -> Tensor:
+    return write_out(_apply(Ne, input, other), out)
 
 
-def lt(input: Any, other: Any) -> Tensor:
-    return _apply(Lt, input, other)
+def lt(input: Any, other: Any, *, out: Any = None) -> Tensor:
+    return write_out(_apply(Lt, input, other), out)
 
 
-def le(input: Any, other: Any) -> Tensor:
-    return _apply(Le, input, other)
+def le(input: Any, other: Any, *, out: Any = None) -> Tensor:
+    return write_out(_apply(Le, input, other), out)
 
 
-def gt(input: Any, other: Any) -> Tensor:
-    return _apply(Gt, input, other)
+def gt(input: Any, other: Any, *, out: Any = None) -> Tensor:
+    return write_out(_apply(Gt, input, other), out)
 
 
-def ge(input: Any, other: Any) -> Tensor:
-    return _apply(Ge, input, other)
+def ge(input: Any, other: Any, *, out: Any = None) -> Tensor:
+    return write_out(_apply(Ge, input, other), out)
 
 
 greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
@@ -237,12 +238,12 @@ def isfinite(input: Tensor) -> Tensor:
     return IsFinite.apply(input)
 
 
-def isposinf(input: Tensor) -> Tensor:
-    return IsPosInf.apply(input)
+def isposinf(input: Tensor, *, out: Any = None) -> Tensor:
+    return write_out(IsPosInf.apply(input), out)
 
 
-def isneginf(input: Tensor) -> Tensor:
-    return IsNegInf.apply(input)
+def isneginf(input: Tensor, *, out: Any = None) -> Tensor:
+    return write_out(IsNegInf.apply(input), out)
 
 
 def isreal(input: Tensor) -> Tensor:
@@ -250,45 +251,45 @@ def isreal(input: Tensor) -> Tensor:
     return IsFinite.apply(input) | True
 
 
-def logical_and(input: Any, other: Any) -> Tensor:
-    return _apply(LogicalAnd, input, other)
+def logical_and(input: Any, other: Any, *, out: Any = None) -> Tensor:
+    return write_out(_apply(LogicalAnd, input, other), out)
 
 
-def logical_or(input: Any, other: Any) -> Tensor:
-    return _apply(LogicalOr, input, other)
+def logical_or(input: Any, other: Any, *, out: Any = None) -> Tensor:
+    return write_out(_apply(LogicalOr, input, other), out)
 
 
-def logical_xor(input: Any, other: Any) -> Tensor:
-    return _apply(LogicalXor, input, other)
+def logical_xor(input: Any, other: Any, *, out: Any = None) -> Tensor:
+    return write_out(_apply(LogicalXor, input, other), out)
 
 
-def logical_not(input: Tensor) -> Tensor:
-    return LogicalNot.apply(input)
+def logical_not(input: Tensor, *, out: Any = None) -> Tensor:
+    return write_out(LogicalNot.apply(input), out)
 
 
-def bitwise_and(input: Any, other: Any) -> Tensor:
-    return _apply(BitwiseAnd, input, other)
+def bitwise_and(input: Any, other: Any, *, out: Any = None) -> Tensor:
+    return write_out(_apply(BitwiseAnd, input, other), out)
 
 
-def bitwise_or(input: Any, other: Any) -> Tensor:
-    return _apply(BitwiseOr, input, other)
+def bitwise_or(input: Any, other: Any, *, out: Any = None) -> Tensor:
+    return write_out(_apply(BitwiseOr, input, other), out)
 
 
-def bitwise_xor(input: Any, other: Any) -> Tensor:
-    return _apply(BitwiseXor, input, other)
+def bitwise_xor(input: Any, other: Any, *, out: Any = None) -> Tensor:
+    return write_out(_apply(BitwiseXor, input, other), out)
 
 
-def bitwise_not(input: Tensor) -> Tensor:
-    return BitwiseNot.apply(input)
+def bitwise_not(input: Tensor, *, out: Any = None) -> Tensor:
+    return write_out(BitwiseNot.apply(input), out)
 
 
-def bitwise_left_shift(input: Any, other: Any) -> Tensor:
-    return _apply(LeftShift, input, other)
+def bitwise_left_shift(input: Any, other: Any, *, out: Any = None) -> Tensor:
+    return write_out(_apply(LeftShift, input, other), out)
 
 
-def bitwise_right_shift(input: Any, other: Any) -> Tensor:
-    return _apply(RightShift, input, other)
+def bitwise_right_shift(input: Any, other: Any, *, out: Any = None) -> Tensor:
+    return write_out(_apply(RightShift, input, other), out)
 
 
-def heaviside(input: Tensor, values: Tensor) -> Tensor:
-    return _apply(Heaviside, input, values)
+def heaviside(input: Tensor, values: Tensor, *, out: Any = None) -> Tensor:
+    return write_out(_apply(Heaviside, input, values), out)

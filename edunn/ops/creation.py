@@ -14,6 +14,7 @@ from typing import Any, Sequence
 from .. import backend
 from ..backend import as_device, as_dtype, get_default_dtype
 from ..tensor import Tensor
+from ._out import write_out
 
 float32, float64, int64, bool_ = backend.float32, backend.float64, backend.int64, backend.bool_
 
@@ -194,6 +195,19 @@ def from_numpy(ndarray: Any) -> Tensor:
     return Tensor._make(ndarray)
 
 
+def _dtype_device_of_out(out: Any, dtype: Any, device: Any) -> tuple:
+    """Creation ops given ``out=`` make their result in ``out``'s dtype and on its device (an
+    explicit ``dtype`` must agree, as in PyTorch)."""
+    if out is None:
+        return dtype, device
+    if not isinstance(out, Tensor):
+        raise TypeError(f"out= expected a Tensor, got {type(out).__name__}")
+    if dtype is not None and as_dtype(dtype) != out.dtype:
+        raise RuntimeError(f"dtype {as_dtype(dtype).scalar_name} does not match dtype of out parameter "
+                           f"({out.dtype.scalar_name})")
+    return out.dtype, out.device if device is None else device
+
+
 # ----------------------------------------------------------------------------------------------
 # filled
 # ----------------------------------------------------------------------------------------------
@@ -215,25 +229,29 @@ def _filled(kind: str, size: tuple, fill: Any, dtype: Any, device: Any, requires
 
 
 def zeros(*size: Any, out: Any = None, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
-    return _filled("zeros", _size(size), 0, dtype, device, requires_grad)
+    dtype, device = _dtype_device_of_out(out, dtype, device)
+    return write_out(_filled("zeros", _size(size), 0, dtype, device, requires_grad), out)
 
 
 def ones(*size: Any, out: Any = None, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
-    return _filled("ones", _size(size), 1, dtype, device, requires_grad)
+    dtype, device = _dtype_device_of_out(out, dtype, device)
+    return write_out(_filled("ones", _size(size), 1, dtype, device, requires_grad), out)
 
 
 def empty(*size: Any, out: Any = None, dtype: Any = None, device: Any = None, requires_grad: bool = False,
           memory_format: Any = None) -> Tensor:
-    return _filled("empty", _size(size), 0, dtype, device, requires_grad)
+    dtype, device = _dtype_device_of_out(out, dtype, device)
+    return write_out(_filled("empty", _size(size), 0, dtype, device, requires_grad), out)
 
 
 def full(size: Sequence, fill_value: Any, *, out: Any = None, dtype: Any = None, device: Any = None,
          requires_grad: bool = False) -> Tensor:
+    dtype, device = _dtype_device_of_out(out, dtype, device)
     if dtype is None:
         dtype = _infer_dtype(fill_value.item() if isinstance(fill_value, Tensor) else fill_value)
     if isinstance(fill_value, Tensor):
         fill_value = fill_value.item()
-    return _filled("full", _size((size,) if isinstance(size, int) else tuple(size)), fill_value, dtype, device, requires_grad)
+    return write_out(_filled("full", _size((size,) if isinstance(size, int) else tuple(size)), fill_value, dtype, device, requires_grad), out)
 
 
 def _like(input: Tensor, dtype: Any, device: Any) -> tuple:
@@ -279,6 +297,7 @@ def full_like_value(input: Tensor, value: Any) -> Tensor:
 def arange(start: Any, end: Any = None, step: Any = 1, *, out: Any = None, dtype: Any = None,
            device: Any = None, requires_grad: bool = False) -> Tensor:
     """``[start, end)`` in steps of ``step`` (``arange(5)`` is ``0..4``)."""
+    dtype, device = _dtype_device_of_out(out, dtype, device)
     if end is None:
         start, end = 0, start
     vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
@@ -294,7 +313,7 @@ def arange(start: Any, end: Any = None, step: Any = 1, *, out: Any = None, dtype
     with backend.device_context(dev):
         arr = (xp.arange(n, dtype=float64.np) * vals[2] + vals[0]).astype(d.np) if d._kind == 2 \
             else xp.arange(vals[0], vals[0] + n * vals[2], vals[2])[:n].astype(d.np)
-    return _finish(arr, requires_grad)
+    return write_out(_finish(arr, requires_grad), out)
 
 
 def range_(start: Any = 0, end: Any = None, step: Any = 1, *, dtype: Any = None, device: Any = None,
@@ -309,6 +328,7 @@ def range_(start: Any = 0, end: Any = None, step: Any = 1, *, dtype: Any = None,
 
 def linspace(start: Any, end: Any, steps: int, *, out: Any = None, dtype: Any = None, device: Any = None,
              requires_grad: bool = False) -> Tensor:
+    dtype, device = _dtype_device_of_out(out, dtype, device)
     if steps < 0:
         raise RuntimeError(f"number of steps must be non-negative, got {steps}")
     d, dev = (get_default_dtype() if dtype is None else as_dtype(dtype)), as_device(device)
@@ -333,23 +353,25 @@ def linspace(start: Any, end: Any, steps: int, *, out: Any = None, dtype: Any = 
                 stepv = (end - start) / (steps - 1)
             arr = xp.where(i < steps // 2, start + stepv * i, end - stepv * (steps - 1 - i))
         arr = arr.astype(d.np) if d._kind == 2 else xp.trunc(arr).astype(d.np)
-    return _finish(arr, requires_grad)
+    return write_out(_finish(arr, requires_grad), out)
 
 
 def logspace(start: Any, end: Any, steps: int, base: float = 10.0, *, out: Any = None, dtype: Any = None,
              device: Any = None, requires_grad: bool = False) -> Tensor:
+    dtype, device = _dtype_device_of_out(out, dtype, device)
     exps = linspace(start, end, steps, dtype=float64, device=device)
     d = get_default_dtype() if dtype is None else as_dtype(dtype)
-    return _finish((base ** exps._data).astype(d.np), requires_grad)
+    return write_out(_finish((base ** exps._data).astype(d.np), requires_grad), out)
 
 
 def eye(n: int, m: int | None = None, *, out: Any = None, dtype: Any = None, device: Any = None,
         requires_grad: bool = False) -> Tensor:
+    dtype, device = _dtype_device_of_out(out, dtype, device)
     d, dev = (get_default_dtype() if dtype is None else as_dtype(dtype)), as_device(device)
     xp = backend.xp_for(dev)
     with backend.device_context(dev):
         arr = xp.eye(n, n if m is None else m, dtype=d.np)
-    return _finish(arr, requires_grad)
+    return write_out(_finish(arr, requires_grad), out)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -358,20 +380,23 @@ def eye(n: int, m: int | None = None, *, out: Any = None, dtype: Any = None, dev
 def rand(*size: Any, generator: Any = None, out: Any = None, dtype: Any = None, device: Any = None,
          requires_grad: bool = False) -> Tensor:
     """Uniform on ``[0, 1)``."""
+    dtype, device = _dtype_device_of_out(out, dtype, device)
     d, dev = _float_dtype(dtype, "rand"), as_device(device)
-    return _finish(_random_float(_gen(generator, dev), "uniform", _size(size), d, dev), requires_grad)
+    return write_out(_finish(_random_float(_gen(generator, dev), "uniform", _size(size), d, dev), requires_grad), out)
 
 
 def randn(*size: Any, generator: Any = None, out: Any = None, dtype: Any = None, device: Any = None,
           requires_grad: bool = False) -> Tensor:
     """Standard normal."""
+    dtype, device = _dtype_device_of_out(out, dtype, device)
     d, dev = _float_dtype(dtype, "randn"), as_device(device)
-    return _finish(_random_float(_gen(generator, dev), "normal", _size(size), d, dev), requires_grad)
+    return write_out(_finish(_random_float(_gen(generator, dev), "normal", _size(size), d, dev), requires_grad), out)
 
 
 def randint(low: int = 0, high: int | None = None, size: Sequence = None, *, generator: Any = None,
             out: Any = None, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """Integers uniform on ``[low, high)``: ``randint(high, size)`` or ``randint(low, high, size)``."""
+    dtype, device = _dtype_device_of_out(out, dtype, device)
     if size is None:
         if high is None or not isinstance(high, (tuple, list)):
             raise TypeError("randint() missing required argument 'size' (a tuple)")
@@ -383,22 +408,24 @@ def randint(low: int = 0, high: int | None = None, size: Sequence = None, *, gen
     d, dev = (int64 if dtype is None else as_dtype(dtype)), as_device(device)
     with backend.device_context(dev):
         arr = _gen(generator, dev).integers(low, high, _size(tuple(size)), dtype=int64.np).astype(d.np)
-    return _finish(arr, requires_grad)
+    return write_out(_finish(arr, requires_grad), out)
 
 
 def randperm(n: int, *, generator: Any = None, out: Any = None, dtype: Any = None, device: Any = None,
              requires_grad: bool = False) -> Tensor:
     """A random permutation of ``0 .. n-1``."""
+    dtype, device = _dtype_device_of_out(out, dtype, device)
     d, dev = (int64 if dtype is None else as_dtype(dtype)), as_device(device)
     with backend.device_context(dev):
         arr = _gen(generator, dev).permutation(int(n)).astype(d.np)
-    return _finish(arr, requires_grad)
+    return write_out(_finish(arr, requires_grad), out)
 
 
 def normal(mean: Any = 0.0, std: Any = 1.0, size: Sequence | None = None, *, generator: Any = None,
            out: Any = None, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """Normal samples: ``mean``/``std`` may be numbers (then ``size`` is needed) or tensors
     (broadcast together, one sample per element)."""
+    dtype, device = _dtype_device_of_out(out, dtype, device)
     if isinstance(mean, Tensor) or isinstance(std, Tensor):
         ref = mean if isinstance(mean, Tensor) else std
         from .broadcast import broadcast_shapes
@@ -406,14 +433,14 @@ def normal(mean: Any = 0.0, std: Any = 1.0, size: Sequence | None = None, *, gen
         z = _random_float(_gen(generator, ref.device), "normal", shape, ref.dtype, ref.device)
         m = mean._data if isinstance(mean, Tensor) else mean
         s = std._data if isinstance(std, Tensor) else std
-        return _finish((z * s + m).astype(ref.dtype.np), requires_grad)
+        return write_out(_finish((z * s + m).astype(ref.dtype.np), requires_grad), out)
     if size is None:
         raise TypeError("normal() with a float mean and std needs size=")
     if std < 0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
     d, dev = _float_dtype(dtype, "normal"), as_device(device)
     z = _random_float(_gen(generator, dev), "normal", _size(tuple(size)), d, dev)
-    return _finish((z * std + mean).astype(d.np), requires_grad)
+    return write_out(_finish((z * std + mean).astype(d.np), requires_grad), out)
 
 
 def rand_like(input: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False,
@@ -458,12 +485,12 @@ def bernoulli_like(t: Tensor, p: Any = 0.5, *, generator: Any = None) -> Tensor:
     return Tensor._make((u < p_arr).astype(t._data.dtype))
 
 
-def bernoulli(input: Tensor, p: Any = None, *, generator: Any = None) -> Tensor:
+def bernoulli(input: Tensor, p: Any = None, *, generator: Any = None, out: Any = None) -> Tensor:
     """0/1 samples with probabilities ``input`` (or ``p``)."""
     probs = input if p is None else p
     p_arr = probs._data if isinstance(probs, Tensor) else probs
     u = _random_float(_gen(generator, input.device), "uniform", input._data.shape, float64, input.device)
-    return Tensor._make((u < p_arr).astype(input._data.dtype))
+    return write_out(Tensor._make((u < p_arr).astype(input._data.dtype)), out)
 
 
 def random_like(t: Tensor, from_: int = 0, to: int | None = None, *, generator: Any = None) -> Tensor:
@@ -500,7 +527,7 @@ def cauchy_like(t: Tensor, median: float = 0.0, sigma: float = 1.0, *, generator
     return Tensor._make((median + sigma * xp.tan(math.pi * (u - 0.5))).astype(t._data.dtype))
 
 
-def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, generator: Any = None) -> Tensor:
+def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, generator: Any = None, out: Any = None) -> Tensor:
     """Indices drawn from the (unnormalised) probabilities in each row of ``input``."""
     if input.ndim not in (1, 2):
         raise RuntimeError(f"prob_dist must be 1 or 2 dim, got {input.ndim}")
@@ -517,15 +544,15 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, g
         cdf = cdf / cdf[:, -1:]
         u = rng.random((rows.shape[0], num_samples))
         # how many cumulative probabilities are <= u: searchsorted, for all rows at once
-        out = (cdf[:, None, :] <= u[:, :, None]).sum(axis=-1)
-        out = xp.minimum(out, rows.shape[-1] - 1)
+        idx = (cdf[:, None, :] <= u[:, :, None]).sum(axis=-1)
+        idx = xp.minimum(idx, rows.shape[-1] - 1)
     else:
         # Gumbel top-k: sampling without replacement in one vectorised step.
         g = -xp.log(-xp.log(rng.random(rows.shape)))
         with_noise = xp.where(rows > 0, xp.log(xp.where(rows > 0, rows, 1.0)) + g, -xp.inf)
-        out = xp.argsort(-with_noise, axis=-1, kind="stable")[:, :num_samples]
-    out = out.astype(int64.np)
-    return Tensor._make(out.reshape(input._data.shape[:-1] + (num_samples,)))
+        idx = xp.argsort(-with_noise, axis=-1, kind="stable")[:, :num_samples]
+    idx = idx.astype(int64.np)
+    return write_out(Tensor._make(idx.reshape(input._data.shape[:-1] + (num_samples,))), out)
 
 
 def _as_float(t: Tensor) -> backend.dtype:

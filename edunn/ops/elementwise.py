@@ -17,6 +17,7 @@ from typing import Any
 from .. import backend
 from ..autograd.function import Function
 from ..tensor import Tensor
+from ._out import write_out
 
 _FLOATS = frozenset(d.np for d in backend.ALL_DTYPES if d.is_floating_point)
 _NUMPY_FLOATS = _FLOATS - {backend.bfloat16.np}  # NumPy's own floats: scalars stay "weak"
@@ -399,18 +400,18 @@ class ReLU(Function):
 # ----------------------------------------------------------------------------------------------
 # the functional forms (``edunn.add`` ...) that Tensor's methods call
 # ----------------------------------------------------------------------------------------------
-def add(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:
+def add(input: Any, other: Any, *, alpha: Any = 1, out: Any = None) -> Tensor:
     """``input + alpha * other`` (broadcast)."""
     try:
-        return Add.apply(input, other, alpha)
+        return write_out(Add.apply(input, other, alpha), out)
     except ValueError as err:
         raise _shape_error(input, other, err) from None
 
 
-def sub(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:
+def sub(input: Any, other: Any, *, alpha: Any = 1, out: Any = None) -> Tensor:
     """``input - alpha * other`` (broadcast)."""
     try:
-        return Sub.apply(input, other, alpha)
+        return write_out(Sub.apply(input, other, alpha), out)
     except ValueError as err:
         raise _shape_error(input, other, err) from None
 
@@ -418,10 +419,10 @@ def sub(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:
 subtract = sub
 
 
-def mul(input: Any, other: Any) -> Tensor:
+def mul(input: Any, other: Any, *, out: Any = None) -> Tensor:
     """``input * other`` (broadcast)."""
     try:
-        return Mul.apply(input, other)
+        return write_out(Mul.apply(input, other), out)
     except ValueError as err:
         raise _shape_error(input, other, err) from None
 
@@ -429,32 +430,32 @@ def mul(input: Any, other: Any) -> Tensor:
 multiply = mul
 
 
-def neg(input: Tensor) -> Tensor:
-    return Neg.apply(input)
+def neg(input: Tensor, *, out: Any = None) -> Tensor:
+    return write_out(Neg.apply(input), out)
 
 
 negative = neg
 
 
-def pow(input: Any, exponent: Any) -> Tensor:
+def pow(input: Any, exponent: Any, *, out: Any = None) -> Tensor:
     """``input ** exponent`` (either may be a Python number)."""
-    return _apply(Pow, input, exponent)
+    return write_out(_apply(Pow, input, exponent), out)
 
 
-def exp(input: Tensor) -> Tensor:
-    return Exp.apply(input)
+def exp(input: Tensor, *, out: Any = None) -> Tensor:
+    return write_out(Exp.apply(input), out)
 
 
-def log(input: Tensor) -> Tensor:
-    return Log.apply(input)
+def log(input: Tensor, *, out: Any = None) -> Tensor:
+    return write_out(Log.apply(input), out)
 
 
-def tanh(input: Tensor) -> Tensor:
-    return Tanh.apply(input)
+def tanh(input: Tensor, *, out: Any = None) -> Tensor:
+    return write_out(Tanh.apply(input), out)
 
 
-def sigmoid(input: Tensor) -> Tensor:
-    return Sigmoid.apply(input)
+def sigmoid(input: Tensor, *, out: Any = None) -> Tensor:
+    return write_out(Sigmoid.apply(input), out)
 
 
 def relu(input: Tensor) -> Tensor:
@@ -463,26 +464,26 @@ def relu(input: Tensor) -> Tensor:
 
 
 
-def div(input: Any, other: Any, *, rounding_mode: str | None = None) -> Tensor:
+def div(input: Any, other: Any, *, rounding_mode: str | None = None, out: Any = None) -> Tensor:
     """``input / other``: true division (integers give floats), or rounded towards zero
     (``rounding_mode='trunc'``) or down (``'floor'``), keeping the input dtype."""
     if rounding_mode is None:
         try:
-            return Div.apply(input, other)
+            return write_out(Div.apply(input, other), out)
         except ValueError as err:
             raise _shape_error(input, other, err) from None
     if rounding_mode not in ("trunc", "floor"):
         raise ValueError("div expected rounding_mode to be one of None, 'trunc', or 'floor' but "
                          f"found '{rounding_mode}'")
-    return _apply(DivRounded, input, other, rounding_mode)
+    return write_out(_apply(DivRounded, input, other, rounding_mode), out)
 
 
 true_divide = divide = div
 
 
-def floor_divide(input: Any, other: Any) -> Tensor:
+def floor_divide(input: Any, other: Any, *, out: Any = None) -> Tensor:
     """``input // other``: ``floor(input / other)`` (Python's rounding), zero gradient."""
-    return _apply(DivRounded, input, other, "floor")
+    return write_out(_apply(DivRounded, input, other, "floor"), out)
 
 
 # The other binary math, the unary math and the comparisons live in sibling modules; Tensor's

@@ -18,6 +18,7 @@ from typing import Any
 from .. import backend
 from ..autograd.function import Function
 from ..tensor import Tensor, wrap_dim
+from ._out import write_out
 
 __all__ = ['gather', 'scatter', 'scatter_add', 'scatter_reduce', 'index_select', 'index_add',
            'index_copy', 'index_fill', 'index_put', 'masked_fill', 'masked_select', 'masked_scatter',
@@ -230,10 +231,10 @@ def _src_part(src: Tensor, shape: tuple) -> Tensor:
     return BasicIndex.apply(src, tuple(slice(0, s) for s in shape), False)
 
 
-def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False) -> Tensor:
+def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False, out: Any = None) -> Tensor:
     """``out[i][j][k] = input[i][j][index[i][j][k]]`` (dim 2).  Backward: scatter-add."""
     idx, _ = _dim_index(input, dim, index, "gather")
-    return Index.apply(input, idx, True)
+    return write_out(Index.apply(input, idx, True), out)
 
 
 def scatter(input: Tensor, dim: int, index: Tensor, src: Any = None, *, value: Any = None,
@@ -265,15 +266,15 @@ def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     return IndexPut.apply(input, src, idx, True)
 
 
-def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
+def index_select(input: Tensor, dim: int, index: Tensor, *, out: Any = None) -> Tensor:
     """The entries ``index`` (1-D) along ``dim``.  Backward: ``index_add`` into zeros."""
     arr = _check_index(index, "index_select")
     if arr.ndim > 1:
         raise IndexError(f"index_select(): Index is supposed to be a vector, got shape {list(arr.shape)}")
     d = wrap_dim(dim, max(input._data.ndim, 1))
     if input._data.ndim == 0:
-        return getitem(input.reshape((1,)), (index if arr.ndim else index.reshape((1,)),)).reshape(())
-    return getitem(input, (slice(None),) * d + (Tensor._make(arr.reshape(-1)),))
+        return write_out(getitem(input.reshape((1,)), (index if arr.ndim else index.reshape((1,)),)).reshape(()), out)
+    return write_out(getitem(input, (slice(None),) * d + (Tensor._make(arr.reshape(-1)),)), out)
 
 
 def _along(input: Tensor, dim: int, index: Any, who: str) -> tuple:
@@ -285,17 +286,17 @@ def _along(input: Tensor, dim: int, index: Any, who: str) -> tuple:
     return idx
 
 
-def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha: Any = 1) -> Tensor:
+def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha: Any = 1, out: Any = None) -> Tensor:
     """``out[..., index[i], ...] += alpha * source[..., i, ...]`` along ``dim``."""
     idx = _along(input, dim, index, "index_add")
     if alpha != 1:
         source = source * alpha
-    return IndexPut.apply(input, source, idx, True)
+    return write_out(IndexPut.apply(input, source, idx, True), out)
 
 
-def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor) -> Tensor:
+def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor, *, out: Any = None) -> Tensor:
     """``out[..., index[i], ...] = source[..., i, ...]`` along ``dim``."""
-    return IndexPut.apply(input, source, _along(input, dim, index, "index_copy"), False)
+    return write_out(IndexPut.apply(input, source, _along(input, dim, index, "index_copy"), False), out)
 
 
 def index_fill(input: Tensor, dim: int, index: Tensor, value: Any) -> Tensor:
@@ -336,11 +337,11 @@ class Where(Function):
         return None, ga, gb
 
 
-def where(condition: Tensor, input: Any = None, other: Any = None) -> Any:
+def where(condition: Tensor, input: Any = None, other: Any = None, *, out: Any = None) -> Any:
     """``input`` where ``condition`` else ``other`` (numbers allowed, dtypes promote);
     ``where(condition)`` alone is ``nonzero(condition, as_tuple=True)``."""
     if input is None and other is None:
-        return nonzero(condition, as_tuple=True)
+        return write_out(nonzero(condition, as_tuple=True), out)
     cond = condition._data if isinstance(condition, Tensor) else None
     if cond is None or cond.dtype.kind != "b":
         got = "a non-tensor" if cond is None else f"a tensor with dtype {backend.dtype_of(cond).name}"
@@ -349,7 +350,7 @@ def where(condition: Tensor, input: Any = None, other: Any = None) -> Any:
         if isinstance(t, Tensor) and t.device != condition.device:
             raise RuntimeError(f"Expected all tensors to be on the same device, but found at least two "
                                f"devices, {condition.device} and {t.device}!")
-    return Where.apply(cond, input, other)
+    return write_out(Where.apply(cond, input, other), out)
 
 
 def _check_mask(mask: Any, who: str) -> Any:
@@ -382,14 +383,14 @@ def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:
     return Where.apply(m, value, input)
 
 
-def masked_select(input: Tensor, mask: Tensor) -> Tensor:
+def masked_select(input: Tensor, mask: Tensor, *, out: Any = None) -> Tensor:
     """The entries of ``input`` where ``mask`` (broadcast) is True, as a 1-D tensor."""
     from .broadcast import broadcast_shapes
     from .shape import expand
     m = _check_mask(mask, "masked_select:")
     shape = broadcast_shapes(m.shape, input._data.shape)
     xp = backend.array_module(m)
-    return Index.apply(expand(input, shape), xp.broadcast_to(m, shape).nonzero(), True)
+    return write_out(Index.apply(expand(input, shape), xp.broadcast_to(m, shape).nonzero(), True), out)
 
 
 def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
@@ -411,10 +412,10 @@ def take(input: Tensor, index: Tensor) -> Tensor:
     return Index.apply(input.reshape((-1,)), (arr,), True)
 
 
-def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Tensor:
+def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None, *, out: Any = None) -> Tensor:
     """``gather`` after broadcasting ``input`` and ``indices`` over every dim but ``dim``."""
     if dim is None:
-        return take(input, indices.reshape((-1,)))
+        return write_out(take(input, indices.reshape((-1,))), out)
     from .shape import expand
     arr = _check_index(indices, "take_along_dim")
     d = wrap_dim(dim, input._data.ndim)
@@ -427,20 +428,20 @@ def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Te
     xs[d], ixs[d] = input._data.shape[d], arr.shape[d]
     x = expand(input, xs)
     ind = backend.array_module(arr).broadcast_to(arr, tuple(ixs))
-    return gather(x, d, Tensor._make(ind))
+    return write_out(gather(x, d, Tensor._make(ind)), out)
 
 
-def nonzero(input: Tensor, *, as_tuple: bool = False) -> Any:
+def nonzero(input: Tensor, *, as_tuple: bool = False, out: Any = None) -> Any:
     """Indices of the non-zero entries: an (n, ndim) int64 tensor, or one 1-D tensor per dim."""
     d = input._data
     flat = d.reshape((1,)) if d.ndim == 0 else d
     idx = flat.nonzero()
     if as_tuple:
-        return tuple(Tensor._make(i.astype(_INT64)) for i in (idx if d.ndim else idx[:1]))
+        return write_out(tuple(Tensor._make(i.astype(_INT64)) for i in (idx if d.ndim else idx[:1])), out)
     xp = backend.array_module(d)
     if d.ndim == 0:
-        return Tensor._make(xp.zeros((idx[0].shape[0], 0), _INT64))
-    return Tensor._make(xp.stack(idx, axis=1).astype(_INT64))
+        return write_out(Tensor._make(xp.zeros((idx[0].shape[0], 0), _INT64)), out)
+    return write_out(Tensor._make(xp.stack(idx, axis=1).astype(_INT64)), out)
 
 
 def argwhere(input: Tensor) -> Tensor:

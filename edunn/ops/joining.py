@@ -12,6 +12,7 @@ from typing import Any, Sequence
 from .. import backend
 from ..autograd.function import Function
 from ..tensor import Tensor, wrap_dim
+from ._out import write_out
 
 __all__ = ['cat', 'concat', 'concatenate', 'stack', 'hstack', 'vstack', 'row_stack', 'dstack',
            'column_stack', 'atleast_1d', 'atleast_2d', 'atleast_3d', 'broadcast_tensors',
@@ -74,7 +75,7 @@ def cat(tensors: Sequence[Tensor], dim: int = 0, *, out: Any = None) -> Tensor:
                     f"Sizes of tensors must match except in dimension {d}. Expected size {a} but got "
                     f"size {b} for tensor number {i} in the list (shapes {list(ref._data.shape)} and "
                     f"{list(t._data.shape)}).")
-    return Cat.apply(d, dtype.np, *kept)
+    return write_out(Cat.apply(d, dtype.np, *kept), out)
 
 
 concat = concatenate = cat
@@ -90,7 +91,7 @@ def stack(tensors: Sequence[Tensor], dim: int = 0, *, out: Any = None) -> Tensor
             raise RuntimeError(f"stack expects each tensor to be equal size, but got {list(shape)} at "
                                f"entry 0 and {list(t._data.shape)} at entry {i}")
     d = wrap_dim(dim, len(shape) + 1)
-    return cat([unsqueeze(t, d) for t in tensors], d)
+    return write_out(cat([unsqueeze(t, d) for t in tensors], d), out)
 
 
 def atleast_1d(*tensors: Any) -> Any:
@@ -121,12 +122,12 @@ def atleast_3d(*tensors: Any) -> Any:
 def hstack(tensors: Sequence[Tensor], *, out: Any = None) -> Tensor:
     ts = atleast_1d(*_check_tensors(tensors, "hstack"))
     ts = (ts,) if isinstance(ts, Tensor) else ts
-    return cat(list(ts), 0 if ts[0]._data.ndim == 1 else 1)
+    return write_out(cat(list(ts), 0 if ts[0]._data.ndim == 1 else 1), out)
 
 
 def vstack(tensors: Sequence[Tensor], *, out: Any = None) -> Tensor:
     ts = atleast_2d(*_check_tensors(tensors, "vstack"))
-    return cat([ts] if isinstance(ts, Tensor) else list(ts), 0)
+    return write_out(cat([ts] if isinstance(ts, Tensor) else list(ts), 0), out)
 
 
 row_stack = vstack
@@ -134,14 +135,14 @@ row_stack = vstack
 
 def dstack(tensors: Sequence[Tensor], *, out: Any = None) -> Tensor:
     ts = atleast_3d(*_check_tensors(tensors, "dstack"))
-    return cat([ts] if isinstance(ts, Tensor) else list(ts), 2)
+    return write_out(cat([ts] if isinstance(ts, Tensor) else list(ts), 2), out)
 
 
 def column_stack(tensors: Sequence[Tensor], *, out: Any = None) -> Tensor:
     from .shape import reshape
     ts = _check_tensors(tensors, "column_stack")
     ts = [reshape(t, (t._data.size, 1)) if t._data.ndim <= 1 else t for t in ts]
-    return cat(ts, 1)
+    return write_out(cat(ts, 1), out)
 
 
 def broadcast_shapes(*shapes: Any) -> Any:

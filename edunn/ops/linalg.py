@@ -12,6 +12,7 @@ from typing import Any, Sequence
 from .. import backend
 from ..autograd.function import Function
 from ..tensor import Tensor, wrap_dim
+from ._out import write_out
 from .elementwise import _binary
 
 __all__ = ['matmul', 'mm', 'bmm', 'mv', 'dot', 'vdot', 'inner', 'outer', 'ger', 'addmm', 'addmv',
@@ -48,7 +49,7 @@ def _check_same_dtype(a: Tensor, b: Tensor) -> None:
                            f"{names.get(n2, n2)}")
 
 
-def matmul(input: Tensor, other: Tensor) -> Tensor:
+def matmul(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:
     """``torch.matmul``: 1-D @ 1-D is a dot product; a 1-D operand is a row (left) or column
     (right) vector whose added dim is removed afterwards; otherwise batched matrix products with
     the batch dims broadcast.  Shapes: (..., n, k) @ (..., k, m) -> (..., n, m)."""
@@ -77,24 +78,24 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
             raise RuntimeError(f"matmul: the batch dims of shapes {list(a.shape)} and {list(b.shape)} "
                                "cannot be broadcast together") from None
     if a.ndim == 1 and b.ndim == 1:
-        return MatMul.apply(input.reshape((1, ka)), other.reshape((kb, 1))).reshape(())
+        return write_out(MatMul.apply(input.reshape((1, ka)), other.reshape((kb, 1))).reshape(()), out)
     if a.ndim == 1:
-        out = MatMul.apply(input.reshape((1, ka)), other)
-        return out.reshape(out._data.shape[:-2] + out._data.shape[-1:])
+        y = MatMul.apply(input.reshape((1, ka)), other)
+        return write_out(y.reshape(y._data.shape[:-2] + y._data.shape[-1:]), out)
     if b.ndim == 1:
-        return MatMul.apply(input, other.reshape((kb, 1))).reshape(a.shape[:-1])
-    return MatMul.apply(input, other)
+        return write_out(MatMul.apply(input, other.reshape((kb, 1))).reshape(a.shape[:-1]), out)
+    return write_out(MatMul.apply(input, other), out)
 
 
-def mm(input: Tensor, mat2: Tensor) -> Tensor:
+def mm(input: Tensor, mat2: Tensor, *, out: Any = None) -> Tensor:
     if input._data.ndim != 2:
         raise RuntimeError(f"self must be a matrix (got a {input._data.ndim}-D tensor of shape {list(input.shape)})")
     if mat2._data.ndim != 2:
         raise RuntimeError(f"mat2 must be a matrix (got a {mat2._data.ndim}-D tensor of shape {list(mat2.shape)})")
-    return matmul(input, mat2)
+    return write_out(matmul(input, mat2), out)
 
 
-def bmm(input: Tensor, mat2: Tensor) -> Tensor:
+def bmm(input: Tensor, mat2: Tensor, *, out: Any = None) -> Tensor:
     if input._data.ndim != 3:
         raise RuntimeError(f"batch1 must be a 3D tensor (got shape {list(input.shape)})")
     if mat2._data.ndim != 3:
@@ -103,40 +104,40 @@ def bmm(input: Tensor, mat2: Tensor) -> Tensor:
     if mat2._data.shape[:2] != (b, k):
         raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: [{b}, {k}] but got: "
                            f"[{mat2._data.shape[0]}, {mat2._data.shape[1]}].")
-    return matmul(input, mat2)
+    return write_out(matmul(input, mat2), out)
 
 
-def mv(input: Tensor, vec: Tensor) -> Tensor:
+def mv(input: Tensor, vec: Tensor, *, out: Any = None) -> Tensor:
     if input._data.ndim != 2 or vec._data.ndim != 1:
         raise RuntimeError(f"vector + matrix @ vector expected, got {input._data.ndim}, {vec._data.ndim} "
                            f"(shapes {list(input.shape)} and {list(vec.shape)})")
-    return matmul(input, vec)
+    return write_out(matmul(input, vec), out)
 
 
-def dot(input: Tensor, other: Tensor) -> Tensor:
+def dot(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:
     if input._data.ndim != 1 or other._data.ndim != 1:
         raise RuntimeError(f"1D tensors expected, but got {input._data.ndim}D and {other._data.ndim}D tensors")
-    return matmul(input, other)
+    return write_out(matmul(input, other), out)
 
 
 vdot = dot
 
 
-def inner(input: Tensor, other: Tensor) -> Tensor:
+def inner(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:
     """Sum over the last dims: shapes (*a, k), (*b, k) -> (*a, *b)."""
     if input._data.ndim == 0 or other._data.ndim == 0:
-        return input * other
+        return write_out(input * other, out)
     if input._data.shape[-1] != other._data.shape[-1]:
         raise RuntimeError(f"inner() the last dimension must match on both input tensors but got shapes "
                            f"{list(input.shape)} and {list(other.shape)}")
-    return tensordot(input, other, ([-1], [-1]))
+    return write_out(tensordot(input, other, ([-1], [-1])), out)
 
 
-def outer(input: Tensor, vec2: Tensor) -> Tensor:
+def outer(input: Tensor, vec2: Tensor, *, out: Any = None) -> Tensor:
     """``out[i, j] = input[i] * vec2[j]``."""
     if input._data.ndim != 1 or vec2._data.ndim != 1:
         raise RuntimeError(f"outer: expected 1-D vectors, got shapes {list(input.shape)} and {list(vec2.shape)}")
-    return input.reshape((-1, 1)) * vec2.reshape((1, -1))
+    return write_out(input.reshape((-1, 1)) * vec2.reshape((1, -1)), out)
 
 
 ger = outer
@@ -150,30 +151,30 @@ def _scaled_sum(input: Tensor, prod: Tensor, beta: Any, alpha: Any) -> Tensor:
     return prod + (input if beta == 1 else input * beta)
 
 
-def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1, alpha: Any = 1, out: Any = None) -> Tensor:
     """``beta * input + alpha * (mat1 @ mat2)``."""
-    return _scaled_sum(input, mm(mat1, mat2), beta, alpha)
+    return write_out(_scaled_sum(input, mm(mat1, mat2), beta, alpha), out)
 
 
-def addmv(input: Tensor, mat: Tensor, vec: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
-    return _scaled_sum(input, mv(mat, vec), beta, alpha)
+def addmv(input: Tensor, mat: Tensor, vec: Tensor, *, beta: Any = 1, alpha: Any = 1, out: Any = None) -> Tensor:
+    return write_out(_scaled_sum(input, mv(mat, vec), beta, alpha), out)
 
 
-def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alpha: Any = 1, out: Any = None) -> Tensor:
     """``beta * input + alpha * (batch1 @ batch2)`` per batch."""
-    return _scaled_sum(input, bmm(batch1, batch2), beta, alpha)
+    return write_out(_scaled_sum(input, bmm(batch1, batch2), beta, alpha), out)
 
 
-def addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+def addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alpha: Any = 1, out: Any = None) -> Tensor:
     """``beta * input + alpha * sum_b (batch1[b] @ batch2[b])``."""
-    return _scaled_sum(input, bmm(batch1, batch2).sum(0), beta, alpha)
+    return write_out(_scaled_sum(input, bmm(batch1, batch2).sum(0), beta, alpha), out)
 
 
-def chain_matmul(*matrices: Tensor) -> Tensor:
-    out = matrices[0]
+def chain_matmul(*matrices: Tensor, out: Any = None) -> Tensor:
+    y = matrices[0]
     for m in matrices[1:]:
-        out = mm(out, m)
-    return out
+        y = mm(y, m)
+    return write_out(y, out)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -342,10 +343,10 @@ def tensordot(a: Tensor, b: Tensor, dims: Any = 2, out: Any = None) -> Tensor:
                                f"dim {x} and second has size {b._data.shape[y]} in dim {y}")
         sb[y] = sa[x]
     out_s = "".join(c for k, c in enumerate(sa) if k not in da) + "".join(c for k, c in enumerate(sb) if k not in db)
-    return Einsum.apply(["".join(sa), "".join(sb)], out_s, a, b)
+    return write_out(Einsum.apply(["".join(sa), "".join(sb)], out_s, a, b), out)
 
 
-def kron(input: Tensor, other: Tensor) -> Tensor:
+def kron(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:
     """Kronecker product: block (i, j) is ``input[i, j] * other``."""
     n = max(input._data.ndim, other._data.ndim)
     a = input.reshape((1,) * (n - input._data.ndim) + input._data.shape)
@@ -353,7 +354,7 @@ def kron(input: Tensor, other: Tensor) -> Tensor:
     sa = _LETTERS[:n]
     sb = _LETTERS[n:2 * n]
     prod = Einsum.apply([sa, sb], "".join(x + y for x, y in zip(sa, sb)), a, b)
-    return prod.reshape(tuple(x * y for x, y in zip(a._data.shape, b._data.shape)))
+    return write_out(prod.reshape(tuple(x * y for x, y in zip(a._data.shape, b._data.shape))), out)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -391,9 +392,9 @@ class Inverse(Function):
         return -(yt @ grad @ yt)
 
 
-def inverse(input: Tensor) -> Tensor:
+def inverse(input: Tensor, *, out: Any = None) -> Tensor:
     _check_square(input, "inv")
-    return Inverse.apply(input)
+    return write_out(Inverse.apply(input), out)
 
 
 class Det(Function):
@@ -444,7 +445,7 @@ class Cross(Function):
         return Cross.apply(b, grad, ctx.dim), Cross.apply(grad, a, ctx.dim), None
 
 
-def cross(input: Tensor, other: Tensor, dim: int | None = None) -> Tensor:
+def cross(input: Tensor, other: Tensor, dim: int | None = None, *, out: Any = None) -> Tensor:
     from .broadcast import broadcast_shapes
     shape = broadcast_shapes(input._data.shape, other._data.shape)
     if dim is None:
@@ -455,4 +456,4 @@ def cross(input: Tensor, other: Tensor, dim: int | None = None) -> Tensor:
     if shape[d] != 3:
         raise RuntimeError(f"linalg.cross: inputs dimension {dim} must have length 3. Got {input._data.shape[d]} "
                            f"and {other._data.shape[d]}")
-    return Cross.apply(input, other, d - len(shape))
+    return write_out(Cross.apply(input, other, d - len(shape)), out)

@@ -14,6 +14,7 @@ from typing import Any
 from .. import backend, return_types
 from ..autograd.function import Function
 from ..tensor import Tensor, wrap_dim
+from ._out import write_out
 from .broadcast import broadcast_to
 from .elementwise import _FLOATS, _float_array, _where, _xp, maximum, minimum
 from .unary import abs as _abs, sign, sqrt
@@ -159,29 +160,29 @@ def _check_float(input: Tensor, what: str, dtype: Any) -> Any:
     return np_dtype
 
 
-def sum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+def sum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None, out: Any = None) -> Tensor:
     """Sum over ``dim`` (all dims when None); integers and bools are summed as int64."""
-    return Sum.apply(input, _dims(dim, input._data.ndim), keepdim, _accumulate_dtype(input, dtype))
+    return write_out(Sum.apply(input, _dims(dim, input._data.ndim), keepdim, _accumulate_dtype(input, dtype)), out)
 
 
-def nansum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+def nansum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None, out: Any = None) -> Tensor:
     """Sum treating NaN as zero."""
-    return NanSum.apply(input, _dims(dim, input._data.ndim), keepdim, _accumulate_dtype(input, dtype))
+    return write_out(NanSum.apply(input, _dims(dim, input._data.ndim), keepdim, _accumulate_dtype(input, dtype)), out)
 
 
-def mean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+def mean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None, out: Any = None) -> Tensor:
     """Mean over ``dim``; integer tensors need ``dtype=`` (as in PyTorch)."""
     np_dtype = _check_float(input, "mean", dtype)
-    return Mean.apply(input, _dims(dim, input._data.ndim), keepdim, np_dtype)
+    return write_out(Mean.apply(input, _dims(dim, input._data.ndim), keepdim, np_dtype), out)
 
 
-def nanmean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+def nanmean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None, out: Any = None) -> Tensor:
     """Mean of the non-NaN elements: ``nansum / count of non-NaN``."""
     np_dtype = _check_float(input, "nanmean", dtype)
     x = input if np_dtype is None else input.to(backend.as_dtype(np_dtype))
     dims = _dims(dim, x._data.ndim)
     count = (~_xp(x).isnan(x._data)).sum(axis=dims, keepdims=keepdim).astype(x._data.dtype)
-    return nansum(x, dim, keepdim) / _const(count)
+    return write_out(nansum(x, dim, keepdim) / _const(count), out)
 
 
 class Prod(Function):
@@ -210,8 +211,8 @@ class Prod(Function):
         return g * _where(no_zero, p / x_safe, _where(lone_zero, p, 0.0)), None, None, None
 
 
-def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
-    return Prod.apply(input, _dims(dim, input._data.ndim), keepdim, _accumulate_dtype(input, dtype))
+def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype: Any = None, out: Any = None) -> Tensor:
+    return write_out(Prod.apply(input, _dims(dim, input._data.ndim), keepdim, _accumulate_dtype(input, dtype)), out)
 
 
 # ---------------------------------------------------------------------------------------- extremes
@@ -252,18 +253,18 @@ def _check_nonempty(input: Tensor, name: str, dims: Any) -> None:
                          f"got a tensor of shape {list(input.shape)}")
 
 
-def amax(input: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
+def amax(input: Tensor, dim: Any = (), keepdim: bool = False, *, out: Any = None) -> Tensor:
     """Largest value over ``dim`` (all dims for ``()``); ties share the gradient evenly."""
     dims = _dims(dim, input._data.ndim)
     _check_nonempty(input, "amax", dims)
-    return _Select.apply(input, dims, keepdim, _amax)
+    return write_out(_Select.apply(input, dims, keepdim, _amax), out)
 
 
-def amin(input: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
+def amin(input: Tensor, dim: Any = (), keepdim: bool = False, *, out: Any = None) -> Tensor:
     """Smallest value over ``dim``; ties share the gradient evenly."""
     dims = _dims(dim, input._data.ndim)
     _check_nonempty(input, "amin", dims)
-    return _Select.apply(input, dims, keepdim, _amin)
+    return write_out(_Select.apply(input, dims, keepdim, _amin), out)
 
 
 def _extreme(input: Tensor, dim: Any, keepdim: bool, name: str) -> Any:
@@ -282,21 +283,21 @@ def _extreme(input: Tensor, dim: Any, keepdim: bool, name: str) -> Any:
     return getattr(return_types, name)(values, indices)
 
 
-def max(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
+def max(input: Tensor, dim: Any = None, keepdim: bool = False, *, out: Any = None) -> Any:
     """``max(x)``: the largest value (0-dim); ``max(x, dim)``: ``(values, indices)`` along dim;
     ``max(x, other)``: the elementwise maximum."""
-    return _extreme(input, dim, keepdim, "max")
+    return write_out(_extreme(input, dim, keepdim, "max"), out)
 
 
-def min(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
+def min(input: Tensor, dim: Any = None, keepdim: bool = False, *, out: Any = None) -> Any:
     """``min(x)``, ``min(x, dim) -> (values, indices)`` or ``min(x, other)``, like ``max``."""
-    return _extreme(input, dim, keepdim, "min")
+    return write_out(_extreme(input, dim, keepdim, "min"), out)
 
 
-def aminmax(input: Tensor, *, dim: int | None = None, keepdim: bool = False) -> Any:
+def aminmax(input: Tensor, *, dim: int | None = None, keepdim: bool = False, out: Any = None) -> Any:
     """``(min, max)`` in one call."""
     d = () if dim is None else dim
-    return return_types.aminmax(amin(input, d, keepdim), amax(input, d, keepdim))
+    return write_out(return_types.aminmax(amin(input, d, keepdim), amax(input, d, keepdim)), out)
 
 
 def _arg(input: Tensor, dim: Any, keepdim: bool, fn: str) -> Tensor:
@@ -355,28 +356,28 @@ def _var_args(input: Tensor, dim: Any, unbiased: Any, correction: Any) -> tuple:
 
 
 def var(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *,
-        correction: Any = None) -> Tensor:
+        correction: Any = None, out: Any = None) -> Tensor:
     """Variance over ``dim`` with Bessel's ``correction`` (1 unless unbiased=False/correction=0)."""
     dims, c = _var_args(input, dim, unbiased, correction)
-    return Var.apply(input, dims, keepdim, c)
+    return write_out(Var.apply(input, dims, keepdim, c), out)
 
 
 def std(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *,
-        correction: Any = None) -> Tensor:
+        correction: Any = None, out: Any = None) -> Tensor:
     """``sqrt(var)``."""
-    return sqrt(var(input, dim, unbiased, keepdim, correction=correction))
+    return write_out(sqrt(var(input, dim, unbiased, keepdim, correction=correction)), out)
 
 
 def var_mean(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *,
-             correction: Any = None) -> tuple:
+             correction: Any = None, out: Any = None) -> tuple:
     v = var(input, dim, unbiased, keepdim, correction=correction)
-    return v, mean(input, None if isinstance(dim, bool) else dim, keepdim)
+    return write_out((v, mean(input, None if isinstance(dim, bool) else dim, keepdim)), out)
 
 
 def std_mean(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *,
-             correction: Any = None) -> tuple:
+             correction: Any = None, out: Any = None) -> tuple:
     s = std(input, dim, unbiased, keepdim, correction=correction)
-    return s, mean(input, None if isinstance(dim, bool) else dim, keepdim)
+    return write_out((s, mean(input, None if isinstance(dim, bool) else dim, keepdim)), out)
 
 
 class Norm(Function):
@@ -428,7 +429,7 @@ class Norm(Function):
         return g * d, None, None, None
 
 
-def norm(input: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
+def norm(input: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False, dtype: Any = None, *, out: Any = None) -> Tensor:
     """The vector p-norm over ``dim`` (all elements when None); ``'fro'`` is p = 2."""
     if dtype is not None:
         input = input.to(backend.as_dtype(dtype))
@@ -436,10 +437,10 @@ def norm(input: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False, 
         p = 2
     if p == "nuc":
         from .linalg import matrix_norm
-        return matrix_norm(input, "nuc", (-2, -1) if dim is None else dim, keepdim)
+        return write_out(matrix_norm(input, "nuc", (-2, -1) if dim is None else dim, keepdim), out)
     if isinstance(p, str):
         raise RuntimeError(f"norm: p must be a number, 'fro' or 'nuc', got {p!r}")
-    return Norm.apply(input, float(p), _dims(dim, input._data.ndim), keepdim)
+    return write_out(Norm.apply(input, float(p), _dims(dim, input._data.ndim), keepdim), out)
 
 
 class LogSumExp(Function):
@@ -467,8 +468,8 @@ class LogSumExp(Function):
         return _spread(grad, ctx.kept, x.shape) * exp(x - y.reshape(ctx.kept)), None, None
 
 
-def logsumexp(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
-    return LogSumExp.apply(input, _dims(dim, input._data.ndim), keepdim)
+def logsumexp(input: Tensor, dim: Any = None, keepdim: bool = False, *, out: Any = None) -> Tensor:
+    return write_out(LogSumExp.apply(input, _dims(dim, input._data.ndim), keepdim), out)
 
 
 # ---------------------------------------------------------------------------------------- logical
@@ -479,14 +480,14 @@ def _logical(input: Tensor, dim: Any, keepdim: bool, fn: str) -> Tensor:
     return Tensor._make(out.astype(xd.dtype) if xd.dtype == backend.uint8.np else out)
 
 
-def all(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+def all(input: Tensor, dim: Any = None, keepdim: bool = False, *, out: Any = None) -> Tensor:
     """True where every element is nonzero (uint8 in, uint8 out, as in PyTorch)."""
-    return _logical(input, dim, keepdim, "all")
+    return write_out(_logical(input, dim, keepdim, "all"), out)
 
 
-def any(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+def any(input: Tensor, dim: Any = None, keepdim: bool = False, *, out: Any = None) -> Tensor:
     """True where some element is nonzero."""
-    return _logical(input, dim, keepdim, "any")
+    return write_out(_logical(input, dim, keepdim, "any"), out)
 
 
 def count_nonzero(input: Tensor, dim: Any = None) -> Tensor:

@@ -9,6 +9,7 @@ from typing import Any
 from .. import backend, return_types
 from ..autograd.function import Function
 from ..tensor import Tensor, wrap_dim
+from ._out import write_out
 from .elementwise import _FLOATS, _float_array, _where, _xp, exp, log
 from .reduction import _accumulate_dtype
 
@@ -141,25 +142,25 @@ class LogCumSumExp(Function):
         return part(_where(pos, grad, zero)) - part(_where(pos, zero, -grad)), None
 
 
-def cumsum(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
-    return CumSum.apply(input, wrap_dim(dim, input._data.ndim), _accumulate_dtype(input, dtype))
+def cumsum(input: Tensor, dim: int, *, dtype: Any = None, out: Any = None) -> Tensor:
+    return write_out(CumSum.apply(input, wrap_dim(dim, input._data.ndim), _accumulate_dtype(input, dtype)), out)
 
 
-def cumprod(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
-    return CumProd.apply(input, wrap_dim(dim, input._data.ndim), _accumulate_dtype(input, dtype))
+def cumprod(input: Tensor, dim: int, *, dtype: Any = None, out: Any = None) -> Tensor:
+    return write_out(CumProd.apply(input, wrap_dim(dim, input._data.ndim), _accumulate_dtype(input, dtype)), out)
 
 
-def cummax(input: Tensor, dim: int) -> Any:
+def cummax(input: Tensor, dim: int, *, out: Any = None) -> Any:
     """``(values, indices)``: the running maximum along ``dim`` and where it was found."""
     values, indices = _CumExtreme.apply(input, wrap_dim(dim, input._data.ndim), "maximum")
-    return return_types.cummax(values, indices)
+    return write_out(return_types.cummax(values, indices), out)
 
 
-def cummin(input: Tensor, dim: int) -> Any:
+def cummin(input: Tensor, dim: int, *, out: Any = None) -> Any:
     """``(values, indices)``: the running minimum along ``dim`` and where it was found."""
     values, indices = _CumExtreme.apply(input, wrap_dim(dim, input._data.ndim), "minimum")
-    return return_types.cummin(values, indices)
+    return write_out(return_types.cummin(values, indices), out)
 
 
-def logcumsumexp(input: Tensor, dim: int) -> Tensor:
-    return LogCumSumExp.apply(input, wrap_dim(dim, input._data.ndim))
+def logcumsumexp(input: Tensor, dim: int, *, out: Any = None) -> Tensor:
+    return write_out(LogCumSumExp.apply(input, wrap_dim(dim, input._data.ndim)), out)

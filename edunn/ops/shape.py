@@ -13,6 +13,7 @@ from typing import Any, Sequence
 from .. import backend
 from ..autograd.function import Function
 from ..tensor import Tensor, wrap_dim
+from ._out import write_out
 
 __all__ = ['reshape', 'flatten', 'unflatten', 'transpose', 'swapaxes', 'swapdims', 'permute', 't',
            'movedim', 'moveaxis', 'squeeze', 'unsqueeze', 'clone', 'flip', 'fliplr', 'flipud', 'roll',
@@ -468,16 +469,16 @@ class Tri(Function):
         return Tri.apply(grad, ctx.diagonal, ctx.upper), None, None
 
 
-def tril(input: Tensor, diagonal: int = 0) -> Tensor:
+def tril(input: Tensor, diagonal: int = 0, *, out: Any = None) -> Tensor:
     if input._data.ndim < 2:
         raise RuntimeError("tril: input tensor must have at least 2 dimensions")
-    return Tri.apply(input, diagonal, False)
+    return write_out(Tri.apply(input, diagonal, False), out)
 
 
-def triu(input: Tensor, diagonal: int = 0) -> Tensor:
+def triu(input: Tensor, diagonal: int = 0, *, out: Any = None) -> Tensor:
     if input._data.ndim < 2:
         raise RuntimeError("triu: input tensor must have at least 2 dimensions")
-    return Tri.apply(input, diagonal, True)
+    return write_out(Tri.apply(input, diagonal, True), out)
 
 
 def _diag_index(xp, n1: int, n2: int, offset: int):
@@ -544,12 +545,12 @@ def diag_embed(input: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -
     return DiagonalScatter.apply(input, tuple(out), offset, a, b)
 
 
-def diag(input: Tensor, diagonal: int = 0) -> Tensor:
+def diag(input: Tensor, diagonal: int = 0, *, out: Any = None) -> Tensor:
     n = input._data.ndim
     if n == 1:
-        return diag_embed(input, diagonal, 0, 1)
+        return write_out(diag_embed(input, diagonal, 0, 1), out)
     if n == 2:
-        return Diagonal.apply(input, diagonal, 0, 1)
+        return write_out(Diagonal.apply(input, diagonal, 0, 1), out)
     raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {n}D")
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from .. import backend, return_types
 from ..tensor import Tensor, wrap_dim
+from ._out import write_out
 from .indexing import gather
 
 __all__ = ['sort', 'argsort', 'msort', 'topk', 'kthvalue', 'unique', 'unique_consecutive', 'bincount',
@@ -33,15 +34,15 @@ def _argsort(x: Any, dim: int, descending: bool, stable: bool) -> Any:
     return (n - 1) - idx
 
 
-def sort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Any:
+def sort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False, out: Any = None) -> Any:
     """``(values, indices)`` with ``values = input.gather(dim, indices)`` sorted along ``dim``.
     Backward: the values' gradient scattered back through ``indices``."""
     x = input._data
     if x.ndim == 0:  # one entry, already in place
-        return return_types.sort(input.clone(), Tensor._make(backend.array_module(x).zeros((), _INT64)))
+        return write_out(return_types.sort(input.clone(), Tensor._make(backend.array_module(x).zeros((), _INT64))), out)
     d = wrap_dim(dim, x.ndim)
     idx = Tensor._make(_argsort(x, d, descending, stable).astype(_INT64))
-    return return_types.sort(gather(input, d, idx), idx)
+    return write_out(return_types.sort(gather(input, d, idx), idx), out)
 
 
 def argsort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Tensor:
@@ -51,8 +52,8 @@ def argsort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: b
     return Tensor._make(_argsort(x, wrap_dim(dim, x.ndim), descending, stable).astype(_INT64))
 
 
-def msort(input: Tensor) -> Tensor:
-    return sort(input, 0).values
+def msort(input: Tensor, *, out: Any = None) -> Tensor:
+    return write_out(sort(input, 0).values, out)
 
 
 def _dim_and_size(x: Any, dim: int) -> tuple:
@@ -69,27 +70,27 @@ def _sorted_slice(input: Tensor, d: int, descending: bool, start: int, stop: int
     return gather(input, d, idx), idx
 
 
-def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:
+def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True, *, out: Any = None) -> Any:
     """The ``k`` largest (or smallest) entries along ``dim`` and their indices."""
     d, n = _dim_and_size(input._data, dim)
     if not 0 <= k <= n:
         raise RuntimeError(f"selected index k out of range (k = {k}, size of dim {d} = {n})")
     if input._data.ndim == 0:
-        return return_types.topk(*sort(input))
-    return return_types.topk(*_sorted_slice(input, d, largest, 0, k))
+        return write_out(return_types.topk(*sort(input)), out)
+    return write_out(return_types.topk(*_sorted_slice(input, d, largest, 0, k)), out)
 
 
-def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False) -> Any:
+def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False, *, out: Any = None) -> Any:
     """The ``k``-th smallest entry along ``dim`` (1-based) and its index."""
     d, n = _dim_and_size(input._data, dim)
     if not 1 <= k <= n:
         raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {d} (k = {k}, size {n})")
     if input._data.ndim == 0:
-        return return_types.kthvalue(*sort(input))
+        return write_out(return_types.kthvalue(*sort(input)), out)
     values, idx = _sorted_slice(input, d, False, k - 1, k)
     if not keepdim:
         values, idx = values.squeeze(d), idx.squeeze(d)
-    return return_types.kthvalue(values, idx)
+    return write_out(return_types.kthvalue(values, idx), out)
 
 
 def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False, return_counts: bool = False,
@@ -165,7 +166,7 @@ def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -
     return Tensor._make(out.astype(dt))
 
 
-def histc(input: Tensor, bins: int = 100, min: Any = 0, max: Any = 0) -> Tensor:
+def histc(input: Tensor, bins: int = 100, min: Any = 0, max: Any = 0, *, out: Any = None) -> Tensor:
     """Counts in ``bins`` equal bins between ``min`` and ``max`` (the data's range when both
     are 0); values outside are ignored."""
     x = input._data
@@ -182,11 +183,11 @@ def histc(input: Tensor, bins: int = 100, min: Any = 0, max: Any = 0) -> Tensor:
     if lo > hi:
         raise RuntimeError(f"max must be larger than min (got min {lo}, max {hi})")
     counts, _ = xp.histogram(x.astype(backend.float64.np), bins=bins, range=(lo, hi))
-    return Tensor._make(counts.astype(x.dtype))
+    return write_out(Tensor._make(counts.astype(x.dtype)), out)
 
 
 def searchsorted(sorted_sequence: Tensor, input: Any, *, out_int32: bool = False, right: bool = False,
-                 side: str | None = None, sorter: Tensor | None = None) -> Tensor:
+                 side: str | None = None, sorter: Tensor | None = None, out: Any = None) -> Tensor:
     """For each value, the index where it would be inserted into ``sorted_sequence`` (along its
     last dim) to keep it sorted: before equal entries, or after them with ``right``/``side='right'``."""
     seq = sorted_sequence._data
@@ -203,7 +204,7 @@ def searchsorted(sorted_sequence: Tensor, input: Any, *, out_int32: bool = False
     if sorter is not None:
         seq = xp.take_along_axis(seq, sorter._data, axis=-1)
     if seq.ndim == 1:
-        out = xp.searchsorted(seq, vals, side="right" if right else "left")
+        found = xp.searchsorted(seq, vals, side="right" if right else "left")
     else:
         if seq.shape[:-1] != vals.shape[:-1]:
             raise RuntimeError(f"torch.searchsorted(): boundaries tensor should be 1 dimension or the first N-1 "
@@ -211,13 +212,13 @@ def searchsorted(sorted_sequence: Tensor, input: Any, *, out_int32: bool = False
                                f"boundaries tensor {list(seq.shape)} and input value tensor {list(vals.shape)}")
         # Count, for every value, the entries of its row below it (or at most it).
         cmp = seq[..., None, :] <= vals[..., :, None] if right else seq[..., None, :] < vals[..., :, None]
-        out = cmp.sum(axis=-1)
-    return Tensor._make(xp.asarray(out).astype(backend.int32.np if out_int32 else _INT64))
+        found = cmp.sum(axis=-1)
+    return write_out(Tensor._make(xp.asarray(found).astype(backend.int32.np if out_int32 else _INT64)), out)
 
 
-def bucketize(input: Any, boundaries: Tensor, *, out_int32: bool = False, right: bool = False) -> Tensor:
+def bucketize(input: Any, boundaries: Tensor, *, out_int32: bool = False, right: bool = False, out: Any = None) -> Tensor:
     """The bucket of each value between 1-D ``boundaries`` (``searchsorted`` with the arguments
     swapped)."""
     if boundaries._data.ndim != 1:
         raise RuntimeError(f"boundaries tensor must be 1 dimension, but got dim({boundaries._data.ndim})")
-    return searchsorted(boundaries, input, out_int32=out_int32, right=right)
+    return write_out(searchsorted(boundaries, input, out_int32=out_int32, right=right), out)

@@ -9,6 +9,7 @@ from typing import Any
 
 from .. import backend, return_types
 from ..tensor import Tensor, wrap_dim
+from ._out import write_out
 from .elementwise import _FLOATS, _where, _xp
 from .reduction import _Select, _const, _take_along
 
@@ -50,24 +51,24 @@ def _median(input: Tensor, dim: Any, keepdim: bool, skip_nan: bool, name: str) -
     return getattr(return_types, name)(values, indices)
 
 
-def median(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:
+def median(input: Tensor, dim: int | None = None, keepdim: bool = False, *, out: Any = None) -> Any:
     """The lower median (the smaller of the two middle values for an even count).  Without
     ``dim``: a 0-dim tensor; with ``dim``: ``(values, indices)``.  NaN propagates."""
-    return _median(input, dim, keepdim, False, "median")
+    return write_out(_median(input, dim, keepdim, False, "median"), out)
 
 
-def nanmedian(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:
+def nanmedian(input: Tensor, dim: int | None = None, keepdim: bool = False, *, out: Any = None) -> Any:
     """``median`` ignoring NaNs (NaN only where a slice is all NaN)."""
-    return _median(input, dim, keepdim, True, "nanmedian")
+    return write_out(_median(input, dim, keepdim, True, "nanmedian"), out)
 
 
-def mode(input: Tensor, dim: int = -1, keepdim: bool = False) -> Any:
+def mode(input: Tensor, dim: int = -1, keepdim: bool = False, *, out: Any = None) -> Any:
     """``(values, indices)``: the most frequent value along ``dim`` (the smallest on ties) and
     the last index where it occurs, as PyTorch.  Counting compares all pairs: O(n^2) per slice."""
     xd = input._data
     xp = _xp(input)
     if xd.ndim == 0:
-        return return_types.mode(input * 1, Tensor._make(xp.zeros((), backend.int64.np)))
+        return write_out(return_types.mode(input * 1, Tensor._make(xp.zeros((), backend.int64.np))), out)
     d = wrap_dim(dim, xd.ndim)
     x = xp.moveaxis(xd, d, -1)
     s = xp.sort(x, axis=-1)
@@ -78,7 +79,7 @@ def mode(input: Tensor, dim: int = -1, keepdim: bool = False) -> Any:
     idx = xp.moveaxis(last, -1, d)
     values = _take_along(input, idx, d, keepdim)
     indices = Tensor._make((idx if keepdim else idx.squeeze(d)).astype(backend.int64.np))
-    return return_types.mode(values, indices)
+    return write_out(return_types.mode(values, indices), out)
 
 
 _INTERPOLATIONS = ("linear", "lower", "higher", "midpoint", "nearest")
@@ -151,13 +152,13 @@ def _quantile(input: Tensor, q: Any, dim: Any, keepdim: bool, interpolation: str
 
 
 def quantile(input: Tensor, q: Any, dim: int | None = None, keepdim: bool = False, *,
-             interpolation: str = "linear") -> Tensor:
+             interpolation: str = "linear", out: Any = None) -> Tensor:
     """The q-th quantiles along ``dim`` (of all elements when None); for a 1-D ``q`` the
     quantiles are stacked along a new first dim.  ``linear``: x_lo + (x_hi - x_lo) * frac(q (n-1))."""
-    return _quantile(input, q, dim, keepdim, interpolation, False, "quantile")
+    return write_out(_quantile(input, q, dim, keepdim, interpolation, False, "quantile"), out)
 
 
 def nanquantile(input: Tensor, q: Any, dim: int | None = None, keepdim: bool = False, *,
-                interpolation: str = "linear") -> Tensor:
+                interpolation: str = "linear", out: Any = None) -> Tensor:
     """``quantile`` ignoring NaNs."""
-    return _quantile(input, q, dim, keepdim, interpolation, True, "nanquantile")
+    return write_out(_quantile(input, q, dim, keepdim, interpolation, True, "nanquantile"), out)

@@ -14,6 +14,7 @@ from typing import Any
 from .. import backend
 from ..autograd.function import Function
 from ..tensor import Tensor
+from ._out import write_out
 from .elementwise import _FLOATS, _binary, _float_array, _where, _xp, exp, log, sigmoid, tanh  # noqa: F401
 
 __all__ = ['abs', 'absolute', 'sign', 'sgn', 'exp2', 'expm1', 'log2', 'log10', 'log1p', 'sqrt',
@@ -411,164 +412,164 @@ class NanToNum(Function):
 
 
 # ---------------------------------------------------------------------------------------- functional forms
-def abs(input: Tensor) -> Tensor:
+def abs(input: Tensor, *, out: Any = None) -> Tensor:
     if input._data.dtype == bool:
         raise NotImplementedError('"abs_cpu" not implemented for \'Bool\'')
-    return Abs.apply(input)
+    return write_out(Abs.apply(input), out)
 
 
 absolute = abs
 
 
-def sign(input: Tensor) -> Tensor:
-    return Sign.apply(input)
+def sign(input: Tensor, *, out: Any = None) -> Tensor:
+    return write_out(Sign.apply(input), out)
 
 
 sgn = sign
 
 
-def exp2(input: Tensor) -> Tensor:
-    return Exp2.apply(input)
+def exp2(input: Tensor, *, out: Any = None) -> Tensor:
+    return write_out(Exp2.apply(input), out)
 
 
-def expm1(input: Tensor) -> Tensor:
-    return Expm1.apply(input)
+def expm1(input: Tensor, *, out: Any = None) -> Tensor:
+    return write_out(Expm1.apply(input), out)
 
 
-def log2(input: Tensor) -> Tensor:
-    return Log2.apply(input)
+def log2(input: Tensor, *, out: Any = None) -> Tensor:
+    return write_out(Log2.apply(input), out)
 
 
-def log10(input: Tensor) -> Tensor:
-    return Log10.apply(input)
+def log10(input: Tensor, *, out: Any = None) -> Tensor:
+    return write_out(Log10.apply(input), out)
 
 
-def log1p(input: Tensor) -> Tensor:
-    return Log1p.apply(input)
+def log1p(input: Tensor, *, out: Any = None) -> Tensor:
+    return write_out(Log1p.apply(input), out)
 
 
-def sqrt(input: Tensor) -> Tensor:
-    return Sqrt.apply(input)
+def sqrt(input: Tensor, *, out: Any = None) -> Tensor:
+    return write_out(Sqrt.apply(input), out)
 
 
-def rsqrt(input: Tensor) -> Tensor:
-    return Rsqrt.apply(input)
+def rsqrt(input: Tensor, *, out: Any = None) -> Tensor:
+    return write_out(Rsqrt.apply(input), out)
 
 
-def square(input: Tensor) -> Tensor:
-    return Square.apply(input)
+def square(input: Tensor, *, out: Any = None) -> Tensor:
+    return write_out(Square.apply(input), out)
 
 
-def sin(input: Tensor) -> Tensor:
-    return Sin.apply(input)
+def sin(input: Tensor, *, out: Any = None) -> Tensor:
+    return write_out(Sin.apply(input), out)
 
 
-def cos(input: Tensor) -> Tensor:
-    return Cos.apply(input)
+def cos(input: Tensor, *, out: Any = None) -> Tensor:
+    return write_out(Cos.apply(input), out)
 
 
-def tan(input: Tensor) -> Tensor:
-    return Tan.apply(input)
+def tan(input: Tensor, *, out: Any = None) -> Tensor:
+    return write_out(Tan.apply(input), out)
 
 
-def asin(input: Tensor) -> Tensor:
-    return Asin.apply(input)
+def asin(input: Tensor, *, out: Any = None) -> Tensor:
+    return write_out(Asin.apply(input), out)
 
 
-def acos(input: Tensor) -> Tensor:
-    return Acos.apply(input)
+def acos(input: Tensor, *, out: Any = None) -> Tensor:
+    return write_out(Acos.apply(input), out)
 
 
-def atan(input: Tensor) -> Tensor:
-    return Atan.apply(input)
+def atan(input: Tensor, *, out: Any = None) -> Tensor:
+    return write_out(Atan.apply(input), out)
 
 
 arcsin, arccos, arctan = asin, acos, atan
 
 
-def sinh(input: Tensor) -> Tensor:
-    return Sinh.apply(input)
+def sinh(input: Tensor, *, out: Any = None) -> Tensor:
+    return write_out(Sinh.apply(input), out)
 
 
-def cosh(input: Tensor) -> Tensor:
-    return Cosh.apply(input)
+def cosh(input: Tensor, *, out: Any = None) -> Tensor:
+    return write_out(Cosh.apply(input), out)
 
 
-def asinh(input: Tensor) -> Tensor:
-    return Asinh.apply(input)
+def asinh(input: Tensor, *, out: Any = None) -> Tensor:
+    return write_out(Asinh.apply(input), out)
 
 
-def acosh(input: Tensor) -> Tensor:
-    return Acosh.apply(input)
+def acosh(input: Tensor, *, out: Any = None) -> Tensor:
+    return write_out(Acosh.apply(input), out)
 
 
-def atanh(input: Tensor) -> Tensor:
-    return Atanh.apply(input)
+def atanh(input: Tensor, *, out: Any = None) -> Tensor:
+    return write_out(Atanh.apply(input), out)
 
 
 arcsinh, arccosh, arctanh = asinh, acosh, atanh
 
 
-def reciprocal(input: Tensor) -> Tensor:
-    return Reciprocal.apply(input)
+def reciprocal(input: Tensor, *, out: Any = None) -> Tensor:
+    return write_out(Reciprocal.apply(input), out)
 
 
-def frac(input: Tensor) -> Tensor:
-    return Frac.apply(input)
+def frac(input: Tensor, *, out: Any = None) -> Tensor:
+    return write_out(Frac.apply(input), out)
 
 
-def floor(input: Tensor) -> Tensor:
-    return Floor.apply(input)
+def floor(input: Tensor, *, out: Any = None) -> Tensor:
+    return write_out(Floor.apply(input), out)
 
 
-def ceil(input: Tensor) -> Tensor:
-    return Ceil.apply(input)
+def ceil(input: Tensor, *, out: Any = None) -> Tensor:
+    return write_out(Ceil.apply(input), out)
 
 
-def trunc(input: Tensor) -> Tensor:
-    return Trunc.apply(input)
+def trunc(input: Tensor, *, out: Any = None) -> Tensor:
+    return write_out(Trunc.apply(input), out)
 
 
 fix = trunc
 
 
-def round(input: Tensor, *, decimals: int = 0) -> Tensor:
-    return Round.apply(input, int(decimals))
+def round(input: Tensor, *, decimals: int = 0, out: Any = None) -> Tensor:
+    return write_out(Round.apply(input, int(decimals)), out)
 
 
-def deg2rad(input: Tensor) -> Tensor:
-    return Deg2Rad.apply(input)
+def deg2rad(input: Tensor, *, out: Any = None) -> Tensor:
+    return write_out(Deg2Rad.apply(input), out)
 
 
-def rad2deg(input: Tensor) -> Tensor:
-    return Rad2Deg.apply(input)
+def rad2deg(input: Tensor, *, out: Any = None) -> Tensor:
+    return write_out(Rad2Deg.apply(input), out)
 
 
-def sinc(input: Tensor) -> Tensor:
-    return Sinc.apply(input)
+def sinc(input: Tensor, *, out: Any = None) -> Tensor:
+    return write_out(Sinc.apply(input), out)
 
 
-def erf(input: Tensor) -> Tensor:
-    return Erf.apply(input)
+def erf(input: Tensor, *, out: Any = None) -> Tensor:
+    return write_out(Erf.apply(input), out)
 
 
-def erfc(input: Tensor) -> Tensor:
-    return Erfc.apply(input)
+def erfc(input: Tensor, *, out: Any = None) -> Tensor:
+    return write_out(Erfc.apply(input), out)
 
 
-def erfinv(input: Tensor) -> Tensor:
-    return Erfinv.apply(input)
+def erfinv(input: Tensor, *, out: Any = None) -> Tensor:
+    return write_out(Erfinv.apply(input), out)
 
 
-def logit(input: Tensor, eps: float | None = None) -> Tensor:
-    return Logit.apply(input, eps)
+def logit(input: Tensor, eps: float | None = None, *, out: Any = None) -> Tensor:
+    return write_out(Logit.apply(input, eps), out)
 
 
-def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:
+def clamp(input: Tensor, min: Any = None, max: Any = None, *, out: Any = None) -> Tensor:
     """Clamp into ``[min, max]``; either bound may be None, a number or a tensor."""
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
-    return Clamp.apply(input, min, max)
+    return write_out(Clamp.apply(input, min, max), out)
 
 
 clip = clamp
@@ -583,9 +584,9 @@ def clamp_max(input: Tensor, max: Any) -> Tensor:
 
 
 def nan_to_num(input: Tensor, nan: float = 0.0, posinf: float | None = None,
-               neginf: float | None = None) -> Tensor:
+               neginf: float | None = None, *, out: Any = None) -> Tensor:
     """NaN -> ``nan``; +-inf -> ``posinf``/``neginf`` (default: the dtype's largest/lowest)."""
-    return NanToNum.apply(input, nan, posinf, neginf)
+    return write_out(NanToNum.apply(input, nan, posinf, neginf), out)
 
 
 def positive(input: Tensor) -> Tensor:
