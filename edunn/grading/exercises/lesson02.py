@@ -191,7 +191,7 @@ def grade_elementwise(student, t):
                 (b.detach() * edunn.ones(3, 4, dtype=edunn.float64)).tolist(),
         })
         t.close(gb, want_b, "the gradient of b")
-    with t.group("Mul: gradcheck"):
+    with t.group("Mul: gradcheck and gradgradcheck"):
         a, b = _leaf(t, 2, 3), _leaf(t, 2, 3)
         _gradcheck(t, lambda x, z: Mul.apply(x, z), (a, b), "Mul.apply(a, b)")
         _double_backward(t, lambda x, z: Mul.apply(x, z), (a, b), "Mul")
@@ -209,7 +209,7 @@ def grade_elementwise(student, t):
             "your Exp backward returns grad * x; the derivative of e^x is e^x itself":
                 (g * x.detach()).tolist(),
         })
-    with t.group("Exp: gradcheck"):
+    with t.group("Exp: gradcheck and gradgradcheck"):
         x = _leaf(t, 3, 2)
         _gradcheck(t, lambda z: Exp.apply(z), (x,), "Exp.apply(x)")
         _double_backward(t, lambda z: Exp.apply(z), (x,), "Exp")
@@ -233,7 +233,7 @@ def grade_elementwise(student, t):
             "your Tanh backward returns grad * y * (1 - y), which is the derivative of the sigmoid":
                 (g * ref * (1 - ref)).tolist(),
         })
-    with t.group("Tanh: gradcheck"):
+    with t.group("Tanh: gradcheck and gradgradcheck"):
         x = _leaf(t, 4)
         _gradcheck(t, lambda z: Tanh.apply(z), (x,), "Tanh.apply(x)")
         _double_backward(t, lambda z: Tanh.apply(z), (x,), "Tanh")
@@ -284,7 +284,7 @@ def grade_matmul(student, t):
                        "last two, which is the transpose of each matrix in the batch") from None
         t.close(a.grad, g @ b.detach().mT, "the gradient of a")
         t.close(b.grad, (a.detach().mT @ g).sum(0), "the gradient of b")
-    with t.group("gradcheck"):
+    with t.group("gradcheck and gradgradcheck"):
         a, b = _leaf(t, 2, 3), _leaf(t, 3, 2)
         _gradcheck(t, lambda x, z: student.apply(x, z), (a, b), "MatMul.apply(a, b)")
         _double_backward(t, lambda x, z: student.apply(x, z), (a, b), "MatMul")
