@@ -530,3 +530,12 @@ def element_offset(view: Any, base: Any) -> int:
     if is_cupy_array(view):
         return (view.data.ptr - base.data.ptr) // view.dtype.itemsize
     return (view.__array_interface__["data"][0] - base.__array_interface__["data"][0]) // view.dtype.itemsize
+
+
+def writable(array: Any) -> bool:
+    """Whether writing into ``array`` is safe: not a broadcast view, where several elements are
+    one number in memory (NumPy marks those read-only; CuPy has no such flag, so look at the
+    strides)."""
+    if is_cupy_array(array):
+        return not any(st == 0 and n > 1 for st, n in zip(array.strides, array.shape))
+    return bool(array.flags.writeable)

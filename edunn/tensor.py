@@ -311,8 +311,13 @@ class Tensor(TensorMethods):
             self._keep_original_for(node)
         if self._data.ndim == 0 and not hasattr(self._data, "__setitem__"):
             self._data = src.astype(self._data.dtype)
-        else:
+        elif backend.writable(self._data):
             self._data[...] = src
+        else:  # an expanded tensor: several of its elements are one number in memory
+            raise RuntimeError(
+                "unsupported operation: more than one element of the written-to tensor refers to "
+                "a single memory location. Please clone() the tensor before performing the "
+                "operation.")
         self._version_counter[0] += 1
         base = self._base
         if base is not None and _state.enabled and (base.requires_grad or result.requires_grad):

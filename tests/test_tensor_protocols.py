@@ -64,3 +64,11 @@ def test_inplace_shape_methods(method, args):
     (shape, grad), (tshape, tgrad) = run(edunn), run(torch)
     assert shape == tshape
     np.testing.assert_allclose(grad, tgrad)
+
+
+def test_inplace_on_an_expanded_tensor_is_refused_as_in_torch():
+    with pytest.raises(RuntimeError, match="single memory location"):
+        edunn.ones(1).expand(3).mul_(0)
+    if torch is not None:
+        with pytest.raises(RuntimeError, match="single memory location"):
+            torch.ones(1).expand(3).mul_(0)
