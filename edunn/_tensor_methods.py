@@ -7,6 +7,10 @@ in the call (``_ew`` = ``ops/elementwise.py``, ``_red`` = ``ops/reduction.py``, 
 math and its derivative.  In-place forms (``x.add_(y)``) compute out of place and then store the
 result into ``x`` through ``Tensor._inplace``, which keeps views, version counters and the graph
 right in one place.
+
+``memory_format=`` (``x.float(memory_format=...)``, ``x.contiguous(...)``, ``x.clone(...)``) is
+accepted for PyTorch compatibility and has no effect: it only chooses the strides of the result
+(``channels_last`` ...), never its values, and edunn's results are NumPy/CuPy's C-ordered arrays.
 """
 from __future__ import annotations
 
@@ -220,14 +224,14 @@ class TensorMethods:
     def prod(self, dim=None, keepdim=False, *, dtype=None): return _red.prod(self, dim, keepdim, dtype=dtype)
     def max(self, dim=None, keepdim=False): return _red.max(self, dim, keepdim)
     def min(self, dim=None, keepdim=False): return _red.min(self, dim, keepdim)
-    def amax(self, dim=(), keepdim=False): return _red.amax(self, dim, keepdim)
-    def amin(self, dim=(), keepdim=False): return _red.amin(self, dim, keepdim)
+    def amax(self, dim=None, keepdim=False): return _red.amax(self, dim, keepdim)
+    def amin(self, dim=None, keepdim=False): return _red.amin(self, dim, keepdim)
     def aminmax(self, *, dim=None, keepdim=False): return _red.aminmax(self, dim=dim, keepdim=keepdim)
     def argmax(self, dim=None, keepdim=False): return _red.argmax(self, dim, keepdim)
     def argmin(self, dim=None, keepdim=False): return _red.argmin(self, dim, keepdim)
     def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None): return _red.var(self, dim, unbiased, keepdim, correction=correction)
     def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None): return _red.std(self, dim, unbiased, keepdim, correction=correction)
-    def norm(self, p="fro", dim=None, keepdim=False, dtype=None): return _red.norm(self, p, dim, keepdim, dtype)
+    def norm(self, p="fro", dim=None, keepdim=False, dtype=None): return _red.norm(self, p, dim, keepdim, dtype=dtype)
     def logsumexp(self, dim, keepdim=False): return _red.logsumexp(self, dim, keepdim)
     def cumsum(self, dim, *, dtype=None): return _red.cumsum(self, dim, dtype=dtype)
     def cumsum_(self, dim, *, dtype=None): return self._inplace(_red.cumsum(self, dim, dtype=dtype))
@@ -245,7 +249,8 @@ class TensorMethods:
 
     # ------------------------------------------------------------------ shape
     def reshape(self, *shape): return _sh.reshape(self, _shape_arg(shape))
-    def view(self, *shape):
+    def view(self, *shape, dtype=None):
+        if dtype is not None: return _cv.view_dtype(self, dtype)  # noqa: E701  (x.view(dtype=...))
         if len(shape) == 1 and not isinstance(shape[0], (int, tuple, list)) and not hasattr(shape[0], "__index__"):
             return _cv.view_dtype(self, shape[0])
         return _sh.view(self, _shape_arg(shape))
@@ -255,7 +260,9 @@ class TensorMethods:
     def clone(self, *, memory_format=None): return _sh.clone(self)
     def transpose(self, dim0, dim1): return _sh.transpose(self, dim0, dim1)
     def transpose_(self, dim0, dim1): return self._inplace_view(_sh.transpose(self, dim0, dim1))
-    swapaxes = swapdims = transpose
+    swapdims = transpose
+    def swapaxes(self, axis0, axis1): return _sh.transpose(self, axis0, axis1)
+    def swapaxes_(self, axis0, axis1): return self._inplace_view(_sh.transpose(self, axis0, axis1))
     def permute(self, *dims): return _sh.permute(self, _shape_arg(dims))
     def t(self): return _sh.t(self)
     def t_(self): return self._inplace_view(_sh.t(self))
@@ -276,7 +283,7 @@ class TensorMethods:
     def ravel(self): return _sh.flatten(self, 0, -1)
     def unflatten(self, dim, sizes): return _sh.unflatten(self, dim, sizes)
     def split(self, split_size, dim=0): return _sh.split(self, split_size, dim)
-    def tensor_split(self, indices_or_sections, dim=0): return _sh.tensor_split(self, indices_or_sections, dim)
+    def tensor_split(self, sections=None, dim=0, *, indices=None): return _sh.tensor_split(self, sections, dim, indices=indices)
     def chunk(self, chunks, dim=0): return _sh.chunk(self, chunks, dim)
     def unbind(self, dim=0): return _sh.unbind(self, dim)
     def flip(self, *dims): return _sh.flip(self, _shape_arg(dims))
@@ -327,10 +334,10 @@ class TensorMethods:
 
     # ------------------------------------------------------------------ linear algebra
     def matmul(self, other): return _la.matmul(self, other)
-    def mm(self, mat2): return _la.mm(self, mat2)
-    def bmm(self, mat2): return _la.bmm(self, mat2)
+    def mm(self, mat2, out_dtype=None): return _la.mm(self, mat2, out_dtype)
+    def bmm(self, mat2, out_dtype=None): return _la.bmm(self, mat2, out_dtype)
     def mv(self, vec): return _la.mv(self, vec)
-    def dot(self, other): return _la.dot(self, other)
+    def dot(self, tensor): return _la.dot(self, tensor)
     def inner(self, other): return _la.inner(self, other)
     def outer(self, vec2): return _la.outer(self, vec2)
     ger = outer
@@ -353,18 +360,18 @@ class TensorMethods:
 
     # ------------------------------------------------------------------ dtypes and devices
     def to(self, *args, **kwargs): return _cv.to(self, *args, **kwargs)
-    def cpu(self): return _cv.to(self, "cpu")
-    def cuda(self, device=None, non_blocking=False): return _cv.to(self, "cuda" if device is None else device)
-    def float(self): return _cv.to(self, _cv.float32)
-    def double(self): return _cv.to(self, _cv.float64)
-    def half(self): return _cv.to(self, _cv.float16)
-    def bfloat16(self): return _cv.to(self, _cv.bfloat16)
-    def long(self): return _cv.to(self, _cv.int64)
-    def int(self): return _cv.to(self, _cv.int32)
-    def short(self): return _cv.to(self, _cv.int16)
-    def char(self): return _cv.to(self, _cv.int8)
-    def byte(self): return _cv.to(self, _cv.uint8)
-    def bool(self): return _cv.to(self, _cv.bool_)
+    def cpu(self, memory_format=None): return _cv.to(self, "cpu")
+    def cuda(self, device=None, non_blocking=False, memory_format=None): return _cv.to(self, "cuda" if device is None else device)
+    def float(self, memory_format=None): return _cv.to(self, _cv.float32)
+    def double(self, memory_format=None): return _cv.to(self, _cv.float64)
+    def half(self, memory_format=None): return _cv.to(self, _cv.float16)
+    def bfloat16(self, memory_format=None): return _cv.to(self, _cv.bfloat16)
+    def long(self, memory_format=None): return _cv.to(self, _cv.int64)
+    def int(self, memory_format=None): return _cv.to(self, _cv.int32)
+    def short(self, memory_format=None): return _cv.to(self, _cv.int16)
+    def char(self, memory_format=None): return _cv.to(self, _cv.int8)
+    def byte(self, memory_format=None): return _cv.to(self, _cv.uint8)
+    def bool(self, memory_format=None): return _cv.to(self, _cv.bool_)
     def type_as(self, other): return _cv.to(self, other.dtype)
     def share_memory_(self): return self
     def is_shared(self): return False
@@ -376,7 +383,7 @@ class TensorMethods:
     def fill_(self, value): return self._inplace(_cr.full_like_value(self, value))
     def copy_(self, src, non_blocking=False): return self._inplace(_cv.copy_from(self, src))
     def fill_diagonal_(self, fill_value, wrap=False): return self._inplace(_ix.fill_diagonal(self, fill_value, wrap))
-    def uniform_(self, a=0.0, b=1.0, *, generator=None): return self._inplace(_cr.uniform_like(self, a, b, generator=generator))
+    def uniform_(self, from_=0.0, to=1.0, *, generator=None): return self._inplace(_cr.uniform_like(self, from_, to, generator=generator))
     def normal_(self, mean=0.0, std=1.0, *, generator=None): return self._inplace(_cr.normal_like(self, mean, std, generator=generator))
     def bernoulli_(self, p=0.5, *, generator=None): return self._inplace(_cr.bernoulli_like(self, p, generator=generator))
     def bernoulli(self, p=None, *, generator=None): return _cr.bernoulli(self, p, generator=generator)
@@ -386,11 +393,11 @@ class TensorMethods:
     def log_normal_(self, mean=1.0, std=2.0, *, generator=None): return self._inplace(_cr.log_normal_like(self, mean, std, generator=generator))
     def cauchy_(self, median=0.0, sigma=1.0, *, generator=None): return self._inplace(_cr.cauchy_like(self, median, sigma, generator=generator))
     def multinomial(self, num_samples, replacement=False, *, generator=None): return _cr.multinomial(self, num_samples, replacement, generator=generator)
-    def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False): return _cr.tensor(data, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
-    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False): return _cr.zeros(*size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
-    def new_ones(self, *size, dtype=None, device=None, requires_grad=False): return _cr.ones(*size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
-    def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False): return _cr.full(size, fill_value, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
-    def new_empty(self, *size, dtype=None, device=None, requires_grad=False): return _cr.empty(*size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+    def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False): return _cr.tensor(data, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad, layout=layout, pin_memory=pin_memory)
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False): return _cr.zeros(*size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad, layout=layout, pin_memory=pin_memory)
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False): return _cr.ones(*size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad, layout=layout, pin_memory=pin_memory)
+    def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False): return _cr.full(size, fill_value, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad, layout=layout, pin_memory=pin_memory)
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False): return _cr.empty(*size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad, layout=layout, pin_memory=pin_memory)
 
     def _inplace_view(self, result) -> Any:
         """In-place shape changes (``t_``, ``unsqueeze_``): this tensor takes the new shape."""

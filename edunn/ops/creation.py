@@ -4,6 +4,8 @@ None of these is differentiable -- they make leaves.  Each takes PyTorch's ``dty
 and ``requires_grad`` keywords.  Random ones draw from the default generator of the tensor's
 device (seeded by ``edunn.manual_seed``) or from the ``generator=`` passed in.  The streams of
 random numbers are NumPy's/CuPy's, so they differ from PyTorch's; distributions and shapes match.
+``out=`` writes into a given tensor (its dtype and device then rule); ``layout=`` must be the dense
+``torch.strided``; ``pin_memory=`` has no effect on NumPy's host memory (see ``_check_layout``).
 """
 from __future__ import annotations
 
@@ -167,8 +169,9 @@ def _random_float(rng, kind: str, size: tuple, d: backend.dtype, dev, *args):
 # from data
 # ----------------------------------------------------------------------------------------------
 def tensor(data: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False,
-           pin_memory: bool = False) -> Tensor:
+           pin_memory: bool = False, layout: Any = None) -> Tensor:
     """A new leaf tensor holding a copy of ``data`` (``torch.tensor``)."""
+    _check_layout(layout)
     arr = _to_array(data, dtype, device)
     if isinstance(data, Tensor) or arr is data or (hasattr(data, "__array__") and not isinstance(data, (list, tuple))):
         arr = arr.copy()
@@ -184,7 +187,27 @@ def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
     return Tensor._make(_to_array(data, dtype, device))
 
 
-asarray = as_tensor
+def asarray(obj: Any, *, dtype: Any = None, device: Any = None, copy: bool | None = None,
+            requires_grad: bool | None = None) -> Tensor:
+    """``obj`` as a tensor (``torch.asarray``): shares memory with a tensor or array when dtype and
+    device allow (``copy=None``), always copies with ``copy=True``, and refuses to copy with
+    ``copy=False``.  ``requires_grad=None`` keeps a tensor's own (and its graph), ``False``
+    detaches, ``True`` makes the result a new leaf that requires grad."""
+    result = as_tensor(obj, dtype, device)
+    src = obj._data if isinstance(obj, Tensor) else obj
+    xp = backend.array_module(result._data)
+    shared = hasattr(src, "dtype") and hasattr(src, "shape") and bool(xp.may_share_memory(result._data, src))
+    if copy is True and shared:
+        result = Tensor._make(result._data.copy())
+    elif copy is False and not shared:
+        raise ValueError("asarray(): can't alias the given object with copy=False: a copy is needed "
+                         f"(to dtype {dtype}, device {device}, or from a {type(obj).__name__})")
+    if requires_grad:
+        result = Tensor._make(result._data) if result is obj or result.grad_fn is not None else result
+        result.requires_grad_(True)
+    elif requires_grad is False and result.requires_grad:
+        result = result.detach()
+    return result
 
 
 def from_numpy(ndarray: Any) -> Tensor:
@@ -193,6 +216,14 @@ def from_numpy(ndarray: Any) -> Tensor:
         raise TypeError(f"expected np.ndarray (got {type(ndarray).__name__})")
     backend.dtype_of(ndarray)
     return Tensor._make(ndarray)
+
+
+def _check_layout(layout: Any) -> None:
+    """``layout=``: edunn's tensors are dense (PyTorch's ``torch.strided``, the default); a sparse
+    layout is refused.  ``pin_memory=`` is accepted and has no effect: it asks for page-locked
+    host memory to speed up copies to a GPU, and NumPy arrays are ordinary host memory."""
+    if layout is not None and str(layout).rpartition(".")[2] != "strided":
+        raise RuntimeError(f"edunn tensors are dense: layout must be torch.strided (or None), got {layout}")
 
 
 def _dtype_device_of_out(out: Any, dtype: Any, device: Any) -> tuple:
@@ -228,24 +259,28 @@ def _filled(kind: str, size: tuple, fill: Any, dtype: Any, device: Any, requires
     return _finish(arr, requires_grad)
 
 
-def zeros(*size: Any, out: Any = None, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+def zeros(*size: Any, out: Any = None, dtype: Any = None, device: Any = None, requires_grad: bool = False, layout: Any = None, pin_memory: bool = False) -> Tensor:
+    _check_layout(layout)
     dtype, device = _dtype_device_of_out(out, dtype, device)
     return write_out(_filled("zeros", _size(size), 0, dtype, device, requires_grad), out)
 
 
-def ones(*size: Any, out: Any = None, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+def ones(*size: Any, out: Any = None, dtype: Any = None, device: Any = None, requires_grad: bool = False, layout: Any = None, pin_memory: bool = False) -> Tensor:
+    _check_layout(layout)
     dtype, device = _dtype_device_of_out(out, dtype, device)
     return write_out(_filled("ones", _size(size), 1, dtype, device, requires_grad), out)
 
 
 def empty(*size: Any, out: Any = None, dtype: Any = None, device: Any = None, requires_grad: bool = False,
-          memory_format: Any = None) -> Tensor:
+          memory_format: Any = None, layout: Any = None, pin_memory: bool = False) -> Tensor:
+    _check_layout(layout)
     dtype, device = _dtype_device_of_out(out, dtype, device)
     return write_out(_filled("empty", _size(size), 0, dtype, device, requires_grad), out)
 
 
 def full(size: Sequence, fill_value: Any, *, out: Any = None, dtype: Any = None, device: Any = None,
-         requires_grad: bool = False) -> Tensor:
+         requires_grad: bool = False, layout: Any = None, pin_memory: bool = False) -> Tensor:
+    _check_layout(layout)
     dtype, device = _dtype_device_of_out(out, dtype, device)
     if dtype is None:
         dtype = _infer_dtype(fill_value.item() if isinstance(fill_value, Tensor) else fill_value)
@@ -259,25 +294,29 @@ def _like(input: Tensor, dtype: Any, device: Any) -> tuple:
 
 
 def zeros_like(input: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False,
-               memory_format: Any = None) -> Tensor:
+               memory_format: Any = None, layout: Any = None, pin_memory: bool = False) -> Tensor:
+    _check_layout(layout)
     d, dev = _like(input, dtype, device)
     return _filled("zeros", input._data.shape, 0, d, dev, requires_grad)
 
 
 def ones_like(input: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False,
-              memory_format: Any = None) -> Tensor:
+              memory_format: Any = None, layout: Any = None, pin_memory: bool = False) -> Tensor:
+    _check_layout(layout)
     d, dev = _like(input, dtype, device)
     return _filled("ones", input._data.shape, 1, d, dev, requires_grad)
 
 
 def empty_like(input: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False,
-               memory_format: Any = None) -> Tensor:
+               memory_format: Any = None, layout: Any = None, pin_memory: bool = False) -> Tensor:
+    _check_layout(layout)
     d, dev = _like(input, dtype, device)
     return _filled("empty", input._data.shape, 0, d, dev, requires_grad)
 
 
 def full_like(input: Tensor, fill_value: Any, *, dtype: Any = None, device: Any = None,
-              requires_grad: bool = False, memory_format: Any = None) -> Tensor:
+              requires_grad: bool = False, memory_format: Any = None, layout: Any = None, pin_memory: bool = False) -> Tensor:
+    _check_layout(layout)
     d, dev = _like(input, dtype, device)
     return _filled("full", input._data.shape, fill_value, d, dev, requires_grad)
 
@@ -295,8 +334,9 @@ def full_like_value(input: Tensor, value: Any) -> Tensor:
 # ranges
 # ----------------------------------------------------------------------------------------------
 def arange(start: Any, end: Any = None, step: Any = 1, *, out: Any = None, dtype: Any = None,
-           device: Any = None, requires_grad: bool = False) -> Tensor:
+           device: Any = None, requires_grad: bool = False, layout: Any = None, pin_memory: bool = False) -> Tensor:
     """``[start, end)`` in steps of ``step`` (``arange(5)`` is ``0..4``)."""
+    _check_layout(layout)
     dtype, device = _dtype_device_of_out(out, dtype, device)
     if end is None:
         start, end = 0, start
@@ -327,7 +367,8 @@ def range_(start: Any = 0, end: Any = None, step: Any = 1, *, dtype: Any = None,
 
 
 def linspace(start: Any, end: Any, steps: int, *, out: Any = None, dtype: Any = None, device: Any = None,
-             requires_grad: bool = False) -> Tensor:
+             requires_grad: bool = False, layout: Any = None, pin_memory: bool = False) -> Tensor:
+    _check_layout(layout)
     dtype, device = _dtype_device_of_out(out, dtype, device)
     if steps < 0:
         raise RuntimeError(f"number of steps must be non-negative, got {steps}")
@@ -357,7 +398,8 @@ def linspace(start: Any, end: Any, steps: int, *, out: Any = None, dtype: Any = 
 
 
 def logspace(start: Any, end: Any, steps: int, base: float = 10.0, *, out: Any = None, dtype: Any = None,
-             device: Any = None, requires_grad: bool = False) -> Tensor:
+             device: Any = None, requires_grad: bool = False, layout: Any = None, pin_memory: bool = False) -> Tensor:
+    _check_layout(layout)
     dtype, device = _dtype_device_of_out(out, dtype, device)
     exps = linspace(start, end, steps, dtype=float64, device=device)
     d = get_default_dtype() if dtype is None else as_dtype(dtype)
@@ -365,7 +407,8 @@ def logspace(start: Any, end: Any, steps: int, base: float = 10.0, *, out: Any =
 
 
 def eye(n: int, m: int | None = None, *, out: Any = None, dtype: Any = None, device: Any = None,
-        requires_grad: bool = False) -> Tensor:
+        requires_grad: bool = False, layout: Any = None, pin_memory: bool = False) -> Tensor:
+    _check_layout(layout)
     dtype, device = _dtype_device_of_out(out, dtype, device)
     d, dev = (get_default_dtype() if dtype is None else as_dtype(dtype)), as_device(device)
     xp = backend.xp_for(dev)
@@ -378,24 +421,27 @@ def eye(n: int, m: int | None = None, *, out: Any = None, dtype: Any = None, dev
 # random
 # ----------------------------------------------------------------------------------------------
 def rand(*size: Any, generator: Any = None, out: Any = None, dtype: Any = None, device: Any = None,
-         requires_grad: bool = False) -> Tensor:
+         requires_grad: bool = False, layout: Any = None, pin_memory: bool = False) -> Tensor:
     """Uniform on ``[0, 1)``."""
+    _check_layout(layout)
     dtype, device = _dtype_device_of_out(out, dtype, device)
     d, dev = _float_dtype(dtype, "rand"), as_device(device)
     return write_out(_finish(_random_float(_gen(generator, dev), "uniform", _size(size), d, dev), requires_grad), out)
 
 
 def randn(*size: Any, generator: Any = None, out: Any = None, dtype: Any = None, device: Any = None,
-          requires_grad: bool = False) -> Tensor:
+          requires_grad: bool = False, layout: Any = None, pin_memory: bool = False) -> Tensor:
     """Standard normal."""
+    _check_layout(layout)
     dtype, device = _dtype_device_of_out(out, dtype, device)
     d, dev = _float_dtype(dtype, "randn"), as_device(device)
     return write_out(_finish(_random_float(_gen(generator, dev), "normal", _size(size), d, dev), requires_grad), out)
 
 
 def randint(low: int = 0, high: int | None = None, size: Sequence = None, *, generator: Any = None,
-            out: Any = None, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+            out: Any = None, dtype: Any = None, device: Any = None, requires_grad: bool = False, layout: Any = None, pin_memory: bool = False) -> Tensor:
     """Integers uniform on ``[low, high)``: ``randint(high, size)`` or ``randint(low, high, size)``."""
+    _check_layout(layout)
     dtype, device = _dtype_device_of_out(out, dtype, device)
     if size is None:
         if high is None or not isinstance(high, (tuple, list)):
@@ -412,8 +458,9 @@ def randint(low: int = 0, high: int | None = None, size: Sequence = None, *, gen
 
 
 def randperm(n: int, *, generator: Any = None, out: Any = None, dtype: Any = None, device: Any = None,
-             requires_grad: bool = False) -> Tensor:
+             requires_grad: bool = False, layout: Any = None, pin_memory: bool = False) -> Tensor:
     """A random permutation of ``0 .. n-1``."""
+    _check_layout(layout)
     dtype, device = _dtype_device_of_out(out, dtype, device)
     d, dev = (int64 if dtype is None else as_dtype(dtype)), as_device(device)
     with backend.device_context(dev):
@@ -444,20 +491,23 @@ def normal(mean: Any = 0.0, std: Any = 1.0, size: Sequence | None = None, *, gen
 
 
 def rand_like(input: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False,
-              memory_format: Any = None, generator: Any = None) -> Tensor:
+              memory_format: Any = None, generator: Any = None, layout: Any = None, pin_memory: bool = False) -> Tensor:
+    _check_layout(layout)
     d, dev = _like(input, dtype, device)
     return rand(input._data.shape, dtype=d, device=dev, requires_grad=requires_grad, generator=generator)
 
 
 def randn_like(input: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False,
-               memory_format: Any = None, generator: Any = None) -> Tensor:
+               memory_format: Any = None, generator: Any = None, layout: Any = None, pin_memory: bool = False) -> Tensor:
+    _check_layout(layout)
     d, dev = _like(input, dtype, device)
     return randn(input._data.shape, dtype=d, device=dev, requires_grad=requires_grad, generator=generator)
 
 
 def randint_like(input: Tensor, low: int = 0, high: int | None = None, *, dtype: Any = None,
                  device: Any = None, requires_grad: bool = False, memory_format: Any = None,
-                 generator: Any = None) -> Tensor:
+                 generator: Any = None, layout: Any = None, pin_memory: bool = False) -> Tensor:
+    _check_layout(layout)
     if high is None:
         low, high = 0, low
     d, dev = _like(input, dtype, device)

@@ -78,7 +78,12 @@ def cat(tensors: Sequence[Tensor], dim: int = 0, *, out: Any = None) -> Tensor:
     return write_out(Cat.apply(d, dtype.np, *kept), out)
 
 
-concat = concatenate = cat
+concat = cat
+
+
+def concatenate(tensors: Sequence[Tensor], axis: int = 0, *, out: Any = None) -> Tensor:
+    """``cat`` with NumPy's argument name (``torch.concatenate``)."""
+    return cat(tensors, axis, out=out)
 
 
 def stack(tensors: Sequence[Tensor], dim: int = 0, *, out: Any = None) -> Tensor:
@@ -230,11 +235,15 @@ def split(tensor: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple:
     return _split_at(tensor, d, bounds)
 
 
-def tensor_split(input: Tensor, indices_or_sections: Any, dim: int = 0) -> tuple:
-    """``n`` nearly equal pieces (the first ``size % n`` one longer), or pieces cut at indices."""
+def tensor_split(input: Tensor, sections: Any = None, dim: int = 0, *, indices: Any = None) -> tuple:
+    """``sections`` (an int): that many nearly equal pieces (the first ``size % n`` one longer);
+    a list of ``indices``: pieces cut at them.  Positionally either one, as in PyTorch."""
+    if (sections is None) == (indices is None):
+        raise TypeError("tensor_split() expects exactly one of sections (an int, or indices "
+                        "positionally) and indices")
     d = wrap_dim(dim, input._data.ndim)
     n = input._data.shape[d]
-    s = indices_or_sections
+    s = sections if indices is None else indices
     if isinstance(s, Tensor):
         s = s.item() if s._data.ndim == 0 else s.tolist()
     if isinstance(s, int):

@@ -87,7 +87,22 @@ def matmul(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:
     return write_out(MatMul.apply(input, other), out)
 
 
-def mm(input: Tensor, mat2: Tensor, *, out: Any = None) -> Tensor:
+def _in_out_dtype(out_dtype: Any, *tensors: Tensor) -> tuple:
+    """``out_dtype=``: float16/bfloat16 products accumulated and returned in float32 (the only
+    other dtype PyTorch allows); here the operands are cast up first, which computes exactly that."""
+    if out_dtype is None:
+        return tensors
+    want, have = backend.as_dtype(out_dtype), tensors[0].dtype
+    if want != have and not (want == backend.float32 and have in (backend.float16, backend.bfloat16)):
+        raise RuntimeError(f"out_dtype must be the same as input dtype or fp32 for fp16/bf16 inputs, "
+                           f"got out_dtype {want} for input dtype {have}")
+    return tuple(t.to(want) for t in tensors)
+
+
+def mm(input: Tensor, mat2: Tensor, out_dtype: Any = None, *, out: Any = None) -> Tensor:
+    """``input @ mat2`` of two matrices; ``out_dtype=float32`` for float16/bfloat16 inputs
+    returns (and accumulates in) float32."""
+    input, mat2 = _in_out_dtype(out_dtype, input, mat2)
     if input._data.ndim != 2:
         raise RuntimeError(f"self must be a matrix (got a {input._data.ndim}-D tensor of shape {list(input.shape)})")
     if mat2._data.ndim != 2:
@@ -95,7 +110,9 @@ def mm(input: Tensor, mat2: Tensor, *, out: Any = None) -> Tensor:
     return write_out(matmul(input, mat2), out)
 
 
-def bmm(input: Tensor, mat2: Tensor, *, out: Any = None) -> Tensor:
+def bmm(input: Tensor, mat2: Tensor, out_dtype: Any = None, *, out: Any = None) -> Tensor:
+    """Batched ``input[b] @ mat2[b]``; ``out_dtype`` as in ``mm``."""
+    input, mat2 = _in_out_dtype(out_dtype, input, mat2)
     if input._data.ndim != 3:
         raise RuntimeError(f"batch1 must be a 3D tensor (got shape {list(input.shape)})")
     if mat2._data.ndim != 3:
@@ -114,13 +131,16 @@ def mv(input: Tensor, vec: Tensor, *, out: Any = None) -> Tensor:
     return write_out(matmul(input, vec), out)
 
 
-def dot(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:
-    if input._data.ndim != 1 or other._data.ndim != 1:
-        raise RuntimeError(f"1D tensors expected, but got {input._data.ndim}D and {other._data.ndim}D tensors")
-    return write_out(matmul(input, other), out)
+def dot(input: Tensor, tensor: Tensor, *, out: Any = None) -> Tensor:
+    """``sum_i input_i * tensor_i`` of two 1-D tensors (torch names the second one ``tensor``)."""
+    if input._data.ndim != 1 or tensor._data.ndim != 1:
+        raise RuntimeError(f"1D tensors expected, but got {input._data.ndim}D and {tensor._data.ndim}D tensors")
+    return write_out(matmul(input, tensor), out)
 
 
-vdot = dot
+def vdot(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:
+    """``sum_i conj(input_i) * other_i``; edunn's tensors are real, so this is ``dot``."""
+    return dot(input, other, out=out)
 
 
 def inner(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:
@@ -151,8 +171,10 @@ def _scaled_sum(input: Tensor, prod: Tensor, beta: Any, alpha: Any) -> Tensor:
     return prod + (input if beta == 1 else input * beta)
 
 
-def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1, alpha: Any = 1, out: Any = None) -> Tensor:
-    """``beta * input + alpha * (mat1 @ mat2)``."""
+def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, out_dtype: Any = None, *, beta: Any = 1, alpha: Any = 1,
+          out: Any = None) -> Tensor:
+    """``beta * input + alpha * (mat1 @ mat2)``; ``out_dtype`` as in ``mm``."""
+    input, mat1, mat2 = _in_out_dtype(out_dtype, input, mat1, mat2)
     return write_out(_scaled_sum(input, mm(mat1, mat2), beta, alpha), out)
 
 
@@ -160,8 +182,10 @@ def addmv(input: Tensor, mat: Tensor, vec: Tensor, *, beta: Any = 1, alpha: Any 
     return write_out(_scaled_sum(input, mv(mat, vec), beta, alpha), out)
 
 
-def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alpha: Any = 1, out: Any = None) -> Tensor:
-    """``beta * input + alpha * (batch1 @ batch2)`` per batch."""
+def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, out_dtype: Any = None, *, beta: Any = 1,
+            alpha: Any = 1, out: Any = None) -> Tensor:
+    """``beta * input + alpha * (batch1 @ batch2)`` per batch; ``out_dtype`` as in ``mm``."""
+    input, batch1, batch2 = _in_out_dtype(out_dtype, input, batch1, batch2)
     return write_out(_scaled_sum(input, bmm(batch1, batch2), beta, alpha), out)
 
 

@@ -253,14 +253,14 @@ def _check_nonempty(input: Tensor, name: str, dims: Any) -> None:
                          f"got a tensor of shape {list(input.shape)}")
 
 
-def amax(input: Tensor, dim: Any = (), keepdim: bool = False, *, out: Any = None) -> Tensor:
-    """Largest value over ``dim`` (all dims for ``()``); ties share the gradient evenly."""
+def amax(input: Tensor, dim: Any = None, keepdim: bool = False, *, out: Any = None) -> Tensor:
+    """Largest value over ``dim`` (all dims for ``None`` or ``()``); ties share the gradient evenly."""
     dims = _dims(dim, input._data.ndim)
     _check_nonempty(input, "amax", dims)
     return write_out(_Select.apply(input, dims, keepdim, _amax), out)
 
 
-def amin(input: Tensor, dim: Any = (), keepdim: bool = False, *, out: Any = None) -> Tensor:
+def amin(input: Tensor, dim: Any = None, keepdim: bool = False, *, out: Any = None) -> Tensor:
     """Smallest value over ``dim``; ties share the gradient evenly."""
     dims = _dims(dim, input._data.ndim)
     _check_nonempty(input, "amin", dims)
@@ -283,15 +283,28 @@ def _extreme(input: Tensor, dim: Any, keepdim: bool, name: str) -> Any:
     return getattr(return_types, name)(values, indices)
 
 
-def max(input: Tensor, dim: Any = None, keepdim: bool = False, *, out: Any = None) -> Any:
+def max(input: Tensor, dim: Any = None, keepdim: bool = False, *, other: Tensor | None = None,
+        out: Any = None) -> Any:
     """``max(x)``: the largest value (0-dim); ``max(x, dim)``: ``(values, indices)`` along dim;
-    ``max(x, other)``: the elementwise maximum."""
-    return write_out(_extreme(input, dim, keepdim, "max"), out)
+    ``max(x, other)`` (or ``other=``): the elementwise maximum."""
+    return write_out(_extreme(input, _dim_or_other(dim, other), keepdim, "max"), out)
 
 
-def min(input: Tensor, dim: Any = None, keepdim: bool = False, *, out: Any = None) -> Any:
+def min(input: Tensor, dim: Any = None, keepdim: bool = False, *, other: Tensor | None = None,
+        out: Any = None) -> Any:
     """``min(x)``, ``min(x, dim) -> (values, indices)`` or ``min(x, other)``, like ``max``."""
-    return write_out(_extreme(input, dim, keepdim, "min"), out)
+    return write_out(_extreme(input, _dim_or_other(dim, other), keepdim, "min"), out)
+
+
+def _dim_or_other(dim: Any, other: Any) -> Any:
+    """``max(x, other=y)`` is ``max(x, y)``: the overloads share the second position."""
+    if other is None:
+        return dim
+    if dim is not None:
+        raise TypeError("max()/min() got both dim and other: pass one of them")
+    if not isinstance(other, Tensor):
+        raise TypeError(f"max()/min(): other must be a Tensor, got {type(other).__name__}")
+    return other
 
 
 def aminmax(input: Tensor, *, dim: int | None = None, keepdim: bool = False, out: Any = None) -> Any:
@@ -429,7 +442,7 @@ class Norm(Function):
         return g * d, None, None, None
 
 
-def norm(input: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False, dtype: Any = None, *, out: Any = None) -> Tensor:
+def norm(input: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False, out: Any = None, dtype: Any = None) -> Tensor:
     """The vector p-norm over ``dim`` (all elements when None); ``'fro'`` is p = 2."""
     if dtype is not None:
         input = input.to(backend.as_dtype(dtype))
