@@ -26,7 +26,7 @@ import warnings
 import pytest
 
 import edunn
-from opcheck import needs_torch, torch
+from opcheck import assert_close, needs_torch, torch
 
 pytestmark = [pytest.mark.lesson01, needs_torch]
 
@@ -348,3 +348,157 @@ def test_the_reader_understands_torchs_notation():
     assert mismatches(f, [parse_params("input, dim=None, keepdim=False, *, out=None")]) == [
         "'dim' is required (torch: default None)", "'keepdim' defaults to True (torch: False)",
         "'keepdim' is keyword-only (torch: positional #2)", "missing parameter 'out'"]
+
+
+# ----------------------------------------------------------------------------------------------
+# out=, against torch
+# ----------------------------------------------------------------------------------------------
+def _data(fw):
+    a = fw.tensor([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]])
+    b = fw.tensor([[1.0, 2.0, -0.5], [0.5, -1.5, 3.0]])
+    return a, b
+
+
+# name -> (call taking (fw, a, b, out), how to make the out tensor(s) from fw)
+OUT_CASES = {
+    "add": (lambda fw, a, b, out: fw.add(a, b, alpha=2, out=out), lambda fw: fw.empty(2, 3)),
+    "mul_int_into_float": (lambda fw, a, b, out: fw.mul(a.long(), 3, out=out), lambda fw: fw.empty(2, 3)),
+    "exp_resized": (lambda fw, a, b, out: fw.exp(a, out=out), lambda fw: fw.empty(0)),
+    "sum_dim": (lambda fw, a, b, out: fw.sum(a, 1, out=out), lambda fw: fw.empty(2)),
+    "matmul": (lambda fw, a, b, out: fw.matmul(a, b.t(), out=out), lambda fw: fw.empty(2, 2)),
+    "cat": (lambda fw, a, b, out: fw.cat([a, b], 0, out=out), lambda fw: fw.empty(4, 3)),
+    "stack": (lambda fw, a, b, out: fw.stack([a, b], 1, out=out), lambda fw: fw.empty(2, 2, 3)),
+    "where": (lambda fw, a, b, out: fw.where(a > 0, a, b, out=out), lambda fw: fw.empty(2, 3)),
+    "eq_bool": (lambda fw, a, b, out: fw.eq(a, b, out=out), lambda fw: fw.empty(2, 3, dtype=fw.bool)),
+    "zeros_int": (lambda fw, a, b, out: fw.zeros(2, 3, out=out), lambda fw: fw.empty(2, 3, dtype=fw.int64)),
+    "arange_double": (lambda fw, a, b, out: fw.arange(4, out=out), lambda fw: fw.empty(4, dtype=fw.float64)),
+    "sort": (lambda fw, a, b, out: fw.sort(a, 1, out=out),
+             lambda fw: (fw.empty(2, 3), fw.empty(2, 3, dtype=fw.int64))),
+    "max_dim": (lambda fw, a, b, out: fw.max(a, 0, out=out),
+                lambda fw: (fw.empty(3), fw.empty(3, dtype=fw.int64))),
+}
+
+
+@pytest.mark.parametrize("name", list(OUT_CASES))
+def test_out_writes_into_the_given_tensor_like_torch(name):
+    call, make_out = OUT_CASES[name]
+    results = {}
+    for fw in (edunn, torch):
+        out = make_out(fw)
+        views = [o.view(-1) for o in (out if isinstance(out, tuple) else (out,))]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # resizing a non-empty out warns in both
+            got = call(fw, *_data(fw), out)
+        outs = out if isinstance(out, tuple) else (out,)
+        gots = tuple(got) if isinstance(out, tuple) else (got,)
+        assert all(g is o for g, o in zip(gots, outs)), f"{name}: did not return out itself"
+        for v, o in zip(views, outs):  # values land in out's storage, where views see them
+            if v.numel() == o.numel():  # (a resized out has new storage)
+                assert v.tolist() == o.reshape(-1).tolist()
+        results[fw.__name__] = outs
+    for ours, theirs in zip(results["edunn"], results["torch"]):
+        assert str(ours.dtype).split(".")[-1] == str(theirs.dtype).split(".")[-1]
+        assert_close(ours, theirs)
+
+
+def test_out_bumps_the_version():
+    a, b = _data(edunn)
+    out = edunn.empty(2, 3)
+    v = out._version
+    edunn.add(a, b, out=out)
+    assert out._version == v + 1
+
+
+def test_out_refuses_autograd_like_torch():
+    for fw in (edunn, torch):
+        a = fw.ones(3, requires_grad=True)
+        with pytest.raises(RuntimeError, match="don't support automatic differentiation"):
+            fw.add(a, 1, out=fw.empty(3))
+        with pytest.raises(RuntimeError, match="don't support automatic differentiation"):
+            fw.sort(a, out=(fw.empty(3), fw.empty(3, dtype=fw.int64)))
+        with pytest.raises(RuntimeError, match="don't support automatic differentiation"):
+            fw.add(fw.ones(3), 1, out=fw.empty(3, requires_grad=True))
+        with fw.no_grad():
+            assert fw.add(a, 1, out=fw.empty(3)).tolist() == [2.0, 2.0, 2.0]
+        assert not fw.eq(a, 1, out=fw.empty(3, dtype=fw.bool)).requires_grad  # not differentiable
+
+
+def test_out_resize_warns_only_when_out_held_elements():
+    for fw in (edunn, torch):
+        with pytest.warns(UserWarning, match="resized"):
+            assert fw.add(fw.ones(3), 1, out=fw.empty(2)).shape == (3,)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert fw.add(fw.ones(3), 1, out=fw.empty(0)).shape == (3,)
+
+
+def test_out_dtype_rules_like_torch():
+    for fw in (edunn, torch):
+        with pytest.raises(RuntimeError, match="can't be cast to the desired output type"):
+            fw.add(fw.ones(3), 1, out=fw.empty(3, dtype=fw.int64))
+        with pytest.raises(RuntimeError, match="dtype"):  # the indices of sort must be int64
+            fw.sort(fw.ones(3), out=(fw.empty(3), fw.empty(3)))
+        with pytest.raises(RuntimeError, match="does not match dtype of out"):
+            fw.zeros(3, dtype=fw.float32, out=fw.empty(3, dtype=fw.int64))
+
+
+# ----------------------------------------------------------------------------------------------
+# the other arguments this test made edunn take, against torch
+# ----------------------------------------------------------------------------------------------
+ARG_CASES = {
+    "max_other": lambda fw, a, b: fw.max(a, other=b),
+    "min_other": lambda fw, a, b: fw.min(a, other=b),
+    "swapaxes": lambda fw, a, b: fw.swapaxes(a, axis0=0, axis1=1),
+    "Tensor.swapaxes": lambda fw, a, b: a.swapaxes(axis0=1, axis1=0),
+    "tensor_split_sections": lambda fw, a, b: fw.stack(fw.tensor_split(a, sections=3, dim=1)),
+    "tensor_split_indices": lambda fw, a, b: fw.cat(fw.tensor_split(a, indices=[1], dim=1), 1),
+    "Tensor.tensor_split": lambda fw, a, b: fw.stack(a.tensor_split(sections=2)),
+    "dot_tensor": lambda fw, a, b: fw.dot(a[0], tensor=b[0]),
+    "Tensor.dot": lambda fw, a, b: a[0].dot(tensor=b[0]),
+    "concatenate_axis": lambda fw, a, b: fw.concatenate([a, b], axis=1),
+    "amax_none": lambda fw, a, b: fw.amax(a, dim=None),
+    "Tensor.amin_none": lambda fw, a, b: a.amin(dim=None),
+    "norm_dtype": lambda fw, a, b: fw.norm(a, 2, None, False, None, fw.float64),
+    "view_dtype": lambda fw, a, b: a.view(dtype=fw.int32),
+    "float_memory_format": lambda fw, a, b: a.long().float(memory_format=torch.preserve_format),
+    "zeros_layout": lambda fw, a, b: fw.zeros(2, layout=torch.strided, pin_memory=False),
+    "new_ones_layout": lambda fw, a, b: a.new_ones(2, layout=torch.strided, pin_memory=False),
+    # torch implements out_dtype on CUDA only; on the CPU the same product is bf16 inputs in fp32
+    "mm_out_dtype": lambda fw, a, b: fw.mm(a.bfloat16(), b.t().bfloat16(), out_dtype=fw.float32)
+    if fw is edunn else fw.mm(a.bfloat16().float(), b.t().bfloat16().float()),
+}
+
+
+@pytest.mark.parametrize("name", list(ARG_CASES))
+def test_newly_taken_arguments_match_torch(name):
+    results = []
+    for fw in (edunn, torch):
+        got = ARG_CASES[name](fw, *_data(fw))
+        results.append(got)
+    assert str(results[0].dtype).split(".")[-1] == str(results[1].dtype).split(".")[-1]
+    assert_close(results[0], results[1])
+
+
+def test_asarray_copy_and_requires_grad_like_torch():
+    np = pytest.importorskip("numpy")
+    for fw in (edunn, torch):
+        a = np.arange(3.0)
+        t = fw.asarray(a)
+        a[0] = 9.0
+        assert t[0].item() == 9.0  # shared
+        c = fw.asarray(a, copy=True)
+        a[1] = 7.0
+        assert c[1].item() == 1.0  # copied
+        with pytest.raises((ValueError, RuntimeError)):
+            fw.asarray([1.0, 2.0], copy=False) if fw is edunn else fw.asarray(a, dtype=fw.float32, copy=False)
+        x = fw.ones(2, requires_grad=True)
+        assert fw.asarray(x, requires_grad=True).requires_grad
+        assert not fw.asarray(x * 2, requires_grad=False).requires_grad
+
+
+def test_mm_out_dtype_and_sparse_layout_are_checked():
+    a = edunn.ones(2, 2)
+    with pytest.raises(RuntimeError, match="out_dtype"):
+        edunn.mm(a, a, out_dtype=edunn.float16)
+    with pytest.raises(RuntimeError, match="layout"):
+        edunn.zeros(2, layout=torch.sparse_coo)
