@@ -403,7 +403,8 @@ class ReLU(Function):
 def add(input: Any, other: Any, *, alpha: Any = 1, out: Any = None) -> Tensor:
     """``input + alpha * other`` (broadcast)."""
     try:
-        return write_out(Add.apply(input, other, alpha), out)
+        y = Add.apply(input, other, alpha)
+        return y if out is None else write_out(y, out)
     except ValueError as err:
         raise _shape_error(input, other, err) from None
 
@@ -411,7 +412,8 @@ def add(input: Any, other: Any, *, alpha: Any = 1, out: Any = None) -> Tensor:
 def sub(input: Any, other: Any, *, alpha: Any = 1, out: Any = None) -> Tensor:
     """``input - alpha * other`` (broadcast)."""
     try:
-        return write_out(Sub.apply(input, other, alpha), out)
+        y = Sub.apply(input, other, alpha)
+        return y if out is None else write_out(y, out)
     except ValueError as err:
         raise _shape_error(input, other, err) from None
 
@@ -422,7 +424,8 @@ subtract = sub
 def mul(input: Any, other: Any, *, out: Any = None) -> Tensor:
     """``input * other`` (broadcast)."""
     try:
-        return write_out(Mul.apply(input, other), out)
+        y = Mul.apply(input, other)
+        return y if out is None else write_out(y, out)
     except ValueError as err:
         raise _shape_error(input, other, err) from None
 
@@ -431,7 +434,8 @@ multiply = mul
 
 
 def neg(input: Tensor, *, out: Any = None) -> Tensor:
-    return write_out(Neg.apply(input), out)
+    y = Neg.apply(input)
+    return y if out is None else write_out(y, out)
 
 
 negative = neg
@@ -439,23 +443,28 @@ negative = neg
 
 def pow(input: Any, exponent: Any, *, out: Any = None) -> Tensor:
     """``input ** exponent`` (either may be a Python number)."""
-    return write_out(_apply(Pow, input, exponent), out)
+    y = _apply(Pow, input, exponent)
+    return y if out is None else write_out(y, out)
 
 
 def exp(input: Tensor, *, out: Any = None) -> Tensor:
-    return write_out(Exp.apply(input), out)
+    y = Exp.apply(input)
+    return y if out is None else write_out(y, out)
 
 
 def log(input: Tensor, *, out: Any = None) -> Tensor:
-    return write_out(Log.apply(input), out)
+    y = Log.apply(input)
+    return y if out is None else write_out(y, out)
 
 
 def tanh(input: Tensor, *, out: Any = None) -> Tensor:
-    return write_out(Tanh.apply(input), out)
+    y = Tanh.apply(input)
+    return y if out is None else write_out(y, out)
 
 
 def sigmoid(input: Tensor, *, out: Any = None) -> Tensor:
-    return write_out(Sigmoid.apply(input), out)
+    y = Sigmoid.apply(input)
+    return y if out is None else write_out(y, out)
 
 
 def relu(input: Tensor) -> Tensor:
@@ -469,13 +478,15 @@ def div(input: Any, other: Any, *, rounding_mode: str | None = None, out: Any = 
     (``rounding_mode='trunc'``) or down (``'floor'``), keeping the input dtype."""
     if rounding_mode is None:
         try:
-            return write_out(Div.apply(input, other), out)
+            y = Div.apply(input, other)
+            return y if out is None else write_out(y, out)
         except ValueError as err:
             raise _shape_error(input, other, err) from None
     if rounding_mode not in ("trunc", "floor"):
         raise ValueError("div expected rounding_mode to be one of None, 'trunc', or 'floor' but "
                          f"found '{rounding_mode}'")
-    return write_out(_apply(DivRounded, input, other, rounding_mode), out)
+    y = _apply(DivRounded, input, other, rounding_mode)
+    return y if out is None else write_out(y, out)
 
 
 true_divide = divide = div
@@ -483,7 +494,8 @@ true_divide = divide = div
 
 def floor_divide(input: Any, other: Any, *, out: Any = None) -> Tensor:
     """``input // other``: ``floor(input / other)`` (Python's rounding), zero gradient."""
-    return write_out(_apply(DivRounded, input, other, "floor"), out)
+    y = _apply(DivRounded, input, other, "floor")
+    return y if out is None else write_out(y, out)
 
 
 # The other binary math, the unary math and the comparisons live in sibling modules; Tensor's
