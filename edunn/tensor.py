@@ -188,14 +188,20 @@ class Tensor(TensorMethods):
     def _wrap_dim(self, dim: int) -> int:
         return wrap_dim(dim, self._data.ndim)
 
-    def type(self, dtype: Any = None) -> Any:
+    def type(self, dtype: Any = None, non_blocking: bool = False, **kwargs: Any) -> Any:
+        """Without ``dtype``: the type's name, ``'edunn.FloatTensor'``; with one (a dtype or a
+        name such as ``'torch.DoubleTensor'``): this tensor cast to it.  ``non_blocking`` has no
+        effect: copies here are synchronous."""
+        prefix = "edunn.cuda." if self.is_cuda else "edunn."
         if dtype is None:
-            names = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
-                     "bfloat16": "BFloat16Tensor", "int64": "LongTensor", "int32": "IntTensor",
-                     "int16": "ShortTensor", "int8": "CharTensor", "uint8": "ByteTensor", "bool": "BoolTensor"}
-            prefix = "edunn.cuda." if self.is_cuda else "edunn."
-            return prefix + names[self.dtype.name]
-        return self.to(dtype)
+            return prefix + _TYPE_NAMES[self.dtype.name]
+        if isinstance(dtype, str) and dtype.endswith("Tensor"):
+            name = dtype.rsplit(".", 1)[-1]
+            by_type = {v: k for k, v in _TYPE_NAMES.items()}
+            if name not in by_type:
+                raise ValueError(f"invalid type: '{dtype}'")
+            dtype = by_type[name]
+        return self.to(backend.as_dtype(dtype))
 
     # ------------------------------------------------------------------ autograd
     def backward(self, gradient: "Tensor | None" = None, retain_graph: bool | None = None,
@@ -435,6 +441,11 @@ class Tensor(TensorMethods):
                 continue
             setattr(new, key, copy.deepcopy(value, memo))
         return new
+
+
+_TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
+               "bfloat16": "BFloat16Tensor", "int64": "LongTensor", "int32": "IntTensor",
+               "int16": "ShortTensor", "int8": "CharTensor", "uint8": "ByteTensor", "bool": "BoolTensor"}
 
 
 def _rebuild_tensor(array: Any, device: str, requires_grad: bool) -> Tensor:

@@ -128,10 +128,7 @@ ERRATA = {
 }
 
 # Mismatches left on purpose, each with its reason; the test fails once one is fixed (remove it).
-KNOWN_GAPS = {
-    "Tensor.type": "missing parameter 'non_blocking' -- Tensor.type lives in edunn/tensor.py, "
-                   "which this test's owner may not edit; reported to the core owner",
-}
+KNOWN_GAPS: dict = {}  # "name": "problems -- why", for a mismatch that cannot be fixed yet
 
 # Python keywords cannot be parameter names: torch's `from` is edunn's `from_` (random_, uniform_).
 KEYWORD_RENAMES = {"from": "from_"}

@@ -72,3 +72,17 @@ def test_inplace_on_an_expanded_tensor_is_refused_as_in_torch():
     if torch is not None:
         with pytest.raises(RuntimeError, match="single memory location"):
             torch.ones(1).expand(3).mul_(0)
+
+
+@needs_torch
+def test_type_names_and_casts_as_torch():
+    x, t = edunn.ones(2), torch.ones(2)
+    assert x.type() == t.type().replace("torch.", "edunn.")
+    for target in ["torch.DoubleTensor", "torch.IntTensor"]:
+        assert str(x.type(target).dtype).split(".")[-1] == str(t.type(target).dtype).split(".")[-1]
+    assert x.type(edunn.int64).dtype is edunn.int64
+
+
+def test_expand_to_a_negative_size_is_a_runtime_error():
+    with pytest.raises(RuntimeError, match=r"expanded size of the tensor \(-2\)"):
+        edunn.empty(3, 1).expand(3, -2)

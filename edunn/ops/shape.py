@@ -293,6 +293,9 @@ def expand(input: Tensor, sizes: Sequence[int]) -> Tensor:
         have = shape[k - lead]
         if s == -1:
             s = have
+        elif s < -1:
+            raise RuntimeError(f"The expanded size of the tensor ({s}) isn't allowed: sizes must be "
+                               f">= 0, or -1 to keep the dimension ({have}) as it is")
         elif have != 1 and s != have:
             raise RuntimeError(
                 f"The expanded size of the tensor ({s}) must match the existing size ({have}) at "
