@@ -26,12 +26,9 @@ from .ops.indexing import *  # noqa: F401,F403  (gather, scatter, where, ...)
 from .ops.linalg import *  # noqa: F401,F403  (matmul, einsum, ...)
 from .ops.sorting import *  # noqa: F401,F403  (sort, topk, ...)
 from .ops.conversion import *  # noqa: F401,F403
-from .backend import uint8 as uint8  # keep the dtype names above any op of the same name
 
 half, float, double = float16, float32, float64
 long, int, short = int64, int32, int16
-cfloat = None
-del cfloat
 
 __version__ = "0.1.0"
 
@@ -46,6 +43,24 @@ def is_floating_point(input: Tensor) -> "builtins.bool":
 
 def numel(input: Tensor) -> "builtins.int":
     return input.numel()
+
+
+def result_type(tensor1, tensor2) -> dtype:
+    """The dtype ``tensor1 op tensor2`` would have (either may be a Python number), by PyTorch's
+    promotion rules (lesson 01)."""
+    if isinstance(tensor1, Tensor) and isinstance(tensor2, Tensor):
+        return backend.result_type(tensor1.dtype, tensor1.ndim, tensor2.dtype, tensor2.ndim)
+    if isinstance(tensor1, Tensor):
+        return backend.scalar_result_type(tensor1.dtype, tensor2)
+    if isinstance(tensor2, Tensor):
+        return backend.scalar_result_type(tensor2.dtype, tensor1)
+    return backend.scalar_result_type(backend.scalar_default_dtype(tensor1), tensor2)
+
+
+def can_cast(from_: dtype, to: dtype) -> "builtins.bool":
+    """Whether PyTorch's casting rule lets a value of ``from_`` be stored into ``to`` (a float
+    does not go into an integer tensor, nor anything non-bool into a bool one)."""
+    return backend.can_cast_result(from_.np, to.np)
 
 
 def get_rng_state():

@@ -315,6 +315,11 @@ def result_type(a_dtype: dtype, a_dim: int, b_dtype: dtype, b_dim: int) -> dtype
     return promote_types(a_dtype, b_dtype)
 
 
+def scalar_default_dtype(value: Any) -> dtype:
+    """The dtype a Python number gets as a tensor: bool, int64 or the default float dtype."""
+    return (bool_, int64, _default_dtype)[scalar_kind(value)]
+
+
 def scalar_result_type(t_dtype: dtype, value: Any) -> dtype:
     """The dtype of ``tensor op python_scalar``: the scalar only matters when it is of a higher
     category (``int_tensor * 2.5`` is float32, ``float16_tensor * 2.5`` stays float16)."""

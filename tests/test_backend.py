@@ -222,3 +222,24 @@ def test_generator_object_and_state():
     edunn.set_rng_state(state)
     assert edunn.rand(3).tolist() == x.tolist()
     assert g.initial_seed() == 7
+
+
+@needs_torch
+@pytest.mark.parametrize("a", NAMES)
+def test_can_cast_all_pairs_as_torch(a):
+    for b in NAMES:
+        assert edunn.can_cast(getattr(edunn, a), getattr(edunn, b)) == \
+            torch.can_cast(getattr(torch, a), getattr(torch, b)), (a, b)
+
+
+@needs_torch
+@pytest.mark.parametrize("left, right", [
+    (lambda fw: fw.tensor([1, 2]), lambda fw: 2.5), (lambda fw: 2, lambda fw: 3.0),
+    (lambda fw: True, lambda fw: fw.tensor([1], dtype=fw.int8)),
+    (lambda fw: fw.tensor([1.0]), lambda fw: fw.tensor(2.0, dtype=fw.float64)),
+    (lambda fw: fw.tensor([1], dtype=fw.uint8), lambda fw: fw.tensor([1], dtype=fw.int8)),
+])
+def test_result_type_as_torch(left, right):
+    ours = edunn.result_type(left(edunn), right(edunn))
+    theirs = torch.result_type(left(torch), right(torch))
+    assert _name(ours) == str(theirs).split(".")[-1]
