@@ -15,6 +15,7 @@ its derivative live there, one ``Function`` per op.  The long list of methods th
 """
 from __future__ import annotations
 
+import warnings
 import weakref
 from typing import Any
 
@@ -33,7 +34,7 @@ class Tensor(TensorMethods):
                  "__dict__", "__weakref__")
 
     # Rarely set, so they live on the class until an instance needs its own.
-    grad: "Tensor | None" = None
+    _grad: "Tensor | None" = None
     _base: "Tensor | None" = None
     _hooks: Any = None
     _post_accumulate_hooks: Any = None
@@ -210,6 +211,38 @@ class Tensor(TensorMethods):
         their ``.grad`` (lesson 02)."""
         from .autograd import backward
         backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+
+    @property
+    def grad(self) -> "Tensor | None":
+        """Where backward accumulates this tensor's gradient (leaves, and non-leaves that called
+        ``retain_grad``)."""
+        if self.grad_fn is not None and not self._retains_grad and self._grad is None:
+            warnings.warn(
+                "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its "
+                ".grad attribute won't be populated during autograd.backward(). If you indeed want "
+                "the .grad field to be populated for a non-leaf Tensor, use .retain_grad() on the "
+                "non-leaf Tensor.", UserWarning, stacklevel=2)
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: "Tensor | None") -> None:
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of "
+                                f"type {type(value).__name__}")
+            if value._data.shape != self._data.shape:
+                raise RuntimeError(
+                    f"attempting to assign a gradient of size '{list(value._data.shape)}' to a tensor "
+                    f"of size '{list(self._data.shape)}'. Please ensure that the gradient and the "
+                    "tensor are the same size")
+            if value._data.dtype != self._data.dtype:
+                raise RuntimeError(
+                    f"attempting to assign a gradient with dtype '{value.dtype.name}' to a tensor "
+                    f"with dtype '{self.dtype.name}'. The gradient must match the tensor's dtype.")
+            if value.device != self.device:
+                raise RuntimeError(f"assigned grad has data located on a different device: "
+                                   f"expected {self.device}, got {value.device}")
+        self._grad = value
 
     def detach(self) -> "Tensor":
         t = Tensor._make(self._data)

@@ -86,3 +86,19 @@ def test_type_names_and_casts_as_torch():
 def test_expand_to_a_negative_size_is_a_runtime_error():
     with pytest.raises(RuntimeError, match=r"expanded size of the tensor \(-2\)"):
         edunn.empty(3, 1).expand(3, -2)
+
+
+@needs_torch
+def test_assigning_grad_checks_shape_dtype_and_type_as_torch():
+    for fw in (edunn, torch):
+        x = fw.zeros(2, 3, requires_grad=True)
+        x.grad = fw.ones(2, 3)
+        assert x.grad.sum().item() == 6
+        x.grad = None
+        assert x.grad is None
+        with pytest.raises(RuntimeError, match="gradient of size '\\[3, 2\\]' to a tensor of size"):
+            x.grad = fw.ones(3, 2)
+        with pytest.raises(RuntimeError, match="gradient with dtype"):
+            x.grad = fw.ones(2, 3, dtype=fw.float64)
+        with pytest.raises(TypeError):
+            x.grad = [[1.0] * 3] * 2

@@ -63,7 +63,7 @@ def backward(tensors: Any, grad_tensors: Any = None, retain_graph: bool | None =
     if inputs is not None:  # non-leaf inputs get their .grad here (leaves got it in the engine)
         for t, g in zip(inputs, results):
             if t.grad_fn is not None and g is not None:
-                t.grad = (g if create_graph else g.detach()) if t.grad is None else t.grad + g
+                t._grad = (g if create_graph else g.detach()) if t._grad is None else t._grad + g
 
 
 def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool | None = None,

@@ -237,15 +237,15 @@ def _accumulate_leaf(leaf, g, create_graph, accumulate, inputs, leaf_grads) -> N
             return
     elif not accumulate:
         return
-    if leaf.grad is None:
+    if leaf._grad is None:
         # Copy: the same gradient array may reach several leaves (Add returns it twice), and an
         # in-place change of one ``.grad`` must not change another.
-        leaf.grad = g if create_graph else _tensor_mod.Tensor._make(g._data.copy())
-    elif create_graph or leaf.grad.requires_grad:
-        leaf.grad = leaf.grad + g
+        leaf._grad = g if create_graph else _tensor_mod.Tensor._make(g._data.copy())
+    elif create_graph or leaf._grad.requires_grad:
+        leaf._grad = leaf._grad + g
     else:
-        leaf.grad._data += g._data
-        leaf.grad._version_counter[0] += 1
+        leaf._grad._data += g._data
+        leaf._grad._version_counter[0] += 1
     if leaf._post_accumulate_hooks:
         for hook in list(leaf._post_accumulate_hooks.values()):
             hook(leaf)
@@ -274,10 +274,10 @@ def _retain_grads(node: Function, grads: list, create_graph: bool) -> None:
         g = grads[nr]
         if t is None or g is None:
             continue
-        if t.grad is None:
-            t.grad = g if create_graph else _tensor_mod.Tensor._make(g._data.copy())
+        if t._grad is None:
+            t._grad = g if create_graph else _tensor_mod.Tensor._make(g._data.copy())
         else:
-            t.grad = t.grad + g
+            t._grad = t._grad + g
 
 
 def _zeros_for_output(node: Function, nr: int):

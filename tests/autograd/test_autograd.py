@@ -49,9 +49,13 @@ def test_retain_grad():
     (yt * 3).sum().backward()
     close(ye.grad, yt.grad)
     close(xe.grad, xt.grad)
-    z = xe * 2
+    z, zt = xe * 2, xt * 2
     (z * 1).sum().backward()
-    assert z.grad is None  # non-leaf without retain_grad
+    (zt * 1).sum().backward()
+    with pytest.warns(UserWarning, match="not a leaf Tensor"):  # non-leaf without retain_grad
+        assert z.grad is None
+    with pytest.warns(UserWarning, match="not a leaf Tensor"):
+        assert zt.grad is None
 
 
 def test_backward_with_gradient_for_non_scalar():
