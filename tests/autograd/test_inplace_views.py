@@ -88,3 +88,15 @@ def test_view_of_a_leaf_that_requires_grad_cannot_be_modified_in_place():
     with edunn.no_grad():  # the optimizer's way: allowed
         x[0].mul_(2)
     assert x.tolist() == [2.0, 1.0, 1.0]
+
+
+def test_copy_slices_passes_gradcheck_and_gradgradcheck():
+    def f(x, w):
+        b = x * 1
+        b[1:, ::2].mul_(w)
+        b.t()[0].add_(w[0] ** 2)
+        return b.tanh()
+    x = edunn.randn(3, 4, dtype=edunn.float64, requires_grad=True)
+    w = edunn.randn(2, dtype=edunn.float64, requires_grad=True)
+    assert edunn.autograd.gradcheck(f, (x, w))
+    assert edunn.autograd.gradgradcheck(f, (x, w))
