@@ -1,0 +1,4 @@
+"""``edunn.nn``: parameters, ``Module`` and every layer family, with PyTorch's names (lessons 03-13)."""
+from .parameter import *  # noqa: F401,F403  (Parameter, UninitializedParameter, UninitializedBuffer)
+from .modules import *  # noqa: F401,F403
+from . import functional, init, utils  # noqa: F401

@@ -1,0 +1,3 @@
+"""Convolution, transposed convolution, unfold and fold, by im2col (lesson 09)."""
+
+__all__: list = []

@@ -1,0 +1,3 @@
+"""cosine_similarity, pairwise_distance (lesson 08)."""
+
+__all__: list = []

@@ -1,0 +1,3 @@
+"""Dropout and its relatives (lesson 08)."""
+
+__all__: list = []

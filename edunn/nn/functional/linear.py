@@ -1,0 +1,3 @@
+"""linear, bilinear, identity (lesson 05)."""
+
+__all__: list = []

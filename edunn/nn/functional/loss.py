@@ -1,0 +1,3 @@
+"""Loss functions (lesson 06)."""
+
+__all__: list = []

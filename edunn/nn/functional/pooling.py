@@ -1,0 +1,3 @@
+"""Pooling (lesson 10)."""
+
+__all__: list = []

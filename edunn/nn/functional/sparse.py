@@ -1,0 +1,3 @@
+"""embedding and embedding_bag (lesson 08)."""
+
+__all__: list = []

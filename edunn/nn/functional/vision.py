@@ -1,0 +1,3 @@
+"""pixel_shuffle, interpolate, channel_shuffle (lesson 10)."""
+
+__all__: list = []

@@ -1,0 +1,3 @@
+"""nn.activation modules."""
+
+__all__: list = []

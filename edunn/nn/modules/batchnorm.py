@@ -1,0 +1,3 @@
+"""nn.batchnorm modules."""
+
+__all__: list = []

@@ -1,0 +1,3 @@
+"""nn.channelshuffle modules."""
+
+__all__: list = []

@@ -1,0 +1,3 @@
+"""nn.conv modules."""
+
+__all__: list = []

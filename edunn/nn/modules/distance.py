@@ -1,0 +1,3 @@
+"""nn.distance modules."""
+
+__all__: list = []

@@ -1,0 +1,3 @@
+"""nn.dropout modules."""
+
+__all__: list = []

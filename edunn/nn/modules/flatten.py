@@ -1,0 +1,3 @@
+"""nn.flatten modules."""
+
+__all__: list = []

@@ -1,0 +1,3 @@
+"""nn.fold modules."""
+
+__all__: list = []

@@ -1,0 +1,3 @@
+"""nn.instancenorm modules."""
+
+__all__: list = []

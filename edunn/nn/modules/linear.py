@@ -1,0 +1,3 @@
+"""nn.linear modules."""
+
+__all__: list = []

@@ -1,0 +1,3 @@
+"""nn.loss modules."""
+
+__all__: list = []

@@ -1,0 +1,3 @@
+"""nn.normalization modules."""
+
+__all__: list = []

@@ -1,0 +1,3 @@
+"""nn.padding modules."""
+
+__all__: list = []

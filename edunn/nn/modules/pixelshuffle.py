@@ -1,0 +1,3 @@
+"""nn.pixelshuffle modules."""
+
+__all__: list = []

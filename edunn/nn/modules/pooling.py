@@ -1,0 +1,3 @@
+"""nn.pooling modules."""
+
+__all__: list = []

@@ -1,0 +1,3 @@
+"""nn.sparse modules."""
+
+__all__: list = []

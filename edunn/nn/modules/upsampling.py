@@ -1,0 +1,3 @@
+"""nn.upsampling modules."""
+
+__all__: list = []

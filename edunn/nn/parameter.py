@@ -1,0 +1,3 @@
+"""Parameter"""
+
+__all__: list = []

@@ -1,0 +1,1 @@
+"""``edunn.nn.utils``: helpers around modules (``rnn`` comes with the recurrent layers)."""

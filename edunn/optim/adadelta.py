@@ -1,0 +1,3 @@
+"""optim.adadelta"""
+
+__all__: list = []

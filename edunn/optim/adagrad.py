@@ -1,0 +1,3 @@
+"""optim.adagrad"""
+
+__all__: list = []

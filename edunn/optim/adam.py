@@ -1,0 +1,3 @@
+"""optim.adam"""
+
+__all__: list = []

@@ -1,0 +1,3 @@
+"""optim.adamax"""
+
+__all__: list = []

@@ -1,0 +1,3 @@
+"""optim.adamw"""
+
+__all__: list = []

@@ -1,0 +1,3 @@
+"""optim.asgd"""
+
+__all__: list = []

@@ -1,0 +1,3 @@
+"""optim.lbfgs"""
+
+__all__: list = []

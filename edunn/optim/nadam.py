@@ -1,0 +1,3 @@
+"""optim.nadam"""
+
+__all__: list = []

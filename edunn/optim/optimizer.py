@@ -1,0 +1,3 @@
+"""Optimizer"""
+
+__all__: list = []

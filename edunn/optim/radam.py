@@ -1,0 +1,3 @@
+"""optim.radam"""
+
+__all__: list = []

@@ -1,0 +1,3 @@
+"""optim.rmsprop"""
+
+__all__: list = []

@@ -1,0 +1,3 @@
+"""optim.rprop"""
+
+__all__: list = []

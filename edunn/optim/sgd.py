@@ -1,0 +1,3 @@
+"""optim.sgd"""
+
+__all__: list = []

@@ -1,0 +1,3 @@
+"""optim.sparse_adam"""
+
+__all__: list = []
