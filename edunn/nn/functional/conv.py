@@ -1,3 +1,506 @@
-"""Convolution, transposed convolution, unfold and fold, by im2col (lesson 09)."""
+"""Convolution, transposed convolution, unfold and fold, by im2col (lesson 09).
 
-__all__: list = []
+One N-dimensional implementation (N = 1, 2, 3) serves every name here.  The picture::
+
+    im2col:  x (N, C, *S)  ->  columns (N, G, C/G * prod(k), L)      one column per output position
+    conv:    y = W (G, C_out/G, C/G * prod(k)) @ columns  ->  (N, G, C_out/G, L) = (N, C_out, *L)
+    col2im:  columns -> image, every column entry *added* back onto the pixel it was read from
+
+``im2col`` is a strided *view* of the zero-padded input (``as_strided``: no loop at all) copied
+into a matrix once; ``col2im`` loops over the ``prod(k)`` kernel offsets only, adding one strided
+slab per offset.  A convolution is then one batched matrix product.
+
+The gradients are the same three pieces read backwards (lesson 09 derives them):
+
+* dL/dx = col2im(W^T @ g) -- that is a *transposed* convolution of the gradient g;
+* dL/dW = sum over batch and positions of g @ columns^T;
+* dL/db = g summed over batch and positions.
+
+and the transposed convolution's gradient is a convolution.  Both backwards are written with
+differentiable ops (``Im2col``/``Col2im`` are Functions that are each other's gradient), so double
+backward works; the plain backward reuses the columns saved by forward instead of recomputing
+them.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+from typing import Any, NamedTuple, Sequence
+
+from ... import backend
+from ...autograd.function import Function
+from ...autograd.grad_mode import is_grad_enabled
+from ...tensor import Tensor
+from ...ops.linalg import matmul
+
+__all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
+           "conv_transpose3d", "unfold", "fold"]
+
+
+class _Geometry(NamedTuple):
+    """Everything about a convolution except the numbers.  ``image`` is the spatial size of the
+    side that is read by windows (conv's input, conv_transpose's output), ``cols`` the number of
+    window positions per dim (conv's output, conv_transpose's input)."""
+    kernel: tuple
+    stride: tuple
+    padding: tuple   # ((before, after), ...) per spatial dim
+    dilation: tuple
+    groups: int
+    image: tuple
+    cols: tuple
+
+
+# --------------------------------------------------------------------------- array kernels
+
+def _im2col_array(x: Any, geo: _Geometry) -> Any:
+    """x (N, C, *image) -> contiguous columns (N, G, C/G * prod(k), prod(L)).
+
+    A strided view (N, C, *k, *L) of the padded x: moving one step along kernel dim i moves
+    ``dilation[i]`` pixels, one step along output dim i moves ``stride[i]`` pixels."""
+    xp = backend.array_module(x)
+    n, c = x.shape[:2]
+    if any(lo or hi for lo, hi in geo.padding):
+        padded = xp.zeros((n, c) + tuple(s + lo + hi for s, (lo, hi) in zip(x.shape[2:], geo.padding)),
+                          x.dtype)
+        padded[(slice(None), slice(None)) + tuple(slice(lo, lo + s) for s, (lo, _) in
+                                                  zip(x.shape[2:], geo.padding))] = x
+        x = padded
+    st = x.strides
+    view = xp.lib.stride_tricks.as_strided(
+        x, (n, c) + geo.kernel + geo.cols,
+        st[:2] + tuple(s * d for s, d in zip(st[2:], geo.dilation))
+        + tuple(s * d for s, d in zip(st[2:], geo.stride)))
+    return view.reshape(n, geo.groups, (c // geo.groups) * math.prod(geo.kernel), math.prod(geo.cols))
+
+
+def _col2im_array(cols: Any, geo: _Geometry) -> Any:
+    """Columns (N, G, C/G * prod(k), prod(L)) -> image (N, C, *image), summing overlaps.
+
+    One strided ``+=`` per kernel offset (prod(k) of them), never a loop over positions."""
+    xp = backend.array_module(cols)
+    n = cols.shape[0]
+    c = cols.shape[1] * cols.shape[2] // math.prod(geo.kernel)
+    cols = cols.reshape((n, c) + geo.kernel + geo.cols)
+    full = tuple(s + lo + hi for s, (lo, hi) in zip(geo.image, geo.padding))
+    out = xp.zeros((n, c) + full, cols.dtype)
+    both = (slice(None), slice(None))
+    for offset in itertools.product(*(range(k) for k in geo.kernel)):
+        target = tuple(slice(o * d, o * d + s * (m - 1) + 1, s)
+                       for o, d, s, m in zip(offset, geo.dilation, geo.stride, geo.cols))
+        out[both + target] += cols[both + offset]
+    if any(lo or hi for lo, hi in geo.padding):
+        crop = tuple(slice(lo, lo + s) for s, (lo, _) in zip(geo.image, geo.padding))
+        out = xp.ascontiguousarray(out[both + crop])
+    return out
+
+
+def _weight_matrix(w: Any, groups: int) -> Any:
+    """W (C_cols, C_image/G, *k) -> (G, C_cols/G, C_image/G * prod(k))."""
+    return w.reshape(groups, w.shape[0] // groups, -1)
+
+
+def _add_bias(y: Any, b: Any) -> Any:
+    y += b.reshape((-1,) + (1,) * (y.ndim - 2))
+    return y
+
+
+# --------------------------------------------------------------------------- Functions
+
+class Im2col(Function):
+    """columns = im2col(x): (N, C, *image) -> (N, G, C/G * prod(k), prod(L)).
+    Backward: col2im of the gradient (every column entry goes back to its pixel)."""
+
+    @staticmethod
+    def forward(ctx, x, geo):
+        ctx.geo = geo
+        return _im2col_array(x._data, geo)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return Col2im.apply(grad, ctx.geo), None
+
+
+class Col2im(Function):
+    """image = col2im(columns), the adjoint of im2col.  Backward: im2col of the gradient."""
+
+    @staticmethod
+    def forward(ctx, cols, geo):
+        ctx.geo = geo
+        return _col2im_array(cols._data, geo)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return Im2col.apply(grad, ctx.geo), None
+
+
+class ConvNd(Function):
+    """y = W * x + b (cross-correlation), x (N, C_in, *S), W (C_out, C_in/G, *k) -> (N, C_out, *L).
+
+    Forward: y = W_mat @ im2col(x) + b.
+    Backward: dx = col2im(W_mat^T @ g) (a transposed convolution), dW = sum_n g @ columns^T,
+    db = sum of g over batch and positions."""
+
+    @staticmethod
+    def forward(ctx, x, w, b, geo):
+        cols = _im2col_array(x._data, geo)
+        wm = _weight_matrix(w._data, geo.groups)
+        y = (wm @ cols).reshape((x._data.shape[0], w._data.shape[0]) + geo.cols)
+        if b is not None:
+            _add_bias(y, b._data)
+        ctx.geo = geo
+        ctx.save_for_backward(x, w)
+        if ctx.needs_input_grad[1] and not ctx._not_recorded:
+            ctx.cols = cols   # dW needs them; keeping them avoids a second im2col
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, w = ctx.saved_tensors
+        geo = ctx.geo
+        need_x, need_w, need_b, _ = ctx.needs_input_grad
+        gx = gw = gb = None
+        if need_x:
+            gx = ConvTransposeNd.apply(grad, w, None, geo)
+        if need_w:
+            n, g = grad._data.shape[0], geo.groups
+            gmat = grad.reshape(n, g, w._data.shape[0] // g, -1)
+            # with create_graph the columns must be a differentiable function of x
+            cols = Im2col.apply(x, geo) if is_grad_enabled() else Tensor._make(ctx.cols)
+            gw = matmul(gmat, cols.mT).sum(0).reshape(w.shape)
+        if need_b:
+            gb = grad.sum((0,) + tuple(range(2, grad._data.ndim)))
+        return gx, gw, gb, None
+
+
+class ConvTransposeNd(Function):
+    """y = conv_transpose(z, W) + b, z (N, C_in, *L), W (C_in, C_out/G, *k) -> (N, C_out, *S).
+
+    Forward: y = col2im(W_mat^T @ z) + b -- exactly the input-gradient of a convolution.
+    Backward: dz = W_mat @ im2col(g) (a convolution of g), dW = sum_n z @ im2col(g)^T."""
+
+    @staticmethod
+    def forward(ctx, z, w, b, geo):
+        wm = _weight_matrix(w._data, geo.groups)
+        n = z._data.shape[0]
+        zmat = z._data.reshape(n, geo.groups, z._data.shape[1] // geo.groups, -1)
+        y = _col2im_array(wm.transpose(0, 2, 1) @ zmat, geo)
+        if b is not None:
+            _add_bias(y, b._data)
+        ctx.geo = geo
+        ctx.save_for_backward(z, w)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        z, w = ctx.saved_tensors
+        geo = ctx.geo
+        need_z, need_w, need_b, _ = ctx.needs_input_grad
+        gz = gw = gb = None
+        if need_z or need_w:
+            cols = Im2col.apply(grad, geo)                    # (N, G, C_out/G * K, L)
+            n, g = grad._data.shape[0], geo.groups
+            if need_z:
+                wm = w.reshape(g, w._data.shape[0] // g, -1)
+                gz = matmul(wm, cols).reshape(z.shape)
+            if need_w:
+                zmat = z.reshape(n, g, z._data.shape[1] // g, -1)
+                gw = matmul(zmat, cols.mT).sum(0).reshape(w.shape)
+        if need_b:
+            gb = grad.sum((0,) + tuple(range(2, grad._data.ndim)))
+        return gz, gw, gb, None
+
+
+# --------------------------------------------------------------------------- argument checks
+
+def _tuple(value: Any, nd: int, name: str) -> tuple:
+    if isinstance(value, (tuple, list)) or (hasattr(value, "__len__") and not isinstance(value, str)):
+        value = tuple(int(v) for v in value)
+        if len(value) == 1 and nd != 1:
+            value = value * nd
+        if len(value) != nd:
+            raise RuntimeError(f"expected {name} to be a single integer value or a list of {nd} values to "
+                               f"match the convolution dimensions, but got {name}={list(value)}")
+        return value
+    return (int(value),) * nd
+
+
+def _check_params(stride: tuple, dilation: tuple, groups: int, padding: tuple | None = None) -> None:
+    if any(s <= 0 for s in stride):
+        raise RuntimeError("non-positive stride is not supported")
+    if any(d <= 0 for d in dilation):
+        raise RuntimeError("non-positive dilation is not supported")
+    if padding is not None and any(p < 0 for p in padding):
+        raise RuntimeError("negative padding is not supported")
+    if groups <= 0:
+        raise RuntimeError("non-positive groups is not supported")
+
+
+_DTYPE_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
+                "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
+                "bool": "Bool"}
+
+
+def _check_tensors(name: str, input: Any, weight: Any, bias: Any, nd: int) -> bool:
+    """Common checks; returns whether the input is batched."""
+    for arg, what in ((input, "input"), (weight, "weight")):
+        if not isinstance(arg, Tensor):
+            raise TypeError(f"{name}(): argument '{what}' must be Tensor, not {type(arg).__name__}")
+    if bias is not None and not isinstance(bias, Tensor):
+        raise TypeError(f"{name}(): argument 'bias' must be Tensor, not {type(bias).__name__}")
+    if input.dim() not in (nd + 1, nd + 2):
+        raise RuntimeError(f"Expected {nd + 1}D (unbatched) or {nd + 2}D (batched) input to {name}, but got "
+                           f"input of size: {list(input.shape)}")
+    if weight.dim() != nd + 2:
+        raise RuntimeError(f"{name}: expected weight to be {nd + 2}-dimensional, but got weight of size "
+                           f"{list(weight.shape)}")
+    if input.dtype != weight.dtype or (bias is not None and bias.dtype != input.dtype):
+        other = weight if input.dtype != weight.dtype else bias
+        raise RuntimeError(f"expected scalar type {_DTYPE_NAMES.get(input.dtype.name, input.dtype.name)} but "
+                           f"found {_DTYPE_NAMES.get(other.dtype.name, other.dtype.name)} (input of type "
+                           f"{input.dtype}, {'weight' if other is weight else 'bias'} of type {other.dtype})")
+    if not input.dtype.is_floating_point:
+        raise RuntimeError(f"\"{name}\" not implemented for '{_DTYPE_NAMES.get(input.dtype.name)}'")
+    devices = {t.device for t in (input, weight, bias) if t is not None}
+    if len(devices) > 1:
+        a, b = sorted(str(d) for d in devices)[:2]
+        raise RuntimeError(f"Expected all tensors to be on the same device, but found at least two devices, "
+                           f"{a} and {b}! (in {name})")
+    return input.dim() == nd + 2
+
+
+def _same_padding(kernel: tuple, dilation: tuple) -> tuple:
+    """'same': total padding d*(k-1) per dim, the odd pixel (even effective kernel) after, as
+    PyTorch does."""
+    pads = []
+    for k, d in zip(kernel, dilation):
+        total = d * (k - 1)
+        pads.append((total // 2, total - total // 2))
+    return tuple(pads)
+
+
+def _conv_padding(padding: Any, nd: int, kernel: tuple, stride: tuple, dilation: tuple) -> tuple:
+    if isinstance(padding, str):
+        if padding == "valid":
+            return ((0, 0),) * nd
+        if padding == "same":
+            if any(s != 1 for s in stride):
+                raise RuntimeError("padding='same' is not supported for strided convolutions")
+            return _same_padding(kernel, dilation)
+        raise RuntimeError(f"Invalid padding string: '{padding}'")
+    pad = _tuple(padding, nd, "padding")
+    if any(p < 0 for p in pad):
+        raise RuntimeError("negative padding is not supported")
+    return tuple((p, p) for p in pad)
+
+
+def _sizes(t: tuple) -> str:
+    return " x ".join(str(v) for v in t)
+
+
+# --------------------------------------------------------------------------- convolution
+
+def _conv(name: str, nd: int, input: Tensor, weight: Tensor, bias: Tensor | None, stride: Any,
+          padding: Any, dilation: Any, groups: int) -> Tensor:
+    batched = _check_tensors(name, input, weight, bias, nd)
+    stride, dilation, groups = _tuple(stride, nd, "stride"), _tuple(dilation, nd, "dilation"), int(groups)
+    _check_params(stride, dilation, groups)
+    kernel = tuple(weight.shape[2:])
+    pads = _conv_padding(padding, nd, kernel, stride, dilation)
+    x = input if batched else input.unsqueeze(0)
+    c_out, c_in_g = weight.shape[0], weight.shape[1]
+    if c_out % groups:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, "
+                           f"but got weight of size {list(weight.shape)} instead")
+    if x.shape[1] != c_in_g * groups:
+        raise RuntimeError(f"Given groups={groups}, weight of size {list(weight.shape)}, expected input"
+                           f"{list(x.shape)} to have {c_in_g * groups} channels, but got {x.shape[1]} "
+                           f"channels instead")
+    if bias is not None and tuple(bias.shape) != (c_out,):
+        raise RuntimeError(f"Given weight of size {list(weight.shape)}, expected bias to be 1-dimensional with "
+                           f"{c_out} elements, but got bias of size {list(bias.shape)} instead")
+    image = tuple(x.shape[2:])
+    padded = tuple(s + lo + hi for s, (lo, hi) in zip(image, pads))
+    effective = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
+    if any(p < e for p, e in zip(padded, effective)):
+        raise RuntimeError(f"Calculated padded input size per channel: ({_sizes(padded)}). Kernel size: "
+                           f"({_sizes(effective)}). Kernel size can't be greater than actual input size")
+    cols = tuple((p - e) // s + 1 for p, e, s in zip(padded, effective, stride))
+    geo = _Geometry(kernel, stride, pads, dilation, groups, image, cols)
+    y = ConvNd.apply(x, weight, bias, geo)
+    return y if batched else y.squeeze(0)
+
+
+def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1, padding: Any = 0,
+           dilation: Any = 1, groups: int = 1) -> Tensor:
+    """1-D cross-correlation: out[n, o, l] = b[o] + sum_{c, j} W[o, c, j] x[n, g*C_in/G + c, l*s + j*d - p].
+
+    input (N, C_in, L_in) or (C_in, L_in), weight (C_out, C_in/groups, k) -> (N, C_out, L_out) with
+    L_out = floor((L_in + 2p - d(k-1) - 1) / s) + 1.  ``padding`` is an int, a 1-tuple, 'valid' (0)
+    or 'same' (output as long as the input; stride 1 only).  Lesson 09."""
+    return _conv("conv1d", 1, input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1, padding: Any = 0,
+           dilation: Any = 1, groups: int = 1) -> Tensor:
+    """2-D cross-correlation, out[n, o] = b[o] + sum_c W[o, c] * x[n, c] (``*`` sliding the kernel).
+
+    input (N, C_in, H, W) or (C_in, H, W), weight (C_out, C_in/groups, kH, kW) -> (N, C_out, H_out, W_out),
+    H_out = floor((H + 2p_h - d_h(kH-1) - 1) / s_h) + 1 (likewise W_out).  ``padding``: int, pair,
+    'valid' or 'same'.  Computed as W_mat @ im2col(x).  Lesson 09."""
+    return _conv("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1, padding: Any = 0,
+           dilation: Any = 1, groups: int = 1) -> Tensor:
+    """3-D cross-correlation: input (N, C_in, D, H, W) or unbatched, weight (C_out, C_in/groups, kD, kH, kW)
+    -> (N, C_out, D_out, H_out, W_out), each size as in ``conv2d``.  Lesson 09."""
+    return _conv("conv3d", 3, input, weight, bias, stride, padding, dilation, groups)
+
+
+# --------------------------------------------------------------------------- transposed convolution
+
+def _conv_transpose(name: str, nd: int, input: Tensor, weight: Tensor, bias: Tensor | None, stride: Any,
+                    padding: Any, output_padding: Any, groups: int, dilation: Any) -> Tensor:
+    batched = _check_tensors(name, input, weight, bias, nd)
+    if isinstance(padding, str):
+        raise TypeError(f"{name}(): argument 'padding' must be tuple of ints, not str")
+    stride, dilation, groups = _tuple(stride, nd, "stride"), _tuple(dilation, nd, "dilation"), int(groups)
+    pad = _tuple(padding, nd, "padding")
+    out_pad = _tuple(output_padding, nd, "output_padding")
+    _check_params(stride, dilation, groups, pad)
+    if any(p < 0 for p in out_pad):
+        raise RuntimeError("negative output_padding is not supported")
+    if any(op >= s and op >= d for op, s, d in zip(out_pad, stride, dilation)):
+        axes = ["depth", "height", "width"][3 - nd:] if nd > 1 else ["width"]
+        if nd == 1:
+            axes = ["width"]
+        parts = ([f"output_padding_{a}: {v}" for a, v in zip(axes, out_pad)]
+                 + [f"stride_{a}: {v}" for a, v in zip(axes, stride)]
+                 + [f"dilation_{a}: {v}" for a, v in zip(axes, dilation)])
+        raise RuntimeError("output padding must be smaller than either stride or dilation, but got "
+                           + " ".join(parts))
+    x = input if batched else input.unsqueeze(0)
+    c_in = weight.shape[0]
+    if c_in % groups:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, "
+                           f"but got weight of size {list(weight.shape)} instead")
+    if x.shape[1] != c_in:
+        raise RuntimeError(f"Given transposed=1, weight of size {list(weight.shape)}, expected input"
+                           f"{list(x.shape)} to have {c_in} channels, but got {x.shape[1]} channels instead")
+    c_out = weight.shape[1] * groups
+    if bias is not None and tuple(bias.shape) != (c_out,):
+        raise RuntimeError(f"Given transposed=1, weight of size {list(weight.shape)}, expected bias to be "
+                           f"1-dimensional with {c_out} elements, but got bias of size {list(bias.shape)} "
+                           f"instead")
+    kernel = tuple(weight.shape[2:])
+    cols = tuple(x.shape[2:])
+    image = tuple((l - 1) * s - 2 * p + d * (k - 1) + op + 1
+                  for l, s, p, d, k, op in zip(cols, stride, pad, dilation, kernel, out_pad))
+    if any(i <= 0 for i in image):
+        raise RuntimeError(f"Given input size per channel: ({_sizes(cols)}). Calculated output size per "
+                           f"channel: ({_sizes(image)}). Output size is too small")
+    geo = _Geometry(kernel, stride, tuple((p, p) for p in pad), dilation, groups, image, cols)
+    y = ConvTransposeNd.apply(x, weight, bias, geo)
+    return y if batched else y.squeeze(0)
+
+
+def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,
+                     padding: Any = 0, output_padding: Any = 0, groups: int = 1, dilation: Any = 1) -> Tensor:
+    """1-D transposed convolution (the gradient of ``conv1d`` with respect to its input).
+
+    input (N, C_in, L_in) or unbatched, weight (C_in, C_out/groups, k) -> (N, C_out, L_out),
+    L_out = (L_in - 1) s - 2p + d(k-1) + output_padding + 1.  Computed as col2im(W_mat^T @ x).  Lesson 09."""
+    return _conv_transpose("conv_transpose1d", 1, input, weight, bias, stride, padding, output_padding,
+                           groups, dilation)
+
+
+def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,
+                     padding: Any = 0, output_padding: Any = 0, groups: int = 1, dilation: Any = 1) -> Tensor:
+    """2-D transposed convolution: input (N, C_in, H, W), weight (C_in, C_out/groups, kH, kW) ->
+    (N, C_out, H_out, W_out), H_out = (H - 1) s_h - 2p_h + d_h(kH-1) + output_padding_h + 1.  Lesson 09."""
+    return _conv_transpose("conv_transpose2d", 2, input, weight, bias, stride, padding, output_padding,
+                           groups, dilation)
+
+
+def conv_transpose3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,
+                     padding: Any = 0, output_padding: Any = 0, groups: int = 1, dilation: Any = 1) -> Tensor:
+    """3-D transposed convolution: input (N, C_in, D, H, W), weight (C_in, C_out/groups, kD, kH, kW),
+    each output size as in ``conv_transpose2d``.  Lesson 09."""
+    return _conv_transpose("conv_transpose3d", 3, input, weight, bias, stride, padding, output_padding,
+                           groups, dilation)
+
+
+# --------------------------------------------------------------------------- unfold / fold
+
+def _pair(value: Any, name: str, what: str) -> tuple:
+    if isinstance(value, (tuple, list)):
+        value = tuple(int(v) for v in value)
+        if len(value) != 2:
+            raise RuntimeError(f"It is expected {what} equals to 2, but got size {len(value)}")
+        return value
+    return (int(value),) * 2
+
+
+def unfold(input: Tensor, kernel_size: Any, dilation: Any = 1, padding: Any = 0, stride: Any = 1) -> Tensor:
+    """Extract sliding local blocks (im2col): (N, C, H, W) -> (N, C * kH * kW, L), L the number of
+    block positions; column l holds the block at position l, channel-major then kernel row-major.
+    An unbatched (C, H, W) input gives (C * kH * kW, L).  Lesson 09."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"unfold(): argument 'input' must be Tensor, not {type(input).__name__}")
+    if input.dim() not in (3, 4) or any(s == 0 for s in input.shape[-3:]):
+        raise RuntimeError("Expected 3D or 4D (batch mode) tensor with possibly 0 batch size and other non-zero "
+                           f"dimensions for input, but got: {list(input.shape)}")
+    kernel = _pair(kernel_size, "kernel_size", "kernel_size")
+    dilation, padding, stride = (_pair(dilation, "dilation", "dilation"), _pair(padding, "padding", "padding"),
+                                 _pair(stride, "stride", "stride"))
+    _check_params(stride, dilation, 1, padding)
+    if any(k <= 0 for k in kernel):
+        raise RuntimeError(f"kernel size should be greater than zero, but got kernel_size: {list(kernel)}")
+    batched = input.dim() == 4
+    x = input if batched else input.unsqueeze(0)
+    image = tuple(x.shape[2:])
+    cols = tuple((s + 2 * p - d * (k - 1) - 1) // st + 1
+                 for s, p, d, k, st in zip(image, padding, dilation, kernel, stride))
+    if any(c < 1 for c in cols):
+        raise RuntimeError(f"Given input with spatial size {tuple(image)}, kernel_size={kernel}, dilation="
+                           f"{dilation}, padding={padding}, calculated shape of the array of sliding blocks as "
+                           f"{cols}, but its components must be at least one.")
+    geo = _Geometry(kernel, stride, tuple((p, p) for p in padding), dilation, 1, image, cols)
+    y = Im2col.apply(x, geo)
+    y = y.reshape(x.shape[0], -1, math.prod(cols))
+    return y if batched else y.squeeze(0)
+
+
+def fold(input: Tensor, output_size: Any, kernel_size: Any, dilation: Any = 1, padding: Any = 0,
+         stride: Any = 1) -> Tensor:
+    """Combine sliding local blocks into an image (col2im, the adjoint of ``unfold``): (N, C * kH * kW, L)
+    -> (N, C, *output_size), overlapping entries summed.  ``fold(unfold(x))`` is x times the number
+    of blocks covering each pixel.  An unbatched (C * kH * kW, L) input gives (C, *output_size).  Lesson 09."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"fold(): argument 'input' must be Tensor, not {type(input).__name__}")
+    if input.dim() not in (2, 3) or any(s == 0 for s in input.shape[-2:]):
+        raise RuntimeError("Expected 2D or 3D (batch mode) tensor for input with possibly 0 batch size and "
+                           f"non-zero dimensions for input, but got: {list(input.shape)}")
+    image = _pair(output_size, "output_size", "output_size")
+    kernel = _pair(kernel_size, "kernel_size", "kernel_size")
+    dilation, padding, stride = (_pair(dilation, "dilation", "dilation"), _pair(padding, "padding", "padding"),
+                                 _pair(stride, "stride", "stride"))
+    _check_params(stride, dilation, 1, padding)
+    if any(k <= 0 for k in kernel):
+        raise RuntimeError(f"kernel size should be greater than zero, but got kernel_size: {list(kernel)}")
+    batched = input.dim() == 3
+    x = input if batched else input.unsqueeze(0)
+    ck, length = x.shape[1], x.shape[2]
+    if ck % math.prod(kernel):
+        raise RuntimeError(f"Expected size of input's dimension 1 to be divisible by the product of kernel_size, "
+                           f"but got input.size(1)={ck} and kernel_size={kernel}.")
+    cols = tuple((s + 2 * p - d * (k - 1) - 1) // st + 1
+                 for s, p, d, k, st in zip(image, padding, dilation, kernel, stride))
+    if any(c < 1 for c in cols) or math.prod(cols) != length:
+        raise RuntimeError(f"Given output_size={image}, kernel_size={kernel}, dilation={dilation}, padding="
+                           f"{padding}, stride={stride}, expected size of input's dimension 2 to match the "
+                           f"calculated number of sliding blocks {cols[0]} * {cols[1]} = {math.prod(cols)}, "
+                           f"but got input.size(2)={length}.")
+    geo = _Geometry(kernel, stride, tuple((p, p) for p in padding), dilation, 1, image, cols)
+    y = Col2im.apply(x.reshape(x.shape[0], 1, ck, length), geo)
+    return y if batched else y.squeeze(0)
