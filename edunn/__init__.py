@@ -11,7 +11,8 @@ from . import backend
 from .backend import (device, dtype, Generator, manual_seed, initial_seed, seed, get_default_dtype,
                       set_default_dtype, promote_types, finfo, iinfo,
                       bool_ as bool, uint8, int8, int16, int32, int64, float16, bfloat16, float32,
-                      float64)
+                      float64, memory_format, contiguous_format, channels_last,
+                      channels_last_3d, preserve_format)
 from .tensor import Tensor, Size
 from .autograd import (no_grad, enable_grad, set_grad_enabled, inference_mode, is_grad_enabled,
                        is_inference_mode_enabled)

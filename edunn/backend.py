@@ -17,6 +17,7 @@ Lesson 01 (tensors) walks through this file.
 """
 from __future__ import annotations
 
+import sys
 import threading
 from typing import Any
 
@@ -544,3 +545,58 @@ def writable(array: Any) -> bool:
     if is_cupy_array(array):
         return not any(st == 0 and n > 1 for st, n in zip(array.strides, array.shape))
     return bool(array.flags.writeable)
+
+
+# ----------------------------------------------------------------------------------------------
+# Bytes, for edunn.save / edunn.load (safetensors stores elements little-endian in C order)
+# ----------------------------------------------------------------------------------------------
+def array_to_bytes(array: Any) -> bytes:
+    """The elements of ``array`` (any device, any strides) in C order as little-endian bytes."""
+    host = to_numpy(array)
+    if sys.byteorder == "big" and host.dtype.itemsize > 1:
+        host = host.view(f"u{host.dtype.itemsize}").byteswap()
+    return host.tobytes(order="C")
+
+
+def array_from_bytes(buffer: Any, np_dtype: Any, shape: tuple, offset: int = 0,
+                     copy: bool = True) -> numpy.ndarray:
+    """A CPU array of ``shape`` read from ``buffer[offset:]`` (little-endian, C order).  With
+    ``copy=False`` the array shares the buffer's memory (a memory-mapped file) when it can."""
+    np_dtype = numpy.dtype(np_dtype)
+    count = 1
+    for n in shape:
+        count *= n
+    if count == 0:
+        return numpy.empty(shape, np_dtype)
+    if np_dtype == numpy.bool_:  # any nonzero byte is True; never a bool byte other than 0/1
+        return numpy.frombuffer(buffer, numpy.uint8, count, offset).reshape(shape) != 0
+    array = numpy.frombuffer(buffer, np_dtype, count, offset).reshape(shape)
+    if sys.byteorder == "big" and np_dtype.itemsize > 1:
+        return array.view(f"u{np_dtype.itemsize}").byteswap().view(np_dtype)
+    if copy or not array.flags.aligned:
+        return array.copy()
+    return array
+
+
+# ----------------------------------------------------------------------------------------------
+# memory formats
+# ----------------------------------------------------------------------------------------------
+class memory_format:
+    """``edunn.contiguous_format``, ``edunn.channels_last`` ...: PyTorch's layout hints.  edunn
+    accepts them wherever PyTorch does (``x.contiguous(memory_format=...)``, ``module.to(...)``);
+    they never change values, and edunn's arrays keep NumPy/CuPy's C order."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __repr__(self) -> str:
+        return f"edunn.{self._name}"
+
+    def __reduce__(self) -> str:
+        return self._name
+
+
+contiguous_format = memory_format("contiguous_format")
+channels_last = memory_format("channels_last")
+channels_last_3d = memory_format("channels_last_3d")
+preserve_format = memory_format("preserve_format")
