@@ -28,6 +28,7 @@ from .ops.linalg import *  # noqa: F401,F403  (matmul, einsum, ...)
 from .ops.sorting import *  # noqa: F401,F403  (sort, topk, ...)
 from .ops.conversion import *  # noqa: F401,F403
 from . import nn, optim  # noqa: E402  (layers 4 and 5: they use everything above)
+from .serialization import save, load  # noqa: E402
 
 half, float, double = float16, float32, float64
 long, int, short = int64, int32, int16
