@@ -31,7 +31,8 @@ lesson 14 follows it too):
 
 Helpers subclasses use: ``required``, ``_use_grad_for_differentiable``, ``_get_value``,
 ``_to_scalar``, ``_get_scalar_dtype``, ``_zero_step``, ``_increment_step``, ``_blocks``,
-``_bump_version``, ``_writable``, ``_check_lr``, and the ``_*_doc`` strings for docstrings.
+``_bump_version``, ``_writable``, ``_check_lr``, the block kernels ``_signed_grad`` and
+``_lerp_``, and the ``_*_doc`` strings for docstrings.
 """
 from __future__ import annotations
 
@@ -178,6 +179,31 @@ def _blocks(*arrays: Any, scratch: int = 0):
     for start in range(0, n, _BLOCK):
         stop = min(start + _BLOCK, n)
         yield tuple(f[start:stop] for f in flats) + tuple(t[:stop - start] for t in temps)
+
+
+def _signed_grad(xp: Any, grad: Any, param: Any, out: Any, maximize: bool,
+                 weight_decay: float = 0.0) -> Any:
+    """``g = -grad if maximize else grad``, plus ``weight_decay * param`` (L2 decay) when that is
+    nonzero -- into ``out``, or ``grad`` itself when nothing changes it (then read only)."""
+    if weight_decay != 0:
+        xp.multiply(param, weight_decay, out=out)
+        (xp.subtract if maximize else xp.add)(out, grad, out=out)
+        return out
+    if maximize:
+        return xp.negative(grad, out=out)
+    return grad
+
+
+def _lerp_(xp: Any, start: Any, end: Any, weight: float, tmp: Any) -> None:
+    """``start.lerp_(end, weight)`` in place, with PyTorch's formula (exact at both ends):
+    ``start + w (end - start)`` when ``|w| < 0.5``, else ``end - (end - start)(1 - w)``."""
+    xp.subtract(end, start, out=tmp)
+    if abs(weight) < 0.5:
+        xp.multiply(tmp, weight, out=tmp)
+        xp.add(start, tmp, out=start)
+    else:
+        xp.multiply(tmp, 1 - weight, out=tmp)
+        xp.subtract(end, tmp, out=start)
 
 
 def _check_lr(lr: Any) -> None:
