@@ -1,3 +1,705 @@
-"""Pooling (lesson 10)."""
+"""Pooling (lesson 10): max, average, power-average, fractional and adaptive pooling, and
+max-unpooling -- one N-dimensional implementation per family, shared by 1d, 2d and 3d.
 
-__all__: list = []
+Every pool reads windows of the spatial dims of an ``(N, C, *spatial)`` input (or ``(C, *spatial)``
+unbatched).  A window of a regular pool is a *view*: ``as_strided`` turns the (padded) input into
+an array of shape ``(N, C, *out, *kernel)`` without copying, so a pool is one reduction over the
+last dims -- no Python loop over output positions.  Output size per spatial dim::
+
+    L_out = floor((L + 2 p - d (k - 1) - 1) / s) + 1          (ceil instead of floor in ceil_mode,
+                                                             and the last window must start
+                                                             inside the input or the left padding)
+
+* Max pools find the winner of each window and keep its position (``indices``, flat over the
+  spatial dims of each plane, exactly PyTorch's).  ``dy/dx`` is 1 at the winner and 0 elsewhere,
+  so the backward *scatters* the output gradient to the winners (:class:`_PutPlanes`), and the
+  backward of that scatter is a *gather* (:class:`_TakePlanes`): double backward works.
+* Average pools sum each window and divide by its count; the backward adds each output's gradient
+  back over its window, one strided slice per kernel offset (:class:`_WindowSumT`).
+* Adaptive and fractional pools have windows of varying size; their windows are index arrays.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+import operator
+from typing import Any, Sequence
+
+from ... import backend
+from ...autograd.function import Function
+from ...tensor import Tensor
+
+__all__ = [
+    "max_pool1d", "max_pool2d", "max_pool3d",
+    "max_pool1d_with_indices", "max_pool2d_with_indices", "max_pool3d_with_indices",
+    "max_unpool1d", "max_unpool2d", "max_unpool3d",
+    "avg_pool1d", "avg_pool2d", "avg_pool3d",
+    "fractional_max_pool2d", "fractional_max_pool3d",
+    "fractional_max_pool2d_with_indices", "fractional_max_pool3d_with_indices",
+    "lp_pool1d", "lp_pool2d", "lp_pool3d",
+    "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool3d",
+    "adaptive_max_pool1d_with_indices", "adaptive_max_pool2d_with_indices",
+    "adaptive_max_pool3d_with_indices",
+    "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d",
+]
+
+_WORDS = {1: "one", 2: "two", 3: "three"}
+
+
+# ------------------------------------------------------------------------------ the two index ops
+class _TakePlanes(Function):
+    """``y[n, c, j] = x[n, c, idx[n, c, j]]``, ``idx`` flat over the spatial dims of each plane.
+    Max pools call it with the winners' ``values`` already found.  Backward: :class:`_PutPlanes`."""
+
+    @staticmethod
+    def forward(ctx, x, idx, values, unique):
+        xd = x._data
+        ctx.idx, ctx.plane, ctx.unique = idx, xd.shape[2:], unique
+        if values is None:
+            xp = backend.array_module(xd)
+            n, c = idx.shape[:2]
+            flat = xd.reshape(n, c, math.prod(xd.shape[2:]))
+            values = xp.take_along_axis(flat, idx.reshape(n, c, math.prod(idx.shape[2:])), 2).reshape(idx.shape)
+        return values
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _PutPlanes.apply(grad, ctx.idx, ctx.plane, ctx.unique), None, None, None
+
+
+class _PutPlanes(Function):
+    """``y = zeros(N, C, *plane); y[n, c, idx[n, c, j]] += g[n, c, j]`` -- the adjoint of
+    :class:`_TakePlanes`.  When no position repeats (``unique``: non-overlapping windows, or
+    max-unpooling, which *writes*), a plain indexed assignment does it; otherwise repeated
+    positions add up.  Backward: :class:`_TakePlanes`."""
+
+    @staticmethod
+    def forward(ctx, g, idx, plane, unique):
+        gd = g._data
+        xp = backend.array_module(gd)
+        ctx.idx = idx
+        n, c = idx.shape[:2]
+        size, m = math.prod(plane), math.prod(idx.shape[2:])
+        out = xp.zeros((n, c, size), gd.dtype)
+        i2, g2 = idx.reshape(n, c, m), gd.reshape(n, c, m)
+        if unique:
+            out[xp.arange(n)[:, None, None], xp.arange(c)[None, :, None], i2] = g2
+        else:
+            base = (xp.arange(n * c) * size).reshape(n, c, 1)
+            backend.scatter_add_at(out.reshape(-1), (i2 + base).reshape(-1), g2.reshape(-1))
+        return out.reshape((n, c) + tuple(plane))
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _TakePlanes.apply(grad, ctx.idx, None, True), None, None, None
+
+
+class _WindowSum(Function):
+    """``y[..., o] = sum_j x[..., o s + j]`` over each window of ``x`` (already padded so that every
+    window fits).  Backward: the gradient added back over each window (:class:`_WindowSumT`)."""
+
+    @staticmethod
+    def forward(ctx, x, k, s, out):
+        xd = x._data
+        ctx.args = (xd.shape, k, s, out)
+        n = len(k)
+        st = xd.strides
+        win = _as_strided(xd, xd.shape[:-n] + tuple(out) + tuple(k),
+                          st[:-n] + tuple(a * b for a, b in zip(st[-n:], s)) + st[-n:])
+        return win.sum(axis=tuple(range(-n, 0)), dtype=xd.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _WindowSumT.apply(grad, *ctx.args), None, None, None
+
+
+class _WindowSumT(Function):
+    """The adjoint of :class:`_WindowSum` (col2im): each kernel offset adds the gradient into one
+    strided slice -- a loop over kernel offsets, never over output positions."""
+
+    @staticmethod
+    def forward(ctx, g, shape, k, s, out):
+        gd = g._data
+        xp = backend.array_module(gd)
+        ctx.args = (k, s, out)
+        y = xp.zeros(shape, gd.dtype)
+        for off in itertools.product(*(range(kk) for kk in k)):
+            y[(Ellipsis,) + tuple(slice(j, j + (o - 1) * si + 1, si) for j, o, si in zip(off, out, s))] += gd
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _WindowSum.apply(grad, *ctx.args), None, None, None, None
+
+
+def _as_strided(a: Any, shape: tuple, strides: tuple) -> Any:
+    return backend.array_module(a).lib.stride_tricks.as_strided(a, shape=shape, strides=strides)
+
+
+# ------------------------------------------------------------------------------ argument checks
+def _ntuple(value: Any, n: int, name: str, who: str) -> tuple:
+    """``3 -> (3, 3)``; a one-element sequence is repeated; anything else must have ``n`` ints."""
+    if isinstance(value, Tensor):
+        value = value.tolist()
+    if isinstance(value, (list, tuple)):
+        if len(value) == 1:
+            value = tuple(value) * n
+        if len(value) != n:
+            raise RuntimeError(f"{who}: {name} must either be a single int, or a tuple of {_WORDS[n]} ints")
+        items = tuple(value)
+    else:
+        items = (value,) * n
+    try:
+        return tuple(operator.index(v) for v in items)
+    except TypeError:
+        bad = next(v for v in items if not hasattr(v, "__index__"))
+        raise TypeError(f"{who}(): argument '{name}' must be tuple of ints, not "
+                        f"{type(bad).__name__}") from None
+
+
+def _stride(stride: Any, k: tuple, n: int, who: str) -> tuple:
+    if stride is None or (isinstance(stride, (list, tuple)) and len(stride) == 0):
+        return k
+    return _ntuple(stride, n, "stride", who)
+
+
+def _planes(input: Any, n: int, who: str, message: str | None = None) -> tuple[Tensor, bool]:
+    """The input as ``(N, C, *spatial)`` and whether it came batched."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{who}(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
+    if input.dim() not in (n + 1, n + 2):
+        raise RuntimeError(message or f"{who}: Expected {n + 1}D or {n + 2}D (batch mode) tensor with optional "
+                           f"0 dim batch size for input, but got:{list(input.shape)}")
+    batched = input.dim() == n + 2
+    return (input if batched else input.unsqueeze(0)), batched
+
+
+def _unbatch(t: Tensor, batched: bool) -> Tensor:
+    return t if batched else t.squeeze(0)
+
+
+def _out_size(L: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
+    """PyTorch's ``pooling_output_shape``: in ceil mode, the last window must start inside the
+    input or the left padding."""
+    out = (L + 2 * p - d * (k - 1) - 1 + (s - 1 if ceil_mode else 0)) // s + 1
+    if ceil_mode and (out - 1) * s >= L + p:
+        out -= 1
+    return out
+
+
+def _check_window(x: Tensor, k: tuple, s: tuple, p: tuple, d: tuple, ceil_mode: bool, who: str) -> list:
+    n = len(k)
+    one_d = who == "max_pool1d"
+    if any(v <= 0 for v in k):
+        raise RuntimeError(f"max_pool1d() kernel_size must be greater than zero, but got {k[0]}" if one_d
+                           else "stride should not be zero" if 0 in k else
+                           f"kernel size should be greater than zero, but got {list(k)}")
+    if any(v <= 0 for v in s):
+        raise RuntimeError(f"max_pool1d() stride must be greater than zero, but got {s[0]}" if one_d
+                           else "stride should not be zero" if 0 in s else
+                           f"stride should be greater than zero, but got stride: {list(s)}")
+    if any(v <= 0 for v in d):
+        raise RuntimeError(f"dilation should be greater than zero, but got dilation: {list(d)}")
+    if any(v < 0 for v in p):
+        raise RuntimeError(f"pad must be non-negative, but got pad: {min(p)}")
+    for kk, pp, dd in zip(k, p, d):
+        if one_d and pp > kk // 2:
+            raise RuntimeError(f"max_pool1d() padding should be at most half of kernel size, but got "
+                               f"padding={pp} and kernel_size={kk}")
+        if pp > ((kk - 1) * dd + 1) // 2:
+            raise RuntimeError(f"pad should be at most half of effective kernel size, but got pad={pp}, "
+                               f"kernel_size={kk} and dilation={dd}")
+        if pp > kk // 2:
+            raise RuntimeError(f"pad should be smaller than or equal to half of kernel size, but got "
+                               f"padding={list(p)}, kernel_size={list(k)}")
+    sp = x.shape[2:]
+    out = [_out_size(L, kk, ss, pp, dd, ceil_mode) for L, kk, ss, pp, dd in zip(sp, k, s, p, d)]
+    if any(o <= 0 for o in out):
+        if one_d:
+            raise RuntimeError(f"max_pool1d() Invalid computed output size: {out[0]}")
+        c = x.shape[1]
+        raise RuntimeError(f"Given input size: ({'x'.join(str(v) for v in (c,) + tuple(sp))}). Calculated "
+                           f"output size: ({'x'.join(str(v) for v in [c] + out)}). Output size is too small")
+    return out
+
+
+def _fill_min(xp: Any, dtype: Any) -> Any:
+    return -xp.inf if xp.issubdtype(dtype, xp.floating) else xp.iinfo(dtype).min
+
+
+# ------------------------------------------------------------------------------ max pooling
+def _max_windows(xd: Any, k: tuple, s: tuple, p: tuple, d: tuple, out: list) -> tuple:
+    """Winners of every window: ``(flat index into each plane, value)``, shapes ``(N, C, *out)``."""
+    xp = backend.array_module(xd)
+    n, sp = len(k), xd.shape[2:]
+    # -inf padding on the left, and on the right as far as the last (ceil-mode) window reaches
+    right = [max(0, (o - 1) * ss + dd * (kk - 1) + 1 - pp - L) for o, ss, dd, kk, pp, L in zip(out, s, d, k, p, sp)]
+    if any(p) or any(right):
+        padded = xp.full(xd.shape[:2] + tuple(pp + L + r for pp, L, r in zip(p, sp, right)),
+                         _fill_min(xp, xd.dtype), xd.dtype)
+        padded[(Ellipsis,) + tuple(slice(pp, pp + L) for pp, L in zip(p, sp))] = xd
+    else:
+        padded = xd
+    st = padded.strides
+    win = _as_strided(padded, padded.shape[:2] + tuple(out) + tuple(k),
+                      st[:2] + tuple(st[2 + i] * s[i] for i in range(n)) + tuple(st[2 + i] * d[i] for i in range(n)))
+    flat = win.reshape(win.shape[:2 + n] + (math.prod(k),))
+    arg = flat.argmax(-1)  # the first maximum, as PyTorch (NaN counts as the maximum)
+    values = xp.take_along_axis(flat, arg[..., None], -1)[..., 0]
+    offsets = xp.unravel_index(arg, k)
+    index = 0
+    for i in range(n):
+        o = xp.arange(out[i]).reshape((-1,) + (1,) * (n - 1 - i))
+        index = index * sp[i] + (o * s[i] - p[i] + offsets[i] * d[i])
+    return index.astype(backend.int64.np), values
+
+
+def _max_pool(input: Tensor, kernel_size: Any, stride: Any, padding: Any, dilation: Any, ceil_mode: bool,
+              n: int, who: str) -> tuple[Tensor, Tensor]:
+    k = _ntuple(kernel_size, n, "kernel_size", who)
+    s, p, d = _stride(stride, k, n, who), _ntuple(padding, n, "padding", who), _ntuple(dilation, n, "dilation", who)
+    msg = None if n == 1 else f"non-empty {n + 1}D or {n + 2}D (batch mode) tensor expected for input"
+    x, batched = _planes(input, n, who, msg)
+    out = _check_window(x, k, s, p, d, ceil_mode, who)
+    idx, values = _max_windows(x._data, k, s, p, d, out)
+    # windows that cannot overlap have distinct winners: the backward is a plain assignment
+    unique = all(ss >= (kk - 1) * dd + 1 for ss, kk, dd in zip(s, k, d))
+    y = _TakePlanes.apply(x, idx, values, unique)
+    return _unbatch(y, batched), _unbatch(Tensor._make(idx), batched)
+
+
+def _max_pool_doc(n: int) -> str:
+    return (f"""Max pooling over {n} spatial dim(s) (``nn.MaxPool{n}d``, lesson 10).
+
+    ``out(N_i, C_j, o) = max_m input(N_i, C_j, s*o - p + d*m)`` over the kernel offsets ``m``,
+    with implicit ``-inf`` padding ``p <= effective kernel / 2``.  Input ``(N, C, *S)`` or
+    ``(C, *S)`` with {n} spatial dim(s); with ``return_indices`` also the argmax, flat over each
+    plane's spatial dims (what ``max_unpool{n}d`` takes).  Gradient: to the winners only.""")
+
+
+def max_pool1d_with_indices(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
+                            dilation: Any = 1, ceil_mode: bool = False, return_indices: bool = False) -> tuple:
+    return _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, 1, "max_pool1d")
+
+
+def max_pool2d_with_indices(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
+                            dilation: Any = 1, ceil_mode: bool = False, return_indices: bool = False) -> tuple:
+    return _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, 2, "max_pool2d")
+
+
+def max_pool3d_with_indices(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
+                            dilation: Any = 1, ceil_mode: bool = False, return_indices: bool = False) -> tuple:
+    return _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, 3, "max_pool3d")
+
+
+def max_pool1d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
+               ceil_mode: bool = False, return_indices: bool = False) -> Any:
+    out = _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, 1, "max_pool1d")
+    return out if return_indices else out[0]
+
+
+def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
+               ceil_mode: bool = False, return_indices: bool = False) -> Any:
+    out = _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, 2, "max_pool2d")
+    return out if return_indices else out[0]
+
+
+def max_pool3d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
+               ceil_mode: bool = False, return_indices: bool = False) -> Any:
+    out = _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, 3, "max_pool3d")
+    return out if return_indices else out[0]
+
+
+for _n, _f in ((1, max_pool1d), (2, max_pool2d), (3, max_pool3d), (1, max_pool1d_with_indices),
+               (2, max_pool2d_with_indices), (3, max_pool3d_with_indices)):
+    _f.__doc__ = _max_pool_doc(_n)
+
+
+# ------------------------------------------------------------------------------ max unpooling
+def _max_unpool(input: Tensor, indices: Tensor, kernel_size: Any, stride: Any, padding: Any,
+                output_size: Any, n: int) -> Tensor:
+    who = f"max_unpool{n}d"
+    k = _ntuple(kernel_size, n, "kernel_size", who)
+    s, p = _stride(stride, k, n, who), _ntuple(padding, n, "padding", who)
+    nd = max(n, 2)  # PyTorch runs the 1d case as 2d
+    x, batched = _planes(input, n, who, f"Input to max_unpooling{nd}d should be a {nd + 1}d or {nd + 2}d Tensor, "
+                                        f"but got a tensor with {input.dim() + (n == 1)} dimensions.")
+    if not isinstance(indices, Tensor) or indices.dtype != backend.int64:
+        got = indices.dtype.scalar_name if isinstance(indices, Tensor) else type(indices).__name__
+        raise RuntimeError(f"elements in indices should be type int64 but got: {got}")
+    if tuple(indices.shape) != tuple(input.shape):
+        raise RuntimeError(f"Expected shape of indices to be same as that of the input tensor "
+                           f"({list(input.shape)}) but got indices tensor with shape: {list(indices.shape)}")
+    sp = input.shape[-n:]
+    default = [(sp[i] - 1) * s[i] + k[i] - 2 * p[i] for i in range(n)]
+    if output_size is None:
+        size = default
+    else:
+        size = list(output_size)
+        if len(size) == n + 2:
+            size = size[2:]
+        elif len(size) == n + 1 and not batched:
+            size = size[1:]
+        if len(size) != n:
+            raise ValueError(f"output_size should be a sequence containing {n} or {n + 2} elements, but it has "
+                             f"a length of '{len(size)}'")
+        for i in range(n):
+            lo, hi = default[i] - s[i], default[i] + s[i]
+            if not lo < size[i] < hi:
+                raise ValueError(f'invalid output_size "{output_size}" (dim {i} must be between {lo} and {hi})')
+    size = [int(v) for v in size]
+    for i, v in enumerate(size):
+        if v < 0:
+            raise ValueError(f"max_unpooling: output_size must contain non-negative spatial dimensions, but got "
+                             f"output_size[{i}]={v}")
+    idx = indices._data if batched else indices._data[None]
+    total = math.prod(size)
+    if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= total):
+        bad = int(idx.min()) if int(idx.min()) < 0 else int(idx.max())
+        raise RuntimeError(f"Found an invalid max index: {bad} (output volumes are of size "
+                           f"{'x'.join(str(v) for v in size)})")
+    return _unbatch(_PutPlanes.apply(x, idx, tuple(size), True), batched)
+
+
+def max_unpool1d(input: Tensor, indices: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
+                 output_size: Any = None) -> Tensor:
+    """Inverse of ``max_pool1d``: each value goes to the position ``indices`` says, zeros
+    elsewhere.  Default output length ``(L - 1) s + k - 2 p``.  Gradient: a gather at ``indices``."""
+    return _max_unpool(input, indices, kernel_size, stride, padding, output_size, 1)
+
+
+def max_unpool2d(input: Tensor, indices: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
+                 output_size: Any = None) -> Tensor:
+    """Inverse of ``max_pool2d`` (see :func:`max_unpool1d`)."""
+    return _max_unpool(input, indices, kernel_size, stride, padding, output_size, 2)
+
+
+def max_unpool3d(input: Tensor, indices: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
+                 output_size: Any = None) -> Tensor:
+    """Inverse of ``max_pool3d`` (see :func:`max_unpool1d`)."""
+    return _max_unpool(input, indices, kernel_size, stride, padding, output_size, 3)
+
+
+# ------------------------------------------------------------------------------ average pooling
+def _avg_pool(input: Tensor, kernel_size: Any, stride: Any, padding: Any, ceil_mode: bool,
+              count_include_pad: bool, divisor_override: Any, n: int) -> Tensor:
+    who = f"avg_pool{n}d"
+    k = _ntuple(kernel_size, n, "kernel_size", who)
+    s, p = _stride(stride, k, n, who), _ntuple(padding, n, "padding", who)
+    x, batched = _planes(input, n, who, f"Expected {n + 1} to {n + 2} dimensions, but got {input.dim()}-dimensional "
+                                        f"tensor for argument #1 'self' (while checking arguments for {who})"
+                         if isinstance(input, Tensor) else None)
+    if divisor_override is not None and divisor_override == 0:
+        raise RuntimeError("divisor must be not zero")
+    out = _check_window(x, k, s, p, (1,) * n, ceil_mode, who)
+    sp = x.shape[2:]
+    right = [max(0, (o - 1) * ss + kk - pp - L) for o, ss, kk, pp, L in zip(out, s, k, p, sp)]
+    from ...ops.padding import pad
+    if any(p) or any(right):
+        x = pad(x, [w for i in reversed(range(n)) for w in (p[i], p[i] + right[i])])
+    total = _WindowSum.apply(x, k, s, out)
+    xp = backend.array_module(total._data)
+    if divisor_override is not None:
+        divisor = xp.full(tuple(out), divisor_override)
+    else:  # PyTorch's count: the window clipped to the padded input (or to the input itself)
+        divisor = xp.ones(())
+        for L, o, kk, ss, pp in zip(sp, out, k, s, p):
+            start = xp.arange(o) * ss - pp
+            end = xp.minimum(start + kk, L + pp)
+            if not count_include_pad:
+                start, end = xp.maximum(start, 0), xp.minimum(end, L)
+            divisor = divisor[..., None] * xp.maximum(end - start, 1)
+    if xp.issubdtype(total._data.dtype, xp.integer):
+        from ...ops.binary import div
+        y = div(total, Tensor._make(divisor.astype(total._data.dtype)), rounding_mode="trunc")
+    else:
+        y = total / Tensor._make(divisor.astype(total._data.dtype))
+    return _unbatch(y, batched)
+
+
+def avg_pool1d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
+               count_include_pad: bool = True) -> Tensor:
+    """Average pooling over one spatial dim: ``out(o) = sum_m x(s o - p + m) / count`` where count
+    is ``k`` clipped to the padded input (``count_include_pad``) or to the input.  Lesson 10."""
+    return _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad, None, 1)
+
+
+def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
+               count_include_pad: bool = True, divisor_override: Any = None) -> Tensor:
+    """Average pooling over two spatial dims (see :func:`avg_pool1d`); ``divisor_override``
+    replaces the count."""
+    return _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override, 2)
+
+
+def avg_pool3d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
+               count_include_pad: bool = True, divisor_override: Any = None) -> Tensor:
+    """Average pooling over three spatial dims (see :func:`avg_pool2d`)."""
+    return _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override, 3)
+
+
+# ------------------------------------------------------------------------------ power-average pooling
+def _lp_pool(input: Tensor, norm_type: Any, kernel_size: Any, stride: Any, ceil_mode: bool, n: int) -> Tensor:
+    pools = {1: (max_pool1d, avg_pool1d), 2: (max_pool2d, avg_pool2d), 3: (max_pool3d, avg_pool3d)}
+    max_pool, avg_pool = pools[n]
+    if isinstance(norm_type, (int, float)) and math.isinf(norm_type):
+        y = max_pool(input.abs() if norm_type > 0 else -input.abs(), kernel_size, stride, 0, 1, ceil_mode)
+        return y if norm_type > 0 else -y
+    k = _ntuple(kernel_size, n, "kernel_size", f"lp_pool{n}d")
+    out = avg_pool(input.pow(norm_type), kernel_size, stride, 0, ceil_mode)
+    from ...ops.elementwise import relu
+    return (out.sign() * relu(out.abs())).mul(math.prod(k)).pow(1.0 / norm_type)
+
+
+def lp_pool1d(input: Tensor, norm_type: Any, kernel_size: Any, stride: Any = None, ceil_mode: bool = False) -> Tensor:
+    """Power-average pooling: ``out = (sum over the window of x^p)^(1/p)``, computed as PyTorch
+    does from ``avg_pool1d(x^p) * k``; ``p = inf`` is max pooling of ``|x|``.  Lesson 10."""
+    return _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, 1)
+
+
+def lp_pool2d(input: Tensor, norm_type: Any, kernel_size: Any, stride: Any = None, ceil_mode: bool = False) -> Tensor:
+    """Power-average pooling over two spatial dims (see :func:`lp_pool1d`)."""
+    return _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, 2)
+
+
+def lp_pool3d(input: Tensor, norm_type: Any, kernel_size: Any, stride: Any = None, ceil_mode: bool = False) -> Tensor:
+    """Power-average pooling over three spatial dims (see :func:`lp_pool1d`)."""
+    return _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, 3)
+
+
+
+# ------------------------------------------------------------------------------ windows as index arrays
+def _max_indexed(xd: Any, pos: list) -> tuple:
+    """Winners of windows given per spatial dim as positions ``pos[i]`` of shape
+    ``(N or 1, C or 1, out_i, k_i)`` (adaptive and fractional pools): ``(flat index, value)``."""
+    xp = backend.array_module(xd)
+    n, sp, (nb, c) = len(pos), xd.shape[2:], xd.shape[:2]
+    out, k = [q.shape[2] for q in pos], [q.shape[3] for q in pos]
+    if 0 in out or nb * c == 0:
+        shape = (nb, c) + tuple(out)
+        return xp.zeros(shape, backend.int64.np), xp.zeros(shape, xd.dtype)
+    flat_pos = 0
+    for i, q in enumerate(pos):  # row-major flat index of every (window, offset), broadcast
+        shape = [q.shape[0], q.shape[1]] + [1] * (2 * n)
+        shape[2 + i], shape[2 + n + i] = out[i], k[i]
+        flat_pos = flat_pos * sp[i] + q.reshape(shape)
+    flat_pos = xp.broadcast_to(flat_pos, (nb, c) + tuple(out) + tuple(k)).reshape((nb, c) + tuple(out) + (-1,))
+    planes = xd.reshape(nb, c, math.prod(sp))
+    vals = planes[xp.arange(nb)[:, None, None], xp.arange(c)[None, :, None], flat_pos.reshape(nb, c, -1)]
+    vals = vals.reshape(flat_pos.shape)
+    arg = vals.argmax(-1)[..., None]
+    return xp.take_along_axis(flat_pos, arg, -1)[..., 0], xp.take_along_axis(vals, arg, -1)[..., 0]
+
+
+def _adaptive_bounds(xp: Any, L: int, o: int) -> tuple:
+    """PyTorch's adaptive windows: ``[floor(i L / o), ceil((i + 1) L / o))``."""
+    i = xp.arange(o)
+    return (i * L) // o, ((i + 1) * L + o - 1) // o
+
+
+def _adaptive_size(output_size: Any, x: Tensor, n: int, who: str) -> list:
+    if n == 1 and (output_size is None or (isinstance(output_size, (list, tuple)) and None in output_size)):
+        raise TypeError(f"{who}(): argument 'output_size' (position 2) must be tuple of ints, not NoneType")
+    if isinstance(output_size, (list, tuple)):
+        if len(output_size) != n:
+            raise RuntimeError(f"{who}() argument 'output_size' should contain one int (got {len(output_size)})"
+                               if n == 1 else f"{who}: output_size must be {n}")
+        size = list(output_size)
+    else:
+        size = [output_size] * n
+    size = [x.shape[2 + i] if v is None else operator.index(v) for i, v in enumerate(size)]
+    if any(v < 0 for v in size):
+        raise RuntimeError(f"{who}: elements of output_size must be greater than or equal to 0 but received "
+                           f"{{{', '.join(str(v) for v in size)}}}")
+    for i, L in enumerate(x.shape[2:]):
+        if L == 0:
+            raise RuntimeError(f"{who}(): Expected input to have non-zero size for non-batch dimensions, but input "
+                               f"has sizes {list(x.shape)} with dimension {2 + i} being empty")
+    return size
+
+
+def _adaptive_input(input: Any, n: int, who: str) -> tuple[Tensor, bool]:
+    msg = None
+    if isinstance(input, Tensor):
+        msg = (f"Expected 2 to 3 dimensions, but got {input.dim()}-dimensional tensor for argument #1 'self' "
+               f"(while checking arguments for {who})" if n == 1 else
+               f"{who}(): Expected {n + 1}D or {n + 2}D tensor, but got {'' if 'avg' in who else ': '}{list(input.shape)}"
+               .replace("got : ", "got: "))
+    return _planes(input, n, who, msg)
+
+
+def _adaptive_max_pool(input: Tensor, output_size: Any, n: int) -> tuple[Tensor, Tensor]:
+    who = f"adaptive_max_pool{n}d"
+    x, batched = _adaptive_input(input, n, who)
+    size = _adaptive_size(output_size, x, n, who)
+    xp = backend.array_module(x._data)
+    pos = []
+    for L, o in zip(x.shape[2:], size):
+        start, end = _adaptive_bounds(xp, L, o)
+        width = int((end - start).max()) if o else 1
+        # shorter windows repeat their last element: it cannot change the max or the first argmax
+        pos.append(xp.minimum(start[:, None] + xp.arange(width), end[:, None] - 1)[None, None])
+    idx, values = _max_indexed(x._data, pos)
+    y = _TakePlanes.apply(x, idx, values, False)
+    return _unbatch(y, batched), _unbatch(Tensor._make(idx), batched)
+
+
+def adaptive_max_pool1d_with_indices(input: Tensor, output_size: Any, return_indices: bool = False) -> tuple:
+    """Max over PyTorch's adaptive windows ``[floor(i L/out), ceil((i+1) L/out))``; the output has
+    ``output_size`` positions whatever the input length.  Values and flat indices.  Lesson 10."""
+    return _adaptive_max_pool(input, output_size, 1)
+
+
+def adaptive_max_pool2d_with_indices(input: Tensor, output_size: Any, return_indices: bool = False) -> tuple:
+    """Adaptive max pooling over two spatial dims (see :func:`adaptive_max_pool1d_with_indices`);
+    ``None`` in ``output_size`` keeps that dim's size."""
+    return _adaptive_max_pool(input, output_size, 2)
+
+
+def adaptive_max_pool3d_with_indices(input: Tensor, output_size: Any, return_indices: bool = False) -> tuple:
+    """Adaptive max pooling over three spatial dims (see :func:`adaptive_max_pool2d_with_indices`)."""
+    return _adaptive_max_pool(input, output_size, 3)
+
+
+def adaptive_max_pool1d(input: Tensor, output_size: Any, return_indices: bool = False) -> Any:
+    """See :func:`adaptive_max_pool1d_with_indices`; the indices only with ``return_indices``."""
+    out = _adaptive_max_pool(input, output_size, 1)
+    return out if return_indices else out[0]
+
+
+def adaptive_max_pool2d(input: Tensor, output_size: Any, return_indices: bool = False) -> Any:
+    """See :func:`adaptive_max_pool2d_with_indices`; the indices only with ``return_indices``."""
+    out = _adaptive_max_pool(input, output_size, 2)
+    return out if return_indices else out[0]
+
+
+def adaptive_max_pool3d(input: Tensor, output_size: Any, return_indices: bool = False) -> Any:
+    """See :func:`adaptive_max_pool3d_with_indices`; the indices only with ``return_indices``."""
+    out = _adaptive_max_pool(input, output_size, 3)
+    return out if return_indices else out[0]
+
+
+def _adaptive_avg_pool(input: Tensor, output_size: Any, n: int) -> Tensor:
+    """The average over an adaptive window is separable: along each spatial dim it is a matrix
+    ``A (out x L)`` with ``A[i, j] = 1 / |window i|`` on window ``i``, so the pool is one matmul per
+    dim, and its gradient is the transposed matmul."""
+    who = f"adaptive_avg_pool{n}d"
+    x, batched = _adaptive_input(input, n, who)
+    size = _adaptive_size(output_size, x, n, who)
+    xp = backend.array_module(x._data)
+    if not xp.issubdtype(x._data.dtype, xp.floating):
+        raise NotImplementedError(f'"{who}" not implemented for \'{x.dtype.scalar_name}\'')
+    y = x
+    for i, (L, o) in enumerate(zip(x.shape[2:], size)):
+        start, end = _adaptive_bounds(xp, L, o)
+        j = xp.arange(L)
+        a = ((j >= start[:, None]) & (j < end[:, None])) / (end - start)[:, None]
+        y = (y.movedim(2 + i, -1) @ Tensor._make(a.T.astype(x._data.dtype))).movedim(-1, 2 + i)
+    return _unbatch(y, batched)
+
+
+def adaptive_avg_pool1d(input: Tensor, output_size: Any) -> Tensor:
+    """Average over PyTorch's adaptive windows ``[floor(i L/out), ceil((i+1) L/out))``.  Lesson 10."""
+    return _adaptive_avg_pool(input, output_size, 1)
+
+
+def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
+    """Adaptive average pooling over two spatial dims; ``None`` keeps a dim (``(1, 1)``: global
+    average pooling)."""
+    return _adaptive_avg_pool(input, output_size, 2)
+
+
+def adaptive_avg_pool3d(input: Tensor, output_size: Any) -> Tensor:
+    """Adaptive average pooling over three spatial dims (see :func:`adaptive_avg_pool2d`)."""
+    return _adaptive_avg_pool(input, output_size, 3)
+
+
+# ------------------------------------------------------------------------------ fractional max pooling
+_FRACTION_NAMES = {2: ("height", "width"), 3: ("time", "height", "width")}
+
+
+def _fractional_max_pool(input: Tensor, kernel_size: Any, output_size: Any, output_ratio: Any,
+                         _random_samples: Any, n: int) -> tuple[Tensor, Tensor]:
+    """Windows of size ``k`` starting at pseudo-random points (Graham, 2014).  Per plane and dim,
+    with ``u`` the plane's random sample and ``alpha = (L - k) / (out - 1)``::
+
+        start[i] = int((i + u) alpha) - int(u alpha)   (i < out - 1),   start[out - 1] = L - k
+
+    computed in the input's dtype exactly as PyTorch, so the same ``_random_samples`` give the same
+    windows.  Samples come from ``edunn.rand`` (reproducible under ``edunn.manual_seed``); their last
+    dim is ordered (W, H) in 2d and (T, H, W) in 3d, as in PyTorch."""
+    who = f"fractional_max_pool{n}d"
+    k = _ntuple(kernel_size, n, "kernel_size", who)
+    x, batched = _planes(input, n, who, f"{who}(): Expected {n + 1}D or {n + 2}D tensor, but got: "
+                         f"{list(input.shape) if isinstance(input, Tensor) else input}")
+    if output_size is None and output_ratio is None:
+        raise ValueError(f"{who} requires specifying either an output_size or an output_ratio")
+    sp = x.shape[2:]
+    if output_size is None:
+        if isinstance(output_ratio, (list, tuple)) and len(output_ratio) > n and n == 2:
+            raise ValueError(f"{who} requires output_ratio to either be a single Int or tuple of Ints.")
+        ratio = tuple(output_ratio) * (n if len(tuple(output_ratio)) == 1 else 1) \
+            if isinstance(output_ratio, (list, tuple)) else (output_ratio,) * n
+        size = [int(L * r) for L, r in zip(sp, ratio)]
+    else:
+        size = list(_ntuple(output_size, n, "output_size", who))
+    for name, L, kk, o in zip(_FRACTION_NAMES[n], sp, k, size):
+        if o + kk - 1 > L:
+            raise RuntimeError(f"{who}{'' if n == 2 else '_out'}(): pool {name} {kk} too large relative to "
+                               f"input {name} {L}")
+    xd = x._data
+    xp = backend.array_module(xd)
+    if _random_samples is None:
+        from ...ops.creation import rand
+        _random_samples = rand(x.shape[0], x.shape[1], n, dtype=input.dtype, device=input.device)
+    u = _random_samples._data if isinstance(_random_samples, Tensor) else xp.asarray(_random_samples)
+    if u.ndim != 3 or u.shape[2] != n:
+        raise RuntimeError(f"Expect _random_samples to be a 3D tensor of shape (N, C, {n}), got {list(u.shape)}")
+    if u.shape[1] != x.shape[1]:
+        raise RuntimeError("Expect _random_samples.size(1) equals to input channel size.")
+    if u.shape[0] < x.shape[0]:
+        raise RuntimeError(f"Expect _random_samples.size(0) no less then input batch size, got {u.shape[0]} "
+                           f"samples for a batch of {x.shape[0]}")
+    u = u[: x.shape[0]].astype(xd.dtype if xp.issubdtype(xd.dtype, xp.floating) else "float32")
+    order = (1, 0) if n == 2 else (0, 1, 2)  # which sample drives which spatial dim
+    pos = []
+    for i, (L, kk, o) in enumerate(zip(sp, k, size)):
+        ui = u[:, :, order[i], None]
+        start = xp.full(ui.shape[:2] + (o,), L - kk, backend.int64.np)
+        if o > 1:
+            dt = ui.dtype.type
+            alpha = dt(L - kk) / dt(o - 1)
+            steps = xp.arange(o - 1, dtype=ui.dtype)
+            start[..., :-1] = ((steps + ui) * alpha).astype(backend.int64.np) - (ui * alpha).astype(backend.int64.np)
+        pos.append(start[..., None] + xp.arange(kk))
+    idx, values = _max_indexed(xd, pos)
+    y = _TakePlanes.apply(x, idx, values, False)
+    return _unbatch(y, batched), _unbatch(Tensor._make(idx), batched)
+
+
+def fractional_max_pool2d_with_indices(input: Tensor, kernel_size: Any, output_size: Any = None,
+                                       output_ratio: Any = None, return_indices: bool = False,
+                                       _random_samples: Any = None) -> tuple:
+    """Fractional max pooling over two spatial dims (see :func:`_fractional_max_pool`): values
+    and flat indices.  Lesson 10."""
+    return _fractional_max_pool(input, kernel_size, output_size, output_ratio, _random_samples, 2)
+
+
+def fractional_max_pool3d_with_indices(input: Tensor, kernel_size: Any, output_size: Any = None,
+                                       output_ratio: Any = None, return_indices: bool = False,
+                                       _random_samples: Any = None) -> tuple:
+    """Fractional max pooling over three spatial dims (see :func:`_fractional_max_pool`)."""
+    return _fractional_max_pool(input, kernel_size, output_size, output_ratio, _random_samples, 3)
+
+
+def fractional_max_pool2d(input: Tensor, kernel_size: Any, output_size: Any = None, output_ratio: Any = None,
+                          return_indices: bool = False, _random_samples: Any = None) -> Any:
+    """See :func:`fractional_max_pool2d_with_indices`; the indices only with ``return_indices``."""
+    out = _fractional_max_pool(input, kernel_size, output_size, output_ratio, _random_samples, 2)
+    return out if return_indices else out[0]
+
+
+def fractional_max_pool3d(input: Tensor, kernel_size: Any, output_size: Any = None, output_ratio: Any = None,
+                          return_indices: bool = False, _random_samples: Any = None) -> Any:
+    """See :func:`fractional_max_pool3d_with_indices`; the indices only with ``return_indices``."""
+    out = _fractional_max_pool(input, kernel_size, output_size, output_ratio, _random_samples, 3)
+    return out if return_indices else out[0]
