@@ -645,3 +645,102 @@ def test_cuda_tensors_come_back_on_their_device_or_where_mapped():
     count = edunn.cuda.device_count()
     with pytest.raises(RuntimeError, match=f"device_count\\(\\) is {count}"):
         edunn.load(io.BytesIO(saved_on(f"cuda:{count}")))
+
+
+# ------------------------------------------------------------------------------- modules
+class Net(edunn.nn.Module):
+    """A small module written here: a parameter, a persistent and a non-persistent buffer, and
+    a submodule with its own parameters."""
+
+    def __init__(self):
+        super().__init__()
+        self.scale = edunn.nn.Parameter(edunn.randn(3))
+        self.register_buffer("running_mean", edunn.randn(3))
+        self.register_buffer("scratch", edunn.zeros(3), persistent=False)
+        self.register_buffer("num_batches_tracked", edunn.tensor(0))
+        self.inner = edunn.nn.Module()
+        self.inner.weight = edunn.nn.Parameter(edunn.randn(2, 3))
+        self.inner.bias = edunn.nn.Parameter(edunn.randn(2).bfloat16(), requires_grad=False)
+
+    def forward(self, x):
+        return (x * self.scale + self.running_mean) @ self.inner.weight.t()
+
+
+def test_a_module_state_dict_loads_back_into_a_fresh_module(tmp_path):
+    edunn.manual_seed(1)
+    net = Net()
+    net.num_batches_tracked.add_(4)
+    path = tmp_path / "net.safetensors"
+    edunn.save(net.state_dict(), path)
+    sd = edunn.load(path)
+    assert list(sd) == list(net.state_dict()) == ["scale", "running_mean", "num_batches_tracked",
+                                                  "inner.weight", "inner.bias"]
+    edunn.manual_seed(2)
+    fresh = Net()
+    result = fresh.load_state_dict(sd)
+    assert list(result.missing_keys) == [] and list(result.unexpected_keys) == []
+    for key, value in net.state_dict().items():
+        assert raw(fresh.state_dict()[key]) == raw(value)
+        assert fresh.state_dict()[key].dtype is value.dtype
+    assert isinstance(fresh.scale, edunn.nn.Parameter) and not fresh.inner.bias.requires_grad
+    x = edunn.randn(4, 3)
+    assert raw(fresh(x)) == raw(net(x))
+    with pytest.raises(TypeError, match=r"obj, of type .*Net \(save its state_dict\(\) instead\)"):
+        edunn.save(net, tmp_path / "module.safetensors")
+
+
+@needs_torch
+def test_a_module_state_dict_loads_into_the_same_pytorch_module(tmp_path):
+    st = pytest.importorskip("safetensors.torch")
+    net = Net()
+    path = tmp_path / "net.safetensors"
+    edunn.save(net.state_dict(), path)
+    theirs = torch.nn.Module()
+    theirs.scale = torch.nn.Parameter(torch.zeros(3))
+    theirs.register_buffer("running_mean", torch.zeros(3))
+    theirs.register_buffer("num_batches_tracked", torch.tensor(0))
+    theirs.inner = torch.nn.Linear(3, 2).to(torch.bfloat16)
+    theirs.inner.weight.data = theirs.inner.weight.data.float()
+    theirs.load_state_dict(st.load_file(str(path)))
+    for key, value in net.state_dict().items():
+        assert torch_raw(theirs.state_dict()[key]) == raw(value)
+
+
+def test_an_optimizer_checkpoint_resumes_exactly(tmp_path):
+    edunn.manual_seed(3)
+    net = Net()
+    opt = edunn.optim.Adam(net.parameters(), lr=0.01, betas=(0.8, 0.99))
+    for _ in range(2):
+        opt.zero_grad()
+        net(edunn.randn(5, 3)).pow(2).sum().backward()
+        opt.step()
+    path = tmp_path / "ckpt.safetensors"
+    edunn.save({"model": net.state_dict(), "optimizer": opt.state_dict(), "epoch": 2}, path)
+    ckpt = edunn.load(path)
+    saved = opt.state_dict()
+    assert ckpt["epoch"] == 2
+    assert ckpt["optimizer"]["param_groups"] == saved["param_groups"]
+    assert list(ckpt["optimizer"]["state"]) == list(saved["state"])
+    for index, state in saved["state"].items():
+        for key, value in state.items():
+            if isinstance(value, edunn.Tensor):
+                assert raw(ckpt["optimizer"]["state"][index][key]) == raw(value)
+            else:
+                assert ckpt["optimizer"]["state"][index][key] == value
+    fresh = Net()
+    fresh.load_state_dict(ckpt["model"])
+    fresh_opt = edunn.optim.Adam(fresh.parameters(), lr=0.5)
+    fresh_opt.load_state_dict(ckpt["optimizer"])
+    x = edunn.randn(5, 3)
+    for model, optimizer in ((net, opt), (fresh, fresh_opt)):
+        optimizer.zero_grad()
+        model(x).pow(2).sum().backward()
+        optimizer.step()
+    for a, b in zip(net.parameters(), fresh.parameters()):
+        assert raw(a) == raw(b)
+
+
+def test_an_uninitialized_parameter_cannot_be_saved():
+    lazy = edunn.nn.UninitializedParameter()
+    with pytest.raises(TypeError, match=r"obj\['w'\] is an uninitialized parameter"):
+        edunn.save({"w": lazy}, io.BytesIO())
