@@ -82,7 +82,8 @@ _CONVERT_HINT = (
 # save
 # ==============================================================================================
 def save(obj: object, f: FileLike, pickle_module: Any = None, pickle_protocol: int = 2,
-         _use_new_zipfile_serialization: bool = True, _disable_byteorder_record: bool = False) -> None:
+         _use_new_zipfile_serialization: bool = True,
+         _disable_byteorder_record: bool = False) -> None:
     """Save ``obj`` to ``f`` (a path or a binary file object) as a safetensors file, as
     ``torch.save`` saves a checkpoint.
 
@@ -150,8 +151,9 @@ class _Encoder:
         name = self.name_for(parts)
         self.names[id(t)] = name
         self.tensors.append((name, t))
+        is_param = self.param_cls is not None and isinstance(t, self.param_cls)
         self.info[name] = {"device": str(t.device), "requires_grad": bool(t.requires_grad),
-                           "parameter": self.param_cls is not None and isinstance(t, self.param_cls)}
+                           "parameter": is_param}
         return {"tensor": name}
 
     def encode(self, obj: Any, path: str, parts: list, key: bool = False) -> Any:
@@ -207,7 +209,8 @@ def _encode(obj: Any) -> tuple:
     order = sorted(enc.tensors, key=lambda item: -item[1].dtype.itemsize)
     meta = {"format": FORMAT_VERSION, "tree": tree,
             "tensors": {name: enc.info[name] for name, _ in order}}
-    header: dict = {"__metadata__": {"format": "pt", "edunn": json.dumps(meta, allow_nan=False, separators=(",", ":"))}}
+    meta_text = json.dumps(meta, allow_nan=False, separators=(",", ":"))
+    header: dict = {"__metadata__": {"format": "pt", "edunn": meta_text}}
     offset = 0
     for name, t in order:
         nbytes = t.numel() * t.dtype.itemsize
@@ -374,7 +377,8 @@ def _refuse_foreign(data: Any, name: str) -> None:
 def _no_duplicates(pairs: list) -> dict:
     keys = [k for k, _ in pairs]
     if len(set(keys)) != len(keys):
-        raise ValueError(f"a key appears twice: {sorted(k for k in set(keys) if keys.count(k) > 1)}")
+        twice = sorted(k for k in set(keys) if keys.count(k) > 1)
+        raise ValueError(f"a key appears twice: {twice}")
     return dict(pairs)
 
 
@@ -440,6 +444,7 @@ def _check_entry(info: Any, tname: str, length: int, name: str) -> tuple:
                          f"(edunn reads {', '.join(_DTYPE_OF_CODE)})")
     def is_count(x: Any) -> bool:
         return type(x) is int and x >= 0
+
     if not (isinstance(shape, list) and all(is_count(s) for s in shape)):
         raise _bad(name, f"tensor '{tname}' has shape {shape!r}; expected a list of sizes >= 0")
     if not (isinstance(offsets, list) and len(offsets) == 2 and all(is_count(o) for o in offsets)
@@ -454,7 +459,8 @@ def _check_entry(info: Any, tname: str, length: int, name: str) -> tuple:
     nbytes = math.prod(shape) * dtype.itemsize
     if end - begin != nbytes:
         raise _bad(name, f"tensor '{tname}' has shape {shape} and dtype {code}, which take "
-                         f"{nbytes} bytes, but its data_offsets [{begin}, {end}] span {end - begin}")
+                         f"{nbytes} bytes, but its data_offsets [{begin}, {end}] span "
+                         f"{end - begin}")
     return dtype, tuple(shape), begin, end
 
 
