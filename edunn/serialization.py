@@ -94,7 +94,10 @@ def save(obj: object, f: FileLike, pickle_module: Any = None, pickle_protocol: i
     tuples of them.  Everything comes back as it went in: the same types (a tuple stays a tuple,
     an int key an int), the same order, tensors bit for bit with their dtype, shape, device,
     ``requires_grad`` and whether they were ``Parameter`` s.  A non-contiguous view is stored as
-    its elements in order; two views of one storage are stored as two tensors.
+    its elements in order; two views of one storage are stored as two tensors.  One tensor
+    object under several keys (tied weights) is stored once, under the first key: edunn.load
+    gives it back under every key, a plain safetensors reader sees only the first.  A list or
+    dict that appears twice (not a tensor) comes back as two equal copies.
 
     Anything else (a ``Module``, a function, a set, an object of your own) raises ``TypeError``
     naming where it is inside ``obj`` -- before anything is written.  The format and the reason
