@@ -101,6 +101,7 @@ def view(input: Tensor, shape: Sequence[int]) -> Tensor:
 def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     shape = input._data.shape
     if not shape:
+        wrap_dim(start_dim, 1), wrap_dim(end_dim, 1)  # a 0-d tensor has dims [-1, 0] here, as in torch
         return Reshape.apply(input, (1,))
     s, e = wrap_dim(start_dim, len(shape)), wrap_dim(end_dim, len(shape))
     if s > e:
@@ -120,7 +121,16 @@ def ravel(input: Tensor) -> Tensor:
 def unflatten(input: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
     shape = input._data.shape
     d = wrap_dim(dim, len(shape))
-    sizes = _infer_shape(tuple(sizes), shape[d], (shape[d],))
+    sizes = tuple(sizes)
+    if not sizes:
+        raise RuntimeError("unflatten: sizes must be non-empty")
+    known = 1
+    for k in sizes:
+        known *= k if k != -1 else 1
+    if (known != shape[d] if -1 not in sizes else known == 0 or shape[d] % known):
+        raise RuntimeError(f"unflatten: Provided sizes {list(sizes)} don't multiply up to the size of dim "
+                           f"{d} ({shape[d]}) in the input tensor")
+    sizes = _infer_shape(sizes, shape[d], (shape[d],))
     return Reshape.apply(input, shape[:d] + tuple(sizes) + shape[d + 1:])
 
 

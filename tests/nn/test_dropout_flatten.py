@@ -223,3 +223,123 @@ def test_unbatched_structure_like_torch(fn, shape):
         theirs = [all(vals) for vals in zip(*[groups(getattr(torch.nn.functional, fn)(
             torch.tensor(x), 0.5).numpy(), x) for _ in range(20)])]
     assert ours == theirs
+
+
+# ------------------------------------------------------------------------------------ modules
+nn = edunn.nn
+DROPOUTS = ["Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "FeatureAlphaDropout"]
+INPUT_FOR = {"Dropout": (20, 30), "Dropout1d": (4, 5, 6), "Dropout2d": (4, 5, 3, 3),
+             "Dropout3d": (4, 5, 2, 2, 2), "AlphaDropout": (20, 30), "FeatureAlphaDropout": (4, 5, 3)}
+
+
+@pytest.mark.parametrize("name", DROPOUTS)
+def test_module_train_eval(name):
+    m = getattr(nn, name)(0.5)
+    x = edunn.randn(*INPUT_FOR[name])
+    assert m.training
+    y = m(x)
+    assert y.shape == x.shape and not np.array_equal(y.numpy(), x.numpy())
+    m.eval()
+    assert m(x) is x
+    m.train()
+    assert not np.array_equal(m(x).numpy(), x.numpy())
+    assert list(m.parameters()) == [] and list(m.state_dict()) == []
+
+
+@pytest.mark.parametrize("name", DROPOUTS)
+def test_module_p_validation(name):
+    with pytest.raises(ValueError, match="dropout probability has to be between 0 and 1, but got 1.5"):
+        getattr(nn, name)(1.5)
+    with pytest.raises(ValueError, match="but got -0.5"):
+        getattr(nn, name)(p=-0.5)
+
+
+@needs_torch
+@pytest.mark.parametrize("name", DROPOUTS)
+def test_module_repr_matches_torch(name):
+    for args in [(), (0.2,), (0.3, True)]:
+        assert repr(getattr(nn, name)(*args)) == repr(getattr(torch.nn, name)(*args))
+
+
+def test_dropout_module_inplace_and_seed():
+    m = nn.Dropout(0.25, inplace=True)
+    x = edunn.ones(10_000)
+    assert m(x) is x
+    assert abs((x.numpy() == 0).mean() - 0.25) < 0.02
+    assert np.allclose(x.numpy()[x.numpy() != 0], 1 / 0.75)
+    m = nn.Dropout2d(0.5)
+    edunn.manual_seed(4)
+    a = m(edunn.ones(8, 6, 3, 3)).numpy()
+    edunn.manual_seed(4)
+    np.testing.assert_array_equal(a, m(edunn.ones(8, 6, 3, 3)).numpy())
+
+
+def test_dropout_in_a_model_follows_model_eval():
+    model = nn.Sequential(nn.Linear(5, 5), nn.Dropout(0.5), nn.Linear(5, 2))
+    x = edunn.randn(3, 5)
+    model.eval()
+    np.testing.assert_array_equal(model(x).detach().numpy(), model(x).detach().numpy())
+
+
+@needs_torch
+@pytest.mark.parametrize("args,shape", [((), (2, 3, 4, 5)), ((0, -1), (2, 3, 4)), ((2, 3), (2, 3, 4, 5)),
+                                        ((1, 1), (2, 3)), ((-3, -2), (2, 3, 4, 5)), ((), (2,)),
+                                        ((0,), ()), ((1,), (3, 0, 2))])
+def test_flatten_parity(args, shape):
+    x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+    ours, theirs = nn.Flatten(*args), torch.nn.Flatten(*args)
+    try:
+        t = theirs(torch.tensor(x, requires_grad=True))
+    except (IndexError, RuntimeError) as err:
+        with pytest.raises(type(err), match=str(err).split("(")[0]):
+            ours(edunn.tensor(x))
+        return
+    xe = edunn.tensor(x, requires_grad=True)
+    y = ours(xe)
+    assert tuple(y.shape) == tuple(t.shape)
+    np.testing.assert_array_equal(y.detach().numpy(), t.detach().numpy())
+    y.backward(edunn.ones(*y.shape))
+    assert xe.grad.shape == xe.shape
+    assert repr(ours) == repr(theirs)
+
+
+@needs_torch
+@pytest.mark.parametrize("dim,sizes,shape", [(1, (2, 3), (4, 6)), (-1, (2, 2, 2), (3, 8)), (1, [3, -1], (2, 6, 5)),
+                                             (0, (1, 4), (4,)), (1, (3, 1), (2, 3)), (-2, (-1, 1), (2, 4, 3))])
+def test_unflatten_parity(dim, sizes, shape):
+    x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+    ours, theirs = nn.Unflatten(dim, sizes), torch.nn.Unflatten(dim, sizes)
+    xe = edunn.tensor(x, requires_grad=True)
+    y, t = ours(xe), theirs(torch.tensor(x))
+    assert tuple(y.shape) == tuple(t.shape)
+    np.testing.assert_array_equal(y.detach().numpy(), t.numpy())
+    y.sum().backward()
+    np.testing.assert_array_equal(xe.grad.numpy(), np.ones(shape, np.float32))
+    assert repr(ours) == repr(theirs)
+
+
+def test_flatten_unflatten_roundtrip_gradcheck():
+    m = nn.Sequential(nn.Flatten(), nn.Unflatten(1, (3, 4)))
+    x = edunn.randn(2, 3, 4, dtype=edunn.float64, requires_grad=True)
+    assert edunn.autograd.gradcheck(m, (x,))
+
+
+@pytest.mark.parametrize("dim,sizes,shape,msg", [
+    (1, (2, 2), (2, 3, 4), r"unflatten: Provided sizes \[2, 2\] don't multiply up to the size of dim 1 \(3\) in the input tensor"),
+    (1, (-1, 2), (2, 3, 4), r"unflatten: Provided sizes \[-1, 2\] don't multiply up to the size of dim 1 \(3\)"),
+    (1, (), (2, 3, 4), "unflatten: sizes must be non-empty"),
+])
+def test_unflatten_errors(dim, sizes, shape, msg):
+    with pytest.raises(RuntimeError, match=msg):
+        nn.Unflatten(dim, sizes)(edunn.randn(*shape))
+
+
+def test_unflatten_constructor_errors():
+    with pytest.raises(TypeError, match="unflattened_size must be a tuple of ints, but found type int"):
+        nn.Unflatten(1, 3)
+    with pytest.raises(TypeError, match="unflattened_size must be tuple of ints, but found element of type float at pos 1"):
+        nn.Unflatten(1, (3, 2.0))
+    with pytest.raises(IndexError, match="Dimension out of range"):
+        nn.Unflatten(5, (3,))(edunn.randn(2, 3))
+    with pytest.raises(RuntimeError, match="start_dim cannot come after end_dim"):
+        nn.Flatten(2, 1)(edunn.randn(2, 3, 4))

@@ -1,5 +1,7 @@
 """F.linear and F.bilinear against PyTorch (values, input and weight gradients), gradcheck and
 gradgradcheck in float64, float32 end to end, and PyTorch's errors for bad shapes and dtypes."""
+import math
+
 import numpy as np
 import pytest
 
@@ -147,3 +149,201 @@ def test_bilinear_errors(s1, s2, ws, bs, msg):
     b = None if bs is None else edunn.randn(*bs)
     with pytest.raises(RuntimeError, match=msg):
         F.bilinear(edunn.randn(*s1), edunn.randn(*s2), edunn.randn(*ws), b)
+
+
+# ------------------------------------------------------------------------------------ modules
+nn = edunn.nn
+
+
+def _copy_into_torch(ours, theirs):
+    with torch.no_grad():
+        for name, p in ours.named_parameters():
+            getattr(theirs, name).copy_(torch.from_numpy(p.detach().numpy().copy()))
+
+
+def _compare_module(ours, theirs, *shapes, dtype=np.float32, atol=1e-5):
+    rng = np.random.default_rng(0)
+    arrays = [rng.standard_normal(s).astype(dtype) for s in shapes]
+    xs = [edunn.tensor(a, requires_grad=True) for a in arrays]
+    ts = [torch.tensor(a, requires_grad=True) for a in arrays]
+    y, t = ours(*xs), theirs(*ts)
+    assert tuple(y.shape) == tuple(t.shape) and y.dtype.name == str(t.dtype).split(".")[-1]
+    np.testing.assert_allclose(y.detach().numpy(), t.detach().numpy(), atol=atol, rtol=1e-5)
+    g = rng.standard_normal(tuple(t.shape)).astype(dtype)
+    y.backward(edunn.tensor(g))
+    t.backward(torch.tensor(g))
+    for x, tx in zip(xs, ts):
+        np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), atol=atol * 10, rtol=1e-4)
+    for name, p in ours.named_parameters():
+        np.testing.assert_allclose(p.grad.numpy(), getattr(theirs, name).grad.numpy(), atol=atol * 10,
+                                   rtol=1e-4, err_msg=name)
+
+
+@needs_torch
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("shape", [(6, 5), (5,), (2, 3, 5), (0, 5)])
+def test_linear_module_parity(bias, shape):
+    ours, theirs = nn.Linear(5, 4, bias=bias), torch.nn.Linear(5, 4, bias=bias)
+    _copy_into_torch(ours, theirs)
+    _compare_module(ours, theirs, shape)
+
+
+@needs_torch
+def test_linear_module_parity_float64():
+    ours = nn.Linear(5, 3, dtype=edunn.float64)
+    theirs = torch.nn.Linear(5, 3, dtype=torch.float64)
+    _copy_into_torch(ours, theirs)
+    _compare_module(ours, theirs, (4, 5), dtype=np.float64, atol=1e-12)
+
+
+@needs_torch
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("s1,s2", [((6, 3), (6, 4)), ((3,), (4,)), ((2, 5, 3), (2, 5, 4))])
+def test_bilinear_module_parity(bias, s1, s2):
+    ours, theirs = nn.Bilinear(3, 4, 2, bias=bias), torch.nn.Bilinear(3, 4, 2, bias=bias)
+    _copy_into_torch(ours, theirs)
+    _compare_module(ours, theirs, s1, s2)
+
+
+def test_module_gradcheck():
+    lin = nn.Linear(4, 3, dtype=edunn.float64)
+    bil = nn.Bilinear(3, 2, 2, dtype=edunn.float64)
+    x = edunn.randn(5, 4, dtype=edunn.float64, requires_grad=True)
+    a = edunn.randn(5, 3, dtype=edunn.float64, requires_grad=True)
+    b = edunn.randn(5, 2, dtype=edunn.float64, requires_grad=True)
+    assert edunn.autograd.gradcheck(lambda x, w, c: F.linear(x, w, c), (x, lin.weight, lin.bias))
+    assert edunn.autograd.gradcheck(lambda a, b, w, c: F.bilinear(a, b, w, c), (a, b, bil.weight, bil.bias))
+    assert edunn.autograd.gradcheck(lin, (x,)) and edunn.autograd.gradcheck(bil, (a, b))
+
+
+def test_linear_default_init_statistics():
+    # PyTorch's default: weight and bias ~ U(-1/sqrt(in), 1/sqrt(in))
+    lin = nn.Linear(400, 300)
+    bound = 1 / math.sqrt(400)
+    w, b = lin.weight.detach().numpy(), lin.bias.detach().numpy()
+    assert w.shape == (300, 400) and b.shape == (300,)
+    assert np.abs(w).max() <= bound and np.abs(w).max() > 0.99 * bound
+    assert abs(w.std() - bound / math.sqrt(3)) < 0.01 * bound
+    assert np.abs(b).max() <= bound and abs(b.mean()) < 0.1 * bound
+    assert lin.weight.requires_grad and lin.weight.is_leaf and lin.weight.grad_fn is None
+
+
+def test_bilinear_default_init_and_errors():
+    bil = nn.Bilinear(50, 20, 30)
+    bound = 1 / math.sqrt(50)
+    assert np.abs(bil.weight.detach().numpy()).max() <= bound
+    assert np.abs(bil.bias.detach().numpy()).max() <= bound
+    with pytest.raises(ValueError, match=r"in1_features must be > 0, but got \(in1_features=0\)"):
+        nn.Bilinear(0, 2, 3)
+
+
+def test_linear_seeded_and_factory_kwargs():
+    edunn.manual_seed(5)
+    a = nn.Linear(3, 4)
+    edunn.manual_seed(5)
+    b = nn.Linear(3, 4)
+    np.testing.assert_array_equal(a.weight.detach().numpy(), b.weight.detach().numpy())
+    np.testing.assert_array_equal(a.bias.detach().numpy(), b.bias.detach().numpy())
+    c = nn.Linear(3, 4, device="cpu", dtype=edunn.float64)
+    assert c.weight.dtype == edunn.float64 and c.bias.dtype == edunn.float64
+    assert str(c.weight.device) == "cpu"
+    assert nn.Linear(3, 4, bias=False).bias is None
+    assert [n for n, _ in nn.Linear(3, 4).named_parameters()] == ["weight", "bias"]
+    assert list(nn.Linear(3, 4, bias=False).state_dict()) == ["weight"]
+
+
+def test_zero_in_features():
+    with pytest.warns(UserWarning, match="Initializing zero-element tensors is a no-op"):
+        lin = nn.Linear(0, 3)
+    np.testing.assert_array_equal(lin.bias.detach().numpy(), np.zeros(3))
+    assert lin(edunn.randn(2, 0)).shape == (2, 3)
+
+
+@needs_torch
+def test_reprs_match_torch():
+    pairs = [(nn.Linear(3, 4), torch.nn.Linear(3, 4)), (nn.Linear(3, 4, bias=False), torch.nn.Linear(3, 4, bias=False)),
+             (nn.Bilinear(2, 3, 4), torch.nn.Bilinear(2, 3, 4)), (nn.Identity(3, k=1), torch.nn.Identity(3, k=1)),
+             (nn.LazyLinear(4), torch.nn.LazyLinear(4)), (nn.LazyLinear(4, bias=False), torch.nn.LazyLinear(4, bias=False))]
+    for ours, theirs in pairs:
+        assert repr(ours) == repr(theirs)
+
+
+def test_identity():
+    m = nn.Identity(54, unused_argument1=0.1, unused_argument2=False)
+    x = edunn.randn(2, 3, requires_grad=True)
+    assert m(x) is x
+    assert list(m.parameters()) == []
+
+
+def test_linear_module_bad_input_names_the_layer():
+    lin = nn.Linear(4, 5)
+    with pytest.raises(RuntimeError) as err:
+        lin(edunn.randn(2, 3))
+    msg = str(err.value)
+    assert msg.startswith("mat1 and mat2 shapes cannot be multiplied (2x3 and 4x5)")
+    assert "Linear(in_features=4, out_features=5, bias=True)" in msg and "[2, 3]" in msg
+    with pytest.raises(RuntimeError, match=r"must have the same dtype, but got Double and Float.*in Linear"):
+        lin(edunn.randn(2, 4, dtype=edunn.float64))
+    bil = nn.Bilinear(3, 4, 2)
+    with pytest.raises(RuntimeError, match=r"input2 size does not match weight size: got 5 but expected 4 \(in Bilinear"):
+        bil(edunn.randn(2, 3), edunn.randn(2, 5))
+
+
+@needs_torch
+@pytest.mark.parametrize("bias", [True, False])
+def test_lazy_linear_infers_and_becomes_linear(bias):
+    m = nn.LazyLinear(4, bias=bias)
+    assert isinstance(m.weight, edunn.nn.UninitializedParameter)
+    assert m.has_uninitialized_params()
+    x = edunn.randn(3, 2, 6)
+    y = m(x)
+    assert type(m) is nn.Linear and m.in_features == 6 and y.shape == (3, 2, 4)
+    assert type(m.weight) is edunn.nn.Parameter and m.weight.shape == (4, 6)
+    bound = 1 / math.sqrt(6)
+    assert np.abs(m.weight.detach().numpy()).max() <= bound
+    sd = m.state_dict()
+    assert list(sd) == (["weight", "bias"] if bias else ["weight"])
+    assert sd["weight"].shape == (4, 6) and (not bias or sd["bias"].shape == (4,))
+    theirs = torch.nn.Linear(6, 4, bias=bias)
+    _copy_into_torch(m, theirs)
+    _compare_module(m, theirs, (5, 6))
+
+
+def test_lazy_linear_dtype_and_load_state_dict():
+    m = nn.LazyLinear(3, dtype=edunn.float64)
+    m(edunn.randn(2, 5, dtype=edunn.float64))
+    assert m.weight.dtype == edunn.float64 and m.bias.dtype == edunn.float64
+    src = nn.Linear(7, 3)
+    lazy = nn.LazyLinear(3)
+    lazy.load_state_dict(src.state_dict())
+    assert lazy.weight.shape == (3, 7)
+    np.testing.assert_array_equal(lazy.weight.detach().numpy(), src.weight.detach().numpy())
+    x = edunn.randn(2, 7)
+    np.testing.assert_allclose(lazy(x).detach().numpy(), src(x).detach().numpy(), rtol=1e-6)
+    assert type(lazy) is nn.Linear and lazy.in_features == 7
+
+
+def test_lazy_linear_uninitialized_use_is_an_error():
+    m = nn.LazyLinear(3)
+    with pytest.raises(ValueError, match="uninitialized parameter"):
+        m.weight.shape
+    with pytest.raises(RuntimeError, match="in_features"):
+        m(edunn.tensor(1.0))
+
+
+def test_linear_trains():
+    """A few SGD steps by hand reduce a regression loss (the gradients point the right way)."""
+    edunn.manual_seed(0)
+    lin = nn.Linear(3, 1)
+    x = edunn.randn(64, 3)
+    y = x @ edunn.tensor([[1.0], [-2.0], [0.5]]) + 0.3
+    losses = []
+    for _ in range(50):
+        loss = ((lin(x) - y) ** 2).mean()
+        losses.append(float(loss))
+        lin.zero_grad()
+        loss.backward()
+        with edunn.no_grad():
+            for p in lin.parameters():
+                p -= 0.1 * p.grad
+    assert losses[-1] < 0.01 * losses[0]
