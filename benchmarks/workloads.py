@@ -116,3 +116,38 @@ def matmul_chain(fw, x, weights):
         h = fw.tanh(h @ w)
     h.sum().backward()
     return weights[0].grad
+
+
+# --- a small CNN training step (lesson 09-11's network) ------------------------------------------
+
+CNN_BATCH = 64
+
+
+def _cnn_inputs(fw, rng):
+    """MNIST-sized images and labels, and the parameters of Conv2d(1,16,3,p1)-ReLU-MaxPool2d(2)-
+    Conv2d(16,32,3,p1)-ReLU-MaxPool2d(2)-Linear(1568,10), initialised as PyTorch does (uniform in
+    +-1/sqrt(fan_in)), with an Adam optimizer over them."""
+    def uniform(shape, fan_in):
+        bound = 1 / np.sqrt(fan_in)
+        return leaf(fw, rng.uniform(-bound, bound, shape).astype(np.float32))
+    x = leaf(fw, rng.standard_normal((CNN_BATCH, 1, 28, 28)).astype(np.float32), requires_grad=False)
+    y = fw.from_numpy(rng.integers(0, 10, CNN_BATCH).astype(np.int64))
+    params = [uniform((16, 1, 3, 3), 9), uniform((16,), 9),
+              uniform((32, 16, 3, 3), 144), uniform((32,), 144),
+              uniform((10, 1568), 1568), uniform((10,), 1568)]
+    return x, y, params, fw.optim.Adam(params, lr=1e-3)
+
+
+@workload("cnn_step", setup=_cnn_inputs, repeats=20, quick_repeats=2, target=1.2, rtol=1e-3,
+          description="conv(1->16,3x3)-relu-maxpool2-conv(16->32,3x3)-relu-maxpool2-linear(1568->10) "
+                      "on 64x1x28x28, cross-entropy, backward, Adam step")
+def cnn_step(fw, x, y, params, opt):
+    F = fw.nn.functional
+    w1, b1, w2, b2, w3, b3 = params
+    opt.zero_grad()
+    h = F.max_pool2d(F.relu(F.conv2d(x, w1, b1, padding=1)), 2)
+    h = F.max_pool2d(F.relu(F.conv2d(h, w2, b2, padding=1)), 2)
+    loss = F.cross_entropy(F.linear(h.flatten(1), w3, b3), y)
+    loss.backward()
+    opt.step()
+    return w1.grad
