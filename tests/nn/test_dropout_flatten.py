@@ -343,3 +343,15 @@ def test_unflatten_constructor_errors():
         nn.Unflatten(5, (3,))(edunn.randn(2, 3))
     with pytest.raises(RuntimeError, match="start_dim cannot come after end_dim"):
         nn.Flatten(2, 1)(edunn.randn(2, 3, 4))
+
+
+@needs_torch
+@pytest.mark.parametrize("name", ["dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout",
+                                  "feature_alpha_dropout", "Dropout", "Dropout1d", "Dropout2d", "Dropout3d",
+                                  "AlphaDropout", "FeatureAlphaDropout", "Flatten", "Unflatten"])
+def test_signature_matches_torch(name):
+    import inspect
+    ours = getattr(F, name, None) or getattr(nn, name).__init__
+    theirs = getattr(torch.nn.functional, name, None) if hasattr(F, name) else getattr(torch.nn, name).__init__
+    ps = lambda f: [(p.name, p.kind, p.default) for p in inspect.signature(f).parameters.values()]
+    assert ps(ours) == ps(theirs)

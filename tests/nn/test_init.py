@@ -292,3 +292,11 @@ def test_deprecated_aliases():
 def test_all_names_match_torch():
     assert set(init.__all__) == set(torch.nn.init.__all__)
     assert edunn.nn.init is init
+
+
+@needs_torch
+@pytest.mark.parametrize("name", sorted(n for n in init.__all__ if n.endswith("_") or n == "calculate_gain"))
+def test_signature_matches_torch(name):
+    import inspect
+    ps = lambda f: [(p.name, p.kind, p.default) for p in inspect.signature(f).parameters.values()]
+    assert ps(getattr(init, name)) == ps(getattr(torch.nn.init, name))

@@ -347,3 +347,12 @@ def test_linear_trains():
             for p in lin.parameters():
                 p -= 0.1 * p.grad
     assert losses[-1] < 0.01 * losses[0]
+
+
+@needs_torch
+@pytest.mark.parametrize("name", ["Identity", "Linear", "Bilinear", "LazyLinear"])
+def test_module_signature_matches_torch(name):
+    import inspect
+    ps = lambda f: [(p.name, p.kind, p.default) for p in inspect.signature(f).parameters.values()]
+    assert ps(getattr(nn, name).__init__) == ps(getattr(torch.nn, name).__init__)
+    assert ps(getattr(nn, name).forward) == ps(getattr(torch.nn, name).forward)
