@@ -1,4 +1,4 @@
-"""Activation functions and the softmax family (lessons 05, 06).
+"""Activation functions (lesson 05); the softmax family lives in ``softmax.py`` and is re-exported here.
 
 Every name and signature is ``torch.nn.functional``'s.  Most activations are pointwise,
 ``y = f(x)``, and share :class:`_Pointwise`: a subclass writes the function ``f`` and its
@@ -19,7 +19,6 @@ PyTorch.
 from __future__ import annotations
 
 import math
-import warnings
 from typing import Any
 
 import edunn
@@ -29,6 +28,7 @@ from ...autograd.function import Function
 from ...ops.elementwise import _where
 from ...ops.unary import _erf_array
 from ...tensor import Tensor, wrap_dim
+from .softmax import _FLOATS, _check_tensor, gumbel_softmax, log_softmax, softmax, softmin  # noqa: F401
 
 __all__ = ['threshold', 'threshold_', 'relu', 'relu_', 'hardtanh', 'hardtanh_', 'hardswish',
            'relu6', 'elu', 'elu_', 'selu', 'selu_', 'celu', 'celu_', 'leaky_relu', 'leaky_relu_',
@@ -36,7 +36,6 @@ __all__ = ['threshold', 'threshold_', 'relu', 'relu_', 'hardtanh', 'hardtanh_', 
            'softsign', 'softplus', 'softmin', 'softmax', 'softshrink', 'gumbel_softmax',
            'log_softmax', 'tanh', 'sigmoid', 'hardsigmoid', 'silu', 'mish']
 
-_FLOATS = frozenset(d.np for d in backend.ALL_DTYPES if d.is_floating_point)
 _SQRT_2 = math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
@@ -318,12 +317,6 @@ class Mish(_Pointwise):
 # ----------------------------------------------------------------------------------------------
 # helpers for the functional forms
 # ----------------------------------------------------------------------------------------------
-def _check_tensor(input: Any, name: str) -> None:
-    if not isinstance(input, Tensor):
-        raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, "
-                        f"not {type(input).__name__}")
-
-
 def _result(input: Tensor, y: Tensor, inplace: bool) -> Tensor:
     """``y``, or ``input`` overwritten with ``y`` when ``inplace`` (version bumped, leaf checked)."""
     return input._inplace(y) if inplace else y
@@ -578,160 +571,3 @@ def mish(input: Tensor, inplace: bool = False) -> Tensor:
     """``Mish(x) = x * tanh(softplus(x))``."""
     _check_tensor(input, "mish")
     return _result(input, Mish.apply(input), inplace)
-
-
-
-# ----------------------------------------------------------------------------------------------
-# the softmax family (lesson 06)
-# ----------------------------------------------------------------------------------------------
-class Softmax(Function):
-    """``y_i = exp(x_i) / sum_j exp(x_j)`` along ``dim``, computed as ``exp(x - max x)`` so no
-    exponential overflows;  backward: ``dx = y (g - sum(g y))`` (one fused op, see below)."""
-    log = False
-
-    @classmethod
-    def forward(cls, ctx, x, dim):
-        xd = x._data
-        xp = backend.array_module(xd)
-        # float16/bfloat16 are summed in float32, as PyTorch accumulates them
-        wd = xd.astype(backend.float32.np) if xd.dtype.itemsize < 4 else xd
-        axis = dim if xd.ndim else None
-        if xd.size == 0:
-            y = wd.copy()
-        else:
-            with backend.numpy.errstate(invalid="ignore", divide="ignore", over="ignore"):
-                z = wd - wd.max(axis=axis, keepdims=True)  # rows of -inf/+inf give NaN, as PyTorch
-                if cls.log:
-                    y = z - xp.log(xp.exp(z).sum(axis=axis, keepdims=True))
-                else:
-                    e = xp.exp(z)
-                    y = e / e.sum(axis=axis, keepdims=True)
-        y = y.astype(xd.dtype, copy=False)
-        ctx.dim = dim
-        ctx.save_for_backward(y)
-        return y
-
-    @classmethod
-    def backward(cls, ctx, grad):
-        y, = ctx.saved_tensors
-        if y.dim() == 0:  # softmax of one number is the constant 1 (log_softmax: 0)
-            return grad * 0, None
-        return (LogSoftmaxBackward if cls.log else SoftmaxBackward).apply(grad, y, ctx.dim), None
-
-
-class LogSoftmax(Softmax):
-    """``y_i = x_i - log sum_j exp(x_j)``, as ``(x - m) - log sum exp(x - m)`` with m = max x;
-    backward: ``dx = g - exp(y) sum(g)``."""
-    log = True
-
-
-class SoftmaxBackward(Function):
-    """``dx = y (g - sum_j g_j y_j)``: the Jacobian of softmax, ``diag(y) - y y^T``, applied to g
-    without ever forming it.  As an op of its own so that it can be differentiated again:
-    d/dg = the same map applied to gg;  d/dy = gg (g - S) - g sum(gg y), S = sum(g y)."""
-
-    @staticmethod
-    def forward(ctx, grad, y, dim):
-        ctx.dim = dim
-        ctx.save_for_backward(grad, y)
-        gy = grad._data * y._data
-        return gy - y._data * gy.sum(axis=dim, keepdims=True)
-
-    @staticmethod
-    def backward(ctx, gg):
-        grad, y = ctx.saved_tensors
-        d = ctx.dim
-        s = (grad * y).sum(d, keepdim=True)
-        dgrad = SoftmaxBackward.apply(gg, y, d) if ctx.needs_input_grad[0] else None
-        dy = gg * (grad - s) - grad * (gg * y).sum(d, keepdim=True) if ctx.needs_input_grad[1] else None
-        return dgrad, dy, None
-
-
-class LogSoftmaxBackward(Function):
-    """``dx = g - exp(y) sum_j g_j`` (softmax(x) = exp(y)); differentiable:
-    d/dg_j = gg_j - sum_i gg_i exp(y_i);  d/dy = -gg exp(y) sum(g)."""
-
-    @staticmethod
-    def forward(ctx, grad, y, dim):
-        ctx.dim = dim
-        ctx.save_for_backward(grad, y)
-        xp = backend.array_module(y._data)
-        gd = grad._data
-        return gd - xp.exp(y._data) * gd.sum(axis=dim, keepdims=True)
-
-    @staticmethod
-    def backward(ctx, gg):
-        grad, y = ctx.saved_tensors
-        d = ctx.dim
-        p = edunn.exp(y)
-        dgrad = gg - (gg * p).sum(d, keepdim=True) if ctx.needs_input_grad[0] else None
-        dy = -gg * p * grad.sum(d, keepdim=True) if ctx.needs_input_grad[1] else None
-        return dgrad, dy, None
-
-
-def _get_softmax_dim(name: str, ndim: int, stacklevel: int) -> int:
-    """PyTorch's legacy choice when ``dim`` is not given (deprecated, so it warns)."""
-    warnings.warn(
-        f"Implicit dimension choice for {name} has been deprecated. "
-        "Change the call to include dim=X as an argument.",
-        stacklevel=stacklevel,
-    )
-    return 0 if ndim in (0, 1, 3) else 1
-
-
-def _softmax_apply(cls: type, name: str, input: Tensor, dim: int, dtype: Any) -> Tensor:
-    _check_tensor(input, name)
-    if dtype is not None:
-        input = input.to(backend.as_dtype(dtype))
-    if input.dtype.np not in _FLOATS:
-        raise NotImplementedError(
-            f"\"{name}_lastdim_kernel_impl\" not implemented for '{input.dtype.scalar_name}'")
-    return cls.apply(input, wrap_dim(dim, input.dim()))
-
-
-def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
-    """``Softmax(x_i) = exp(x_i) / sum_j exp(x_j)`` along ``dim``: every slice sums to 1.
-
-    ``dtype``: cast the input to it first (to compute a float16 model's softmax in float32).
-    Computed stably (shift by the maximum) with a fused backward (lesson 06)."""
-    if dim is None:
-        dim = _get_softmax_dim("softmax", input.dim(), _stacklevel)
-    return _softmax_apply(Softmax, "softmax", input, dim, dtype)
-
-
-def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
-    """``LogSoftmax(x_i) = x_i - log sum_j exp(x_j)`` along ``dim``: finite even where softmax
-    underflows to 0, which is why cross-entropy is built on it (lesson 06)."""
-    if dim is None:
-        dim = _get_softmax_dim("log_softmax", input.dim(), _stacklevel)
-    return _softmax_apply(LogSoftmax, "log_softmax", input, dim, dtype)
-
-
-def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
-    """``Softmin(x) = Softmax(-x)`` along ``dim``."""
-    if dim is None:
-        dim = _get_softmax_dim("softmin", input.dim(), _stacklevel)
-    _check_tensor(input, "softmin")
-    if dtype is not None:
-        input = input.to(backend.as_dtype(dtype))
-    return _softmax_apply(Softmax, "softmax", -input, dim, None)
-
-
-def gumbel_softmax(logits: Tensor, tau: float = 1, hard: bool = False, eps: float = 1e-10,
-                   dim: int = -1) -> Tensor:
-    """A differentiable sample from the categorical distribution ``softmax(logits)``:
-    ``y = softmax((logits + G) / tau)`` with Gumbel(0, 1) noise ``G = -log(E)``, ``E ~ Exp(1)``.
-
-    ``hard=True`` returns the one-hot vector of the sample's argmax, differentiated as if it were
-    the soft sample (straight-through: ``y_hard - y_soft.detach() + y_soft``).  ``eps`` is
-    deprecated and ignored, as in PyTorch."""
-    _check_tensor(logits, "gumbel_softmax")
-    if eps != 1e-10:
-        warnings.warn("`eps` parameter is deprecated and has no effect.", stacklevel=2)
-    gumbels = -edunn.empty_like(logits).exponential_().log()  # ~Gumbel(0, 1)
-    y_soft = softmax((logits + gumbels) / tau, dim)
-    if not hard:
-        return y_soft
-    index = y_soft.max(dim, keepdim=True)[1]
-    y_hard = edunn.zeros_like(logits).scatter_(dim, index, 1.0)
-    return y_hard - y_soft.detach() + y_soft
