@@ -656,6 +656,7 @@ def soft_margin_loss(input: Tensor, target: Tensor, size_average: bool | None = 
     if not (input.is_floating_point() or target.is_floating_point()):
         raise RuntimeError(f"result type Float can't be cast to the desired output type "
                            f"{_type_name(input)}")
+    _no_grad_for(target, "target", "soft_margin_loss")
     return _reduce((-input * target).exp().log1p(), reduction)
 
 
