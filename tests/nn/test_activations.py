@@ -445,3 +445,36 @@ def test_modules_hold_no_parameters_except_prelu():
     for name, args, kw in MODULES:
         m = getattr(nn, name)(*args, **kw)
         assert len(list(m.parameters())) == (1 if name == "PReLU" else 0)
+
+
+# -------------------------------------------------------------------------------- signatures
+def _torch_params(fn, name):
+    """(name, default) pairs of a torch.nn.functional entry; builtins only document theirs."""
+    import inspect
+    import re
+    try:
+        return [(p.name, p.default) for p in inspect.signature(fn).parameters.values()]
+    except (TypeError, ValueError):
+        text = re.search(re.escape(name) + r"\((.*?)\) -> Tensor", fn.__doc__).group(1)
+        out = []
+        for part in text.split(","):
+            key, _, default = part.partition("=")
+            out.append((key.strip(), eval(default) if default else inspect.Parameter.empty))
+        return out
+
+
+@needs_torch
+@pytest.mark.parametrize("name", F.activation.__all__)
+def test_functional_signature_matches_torch(name):
+    import inspect
+    ours = [(p.name, p.default) for p in inspect.signature(getattr(F, name)).parameters.values()]
+    assert ours == _torch_params(getattr(TF, name), name)
+
+
+@needs_torch
+@pytest.mark.parametrize("name", nn.modules.activation.__all__)
+def test_module_signature_matches_torch(name):
+    import inspect
+    ps = lambda f: [(p.name, p.kind, p.default) for p in inspect.signature(f).parameters.values()]
+    assert ps(getattr(nn, name).__init__) == ps(getattr(torch.nn, name).__init__)
+    assert ps(getattr(nn, name).forward) == ps(getattr(torch.nn, name).forward)

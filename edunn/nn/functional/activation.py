@@ -343,7 +343,8 @@ def threshold(input: Tensor, threshold: float, value: float, inplace: bool = Fal
 
 def threshold_(input: Tensor, threshold: float, value: float) -> Tensor:
     """In-place :func:`threshold`."""
-    return globals()["threshold"](input, threshold, value, inplace=True)
+    _check_tensor(input, "threshold_")
+    return input._inplace(Threshold.apply(input, threshold, value))
 
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
