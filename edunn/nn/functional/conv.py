@@ -74,24 +74,31 @@ def _im2col_array(x: Any, geo: _Geometry) -> Any:
 
 
 def _col2im_array(cols: Any, geo: _Geometry) -> Any:
-    """Columns (N, G, C/G * prod(k), prod(L)) -> image (N, C, *image), summing overlaps.
+    """Columns, kernel offset first: (prod(k), N, C, prod(L)) -> image (N, C, *image), summing overlaps.
 
-    One strided ``+=`` per kernel offset (prod(k) of them), never a loop over positions."""
+    One strided ``+=`` per kernel offset (prod(k) of them), never a loop over positions.  With
+    the kernel offset as the leading axis each ``+=`` reads one contiguous slab (several times
+    faster than reading every k-th row of a (C*K, L) matrix)."""
     xp = backend.array_module(cols)
-    n = cols.shape[0]
-    c = cols.shape[1] * cols.shape[2] // math.prod(geo.kernel)
-    cols = cols.reshape((n, c) + geo.kernel + geo.cols)
+    n, c = cols.shape[1:3]
     full = tuple(s + lo + hi for s, (lo, hi) in zip(geo.image, geo.padding))
     out = xp.zeros((n, c) + full, cols.dtype)
     both = (slice(None), slice(None))
-    for offset in itertools.product(*(range(k) for k in geo.kernel)):
+    for i, offset in enumerate(itertools.product(*(range(k) for k in geo.kernel))):
         target = tuple(slice(o * d, o * d + s * (m - 1) + 1, s)
                        for o, d, s, m in zip(offset, geo.dilation, geo.stride, geo.cols))
-        out[both + target] += cols[both + offset]
+        out[both + target] += cols[i].reshape((n, c) + geo.cols)
     if any(lo or hi for lo, hi in geo.padding):
         crop = tuple(slice(lo, lo + s) for s, (lo, _) in zip(geo.image, geo.padding))
         out = xp.ascontiguousarray(out[both + crop])
     return out
+
+
+def _kernel_first(cols: Any, geo: _Geometry) -> Any:
+    """(N, G, C/G * prod(k), L) -> the view (prod(k), N, C, L) that ``_col2im_array`` reads."""
+    n, g, ck, length = cols.shape
+    k = math.prod(geo.kernel)
+    return cols.reshape(n, g * ck // k, k, length).transpose(2, 0, 1, 3)
 
 
 def _weight_matrix(w: Any, groups: int) -> Any:
@@ -126,7 +133,7 @@ class Col2im(Function):
     @staticmethod
     def forward(ctx, cols, geo):
         ctx.geo = geo
-        return _col2im_array(cols._data, geo)
+        return _col2im_array(_kernel_first(cols._data, geo), geo)
 
     @staticmethod
     def backward(ctx, grad):
@@ -166,7 +173,7 @@ class ConvNd(Function):
             gmat = grad.reshape(n, g, w._data.shape[0] // g, -1)
             # with create_graph the columns must be a differentiable function of x
             cols = Im2col.apply(x, geo) if is_grad_enabled() else Tensor._make(ctx.cols)
-            gw = matmul(gmat, cols.mT).sum(0).reshape(w.shape)
+            gw = matmul(cols, gmat.mT).sum(0).mT.reshape(w.shape)
         if need_b:
             gb = grad.sum((0,) + tuple(range(2, grad._data.ndim)))
         return gx, gw, gb, None
@@ -180,10 +187,14 @@ class ConvTransposeNd(Function):
 
     @staticmethod
     def forward(ctx, z, w, b, geo):
-        wm = _weight_matrix(w._data, geo.groups)
-        n = z._data.shape[0]
-        zmat = z._data.reshape(n, geo.groups, z._data.shape[1] // geo.groups, -1)
-        y = _col2im_array(wm.transpose(0, 2, 1) @ zmat, geo)
+        wd, zd, g = w._data, z._data, geo.groups
+        n, k = zd.shape[0], math.prod(geo.kernel)
+        # W as (K, G, C_out/G, C_in/G): the product comes out kernel offset first, as col2im reads it
+        wk = backend.array_module(wd).ascontiguousarray(
+            wd.reshape(g, wd.shape[0] // g, wd.shape[1], k).transpose(3, 0, 2, 1))
+        zmat = zd.reshape(n, g, zd.shape[1] // g, -1)
+        cols = (wk[:, None] @ zmat).reshape(k, n, g * wd.shape[1], -1)
+        y = _col2im_array(cols, geo)
         if b is not None:
             _add_bias(y, b._data)
         ctx.geo = geo
@@ -204,7 +215,7 @@ class ConvTransposeNd(Function):
                 gz = matmul(wm, cols).reshape(z.shape)
             if need_w:
                 zmat = z.reshape(n, g, z._data.shape[1] // g, -1)
-                gw = matmul(zmat, cols.mT).sum(0).reshape(w.shape)
+                gw = matmul(cols, zmat.mT).sum(0).mT.reshape(w.shape)
         if need_b:
             gb = grad.sum((0,) + tuple(range(2, grad._data.ndim)))
         return gz, gw, gb, None
