@@ -64,8 +64,9 @@ class _ArrayMath:
     def mask(self, c, like): return c.astype(like.dtype)
 
     def where(self, c, a, b):
-        # np.where on a mixed mask costs ~20 multiplies (branch mispredictions); the formulas
-        # below use it only where a side may be infinite, and skip it when one side wins everywhere
+        # np.where on a mixed mask costs ~20 multiplies (branch mispredictions), so the formulas
+        # below use it only where a side may be infinite, and it is skipped where the condition
+        # holds nowhere (softplus above its threshold: rare in practice)
         if c.__class__ is not bool and not c.any():
             return b if getattr(b, "shape", None) == c.shape else self.xp.where(c, a, b)
         return self.xp.where(c, a, b)
