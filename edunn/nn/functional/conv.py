@@ -155,14 +155,13 @@ class ConvNd(Function):
         if b is not None:
             _add_bias(y, b._data)
         ctx.geo = geo
-        ctx.save_for_backward(x, w)
-        if ctx.needs_input_grad[1] and not ctx._not_recorded:
-            ctx.cols = cols   # dW needs them; keeping them avoids a second im2col
+        # dW needs the columns; saving them (freed with the graph) avoids a second im2col
+        ctx.save_for_backward(x, w, cols if ctx.needs_input_grad[1] else None)
         return y
 
     @staticmethod
     def backward(ctx, grad):
-        x, w = ctx.saved_tensors
+        x, w, saved_cols = ctx.saved_tensors
         geo = ctx.geo
         need_x, need_w, need_b, _ = ctx.needs_input_grad
         gx = gw = gb = None
@@ -172,7 +171,7 @@ class ConvNd(Function):
             n, g = grad._data.shape[0], geo.groups
             gmat = grad.reshape(n, g, w._data.shape[0] // g, -1)
             # with create_graph the columns must be a differentiable function of x
-            cols = Im2col.apply(x, geo) if is_grad_enabled() else Tensor._make(ctx.cols)
+            cols = Im2col.apply(x, geo) if is_grad_enabled() else saved_cols
             gw = matmul(cols, gmat.mT).sum(0).mT.reshape(w.shape)
         if need_b:
             gb = grad.sum((0,) + tuple(range(2, grad._data.ndim)))
