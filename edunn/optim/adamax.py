@@ -157,7 +157,9 @@ def _adamax_with_autograd(params: list[Tensor], grads: list[Tensor], exp_avgs: l
         if weight_decay != 0:
             grad = grad.add(param, alpha=weight_decay)
         exp_avg.lerp_(grad, 1 - beta1)
-        exp_inf.copy_(exp_inf.mul_(beta2).maximum(grad.abs().add(eps)))
+        # u = max(beta2 u, |g| + eps), from a scaled copy: backward needs the operands as
+        # they were, and copy_ overwrites exp_inf (PyTorch stacks them with cat for the same reason)
+        exp_inf.copy_((exp_inf * beta2).maximum(grad.abs().add(eps)))
         clr = lr / (1 - beta1 ** step)
         if isinstance(clr, Tensor):
             param.sub_(exp_avg / exp_inf * clr)
