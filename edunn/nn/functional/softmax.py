@@ -44,11 +44,12 @@ class Softmax(Function):
         else:
             with backend.numpy.errstate(invalid="ignore", divide="ignore", over="ignore"):
                 z = wd - wd.max(axis=axis, keepdims=True)  # rows of -inf/+inf give NaN, as PyTorch
-                if cls.log:
-                    y = z - xp.log(xp.exp(z).sum(axis=axis, keepdims=True))
+                if cls.log:  # z and e are fresh arrays: finish in place, no extra copy
+                    z -= xp.log(xp.exp(z).sum(axis=axis, keepdims=True))
+                    y = z
                 else:
-                    e = xp.exp(z)
-                    y = e / e.sum(axis=axis, keepdims=True)
+                    y = xp.exp(z)
+                    y /= y.sum(axis=axis, keepdims=True)
         y = y.astype(xd.dtype, copy=False)
         ctx.dim = dim
         ctx.save_for_backward(y)
