@@ -44,12 +44,13 @@ class Adadelta(Optimizer):
         rho (float): coefficient of the running averages (default: 0.9).
         eps (float): term added inside the square roots (default: 1e-6).
         weight_decay (float): weight decay (L2 penalty) (default: 0).
-        foreach (bool, optional): accepted for PyTorch compatibility; edunn always runs one
-            whole-array update per parameter.
-        capturable (bool): accepted for PyTorch compatibility; the ``step`` counter then lives
-            on the parameter's device, as in PyTorch.
+        foreach (bool, optional): accepted for PyTorch compatibility; edunn has one
+            implementation (in place, in cache-sized blocks), so it changes nothing.
+        capturable (bool): accepted for PyTorch compatibility (there is no graph capture
+            here); it only keeps the ``step`` counter on the parameter's device, as PyTorch.
         maximize (bool): maximize the objective instead of minimizing it (default: False).
-        differentiable (bool): accepted for PyTorch compatibility (see ``Optimizer``).
+        differentiable (bool): record the step with autograd, so that one can differentiate
+            through it; the update then runs with Tensor ops, which is slower (default: False).
 
     State per parameter (PyTorch's names): ``step``, ``square_avg`` (v) and ``acc_delta`` (u).
     """

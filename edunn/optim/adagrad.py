@@ -47,11 +47,13 @@ class Adagrad(Optimizer):
         initial_accumulator_value (float): initial value of the sum of squares of gradients
             (default: 0).
         eps (float): term added to the denominator for numerical stability (default: 1e-10).
-        foreach (bool, optional): accepted for PyTorch compatibility; edunn always runs one
-            whole-array update per parameter.
+        foreach (bool, optional): accepted for PyTorch compatibility; edunn has one
+            implementation (in place, in cache-sized blocks), so it changes nothing.
         maximize (bool): maximize the objective instead of minimizing it (default: False).
-        differentiable (bool): accepted for PyTorch compatibility (see ``Optimizer``).
-        fused (bool, optional): accepted for PyTorch compatibility; the update is the same one.
+        differentiable (bool): record the step with autograd, so that one can differentiate
+            through it; the update then runs with Tensor ops, which is slower (default: False).
+        fused (bool, optional): accepted for PyTorch compatibility; changes nothing but where
+            ``state["step"]`` lives (on the parameter's device, as PyTorch).
 
     State per parameter (PyTorch's names): ``step`` (a 0-d float tensor) and ``sum``.
     Sparse gradients are not available in edunn yet, so only dense gradients arrive here.
@@ -67,7 +69,8 @@ class Adagrad(Optimizer):
         if not 0.0 <= weight_decay:
             raise ValueError(f"Invalid weight_decay value: {weight_decay}")
         if not 0.0 <= initial_accumulator_value:
-            raise ValueError(f"Invalid initial_accumulator_value value: {initial_accumulator_value}")
+            raise ValueError(
+                f"Invalid initial_accumulator_value value: {initial_accumulator_value}")
         if not 0.0 <= eps:
             raise ValueError(f"Invalid epsilon value: {eps}")
         defaults = dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
@@ -79,7 +82,7 @@ class Adagrad(Optimizer):
                 raise RuntimeError("`fused` does not support `differentiable`")
             if foreach:
                 raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
-        # Adagrad, alone in the family, creates its state up front (as PyTorch does), so that
+        # Unlike the others, Adagrad creates its state up front (as PyTorch does), so that
         # a state_dict taken before the first step already holds the accumulators.
         for group in self.param_groups:
             for p in group["params"]:

@@ -48,10 +48,11 @@ class ASGD(Optimizer):
         alpha (float): power for the eta update (default: 0.75).
         t0 (float): point at which to start averaging (default: 1e6).
         weight_decay (float): weight decay (L2 penalty) (default: 0).
-        foreach (bool, optional): accepted for PyTorch compatibility; edunn always runs one
-            whole-array update per parameter.
+        foreach (bool, optional): accepted for PyTorch compatibility; edunn has one
+            implementation (in place, in cache-sized blocks), so it changes nothing.
         maximize (bool): maximize the objective instead of minimizing it (default: False).
-        differentiable (bool): accepted for PyTorch compatibility (see ``Optimizer``).
+        differentiable (bool): record the step with autograd, so that one can differentiate
+            through it; the update then runs with Tensor ops, which is slower (default: False).
         capturable (bool): accepted for PyTorch compatibility (the state lives on the
             parameter's device either way, as in PyTorch).
 

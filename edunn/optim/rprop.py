@@ -50,12 +50,13 @@ class Rprop(Optimizer):
         etas (tuple[float, float]): (etaminus, etaplus), the multiplicative decrease and
             increase factors (default: (0.5, 1.2)).
         step_sizes (tuple[float, float]): minimal and maximal step sizes (default: (1e-6, 50)).
-        capturable (bool): accepted for PyTorch compatibility; the ``step`` counter then lives
-            on the parameter's device, as in PyTorch.
-        foreach (bool, optional): accepted for PyTorch compatibility; edunn always runs one
-            whole-array update per parameter.
+        capturable (bool): accepted for PyTorch compatibility (there is no graph capture
+            here); it only keeps the ``step`` counter on the parameter's device, as PyTorch.
+        foreach (bool, optional): accepted for PyTorch compatibility; edunn has one
+            implementation (in place, in cache-sized blocks), so it changes nothing.
         maximize (bool): maximize the objective instead of minimizing it (default: False).
-        differentiable (bool): accepted for PyTorch compatibility (see ``Optimizer``).
+        differentiable (bool): record the step with autograd, so that one can differentiate
+            through it; the update then runs with Tensor ops, which is slower (default: False).
 
     State per parameter (PyTorch's names): ``step``, ``prev`` (the last gradient used) and
     ``step_size``.

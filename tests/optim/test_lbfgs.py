@@ -129,7 +129,8 @@ def test_rosenbrock_same_iterates_as_torch(kwargs, with_unused):
     assert _rosenbrock(np, ours.values()) < _rosenbrock(np, INIT)
 
 
-@pytest.mark.parametrize("kwargs", [{"max_iter": 8}, {"max_iter": 8, "line_search_fn": "strong_wolfe"}],
+@pytest.mark.parametrize("kwargs", [{"max_iter": 8},
+                                    {"max_iter": 8, "line_search_fn": "strong_wolfe"}],
                          ids=["max_iter=8", "max_iter=8-strong_wolfe"])
 def test_float32_close_to_torch(kwargs):
     """In float32 the rounding differs sooner, so fewer iterations and a looser tolerance."""

@@ -6,7 +6,6 @@ the whole per-parameter state must agree to float32 precision, for several optio
 """
 from __future__ import annotations
 
-import copy
 
 import numpy as np
 import pytest
