@@ -98,3 +98,11 @@ def test_errors_match_torch():
         F.fold(edunn.randn(2, 11, 16), (5, 5), 2)
     with pytest.raises(RuntimeError, match=r"Expected 2D or 3D \(batch mode\) tensor .* but got: \[2, 3, 12, 16\]"):
         nn.Fold((5, 5), 2)(edunn.randn(2, 3, 12, 16))
+
+
+def test_unfold_with_a_1x1_kernel_does_not_alias_its_input():
+    x = edunn.randn(2, 3, 4, 4)
+    before = x.numpy().copy()
+    u = F.unfold(x, 1)
+    u.add_(1)
+    np.testing.assert_array_equal(x.numpy(), before)

@@ -120,7 +120,10 @@ class Im2col(Function):
     @staticmethod
     def forward(ctx, x, geo):
         ctx.geo = geo
-        return _im2col_array(x._data, geo)
+        cols = _im2col_array(x._data, geo)
+        if backend.array_module(cols).may_share_memory(cols, x._data):
+            cols = cols.copy()   # a 1x1 kernel without padding gives a view: unfold must copy
+        return cols
 
     @staticmethod
     def backward(ctx, grad):
