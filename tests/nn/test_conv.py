@@ -340,3 +340,26 @@ def test_module_forward_errors():
 def test_empty_batch():
     y = F.conv2d(edunn.randn(0, 3, 5, 5), edunn.randn(4, 3, 3, 3))
     assert tuple(y.shape) == (0, 4, 3, 3)
+
+
+@needs_torch
+@pytest.mark.parametrize("transposed", [False, True])
+def test_only_needed_gradients(transposed):
+    """A frozen weight gets no gradient, an input that needs none is left alone; the others match."""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((2, 4, 5, 5)).astype(np.float32)
+    w = rng.standard_normal((4, 2, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(4 if not transposed else 4).astype(np.float32)
+    name = "conv_transpose2d" if transposed else "conv2d"
+    for x_grad, w_grad in ((True, False), (False, True)):
+        ex, ew, eb = (edunn.tensor(x, requires_grad=x_grad), edunn.tensor(w, requires_grad=w_grad),
+                      edunn.tensor(b, requires_grad=True))
+        tx, tw, tb = (torch.tensor(x, requires_grad=x_grad), torch.tensor(w, requires_grad=w_grad),
+                      torch.tensor(b, requires_grad=True))
+        getattr(F, name)(ex, ew, eb, 2, 1, groups=2).sum().backward()
+        getattr(torch.nn.functional, name)(tx, tw, tb, 2, 1, groups=2).sum().backward()
+        for ours, theirs in ((ex, tx), (ew, tw), (eb, tb)):
+            if theirs.grad is None:
+                assert ours.grad is None
+            else:
+                np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=RTOL, atol=ATOL)
