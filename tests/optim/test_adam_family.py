@@ -477,8 +477,10 @@ def test_sparse_adam_matches_torch(kwargs):
         row_vals = rng.standard_normal((4, 3)).astype(np.float32)
         ents = rng.integers(0, 6, size=3)[None, :]
         ent_vals = rng.standard_normal(3).astype(np.float32)
-        tp[0].grad = torch.sparse_coo_tensor(torch.tensor(rows), torch.tensor(row_vals), (10, 3))
-        tp[1].grad = torch.sparse_coo_tensor(torch.tensor(ents), torch.tensor(ent_vals), (6,))
+        tp[0].grad = torch.sparse_coo_tensor(torch.tensor(rows), torch.tensor(row_vals), (10, 3),
+                                             check_invariants=True)
+        tp[1].grad = torch.sparse_coo_tensor(torch.tensor(ents), torch.tensor(ent_vals), (6,),
+                                             check_invariants=True)
         ep[0]._grad = SparseCOO(rows, row_vals, (10, 3))
         ep[1]._grad = SparseCOO(ents, ent_vals, (6,))
         t_opt.step()
