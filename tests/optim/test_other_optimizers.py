@@ -365,6 +365,28 @@ def test_differentiable_step_matches_torch_and_backpropagates(name, kwargs):
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
 
 
+@pytest.mark.parametrize("name", ["Adagrad", "Adadelta", "RMSprop"])
+def test_differentiable_learning_rate_hypergradient(name):
+    """With differentiable=True and a tensor lr that requires grad, d(loss)/d(lr) is the
+    central finite difference (PyTorch itself refuses a tensor ``value=``/``alpha=`` here)."""
+    def run(lr_value, need_grad):
+        p = edunn.tensor(np.array([0.3, -1.2, 2.0]), requires_grad=True) * 1.0
+        lr = edunn.tensor(lr_value, dtype=edunn.float64, requires_grad=need_grad)
+        opt = getattr(optim, name)([p], lr=lr, differentiable=True)
+        for k in range(3):
+            p.grad = edunn.tensor(np.array([1.0, -0.5, 0.25]) * (k + 1))
+            opt.step()
+        loss = (p * p).sum()
+        if need_grad:
+            loss.backward()
+            return lr.grad.item()
+        return loss.item()
+
+    h = 1e-6
+    fd = (run(0.1 + h, False) - run(0.1 - h, False)) / (2 * h)
+    assert run(0.1, True) == pytest.approx(fd, rel=1e-6)
+
+
 def test_defaults_match_torch():
     p = [torch.zeros(2, requires_grad=True)]
     q = [edunn.zeros(2, requires_grad=True)]
@@ -451,3 +473,21 @@ def test_on_device_matches_torch_cpu(name, kwargs, device):
         for key, v in ours.opt.state[p].items():
             if isinstance(v, edunn.Tensor) and v.dim() > 0:
                 assert v.device == p.device, f"state {key!r} on {v.device}, param on {p.device}"
+
+
+# ------------------------------------------------------------------------ signatures
+def _sig(fn):
+    import inspect
+    return [(p.name, p.kind, p.default) for p in inspect.signature(fn).parameters.values()]
+
+
+@pytest.mark.parametrize("name", ["Adagrad", "Adadelta", "RMSprop", "Rprop", "ASGD", "LBFGS"])
+def test_signatures_match_torch(name):
+    import importlib
+    assert _sig(getattr(optim, name).__init__) == _sig(getattr(torch.optim, name).__init__)
+    assert _sig(getattr(optim, name).step) == _sig(getattr(torch.optim, name).step)
+    if name != "LBFGS":  # the functional form, e.g. torch.optim.adagrad.adagrad
+        mod = name.lower()
+        ours = getattr(importlib.import_module(f"edunn.optim.{mod}"), mod)
+        theirs = getattr(importlib.import_module(f"torch.optim.{mod}"), mod)
+        assert _sig(ours) == _sig(theirs)
