@@ -17,13 +17,14 @@ from __future__ import annotations
 from typing import Any
 
 # Bound by ``_import_ops()`` once tensor.py has defined ``Tensor`` (the ops import it).
-_ew = _red = _sh = _ix = _la = _so = _cv = _cr = None
+_ew = _red = _sh = _ix = _la = _so = _cv = _cr = _smx = None
 
 
 def _import_ops() -> None:
-    global _ew, _red, _sh, _ix, _la, _so, _cv, _cr
+    global _ew, _red, _sh, _ix, _la, _so, _cv, _cr, _smx
     from .ops import elementwise as _ew, reduction as _red, shape as _sh, indexing as _ix  # noqa: F811
     from .ops import linalg as _la, sorting as _so, conversion as _cv, creation as _cr  # noqa: F811
+    from .ops import softmax as _smx  # noqa: F811
 
 
 class TensorMethods:
@@ -233,6 +234,8 @@ class TensorMethods:
     def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None): return _red.std(self, dim, unbiased, keepdim, correction=correction)
     def norm(self, p="fro", dim=None, keepdim=False, dtype=None): return _red.norm(self, p, dim, keepdim, dtype=dtype)
     def logsumexp(self, dim, keepdim=False): return _red.logsumexp(self, dim, keepdim)
+    def softmax(self, dim, dtype=None): return _smx.softmax(self, dim, dtype=dtype)
+    def log_softmax(self, dim, dtype=None): return _smx.log_softmax(self, dim, dtype=dtype)
     def cumsum(self, dim, *, dtype=None): return _red.cumsum(self, dim, dtype=dtype)
     def cumsum_(self, dim, *, dtype=None): return self._inplace(_red.cumsum(self, dim, dtype=dtype))
     def cumprod(self, dim, *, dtype=None): return _red.cumprod(self, dim, dtype=dtype)

@@ -51,6 +51,7 @@ SKIP = {
     "Tensor.clamp_min": "undocumented builtin method", "Tensor.clamp_min_": "undocumented builtin method",
     "Tensor.clamp_max": "undocumented builtin method", "Tensor.clamp_max_": "undocumented builtin method",
     "Tensor.relu": "undocumented builtin method", "Tensor.relu_": "undocumented builtin method",
+    "Tensor.log_softmax": "undocumented builtin method",
     "Tensor.detach": "docstring is prose, no signature line (it takes no arguments)",
     "Tensor.detach_": "docstring is prose, no signature line (it takes no arguments)",
     "Tensor.is_pinned": "docstring is prose, no signature line (it takes no arguments)",

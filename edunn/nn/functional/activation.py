@@ -28,7 +28,7 @@ from ...autograd.function import Function
 from ...ops.elementwise import _where
 from ...ops.unary import _erf_array
 from ...tensor import Tensor, wrap_dim
-from .softmax import _FLOATS, _check_tensor, gumbel_softmax, log_softmax, softmax, softmin  # noqa: F401
+from ...ops.softmax import _FLOATS, _check_tensor, gumbel_softmax, log_softmax, softmax, softmin  # noqa: F401
 
 __all__ = ['threshold', 'threshold_', 'relu', 'relu_', 'hardtanh', 'hardtanh_', 'hardswish',
            'relu6', 'elu', 'elu_', 'selu', 'selu_', 'celu', 'celu_', 'leaky_relu', 'leaky_relu_',

@@ -1,5 +1,6 @@
 """The softmax family (lesson 06): ``softmax``, ``log_softmax``, ``softmin`` and
-``gumbel_softmax``, split from ``activation.py`` (which re-exports them) to keep files short.
+``gumbel_softmax``.  They are ops (``x.softmax(dim)``, ``edunn.log_softmax``) as well as the
+functions of ``edunn.nn.functional``, which re-exports them.
 
 Softmax is computed stably, ``softmax(x) = softmax(x - max x)``, so logits of +-1e4 give rows that
 sum to 1 and a finite ``log_softmax``; the backwards are fused ops of their own
@@ -12,9 +13,9 @@ import warnings
 from typing import Any
 
 import edunn
-from ... import backend
-from ...autograd.function import Function
-from ...tensor import Tensor, wrap_dim
+from .. import backend
+from ..autograd.function import Function
+from ..tensor import Tensor, wrap_dim
 
 __all__ = ['softmax', 'log_softmax', 'softmin', 'gumbel_softmax']
 
