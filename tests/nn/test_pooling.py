@@ -260,3 +260,78 @@ def test_more_errors():
         F.max_unpool2d(edunn.tensor(x), idx.float(), 2)
     with pytest.raises(RuntimeError, match="same as that of the input"):
         F.max_unpool2d(edunn.tensor(x), idx[..., :3], 2)
+
+
+def test_nan_and_inf_like_torch():
+    x = distinct((1, 1, 5, 5))
+    x[0, 0, 1, 1] = x[0, 0, 0, 0] = np.nan
+    x[0, 0, 4, 4] = -np.inf
+    a, ia = F.max_pool2d(edunn.tensor(x), 2, 2, return_indices=True, ceil_mode=True)
+    b, ib = TF.max_pool2d(torch.tensor(x), 2, 2, return_indices=True, ceil_mode=True)
+    np.testing.assert_array_equal(a.numpy(), b.numpy())
+    np.testing.assert_array_equal(ia.numpy(), ib.numpy())
+
+
+# ------------------------------------------------------------------------------ modules
+MODULES = [
+    ("MaxPool1d", (3,), dict(stride=2, padding=1, ceil_mode=True), 1),
+    ("MaxPool2d", ((3, 2),), dict(stride=1, dilation=(1, 2)), 2),
+    ("MaxPool3d", (2,), dict(), 3),
+    ("AvgPool1d", (3,), dict(stride=2, padding=1, count_include_pad=False), 1),
+    ("AvgPool2d", (3,), dict(stride=2, padding=1, ceil_mode=True, divisor_override=4), 2),
+    ("AvgPool3d", (2,), dict(stride=1), 3),
+    ("LPPool1d", (2, 3), dict(stride=2), 1),
+    ("LPPool2d", (1.5, (2, 3)), dict(ceil_mode=True), 2),
+    ("LPPool3d", (3, 2), dict(), 3),
+    ("AdaptiveMaxPool1d", (4,), dict(), 1),
+    ("AdaptiveMaxPool2d", ((None, 3),), dict(), 2),
+    ("AdaptiveMaxPool3d", (2,), dict(), 3),
+    ("AdaptiveAvgPool1d", (4,), dict(), 1),
+    ("AdaptiveAvgPool2d", ((5, None),), dict(), 2),
+    ("AdaptiveAvgPool3d", ((1, 2, 3),), dict(), 3),
+]
+
+
+@pytest.mark.parametrize("name,args,kw,n", MODULES, ids=[m[0] for m in MODULES])
+def test_modules_match_torch(name, args, kw, n):
+    ours, theirs = getattr(edunn.nn, name)(*args, **kw), getattr(torch.nn, name)(*args, **kw)
+    assert repr(ours) == repr(theirs)
+    assert list(ours.parameters()) == []
+    x = distinct(SHAPES[n])
+    if name.startswith("LP"):
+        x = np.abs(x) + 0.1
+    compare(ours, theirs, x, atol=1e-4)
+    compare(ours, theirs, x[0], atol=1e-4)  # unbatched
+    if "Max" in name:
+        ours.return_indices = theirs.return_indices = True
+        compare(ours, theirs, x, indices=True)
+
+
+def test_unpool_and_fractional_modules():
+    x = distinct((2, 3, 8, 6)) + 3
+    pool, unpool = edunn.nn.MaxPool2d(2, return_indices=True), edunn.nn.MaxUnpool2d(2)
+    assert repr(unpool) == repr(torch.nn.MaxUnpool2d(2))
+    assert repr(edunn.nn.MaxUnpool1d(3, 1, 1)) == repr(torch.nn.MaxUnpool1d(3, 1, 1))
+    y, idx = pool(edunn.tensor(x))
+    ty, tidx = torch.nn.MaxPool2d(2, return_indices=True)(torch.tensor(x))
+    compare(lambda t: unpool(t, idx), lambda t: torch.nn.MaxUnpool2d(2)(t, tidx), y.numpy())
+    samples = np.random.default_rng(0).random((2, 3, 2)).astype("float32")
+    ours = edunn.nn.FractionalMaxPool2d(2, output_ratio=(0.5, 0.7), return_indices=True,
+                                        _random_samples=edunn.tensor(samples))
+    theirs = torch.nn.FractionalMaxPool2d(2, output_ratio=(0.5, 0.7), return_indices=True,
+                                          _random_samples=torch.tensor(samples))
+    assert repr(ours) == repr(theirs)
+    assert "_random_samples" in dict(ours.named_buffers())
+    compare(ours, theirs, x, indices=True)
+    s3 = np.random.default_rng(1).random((2, 3, 3)).astype("float32")
+    x3 = distinct((2, 3, 7, 6, 5))
+    compare(edunn.nn.FractionalMaxPool3d(2, output_size=(3, 4, 2), _random_samples=edunn.tensor(s3)),
+            torch.nn.FractionalMaxPool3d(2, output_size=(3, 4, 2), _random_samples=torch.tensor(s3)), x3)
+    with pytest.raises(ValueError, match="requires specifying either an output size, or a pooling ratio"):
+        edunn.nn.FractionalMaxPool2d(2)
+    with pytest.raises(ValueError, match="only one of output_size and output_ratio"):
+        edunn.nn.FractionalMaxPool2d(2, output_size=3, output_ratio=0.5)
+    with pytest.raises(ValueError, match="output_ratio must be between 0 and 1"):
+        edunn.nn.FractionalMaxPool3d(2, output_ratio=1.5)
+    with pytest.raises(ValueError, match="kernel_size must be greater than 0"):
+        edunn.nn.FractionalMaxPool3d(0, output_size=2)

@@ -2,9 +2,10 @@
 max-unpooling -- one N-dimensional implementation per family, shared by 1d, 2d and 3d.
 
 Every pool reads windows of the spatial dims of an ``(N, C, *spatial)`` input (or ``(C, *spatial)``
-unbatched).  A window of a regular pool is a *view*: ``as_strided`` turns the (padded) input into
-an array of shape ``(N, C, *out, *kernel)`` without copying, so a pool is one reduction over the
-last dims -- no Python loop over output positions.  Output size per spatial dim::
+unbatched).  The elements at one kernel offset ``j`` of *every* window form a strided view of the
+(padded) input, ``x[..., o s + j d]`` for all outputs ``o`` (:func:`_window_slice`), so a pool is a
+loop over the few kernel offsets, each step a whole-array operation on a view (no copy, no
+im2col matrix, never a Python loop over output positions).  Output size per spatial dim::
 
     L_out = floor((L + 2 p - d (k - 1) - 1) / s) + 1          (ceil instead of floor in ceil_mode,
                                                              and the last window must start
@@ -56,10 +57,7 @@ class _TakePlanes(Function):
         xd = x._data
         ctx.idx, ctx.plane, ctx.unique = idx, xd.shape[2:], unique
         if values is None:
-            xp = backend.array_module(xd)
-            n, c = idx.shape[:2]
-            flat = xd.reshape(n, c, math.prod(xd.shape[2:]))
-            values = xp.take_along_axis(flat, idx.reshape(n, c, math.prod(idx.shape[2:])), 2).reshape(idx.shape)
+            values = xd.reshape(-1)[_global(idx, math.prod(xd.shape[2:]))]
         return values
 
     @staticmethod
@@ -76,22 +74,26 @@ class _PutPlanes(Function):
     @staticmethod
     def forward(ctx, g, idx, plane, unique):
         gd = g._data
-        xp = backend.array_module(gd)
         ctx.idx = idx
-        n, c = idx.shape[:2]
-        size, m = math.prod(plane), math.prod(idx.shape[2:])
-        out = xp.zeros((n, c, size), gd.dtype)
-        i2, g2 = idx.reshape(n, c, m), gd.reshape(n, c, m)
+        size = math.prod(plane)
+        out = backend.array_module(gd).zeros(idx.shape[0] * idx.shape[1] * size, gd.dtype)
+        where = _global(idx, size)
         if unique:
-            out[xp.arange(n)[:, None, None], xp.arange(c)[None, :, None], i2] = g2
+            out[where] = gd
         else:
-            base = (xp.arange(n * c) * size).reshape(n, c, 1)
-            backend.scatter_add_at(out.reshape(-1), (i2 + base).reshape(-1), g2.reshape(-1))
-        return out.reshape((n, c) + tuple(plane))
+            backend.scatter_add_at(out, where.reshape(-1), gd.reshape(-1))
+        return out.reshape(idx.shape[:2] + tuple(plane))
 
     @staticmethod
     def backward(ctx, grad):
         return _TakePlanes.apply(grad, ctx.idx, None, True), None, None, None
+
+
+def _global(idx: Any, size: int) -> Any:
+    """Plane-local flat indices ``(N, C, ...)`` made global over the flattened ``(N, C, plane)``."""
+    xp = backend.array_module(idx)
+    n, c = idx.shape[:2]
+    return (xp.arange(n * c) * size).reshape((n, c) + (1,) * (idx.ndim - 2)) + idx
 
 
 class _WindowSum(Function):
@@ -102,11 +104,11 @@ class _WindowSum(Function):
     def forward(ctx, x, k, s, out):
         xd = x._data
         ctx.args = (xd.shape, k, s, out)
-        n = len(k)
-        st = xd.strides
-        win = _as_strided(xd, xd.shape[:-n] + tuple(out) + tuple(k),
-                          st[:-n] + tuple(a * b for a, b in zip(st[-n:], s)) + st[-n:])
-        return win.sum(axis=tuple(range(-n, 0)), dtype=xd.dtype)
+        y = None
+        for off in itertools.product(*(range(kk) for kk in k)):
+            v = xd[_window_slice(off, (1,) * len(k), s, out)]
+            y = v.copy() if y is None else y.__iadd__(v)
+        return y
 
     @staticmethod
     def backward(ctx, grad):
@@ -124,7 +126,7 @@ class _WindowSumT(Function):
         ctx.args = (k, s, out)
         y = xp.zeros(shape, gd.dtype)
         for off in itertools.product(*(range(kk) for kk in k)):
-            y[(Ellipsis,) + tuple(slice(j, j + (o - 1) * si + 1, si) for j, o, si in zip(off, out, s))] += gd
+            y[_window_slice(off, (1,) * len(k), s, out)] += gd
         return y
 
     @staticmethod
@@ -132,8 +134,9 @@ class _WindowSumT(Function):
         return _WindowSum.apply(grad, *ctx.args), None, None, None, None
 
 
-def _as_strided(a: Any, shape: tuple, strides: tuple) -> Any:
-    return backend.array_module(a).lib.stride_tricks.as_strided(a, shape=shape, strides=strides)
+def _window_slice(offset: tuple, d: tuple, s: tuple, out: Sequence[int]) -> tuple:
+    """The elements at kernel ``offset`` of every window: ``x[..., o s + offset d]`` for all ``o``."""
+    return (Ellipsis,) + tuple(slice(j * dd, j * dd + (o - 1) * ss + 1, ss) for j, dd, ss, o in zip(offset, d, s, out))
 
 
 # ------------------------------------------------------------------------------ argument checks
@@ -240,18 +243,28 @@ def _max_windows(xd: Any, k: tuple, s: tuple, p: tuple, d: tuple, out: list) -> 
         padded[(Ellipsis,) + tuple(slice(pp, pp + L) for pp, L in zip(p, sp))] = xd
     else:
         padded = xd
-    st = padded.strides
-    win = _as_strided(padded, padded.shape[:2] + tuple(out) + tuple(k),
-                      st[:2] + tuple(st[2 + i] * s[i] for i in range(n)) + tuple(st[2 + i] * d[i] for i in range(n)))
-    flat = win.reshape(win.shape[:2 + n] + (math.prod(k),))
-    arg = flat.argmax(-1)  # the first maximum, as PyTorch (NaN counts as the maximum)
-    values = xp.take_along_axis(flat, arg[..., None], -1)[..., 0]
-    offsets = xp.unravel_index(arg, k)
-    index = 0
+    # one pass per kernel offset (never per output position), keeping PyTorch's rule: the first
+    # maximum wins (strict >), and NaN beats everything (fixed up afterwards, only if there is one)
+    small = (backend.int32 if math.prod(sp) < 2 ** 31 else backend.int64).np.type
+    offsets = []
+    best = winner = None
+    for off in itertools.product(*(range(kk) for kk in k)):
+        v = padded[_window_slice(off, d, s, out)]
+        at = sum(j * dd * math.prod(sp[i + 1:]) for i, (j, dd) in enumerate(zip(off, d)))
+        offsets.append((v, at))
+        if best is None:
+            best, winner = v.copy(), xp.full(v.shape, at, small)
+            continue
+        better = v > best
+        xp.maximum(best, v, out=best)
+        winner = xp.where(better, small(at), winner)
+    if xd.dtype.kind == "f" and xp.isnan(best).any():
+        for v, at in offsets:
+            winner = xp.where(xp.isnan(v), small(at), winner)
+    index = 0  # where each window starts, flat over the plane
     for i in range(n):
-        o = xp.arange(out[i]).reshape((-1,) + (1,) * (n - 1 - i))
-        index = index * sp[i] + (o * s[i] - p[i] + offsets[i] * d[i])
-    return index.astype(backend.int64.np), values
+        index = index * sp[i] + (xp.arange(out[i]) * s[i] - p[i]).reshape((-1,) + (1,) * (n - 1 - i))
+    return winner + index, best
 
 
 def _max_pool(input: Tensor, kernel_size: Any, stride: Any, padding: Any, dilation: Any, ceil_mode: bool,
