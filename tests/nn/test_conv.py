@@ -65,6 +65,8 @@ CONV_CASES = [
     (2, dict(out_channels=3, kernel_size=3, padding=1, padding_mode="circular", stride=2), (2, 2, 6, 7)),
     (2, dict(out_channels=3, kernel_size=4, padding="same", padding_mode="reflect"), (2, 2, 6, 7)),
     (2, dict(out_channels=4, kernel_size=3, padding=1), (3, 6, 5)),                # unbatched
+    (2, dict(out_channels=2, kernel_size=3, padding=1, padding_mode="reflect"), (3, 6, 5)),
+    (1, dict(out_channels=2, kernel_size=3, padding=2, padding_mode="replicate"), (3, 7)),
     (3, dict(out_channels=4, kernel_size=2), (2, 3, 4, 5, 3)),
     (3, dict(out_channels=4, kernel_size=(3, 2, 2), stride=(1, 2, 1), padding=(1, 0, 1), dilation=(1, 1, 2),
              groups=2), (2, 2, 5, 5, 6)),
