@@ -353,9 +353,13 @@ class Sigmoid(Function):
     def forward(ctx, x):
         xd = _float_array(x)
         xp = _xp(x)
-        # exp of a negative number only: no overflow for large |x|
-        e = xp.exp(-xp.abs(xd))
-        y = xp.where(xd >= 0, 1 / (1 + e), e / (1 + e)).astype(xd.dtype)
+        wd = xd.astype(backend.float32.np) if xd.dtype.itemsize < 4 else xd  # half in float32
+        # e^-x overflows to inf for x < -88 (float32), and 1 / (1 + inf) = 0 is the right answer
+        with backend.numpy.errstate(over="ignore"):
+            y = xp.exp(-wd)
+        y += 1
+        xp.reciprocal(y, out=y)
+        y = y.astype(xd.dtype, copy=False)
         ctx.save_for_backward(y)
         return y
 
