@@ -11,7 +11,7 @@ from typing import Callable
 
 from ...tensor import Tensor
 from .. import functional as F
-from ..functional.loss import _legacy_get_string
+from ..functional._loss_common import _legacy_get_string
 from .distance import PairwiseDistance
 from .module import Module
 
