@@ -335,3 +335,22 @@ def test_unpool_and_fractional_modules():
         edunn.nn.FractionalMaxPool3d(2, output_ratio=1.5)
     with pytest.raises(ValueError, match="kernel_size must be greater than 0"):
         edunn.nn.FractionalMaxPool3d(0, output_size=2)
+
+
+def test_signatures_match_torch():
+    import inspect
+    for name in F.__all__ if hasattr(F, "__all__") else dir(F):
+        if not ("pool" in name) or not hasattr(TF, name):
+            continue
+        try:
+            theirs = inspect.signature(getattr(TF, name))
+        except (TypeError, ValueError):  # a C builtin: its documented signature is its first doc line
+            doc = getattr(TF, name).__doc__.strip().split("\n")[0]
+            theirs_names = [a.split("=")[0].strip() for a in doc[doc.index("(") + 1: doc.index(")")].split(",")]
+            assert list(inspect.signature(getattr(F, name)).parameters) == theirs_names, name
+            continue
+        if list(theirs.parameters) == ["args", "kwargs"]:  # boolean_dispatch: the _with_indices twin's
+            continue
+        ours = inspect.signature(getattr(F, name))
+        assert [(p.name, p.default) for p in ours.parameters.values()] == \
+            [(p.name, p.default) for p in theirs.parameters.values()], name

@@ -226,10 +226,6 @@ def _check_window(x: Tensor, k: tuple, s: tuple, p: tuple, d: tuple, ceil_mode: 
     return out
 
 
-def _fill_min(xp: Any, dtype: Any) -> Any:
-    return -xp.inf if xp.issubdtype(dtype, xp.floating) else xp.iinfo(dtype).min
-
-
 # ------------------------------------------------------------------------------ max pooling
 def _max_windows(xd: Any, k: tuple, s: tuple, p: tuple, d: tuple, out: list) -> tuple:
     """Winners of every window: ``(flat index into each plane, value)``, shapes ``(N, C, *out)``."""
@@ -239,7 +235,7 @@ def _max_windows(xd: Any, k: tuple, s: tuple, p: tuple, d: tuple, out: list) -> 
     right = [max(0, (o - 1) * ss + dd * (kk - 1) + 1 - pp - L) for o, ss, dd, kk, pp, L in zip(out, s, d, k, p, sp)]
     if any(p) or any(right):
         padded = xp.full(xd.shape[:2] + tuple(pp + L + r for pp, L, r in zip(p, sp, right)),
-                         _fill_min(xp, xd.dtype), xd.dtype)
+                         -xp.inf if xd.dtype.kind == "f" else xp.iinfo(xd.dtype).min, xd.dtype)
         padded[(Ellipsis,) + tuple(slice(pp, pp + L) for pp, L in zip(p, sp))] = xd
     else:
         padded = xd
@@ -383,14 +379,15 @@ def max_unpool1d(input: Tensor, indices: Tensor, kernel_size: Any, stride: Any =
 
 def max_unpool2d(input: Tensor, indices: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
                  output_size: Any = None) -> Tensor:
-    """Inverse of ``max_pool2d`` (see :func:`max_unpool1d`)."""
     return _max_unpool(input, indices, kernel_size, stride, padding, output_size, 2)
 
 
 def max_unpool3d(input: Tensor, indices: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
                  output_size: Any = None) -> Tensor:
-    """Inverse of ``max_pool3d`` (see :func:`max_unpool1d`)."""
     return _max_unpool(input, indices, kernel_size, stride, padding, output_size, 3)
+
+
+max_unpool2d.__doc__ = max_unpool3d.__doc__ = max_unpool1d.__doc__
 
 
 # ------------------------------------------------------------------------------ average pooling
@@ -432,21 +429,18 @@ def _avg_pool(input: Tensor, kernel_size: Any, stride: Any, padding: Any, ceil_m
 
 def avg_pool1d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
                count_include_pad: bool = True) -> Tensor:
-    """Average pooling over one spatial dim: ``out(o) = sum_m x(s o - p + m) / count`` where count
-    is ``k`` clipped to the padded input (``count_include_pad``) or to the input.  Lesson 10."""
+    """Average pooling: ``out(o) = sum_m x(s o - p + m) / count``, count being the window clipped
+    to the padded input (``count_include_pad``) or to the input, or ``divisor_override``."""
     return _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad, None, 1)
 
 
 def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
                count_include_pad: bool = True, divisor_override: Any = None) -> Tensor:
-    """Average pooling over two spatial dims (see :func:`avg_pool1d`); ``divisor_override``
-    replaces the count."""
     return _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override, 2)
 
 
 def avg_pool3d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
                count_include_pad: bool = True, divisor_override: Any = None) -> Tensor:
-    """Average pooling over three spatial dims (see :func:`avg_pool2d`)."""
     return _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override, 3)
 
 
@@ -470,14 +464,15 @@ def lp_pool1d(input: Tensor, norm_type: Any, kernel_size: Any, stride: Any = Non
 
 
 def lp_pool2d(input: Tensor, norm_type: Any, kernel_size: Any, stride: Any = None, ceil_mode: bool = False) -> Tensor:
-    """Power-average pooling over two spatial dims (see :func:`lp_pool1d`)."""
     return _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, 2)
 
 
 def lp_pool3d(input: Tensor, norm_type: Any, kernel_size: Any, stride: Any = None, ceil_mode: bool = False) -> Tensor:
-    """Power-average pooling over three spatial dims (see :func:`lp_pool1d`)."""
     return _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, 3)
 
+
+avg_pool2d.__doc__ = avg_pool3d.__doc__ = avg_pool1d.__doc__
+lp_pool2d.__doc__ = lp_pool3d.__doc__ = lp_pool1d.__doc__
 
 
 # ------------------------------------------------------------------------------ windows as index arrays
@@ -557,38 +552,37 @@ def _adaptive_max_pool(input: Tensor, output_size: Any, n: int) -> tuple[Tensor,
 
 
 def adaptive_max_pool1d_with_indices(input: Tensor, output_size: Any, return_indices: bool = False) -> tuple:
-    """Max over PyTorch's adaptive windows ``[floor(i L/out), ceil((i+1) L/out))``; the output has
-    ``output_size`` positions whatever the input length.  Values and flat indices.  Lesson 10."""
+    """Max over PyTorch's adaptive windows ``[floor(i L/out), ceil((i+1) L/out))``, so that the
+    output has ``output_size`` positions (``None`` keeps a dim); values and flat indices.  Lesson 10."""
     return _adaptive_max_pool(input, output_size, 1)
 
 
 def adaptive_max_pool2d_with_indices(input: Tensor, output_size: Any, return_indices: bool = False) -> tuple:
-    """Adaptive max pooling over two spatial dims (see :func:`adaptive_max_pool1d_with_indices`);
-    ``None`` in ``output_size`` keeps that dim's size."""
     return _adaptive_max_pool(input, output_size, 2)
 
 
 def adaptive_max_pool3d_with_indices(input: Tensor, output_size: Any, return_indices: bool = False) -> tuple:
-    """Adaptive max pooling over three spatial dims (see :func:`adaptive_max_pool2d_with_indices`)."""
     return _adaptive_max_pool(input, output_size, 3)
 
 
 def adaptive_max_pool1d(input: Tensor, output_size: Any, return_indices: bool = False) -> Any:
-    """See :func:`adaptive_max_pool1d_with_indices`; the indices only with ``return_indices``."""
     out = _adaptive_max_pool(input, output_size, 1)
     return out if return_indices else out[0]
 
 
 def adaptive_max_pool2d(input: Tensor, output_size: Any, return_indices: bool = False) -> Any:
-    """See :func:`adaptive_max_pool2d_with_indices`; the indices only with ``return_indices``."""
     out = _adaptive_max_pool(input, output_size, 2)
     return out if return_indices else out[0]
 
 
 def adaptive_max_pool3d(input: Tensor, output_size: Any, return_indices: bool = False) -> Any:
-    """See :func:`adaptive_max_pool3d_with_indices`; the indices only with ``return_indices``."""
     out = _adaptive_max_pool(input, output_size, 3)
     return out if return_indices else out[0]
+
+
+for _f in (adaptive_max_pool2d_with_indices, adaptive_max_pool3d_with_indices, adaptive_max_pool1d,
+           adaptive_max_pool2d, adaptive_max_pool3d):
+    _f.__doc__ = adaptive_max_pool1d_with_indices.__doc__
 
 
 def _adaptive_avg_pool(input: Tensor, output_size: Any, n: int) -> Tensor:
@@ -611,19 +605,20 @@ def _adaptive_avg_pool(input: Tensor, output_size: Any, n: int) -> Tensor:
 
 
 def adaptive_avg_pool1d(input: Tensor, output_size: Any) -> Tensor:
-    """Average over PyTorch's adaptive windows ``[floor(i L/out), ceil((i+1) L/out))``.  Lesson 10."""
+    """Average over PyTorch's adaptive windows ``[floor(i L/out), ceil((i+1) L/out))``; ``None``
+    keeps a dim, and ``1`` everywhere is global average pooling.  Lesson 10."""
     return _adaptive_avg_pool(input, output_size, 1)
 
 
 def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
-    """Adaptive average pooling over two spatial dims; ``None`` keeps a dim (``(1, 1)``: global
-    average pooling)."""
     return _adaptive_avg_pool(input, output_size, 2)
 
 
 def adaptive_avg_pool3d(input: Tensor, output_size: Any) -> Tensor:
-    """Adaptive average pooling over three spatial dims (see :func:`adaptive_avg_pool2d`)."""
     return _adaptive_avg_pool(input, output_size, 3)
+
+
+adaptive_avg_pool2d.__doc__ = adaptive_avg_pool3d.__doc__ = adaptive_avg_pool1d.__doc__
 
 
 # ------------------------------------------------------------------------------ fractional max pooling
@@ -692,27 +687,27 @@ def _fractional_max_pool(input: Tensor, kernel_size: Any, output_size: Any, outp
 def fractional_max_pool2d_with_indices(input: Tensor, kernel_size: Any, output_size: Any = None,
                                        output_ratio: Any = None, return_indices: bool = False,
                                        _random_samples: Any = None) -> tuple:
-    """Fractional max pooling over two spatial dims (see :func:`_fractional_max_pool`): values
-    and flat indices.  Lesson 10."""
+    """Fractional max pooling (see :func:`_fractional_max_pool`): values and flat indices."""
     return _fractional_max_pool(input, kernel_size, output_size, output_ratio, _random_samples, 2)
 
 
 def fractional_max_pool3d_with_indices(input: Tensor, kernel_size: Any, output_size: Any = None,
                                        output_ratio: Any = None, return_indices: bool = False,
                                        _random_samples: Any = None) -> tuple:
-    """Fractional max pooling over three spatial dims (see :func:`_fractional_max_pool`)."""
     return _fractional_max_pool(input, kernel_size, output_size, output_ratio, _random_samples, 3)
 
 
 def fractional_max_pool2d(input: Tensor, kernel_size: Any, output_size: Any = None, output_ratio: Any = None,
                           return_indices: bool = False, _random_samples: Any = None) -> Any:
-    """See :func:`fractional_max_pool2d_with_indices`; the indices only with ``return_indices``."""
     out = _fractional_max_pool(input, kernel_size, output_size, output_ratio, _random_samples, 2)
     return out if return_indices else out[0]
 
 
 def fractional_max_pool3d(input: Tensor, kernel_size: Any, output_size: Any = None, output_ratio: Any = None,
                           return_indices: bool = False, _random_samples: Any = None) -> Any:
-    """See :func:`fractional_max_pool3d_with_indices`; the indices only with ``return_indices``."""
     out = _fractional_max_pool(input, kernel_size, output_size, output_ratio, _random_samples, 3)
     return out if return_indices else out[0]
+
+
+for _f in (fractional_max_pool3d_with_indices, fractional_max_pool2d, fractional_max_pool3d):
+    _f.__doc__ = fractional_max_pool2d_with_indices.__doc__
