@@ -12,7 +12,8 @@ import edunn
 import edunn.nn.functional as F
 from tests.opcheck import OpSpec, assert_close, needs_torch, spec_tests, torch
 
-pytestmark = pytest.mark.lesson06
+pytestmark = [pytest.mark.lesson06,
+              pytest.mark.filterwarnings("ignore:reduction. 'mean' divides the total loss")]
 
 TF = torch.nn.functional if torch is not None else None
 REDUCTIONS = ("none", "mean", "sum")
@@ -254,6 +255,42 @@ def test_legacy_size_average_reduce(size_average, reduce, expected):
     with pytest.warns(UserWarning):
         module = edunn.nn.CrossEntropyLoss(size_average=size_average, reduce=reduce)
     assert module.reduction == expected
+
+
+@needs_torch
+def test_class_index_edge_cases():
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((4, 3)).astype(np.float32)
+
+    def both(fn_name, xa, ta, grad=True, **kw):
+        ex, tx = edunn.tensor(xa, requires_grad=True), torch.tensor(xa, requires_grad=True)
+        ours = getattr(F, fn_name)(ex, edunn.tensor(ta), **kw)
+        ref = getattr(TF, fn_name)(tx, torch.tensor(ta), **kw)
+        np.testing.assert_allclose(ours.detach().numpy(), ref.detach().numpy(), rtol=1e-5, equal_nan=True)
+        assert tuple(ours.shape) == tuple(ref.shape)
+        if grad and ref.numel() and ref.requires_grad:
+            ours.sum().backward()
+            ref.sum().backward()
+            np.testing.assert_allclose(ex.grad.numpy(), tx.grad.numpy(), rtol=1e-5, atol=1e-7)
+
+    for r in REDUCTIONS:
+        both("cross_entropy", x, np.array([2, 0, 1, 1], np.uint8), reduction=r)       # Byte targets
+        both("cross_entropy", x, np.array([-100] * 4), reduction=r)                  # all ignored: nan mean
+        both("nll_loss", x, np.array([1, -100, 2, -100]), reduction=r)
+        both("cross_entropy", x[:0], np.zeros(0, np.int64), reduction=r)             # empty batch
+        both("cross_entropy", x[:0], np.zeros((0, 3), np.float32), reduction=r)
+        # (C) with a target (1): PyTorch's own backward fails there ("size mismatch"); ours works
+        both("cross_entropy", x[0], np.array([2]), grad=False, reduction=r)
+        both("nll_loss", x[0], np.array(1), reduction=r)
+        both("cross_entropy", x, np.array([2, 0, 7, 1]), ignore_index=7, reduction=r)  # ignored, out of range
+        both("cross_entropy", x, np.array([2, 0, 1, 1]), reduction=r, label_smoothing=-0.5)
+
+
+def test_elementwise_mean_is_deprecated_mean():
+    x, y = edunn.randn(3, 4), edunn.randn(3, 4)
+    with pytest.warns(UserWarning, match="reduction='elementwise_mean' is deprecated"):
+        out = F.mse_loss(x, y, reduction="elementwise_mean")
+    np.testing.assert_allclose(out.numpy(), F.mse_loss(x, y).numpy())
 
 
 def test_kl_div_mean_warns():

@@ -115,6 +115,5 @@ def test_margin_losses_huge():
     _compare(lambda f, x, tt: f.multi_margin_loss(x, tt, p=2), [BIG, t], [0], rtol=1e-5)
     _compare(lambda f, x, y: f.hinge_embedding_loss(x, y, reduction="none"),
              [BIG, np.sign(BIG + 0.5).astype(np.float32)], [0])
-    _compare(lambda f, a, b: f.cosine_embedding_loss(a, b, np.ones(3, np.float32) if False else
-                                                     (edunn.ones(3) if f is F else torch.ones(3))),
-             [BIG, BIG[::-1].copy()], [0, 1])
+    _compare(lambda f, a, b, y: f.cosine_embedding_loss(a, b, y),
+             [BIG, BIG[::-1].copy(), np.array([1.0, -1.0, 1.0], np.float32)], [0, 1])

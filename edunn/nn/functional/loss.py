@@ -273,6 +273,8 @@ def _nll_pick(logp: Any, t: Any, w: Any, ignore_index: int, reduction: str) -> t
     with backend.numpy.errstate(invalid="ignore", divide="ignore"):
         out = loss.sum(dtype=dt) / total  # nothing counted: 0/0 = nan, as PyTorch
         coef = coef / total
+    if valid is not None:   # ... but an ignored target's gradient stays 0
+        coef = xp.where(valid, coef, xp.zeros((), dt))
     return out, tt, coef
 
 
