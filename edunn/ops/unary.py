@@ -29,8 +29,11 @@ _SQRT_PI = math.sqrt(math.pi)
 
 class _Unary(Function):
     """``y = f(x)`` elementwise;  dy/dx = ``df(x, y)``.  ``keeps_int``: integer inputs keep their
-    dtype (``abs``, ``floor`` ...) instead of becoming floats."""
+    dtype (``abs``, ``floor`` ...) instead of becoming floats.  ``saves``: what ``df`` needs, the
+    input ``"x"``, the output ``"y"``, both or nothing: saving only that lets the other be changed in
+    place afterwards, as PyTorch allows (``sqrt`` keeps its result, ``sin`` its input)."""
     keeps_int = False
+    saves = "x"
 
     @classmethod
     def forward(cls, ctx, x):
@@ -39,12 +42,14 @@ class _Unary(Function):
             xd = _float_array(x)
         with backend.numpy.errstate(all="ignore"):  # NaN/inf results, silently as PyTorch
             y = cls.f(_xp(x), xd)
-        ctx.save_for_backward(x, y)
+        ctx.save_for_backward(*((x,) if "x" in cls.saves else ()), *((y,) if "y" in cls.saves else ()))
         return y
 
     @classmethod
     def backward(cls, ctx, grad):
-        x, y = ctx.saved_tensors
+        saved = list(ctx.saved_tensors)
+        x = saved.pop(0) if "x" in cls.saves else None
+        y = saved.pop(0) if "y" in cls.saves else None
         return grad * cls.df(x, y)
 
 
@@ -71,12 +76,14 @@ class Sign(_Step):
 
 class Exp2(_Unary):
     """``y = 2^x``;  dy/dx = y ln 2."""
+    saves = "y"
     f = staticmethod(lambda xp, x: xp.exp2(x))
     df = staticmethod(lambda x, y: y * math.log(2.0))
 
 
 class Expm1(_Unary):
     """``y = e^x - 1`` (accurate near 0);  dy/dx = y + 1."""
+    saves = "y"
     f = staticmethod(lambda xp, x: xp.expm1(x))
     df = staticmethod(lambda x, y: y + 1)
 
@@ -101,12 +108,14 @@ class Log1p(_Unary):
 
 class Sqrt(_Unary):
     """``y = sqrt x``;  dy/dx = 1 / (2 y)."""
+    saves = "y"
     f = staticmethod(lambda xp, x: xp.sqrt(x))
     df = staticmethod(lambda x, y: 0.5 / y)
 
 
 class Rsqrt(_Unary):
     """``y = 1 / sqrt x``;  dy/dx = -y^3 / 2."""
+    saves = "y"
     f = staticmethod(lambda xp, x: 1 / xp.sqrt(x))
     df = staticmethod(lambda x, y: -0.5 * y * y * y)
 
@@ -132,6 +141,7 @@ class Cos(_Unary):
 
 class Tan(_Unary):
     """``y = tan x``;  dy/dx = 1 + y^2."""
+    saves = "y"
     f = staticmethod(lambda xp, x: xp.tan(x))
     df = staticmethod(lambda x, y: 1 + y * y)
 
@@ -186,12 +196,14 @@ class Atanh(_Unary):
 
 class Reciprocal(_Unary):
     """``y = 1 / x``;  dy/dx = -y^2."""
+    saves = "y"
     f = staticmethod(lambda xp, x: 1 / x)
     df = staticmethod(lambda x, y: -(y * y))
 
 
 class Frac(_Unary):
     """``y = x - trunc(x)``;  dy/dx = 1."""
+    saves = ""
     f = staticmethod(lambda xp, x: x - xp.trunc(x))
     df = staticmethod(lambda x, y: 1)
 
@@ -231,18 +243,21 @@ class Round(_Step):
 
 class Deg2Rad(_Unary):
     """``y = x * pi / 180``;  dy/dx = pi / 180."""
+    saves = ""
     f = staticmethod(lambda xp, x: x * (math.pi / 180))
     df = staticmethod(lambda x, y: math.pi / 180)
 
 
 class Rad2Deg(_Unary):
     """``y = x * 180 / pi``;  dy/dx = 180 / pi."""
+    saves = ""
     f = staticmethod(lambda xp, x: x * (180 / math.pi))
     df = staticmethod(lambda x, y: 180 / math.pi)
 
 
 class Sinc(_Unary):
     """``y = sin(pi x) / (pi x)`` (1 at 0);  dy/dx = (cos(pi x) - y) / x (0 at 0)."""
+    saves = "xy"
     f = staticmethod(lambda xp, x: xp.sinc(x))
 
     @staticmethod
@@ -322,6 +337,7 @@ class Erfc(_Unary):
 
 class Erfinv(_Unary):
     """``y = erf^{-1} x`` on (-1, 1);  dy/dx = sqrt(pi)/2 e^{y^2}."""
+    saves = "y"
     f = staticmethod(_erfinv_array)
     df = staticmethod(lambda x, y: (_SQRT_PI / 2) * exp(y * y))
 
