@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from typing import Any, NamedTuple, Sequence
+from typing import Any, NamedTuple
 
 from ... import backend
 from ...autograd.function import Function
