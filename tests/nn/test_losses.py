@@ -503,3 +503,32 @@ def test_module_argument_errors():
         edunn.nn.HuberLoss(delta="1")
     with pytest.warns(FutureWarning, match="NLLLoss2d"):
         edunn.nn.NLLLoss2d()
+
+
+# ------------------------------------------------------------------------------------------------
+# signatures
+# ------------------------------------------------------------------------------------------------
+FUNCTIONS = ["l1_loss", "mse_loss", "cross_entropy", "nll_loss", "poisson_nll_loss", "gaussian_nll_loss",
+             "kl_div", "binary_cross_entropy", "binary_cross_entropy_with_logits", "margin_ranking_loss",
+             "hinge_embedding_loss", "multilabel_margin_loss", "huber_loss", "smooth_l1_loss",
+             "soft_margin_loss", "multilabel_soft_margin_loss", "cosine_embedding_loss", "multi_margin_loss",
+             "triplet_margin_loss", "triplet_margin_with_distance_loss", "normalize"]
+
+
+def _params(fn):
+    import inspect
+    return [(p.name, p.default, p.kind) for p in inspect.signature(fn).parameters.values()]
+
+
+@needs_torch
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_function_signature_is_torchs(name):
+    assert _params(getattr(F, name)) == _params(getattr(TF, name))
+
+
+@needs_torch
+@pytest.mark.parametrize("name", [m[0] for m in MODULES] + ["NLLLoss2d"])
+def test_module_signature_is_torchs(name):
+    ours, ref = getattr(edunn.nn, name), getattr(torch.nn, name)
+    assert _params(ours.__init__) == _params(ref.__init__)
+    assert _params(ours.forward) == _params(ref.forward)
