@@ -27,6 +27,7 @@ from __future__ import annotations
 import math
 from typing import Any, Sequence
 
+import edunn
 from ... import backend
 from ...autograd.function import Function
 from ...autograd.grad_mode import is_grad_enabled, no_grad
@@ -400,3 +401,28 @@ def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: flo
         div = div.view(sizes)
     div = div.mul(alpha).add(k).pow(beta)
     return input / div
+
+
+def _cross_map_lrn2d(input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75,
+                     k: float = 1.0) -> Tensor:
+    """``CrossMapLRN2d``'s map (Lua Torch's): x (N, C, H, W) * (k + alpha/size * S)^(-beta), S the
+    sum of squares over the channels within ``(size - 1) // 2`` of c.
+
+    PyTorch computes S by a running sum whose removal test is off by one (``c > pre_pad``), so the
+    square of channel 0 is never removed: for c >= pre_pad it stays in S.  We reproduce that, so
+    the numbers are PyTorch's."""
+    from .pooling import avg_pool3d
+    _check_input(input, "CrossMapLRN2d", "CrossMapLRN2d")
+    if input.dim() != 4:
+        raise ValueError(f"CrossMapLRN2d: Expected input to be 4D, got {input.dim()}D instead.")
+    pre_pad = int((size - 1) / 2 + 1)
+    half = pre_pad - 1
+    window = 2 * half + 1
+    n, c, h, w = input.shape
+    square = input.mul(input)
+    s = pad(square.view(n, 1, c, h, w), (0, 0, 0, 0, half, half))
+    s = avg_pool3d(s, (window, 1, 1), stride=1).squeeze(1) * window
+    if c > pre_pad:
+        keeps_first = (edunn.arange(c, device=input.device) >= pre_pad).to(input.dtype).view(1, c, 1, 1)
+        s = s + square[:, :1] * keeps_first
+    return input * (s * (alpha / size) + k).pow(-beta)
