@@ -151,3 +151,31 @@ def cnn_step(fw, x, y, params, opt):
     loss.backward()
     opt.step()
     return w1.grad
+
+
+# --- one optimizer step over 10M float32 parameters (lesson 14's optimizers, in place) ----------
+
+OPTIM_SHAPES = [(2000, 4000), (1000, 2000), (2000,)]   # 10,002,000 float32 parameters
+
+
+def _optim_inputs(make_optimizer):
+    """Parameters of the sizes above with a fixed gradient in ``.grad``, and an optimizer."""
+    def setup(fw, rng):
+        params = [leaf(fw, rng.standard_normal(s).astype(np.float32)) for s in OPTIM_SHAPES]
+        for p in params:
+            p.grad = fw.from_numpy(rng.standard_normal(p.shape).astype(np.float32))
+        return params, make_optimizer(fw, params)
+    return setup
+
+
+def _optim_step(fw, params, opt):
+    opt.step()
+    return params[-1]
+
+
+workload("sgd_momentum_step", repeats=20, quick_repeats=2, target=1.1, rtol=1e-5,
+         setup=_optim_inputs(lambda fw, ps: fw.optim.SGD(ps, lr=0.01, momentum=0.9)),
+         description="SGD(lr=0.01, momentum=0.9).step() over 10M float32 parameters")(_optim_step)
+workload("adam_step", repeats=20, quick_repeats=2, target=1.1, rtol=1e-5,
+         setup=_optim_inputs(lambda fw, ps: fw.optim.Adam(ps, lr=1e-3)),
+         description="Adam(lr=1e-3).step() over 10M float32 parameters")(_optim_step)
