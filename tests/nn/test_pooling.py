@@ -270,6 +270,15 @@ def test_nan_and_inf_like_torch():
     b, ib = TF.max_pool2d(torch.tensor(x), 2, 2, return_indices=True, ceil_mode=True)
     np.testing.assert_array_equal(a.numpy(), b.numpy())
     np.testing.assert_array_equal(ia.numpy(), ib.numpy())
+    x = distinct((1, 1, 6, 6))
+    x[0, 0, 0, 1] = x[0, 0, 1, 0] = x[0, 0, 3, 3] = np.nan  # PyTorch keeps the last NaN of a window
+    samples = np.array([[[0.3, 0.4]]], "float32")
+    for fn in [lambda f, t: f.adaptive_max_pool2d(t, 2, return_indices=True),
+               lambda f, t: f.fractional_max_pool2d(t, 3, output_size=2, return_indices=True,
+                                                    _random_samples=(edunn if f is F else torch).tensor(samples))]:
+        (a, ia), (b, ib) = fn(F, edunn.tensor(x)), fn(TF, torch.tensor(x))
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+        np.testing.assert_array_equal(ia.numpy(), ib.numpy())
 
 
 # ------------------------------------------------------------------------------ modules

@@ -495,6 +495,9 @@ def _max_indexed(xd: Any, pos: list) -> tuple:
     vals = planes[xp.arange(nb)[:, None, None], xp.arange(c)[None, :, None], flat_pos.reshape(nb, c, -1)]
     vals = vals.reshape(flat_pos.shape)
     arg = vals.argmax(-1)[..., None]
+    if xd.dtype.kind == "f" and xp.isnan(vals).any():  # PyTorch keeps the last NaN of a window
+        nan = xp.isnan(vals)
+        arg = xp.where(nan.any(-1), nan.shape[-1] - 1 - nan[..., ::-1].argmax(-1), arg[..., 0])[..., None]
     return xp.take_along_axis(flat_pos, arg, -1)[..., 0], xp.take_along_axis(vals, arg, -1)[..., 0]
 
 
@@ -627,14 +630,6 @@ _FRACTION_NAMES = {2: ("height", "width"), 3: ("time", "height", "width")}
 
 def _fractional_max_pool(input: Tensor, kernel_size: Any, output_size: Any, output_ratio: Any,
                          _random_samples: Any, n: int) -> tuple[Tensor, Tensor]:
-    """Windows of size ``k`` starting at pseudo-random points (Graham, 2014).  Per plane and dim,
-    with ``u`` the plane's random sample and ``alpha = (L - k) / (out - 1)``::
-
-        start[i] = int((i + u) alpha) - int(u alpha)   (i < out - 1),   start[out - 1] = L - k
-
-    computed in the input's dtype exactly as PyTorch, so the same ``_random_samples`` give the same
-    windows.  Samples come from ``edunn.rand`` (reproducible under ``edunn.manual_seed``); their last
-    dim is ordered (W, H) in 2d and (T, H, W) in 3d, as in PyTorch."""
     who = f"fractional_max_pool{n}d"
     k = _ntuple(kernel_size, n, "kernel_size", who)
     x, batched = _planes(input, n, who, f"{who}(): Expected {n + 1}D or {n + 2}D tensor, but got: "
@@ -687,7 +682,16 @@ def _fractional_max_pool(input: Tensor, kernel_size: Any, output_size: Any, outp
 def fractional_max_pool2d_with_indices(input: Tensor, kernel_size: Any, output_size: Any = None,
                                        output_ratio: Any = None, return_indices: bool = False,
                                        _random_samples: Any = None) -> tuple:
-    """Fractional max pooling (see :func:`_fractional_max_pool`): values and flat indices."""
+    """Fractional max pooling (Graham, 2014): max over windows of size ``k`` starting at
+    pseudo-random points.  Per plane and dim, with ``u`` the plane's random sample and
+    ``alpha = (L - k) / (out - 1)``::
+
+        start[i] = int((i + u) alpha) - int(u alpha)   (i < out - 1),   start[out - 1] = L - k
+
+    computed in the input's dtype as PyTorch does, so the same ``_random_samples`` (shape
+    ``(N, C, 2)``, ordered (W, H); ``(N, C, 3)`` ordered (T, H, W) in 3d) give the same windows.
+    Without them, samples come from ``edunn.rand`` (reproducible under ``edunn.manual_seed``).
+    Returns the values and flat indices.  Lesson 10."""
     return _fractional_max_pool(input, kernel_size, output_size, output_ratio, _random_samples, 2)
 
 
