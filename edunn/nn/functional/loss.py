@@ -56,7 +56,10 @@ def _weighted(loss: Tensor, weight: Tensor | None, reduction: str, input: Tensor
 
 def l1_loss(input: Tensor, target: Tensor, size_average: bool | None = None,
             reduce: bool | None = None, reduction: str = "mean", weight: Tensor | None = None) -> Tensor:
-    r"""``l_n = |x_n - y_n|`` (times ``weight_n``); 'mean' with a weight divides by sum(weight)."""
+    r"""Mean absolute error: ``l_n = |x_n - y_n|`` (times ``weight_n``).
+
+    'mean' with a weight divides by sum(weight).  Shapes: input ``(*)``, target and weight the
+    same shape (a target that broadcasts is accepted, with PyTorch's warning).  Lesson 06."""
     _warn_size(input, target)
     reduction = _reduction(size_average, reduce, reduction)
     return _weighted((input - target).abs(), weight, reduction, input, True)
@@ -64,7 +67,11 @@ def l1_loss(input: Tensor, target: Tensor, size_average: bool | None = None,
 
 def mse_loss(input: Tensor, target: Tensor, size_average: bool | None = None,
              reduce: bool | None = None, reduction: str = "mean", weight: Tensor | None = None) -> Tensor:
-    r"""``l_n = (x_n - y_n)^2`` (times ``weight_n``); 'mean' with a weight divides by sum(weight)."""
+    r"""Mean squared error: ``l_n = (x_n - y_n)^2`` (times ``weight_n``), the negative
+    log-likelihood of a Gaussian with fixed variance, up to constants.
+
+    'mean' with a weight divides by sum(weight).  Shapes: input ``(*)``, target and weight the
+    same shape.  Lesson 06."""
     _warn_size(input, target)
     reduction = _reduction(size_average, reduce, reduction)
     if not (input.is_floating_point() or target.is_floating_point()):
@@ -78,7 +85,8 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
     r"""``l_n = 0.5 d^2`` if ``|d| < delta`` else ``delta (|d| - 0.5 delta)``, d = x_n - y_n.
 
     Quadratic near 0, linear (slope ``delta``) beyond: MSE's smoothness with L1's robustness.
-    'mean' with a weight is the plain mean of the weighted losses, as in PyTorch."""
+    'mean' with a weight is the plain mean of the weighted losses, as in PyTorch.  Shapes:
+    input ``(*)``, target and weight the same shape.  Lesson 06."""
     _warn_size(input, target)
     reduction = _get_reduction(reduction)
     if delta <= 0:
@@ -93,7 +101,10 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
 
 def smooth_l1_loss(input: Tensor, target: Tensor, size_average: bool | None = None,
                    reduce: bool | None = None, reduction: str = "mean", beta: float = 1.0) -> Tensor:
-    r"""``l_n = 0.5 d^2 / beta`` if ``|d| < beta`` else ``|d| - 0.5 beta``; beta = 0 is L1."""
+    r"""``l_n = 0.5 d^2 / beta`` if ``|d| < beta`` else ``|d| - 0.5 beta``, d = x_n - y_n.
+
+    Huber's loss divided by ``beta``; beta = 0 is the L1 loss.  Shapes: input ``(*)``, target
+    the same shape.  Lesson 06."""
     _warn_size(input, target)
     reduction = _reduction(size_average, reduce, reduction)
     if beta < 0:
@@ -115,7 +126,8 @@ def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full
         log_input:      l = exp(x) - y x                 (x = log rate)
         otherwise:      l = x - y log(x + eps)           (x = rate)
         full:           + y log y - y + 0.5 log(2 pi y)  (Stirling), only where y > 1
-    """
+
+    Shapes: input ``(*)``, target the same shape.  Lesson 06."""
     reduction = _reduction(size_average, reduce, reduction)
     if log_input:
         loss = input.exp() - target * input
@@ -135,7 +147,8 @@ def gaussian_nll_loss(input: Tensor, target: Tensor, var: Tensor | float, full: 
 
     ``var`` has input's shape, or one dimension less / one dimension of size 1 (one variance
     shared by that dimension), or is a number.  The clamp at ``eps`` changes the value only: the
-    gradient with respect to ``var`` is taken as if unclamped (PyTorch clamps under no_grad)."""
+    gradient with respect to ``var`` is taken as if unclamped (PyTorch clamps under no_grad).
+    Shapes: input ``(N, *)``, target the same.  Lesson 06."""
     if isinstance(var, (int, float)) and not isinstance(var, bool):
         if var < 0:
             raise ValueError("var has negative entry/entries")
@@ -168,7 +181,7 @@ def kl_div(input: Tensor, target: Tensor, size_average: bool | None = None,
         l = p (log p - log q)  =  xlogy(p, p) - p input       (log_target: exp(t) (t - input))
 
     'batchmean' (sum / batch size) is the true KL divergence; 'mean' divides by every element
-    and warns, as in PyTorch."""
+    and warns, as in PyTorch.  Shapes: input ``(*)``, target broadcastable to it.  Lesson 06."""
     if not input.is_floating_point() or not target.is_floating_point():
         raise RuntimeError("kl_div: Integral inputs not supported.")
     if size_average is not None or reduce is not None:

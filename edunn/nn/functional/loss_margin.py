@@ -24,7 +24,9 @@ __all__ = ["margin_ranking_loss", "hinge_embedding_loss", "soft_margin_loss",
 def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0,
                         size_average: bool | None = None, reduce: bool | None = None,
                         reduction: str = "mean") -> Tensor:
-    r"""``l = max(0, -y (x1 - x2) + margin)``, y in {1, -1}: x1 should rank higher when y = 1."""
+    r"""``l = max(0, -y (x1 - x2) + margin)``, y in {1, -1}: x1 should rank higher when y = 1.
+
+    Shapes: ``(N)`` or ``()`` for all three.  Lesson 06."""
     reduction = _reduction(size_average, reduce, reduction)
     if input1.dim() != input2.dim() or input1.dim() != target.dim():
         raise RuntimeError(f"margin_ranking_loss : All input tensors should have same dimension but "
@@ -36,7 +38,10 @@ def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: 
 def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0,
                          size_average: bool | None = None, reduce: bool | None = None,
                          reduction: str = "mean") -> Tensor:
-    r"""``l = x`` where y = 1, ``max(0, margin - x)`` where y = -1 (x: a distance)."""
+    r"""``l = x`` where y = 1, ``max(0, margin - x)`` where y = -1 (x: a distance, so similar
+    pairs are pulled together and dissimilar ones pushed beyond ``margin``).
+
+    Shapes: input ``(*)``, target the same with values in {1, -1}.  Lesson 08."""
     reduction = _reduction(size_average, reduce, reduction)
     zeros = edunn.zeros_like(input)
     out = edunn.where(target != 1, (margin - input).clamp_min(0), zeros) + \
@@ -46,7 +51,9 @@ def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0,
 
 def soft_margin_loss(input: Tensor, target: Tensor, size_average: bool | None = None,
                      reduce: bool | None = None, reduction: str = "mean") -> Tensor:
-    r"""``l = log(1 + exp(-y x))``, y in {1, -1}: the logistic loss of a two-class problem."""
+    r"""``l = log(1 + exp(-y x))``, y in {1, -1}: the logistic loss of a two-class problem.
+
+    Shapes: input ``(*)``, target the same.  Lesson 06."""
     reduction = _reduction(size_average, reduce, reduction)
     if not (input.is_floating_point() or target.is_floating_point()):
         raise RuntimeError(f"result type Float can't be cast to the desired output type "
@@ -60,7 +67,9 @@ def multilabel_soft_margin_loss(input: Tensor, target: Tensor, weight: Tensor | 
                                 reduction: str = "mean") -> Tensor:
     r"""One-vs-all logistic loss, averaged over the C classes of each sample:
 
-        l_n = -1/C sum_c w_c [ y_nc log sigmoid(x_nc) + (1 - y_nc) log sigmoid(-x_nc) ]"""
+        l_n = -1/C sum_c w_c [ y_nc log sigmoid(x_nc) + (1 - y_nc) log sigmoid(-x_nc) ]
+
+    Shapes: input ``(N, C)``, target the same (0/1 per class), weight ``(C)``.  Lesson 06."""
     if size_average is not None or reduce is not None:
         reduction = _legacy_get_string(size_average, reduce)
     loss = -(target * logsigmoid(input) + (1 - target) * logsigmoid(-input))
@@ -95,7 +104,9 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float =
                       reduce: bool | None = None, reduction: str = "mean") -> Tensor:
     r"""Multi-class hinge loss: for each sample with class y,
 
-        l = 1/C sum_{i != y} w_y max(0, margin - x_y + x_i)^p,   p in {1, 2}"""
+        l = 1/C sum_{i != y} w_y max(0, margin - x_y + x_i)^p,   p in {1, 2}
+
+    Shapes: input ``(N, C)`` or ``(C)``, target ``(N)`` or ``()`` of int64.  Lesson 06."""
     reduction = _reduction(size_average, reduce, reduction)
     if p != 1 and p != 2:
         raise ValueError("only p == 1 and p == 2 supported")
@@ -128,7 +139,9 @@ def multilabel_margin_loss(input: Tensor, target: Tensor, size_average: bool | N
                            reduce: bool | None = None, reduction: str = "mean") -> Tensor:
     r"""Multi-label hinge loss.  ``target`` holds each sample's classes, ended by the first -1:
 
-        l = 1/C sum_{j in targets} sum_{i not in targets} max(0, 1 - (x_j - x_i))"""
+        l = 1/C sum_{j in targets} sum_{i not in targets} max(0, 1 - (x_j - x_i))
+
+    Shapes: input ``(N, C)`` or ``(C)``, target the same shape, int64.  Lesson 06."""
     reduction = _reduction(size_average, reduce, reduction)
     if target.dtype != edunn.int64:
         raise RuntimeError(f"expected scalar type Long but found {_type_name(target)}")
@@ -165,7 +178,9 @@ def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin
                           size_average: bool | None = None, reduce: bool | None = None,
                           reduction: str = "mean") -> Tensor:
     r"""``l = 1 - cos(x1, x2)`` where y = 1, ``max(0, cos(x1, x2) - margin)`` where y = -1, with
-    ``cos = <x1, x2> / sqrt((|x1|^2 + 1e-12)(|x2|^2 + 1e-12))`` (ATen's)."""
+    ``cos = <x1, x2> / sqrt((|x1|^2 + 1e-12)(|x2|^2 + 1e-12))`` (ATen's).
+
+    Shapes: inputs ``(N, D)`` with target ``(N)``, or ``(D)`` with target ``()``.  Lesson 08."""
     reduction = _reduction(size_average, reduce, reduction)
     td = target.dim()
     if td not in (0, 1):
@@ -200,7 +215,9 @@ def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, marg
                         size_average: bool | None = None, reduce: bool | None = None,
                         reduction: str = "mean") -> Tensor:
     r"""``l = max(0, d(a, p) - d(a, n) + margin)`` with ``d`` = ``pairwise_distance(p, eps)``;
-    ``swap`` uses ``min(d(a, n), d(p, n))`` as the negative distance (Balntas et al. 2016)."""
+    ``swap`` uses ``min(d(a, n), d(p, n))`` as the negative distance (Balntas et al. 2016).
+
+    Shapes: ``(N, D)`` or ``(D)`` for all three.  Lesson 08."""
     reduction = _reduction(size_average, reduce, reduction)
     if margin <= 0:
         raise ValueError(f"margin must be greater than 0, got {margin}")
@@ -217,7 +234,7 @@ def triplet_margin_with_distance_loss(anchor: Tensor, positive: Tensor, negative
                                       margin: float = 1.0, swap: bool = False,
                                       reduction: str = "mean") -> Tensor:
     r"""``triplet_margin_loss`` with any ``distance_function(x1, x2) -> Tensor`` (default
-    ``pairwise_distance``): ``l = max(0, d(a, p) - d(a, n) + margin)``."""
+    ``pairwise_distance``): ``l = max(0, d(a, p) - d(a, n) + margin)``.  Lesson 08."""
     if reduction not in ("mean", "sum", "none"):
         raise ValueError(f"{reduction} is not a valid value for reduction")
     if margin <= 0:
