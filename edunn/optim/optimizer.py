@@ -92,7 +92,7 @@ def _use_grad_for_differentiable(func: Callable) -> Callable:
     def _use_grad(self, *args: Any, **kwargs: Any) -> Any:
         prev = grad_mode.state.enabled
         try:
-            grad_mode.state.enabled = bool(self.defaults["differentiable"])
+            grad_mode.state.enabled = bool(self.defaults.get("differentiable", False))
             return func(self, *args, **kwargs)
         finally:
             grad_mode.state.enabled = prev

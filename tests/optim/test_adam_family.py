@@ -570,3 +570,26 @@ def test_tensor_lr_must_have_one_element():
     o = optim.Adam([edunn.zeros(2, requires_grad=True)],
                    betas=(edunn.tensor([0.9]), edunn.tensor([[0.99]])))
     assert [b.shape for b in o.defaults["betas"]] == [(), ()]
+
+
+@pytest.mark.parametrize("name", _by_name(NAMES))
+def test_same_run_on_every_device(name, device):
+    """The update runs on whatever device the parameters live on (CuPy on ``cuda``): the same
+    run there and on the CPU agree to float32 precision, and the state stays with the params
+    (``"step"`` on the CPU, as PyTorch keeps it unless capturable/fused)."""
+    init, grads = _data(steps=8)
+    kwargs = {"lr": 0.01, "weight_decay": 0.1, **({"momentum": 0.9} if name == "SGD" else {})}
+    runs = []
+    for dev in ("cpu", device):
+        ps = [edunn.tensor(a, device=dev, requires_grad=True) for a in init]
+        o = getattr(optim, name)(ps, **kwargs)
+        for gs in grads:
+            for p, g in zip(ps, gs):
+                p.grad = edunn.tensor(g, device=dev)
+            o.step()
+        for p in ps:
+            for key, v in o.state[p].items():
+                assert v.device == (edunn.device("cpu") if key in ("step", "mu_product") else p.device)
+        runs.append([p.detach().cpu().numpy() for p in ps])
+    for a, b in zip(*runs):
+        np.testing.assert_allclose(b, a, rtol=RTOL, atol=ATOL)
