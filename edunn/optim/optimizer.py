@@ -123,8 +123,8 @@ def _zero_step(param: Tensor, on_param_device: bool = False, is_fused: bool | No
     ``fused`` asked for the parameter's device (PyTorch keeps it there in those modes)."""
     dev = param.device if on_param_device else backend.CPU
     d = _get_scalar_dtype(is_fused)
-    return Tensor._make(backend.xp_for(dev).zeros((), d.np) if dev.type == "cpu"
-                        else backend.to_device(backend.as_ndarray(0).astype(d.np), dev))
+    with backend.device_context(dev):
+        return Tensor._make(backend.xp_for(dev).zeros((), d.np))
 
 
 def _increment_step(step_t: Tensor) -> float:
