@@ -250,12 +250,11 @@ def _nll_pick(logp: Any, t: Any, w: Any, ignore_index: int, reduction: str) -> t
     n, n_classes = logp.shape[0], logp.shape[1]
     if t.dtype != backend.int64.np:
         t = t.astype(backend.int64.np)   # uint8 targets: compare with ignore_index as integers
-    valid = t != ignore_index
-    if t.size == 0 or valid.all():       # the common case, checked with two reductions
-        if t.size and (int(t.min()) < 0 or int(t.max()) >= n_classes):
-            raise IndexError(f"Target {int(t[(t < 0) | (t >= n_classes)].ravel()[0])} is out of bounds.")
-        tt, valid = t, None
+    lo, hi = (int(t.min()), int(t.max())) if t.size else (0, -1)
+    if 0 <= lo and hi < n_classes and not lo <= ignore_index <= hi:
+        tt, valid = t, None              # the common case: every target counts (two reductions)
     else:
+        valid = t != ignore_index
         bad = valid & ((t < 0) | (t >= n_classes))
         if bad.any():
             raise IndexError(f"Target {int(t[bad].ravel()[0])} is out of bounds.")
