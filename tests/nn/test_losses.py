@@ -293,6 +293,17 @@ def test_elementwise_mean_is_deprecated_mean():
     np.testing.assert_allclose(out.numpy(), F.mse_loss(x, y).numpy())
 
 
+def test_warnings_point_at_the_caller():
+    x, y = edunn.randn(3, 4), edunn.randn(3, 4)
+    for call in (lambda: F.mse_loss(x, y, reduce=False), lambda: F.l1_loss(x, y[0]),
+                 lambda: F.kl_div(x, y.abs()), lambda: F.kl_div(x, y.abs(), size_average=True),
+                 lambda: F.multilabel_soft_margin_loss(x, y.abs(), reduce=True),
+                 lambda: F.nll_loss(x, edunn.tensor([0, 1, 2]), reduction="elementwise_mean")):
+        with pytest.warns(UserWarning) as record:
+            call()
+        assert record[0].filename == __file__
+
+
 def test_kl_div_mean_warns():
     with pytest.warns(UserWarning, match="'batchmean' divides only by the batch size"):
         F.kl_div(edunn.randn(2, 3), edunn.rand(2, 3))
