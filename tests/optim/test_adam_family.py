@@ -593,3 +593,28 @@ def test_same_run_on_every_device(name, device):
         runs.append([p.detach().cpu().numpy() for p in ps])
     for a, b in zip(*runs):
         np.testing.assert_allclose(b, a, rtol=RTOL, atol=ATOL)
+
+
+@pytest.mark.lesson14
+@pytest.mark.parametrize("name,kwargs", [("SGD", {"momentum": 0.9, "weight_decay": 0.05}),
+                                         ("SGD", {"nesterov": True, "momentum": 0.5}),
+                                         ("Adam", {"amsgrad": True}), ("Adam", {"weight_decay": 0.1})],
+                         ids=_case_id)
+def test_hypergradient_through_a_tensor_lr(name, kwargs):
+    """With ``differentiable=True`` and an ``lr`` tensor that requires grad, d(loss after the
+    step)/d(lr) -- the hypergradient -- is PyTorch's."""
+    def run(fw):
+        w = fw.tensor([1.0, -2.0, 0.5], dtype=fw.float64, requires_grad=True)
+        lr = fw.tensor(0.1, dtype=fw.float64, requires_grad=True)
+        g = fw.tensor([0.3, 0.25, -0.1], dtype=fw.float64, requires_grad=True)
+        p = w * 1.0
+        o = getattr(fw.optim, name)([p], lr=lr, differentiable=True, **kwargs)
+        p.grad = g
+        o.step()
+        (p ** 3).sum().backward()
+        return [_np(p)] + [None if x.grad is None else _np(x.grad) for x in (w, lr, g)]
+
+    for a, b in zip(run(edunn), run(torch)):
+        assert (a is None) == (b is None)
+        if b is not None:
+            np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-12)
