@@ -27,10 +27,16 @@ __all__ = ["pixel_shuffle", "pixel_unshuffle", "channel_shuffle", "native_channe
 
 
 # ------------------------------------------------------------------------------ shuffles
+def _int_arg(value: Any, who: str, name: str) -> int:
+    if isinstance(value, bool) or not hasattr(value, "__index__"):
+        raise TypeError(f"{who}(): argument '{name}' (position 2) must be int, not {type(value).__name__}")
+    return operator.index(value)
+
+
 def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
     """``(*, C r^2, H, W) -> (*, C, H r, W r)``: ``out[c, h r + i, w r + j] = in[c r^2 + i r + j, h, w]``
     (sub-pixel convolution, Shi et al. 2016).  Lesson 10."""
-    r = operator.index(upscale_factor)
+    r = _int_arg(upscale_factor, "pixel_shuffle", "upscale_factor")
     if input.dim() < 3:
         raise RuntimeError(f"pixel_shuffle expects input to have at least 3 dimensions, but got input with "
                            f"{input.dim()} dimension(s)")
@@ -48,7 +54,7 @@ def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
 
 def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
     """The inverse of :func:`pixel_shuffle`: ``(*, C, H r, W r) -> (*, C r^2, H, W)``."""
-    r = operator.index(downscale_factor)
+    r = _int_arg(downscale_factor, "pixel_unshuffle", "downscale_factor")
     if input.dim() < 3:
         raise RuntimeError(f"pixel_unshuffle expects input to have at least 3 dimensions, but got input with "
                            f"{input.dim()} dimension(s)")
@@ -70,7 +76,7 @@ def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
 def channel_shuffle(input: Tensor, groups: int) -> Tensor:
     """``(N, g C', *) -> (N, C' g, *)``: channel ``i C' + j`` moves to ``j g + i`` (ShuffleNet),
     so that the next grouped convolution mixes channels of every group.  Lesson 10."""
-    g = operator.index(groups)
+    g = _int_arg(groups, "channel_shuffle", "groups")
     if input.dim() <= 2:
         raise RuntimeError(f"channel_shuffle expects input with > 2 dims, but got input with sizes "
                            f"{list(input.shape)}")
@@ -215,8 +221,11 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode:
                 raise TypeError(f"expected size to be one of int or Tuple[int] or Tuple[int, int] or "
                                 f"Tuple[int, int, int], but got size with types {[type(v) for v in size]}")
             out = [int(v) for v in size]
-        else:
+        elif _is_integer(size):
             out = [int(size)] * max(dim, 0)
+        else:
+            raise TypeError(f"expected size to be one of int or Tuple[int] or Tuple[int, int] or "
+                            f"Tuple[int, int, int], but got size of type {type(size).__name__}")
     elif scale_factor is not None:
         out = None
         if isinstance(scale_factor, (list, tuple)):
@@ -225,9 +234,13 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode:
                                  f"input with spatial dimensions of {shape[2:]} and scale_factor of shape "
                                  f"{scale_factor}. Please provide input tensor in (N, C, d1, d2, ...,dK) format and "
                                  "scale_factor in (s1, s2, ...,sK) format.")
-            scales = [float(v) for v in scale_factor]
+            scales = list(scale_factor)
         else:
-            scales = [float(scale_factor)] * max(dim, 0)
+            scales = [scale_factor] * max(dim, 0)
+        if not all(isinstance(v, (int, float)) or hasattr(v, "__float__") and not isinstance(v, str) for v in scales):
+            raise TypeError(f"expected scale_factor to be a float or a tuple of floats, but got "
+                            f"{[type(v).__name__ for v in scales]}")
+        scales = [float(v) for v in scales]
     else:
         raise ValueError("either size or scale_factor should be defined")
     if recompute_scale_factor and size is not None:
