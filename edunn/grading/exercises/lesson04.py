@@ -323,9 +323,14 @@ def _check_names(t: Any, got: Any, expected: dict, model: Any, what: str) -> boo
                       "Freeze it when the hook is made: def hook(..., name=name) or functools.partial")
     containers = {n for n, m in model.named_modules() if next(m.children(), None) is not None}
     extra = [n for n in got_names if n not in want]
+    missing = [n for n in want if n not in got_names]
     if extra and all(n in containers for n in extra):
-        return t.fail(f"{what} recorded containers too ({', '.join(repr(n) for n in extra)}): hook only "
-                      "the leaf modules (no children); a container's output is its last child's")
+        message = (f"{what} recorded containers too ({', '.join(repr(n) for n in extra)}): hook only "
+                   "the leaf modules (no children); a container's output is its last child's")
+        if missing:
+            message += (f"; and the leaves {', '.join(repr(n) for n in missing)} are missing "
+                        "(named_children() lists only the top level, named_modules() goes all the way down)")
+        return t.fail(message)
     return t.equal(got_names, want, f"the names in {what}")
 
 
@@ -528,7 +533,8 @@ def grade_renaming_pre_hook(student: Any, t: Any) -> None:
             raise Fail(f"with prefix {prefix!r}, the keys after your hook: missing {missing}, "
                        f"unexpected {extra}")
         for key in want_keys:
-            t.ok(d[key] is want[key], f"state_dict[{key!r}] should be the same tensor the old key held")
+            t.ok(d[key] is want[key], f"state_dict[{key!r}] should be the same tensor the old key held "
+                 "(move it with state_dict.pop(old_key); do not copy it)")
 
     with t.group("renames the keys of a top-level module (prefix '')"):
         check("")
