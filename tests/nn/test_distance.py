@@ -25,7 +25,7 @@ SPECS = []
 for p in (1.0, 1.5, 2.0, 3.0, math.inf, -1.0):
     SPECS.append(_both(f"pairwise_distance_p{p}", lambda f, a, b, p=p: f.pairwise_distance(a, b, p), [(5, 4), (5, 4)]))
 for p in (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, math.inf):
-    SPECS.append(_both(f"pdist_p{p}", lambda f, a, p=p: f.pdist(a, p), [(5, 3)]))
+    SPECS.append(_both(f"pdist_p{p}", lambda f, a, p=p: f.pdist(a, p), [(5, 3)], gradgrad=p in (1.5, 2.0, 3.0)))
 SPECS += [
     _both("pairwise_distance_keepdim_eps", lambda f, a, b: f.pairwise_distance(a, b, eps=0.1, keepdim=True),
           [(5, 4), (5, 4)]),
