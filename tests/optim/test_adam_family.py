@@ -618,3 +618,30 @@ def test_hypergradient_through_a_tensor_lr(name, kwargs):
         assert (a is None) == (b is None)
         if b is not None:
             np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-12)
+
+
+@pytest.mark.parametrize("name,kwargs", [pytest.param("SGD", {"lr": 0.1, "momentum": 0.9}, marks=L14),
+                                         pytest.param("Adam", {"lr": 0.01}, marks=L14),
+                                         pytest.param("NAdam", {"lr": 0.01}, marks=L15)],
+                         ids=_case_id)
+def test_training_a_module_matches_torch(name, kwargs):
+    """The whole loop -- forward, loss, backward, step, zero_grad -- on an MLP built from
+    ``named_parameters()``, with the same initial weights and data as PyTorch's."""
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((16, 5)).astype(np.float32)
+    y = rng.standard_normal((16, 2)).astype(np.float32)
+    t_model = torch.nn.Sequential(torch.nn.Linear(5, 8), torch.nn.Tanh(), torch.nn.Linear(8, 2))
+    e_model = edunn.nn.Sequential(edunn.nn.Linear(5, 8), edunn.nn.Tanh(), edunn.nn.Linear(8, 2))
+    e_model.load_state_dict({k: edunn.tensor(v.numpy()) for k, v in t_model.state_dict().items()})
+    t_opt = getattr(torch.optim, name)(t_model.named_parameters(), **kwargs)
+    e_opt = getattr(optim, name)(e_model.named_parameters(), **kwargs)
+    assert e_opt.param_groups[0]["param_names"] == t_opt.param_groups[0]["param_names"]
+    for _ in range(20):
+        for fw, model, opt in ((torch, t_model, t_opt), (edunn, e_model, e_opt)):
+            opt.zero_grad()
+            loss = ((model(fw.tensor(x)) - fw.tensor(y)) ** 2).mean()
+            loss.backward()
+            opt.step()
+    for (kt, vt), (ke, ve) in zip(t_model.state_dict().items(), e_model.state_dict().items()):
+        assert kt == ke
+        np.testing.assert_allclose(_np(ve), _np(vt), rtol=1e-4, atol=1e-5)
