@@ -392,3 +392,21 @@ def test_no_warning_during_a_plain_step():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         o.step()
+
+
+@needs_torch
+@pytest.mark.parametrize("name", ["Optimizer", "SGD", "Adam", "AdamW", "Adamax", "NAdam", "RAdam",
+                                  "SparseAdam"])
+def test_signatures_match_torch(name):
+    import inspect
+
+    def describe(fn):
+        return [(p.name, p.kind, p.default) for p in inspect.signature(fn).parameters.values()]
+    assert describe(getattr(optim, name).__init__) == describe(getattr(torch.optim, name).__init__)
+    if name == "Optimizer":
+        for method in ("zero_grad", "step", "state_dict", "load_state_dict", "add_param_group",
+                       "register_step_pre_hook", "register_step_post_hook",
+                       "register_state_dict_pre_hook", "register_state_dict_post_hook",
+                       "register_load_state_dict_pre_hook", "register_load_state_dict_post_hook"):
+            assert describe(getattr(optim.Optimizer, method)) == \
+                describe(getattr(torch.optim.Optimizer, method)), method
