@@ -123,8 +123,6 @@ def _error_of(function: Callable[[], Any]) -> BaseException | None:
         function()
     except NotImplementedError:
         raise
-    except RecursionError as error:
-        return error
     except Exception as error:
         return error
     return None
