@@ -206,6 +206,20 @@ def _lerp_(xp: Any, start: Any, end: Any, weight: float, tmp: Any) -> None:
         xp.subtract(end, tmp, out=start)
 
 
+def _dense_from_sparse(grad: Any, param: Tensor) -> Tensor:
+    """A dense copy of a sparse COO gradient (anything with PyTorch's ``coalesce()``,
+    ``_indices()``, ``_values()``; edunn has no sparse tensor type yet), zero where it names
+    nothing -- for the optimizers whose update treats a missing entry exactly as a zero."""
+    grad = grad.coalesce()
+    indices, values = grad._indices(), grad._values()
+    indices = indices._data if isinstance(indices, Tensor) else indices
+    values = values._data if isinstance(values, Tensor) else values
+    xp = backend.array_module(param._data)
+    dense = xp.zeros_like(param._data)
+    dense[tuple(indices[k] for k in range(indices.shape[0]))] = values
+    return Tensor._make(dense)
+
+
 def _check_lr(lr: Any) -> None:
     """PyTorch's checks of a learning rate that may be a float or a one-element tensor."""
     if isinstance(lr, Tensor) and lr.numel() != 1:

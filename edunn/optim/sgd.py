@@ -7,7 +7,8 @@ from typing import Any, Callable
 from .. import backend
 from ..autograd import grad_mode
 from ..tensor import Tensor
-from .optimizer import (Optimizer, _blocks, _bump_version, _check_lr, _differentiable_doc,
+from .optimizer import (Optimizer, _blocks, _bump_version, _check_lr, _dense_from_sparse,
+                        _differentiable_doc,
                         _foreach_doc, _fused_doc, _get_value, _maximize_doc, _params_doc,
                         _to_scalar, _use_grad_for_differentiable, _writable)
 
@@ -53,6 +54,11 @@ class SGD(Optimizer):
 
     State per parameter (PyTorch's keys): ``"momentum_buffer"`` when ``momentum != 0``.
 
+    A sparse gradient (PyTorch's sparse COO interface: ``is_sparse``, ``coalesce()``,
+    ``_indices()``, ``_values()``; edunn has no sparse tensor type yet) is used in its dense
+    form, which gives the same numbers; the momentum buffer is then dense where PyTorch keeps a
+    sparse one.  As in PyTorch, it cannot be combined with ``weight_decay``.
+
     Example::
 
         >>> optimizer = edunn.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
@@ -94,11 +100,15 @@ class SGD(Optimizer):
     def _init_group(self, group: dict, params: list, grads: list, momentum_buffer_list: list) -> None:
         for p in group["params"]:
             if p.grad is not None:
-                if getattr(p.grad, "is_sparse", False):
-                    raise RuntimeError("SGD in edunn does not support sparse gradients (edunn has "
-                                       "no sparse tensors yet); give it a dense gradient")
                 params.append(p)
-                grads.append(p.grad)
+                if getattr(p.grad, "is_sparse", False):
+                    if group["weight_decay"] != 0:  # PyTorch's error for a sparse + dense sum
+                        raise RuntimeError("add(sparse, dense) is not supported. Use add(dense, "
+                                           "sparse) instead.")
+                    # p - lr * 0 == p exactly: the dense form moves the same entries
+                    grads.append(_dense_from_sparse(p.grad, p))
+                else:
+                    grads.append(p.grad)
                 if group["momentum"] != 0:
                     momentum_buffer_list.append(self.state[p].get("momentum_buffer"))
 

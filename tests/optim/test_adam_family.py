@@ -645,3 +645,25 @@ def test_training_a_module_matches_torch(name, kwargs):
     for (kt, vt), (ke, ve) in zip(t_model.state_dict().items(), e_model.state_dict().items()):
         assert kt == ke
         np.testing.assert_allclose(_np(ve), _np(vt), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.lesson14
+@pytest.mark.parametrize("kwargs", [{}, {"momentum": 0.9}, {"momentum": 0.9, "nesterov": True},
+                                    {"momentum": 0.5, "dampening": 0.2, "maximize": True}], ids=repr)
+def test_sgd_with_sparse_gradients_matches_torch(kwargs):
+    rng = np.random.default_rng(11)
+    table = rng.standard_normal((6, 2)).astype(np.float32)
+    tp, ep = torch.tensor(table, requires_grad=True), edunn.tensor(table, requires_grad=True)
+    t_opt, e_opt = torch.optim.SGD([tp], lr=0.1, **kwargs), optim.SGD([ep], lr=0.1, **kwargs)
+    for _ in range(8):
+        rows = rng.integers(0, 6, size=3)[None, :]
+        vals = rng.standard_normal((3, 2)).astype(np.float32)
+        tp.grad = torch.sparse_coo_tensor(torch.tensor(rows), torch.tensor(vals), (6, 2),
+                                          check_invariants=True)
+        ep._grad = SparseCOO(rows, vals, (6, 2))
+        t_opt.step()
+        e_opt.step()
+    np.testing.assert_allclose(_np(ep), _np(tp), rtol=RTOL, atol=ATOL)
+    o = optim.SGD([ep], lr=0.1, weight_decay=0.1)
+    with pytest.raises(RuntimeError, match="add\\(sparse, dense\\) is not supported"):
+        o.step()
