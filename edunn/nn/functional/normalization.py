@@ -41,39 +41,42 @@ _LOW = frozenset(d.np for d in (backend.float16, backend.bfloat16))
 
 
 # ---------------------------------------------------------------------------------- the op
-def _moments(xd: Any, axes: tuple, eps: float) -> tuple:
-    """Mean and 1/sqrt(biased var + eps) over ``axes`` (kept), in float32 at least, and the
-    biased variance itself (the running statistics need it)."""
+def _standardize(xd: Any, axes: tuple, eps: float) -> tuple:
+    """``x_hat = (x - mean) / sqrt(var + eps)`` over ``axes`` (float32 at least), with the mean
+    and the biased variance (the running statistics need them), and a scratch array of x's
+    size that the caller may reuse for the output."""
     if xd.dtype in _LOW:
         xd = xd.astype(backend.float32.np)
+    xp = backend.array_module(xd)
     mean = xd.mean(axis=axes, keepdims=True)
-    xc = xd - mean
-    var = (xc * xc).mean(axis=axes, keepdims=True)   # two passes: no cancellation in E[x^2]-E[x]^2
-    invstd = 1.0 / backend.array_module(xd).sqrt(var + eps)
-    return mean, var, invstd.astype(var.dtype, copy=False)
+    xhat = xd - mean
+    scratch = xp.multiply(xhat, xhat)
+    var = scratch.mean(axis=axes, keepdims=True)   # two passes: no cancellation in E[x^2]-E[x]^2
+    invstd = (1.0 / xp.sqrt(var + eps)).astype(var.dtype, copy=False)
+    xhat *= invstd
+    return xhat, mean, var, invstd, scratch
 
 
 class _Normalize(Function):
-    """``y = (x - mean) * invstd * w + b`` with the statistics over ``axes`` (computed by the
-    caller, passed in as arrays); ``w`` and ``b`` broadcast to x as ``pshape``.
+    """``y = x_hat * w + b``, where ``x_hat`` (standardised x over ``axes``) and ``invstd`` come
+    from ``_standardize``; ``w`` and ``b`` broadcast to x as ``pshape``.
 
     Backward, fused: ``dx = invstd * (dy_hat - mean(dy_hat) - x_hat * mean(dy_hat * x_hat))``.
     Without ``create_graph`` it runs on arrays; with it, on tensor ops recomputing the statistics
     from x, so the gradient can be differentiated again."""
 
     @staticmethod
-    def forward(ctx, x, w, b, mean, invstd, axes, pshape, eps):
-        xd = x._data
-        xhat = xd.astype(mean.dtype, copy=False) - mean
-        xhat *= invstd
-        y = xhat
+    def forward(ctx, x, w, b, xhat, invstd, scratch, axes, pshape, eps):
+        y = scratch  # a fresh array of x's size, free now: the output goes there
         if w is not None:
-            y = y * w._data.reshape(pshape)     # y stays a fresh array: in place below is safe
+            backend.array_module(xhat).multiply(xhat, w._data.reshape(pshape), out=y)
+        else:
+            y[...] = xhat
         if b is not None:
             y += b._data.reshape(pshape)
-        ctx.mean, ctx.invstd, ctx.axes, ctx.pshape, ctx.eps = mean, invstd, axes, pshape, eps
+        ctx.xhat, ctx.invstd, ctx.axes, ctx.pshape, ctx.eps = xhat, invstd, axes, pshape, eps
         ctx.save_for_backward(x, w, b)
-        return y.astype(xd.dtype, copy=False)
+        return y.astype(x._data.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
@@ -81,31 +84,35 @@ class _Normalize(Function):
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
         axes, pshape = ctx.axes, ctx.pshape
         # the axes that weight is broadcast along: its gradient is summed over them
-        paxes = tuple(d for d in range(x.dim()) if pshape[d] == 1 and x.shape[d] != 1) \
-            if len(pshape) == x.dim() else ()
+        paxes = tuple(d for d in range(x.dim()) if pshape[d] == 1 and x.shape[d] != 1)
         if is_grad_enabled():  # create_graph: a differentiable gradient
             return _normalize_backward_graph(grad, x, w, b, axes, pshape, paxes, ctx.eps,
-                                             need_x, need_w, need_b) + (None,) * 5
-        xd, mean, invstd = x._data, ctx.mean, ctx.invstd
+                                             need_x, need_w, need_b) + (None,) * 6
+        xhat, invstd = ctx.xhat, ctx.invstd
+        xp = backend.array_module(xhat)
         g = grad._data
-        if g.dtype != mean.dtype:
-            g = g.astype(mean.dtype)
-        xhat = xd.astype(mean.dtype, copy=False) - mean
-        xhat *= invstd
+        if g.dtype != xhat.dtype:
+            g = g.astype(xhat.dtype)
+        wd = w._data.reshape(pshape) if w is not None else None
         gx = gw = gb = None
-        if need_w:
-            gw = Tensor._make((g * xhat).sum(axis=paxes).reshape(w.shape).astype(w.dtype.np, copy=False))
         if need_b:
             gb = Tensor._make(g.sum(axis=paxes).reshape(b.shape).astype(b.dtype.np, copy=False))
+        if need_w or need_x:
+            gxhat = g * xhat                              # dweight's terms, then dy_hat * x_hat
+            if need_w:
+                gw = Tensor._make(gxhat.sum(axis=paxes).reshape(w.shape).astype(w.dtype.np, copy=False))
         if need_x:
-            dyhat = g * w._data.reshape(pshape) if w is not None else g
-            m2 = (dyhat * xhat).mean(axis=axes, keepdims=True)
-            gxd = dyhat - dyhat.mean(axis=axes, keepdims=True)
-            xhat *= m2
-            gxd -= xhat
-            gxd *= invstd
-            gx = Tensor._make(gxd.astype(xd.dtype, copy=False))
-        return gx, gw, gb, None, None, None, None, None
+            if wd is not None:
+                gxhat *= wd
+                dyhat = g * wd
+            else:
+                dyhat = g.copy()
+            m2 = gxhat.mean(axis=axes, keepdims=True)
+            dyhat -= dyhat.mean(axis=axes, keepdims=True)
+            dyhat -= xp.multiply(xhat, m2, out=gxhat)
+            dyhat *= invstd
+            gx = Tensor._make(dyhat.astype(x.dtype.np, copy=False))
+        return gx, gw, gb, None, None, None, None, None, None
 
 
 def _normalize_backward_graph(grad: Tensor, x: Tensor, w: Tensor | None, b: Tensor | None, axes: tuple,
@@ -130,8 +137,8 @@ def _normalize_backward_graph(grad: Tensor, x: Tensor, w: Tensor | None, b: Tens
 def _normalize(x: Tensor, axes: tuple, w: Tensor | None, b: Tensor | None, pshape: tuple,
                eps: float) -> tuple[Tensor, Any, Any]:
     """Normalise x over ``axes``; returns the output and the batch mean and biased variance."""
-    mean, var, invstd = _moments(x._data, axes, eps)
-    return _Normalize.apply(x, w, b, mean, invstd, axes, pshape, eps), mean, var
+    xhat, mean, var, invstd, scratch = _standardize(x._data, axes, eps)
+    return _Normalize.apply(x, w, b, xhat, invstd, scratch, axes, pshape, eps), mean, var
 
 
 def _affine_eval(x: Tensor, mean: Tensor, var: Tensor, w: Tensor | None, b: Tensor | None,

@@ -271,14 +271,17 @@ class _SyncBatchNormFn(Function):
         axes = (0,) + tuple(range(2, xd.ndim))
         pshape = (1, c) + (1,) * (xd.ndim - 2)
         local = xd.size // c
-        sums = _all_reduce(dist, xp.concatenate([wd.sum(axis=axes), xp.full((1,), local, wd.dtype)]), group)
+        # float64 messages: the count stays exact and the sums lose nothing across processes
+        f64 = edunn.float64.np
+        sums = _all_reduce(dist, xp.concatenate([wd.sum(axis=axes, dtype=f64), xp.full((1,), local, f64)]), group)
         count = float(sums[-1])
         if count <= 1:
             raise ValueError(f"Expected more than 1 value per channel when training, got input size "
                              f"{x.size()} (and {count:.0f} values in all processes)")
-        mean = (sums[:-1] / count).reshape(pshape)
+        mean = (sums[:-1] / count).astype(wd.dtype).reshape(pshape)
         xhat = wd - mean
-        var = (_all_reduce(dist, (xhat * xhat).sum(axis=axes), group) / count).reshape(pshape)
+        var = (_all_reduce(dist, (xhat * xhat).sum(axis=axes, dtype=f64), group) / count)
+        var = var.astype(wd.dtype).reshape(pshape)
         invstd = (1.0 / xp.sqrt(var + eps)).astype(var.dtype, copy=False)
         xhat *= invstd
         if running_mean is not None:
