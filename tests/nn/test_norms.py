@@ -306,3 +306,21 @@ def test_reprs_and_state_dict_keys(cls_name, args, kwargs):
     assert repr(e) == repr(t)
     if not cls_name.startswith("Lazy"):
         assert list(e.state_dict()) == list(t.state_dict())
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_low_precision_inputs(dtype):
+    """float16/bfloat16 are normalised in float32 and come back in their dtype, within an ulp of
+    torch's (rms_norm's default eps is then float32's, as in torch)."""
+    x = randn((4, 3, 5))
+    w = np.random.default_rng(1).uniform(0.5, 1.5, 5).astype(np.float32)
+    e, t = edunn.tensor(x).to(getattr(edunn, dtype)), torch.tensor(x).to(getattr(torch, dtype))
+    ew, tw = edunn.tensor(w).to(e.dtype), torch.tensor(w).to(t.dtype)
+    tol = 2 ** -8 if dtype == "bfloat16" else 2 ** -10
+    for fn, tfn in [(lambda a, w: F.rms_norm(a, [5], w), lambda a, w: TF.rms_norm(a, [5], w)),
+                    (lambda a, w: F.layer_norm(a, [5], w), lambda a, w: TF.layer_norm(a, [5], w)),
+                    (lambda a, w: F.group_norm(a, 3), lambda a, w: TF.group_norm(a, 3)),
+                    (lambda a, w: F.instance_norm(a), lambda a, w: TF.instance_norm(a))]:
+        y, ty = fn(e, ew), tfn(t, tw)
+        assert y.dtype == e.dtype
+        np.testing.assert_allclose(y.float().numpy(), ty.float().numpy(), atol=2 * tol, rtol=2 * tol)

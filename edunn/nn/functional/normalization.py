@@ -367,15 +367,16 @@ def rms_norm(input: Tensor, normalized_shape: Sequence[int], weight: Tensor | No
 
         y = x / sqrt(mean(x^2) + eps) * weight
 
-    ``eps=None`` means ``torch.finfo(input.dtype).eps``.  No mean is subtracted."""
+    ``eps=None`` means ``torch.finfo(input.dtype).eps`` (float32's for float16/bfloat16 inputs,
+    which are computed in float32).  No mean is subtracted."""
     _check_input(input, "rms_norm", "rms_norm")
     shape = _shape_list(normalized_shape, "rms_norm")
     _check_normalized(input, shape, "*", weight=weight)
     _check_dtypes(input, weight)
-    if eps is None:
-        eps = backend.finfo(input.dtype).eps
     axes = tuple(range(input.dim() - len(shape), input.dim()))
     x = input.float() if input.dtype.np in _LOW else input   # accumulate in float32, as PyTorch
+    if eps is None:  # the epsilon of the dtype computed in: float32's for float16/bfloat16
+        eps = backend.finfo(x.dtype).eps
     out = x * ((x * x).mean(axes, keepdim=True) + eps).rsqrt()
     out = out.to(input.dtype) if x is not input else out
     return out * weight if weight is not None else out
