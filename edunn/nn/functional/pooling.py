@@ -239,28 +239,42 @@ def _max_windows(xd: Any, k: tuple, s: tuple, p: tuple, d: tuple, out: list) -> 
         padded[(Ellipsis,) + tuple(slice(pp, pp + L) for pp, L in zip(p, sp))] = xd
     else:
         padded = xd
-    # one pass per kernel offset (never per output position), keeping PyTorch's rule: the first
-    # maximum wins (strict >), and NaN beats everything (fixed up afterwards, only if there is one)
-    small = (backend.int32 if math.prod(sp) < 2 ** 31 else backend.int64).np.type
-    offsets = []
-    best = winner = None
-    for off in itertools.product(*(range(kk) for kk in k)):
-        v = padded[_window_slice(off, d, s, out)]
-        at = sum(j * dd * math.prod(sp[i + 1:]) for i, (j, dd) in enumerate(zip(off, d)))
-        offsets.append((v, at))
-        if best is None:
-            best, winner = v.copy(), xp.full(v.shape, at, small)
-            continue
-        better = v > best
-        xp.maximum(best, v, out=best)
-        winner = xp.where(better, small(at), winner)
-    if xd.dtype.kind == "f" and xp.isnan(best).any():
-        for v, at in offsets:
-            winner = xp.where(xp.isnan(v), small(at), winner)
+    # The window is a product of per-dim ranges, so its maximum is taken one spatial dim at a
+    # time, last dim first: within each row the first maximum, then the first row holding the
+    # largest -- PyTorch's row-major "first maximum wins".  Each step is a loop over that dim's
+    # kernel offsets, whole-array operations on strided views.  (Selections are written as
+    # arithmetic on 0/1 masks: NumPy's ``where`` is many times slower here.)
+    i8, i64 = backend.int8.np, backend.int64.np.type
+    best, arg = padded, {}
+    for i in reversed(range(n)):
+        def take(a: Any, j: int, i: int = i) -> Any:
+            return a[(slice(None),) * (2 + i) + (slice(j * d[i], j * d[i] + (out[i] - 1) * s[i] + 1, s[i]),)]
+        step = take(best, 0).copy()
+        chosen = {m: take(a, 0).copy() for m, a in arg.items()}
+        code = (backend.int8 if k[i] < 128 else backend.int32).np.type
+        arg[i] = xp.zeros(step.shape, code)
+        for j in range(1, k[i]):
+            v = take(best, j)
+            better = (v > step).view(i8)
+            xp.maximum(step, v, out=step)
+            xp.maximum(arg[i], better * code(j), out=arg[i])  # offsets only grow: max selects
+            for m, c in chosen.items():
+                c += better * (take(arg[m], j) - c)
+        best = step
+        arg.update(chosen)
+    plane = [math.prod(sp[i + 1:]) for i in range(n)]
+    offset = arg[n - 1].astype(backend.int64.np) * i64(d[n - 1])
+    for i in range(n - 1):
+        offset += arg[i] * i64(d[i] * plane[i])
+    if xd.dtype.kind == "f" and xp.isnan(best).any():  # PyTorch keeps the last NaN of a window
+        for off in itertools.product(*(range(kk) for kk in k)):
+            v = padded[_window_slice(off, d, s, out)]
+            offset = xp.where(xp.isnan(v), sum(j * dd * pl for j, dd, pl in zip(off, d, plane)), offset)
     index = 0  # where each window starts, flat over the plane
     for i in range(n):
         index = index * sp[i] + (xp.arange(out[i]) * s[i] - p[i]).reshape((-1,) + (1,) * (n - 1 - i))
-    return winner + index, best
+    offset += index
+    return offset, best
 
 
 def _max_pool(input: Tensor, kernel_size: Any, stride: Any, padding: Any, dilation: Any, ceil_mode: bool,
