@@ -74,13 +74,13 @@ class _Normalize(Function):
             y[...] = xhat
         if b is not None:
             y += b._data.reshape(pshape)
-        ctx.xhat, ctx.invstd, ctx.axes, ctx.pshape, ctx.eps = xhat, invstd, axes, pshape, eps
-        ctx.save_for_backward(x, w, b)
+        ctx.axes, ctx.pshape, ctx.eps = axes, pshape, eps
+        ctx.save_for_backward(x, w, b, xhat, invstd)  # arrays too: freed with the graph
         return y.astype(x._data.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
-        x, w, b = ctx.saved_tensors
+        x, w, b, xhat, invstd = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
         axes, pshape = ctx.axes, ctx.pshape
         # the axes that weight is broadcast along: its gradient is summed over them
@@ -88,7 +88,7 @@ class _Normalize(Function):
         if is_grad_enabled():  # create_graph: a differentiable gradient
             return _normalize_backward_graph(grad, x, w, b, axes, pshape, paxes, ctx.eps,
                                              need_x, need_w, need_b) + (None,) * 6
-        xhat, invstd = ctx.xhat, ctx.invstd
+        xhat, invstd = xhat._data, invstd._data  # saved arrays come back wrapped as constants
         xp = backend.array_module(xhat)
         g = grad._data
         if g.dtype != xhat.dtype:

@@ -291,9 +291,8 @@ class _SyncBatchNormFn(Function):
         y = xhat * w._data.reshape(pshape) if w is not None else xhat.copy()
         if b is not None:
             y += b._data.reshape(pshape)
-        ctx.xhat, ctx.invstd, ctx.count, ctx.pshape, ctx.axes = xhat, invstd, count, pshape, axes
-        ctx.group, ctx.dist = group, dist
-        ctx.save_for_backward(w, b)
+        ctx.count, ctx.pshape, ctx.axes, ctx.group, ctx.dist = count, pshape, axes, group, dist
+        ctx.save_for_backward(w, b, xhat, invstd)  # arrays too: freed with the graph
         return y.astype(xd.dtype, copy=False)
 
     @staticmethod
@@ -301,9 +300,10 @@ class _SyncBatchNormFn(Function):
         if is_grad_enabled():
             raise RuntimeError("trying to differentiate twice a function that was marked with "
                                "@once_differentiable (SyncBatchNorm across processes)")
-        w, b = ctx.saved_tensors
+        w, b, xhat, invstd = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
-        xhat, invstd, axes, pshape = ctx.xhat, ctx.invstd, ctx.axes, ctx.pshape
+        axes, pshape = ctx.axes, ctx.pshape
+        xhat, invstd = xhat._data, invstd._data  # saved arrays come back wrapped as constants
         g = grad._data.astype(xhat.dtype, copy=False)
         xp = edunn.backend.array_module(g)
         gx = gw = gb = None
