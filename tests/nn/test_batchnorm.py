@@ -413,3 +413,21 @@ def test_errors_match_torch():
 ])
 def test_reprs(cls_name, args, kwargs):
     assert repr(getattr(nn, cls_name)(*args, **kwargs)) == repr(getattr(torch.nn, cls_name)(*args, **kwargs))
+
+
+def test_saved_values_retain_graph_and_inplace_check():
+    m = nn.BatchNorm1d(3)
+    x = edunn.randn(4, 3, requires_grad=True)
+    y = m(x)
+    (y ** 2).sum().backward(retain_graph=True)
+    first = x.grad.clone()
+    (y ** 2).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), 2 * first.numpy(), rtol=1e-6, atol=1e-7)
+    with pytest.raises(RuntimeError, match="second time"):
+        (y ** 2).sum().backward()
+    w = edunn.randn(4, 3, requires_grad=True)
+    h = w * 1.0
+    out = F.batch_norm(h, None, None, training=True)
+    h.add_(1.0)  # the saved input changed before backward
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        out.sum().backward()
