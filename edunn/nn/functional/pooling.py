@@ -2,10 +2,13 @@
 max-unpooling -- one N-dimensional implementation per family, shared by 1d, 2d and 3d.
 
 Every pool reads windows of the spatial dims of an ``(N, C, *spatial)`` input (or ``(C, *spatial)``
-unbatched).  The elements at one kernel offset ``j`` of *every* window form a strided view of the
-(padded) input, ``x[..., o s + j d]`` for all outputs ``o`` (:func:`_window_slice`), so a pool is a
-loop over the few kernel offsets, each step a whole-array operation on a view (no copy, no
-im2col matrix, never a Python loop over output positions).  Output size per spatial dim::
+unbatched).  A window is a product of one range per spatial dim, so a pool reduces one dim at a
+time; along a dim, the elements at kernel offset ``j`` of *every* window form a strided view of
+the (padded) input, ``x[..., o s + j d, ...]`` for all outputs ``o`` (:func:`_take`).  A pool is
+thus a loop over the few kernel offsets, each step a whole-array operation on a view: no copy of
+the windows, no im2col matrix, never a Python loop over output positions.
+
+Output size per spatial dim::
 
     L_out = floor((L + 2 p - d (k - 1) - 1) / s) + 1          (ceil instead of floor in ceil_mode,
                                                              and the last window must start
@@ -98,16 +101,18 @@ def _global(idx: Any, size: int) -> Any:
 
 class _WindowSum(Function):
     """``y[..., o] = sum_j x[..., o s + j]`` over each window of ``x`` (already padded so that every
-    window fits).  Backward: the gradient added back over each window (:class:`_WindowSumT`)."""
+    window fits).  A window is a product of ranges, so the sum runs one spatial dim at a time (last
+    first), one strided view per kernel offset.  Backward: :class:`_WindowSumT`."""
 
     @staticmethod
     def forward(ctx, x, k, s, out):
-        xd = x._data
-        ctx.args = (xd.shape, k, s, out)
-        y = None
-        for off in itertools.product(*(range(kk) for kk in k)):
-            v = xd[_window_slice(off, (1,) * len(k), s, out)]
-            y = v.copy() if y is None else y.__iadd__(v)
+        y = x._data
+        ctx.args = (y.shape, k, s, out)
+        for i in reversed(range(len(k))):
+            total = _take(y, i, 0, 1, s[i], out[i]).copy()
+            for j in range(1, k[i]):
+                total += _take(y, i, j, 1, s[i], out[i])
+            y = total
         return y
 
     @staticmethod
@@ -116,22 +121,29 @@ class _WindowSum(Function):
 
 
 class _WindowSumT(Function):
-    """The adjoint of :class:`_WindowSum` (col2im): each kernel offset adds the gradient into one
-    strided slice -- a loop over kernel offsets, never over output positions."""
+    """The adjoint of :class:`_WindowSum` (col2im): each output's gradient added back over its
+    window, dim by dim, one strided slice per kernel offset -- never a loop over output positions."""
 
     @staticmethod
     def forward(ctx, g, shape, k, s, out):
-        gd = g._data
-        xp = backend.array_module(gd)
+        y = g._data
+        xp = backend.array_module(y)
         ctx.args = (k, s, out)
-        y = xp.zeros(shape, gd.dtype)
-        for off in itertools.product(*(range(kk) for kk in k)):
-            y[_window_slice(off, (1,) * len(k), s, out)] += gd
+        for i in range(len(k)):
+            full = xp.zeros(y.shape[:2 + i] + (shape[2 + i],) + y.shape[3 + i:], y.dtype)
+            for j in range(k[i]):
+                _take(full, i, j, 1, s[i], out[i])[...] += y
+            y = full
         return y
 
     @staticmethod
     def backward(ctx, grad):
         return _WindowSum.apply(grad, *ctx.args), None, None, None, None
+
+
+def _take(a: Any, i: int, j: int, d: int, s: int, out: int) -> Any:
+    """Along spatial dim ``i``: the elements at kernel offset ``j`` of every window, ``a[..., o s + j d, ...]``."""
+    return a[(slice(None),) * (2 + i) + (slice(j * d, j * d + (out - 1) * s + 1, s),)]
 
 
 def _window_slice(offset: tuple, d: tuple, s: tuple, out: Sequence[int]) -> tuple:
@@ -248,7 +260,7 @@ def _max_windows(xd: Any, k: tuple, s: tuple, p: tuple, d: tuple, out: list) -> 
     best, arg = padded, {}
     for i in reversed(range(n)):
         def take(a: Any, j: int, i: int = i) -> Any:
-            return a[(slice(None),) * (2 + i) + (slice(j * d[i], j * d[i] + (out[i] - 1) * s[i] + 1, s[i]),)]
+            return _take(a, i, j, d[i], s[i], out[i])
         step = take(best, 0).copy()
         chosen = {m: take(a, 0).copy() for m, a in arg.items()}
         code = (backend.int8 if k[i] < 128 else backend.int32).np.type
@@ -544,11 +556,11 @@ def _adaptive_size(output_size: Any, x: Tensor, n: int, who: str) -> list:
 
 def _adaptive_input(input: Any, n: int, who: str) -> tuple[Tensor, bool]:
     msg = None
-    if isinstance(input, Tensor):
+    if isinstance(input, Tensor) and n == 1:
         msg = (f"Expected 2 to 3 dimensions, but got {input.dim()}-dimensional tensor for argument #1 'self' "
-               f"(while checking arguments for {who})" if n == 1 else
-               f"{who}(): Expected {n + 1}D or {n + 2}D tensor, but got {'' if 'avg' in who else ': '}{list(input.shape)}"
-               .replace("got : ", "got: "))
+               f"(while checking arguments for {who})")
+    elif isinstance(input, Tensor):  # PyTorch's two messages differ by a colon
+        msg = f"{who}(): Expected {n + 1}D or {n + 2}D tensor, but got{'' if 'avg' in who else ':'} {list(input.shape)}"
     return _planes(input, n, who, msg)
 
 
@@ -614,11 +626,16 @@ def _adaptive_avg_pool(input: Tensor, output_size: Any, n: int) -> Tensor:
         raise NotImplementedError(f'"{who}" not implemented for \'{x.dtype.scalar_name}\'')
     y = x
     for i, (L, o) in enumerate(zip(x.shape[2:], size)):
+        if o == L:  # every window is one element
+            continue
+        if o == 1:  # one window: the whole dim
+            y = y.mean(2 + i, keepdim=True)
+            continue
         start, end = _adaptive_bounds(xp, L, o)
         j = xp.arange(L)
         a = ((j >= start[:, None]) & (j < end[:, None])) / (end - start)[:, None]
         y = (y.movedim(2 + i, -1) @ Tensor._make(a.T.astype(x._data.dtype))).movedim(-1, 2 + i)
-    return _unbatch(y, batched)
+    return _unbatch(y if y is not x else x.clone(), batched)
 
 
 def adaptive_avg_pool1d(input: Tensor, output_size: Any) -> Tensor:
