@@ -237,6 +237,33 @@ def test_errors_like_torch(case):
     assert ours == theirs or ours.split(",")[0] == theirs.split(",")[0], (ours, theirs)
 
 
+@pytest.mark.parametrize("call", [
+    lambda f, m: f.adaptive_max_pool2d(m.randn(4, 4), 2),
+    lambda f, m: f.adaptive_avg_pool2d(m.randn(4, 4), 2),
+    lambda f, m: f.adaptive_avg_pool3d(m.randn(4, 4, 4), 2),
+    lambda f, m: f.adaptive_max_pool1d(m.randn(4), 2),
+    lambda f, m: f.adaptive_avg_pool1d(m.randn(1, 2, 4), (2, 2)),
+    lambda f, m: f.adaptive_avg_pool2d(m.randn(1, 2, 4, 4), (2, 2, 2)),
+    lambda f, m: f.adaptive_avg_pool2d(m.randn(1, 2, 4, 4), -1),
+    lambda f, m: f.adaptive_max_pool2d(m.randn(1, 2, 0, 4), 2),
+    lambda f, m: f.max_pool1d(m.randn(4), 2),
+    lambda f, m: f.max_pool1d(m.randn(1, 2, 5), 0),
+    lambda f, m: f.max_pool3d(m.randn(3, 3, 3), 2),
+    lambda f, m: f.avg_pool1d(m.randn(4), 2),
+    lambda f, m: f.max_pool2d(m.randn(1, 2, 4, 4), 2.0),
+    lambda f, m: f.fractional_max_pool2d(m.randn(1, 2, 4, 4), 3, output_size=3),
+    lambda f, m: f.fractional_max_pool3d(m.randn(1, 1, 3, 3, 3), 2, output_size=3),
+    lambda f, m: f.max_unpool2d(m.randn(4, 4), m.zeros(4, 4, dtype=m.int64), 2),
+    lambda f, m: f.max_unpool2d(m.randn(1, 2, 2, 2), m.zeros(1, 2, 2, 2, dtype=m.int64), 2, output_size=(3, 3, 3)),
+])
+def test_error_messages_like_torch(call):
+    with pytest.raises(Exception) as theirs:
+        call(TF, torch)
+    with pytest.raises(type(theirs.value)) as ours:
+        call(F, edunn)
+    assert str(ours.value) == str(theirs.value)
+
+
 def test_more_errors():
     x = distinct((1, 2, 4, 4))
     with pytest.raises(RuntimeError, match="3D or 4D"):

@@ -168,7 +168,8 @@ def _ntuple(value: Any, n: int, name: str, who: str) -> tuple:
         return tuple(operator.index(v) for v in items)
     except TypeError:
         bad = next(v for v in items if not hasattr(v, "__index__"))
-        raise TypeError(f"{who}(): argument '{name}' must be tuple of ints, not "
+        position = {"kernel_size": 2, "stride": 3, "padding": 4, "dilation": 5, "output_size": 3}[name]
+        raise TypeError(f"{who}(): argument '{name}' (position {position}) must be tuple of ints, not "
                         f"{type(bad).__name__}") from None
 
 
