@@ -230,6 +230,7 @@ def test_rmsprop_mistakes():
                    mentions="you put eps inside the square root")
 
 
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the step counted from 0 divides by 0
 def test_adam_mistakes():
     result = assert_partial("14.Adam", planted(PlantedAdam, correct_m=False, correct_v=False),
                             mentions="your Adam update is missing bias correction: step 1 moved "
@@ -294,3 +295,40 @@ def test_the_notebook_solutions_get_full_marks():
     assert_full_marks("14.Adagrad", ns["MyAdagrad"])
     assert_full_marks("14.RMSprop", ns["MyRMSprop"])
     assert_full_marks("14.Adam", ns["MyAdam"])
+
+
+# ---------------------------------------------------------------------------- the picture helpers
+
+def test_optimizer_path_is_gradient_descent_on_the_valley():
+    from edunn.lessons_support.optim_paths import VALLEY, optimizer_path
+
+    path = optimizer_path(edunn.optim.SGD, VALLEY, 20, lr=0.3)
+    x0, y0 = VALLEY.start
+    assert len(path) == 21 and path[0] == (x0, y0)
+    for t, (x, y) in enumerate(path):     # x_t = (1 - 0.1 lr)^t x_0, y_t = (1 - 2 lr)^t y_0
+        assert x == pytest.approx(0.97 ** t * x0, rel=1e-12)
+        assert y == pytest.approx(0.4 ** t * y0, rel=1e-12, abs=1e-300)
+
+
+def test_optimizer_path_stops_when_a_run_diverges():
+    from edunn.lessons_support.optim_paths import VALLEY, optimizer_path
+
+    path = optimizer_path(edunn.optim.SGD, VALLEY, 500, lr=3.0)   # |1 - 2 lr| = 5: y explodes
+    assert 2 < len(path) < 500
+
+
+def test_animation_is_a_small_deterministic_gif(tmp_path):
+    pytest.importorskip("PIL")
+    import matplotlib
+    matplotlib.use("Agg")
+    from PIL import Image
+    from edunn.lessons_support.optim_paths import SADDLE, animate_paths, optimizer_path
+
+    paths = {"SGD": optimizer_path(edunn.optim.SGD, SADDLE, 30, lr=0.05),
+             "Adam": optimizer_path(edunn.optim.Adam, SADDLE, 30, lr=0.1)}
+    first = animate_paths(SADDLE, paths, tmp_path / "a.gif", frames=6)
+    second = animate_paths(SADDLE, paths, tmp_path / "b.gif", frames=6)
+    assert first.read_bytes() == second.read_bytes()
+    with Image.open(first) as gif:
+        assert gif.format == "GIF" and gif.n_frames == 6
+    assert first.stat().st_size < 300_000
