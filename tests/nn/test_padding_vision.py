@@ -262,3 +262,35 @@ def test_gradcheck_float64():
     assert gradcheck(lambda t: nn.ReflectionPad2d((1, 2, 0, 3))(t), (x2,))
     assert gradcheck(lambda t: nn.CircularPad3d(1)(t), (x3,))
     assert gradgradcheck(lambda t: F.interpolate(t, size=(3, 7), mode="bilinear"), (x2,))
+
+
+def test_same_results_on_every_device(device):
+    """Pooling, padding, shuffles and interpolation run on the device's array module and agree
+    with the CPU (forward and input gradient)."""
+    x = rand(2, 4, 7, 6)
+    calls = [
+        lambda t: F.max_pool2d(t, 3, stride=2, padding=1, ceil_mode=True),
+        lambda t: F.max_pool2d(t, 2, return_indices=True)[0],
+        lambda t: F.avg_pool2d(t, 3, stride=2, padding=1, count_include_pad=False),
+        lambda t: F.lp_pool2d(t.abs() + 0.1, 2, 2),
+        lambda t: F.adaptive_max_pool2d(t, (3, 4)),
+        lambda t: F.adaptive_avg_pool2d(t, (4, 5)),
+        lambda t: F.fractional_max_pool2d(t, 2, output_size=3, _random_samples=edunn.full((2, 4, 2), 0.4,
+                                                                                             device=t.device)),
+        lambda t: F.max_unpool2d(*F.max_pool2d(t, 2, return_indices=True), 2, output_size=(7, 6)),
+        lambda t: nn.ReflectionPad2d((1, 2, 0, 1))(t),
+        lambda t: F.pixel_shuffle(t, 2),
+        lambda t: F.channel_shuffle(t, 2),
+        lambda t: F.interpolate(t, scale_factor=1.7, mode="nearest"),
+        lambda t: F.interpolate(t, size=(5, 9), mode="bicubic", align_corners=True),
+        lambda t: F.interpolate(t, size=(3, 4), mode="bilinear", antialias=True),
+    ]
+    for fn in calls:
+        a = edunn.tensor(x, requires_grad=True)
+        b = edunn.tensor(x, device=device, requires_grad=True)
+        ya, yb = fn(a), fn(b)
+        assert str(yb.device).startswith(device)
+        np.testing.assert_allclose(yb.detach().cpu().numpy(), ya.detach().numpy(), atol=1e-5)
+        ya.sum().backward()
+        yb.sum().backward()
+        np.testing.assert_allclose(b.grad.cpu().numpy(), a.grad.numpy(), atol=1e-5)
