@@ -118,6 +118,36 @@ def matmul_chain(fw, x, weights):
     return weights[0].grad
 
 
+# --- an MLP training step (lesson 05's network, nn.Module and nn.Linear end to end) ----------
+
+MLP_BATCH = 128
+
+
+def _mlp_inputs(fw, rng):
+    """A 784-512-256-10 ReLU MLP built from ``nn.Linear`` with the same weights in both
+    frameworks, a batch of 128 images and labels, and SGD with momentum."""
+    model = fw.nn.Sequential(fw.nn.Linear(784, 512), fw.nn.ReLU(), fw.nn.Linear(512, 256),
+                             fw.nn.ReLU(), fw.nn.Linear(256, 10))
+    with fw.no_grad():
+        for p in model.parameters():
+            bound = 1 / np.sqrt(p.shape[-1])
+            p.copy_(fw.from_numpy(rng.uniform(-bound, bound, tuple(p.shape)).astype(np.float32)))
+    x = fw.from_numpy(rng.standard_normal((MLP_BATCH, 784)).astype(np.float32))
+    y = fw.from_numpy(rng.integers(0, 10, MLP_BATCH).astype(np.int64))
+    return model, x, y, fw.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+
+
+@workload("mlp_step", setup=_mlp_inputs, repeats=40, quick_repeats=2, target=0.8, rtol=1e-3,
+          description="784-512-256-10 ReLU MLP (nn.Sequential of nn.Linear) on a 128x784 batch, "
+                      "cross-entropy, backward, SGD(momentum=0.9) step")
+def mlp_step(fw, model, x, y, opt):
+    opt.zero_grad()
+    loss = fw.nn.functional.cross_entropy(model(x), y)
+    loss.backward()
+    opt.step()
+    return model[0].weight.grad
+
+
 # --- a small CNN training step (lesson 09-11's network) ------------------------------------------
 
 CNN_BATCH = 64
