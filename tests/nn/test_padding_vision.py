@@ -294,3 +294,16 @@ def test_same_results_on_every_device(device):
         ya.sum().backward()
         yb.sum().backward()
         np.testing.assert_allclose(b.grad.cpu().numpy(), a.grad.numpy(), atol=1e-5)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_half_precision_like_torch(dtype):
+    x = edunn.tensor(rand(1, 2, 5, 4)).to(getattr(edunn, dtype))
+    t = torch.tensor(x.float().numpy()).to(getattr(torch, dtype))
+    for fn in [lambda f, v: f.max_pool2d(v, 3, 1, 1), lambda f, v: f.avg_pool2d(v, 2),
+               lambda f, v: f.adaptive_avg_pool2d(v, 3), lambda f, v: f.adaptive_max_pool2d(v, 3),
+               lambda f, v: f.interpolate(v, scale_factor=2, mode="bilinear"),
+               lambda f, v: f.interpolate(v, size=(3, 7), mode="bicubic")]:
+        a, b = fn(F, x), fn(TF, t)
+        assert a.dtype == x.dtype
+        np.testing.assert_allclose(a.float().numpy(), b.float().numpy(), atol=1e-2, rtol=1e-2)

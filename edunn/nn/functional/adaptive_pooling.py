@@ -49,7 +49,7 @@ def _max_indexed(xd: Any, pos: list) -> tuple:
     vals = planes[xp.arange(nb)[:, None, None], xp.arange(c)[None, :, None], flat_pos.reshape(nb, c, -1)]
     vals = vals.reshape(flat_pos.shape)
     arg = vals.argmax(-1)[..., None]
-    if xd.dtype.kind == "f" and xp.isnan(vals).any():  # PyTorch keeps the last NaN of a window
+    if backend.dtype_of(xd).is_floating_point and xp.isnan(vals).any():  # PyTorch keeps the last NaN of a window
         nan = xp.isnan(vals)
         arg = xp.where(nan.any(-1), nan.shape[-1] - 1 - nan[..., ::-1].argmax(-1), arg[..., 0])[..., None]
     return xp.take_along_axis(flat_pos, arg, -1)[..., 0], xp.take_along_axis(vals, arg, -1)[..., 0]
@@ -150,9 +150,10 @@ def _adaptive_avg_pool(input: Tensor, output_size: Any, n: int) -> Tensor:
     x, batched = _adaptive_input(input, n, who)
     size = _adaptive_size(output_size, x, n, who)
     xp = backend.array_module(x._data)
-    if not xp.issubdtype(x._data.dtype, xp.floating):
+    if not backend.dtype_of(x._data).is_floating_point:
         raise NotImplementedError(f'"{who}" not implemented for \'{x.dtype.scalar_name}\'')
-    y = x
+    low = x.dtype in (backend.float16, backend.bfloat16)  # accumulate in float32, as PyTorch
+    y = x.float() if low else x
     for i, (L, o) in enumerate(zip(x.shape[2:], size)):
         if o == L:  # every window is one element
             continue
@@ -162,8 +163,8 @@ def _adaptive_avg_pool(input: Tensor, output_size: Any, n: int) -> Tensor:
         start, end = _adaptive_bounds(xp, L, o)
         j = xp.arange(L)
         a = ((j >= start[:, None]) & (j < end[:, None])) / (end - start)[:, None]
-        y = (y.movedim(2 + i, -1) @ Tensor._make(a.T.astype(x._data.dtype))).movedim(-1, 2 + i)
-    return _unbatch(y if y is not x else x.clone(), batched)
+        y = (y.movedim(2 + i, -1) @ Tensor._make(a.T.astype(y._data.dtype))).movedim(-1, 2 + i)
+    return _unbatch(y.to(x.dtype) if low else y if y is not x else x.clone(), batched)
 
 
 def adaptive_avg_pool1d(input: Tensor, output_size: Any) -> Tensor:
@@ -221,7 +222,7 @@ def _fractional_max_pool(input: Tensor, kernel_size: Any, output_size: Any, outp
     if u.shape[0] < x.shape[0]:
         raise RuntimeError(f"Expect _random_samples.size(0) no less then input batch size, got {u.shape[0]} "
                            f"samples for a batch of {x.shape[0]}")
-    u = u[: x.shape[0]].astype(xd.dtype if xp.issubdtype(xd.dtype, xp.floating) else "float32")
+    u = u[: x.shape[0]].astype(xd.dtype if backend.dtype_of(xd).is_floating_point else "float32")
     order = (1, 0) if n == 2 else (0, 1, 2)  # which sample drives which spatial dim
     pos = []
     for i, (L, kk, o) in enumerate(zip(sp, k, size)):

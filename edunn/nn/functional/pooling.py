@@ -249,7 +249,7 @@ def _max_windows(xd: Any, k: tuple, s: tuple, p: tuple, d: tuple, out: list) -> 
     right = [max(0, (o - 1) * ss + dd * (kk - 1) + 1 - pp - L) for o, ss, dd, kk, pp, L in zip(out, s, d, k, p, sp)]
     if any(p) or any(right):
         padded = xp.full(xd.shape[:2] + tuple(pp + L + r for pp, L, r in zip(p, sp, right)),
-                         -xp.inf if xd.dtype.kind == "f" else xp.iinfo(xd.dtype).min, xd.dtype)
+                         -xp.inf if backend.dtype_of(xd).is_floating_point else xp.iinfo(xd.dtype).min, xd.dtype)
         padded[(Ellipsis,) + tuple(slice(pp, pp + L) for pp, L in zip(p, sp))] = xd
     else:
         padded = xd
@@ -280,7 +280,7 @@ def _max_windows(xd: Any, k: tuple, s: tuple, p: tuple, d: tuple, out: list) -> 
     offset = arg[n - 1].astype(backend.int64.np) * i64(d[n - 1])
     for i in range(n - 1):
         offset += arg[i] * i64(d[i] * plane[i])
-    if xd.dtype.kind == "f" and xp.isnan(best).any():  # PyTorch keeps the last NaN of a window
+    if backend.dtype_of(xd).is_floating_point and xp.isnan(best).any():  # PyTorch keeps the last NaN of a window
         for off in itertools.product(*(range(kk) for kk in k)):
             v = padded[_window_slice(off, d, s, out)]
             offset = xp.where(xp.isnan(v), sum(j * dd * pl for j, dd, pl in zip(off, d, plane)), offset)
@@ -447,7 +447,7 @@ def _avg_pool(input: Tensor, kernel_size: Any, stride: Any, padding: Any, ceil_m
             if not count_include_pad:
                 start, end = xp.maximum(start, 0), xp.minimum(end, L)
             divisor = divisor[..., None] * xp.maximum(end - start, 1)
-    if xp.issubdtype(total._data.dtype, xp.integer):
+    if total._data.dtype.kind in "iub":
         from ...ops.binary import div
         y = div(total, Tensor._make(divisor.astype(total._data.dtype)), rounding_mode="trunc")
     else:

@@ -275,9 +275,10 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode:
                            f"{' and' if dim == 1 else ''} output ({fmt(out)})")
     xd = input._data
     xp = backend.array_module(xd)
-    if mode not in ("nearest", "nearest-exact") and not xp.issubdtype(xd.dtype, xp.floating):
+    if mode not in ("nearest", "nearest-exact") and not backend.dtype_of(xd).is_floating_point:
         raise NotImplementedError(f'"upsample_{mode}{dim}d" not implemented for \'{input.dtype.scalar_name}\'')
-    y = input
+    low = mode not in ("nearest", "nearest-exact") and input.dtype in (backend.float16, backend.bfloat16)
+    y = input.float() if low else input  # weights and sums in float32 for half types, as PyTorch
     for i in range(dim):
         L, o = shape[2 + i], out[i]
         if mode in ("nearest", "nearest-exact"):
@@ -285,8 +286,10 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode:
         elif o == L and (antialias or mode != "bicubic"):
             continue  # PyTorch's separable kernels leave a dim of unchanged size alone, whatever the scale
         else:
-            w = Tensor._make(_weights(xp, mode, L, o, scales[i], align_corners, antialias, xd.dtype.type))
+            w = Tensor._make(_weights(xp, mode, L, o, scales[i], align_corners, antialias, y._data.dtype.type))
             y = (y.movedim(2 + i, -1) @ w.t()).movedim(-1, 2 + i)
+    if low:
+        return y.to(input.dtype)
     return y if y is not input else y.clone()
 
 
