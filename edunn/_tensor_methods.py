@@ -361,6 +361,25 @@ class TensorMethods:
     def bincount(self, weights=None, minlength=0): return _so.bincount(self, weights, minlength)
     def histc(self, bins=100, min=0, max=0): return _so.histc(self, bins, min, max)
 
+    # ------------------------------------------------------------------ layout (edunn/sparse.py)
+    is_sparse = False  # SparseCOOTensor says True
+
+    @property
+    def layout(self):
+        from .sparse import strided
+        return strided
+
+    def to_sparse(self, sparse_dim=None, *, layout=None, blocksize=None, dense_dim=None):
+        from . import sparse as _sp
+        if layout is not None and layout is not _sp.sparse_coo:
+            raise RuntimeError(f"to_sparse: edunn has only the sparse_coo layout, got {layout}")
+        if blocksize is not None:
+            raise RuntimeError("to_sparse: blocksize is for the blocked layouts (BSR/BSC), "
+                               "not for sparse_coo")
+        if dense_dim is not None:
+            sparse_dim = self.ndim - dense_dim
+        return _sp.to_sparse(self, sparse_dim)
+
     # ------------------------------------------------------------------ dtypes and devices
     def to(self, *args, **kwargs): return _cv.to(self, *args, **kwargs)
     def cpu(self, memory_format=None): return _cv.to(self, "cpu")

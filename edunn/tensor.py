@@ -230,12 +230,12 @@ class Tensor(TensorMethods):
             if not isinstance(value, Tensor):
                 raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of "
                                 f"type {type(value).__name__}")
-            if value._data.shape != self._data.shape:
+            if tuple(value.shape) != self._data.shape:  # value.shape: a sparse grad has no _data
                 raise RuntimeError(
-                    f"attempting to assign a gradient of size '{list(value._data.shape)}' to a tensor "
+                    f"attempting to assign a gradient of size '{list(value.shape)}' to a tensor "
                     f"of size '{list(self._data.shape)}'. Please ensure that the gradient and the "
                     "tensor are the same size")
-            if value._data.dtype != self._data.dtype:
+            if value.dtype != self.dtype:
                 raise RuntimeError(
                     f"attempting to assign a gradient with dtype '{value.dtype.name}' to a tensor "
                     f"with dtype '{self.dtype.name}'. The gradient must match the tensor's dtype.")

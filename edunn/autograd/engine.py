@@ -177,6 +177,11 @@ def run_backward(roots: Sequence[Any], root_grads: Sequence[Any], retain_graph: 
                 target, nr, shape, np_dtype = edge
                 if g.__class__ is not Tensor:
                     g = _as_grad_tensor(g, node)
+                    if g.is_sparse:  # a sparse COO gradient (Embedding(sparse=True)) has no array
+                        if not isinstance(target, Function):
+                            _accumulate_leaf(target, g, create_graph, accumulate, inputs, leaf_grads)
+                            continue
+                        g = g.to_dense()  # a non-leaf takes it dense (same numbers)
                 gd = g._data
                 if gd.shape != shape:
                     g = sum_to(g, shape, node)
@@ -286,9 +291,12 @@ def _accumulate_leaf(leaf, g, create_graph, accumulate, inputs, leaf_grads, from
         else:
             # Copy: the same gradient may reach several leaves (Add returns it twice) or be held
             # by a hook, and an in-place change of one ``.grad`` must not change another.
-            leaf._grad = _tensor_mod.Tensor._make(g._data.copy())
+            leaf._grad = g.clone() if g.is_sparse else _tensor_mod.Tensor._make(g._data.copy())
     elif create_graph or leaf._grad.requires_grad:
         leaf._grad = leaf._grad + g
+    elif g.is_sparse or leaf._grad.is_sparse:  # sparse + sparse stays sparse, else dense
+        from ..sparse import _accumulate
+        leaf._grad = _accumulate(leaf._grad, g)
     else:
         leaf._grad._data += g._data
         leaf._grad._version_counter[0] += 1

@@ -534,6 +534,9 @@ class Optimizer:
                     grad.detach_()
                 else:
                     grad.requires_grad_(False)
+                if grad.is_sparse:  # no entries left, as PyTorch's sparse zero_()
+                    grad.zero_()
+                    continue
                 data = grad._data
                 if hasattr(data, "fill") and backend.writable(data):
                     data.fill(0)
