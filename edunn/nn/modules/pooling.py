@@ -25,7 +25,11 @@ def _ntuple(value: Any, n: int) -> tuple:
 
 
 class _MaxPoolNd(Module):
-    """``out = max over each window``; see :func:`edunn.nn.functional.max_pool2d`."""
+    """``out(N_i, C_j, o) = max_m input(N_i, C_j, s o - p + d m)`` over the kernel offsets ``m``
+    (implicit ``-inf`` padding).  Input ``(N, C, *S)`` or ``(C, *S)``; output size per dim
+    ``floor((S + 2 p - d (k - 1) - 1) / s) + 1`` (ceil in ``ceil_mode``).  With
+    ``return_indices`` also the argmax, for ``MaxUnpoolNd``.  Math:
+    :func:`edunn.nn.functional.max_pool2d`.  Lesson 10."""
 
     __constants__ = ["kernel_size", "stride", "padding", "dilation", "return_indices", "ceil_mode"]
 
@@ -94,7 +98,9 @@ class MaxUnpool3d(_MaxUnpoolNd):
 
 
 class _AvgPoolNd(Module):
-    """``out = sum over each window / count``; see :func:`edunn.nn.functional.avg_pool2d`.
+    """``out(N_i, C_j, o) = sum_m input(N_i, C_j, s o - p + m) / count`` (zero padding; the count
+    includes the padding with ``count_include_pad``, or is ``divisor_override``).  Shapes as
+    ``MaxPoolNd``.  Math: :func:`edunn.nn.functional.avg_pool2d`.  Lesson 10.
     ``AvgPool1d`` stores its options as 1-tuples and has no ``divisor_override`` (as PyTorch)."""
 
     __constants__ = ["kernel_size", "stride", "padding", "ceil_mode", "count_include_pad", "divisor_override"]
