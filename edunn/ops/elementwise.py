@@ -15,9 +15,12 @@ import math
 from typing import Any
 
 from .. import backend
+from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..tensor import Tensor
 from ._out import write_out
+
+_grad_state = grad_mode.state
 
 _FLOATS = frozenset(d.np for d in backend.ALL_DTYPES if d.is_floating_point)
 _NUMPY_FLOATS = _FLOATS - {backend.bfloat16.np}  # NumPy's own floats: scalars stay "weak"
@@ -391,14 +394,16 @@ class ReLU(Function):
     @staticmethod
     def forward(ctx, x):
         xd = x._data
-        y = _xp(x).maximum(xd, 0).astype(xd.dtype)
+        y = _xp(x).maximum(xd, 0).astype(xd.dtype, copy=False)
         ctx.save_for_backward(y)
         return y
 
     @staticmethod
     def backward(ctx, grad):
         y, = ctx.saved_tensors
-        return grad * (y > 0)
+        if _grad_state.enabled:  # create_graph: keep the gradient differentiable
+            return grad * (y > 0)
+        return Tensor._make(grad._data * (y._data > 0))  # float times bool: no cast, one pass
 
 
 # ----------------------------------------------------------------------------------------------
