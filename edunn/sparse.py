@@ -365,13 +365,13 @@ class SparseCOOTensor(Tensor):
 
 class SparseToDenseBackward(Function):
     """``dense = s.to_dense()``.  Backward: the dense gradient read at ``s``'s positions, as a
-    sparse tensor with ``s``'s indices (PyTorch's ``sparse_mask``)."""
+    coalesced sparse tensor with ``s``'s distinct indices (PyTorch's ``sparse_mask``)."""
 
     @staticmethod
     def backward(ctx, grad):
-        s = ctx.sparse
+        s = ctx.sparse.coalesce()
         vals = grad._data[tuple(s._idx._data)]
-        return _new_sparse(s._idx._data, vals, s._sparse_size, s._coalesced)
+        return _new_sparse(s._idx._data, vals, s._sparse_size, vals.shape[0] <= 1)  # PyTorch's flag
 
 
 # ----------------------------------------------------------------------------------------------
