@@ -269,6 +269,12 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None,
         sum:  out[b] = sum_{j in bag b} w_j * weight[input[j]]
         mean: out[b] = (1 / |bag b|) sum_{j in bag b} weight[input[j]]
         max:  out[b, d] = max_{j in bag b} weight[input[j], d]
+
+    ``scale_grad_by_freq`` divides each row's gradient by the number of times its index occurs
+    in ``input``, as documented (PyTorch 2.x's CPU kernel scales the k-th distinct index by the
+    count of the k-th entry of the sorted indices instead, which differs when counts differ).
+    With ``include_last_offset`` the last bag ends at ``offsets[-1]``, which PyTorch documents
+    as ``input``'s length (positions after it belong to no bag here).
     """
     if not isinstance(weight, Tensor) or weight.ndim != 2:
         raise ValueError(f"weight has to be a 2D Tensor, but got Tensor of dimension "
