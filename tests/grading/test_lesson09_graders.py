@@ -237,6 +237,12 @@ def test_function_bias_grad_per_position():
                    mentions="summed over the batch and every output position")
 
 
+def test_function_returns_arrays():
+    def backward(ctx, grad):
+        return tuple(g._data if g is not None else None for g in lesson09.Conv2dFunction.backward(ctx, grad))
+    assert_partial("09.Conv2dFunction", _planted_function(backward), mentions="edunn.as_tensor")
+
+
 def test_function_wrong_gradient_count():
     def backward(ctx, grad):
         return lesson09.Conv2dFunction.backward(ctx, grad)[:3]

@@ -18,6 +18,9 @@ from __future__ import annotations
 from typing import Any
 
 import edunn
+import edunn.nn.functional as F
+from edunn import backend
+from edunn.autograd import gradcheck
 from edunn.autograd.function import Function
 from edunn.grading import Fail, exercise
 
@@ -32,8 +35,6 @@ def conv_output_size(size: int, kernel_size: int, stride: int = 1, padding: int 
 def im2col(x: Any, kh: int, kw: int, stride: int = 1, padding: int = 0, dilation: int = 1) -> Any:
     """x (N, C, H, W) array -> columns (N, C*kh*kw, H_out*W_out): one column per output
     position, holding the pixels its window sees, in the order (c, u, v) (``F.unfold``'s)."""
-    from edunn import backend
-
     xp = backend.array_module(x)
     n, c, h, w = x.shape
     h_out = conv_output_size(h, kh, stride, padding, dilation)
@@ -51,8 +52,6 @@ def col2im(cols: Any, x_shape: tuple, kh: int, kw: int, stride: int = 1, padding
            dilation: int = 1) -> Any:
     """The adjoint of ``im2col``: every entry of the columns is *added* back onto the pixel of
     an (N, C, H, W) image it was read from (``F.fold``).  One strided ``+=`` per kernel offset."""
-    from edunn import backend
-
     xp = backend.array_module(cols)
     n, c, h, w = x_shape
     h_out = conv_output_size(h, kh, stride, padding, dilation)
@@ -103,8 +102,6 @@ def conv_transpose2d(input: Any, weight: Any, bias: Any = None, stride: int = 1,
                      output_padding: int = 0, dilation: int = 1) -> Any:
     """The gradient of conv2d as an op: z (N, C_in, H, W), weight (C_in, C_out, kh, kw) ->
     col2im(W_mat^T @ z) of size (H - 1) s - 2p + d(k - 1) + output_padding + 1."""
-    import edunn
-
     z, w = input._data, weight._data
     n, c_in, h, wd = z.shape
     _, c_out, kh, kw = w.shape
@@ -258,9 +255,6 @@ def grade_output_size(student, t):
 
 
 def _conv_case(t, student, title: str, *, bias: bool = True, **config: bool) -> None:
-    import edunn
-    import edunn.nn.functional as F
-
     with t.group(title):
         shape, kernel, s, p, d = _config(t, **config)
         x = t.randn(*shape, dtype=edunn.float64)
@@ -296,9 +290,6 @@ def grade_conv2d_naive(student, t):
 
 
 def _im2col_case(t, student, title: str, **config: bool) -> None:
-    import edunn
-    import edunn.nn.functional as F
-
     with t.group(title):
         (n, c, h, w), (_, kh, kw), s, p, d = _config(t, big=True, **config)
         x = t.randn(n, c, h, w, dtype=edunn.float64)
@@ -355,8 +346,6 @@ def grade_im2col(student, t):
 
 def _col2im_overwrite(cols: Any, x_shape: tuple, kh: int, kw: int, s: int, p: int, d: int) -> Any:
     """``col2im`` with ``=`` instead of ``+=``: where windows overlap, the last one wins."""
-    from edunn import backend
-
     xp = backend.array_module(cols)
     n, c, h, w = x_shape
     h_out, w_out = conv_output_size(h, kh, s, p, d), conv_output_size(w, kw, s, p, d)
@@ -369,9 +358,6 @@ def _col2im_overwrite(cols: Any, x_shape: tuple, kh: int, kw: int, s: int, p: in
 
 
 def _col2im_case(t, student, title: str, **config: bool) -> None:
-    import edunn
-    import edunn.nn.functional as F
-
     with t.group(title):
         (n, c, h, w), (_, kh, kw), s, p, d = _config(t, big=True, **config)
         h_out, w_out = conv_output_size(h, kh, s, p, d), conv_output_size(w, kw, s, p, d)
@@ -399,8 +385,6 @@ def _col2im_case(t, student, title: str, **config: bool) -> None:
 
 @exercise("09.col2im", points=3, reference=col2im, title="col2im, the adjoint of im2col")
 def grade_col2im(student, t):
-    import edunn
-
     _col2im_case(t, student, "stride 1, overlapping windows", padding=False, stride=False, dilation=False)
     _col2im_case(t, student, "padding", stride=False, dilation=False)
     _col2im_case(t, student, "stride", padding=False, dilation=False)
@@ -422,8 +406,6 @@ def grade_col2im(student, t):
 
 
 def _apply_conv(student, x, w, b, s, p, d, what):
-    import edunn
-
     out = student.apply(x, w, b, s, p, d)
     if not isinstance(out, edunn.Tensor):
         raise Fail(f"{what} returned {type(out).__name__}, expected a Tensor (forward should return "
@@ -432,9 +414,6 @@ def _apply_conv(student, x, w, b, s, p, d, what):
 
 
 def _function_case(t, student, title: str, *, bias: bool = True, batch: int | None = None, **config: bool) -> None:
-    import edunn
-    import edunn.nn.functional as F
-
     with t.group(title):
         shape, kernel, s, p, d = _config(t, **config)
         if batch is not None:
@@ -458,6 +437,9 @@ def _function_case(t, student, title: str, *, bias: bool = True, batch: int | No
         if not isinstance(grads, (tuple, list)) or len(grads) != 6:
             raise Fail("backward should return six gradients, one per argument of forward: "
                        "(grad_input, grad_weight, grad_bias, None, None, None)")
+        if any(gr is not None and not isinstance(gr, edunn.Tensor) for gr in grads[:3]):
+            raise Fail("backward returned an array: a backward must return edunn tensors; wrap each "
+                       "array with edunn.as_tensor(...) (no copy is made)")
         (want * g).sum().backward()
         for name, got, leaf in (("input", grads[0], xr), ("weight", grads[1], wr), ("bias", grads[2], br)):
             if leaf is None:
@@ -489,9 +471,6 @@ def _function_case(t, student, title: str, *, bias: bool = True, batch: int | No
 @exercise("09.Conv2dFunction", points=4, reference=Conv2dFunction,
           title="conv2d as a Function: forward by im2col, backward by col2im")
 def grade_conv2d_function(student, t):
-    import edunn
-    from edunn.autograd import gradcheck
-
     _function_case(t, student, "stride 1, no padding", padding=False, stride=False, dilation=False)
     _function_case(t, student, "padding and stride, a batch of 3", dilation=False, batch=3)
     _function_case(t, student, "dilation", padding=False, stride=False)
@@ -519,9 +498,6 @@ def _transpose_size(size: int, k: int, s: int, p: int, op: int, d: int) -> int:
 
 def _transpose_case(t, student, title: str, *, op: bool = False, bias: bool = True, square: bool = False,
                     **config: bool) -> None:
-    import edunn
-    import edunn.nn.functional as F
-
     with t.group(title):
         while True:
             (n, c_out, h, w), (c_in, kh, kw), s, p, d = _config(t, **config)
@@ -577,9 +553,6 @@ def _transpose_untransposed(z, wt, b, s, p, o_pad, d):
 @exercise("09.conv_transpose2d", points=3, reference=conv_transpose2d,
           title="transposed convolution, the gradient of a convolution")
 def grade_conv_transpose2d(student, t):
-    import edunn
-    import edunn.nn.functional as F
-
     _transpose_case(t, student, "stride 1, no padding", padding=False, stride=False, dilation=False)
     _transpose_case(t, student, "stride 2 and 3: upsampling, C_in = C_out", padding=False, dilation=False,
                     square=True)
