@@ -10,7 +10,8 @@ import edunn.nn.functional as F
 from edunn.grading.notebooks import read_notebook
 from edunn.grading.testing import assert_full_marks, assert_partial, assert_zero, stub
 
-pytestmark = [pytest.mark.lesson06, pytest.mark.filterwarnings("ignore::RuntimeWarning")]  # naive planted losses overflow
+pytestmark = [pytest.mark.lesson06, pytest.mark.filterwarnings("ignore::RuntimeWarning"),  # naive planted losses overflow
+              pytest.mark.filterwarnings("ignore:reduction. .mean. divides:UserWarning")]  # kl_div(reduction="mean")
 
 ROOT = Path(__file__).resolve().parents[2]
 SOLUTION = ROOT / "solutions" / "06_losses.ipynb"
@@ -97,6 +98,34 @@ def bce_sums(input, target, pos_weight=None, reduction="mean"):
                                               reduction="none" if reduction == "none" else "sum")
 
 
+def bce_clamp(input, target, pos_weight=None, reduction="mean"):
+    log_sigmoid = input.clamp(max=0) - (-input.abs()).exp().log1p()
+    positive = target * log_sigmoid if pos_weight is None else pos_weight * target * log_sigmoid
+    return _reduce(-(positive + (1 - target) * (log_sigmoid - input)), reduction)
+
+
+# ---------------------------------------------------------------------------- planted mistakes: KL
+
+def _kl(divide_by_all=False, no_entropy=False, plain_log=False):
+    def kl_div(input, target, reduction="batchmean", log_target=False):
+        q = target.exp() if log_target else target
+        log_q = target if log_target else (target.log() if plain_log else None)
+        if no_entropy:
+            loss = -q * input
+        elif log_q is not None:
+            loss = q * (log_q - input)
+        else:
+            loss = edunn.xlogy(q, q) - q * input
+        if reduction == "none":
+            return loss
+        if reduction == "sum":
+            return loss.sum()
+        if reduction == "mean" or divide_by_all:
+            return loss.mean()
+        return loss.sum() / input.shape[0]
+    return kl_div
+
+
 # ---------------------------------------------------------------------------- planted mistakes: Huber
 
 def huber_missing_delta(input, target, delta=1.0, reduction="mean"):
@@ -144,6 +173,16 @@ def test_bce_with_logits():
     assert_partial("06.bce_with_logits", bce_naive, mentions="not finite for a logit of -800: got inf")
     assert_partial("06.bce_with_logits", bce_weights_everything, mentions="not the whole loss")
     assert_partial("06.bce_with_logits", bce_sums, mentions="you summed")
+    assert_partial("06.bce_with_logits", bce_clamp, mentions="write min(x, 0) as (x - x.abs()) / 2")
+
+
+def test_kl_div():
+    assert_full_marks("06.kl_div", F.kl_div)
+    assert_full_marks("06.kl_div", _kl())
+    assert_zero("06.kl_div", stub)
+    assert_partial("06.kl_div", _kl(divide_by_all=True), mentions="that is reduction='mean'")
+    assert_partial("06.kl_div", _kl(no_entropy=True), mentions="you computed the cross-entropy")
+    assert_partial("06.kl_div", _kl(plain_log=True), mentions="Use edunn.xlogy(q, q)")
 
 
 def test_huber():
@@ -176,3 +215,4 @@ def test_the_notebook_solutions_get_full_marks():
     assert_full_marks("06.cross_entropy", ns["cross_entropy"])
     assert_full_marks("06.bce_with_logits", ns["binary_cross_entropy_with_logits"])
     assert_full_marks("06.huber", (ns["huber_loss"], ns["smooth_l1_loss"]))
+    assert_full_marks("06.kl_div", ns["kl_div"])

@@ -284,7 +284,7 @@ def _bce_call(student, x, y, **kwargs):
                  **kwargs)
 
 
-@exercise("06.bce_with_logits", points=4, reference="edunn.nn.functional.binary_cross_entropy_with_logits",
+@exercise("06.bce_with_logits", points=5, reference="edunn.nn.functional.binary_cross_entropy_with_logits",
           title="binary cross-entropy on logits, stable, with pos_weight")
 def grade_bce_with_logits(student, t):
     import edunn
@@ -325,6 +325,17 @@ def grade_bce_with_logits(student, t):
         gx = _grad_of(out, x, "binary_cross_entropy_with_logits")
         t.ok(_finite(gx), f"the gradient at logits [-800, 800, -1e4, 1e4] is not finite: {gx.tolist()}")
         t.close(gx, x.detach().sigmoid() - y, "the gradient at logits [-800, 800, -1e4, 1e4]")
+    with t.group("the gradient at exactly x = 0"):
+        x = _tensor([0.0, 0.0, 0.0])
+        y = t.tensor([1.0, 0.0, 0.25], dtype=edunn.float64)
+        gx = _grad_of(_bce_call(student, x, y, reduction="sum"), x, "binary_cross_entropy_with_logits")
+        t.close(gx, [-0.5, 0.5, 0.25], "the gradient at x = 0 (sigmoid(0) - y)", mistakes={
+            "at x = 0 autograd took the slope 1 of x.clamp(max=0) (or 0 of relu) at its kink, so your "
+            "gradient is off by 0.5 there; write min(x, 0) as (x - x.abs()) / 2, whose slope at 0 is "
+            "exactly 1/2 because the derivative of |x| at 0 is sign(0) = 0": [-1.0, 0.0, -0.25],
+            "at x = 0 autograd took the slope 0 of relu (or of x.clamp(max=0) from the other side) at "
+            "its kink, so your gradient is off by 0.5 there; write min(x, 0) as (x - x.abs()) / 2": [0.0, 1.0, 0.75],
+        })
     with t.group("pos_weight of shape (C,), broadcast over the batch"):
         x, y = _leaf(t, 4, 3), t.randint(0, 2, (4, 3)).to(edunn.float64)
         pw = t.tensor([3.0, 0.5, 1.0], dtype=edunn.float64)
@@ -417,3 +428,81 @@ def grade_huber(student, t):
         x, y = _leaf(t, 2, 3, scale=2.0), t.randn(2, 3, dtype=edunn.float64)
         _gradcheck(t, lambda z: huber(z, y, delta=1.5), (x,), "huber_loss(x, y, delta=1.5)")
         _gradcheck(t, lambda z: smooth_l1(z, y, beta=0.7), (x,), "smooth_l1_loss(x, y, beta=0.7)")
+
+
+# ---------------------------------------------------------------------------- 06.kl_div
+
+
+def _kl_reference(input, target, **kwargs):
+    import warnings
+
+    import edunn.nn.functional as F
+
+    with warnings.catch_warnings():         # reduction='mean' warns in PyTorch and edunn alike
+        warnings.simplefilter("ignore")
+        return F.kl_div(input, target, **kwargs)
+
+
+def _log_probs(t, n: int, c: int):
+    import edunn
+    import edunn.nn.functional as F
+
+    return edunn.tensor(F.log_softmax(t.randn(n, c, dtype=edunn.float64), 1).tolist(),
+                        dtype=edunn.float64, requires_grad=True)
+
+
+@exercise("06.kl_div", points=3, reference="edunn.nn.functional.kl_div",
+          title="the KL divergence, with reduction='batchmean' and log_target")
+def grade_kl_div(student, t):
+    import edunn
+    import edunn.nn.functional as F
+
+    with t.group("reduction='batchmean': values and gradient"):
+        log_p = _log_probs(t, 4, 5)
+        q = F.softmax(t.randn(4, 5, dtype=edunn.float64), 1)
+        lp = log_p.detach()
+        out = _call(student, log_p, q, reduction="batchmean", what="kl_div(log_p, q, reduction='batchmean')")
+        t.close(out, _kl_reference(lp, q, reduction="batchmean"), "kl_div(log_p, q, reduction='batchmean')",
+                mistakes={
+                    "you divided by every element (N * C): that is reduction='mean'; 'batchmean' "
+                    "divides the sum by the batch size N = input.shape[0]":
+                        _kl_reference(lp, q, reduction="mean").item(),
+                    "you computed the cross-entropy -sum q log p / N: the KL divergence also adds "
+                    "sum q log q (the target's negative entropy)": (-(q * lp).sum() / 4).item(),
+                    "you swapped the roles: kl_div(input, target) is sum target * (log target - input), "
+                    "with input the model's log-probabilities": ((lp.exp() * (lp - q.log())).sum() / 4).item(),
+                    "you forgot to divide by the batch size": _kl_reference(lp, q, reduction="sum").item(),
+                })
+        gx = _grad_of(out, log_p, "kl_div")
+        t.close(gx, -q / 4, "the gradient with respect to input", hint="d/d input of "
+                "sum q (log q - input) / N is -q / N")
+    with t.group("reduction='none', 'sum' and 'mean'"):
+        log_p = _log_probs(t, 3, 4)
+        q = F.softmax(t.randn(3, 4, dtype=edunn.float64), 1)
+        for reduction in ("none", "sum", "mean"):
+            t.close(_call(student, log_p, q, reduction=reduction, what=f"kl_div(..., reduction={reduction!r})"),
+                    _kl_reference(log_p.detach(), q, reduction=reduction), f"kl_div(log_p, q, reduction={reduction!r})",
+                    hint="'none' is the elementwise q (log q - input), 'mean' averages over every element")
+    with t.group("targets with zeros: 0 log 0 = 0"):
+        log_p = _log_probs(t, 2, 4)
+        q = t.tensor([[0.0, 0.5, 0.5, 0.0], [1.0, 0.0, 0.0, 0.0]], dtype=edunn.float64)
+        out = _call(student, log_p, q, reduction="none", what="kl_div(log_p, q, reduction='none')")
+        if not _finite(out):
+            raise Fail(f"your kl_div gave {_first_bad(out)} where the target is 0: q * log(q) is "
+                       "0 * (-inf) = nan there, but its limit is 0. Use edunn.xlogy(q, q), which is "
+                       "0 wherever q is 0")
+        t.close(out, _kl_reference(log_p.detach(), q, reduction="none"), "kl_div with zeros in the target")
+        gx = _grad_of(out, log_p, "kl_div")
+        t.close(gx, -q, "the gradient with respect to input, targets with zeros")
+    with t.group("log_target=True: the target is given as log q"):
+        log_p = _log_probs(t, 3, 5)
+        log_q = F.log_softmax(t.randn(3, 5, dtype=edunn.float64), 1)
+        out = _call(student, log_p, log_q, reduction="batchmean", log_target=True,
+                    what="kl_div(log_p, log_q, reduction='batchmean', log_target=True)")
+        t.close(out, _kl_reference(log_p.detach(), log_q, reduction="batchmean", log_target=True),
+                "kl_div(log_p, log_q, reduction='batchmean', log_target=True)",
+                hint="with log_target the loss is exp(target) * (target - input)")
+    with t.group("gradcheck"):
+        log_p = _log_probs(t, 2, 3)
+        q = F.softmax(t.randn(2, 3, dtype=edunn.float64), 1)
+        _gradcheck(t, lambda z: student(z, q, reduction="batchmean"), (log_p,), "kl_div(log_p, q, reduction='batchmean')")
