@@ -369,8 +369,11 @@ class TensorMethods:
         from .sparse import strided
         return strided
 
-    def to_sparse(self, sparse_dim=None, *, layout=None, blocksize=None, dense_dim=None):
+    def to_sparse(self, sparseDims=None, *, layout=None, blocksize=None, dense_dim=None):
+        """A sparse COO copy keeping the nonzero entries (of the first ``sparseDims``
+        dimensions, PyTorch's name; all by default)."""
         from . import sparse as _sp
+        sparse_dim = sparseDims
         if layout is not None and layout is not _sp.sparse_coo:
             raise RuntimeError(f"to_sparse: edunn has only the sparse_coo layout, got {layout}")
         if blocksize is not None:
