@@ -55,6 +55,9 @@ class Adagrad(Optimizer):
         fused (bool, optional): accepted for PyTorch compatibility; changes nothing but where
             ``state["step"]`` lives (on the parameter's device, as PyTorch).
 
+    A sparse gradient (``Embedding(sparse=True)``) updates only the entries it names, after
+    summing its duplicates; as in PyTorch it cannot be combined with ``weight_decay``.
+
     State per parameter (PyTorch's names): ``step`` (a 0-d float tensor) and ``sum``.
     Sparse gradients are not available in edunn yet, so only dense gradients arrive here.
     """
@@ -107,9 +110,11 @@ class Adagrad(Optimizer):
         for p in group["params"]:
             if p.grad is None:
                 continue
-            if getattr(p.grad, "is_sparse", False):
-                raise RuntimeError("Adagrad in edunn does not support sparse gradients (edunn has "
-                                   "no sparse tensors yet); give it a dense gradient")
+            if p.grad.is_sparse and group["weight_decay"] != 0:
+                raise RuntimeError("weight_decay option is not compatible with sparse gradients")
+            if p.grad.is_sparse and group["differentiable"]:
+                raise RuntimeError("Adagrad(differentiable=True) needs dense gradients in edunn "
+                                   "(its sparse update is written on arrays)")
             params_with_grad.append(p)
             grads.append(p.grad)
             state = self.state[p]
@@ -159,10 +164,15 @@ def adagrad(params: list[Tensor], grads: list[Tensor], state_sums: list[Tensor],
         return
     lr = float(_get_value(lr))
     for param, grad, state_sum, step_t in zip(params, grads, state_sums, state_steps):
-        p, g, s = _writable(param), grad._data, _writable(state_sum)
+        p, s = _writable(param), _writable(state_sum)
+        g = None if grad.is_sparse else grad._data
         xp = backend.array_module(p)
         step = _increment_step(step_t)
         clr = lr / (1 + (step - 1) * lr_decay)
+        if grad.is_sparse:
+            _sparse_adagrad_update(p, grad, s, clr, eps, maximize)
+            _bump_version(param, state_sum)
+            continue
         for pb, gb, sb, d, t in _blocks(p, g, s, scratch=2):
             # d = g_t = -/+ grad + weight_decay * theta
             if weight_decay != 0:
@@ -180,6 +190,19 @@ def adagrad(params: list[Tensor], grads: list[Tensor], state_sums: list[Tensor],
             xp.multiply(t, clr, out=t)
             xp.subtract(pb, t, out=pb)
         _bump_version(param, state_sum)
+
+
+def _sparse_adagrad_update(p: Any, grad: Any, s: Any, clr: float, eps: float,
+                           maximize: bool) -> None:
+    """PyTorch's sparse Adagrad step, on the entries the (coalesced) gradient names only:
+    ``sum[i] += g_i^2;  theta[i] -= clr * g_i / (sqrt(sum[i]) + eps)``."""
+    grad = grad.coalesce()  # the update is non-linear, so each entry once
+    where = tuple(grad._indices()._data)
+    values = grad._values()._data
+    if maximize:
+        values = -values
+    s[where] += values * values
+    p[where] -= clr * (values / (backend.array_module(s).sqrt(s[where]) + eps))
 
 
 def _adagrad_with_autograd(params: list[Tensor], grads: list[Tensor], state_sums: list[Tensor],

@@ -379,7 +379,10 @@ def test_module_errors_match_torch():
 # ---------------------------------------------------------------- training on sparse gradients
 @pytest.mark.parametrize("opt, kw", [("SparseAdam", {"lr": 0.05}),
                                      ("SparseAdam", {"lr": 0.02, "betas": (0.8, 0.9)}),
-                                     ("SGD", {"lr": 0.3}), ("SGD", {"lr": 0.1, "momentum": 0.9})],
+                                     ("SGD", {"lr": 0.3}), ("SGD", {"lr": 0.1, "momentum": 0.9}),
+                                     ("Adagrad", {"lr": 0.2, "lr_decay": 0.01}),
+                                     ("Adagrad", {"lr": 0.1, "eps": 1e-3, "maximize": True,
+                                                  "initial_accumulator_value": 0.5})],
                          ids=repr)
 def test_sparse_embedding_trains_like_torch(opt, kw):
     rng = np.random.default_rng(3)
@@ -427,3 +430,13 @@ def test_embedding_bag_sparse_trains_with_sparse_adam():
             m(fw.tensor(idx), fw.tensor(offs)).sum().square().backward()
             o.step()
     assert_close(e.weight, t.weight, atol=1e-5, rtol=1e-4)
+
+
+def test_adagrad_with_sparse_gradients_refuses_weight_decay_as_torch():
+    for fw in (edunn, torch):
+        emb = fw.nn.Embedding(4, 2, sparse=True)
+        opt = fw.optim.Adagrad(emb.parameters(), weight_decay=0.1)
+        emb(fw.tensor([1, 2])).sum().backward()
+        with pytest.raises(RuntimeError, match="weight_decay option is not compatible with "
+                                               "sparse gradients"):
+            opt.step()
