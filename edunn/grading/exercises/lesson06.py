@@ -1,6 +1,7 @@
 """Graders of lesson 06 (losses): a stable ``log_softmax``, ``cross_entropy`` on class indices
 (with ``ignore_index`` and ``label_smoothing``), a stable ``binary_cross_entropy_with_logits``
-(with ``pos_weight``), and the robust regression losses ``huber_loss`` and ``smooth_l1_loss``.
+(with ``pos_weight``), the robust regression losses ``huber_loss`` and ``smooth_l1_loss``, and
+``kl_div`` (with ``reduction='batchmean'`` and ``log_target``).
 
 The learner writes each loss as a function of tensor ops, so autograd derives the gradient. The
 references are the library's ``edunn.nn.functional`` functions; every check compares values and
@@ -10,8 +11,10 @@ gradients with them in float64, on random inputs, on every ``reduction``, and on
 The usual mistakes get a diagnosis: softmax followed by log (nan for a logit of 1000), a shift by
 the maximum of the whole tensor instead of each row's, a sum where a mean was asked for, a mean
 over every row when some were ignored, label smoothing spread over C - 1 classes, log(sigmoid(x))
-computed naively (-inf at -800), pos_weight on the negative term, Huber's linear part without
-its factor delta, smooth L1 that forgot to divide by beta.
+computed naively (-inf at -800), pos_weight on the negative term, a gradient at x = 0 off by 1/2
+(autograd's slope of clamp at its kink), Huber's linear part without its factor delta, smooth L1
+that forgot to divide by beta or divided by beta = 0, a KL divergence divided by N * C or without
+its entropy term, 0 log 0 = nan.
 """
 
 from __future__ import annotations
