@@ -139,6 +139,26 @@ class SparseCOOTensor(Tensor):
     def data(self) -> "SparseCOOTensor":
         return self.detach()
 
+    @data.setter
+    def data(self, value: "SparseCOOTensor") -> None:
+        """Take ``value``'s indices, values and size (``module.to(...)`` moves a sparse
+        ``.grad`` this way)."""
+        if not isinstance(value, SparseCOOTensor):
+            raise RuntimeError(f"the .data of a sparse COO tensor must be set to a sparse COO "
+                               f"tensor, got {type(value).__name__}")
+        self._idx, self._vals = value._idx, value._vals
+        self._sparse_size, self._coalesced = value._sparse_size, value._coalesced
+
+    def sum(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+        """The sum of every entry (a dense 0-d tensor, as PyTorch's); differentiable."""
+        if dim is not None:
+            raise _sparse_only("sum over a dimension")
+        if self.requires_grad:
+            return self.to_dense().sum(dtype=dtype)
+        vals = self._vals._data
+        total = Tensor._make(backend.array_module(vals).asarray(vals.sum()))
+        return total if dtype is None else total.to(dtype)
+
     def _nnz(self) -> int:
         return int(self._idx.shape[1])
 

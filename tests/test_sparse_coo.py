@@ -291,3 +291,24 @@ def test_sparse_tensors_on_a_device(device):
     assert_close(c._values(), np.array([4.0, 2.0], np.float32))
     assert_close((edunn.zeros(4, device=device) + e * 2), np.array([8.0, 0.0, 4.0, 0.0], np.float32))
     assert e.cpu().device == edunn.device("cpu")
+
+
+def test_sum_and_module_casts_carry_a_sparse_grad():
+    e, t = _pair(IDX, VAL, (3, 4))
+    assert_close(e.sum(), t.sum())
+    ei, ti = _pair(IDX, [1, 2, 3, 4], (3, 4))
+    assert ei.sum().dtype is edunn.int64 and ei.sum().item() == ti.sum().item()
+    s, ts = _pair(IDX, VAL, (3, 4), requires_grad=True)
+    (s.sum() * 2).backward()
+    (ts.sum() * 2).backward()
+    # PyTorch hands this leaf a dense gradient here, edunn a sparse one: the same numbers
+    assert_close(s.grad.to_dense(), ts.grad.to_dense() if ts.grad.is_sparse else ts.grad)
+    m, tm = edunn.nn.Embedding(5, 2, sparse=True), torch.nn.Embedding(5, 2, sparse=True)
+    for fw, mod in ((edunn, m), (torch, tm)):
+        mod(fw.tensor([1, 2, 1])).sum().backward()
+        mod.double()
+    assert m.weight.grad.is_sparse and m.weight.grad.dtype is edunn.float64
+    assert tm.weight.grad.dtype == torch.float64
+    clone = copy.deepcopy(m)
+    assert clone.weight.grad.is_sparse and clone.weight.grad is not m.weight.grad
+    assert_close(clone.weight.grad.to_dense(), tm.weight.grad.to_dense())
