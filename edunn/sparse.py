@@ -72,7 +72,8 @@ class SparseCOOTensor(Tensor):
     ``add``/``sub`` and ``+``/``-`` with a sparse tensor (entries concatenated) or, from a dense
     left operand, with a dense one (a dense result), ``mul``/``div`` by a number, ``mul`` by a
     dense tensor of the same size, ``neg``, ``clone``, ``detach``, ``to``/``cpu``/``cuda`` and
-    the dtype casts, ``zero_()``, ``requires_grad_()``, ``to_sparse()``.
+    the dtype casts, ``zero_()``, ``requires_grad_()``, ``to_sparse()``, ``sum()`` (of every
+    entry).
     """
 
     is_sparse = True
@@ -150,13 +151,18 @@ class SparseCOOTensor(Tensor):
         self._sparse_size, self._coalesced = value._sparse_size, value._coalesced
 
     def sum(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
-        """The sum of every entry (a dense 0-d tensor, as PyTorch's); differentiable."""
+        """The sum of every entry (a dense 0-d tensor, as PyTorch's).  Differentiable: like
+        PyTorch, the gradient is dense (every entry of the tensor, named or not, moves the
+        sum), where ``to_dense()`` gives a sparse one."""
         if dim is not None:
             raise _sparse_only("sum over a dimension")
-        if self.requires_grad:
-            return self.to_dense().sum(dtype=dtype)
         vals = self._vals._data
         total = Tensor._make(backend.array_module(vals).asarray(vals.sum()))
+        if self.requires_grad and grad_mode.state.enabled:
+            ctx = object.__new__(SparseSumBackward)
+            ctx._next = ((self, 0, self._sparse_size, vals.dtype),)
+            ctx.size = self._sparse_size
+            total.requires_grad, total.grad_fn = True, ctx
         return total if dtype is None else total.to(dtype)
 
     def _nnz(self) -> int:
@@ -392,6 +398,14 @@ class SparseToDenseBackward(Function):
         s = ctx.sparse.coalesce()
         vals = grad._data[tuple(s._idx._data)]
         return _new_sparse(s._idx._data, vals, s._sparse_size, vals.shape[0] <= 1)  # PyTorch's flag
+
+
+class SparseSumBackward(Function):
+    """``total = s.sum()``.  Backward: the gradient spread over every entry (dense)."""
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.expand(ctx.size)
 
 
 # ----------------------------------------------------------------------------------------------
