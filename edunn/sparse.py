@@ -74,6 +74,10 @@ class SparseCOOTensor(Tensor):
     dense tensor of the same size, ``neg``, ``clone``, ``detach``, ``to``/``cpu``/``cuda`` and
     the dtype casts, ``zero_()``, ``requires_grad_()``, ``to_sparse()``, ``sum()`` (of every
     entry).
+
+    Autograd: ``sparse_coo_tensor`` is differentiable in its values, and ``to_dense``, ``sum``,
+    ``coalesce``, ``clone``, ``to``, ``neg`` and products by a number carry gradients; ``add``
+    and products with tensors raise if an operand requires grad (densify those first).
     """
 
     is_sparse = True
@@ -158,11 +162,7 @@ class SparseCOOTensor(Tensor):
             raise _sparse_only("sum over a dimension")
         vals = self._vals._data
         total = Tensor._make(backend.array_module(vals).asarray(vals.sum()))
-        if self.requires_grad and grad_mode.state.enabled:
-            ctx = object.__new__(SparseSumBackward)
-            ctx._next = ((self, 0, self._sparse_size, vals.dtype),)
-            ctx.size = self._sparse_size
-            total.requires_grad, total.grad_fn = True, ctx
+        _record(total, SparseSum, self, size=self._sparse_size)
         return total if dtype is None else total.to(dtype)
 
     def _nnz(self) -> int:
@@ -214,9 +214,7 @@ class SparseCOOTensor(Tensor):
         for k in range(len(sizes) - 1, -1, -1):  # unravel the row-major key
             new_idx[k] = rest % sizes[k]
             rest = rest // sizes[k]
-        out = _new_sparse(new_idx, summed, self._sparse_size, True)
-        out.requires_grad = self.requires_grad
-        return out
+        return _record(_new_sparse(new_idx, summed, self._sparse_size, True), Coalesce, self)
 
     def to_dense(self, dtype: Any = None, *, masked_grad: bool = True) -> Tensor:
         """The dense tensor: zeros with every value added at its position (duplicates sum).
@@ -225,13 +223,7 @@ class SparseCOOTensor(Tensor):
         out = _to_dense_array(self)
         if dtype is not None:
             out = out.astype(backend.as_dtype(dtype).np)
-        t = Tensor._make(out)
-        if self.requires_grad and grad_mode.state.enabled:
-            ctx = object.__new__(SparseToDenseBackward)
-            ctx._next = ((self, 0, self._sparse_size, self._vals._data.dtype),)
-            ctx.sparse = self
-            t.requires_grad, t.grad_fn = True, ctx
-        return t
+        return _record(Tensor._make(out), ToDense, self, sparse=self)
 
     def to_sparse(self, *args: Any, **kwargs: Any) -> "SparseCOOTensor":
         return self
@@ -239,7 +231,7 @@ class SparseCOOTensor(Tensor):
     def clone(self, *, memory_format: Any = None) -> "SparseCOOTensor":
         out = _new_sparse(self._idx._data.copy(), self._vals._data.copy(), self._sparse_size,
                           self._coalesced)
-        return out
+        return _record(out, Scale, self, factor=1)
 
     def detach(self) -> "SparseCOOTensor":
         return _new_sparse(self._idx._data, self._vals._data, self._sparse_size, self._coalesced)
@@ -256,7 +248,8 @@ class SparseCOOTensor(Tensor):
         if vals is self._vals:
             return self
         idx = self._idx.to(vals.device)
-        return _new_sparse(idx._data, vals._data, self._sparse_size, self._coalesced)
+        out = _new_sparse(idx._data, vals._data, self._sparse_size, self._coalesced)
+        return _record(out, Scale, self, factor=1, device=self.device)
 
     def cpu(self) -> "SparseCOOTensor":
         return self.to("cpu")
@@ -296,6 +289,7 @@ class SparseCOOTensor(Tensor):
     def add(self, other: Any, *, alpha: Any = 1) -> "SparseCOOTensor":
         """``self + alpha * other`` for a sparse ``other`` of the same size: the two lists of
         entries concatenated (coalesced again when both were coalesced, as PyTorch keeps it)."""
+        _no_graph("add", self, other)
         if not getattr(other, "is_sparse", False):
             raise RuntimeError("add(sparse, dense) is not supported. Use add(dense, sparse) "
                                "instead.")
@@ -346,17 +340,20 @@ class SparseCOOTensor(Tensor):
                 raise RuntimeError(f"mul(sparse, dense): expected the dense tensor to have the "
                                    f"sparse tensor's size {list(self._sparse_size)}, got "
                                    f"{list(other.shape)}")
+            _no_graph("mul by a dense tensor", self, other)
             picked = other._data[tuple(self._idx._data)]
             vals = self._vals._data * picked
             return _new_sparse(self._idx._data, vals, self._sparse_size, self._coalesced)
         if isinstance(other, Tensor):
+            _no_graph("mul by a tensor", other)
             other = other.item()
         vals = self._vals._data * other
         if isinstance(other, builtins.float) and vals.dtype.kind in "iub":
             vals = vals.astype(backend.get_default_dtype().np)
         elif vals.dtype != self._vals._data.dtype and vals.dtype.kind == self._vals._data.dtype.kind:
             vals = vals.astype(self._vals._data.dtype)  # a Python number keeps the dtype
-        return _new_sparse(self._idx._data, vals, self._sparse_size, self._coalesced)
+        out = _new_sparse(self._idx._data, vals, self._sparse_size, self._coalesced)
+        return _record(out, Scale, self, factor=other)
 
     __mul__ = mul
 
@@ -365,13 +362,15 @@ class SparseCOOTensor(Tensor):
 
     def div(self, other: Any) -> "SparseCOOTensor":
         if isinstance(other, Tensor):
+            _no_graph("div by a tensor", other)
             other = other.item()
         return self.mul(1.0 / other)
 
     __truediv__ = div
 
     def neg(self) -> "SparseCOOTensor":
-        return _new_sparse(self._idx._data, -self._vals._data, self._sparse_size, self._coalesced)
+        out = _new_sparse(self._idx._data, -self._vals._data, self._sparse_size, self._coalesced)
+        return _record(out, Scale, self, factor=-1)
 
     __neg__ = neg
 
@@ -389,7 +388,28 @@ class SparseCOOTensor(Tensor):
                                   self.requires_grad))
 
 
-class SparseToDenseBackward(Function):
+# ----------------------------------------------------------------------------------------------
+# autograd: the few differentiable sparse operations.  Each node has one input edge, to a sparse
+# tensor (or, for sparse_coo_tensor, to its values); a sparse gradient arriving at a non-leaf
+# is made dense by the engine, so these backwards read dense gradients.
+# ----------------------------------------------------------------------------------------------
+def _record(out: Tensor, node_cls: type, parent: Tensor, **saved: Any) -> Tensor:
+    """Make ``out`` the output of a ``node_cls`` node whose input is ``parent``, when autograd
+    is recording and ``parent`` requires grad."""
+    if not (parent.requires_grad and grad_mode.state.enabled):
+        return out
+    ctx = object.__new__(node_cls)
+    if parent.is_sparse:
+        shape, np_dtype = parent._sparse_size, parent._vals._data.dtype
+    else:
+        shape, np_dtype = parent._data.shape, parent._data.dtype
+    ctx._next = ((parent.grad_fn or parent, parent._output_nr, tuple(shape), np_dtype),)
+    ctx.__dict__.update(saved)
+    out.requires_grad, out.grad_fn = True, ctx
+    return out
+
+
+class ToDense(Function):
     """``dense = s.to_dense()``.  Backward: the dense gradient read at ``s``'s positions, as a
     coalesced sparse tensor with ``s``'s distinct indices (PyTorch's ``sparse_mask``)."""
 
@@ -400,12 +420,52 @@ class SparseToDenseBackward(Function):
         return _new_sparse(s._idx._data, vals, s._sparse_size, vals.shape[0] <= 1)  # PyTorch's flag
 
 
-class SparseSumBackward(Function):
+class SparseSum(Function):
     """``total = s.sum()``.  Backward: the gradient spread over every entry (dense)."""
 
     @staticmethod
     def backward(ctx, grad):
         return grad.expand(ctx.size)
+
+
+class Scale(Function):
+    """``out = factor * s`` (``mul``/``div`` by a number, ``neg``, ``clone``, ``to``).
+    Backward: ``factor * grad``, on ``s``'s device."""
+
+    @staticmethod
+    def backward(ctx, grad):
+        grad = grad if ctx.factor == 1 else grad * ctx.factor
+        device = ctx.__dict__.get("device")
+        return grad if device is None else grad.to(device)
+
+
+def _no_graph(what: str, *operands: Any) -> None:
+    """Refuse, rather than silently drop, a gradient edunn does not derive through ``what``."""
+    if grad_mode.state.enabled and any(getattr(o, "requires_grad", False) for o in operands):
+        raise RuntimeError(f"edunn does not differentiate through the sparse {what}; call "
+                           ".to_dense() on the operands that require grad first (dense "
+                           "arithmetic is differentiable)")
+
+
+class Coalesce(Function):
+    """``c = s.coalesce()``: the same dense tensor.  Backward: the gradient, unchanged."""
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad
+
+
+class SparseCooTensor(Function):
+    """``s = sparse_coo_tensor(indices, values, size)``.  Backward: the dense gradient read at
+    each entry's position, one row per value."""
+
+    @staticmethod
+    def backward(ctx, grad):
+        if grad.is_sparse:
+            grad = grad.to_dense()
+        if not ctx.indices:  # no sparse dimension: every value covers the whole tensor
+            return grad.unsqueeze(0).expand((ctx.nnz,) + tuple(grad.shape))
+        return grad[tuple(Tensor._make(i) for i in ctx.indices)]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -476,6 +536,7 @@ def sparse_coo_tensor(indices: Any, values: Any, size: Any = None, *, dtype: Any
             dimension followed by ``values``' trailing sizes.
         dtype, device: of the values (default: inferred from ``values``).
         requires_grad: the result is a leaf that gets a sparse ``.grad`` through ``to_dense()``.
+            (Values that require grad make it a non-leaf, differentiable in them, instead.)
         check_invariants: PyTorch checks the indices only when True; edunn always checks them
             (negative or out-of-range indices raise), which costs little here.
         is_coalesced: declare the indices sorted and unique (trusted, as PyTorch does).
@@ -483,10 +544,11 @@ def sparse_coo_tensor(indices: Any, values: Any, size: Any = None, *, dtype: Any
     from .ops.creation import tensor as _tensor
     if not isinstance(indices, Tensor):
         indices = _tensor(indices, device=device if not isinstance(values, Tensor) else values.device)
+    values_in = values if isinstance(values, Tensor) else None
     if isinstance(values, Tensor):
-        values = values.detach()
         if dtype is not None or device is not None:
-            values = values.to(device=device, dtype=dtype)
+            values_in = values = values.to(device=device, dtype=dtype)  # differentiable casts
+        values = values.detach()
     else:
         values = _tensor(values, dtype=dtype, device=device)
     if indices.dtype.is_floating_point or indices.dtype is backend.bool_:
@@ -528,7 +590,10 @@ def sparse_coo_tensor(indices: Any, values: Any, size: Any = None, *, dtype: Any
     out = _new_sparse(idx if idx is not indices._data else idx.copy(), values._data, size, coalesced)
     if requires_grad:
         out.requires_grad_(True)
-    return out
+    if values_in is None:
+        return out
+    # differentiable with respect to values that require grad (then a non-leaf)
+    return _record(out, SparseCooTensor, values_in, indices=tuple(idx), nnz=idx.shape[1])
 
 
 def to_sparse(input: Tensor, sparse_dim: int | None = None) -> SparseCOOTensor:
@@ -568,7 +633,9 @@ def _sparse_repr(s: SparseCOOTensor) -> str:
             body += f", size={tuple(arr.shape)}"
         parts.append(prefix + body + ")")
     text = "tensor(" + (",\n" + " " * indent).join(parts)
-    if s.requires_grad and s.grad_fn is None:
+    if s.grad_fn is not None:
+        suffixes.append(f"grad_fn=<{s.grad_fn.name()}>")
+    elif s.requires_grad:
         suffixes.append("requires_grad=True")
     # PyTorch starts the suffixes of a sparse tensor on a line of their own
     first, rest = suffixes[0], suffixes[1:]

@@ -312,3 +312,31 @@ def test_sum_and_module_casts_carry_a_sparse_grad():
     clone = copy.deepcopy(m)
     assert clone.weight.grad.is_sparse and clone.weight.grad is not m.weight.grad
     assert_close(clone.weight.grad.to_dense(), tm.weight.grad.to_dense())
+
+
+def test_sparse_coo_tensor_is_differentiable_in_its_values():
+    v, tv = edunn.tensor([1.0, 2.0, 3.0], requires_grad=True), torch.tensor([1.0, 2.0, 3.0],
+                                                                           requires_grad=True)
+    w = np.arange(12, dtype=np.float32).reshape(3, 4)
+    for fw, vv in ((edunn, v), (torch, tv)):
+        s = fw.sparse_coo_tensor(fw.tensor([[0, 2, 0], [1, 0, 1]]), vv * 2, (3, 4))
+        assert s.requires_grad and s.grad_fn is not None and not s.is_leaf
+        dense = (-(s * 3) / 2).clone().to(fw.float64).coalesce().to_dense()
+        (dense * fw.tensor(w)).sum().backward()
+    assert_close(v.grad, tv.grad)
+    hybrid = edunn.tensor([[1.0, 2.0]], requires_grad=True)
+    edunn.sparse_coo_tensor(np.zeros((0, 1), np.int64), hybrid, (2,)).sum().backward()
+    assert_close(hybrid.grad, np.ones((1, 2), np.float32))
+    assert "grad_fn=<SparseCooTensorBackward>" in repr(
+        edunn.sparse_coo_tensor([[0]], edunn.ones(1, requires_grad=True), (2,)))
+
+
+def test_sparse_ops_without_a_derivative_refuse_inputs_that_require_grad():
+    s = edunn.sparse_coo_tensor([[0, 1]], [1.0, 2.0], (3,), requires_grad=True)
+    for op in (lambda: s + s, lambda: s - s, lambda: s * edunn.ones(3),
+               lambda: s.detach() * edunn.tensor(2.0, requires_grad=True)):
+        with pytest.raises(RuntimeError, match="does not differentiate through the sparse"):
+            op()
+    with edunn.no_grad():
+        assert (s + s)._nnz() == 4
+    assert (s.detach() + s.detach())._nnz() == 4
