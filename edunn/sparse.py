@@ -455,6 +455,10 @@ class Coalesce(Function):
         return grad
 
 
+class ToSparse(Coalesce):
+    """``s = x.to_sparse()``: the same tensor in another layout.  Backward: the gradient."""
+
+
 class SparseCooTensor(Function):
     """``s = sparse_coo_tensor(indices, values, size)``.  Backward: the dense gradient read at
     each entry's position, one row per value."""
@@ -610,7 +614,7 @@ def to_sparse(input: Tensor, sparse_dim: int | None = None) -> SparseCOOTensor:
     nonzero = (lead != 0).any(axis=-1) if lead.shape[-1] else xp.zeros(lead.shape[:-1], bool)
     idx = xp.stack(xp.nonzero(nonzero)).astype(_INT64) if sd else xp.zeros((0, 1), _INT64)
     vals = arr[tuple(idx)] if sd else arr[None]
-    return _new_sparse(idx.reshape(sd, -1), vals.copy(), arr.shape, True)
+    return _record(_new_sparse(idx.reshape(sd, -1), vals.copy(), arr.shape, True), ToSparse, input)
 
 
 def _sparse_repr(s: SparseCOOTensor) -> str:

@@ -324,6 +324,11 @@ def test_sparse_coo_tensor_is_differentiable_in_its_values():
         dense = (-(s * 3) / 2).clone().to(fw.float64).coalesce().to_dense()
         (dense * fw.tensor(w)).sum().backward()
     assert_close(v.grad, tv.grad)
+    d = np.array([[0.0, 1.0], [2.0, 0.0]], np.float32)
+    (de, dt) = edunn.tensor(d, requires_grad=True), torch.tensor(d, requires_grad=True)
+    for fw, x in ((edunn, de), (torch, dt)):
+        (x.to_sparse().to_dense() * fw.tensor([[1.0, 2.0], [3.0, 4.0]])).sum().backward()
+    assert_close(de.grad, dt.grad)
     hybrid = edunn.tensor([[1.0, 2.0]], requires_grad=True)
     edunn.sparse_coo_tensor(np.zeros((0, 1), np.int64), hybrid, (2,)).sum().backward()
     assert_close(hybrid.grad, np.ones((1, 2), np.float32))
