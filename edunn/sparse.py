@@ -570,7 +570,6 @@ def sparse_coo_tensor(indices: Any, values: Any, size: Any = None, *, dtype: Any
         idx = backend.to_device(idx, values.device)
     sparse_dim, dense_dim = idx.shape[0], values.ndim - 1
     if size is None:
-        xp = backend.array_module(idx)
         sparse_sizes = tuple(builtins.int(idx[k].max()) + 1 if idx.shape[1] else 0
                              for k in range(sparse_dim))
         size = sparse_sizes + tuple(values.shape[1:])

@@ -22,7 +22,7 @@ TF = torch.nn.functional if torch is not None else None
 
 
 def _np(t):
-    return t.detach().numpy() if isinstance(t, edunn.Tensor) else t.detach().numpy()
+    return t.detach().numpy()
 
 
 def _both(array, requires_grad=False):

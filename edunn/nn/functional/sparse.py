@@ -5,8 +5,8 @@ respect to the table is a scatter-add: every looked-up row receives the output g
 place it was looked up, and the rows nobody looked up receive nothing.  Lesson 08 shows why
 that gradient is naturally *sparse*: with ``sparse=True`` it is returned as a sparse COO tensor
 (``edunn.sparse``) listing the looked-up rows and their gradient rows -- uncoalesced, one entry
-per lookup, as PyTorch gives it -- which ``optim.SparseAdam`` and ``optim.SGD`` consume without
-touching the other rows.
+per lookup, as PyTorch gives it -- which ``optim.SparseAdam``, ``optim.SGD`` and ``optim.Adagrad``
+consume without touching the other rows.
 
 Options (PyTorch's):
 
