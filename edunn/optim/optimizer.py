@@ -207,8 +207,8 @@ def _lerp_(xp: Any, start: Any, end: Any, weight: float, tmp: Any) -> None:
 
 
 def _dense_from_sparse(grad: Any, param: Tensor) -> Tensor:
-    """A dense copy of a sparse COO gradient (anything with PyTorch's ``coalesce()``,
-    ``_indices()``, ``_values()``; edunn has no sparse tensor type yet), zero where it names
+    """A dense copy of a sparse COO gradient (``edunn.sparse``: ``coalesce()``,
+    ``_indices()``, ``_values()``), zero where it names
     nothing -- for the optimizers whose update treats a missing entry exactly as a zero."""
     grad = grad.coalesce()
     indices, values = grad._indices(), grad._values()

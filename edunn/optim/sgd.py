@@ -54,8 +54,7 @@ class SGD(Optimizer):
 
     State per parameter (PyTorch's keys): ``"momentum_buffer"`` when ``momentum != 0``.
 
-    A sparse gradient (PyTorch's sparse COO interface: ``is_sparse``, ``coalesce()``,
-    ``_indices()``, ``_values()``; edunn has no sparse tensor type yet) is used in its dense
+    A sparse COO gradient (``nn.Embedding(sparse=True)``; ``edunn.sparse``) is used in its dense
     form, which gives the same numbers; the momentum buffer is then dense where PyTorch keeps a
     sparse one.  As in PyTorch, it cannot be combined with ``weight_decay``.
 

@@ -33,11 +33,11 @@ class SparseAdam(Optimizer):
     Python int as in PyTorch).  Any entry present in the sparse gradient counts as named, even
     if its value is zero.
 
-    A dense gradient is rejected with PyTorch's error.  edunn has no sparse tensor type yet, so
-    the sparse gradient is anything that offers PyTorch's sparse COO interface:
-    ``grad.is_sparse`` (True), ``grad.coalesce()`` (sums duplicate indices), ``grad._indices()``
-    (integer tensor or array of shape (sparse_dim, nnz)) and ``grad._values()`` (shape
-    (nnz, *dense_dims)); it is placed in ``p.grad`` by whatever produces it.
+    A dense gradient is rejected with PyTorch's error.  The sparse gradient is a sparse COO
+    tensor (``edunn.sparse``, what ``nn.Embedding(sparse=True)`` produces), used through
+    PyTorch's interface: ``grad.is_sparse`` (True), ``grad.coalesce()`` (sums duplicate
+    indices), ``grad._indices()`` (shape (sparse_dim, nnz)) and ``grad._values()`` (shape
+    (nnz, *dense_dims)).
 
     Args:
         """ + _params_doc + r"""
