@@ -13,3 +13,4 @@ from .rmsprop import *  # noqa: F401,F403
 from .rprop import *  # noqa: F401,F403
 from .asgd import *  # noqa: F401,F403
 from .lbfgs import *  # noqa: F401,F403
+from . import lr_scheduler  # noqa: F401
