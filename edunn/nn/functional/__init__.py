@@ -16,3 +16,4 @@ from .conv import *  # noqa: F401,F403
 from .pooling import *  # noqa: F401,F403
 from .vision import *  # noqa: F401,F403
 from .normalization import *  # noqa: F401,F403
+from . import rnn  # noqa: F401  (the recurrent cells: rnn.lstm_cell ...)
