@@ -14,3 +14,4 @@ from .rprop import *  # noqa: F401,F403
 from .asgd import *  # noqa: F401,F403
 from .lbfgs import *  # noqa: F401,F403
 from . import lr_scheduler  # noqa: F401
+from . import swa_utils  # noqa: F401
