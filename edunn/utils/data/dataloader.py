@@ -249,18 +249,18 @@ class _DataLoaderIter:
                           "then device pinned memory won't be used.", stacklevel=3)
         self._pin_memory = loader.pin_memory and edunn.cuda.is_available()
         self._workers: list[_Worker] = []
+        # one draw from the loader's generator per iterator (PyTorch's _base_seed): worker seeds
+        self._base_seed = int(edunn.empty((), dtype=edunn.int64).random_(generator=loader.generator).item())
         self._reset(loader, first_iter=True)
 
     def _reset(self, loader: DataLoader, first_iter: bool = False) -> None:
         self._sampler_iter = iter(loader._index_sampler)
         self._num_yielded = 0
         self._IterableDataset_len_called = loader._IterableDataset_len_called
-        # drawn from the loader's generator on every pass, as PyTorch's _base_seed
-        base_seed = int(edunn.empty((), dtype=edunn.int64).random_(generator=loader.generator).item())
         if loader.num_workers == 0:
             self._dataset_iter = iter(self._dataset) if loader._dataset_kind == "iterable" else None
         elif first_iter or not loader.persistent_workers:
-            self._workers = [_Worker(loader, w, base_seed) for w in range(loader.num_workers)]
+            self._workers = [_Worker(loader, w, self._base_seed) for w in range(loader.num_workers)]
         elif loader._dataset_kind == "iterable":
             for w in self._workers:  # persistent workers restart their dataset iterator only
                 with w:

@@ -18,7 +18,7 @@ import itertools
 import math
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import edunn
 from ...tensor import Tensor
@@ -27,8 +27,12 @@ __all__ = ["ChainDataset", "ConcatDataset", "Dataset", "IterableDataset", "Stack
            "Subset", "TensorDataset", "random_split"]
 
 
-class Dataset:
-    """A map-style dataset: subclasses define ``__getitem__(index)`` and usually ``__len__``."""
+_T_co = TypeVar("_T_co", covariant=True)
+
+
+class Dataset(Generic[_T_co]):
+    """A map-style dataset: subclasses define ``__getitem__(index)`` and usually ``__len__``
+    (``Dataset[int]`` may be written in type hints, as in PyTorch)."""
 
     def __getitem__(self, index: Any) -> Any:
         raise NotImplementedError("Subclasses of Dataset should implement __getitem__.")
@@ -37,7 +41,7 @@ class Dataset:
         return ConcatDataset([self, other])
 
 
-class IterableDataset(Dataset):
+class IterableDataset(Dataset[_T_co]):
     """An iterable-style dataset: subclasses define ``__iter__``.  Inside a ``DataLoader`` with
     ``num_workers > 0`` each worker iterates its own copy; ``get_worker_info()`` tells the copy
     which worker it is, so it can yield only its share."""

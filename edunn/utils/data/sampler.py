@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Iterator, Sequence, Sized
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import edunn
 
@@ -19,9 +19,12 @@ __all__ = ["BatchSampler", "RandomSampler", "Sampler", "SequentialSampler",
            "SubsetRandomSampler", "WeightedRandomSampler"]
 
 
-class Sampler:
+_T_co = TypeVar("_T_co", covariant=True)
+
+
+class Sampler(Generic[_T_co]):
     """Base class: subclasses give ``__iter__`` (indices, or lists of indices) and may give
-    ``__len__`` (``len(DataLoader)`` needs it)."""
+    ``__len__`` (``len(DataLoader)`` needs it).  ``Sampler[int]`` may be written in type hints."""
 
     def __init__(self, data_source: Sized | None = None) -> None:
         # PyTorch accepts and ignores data_source here (kept for old subclasses).
