@@ -18,3 +18,4 @@ from .vision import *  # noqa: F401,F403
 from .normalization import *  # noqa: F401,F403
 from . import rnn  # noqa: F401  (the recurrent cells: rnn.lstm_cell ...)
 from .attention import *  # noqa: F401,F403
+from .ctc import *  # noqa: F401,F403
