@@ -319,3 +319,26 @@ def test_dataloader_persistent_workers_and_pin_memory():
     if not edunn.cuda.is_available():
         with pytest.warns(UserWarning, match="no accelerator is found"):
             list(D.DataLoader(ds, pin_memory=True))
+
+
+# ----------------------------------------------------------------------------------------- signatures
+def _params(fn):
+    import inspect
+    out = []
+    for p in inspect.signature(fn).parameters.values():
+        default = p.default
+        if default is not inspect.Parameter.empty and not isinstance(default, (int, float, str, bool, type(None))):
+            default = "<object>"  # a generator object: compared by presence only
+        out.append((p.name, p.kind, default))
+    return out
+
+
+@needs_torch
+@pytest.mark.parametrize("name", D.__all__)
+def test_signatures_match_torch(name):
+    ours, theirs = getattr(D, name), getattr(torch.utils.data, name)
+    assert _params(ours) == _params(theirs)
+    if isinstance(ours, type):
+        for method in ("__getitem__", "__iter__", "__len__", "__getitems__", "__add__"):
+            if method in vars(theirs) and method in vars(ours):
+                assert _params(vars(ours)[method]) == _params(vars(theirs)[method]), method

@@ -252,3 +252,18 @@ def test_swalr_errors():
     sched = swa_utils.SWALR(opt, 0.05)
     with pytest.warns(UserWarning, match="get_last_lr"):
         sched.get_lr()
+
+
+@pytest.mark.parametrize("name", swa_utils.__all__)
+def test_signatures_match_torch(name):
+    import inspect
+    ours, theirs = getattr(swa_utils, name), getattr(torch.optim.swa_utils, name)
+
+    def params(fn):
+        return [(p.name, p.kind, p.default) for p in inspect.signature(fn).parameters.values()]
+    assert params(ours) == params(theirs)
+    if isinstance(ours, type):
+        for method, fn in vars(theirs).items():
+            if callable(fn) and not method.startswith("__"):
+                assert method in vars(ours), method
+                assert params(vars(ours)[method]) == params(fn), method

@@ -21,6 +21,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Generic, TypeVar
 
 import edunn
+from ... import backend
 from ...tensor import Tensor
 
 __all__ = ["ChainDataset", "ConcatDataset", "Dataset", "IterableDataset", "StackDataset",
@@ -180,11 +181,12 @@ class Subset(Dataset):
         return len(self.indices)
 
 
-def random_split(dataset: Dataset, lengths: Sequence[int | float], generator: Any = None) -> list[Subset]:
+def random_split(dataset: Dataset, lengths: Sequence[int | float],
+                 generator: Any = backend.default_generator()) -> list[Subset]:
     """Non-overlapping random ``Subset``s of the given lengths, or of the given fractions of
     ``len(dataset)`` (each ``floor(n * frac)``, the remainder handed out one by one round-robin).
 
-    ``generator`` defaults to the default CPU generator (PyTorch's ``default_generator``)."""
+    ``generator`` defaults to the default CPU generator (the one ``edunn.manual_seed`` seeds)."""
     n = len(dataset)  # type: ignore[arg-type]
     if math.isclose(sum(lengths), 1) and sum(lengths) <= 1:
         subset_lengths: list[int] = []

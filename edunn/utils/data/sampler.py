@@ -26,10 +26,6 @@ class Sampler(Generic[_T_co]):
     """Base class: subclasses give ``__iter__`` (indices, or lists of indices) and may give
     ``__len__`` (``len(DataLoader)`` needs it).  ``Sampler[int]`` may be written in type hints."""
 
-    def __init__(self, data_source: Sized | None = None) -> None:
-        # PyTorch accepts and ignores data_source here (kept for old subclasses).
-        pass
-
     def __iter__(self) -> Iterator:
         raise NotImplementedError(f"{type(self).__name__} must define __iter__")
 
