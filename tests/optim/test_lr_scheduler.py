@@ -41,7 +41,8 @@ def assert_same(t: Any, e: Any, where: str = "") -> None:
         assert_same(t.item(), e.item(), where)
     elif isinstance(t, dict):
         assert isinstance(e, dict), f"{where}: expected a dict, got {e!r}"
-        assert set(map(str, t)) == set(map(str, e)), f"{where}: keys {sorted(map(str, t))} != {sorted(map(str, e))}"
+        t_keys, e_keys = sorted(map(str, t)), sorted(map(str, e))
+        assert t_keys == e_keys, f"{where}: keys {t_keys} != {e_keys}"
         for k in t:
             assert_same(t[k], e[k], f"{where}[{k!r}]")
     elif isinstance(t, (list, tuple)):
@@ -484,3 +485,22 @@ def test_scheduler_of_another_optimizer() -> None:
     same_error(fn, exact=False)  # the message prints the optimizer, whose repr differs
     with pytest.raises(ValueError, match="expects all schedulers to belong to the same optimizer"):
         fn(edunn)
+
+
+# ------------------------------------------------------------------------------ the API
+@pytest.mark.parametrize("name", sorted(L.__all__))
+def test_signatures_match_torch(name: str) -> None:
+    """Every class of PyTorch's ``__all__`` exists, and its constructor and public methods take
+    PyTorch's parameters, in PyTorch's order, with PyTorch's defaults."""
+    import inspect
+    assert sorted(L.__all__) == sorted(TL.__all__)
+    t_cls, e_cls = getattr(TL, name), getattr(L, name)
+    methods = ["__init__"] + [m for m in dir(t_cls) if not m.startswith("_")
+                              and callable(getattr(t_cls, m))]
+    for method in methods:
+        assert hasattr(e_cls, method), f"{name}.{method} is missing"
+        t_sig = inspect.signature(getattr(t_cls, method))
+        e_sig = inspect.signature(getattr(e_cls, method))
+        t_params = [(p.name, p.kind, p.default) for p in t_sig.parameters.values()]
+        e_params = [(p.name, p.kind, p.default) for p in e_sig.parameters.values()]
+        assert e_params == t_params, f"{name}.{method}"
