@@ -267,3 +267,25 @@ def test_signatures_match_torch(name):
             if callable(fn) and not method.startswith("__"):
                 assert method in vars(ours), method
                 assert params(vars(ours)[method]) == params(fn), method
+
+
+def test_averaged_model_and_update_bn_on_a_device(device):
+    """The averaged copy lives on ``device`` while the model stays on the CPU; update_bn moves each
+    batch to ``device``.  Results equal the all-CPU ones."""
+    cpu_model, _ = _nets()
+    avg_cpu = swa_utils.AveragedModel(cpu_model)
+    avg_dev = swa_utils.AveragedModel(cpu_model, device=device)
+    assert avg_dev.n_averaged.device.type == edunn.device(device).type
+    assert all(p.device.type == edunn.device(device).type for p in avg_dev.parameters())
+    rng = np.random.default_rng(4)
+    for _ in range(3):
+        cpu_model.load_state_dict(_random_state(cpu_model, rng))
+        avg_cpu.update_parameters(cpu_model)
+        avg_dev.update_parameters(cpu_model)
+    batches = [edunn.tensor(rng.standard_normal((6, 4)).astype(np.float32)) for _ in range(3)]
+    swa_utils.update_bn(batches, avg_cpu)
+    swa_utils.update_bn(batches, avg_dev, device=device)
+    for k, v in avg_cpu.state_dict().items():
+        got = avg_dev.state_dict()[k]
+        assert got.device.type == edunn.device(device).type, k
+        np.testing.assert_allclose(got.cpu().numpy(), v.numpy(), rtol=1e-5, atol=1e-6, err_msg=k)
