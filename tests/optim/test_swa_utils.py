@@ -1,8 +1,6 @@
 """edunn.optim.swa_utils against torch.optim.swa_utils: AveragedModel, update_bn, SWALR (lesson 17)."""
 from __future__ import annotations
 
-import io
-import warnings
 
 import numpy as np
 import pytest
@@ -113,7 +111,7 @@ def test_averaged_model_state_dict_round_trip(tmp_path):
     assert list(sd) == list(torch.optim.swa_utils.AveragedModel(torch_model).state_dict())
     path = tmp_path / "swa.safetensors"
     edunn.save(sd, str(path))
-    fresh = swa_utils.AveragedModel(nets := _nets()[0])
+    fresh = swa_utils.AveragedModel(_nets()[0])
     fresh.load_state_dict(edunn.load(str(path)))
     assert int(fresh.n_averaged) == 3
     for k, v in avg.state_dict().items():
