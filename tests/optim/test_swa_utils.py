@@ -1,7 +1,6 @@
 """edunn.optim.swa_utils against torch.optim.swa_utils: AveragedModel, update_bn, SWALR (lesson 17)."""
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 
