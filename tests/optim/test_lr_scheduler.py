@@ -504,3 +504,20 @@ def test_signatures_match_torch(name: str) -> None:
         t_params = [(p.name, p.kind, p.default) for p in t_sig.parameters.values()]
         e_params = [(p.name, p.kind, p.default) for p in e_sig.parameters.values()]
         assert e_params == t_params, f"{name}.{method}"
+
+
+@pytest.mark.parametrize("case", ["cosine", "sequential", "chained"])
+def test_tensor_lr_is_filled_in_place(case: str, device: str) -> None:
+    """A tensor ``group["lr"]`` (here on ``device``) stays the same object, updated in place;
+    ``get_last_lr()`` and ``base_lrs`` hold copies, never the group's tensor."""
+    t_opt, _ = make_opts((0.1, 0.2), tensor_lr="float64")
+    lrs = [edunn.tensor(lr, dtype=edunn.float64, device=device) for lr in (0.1, 0.2)]
+    params = [edunn.zeros(2, requires_grad=True, device=device) for _ in lrs]
+    for p in params:
+        p.grad = edunn.ones(2, device=device)
+    e_opt = edunn.optim.SGD([{"params": [p], "lr": lr} for p, lr in zip(params, lrs)])
+    t_s, e_s = CASES[case](TL, t_opt), CASES[case](L, e_opt)
+    drive(None, steps=40, pair=(t_s, e_s, t_opt, e_opt))
+    for group, lr, last in zip(e_opt.param_groups, lrs, e_s.get_last_lr()):
+        assert group["lr"] is lr and last is not lr and str(lr.device).startswith(device)
+        assert group["initial_lr"] is not lr
