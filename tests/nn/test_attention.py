@@ -12,7 +12,7 @@ import pytest
 import edunn
 import edunn.nn as nn
 import edunn.nn.functional as F
-from edunn.autograd import gradcheck
+from edunn.autograd import gradcheck, gradgradcheck
 
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional
@@ -121,6 +121,12 @@ def test_sdpa_gradcheck():
     assert gradcheck(lambda a, b, c: F.scaled_dot_product_attention(a, b, c, attn_mask=m), (q, k, v))
     assert gradcheck(lambda a, b, c: F.scaled_dot_product_attention(a, b, c, attn_mask=f, scale=0.7), (q, k, v))
     assert gradcheck(lambda a, b, c: F.scaled_dot_product_attention(a, b, c, is_causal=True), (q, k, v))
+    dead = _bool_mask((3, 5))
+    dead[1] = False  # a query that sees nothing: zero output, zero gradient
+    dm = edunn.tensor(dead)
+    assert gradcheck(lambda a, b, c: F.scaled_dot_product_attention(a, b, c, attn_mask=dm), (q, k, v))
+    assert gradgradcheck(lambda a, b, c: F.scaled_dot_product_attention(a, b, c, attn_mask=dm), (q, k, v))
+    assert gradgradcheck(lambda a, b, c: F.scaled_dot_product_attention(a, b, c, is_causal=True), (q, k, v))
 
 
 def test_sdpa_errors():
@@ -129,6 +135,10 @@ def test_sdpa_errors():
         F.scaled_dot_product_attention(q, k, v, attn_mask=edunn.ones(3, 5, dtype=edunn.bool), is_causal=True)
     with pytest.raises(RuntimeError, match="Expected attn_mask dtype to be bool or float"):
         F.scaled_dot_product_attention(q, k, v, attn_mask=edunn.ones(3, 5, dtype=edunn.int64))
+    with pytest.raises(RuntimeError, match="Expected attn_mask dtype to be bool or float or to match query dtype"):
+        F.scaled_dot_product_attention(q, k, v, attn_mask=edunn.zeros(3, 5, dtype=edunn.float64))
+    with pytest.raises(RuntimeError, match="Expected query, key, and value to have the same dtype"):
+        F.scaled_dot_product_attention(q, k, v.double())
     with pytest.raises(RuntimeError, match="at least 2 dimensional"):
         F.scaled_dot_product_attention(edunn.randn(4), k[0], v[0])
     with pytest.raises(RuntimeError, match="Number of heads in key and value must divide"):
@@ -373,3 +383,13 @@ def test_functional_mha_static_kv_matches_torch():
                                              static_v=torch.tensor(sv))
     close(ya, yb, "output")
     close(wa, wb, "weights")
+
+
+def test_mha_fully_padded_sequence_without_weights():
+    # need_weights=False goes through scaled_dot_product_attention, whose fully masked rows give 0
+    E, h, N, L, S = 8, 2, 2, 3, 4
+    e, t = mha_twins(E, h)
+    kpm = np.zeros((N, S), dtype=bool)
+    kpm[1] = True
+    mha_step(e, t, randn((L, N, E), 1), randn((S, N, E), 2), randn((S, N, E), 3), key_padding_mask=kpm,
+             need_weights=False)

@@ -70,8 +70,8 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
         query: :math:`(N, \ldots, H_q, L, E)`; key: :math:`(N, \ldots, H, S, E)`;
             value: :math:`(N, \ldots, H, S, E_v)` (any leading dims that broadcast; 2-D works too).
         attn_mask: broadcastable to :math:`(N, \ldots, L, S)`.  Boolean: True means *take part in*
-            attention (the opposite of ``MultiheadAttention``'s ``key_padding_mask``); float: added
-            to the scores.
+            attention (the opposite of ``MultiheadAttention``'s ``key_padding_mask``); float (of
+            query's dtype): added to the scores.
         dropout_p: dropout probability on the attention weights -- always applied when > 0 (pass
             0.0 in evaluation, as PyTorch's docs say).
         is_causal: query :math:`i` sees keys :math:`j \le i` (the lower triangle of an
@@ -89,7 +89,11 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
             f"{query.dim()} key.dim: {key.dim()} and value.dim: {value.dim()} instead.")
     if attn_mask is not None and is_causal:
         raise RuntimeError("_scaled_dot_product_attention: Explicit attn_mask should not be set when is_causal=True")
-    if attn_mask is not None and attn_mask.dtype != backend.bool_ and not _is_float(attn_mask):
+    if not (query.dtype == key.dtype == value.dtype):
+        raise RuntimeError(
+            "Expected query, key, and value to have the same dtype, but got query.dtype: "
+            f"{query.dtype} key.dtype: {key.dtype} and value.dtype: {value.dtype} instead.")
+    if attn_mask is not None and attn_mask.dtype != backend.bool_ and attn_mask.dtype != query.dtype:
         raise RuntimeError(
             "Expected attn_mask dtype to be bool or float or to match query dtype, but got attn_mask.dtype: "
             f"{attn_mask.dtype} and  query.dtype: {query.dtype} instead.")
