@@ -291,13 +291,110 @@ def _max_windows(xd: Any, k: tuple, s: tuple, p: tuple, d: tuple, out: list) -> 
     return offset, best
 
 
+# Non-overlapping windows (stride = kernel, no padding, no dilation: the usual MaxPool2d(2)) tile
+# the input, so each window's offset j is one strided view of the input itself.  The winner is
+# kept as its offset in the window (a small integer code); the backward writes the gradient
+# through the same views, masked by ``code == j``, instead of scattering by flat index.
+def _tiles(a: Any, k: tuple, out: Sequence[int]) -> Any:
+    """The view ``(N, C, o_1, k_1, o_2, k_2, ...)`` of the windows of ``a`` (the remainder cut off)."""
+    st = a.strides
+    return backend.array_module(a).lib.stride_tricks.as_strided(
+        a, a.shape[:2] + tuple(v for o, kk in zip(out, k) for v in (o, kk)),
+        st[:2] + tuple(v for s, kk in zip(st[2:], k) for v in (s * kk, s)))
+
+
+def _tile_offsets(tiles: Any, k: tuple) -> Any:
+    """``(offset j, view of every window's element at offset j)`` in row-major window order."""
+    for j, off in enumerate(itertools.product(*(range(kk) for kk in k))):
+        yield j, tiles[(slice(None),) * 2 + tuple(v for o in off for v in (slice(None), o))]
+
+
+def _max_tiles(xd: Any, k: tuple, out: Sequence[int]) -> Any:
+    """``(code, values)``: each window's first maximum and its row-major offset in the window,
+    or None when a window holds a NaN (the general path then applies PyTorch's NaN rule)."""
+    xp = backend.array_module(xd)
+    views = _tile_offsets(_tiles(xd, k, out), k)
+    best = next(views)[1].copy()
+    code_type = (backend.int8 if math.prod(k) < 128 else backend.int32).np.type
+    code = xp.zeros(best.shape, code_type)
+    i8 = backend.int8.np
+    for j, v in views:
+        better = (v > best).view(i8)
+        xp.maximum(best, v, out=best)
+        xp.maximum(code, better * code_type(j), out=code)  # offsets only grow: max selects
+    if backend.dtype_of(xd).is_floating_point and xp.isnan(best).any():
+        return None
+    return code, best
+
+
+def _tile_indices(code: Any, k: tuple, sp: Sequence[int]) -> Any:
+    """Winners' offsets within their windows -> flat indices over each plane (what PyTorch returns)."""
+    xp = backend.array_module(code)
+    n = len(k)
+    rest = code.astype(backend.int64.np)
+    flat = 0
+    for i in range(n):
+        inner = math.prod(k[i + 1:])
+        row, rest = rest // inner, rest % inner
+        start = (xp.arange(code.shape[2 + i]) * k[i]).reshape((-1,) + (1,) * (n - 1 - i))
+        flat = flat * sp[i] + start + row
+    return flat
+
+
+class _TakeTiles(Function):
+    """``y = x`` at each window's winner, the windows tiling ``x``.  Backward: :class:`_PutTiles`."""
+
+    @staticmethod
+    def forward(ctx, x, code, k, values):
+        ctx.code, ctx.k, ctx.shape = code, k, x._data.shape
+        if values is None:
+            xd = x._data
+            xp = backend.array_module(xd)
+            values = xp.zeros(code.shape, xd.dtype)
+            for j, v in _tile_offsets(_tiles(xd, k, code.shape[2:]), k):
+                values += v * (code == j)
+        return values
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _PutTiles.apply(grad, ctx.code, ctx.k, ctx.shape), None, None, None
+
+
+class _PutTiles(Function):
+    """``y = zeros(shape)``, with ``g`` written at each window's winner: one masked strided write
+    per window offset, no scatter.  Backward: :class:`_TakeTiles`."""
+
+    @staticmethod
+    def forward(ctx, g, code, k, shape):
+        gd = g._data
+        ctx.code, ctx.k = code, k
+        xp = backend.array_module(gd)
+        exact = all(o * kk == L for o, kk, L in zip(code.shape[2:], k, shape[2:]))
+        out = (xp.empty if exact else xp.zeros)(shape, gd.dtype)   # every entry is written when tiled exactly
+        for j, v in _tile_offsets(_tiles(out, k, code.shape[2:]), k):
+            xp.multiply(gd, code == j, out=v)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _TakeTiles.apply(grad, ctx.code, ctx.k, None), None, None, None
+
+
 def _max_pool(input: Tensor, kernel_size: Any, stride: Any, padding: Any, dilation: Any, ceil_mode: bool,
-              n: int, who: str) -> tuple[Tensor, Tensor]:
+              n: int, who: str, indices: bool = True) -> tuple[Tensor, Tensor | None]:
     k = _ntuple(kernel_size, n, "kernel_size", who)
     s, p, d = _stride(stride, k, n, who), _ntuple(padding, n, "padding", who), _ntuple(dilation, n, "dilation", who)
     msg = None if n == 1 else f"non-empty {n + 1}D or {n + 2}D (batch mode) tensor expected for input"
     x, batched = _planes(input, n, who, msg)
     out = _check_window(x, k, s, p, d, ceil_mode, who)
+    if s == k and not any(p) and all(v == 1 for v in d) and all(o * kk <= L for o, kk, L in
+                                                                 zip(out, k, x.shape[2:])):
+        found = _max_tiles(x._data, k, out)
+        if found is not None:
+            code, values = found
+            y = _TakeTiles.apply(x, code, k, values)
+            idx = Tensor._make(_tile_indices(code, k, x.shape[2:])) if indices else None
+            return _unbatch(y, batched), (_unbatch(idx, batched) if indices else None)
     idx, values = _max_windows(x._data, k, s, p, d, out)
     # windows that cannot overlap have distinct winners: the backward is a plain assignment
     unique = all(ss >= (kk - 1) * dd + 1 for ss, kk, dd in zip(s, k, d))
@@ -331,19 +428,19 @@ def max_pool3d_with_indices(input: Tensor, kernel_size: Any, stride: Any = None,
 
 def max_pool1d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
                ceil_mode: bool = False, return_indices: bool = False) -> Any:
-    out = _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, 1, "max_pool1d")
+    out = _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, 1, "max_pool1d", return_indices)
     return out if return_indices else out[0]
 
 
 def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
                ceil_mode: bool = False, return_indices: bool = False) -> Any:
-    out = _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, 2, "max_pool2d")
+    out = _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, 2, "max_pool2d", return_indices)
     return out if return_indices else out[0]
 
 
 def max_pool3d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
                ceil_mode: bool = False, return_indices: bool = False) -> Any:
-    out = _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, 3, "max_pool3d")
+    out = _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, 3, "max_pool3d", return_indices)
     return out if return_indices else out[0]
 
 
