@@ -10,6 +10,7 @@ BLAS call), and backward only the products whose inputs need a gradient.  Lesson
 """
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from ... import backend
@@ -66,12 +67,13 @@ class Linear(Function):
             return _linear_backward_graph(grad, x, w, need_x, need_w, need_b)
         xd, wd, g = x._data, w._data, grad._data
         k = xd.shape[-1]
-        g2 = g.reshape(-1, wd.shape[0]) if wd.ndim == 2 else g.reshape(-1, 1)
+        rows = math.prod(xd.shape[:-1])     # not -1: a reshape cannot infer it when k or out is 0
+        g2 = g.reshape(rows, wd.shape[0]) if wd.ndim == 2 else g.reshape(rows, 1)
         gx = gw = gb = None
         if need_x:
             gx = Tensor._make((g2 @ wd if wd.ndim == 2 else g2 * wd).reshape(xd.shape))
         if need_w:
-            x2 = xd.reshape(-1, k)
+            x2 = xd.reshape(rows, k)
             gw = Tensor._make(g2.T @ x2 if wd.ndim == 2 else (g2.T @ x2).reshape(wd.shape))
         if need_b:
             b_shape = ctx.b_shape
@@ -85,14 +87,15 @@ class Linear(Function):
 def _linear_backward_graph(grad: Tensor, x: Tensor, w: Tensor, need_x: bool, need_w: bool,
                            need_b: bool) -> tuple:
     k = x.shape[-1]
+    rows = math.prod(x.shape[:-1])
     if w.ndim == 2:
-        g2 = grad.reshape(-1, w.shape[0])
+        g2 = grad.reshape(rows, w.shape[0])
         gx = (g2 @ w).reshape(x.shape) if need_x else None
-        gw = g2.mT @ x.reshape(-1, k) if need_w else None
+        gw = g2.mT @ x.reshape(rows, k) if need_w else None
     else:
-        g2 = grad.reshape(-1, 1)
+        g2 = grad.reshape(rows, 1)
         gx = (g2 * w).reshape(x.shape) if need_x else None
-        gw = (g2.mT @ x.reshape(-1, k)).reshape(w.shape) if need_w else None
+        gw = (g2.mT @ x.reshape(rows, k)).reshape(w.shape) if need_w else None
     return gx, gw, (grad if need_b else None)
 
 
