@@ -393,3 +393,39 @@ def test_mha_fully_padded_sequence_without_weights():
     kpm[1] = True
     mha_step(e, t, randn((L, N, E), 1), randn((S, N, E), 2), randn((S, N, E), 3), key_padding_mask=kpm,
              need_weights=False)
+
+
+def test_same_results_on_every_device(device):
+    """SDPA (masks, causal, GQA) and MultiheadAttention run on the device's array module and agree
+    with the CPU (forward, input and parameter gradients)."""
+    q, k, v = randn((2, 4, 3, 4), 1), randn((2, 2, 5, 4), 2), randn((2, 2, 5, 6), 3)
+    dead = _bool_mask((3, 5))
+    dead[2] = False
+    for kw in (dict(), dict(is_causal=True), dict(attn_mask=dead), dict(attn_mask=randn((3, 5), 4))):
+        ins = [[edunn.tensor(x, device=d, requires_grad=True) for x in (q, k, v)] for d in ("cpu", device)]
+        outs = []
+        for (a, b, c), d in zip(ins, ("cpu", device)):
+            m = kw.get("attn_mask")
+            kk = dict(kw, attn_mask=None if m is None else edunn.tensor(m, device=d))
+            y = F.scaled_dot_product_attention(a, b, c, enable_gqa=True, **kk)
+            assert str(y.device).startswith(d)
+            (y * y).sum().backward()
+            outs.append(y.detach().cpu().numpy())
+        np.testing.assert_allclose(outs[1], outs[0], atol=1e-5)
+        for x0, x1 in zip(*ins):
+            np.testing.assert_allclose(x1.grad.cpu().numpy(), x0.grad.numpy(), atol=1e-5)
+    e0 = nn.MultiheadAttention(8, 2, add_bias_kv=True, add_zero_attn=True, kdim=5, batch_first=True)
+    e1 = nn.MultiheadAttention(8, 2, add_bias_kv=True, add_zero_attn=True, kdim=5, batch_first=True, device=device)
+    e1.load_state_dict(e0.state_dict())
+    results = []
+    for e, d in ((e0, "cpu"), (e1, device)):
+        x = edunn.tensor(randn((2, 3, 8), 5), device=d, requires_grad=True)
+        kv = edunn.tensor(randn((2, 4, 5), 6), device=d)
+        val = edunn.tensor(randn((2, 4, 8), 7), device=d)
+        kpm = edunn.tensor(np.array([[False, True, False, False], [False, False, False, True]]), device=d)
+        y, w = e(x, kv, val, key_padding_mask=kpm)
+        (y.sum() + (w * w).sum()).backward()
+        results.append([y.detach().cpu().numpy(), w.detach().cpu().numpy(), x.grad.cpu().numpy()]
+                       + [p.grad.cpu().numpy() for p in e.parameters()])
+    for r1, r0 in zip(*results):
+        np.testing.assert_allclose(r0, r1, atol=1e-5)

@@ -304,3 +304,24 @@ def test_training_dropout_changes_output():
         assert not np.allclose(a.numpy(), b.numpy())
         layer.eval()
         np.testing.assert_array_equal(layer(x).numpy(), layer(x).numpy())
+
+
+def test_same_results_on_every_device(device):
+    """The whole Transformer runs on the device and agrees with the CPU."""
+    kw = dict(d_model=E, nhead=H, num_encoder_layers=1, num_decoder_layers=1, dim_feedforward=FF, dropout=0.0,
+              batch_first=True)
+    m0 = nn.Transformer(**kw)
+    m1 = nn.Transformer(**kw, device=device)
+    m1.load_state_dict(m0.state_dict())
+    results = []
+    for m, d in ((m0, "cpu"), (m1, device)):
+        src = edunn.tensor(randn((2, 5, E), 1), device=d, requires_grad=True)
+        tgt = edunn.tensor(randn((2, 4, E), 2), device=d, requires_grad=True)
+        y = m(src, tgt, tgt_mask=nn.Transformer.generate_square_subsequent_mask(4, device=d),
+              src_key_padding_mask=edunn.tensor(padding(2, 5), device=d))
+        assert str(y.device).startswith(d)
+        (y * y).sum().backward()
+        results.append([y.detach().cpu().numpy(), src.grad.cpu().numpy(), tgt.grad.cpu().numpy()]
+                       + [p.grad.cpu().numpy() for p in m.parameters()])
+    for r1, r0 in zip(*results):
+        np.testing.assert_allclose(r0, r1, atol=1e-4)
