@@ -228,3 +228,13 @@ def test_random_errors():
         edunn.randint(5, 5, (2,))
     with pytest.raises(RuntimeError, match="std >= 0.0"):
         edunn.normal(0.0, -1.0, size=(2,))
+
+
+@pytest.mark.skipif(torch is None, reason="needs torch")
+@pytest.mark.parametrize("data", [
+    [np.int32(1), np.int32(2)], [np.int16(1), 2], [np.float64(1.0), np.float32(2.0)], [[np.uint8(1)]],
+    [np.float32(1.5), 2.5], [np.float16(1), 2], [np.int8(1), True], [np.uint8(1), np.int8(2)],
+    [np.float16(1), np.int64(3)], [2.5, np.float64(1)], [1.5, np.float16(2)], [np.bool_(True)],
+    np.float64(2.0), [np.float64(2)]], ids=repr)
+def test_numpy_scalars_in_data_keep_their_dtype_like_pytorch(data):
+    assert edunn.tensor(data).dtype.name == str(torch.tensor(data).dtype).split(".")[1]

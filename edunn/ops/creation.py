@@ -51,9 +51,12 @@ def _finish(array: Any, requires_grad: bool) -> Tensor:
 
 def _infer_dtype(data: Any) -> backend.dtype:
     """PyTorch's inference for Python data: any float -> the default dtype, ints -> int64,
-    all bools -> bool."""
+    all bools -> bool; NumPy scalars count with their own dtype, promoted with the rest
+    (``[np.int32(1), np.int32(2)]`` is int32, ``[np.int16(1), 2]`` int64)."""
     kind = 0
     seen = False  # ``tensor([])`` holds no value to infer from: the default dtype
+    python_seen = False  # Python numbers (and tensors) seen, besides NumPy scalars
+    numpy_dtype = None   # the promoted dtype of the NumPy scalars seen
     stack = [data]
     while stack:
         item = stack.pop()
@@ -66,24 +69,29 @@ def _infer_dtype(data: Any) -> backend.dtype:
             if d._kind == 2:
                 return d if kind < 2 and d is not float32 and not isinstance(data, (list, tuple)) else get_default_dtype()
             kind = max(kind, d._kind)
+        elif hasattr(item, "dtype") and type(item) not in (bool, int, float):
+            # a NumPy scalar (NumPy registers them as numbers.Integral/Real): its own dtype,
+            # promoted with the rest
+            d = backend.dtype_of(item)
+            numpy_dtype = d if numpy_dtype is None else backend.promote_types(numpy_dtype, d)
+            continue
         elif isinstance(item, bool):
             pass
         elif isinstance(item, numbers.Integral):
             kind = max(kind, 1)
         elif isinstance(item, numbers.Real):
-            return get_default_dtype()
+            kind = 2
         elif isinstance(item, complex):
             raise TypeError("edunn has no complex dtypes")
-        elif hasattr(item, "dtype"):  # a NumPy scalar
-            d = backend.dtype_of(item)
-            kind = max(kind, d._kind)
-            if kind == 2:
-                return get_default_dtype()
         else:
             raise TypeError(f"Could not infer dtype of {type(item).__name__}")
+        python_seen = True
     if not seen:
         return get_default_dtype()
-    return (bool_, int64, get_default_dtype())[kind]
+    python_dtype = (bool_, int64, get_default_dtype())[kind]
+    if numpy_dtype is None:
+        return python_dtype
+    return backend.promote_types(numpy_dtype, python_dtype) if python_seen else numpy_dtype
 
 
 def _to_array(data: Any, dtype: Any = None, device: Any = None) -> Any:
