@@ -300,6 +300,9 @@ def test_mha_gradcheck():
     assert gradcheck(lambda a, b, c: e(a, b, c, key_padding_mask=kpm)[1], (q, k, v))
     params = list(e.parameters())
     assert gradcheck(lambda *ps: e(q, k, v, need_weights=False)[0], params)
+    self_attn = nn.MultiheadAttention(4, 2, add_zero_attn=True, dtype=edunn.float64)
+    assert gradgradcheck(lambda a: self_attn(a, a, a)[0], (q,))
+    assert gradgradcheck(lambda a: self_attn(a, a, a, need_weights=False)[0], (q,))
 
 
 def test_mha_training_dropout_and_eval():

@@ -25,10 +25,10 @@ from typing import Any
 
 from ... import backend
 from ...ops import creation as _cr
+from ...ops.joining import cat
 from ...ops.linalg import baddbmm, bmm
 from ...ops.padding import pad
 from ...ops.softmax import softmax
-from ...ops.joining import cat
 from ...tensor import Tensor
 from .dropout import dropout
 from .linear import linear
