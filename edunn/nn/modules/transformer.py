@@ -221,8 +221,11 @@ class TransformerEncoder(Module):
     (lesson 13).  ``forward(src, mask=None, src_key_padding_mask=None, is_causal=None)``: when
     ``is_causal`` is None it is detected by comparing ``mask`` with the causal mask.
 
-    ``enable_nested_tensor`` and ``mask_check`` steer PyTorch's nested-tensor inference path,
-    which changes speed, not results; edunn stores them and always runs the padded computation.
+    ``enable_nested_tensor`` and ``mask_check`` steer PyTorch's nested-tensor inference path;
+    edunn stores them and always runs the padded computation.  The one visible difference: in
+    PyTorch's inference path (eval, no grad, batch_first, a ``src_key_padding_mask``) the output
+    at padded positions is 0, while edunn, like PyTorch's training path, returns the layer's
+    values there -- positions a later layer or loss should ignore anyway.
     """
 
     __constants__ = ["norm"]
