@@ -219,3 +219,23 @@ def test_input_and_target_errors():
         m.log_prob(edunn.randn(8))
     with pytest.raises(RuntimeError, match=r"expected input of shape \(N, 8\)"):
         m.predict(edunn.randn(4, 7))
+
+
+def test_same_results_on_every_device(device):
+    m0 = nn.AdaptiveLogSoftmaxWithLoss(8, 10, [3, 6], div_value=2.0, head_bias=True,
+                                       dtype=edunn.float64)
+    m1 = nn.AdaptiveLogSoftmaxWithLoss(8, 10, [3, 6], div_value=2.0, head_bias=True,
+                                       dtype=edunn.float64, device=device)
+    m1.load_state_dict(m0.state_dict())
+    x = np.random.default_rng(5).standard_normal((6, 8))
+    target = np.array([0, 4, 9, 2, 7, 5])
+    outs = []
+    for m, d in ((m0, "cpu"), (m1, device)):
+        xe = edunn.tensor(x, device=d).requires_grad_()
+        out = m(xe, edunn.tensor(target, device=d))
+        out.loss.backward()
+        assert str(out.loss.device).startswith(d)
+        outs.append([out.output.detach().cpu().numpy(), xe.grad.cpu().numpy(),
+                     m.log_prob(xe).detach().cpu().numpy(), m.predict(xe).cpu().numpy()])
+    for a, b in zip(*outs):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)

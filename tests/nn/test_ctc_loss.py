@@ -269,3 +269,37 @@ def test_errors_match_torch_kinds():
                        (lambda: torch.nn.functional.ctc_loss(tlp, ttg, til, ttl, reduction="foo"), ValueError)]:
         with pytest.raises(kind):
             call()
+
+
+def test_same_results_on_every_device(device):
+    """The recursions run on the device's array module (CuPy on cuda) and agree with the CPU."""
+    T, N, C, il, tl = CASES["variable_lengths"]
+    for padded in (True, False):
+        x, tg = _case(np.random.default_rng(9), T, N, C, il, tl, padded=padded)
+        results = []
+        for d in ("cpu", device):
+            lp = edunn.tensor(x, device=d).log_softmax(2).detach().requires_grad_()
+            loss = F.ctc_loss(lp, edunn.tensor(tg, device=d), edunn.tensor(il, device=d),
+                              edunn.tensor(tl, device=d), blank=0, reduction="mean")
+            loss.backward()
+            assert str(loss.device).startswith(d)
+            results.append((loss.detach().cpu().numpy(), lp.grad.cpu().numpy()))
+        np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-10)
+        np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-9, atol=1e-12)
+
+
+@needs_torch
+def test_target_containing_blank_gets_the_exact_gradient():
+    """Targets must not contain blank (PyTorch's documentation).  If one does, the loss is still
+    PyTorch's; PyTorch's gradient drops a term at the last frame (it fails gradcheck), ours
+    passes gradcheck and differs from PyTorch's only there."""
+    x = np.random.default_rng(0).standard_normal((8, 2, 5))
+    tg, il, tl = np.array([[1, 0, 2], [0, 0, 3]]), [8, 7], [3, 3]
+    le, ge, lt, gt = _both(x, tg, il, tl, blank=2, reduction="none")
+    np.testing.assert_allclose(le.detach().numpy(), lt.detach().numpy(), rtol=1e-12)
+    differ = np.argwhere(np.abs(ge.numpy() - gt.numpy()) > 1e-9)
+    assert differ.tolist() == [[7, 0, 2]]
+    z = edunn.tensor(x).requires_grad_()
+    assert edunn.autograd.gradcheck(
+        lambda z: F.ctc_loss(z.log_softmax(2), edunn.tensor(tg), il, tl, blank=2, reduction="sum"),
+        (z,), eps=1e-6, atol=1e-6)

@@ -288,8 +288,12 @@ def ctc_loss(log_probs: Tensor, targets: Tensor, input_lengths: Tensor | Sequenc
     gradients); ``zero_infinity=True`` makes both zero.
 
     The gradient is PyTorch's (see ``_ctc_grad``): correct once log_probs come from
-    ``log_softmax``.  It can be taken once; a second derivative raises, as in PyTorch.  Unlike
-    PyTorch, whose CPU kernel reads out of bounds, a target label outside [0, C) raises.
+    ``log_softmax``.  It can be taken once; a second derivative raises, as in PyTorch.
+
+    Two deliberate differences, both on input PyTorch documents as invalid: a target label
+    outside [0, C) raises (PyTorch's CPU kernel reads out of bounds), and a target containing
+    ``blank`` gets the exact gradient (PyTorch's kernel overwrites one term at the last frame,
+    so its gradient fails its own gradcheck there); the loss itself is PyTorch's.
     Derived in lesson 12."""
     if not isinstance(log_probs, Tensor) or not isinstance(targets, Tensor):
         bad = "log_probs" if not isinstance(log_probs, Tensor) else "targets"
@@ -309,7 +313,9 @@ def ctc_loss(log_probs: Tensor, targets: Tensor, input_lengths: Tensor | Sequenc
                            f"{log_probs.dim()}-dimensional tensor of shape {tuple(log_probs.shape)}")
     lp = log_probs if batched else log_probs.unsqueeze(1)
     T, N, C = lp.shape
-    tgt, ilx, tlx = _padded_targets(targets._data, il, tl, T, N, C, blank)
+    # like PyTorch, targets on another device (CPU targets for a cuda model) are moved over
+    tdata = backend.to_device(targets._data, backend.device_of(lp._data))
+    tgt, ilx, tlx = _padded_targets(tdata, il, tl, T, N, C, blank)
     ext = _extended(backend.array_module(tgt), tgt, blank)
     res = _CTCLoss.apply(lp, ext, ilx, tlx, bool(zero_infinity))
     if zero_infinity:
