@@ -148,6 +148,31 @@ def mlp_step(fw, model, x, y, opt):
     return model[0].weight.grad
 
 
+# --- a Transformer encoder layer training step (lesson 13) ----------------------------------
+
+def _transformer_inputs(fw, rng):
+    """``TransformerEncoderLayer(d_model=128, nhead=4, dim_feedforward=512)`` with the same
+    weights in both frameworks (dropout 0, so both compute the same thing), a (16, 64, 128)
+    batch-first input and AdamW."""
+    layer = fw.nn.TransformerEncoderLayer(128, 4, dim_feedforward=512, dropout=0.0, batch_first=True)
+    with fw.no_grad():
+        for p in layer.parameters():
+            p.copy_(fw.from_numpy((0.1 * rng.standard_normal(tuple(p.shape))).astype(np.float32)))
+    x = fw.from_numpy(rng.standard_normal((16, 64, 128)).astype(np.float32))
+    return layer, x, fw.optim.AdamW(layer.parameters(), lr=1e-3)
+
+
+@workload("transformer_step", setup=_transformer_inputs, repeats=20, quick_repeats=2, target=1.5,
+          rtol=1e-3, description="TransformerEncoderLayer(128, 4 heads, ff 512) on 16x64x128, "
+                                 "mean-square loss, backward, AdamW step")
+def transformer_step(fw, layer, x, opt):
+    opt.zero_grad()
+    loss = layer(x).square().mean()
+    loss.backward()
+    opt.step()
+    return layer.linear1.weight.grad
+
+
 # --- a small CNN training step (lesson 09-11's network) ------------------------------------------
 
 CNN_BATCH = 64
