@@ -35,6 +35,7 @@ from ...autograd.function import Function
 from ...ops.joining import cat, split, stack, unbind
 from ...tensor import Tensor
 from .dropout import dropout as _dropout
+from .linear import linear as _linear
 
 __all__: list = []  # the cells are reached as ``edunn.nn.functional.rnn.lstm_cell`` etc.
 
@@ -236,6 +237,300 @@ def _run_direction(step, steps: Sequence[Tensor], batch_sizes: Sequence[int], st
     return outs, state
 
 
+class _Recurrence(Function):
+    """One layer in one direction over the whole sequence: the loop over time on raw arrays, and
+    its backward through time written out by hand (one node instead of a few per time step).
+
+    Inputs: ``gx`` (N, G*H) the input projections of all steps in packed order (rows of step t
+    are ``offsets[t] : offsets[t] + batch_sizes[t]``), ``h0`` (B, H_out), ``c0`` (B, H) or None,
+    ``w_hh``, ``b_hh`` (GRU only; otherwise folded into ``gx``), ``w_hr`` (projected LSTM) or
+    None.  Outputs: the layer's output rows (N, H_out), and the final ``h`` (and ``c``).  The
+    states are kept in full (B, *) arrays whose first ``batch_sizes[t]`` rows advance at step t,
+    so rows whose sequence has ended keep their last state, which is then their final state."""
+
+    @staticmethod
+    def forward(ctx, gx, h0, c0, w_hh, b_hh, w_hr, mode, batch_sizes, reverse):
+        xp = backend.array_module(gx._data)
+        G, Whh = gx._data, w_hh._data
+        Whh_T = xp.ascontiguousarray(Whh.T)
+        H = Whh.shape[0] // _GATES[mode]
+        N = G.shape[0]
+        hs = h0._data.copy()
+        cs = None if c0 is None else c0._data.copy()
+        Hout = hs.shape[1]
+        offs = _offsets(batch_sizes)
+        order = range(len(batch_sizes) - 1, -1, -1) if reverse else range(len(batch_sizes))
+        out = xp.empty((N, Hout), dtype=G.dtype)
+        hprev = xp.empty((N, Hout), dtype=G.dtype)  # h_{t-1} of every row, for dL/dW_hh
+        saved: dict = {}
+        if mode == "LSTM":
+            out, hs, cs, saved = _lstm_forward_arrays(
+                xp, G, hs, cs, Whh, None if w_hr is None else w_hr._data, batch_sizes, offs, reverse)
+            ctx.save_for_backward(gx, h0, c0, w_hh, b_hh, w_hr)
+            ctx.mode, ctx.batch_sizes, ctx.reverse = mode, batch_sizes, reverse
+            ctx.out, ctx.arrays = out, saved
+            return out, hs, cs
+        if mode == "GRU":
+            act = xp.empty_like(G)  # r, z, n
+            ghn = xp.empty((N, H), dtype=G.dtype)
+            bhh = None if b_hh is None else b_hh._data
+            saved.update(act=act, ghn=ghn)
+        for t in order:
+            bs = batch_sizes[t]
+            a, b = offs[t], offs[t] + bs
+            h = hs[:bs]
+            hprev[a:b] = h
+            if mode == "GRU":
+                gh = h @ Whh_T
+                if bhh is not None:
+                    gh += bhh
+                g = act[a:b]
+                xp.add(G[a:b, :2 * H], gh[:, :2 * H], out=g[:, :2 * H])
+                g[:, :2 * H] = _sigmoid(xp, g[:, :2 * H])
+                ghn[a:b] = gh[:, 2 * H:]
+                n = g[:, 2 * H:]
+                xp.multiply(g[:, :H], gh[:, 2 * H:], out=n)
+                n += G[a:b, 2 * H:]
+                xp.tanh(n, out=n)
+                o = out[a:b]
+                xp.subtract(h, n, out=o)
+                o *= g[:, H:2 * H]
+                o += n
+            else:
+                o = out[a:b]
+                xp.matmul(h, Whh_T, out=o)
+                o += G[a:b]
+                if mode == "RNN_TANH":
+                    xp.tanh(o, out=o)
+                else:
+                    xp.maximum(o, 0, out=o)
+            hs[:bs] = out[a:b]
+        ctx.save_for_backward(gx, h0, c0, w_hh, b_hh, w_hr)
+        ctx.mode, ctx.batch_sizes, ctx.reverse = mode, batch_sizes, reverse
+        ctx.out, ctx.hprev, ctx.arrays = out, hprev, saved
+        return (out, hs) if mode != "LSTM" else (out, hs, cs)
+
+    @staticmethod
+    def backward(ctx, d_out, d_h, d_c=None):
+        gx, h0, c0, w_hh, b_hh, w_hr = ctx.saved_tensors
+        mode, batch_sizes, reverse = ctx.mode, ctx.batch_sizes, ctx.reverse
+        if grad_mode.is_grad_enabled():  # create_graph: differentiate the step-by-step graph
+            return _recurrence_grad_with_graph(gx, h0, c0, w_hh, b_hh, w_hr, mode, batch_sizes,
+                                               reverse, (d_out, d_h, d_c), ctx.needs_input_grad)
+        xp = backend.array_module(gx._data)
+        Whh = w_hh._data
+        H = Whh.shape[0] // _GATES[mode]
+        offs = _offsets(batch_sizes)
+        if mode == "LSTM":
+            dG, dh, dc, dWhh, dWhr = _lstm_backward_arrays(
+                xp, ctx.arrays, ctx.out, d_out._data, d_h._data, d_c._data, Whh,
+                None if w_hr is None else w_hr._data, batch_sizes, offs, reverse)
+            wrap = Tensor._make
+            return (wrap(dG), wrap(dh), wrap(dc), wrap(dWhh), None,
+                    None if dWhr is None else wrap(dWhr), None, None, None)
+        order = range(len(batch_sizes)) if reverse else range(len(batch_sizes) - 1, -1, -1)
+        dout = d_out._data
+        dh = d_h._data.copy()
+        dG = xp.empty_like(gx._data)
+        arr = ctx.arrays
+        out = ctx.out
+        grads: dict = {}
+        if mode == "GRU":
+            act, ghn = arr["act"], arr["ghn"]
+            dGH = xp.empty_like(gx._data)
+        for t in order:
+            bs = batch_sizes[t]
+            a, b = offs[t], offs[t] + bs
+            dht = dh[:bs] + dout[a:b]
+            if mode == "GRU":
+                r, z, n = act[a:b, :H], act[a:b, H:2 * H], act[a:b, 2 * H:]
+                dan = dht * (1 - z) * (1 - n * n)
+                dgx, dgh = dG[a:b], dGH[a:b]
+                dgx[:, :H] = dan * ghn[a:b] * r * (1 - r)
+                dgx[:, H:2 * H] = dht * (ctx.hprev[a:b] - n) * z * (1 - z)
+                dgx[:, 2 * H:] = dan
+                dgh[:, :2 * H] = dgx[:, :2 * H]
+                dgh[:, 2 * H:] = dan * r
+                dh[:bs] = dht * z + dgh @ Whh
+            else:
+                o = out[a:b]
+                da = dG[a:b]
+                if mode == "RNN_TANH":
+                    xp.multiply(dht, 1 - o * o, out=da)
+                else:
+                    xp.multiply(dht, o > 0, out=da)
+                dh[:bs] = da @ Whh
+        dgate_h = dGH if mode == "GRU" else dG
+        grads["w_hh"] = dgate_h.T @ ctx.hprev
+        if mode == "GRU" and b_hh is not None:
+            grads["b_hh"] = dGH.sum(0)
+        wrap = Tensor._make
+        return (wrap(dG), wrap(dh), None, wrap(grads["w_hh"]),
+                None if b_hh is None else wrap(grads["b_hh"]),
+                None if w_hr is None else wrap(grads["w_hr"]), None, None, None)
+
+
+def _prev_view(xp, seq, init, batch_sizes, offs, t, reverse):
+    """The rows of ``seq`` (packed order) holding, for the ``batch_sizes[t]`` sequences running
+    at step t, their previous step -- ``init`` rows where a sequence starts at t."""
+    bs = batch_sizes[t]
+    p = t + 1 if reverse else t - 1
+    if p < 0 or p >= len(batch_sizes):
+        return init[:bs]
+    pb = batch_sizes[p]
+    if pb >= bs:
+        return seq[offs[p]:offs[p] + bs]
+    return xp.concatenate([seq[offs[p]:offs[p] + pb], init[pb:bs]], 0)
+
+
+def _all_prev(xp, seq, init, batch_sizes, offs, reverse):
+    """``_prev_view`` of every step stacked in packed order (one array op when no length varies)."""
+    B, N = batch_sizes[0], seq.shape[0]
+    if all(bs == B for bs in batch_sizes):
+        return xp.concatenate([seq[B:], init] if reverse else [init, seq[:N - B]], 0)
+    return xp.concatenate([_prev_view(xp, seq, init, batch_sizes, offs, t, reverse)
+                           for t in range(len(batch_sizes))], 0)
+
+
+def _final_rows(xp, seq, batch_sizes, offs, reverse):
+    """Each sequence's state after its own last step (the reverse direction ends at t = 0)."""
+    B = batch_sizes[0]
+    if reverse:
+        return seq[:B].copy()
+    idx = [0] * B
+    T = len(batch_sizes)
+    for t in range(T):
+        nxt = batch_sizes[t + 1] if t + 1 < T else 0
+        for b in range(nxt, batch_sizes[t]):
+            idx[b] = offs[t] + b
+    return seq[xp.asarray(idx)]
+
+
+def _lstm_forward_arrays(xp, G, h0, c0, Whh, Whr, batch_sizes, offs, reverse):
+    """The LSTM recurrence on arrays.  The sigmoid gates' columns of ``G`` and ``W_hh`` are scaled
+    by 1/2 once, so one ``tanh`` over all four gates gives i, f, o as ``0.5 tanh(a/2) + 0.5``."""
+    N, H4 = G.shape
+    H = H4 // 4
+    scale = xp.full((H4,), 0.5, dtype=G.dtype)
+    scale[2 * H:3 * H] = 1
+    Gs = G * scale
+    Whh_T = xp.ascontiguousarray(Whh.T * scale)  # BLAS is faster on C-ordered operands
+    Whr_T = None if Whr is None else Whr.T
+    act = xp.empty_like(G)
+    C = xp.empty((N, H), dtype=G.dtype)      # c of every row
+    tc = xp.empty((N, H), dtype=G.dtype)     # tanh(c)
+    hpre = None if Whr is None else xp.empty((N, H), dtype=G.dtype)
+    out = xp.empty((N, h0.shape[1]), dtype=G.dtype)
+    T = len(batch_sizes)
+    for t in (range(T - 1, -1, -1) if reverse else range(T)):
+        bs = batch_sizes[t]
+        a, b = offs[t], offs[t] + bs
+        h = _prev_view(xp, out, h0, batch_sizes, offs, t, reverse)
+        cp = _prev_view(xp, C, c0, batch_sizes, offs, t, reverse)
+        g = act[a:b]
+        xp.matmul(h, Whh_T, out=g)
+        g += Gs[a:b]
+        xp.tanh(g, out=g)
+        sig = g[:, :2 * H]
+        sig *= 0.5
+        sig += 0.5
+        sig = g[:, 3 * H:]
+        sig *= 0.5
+        sig += 0.5
+        c = C[a:b]
+        xp.multiply(g[:, H:2 * H], cp, out=c)
+        c += g[:, :H] * g[:, 2 * H:3 * H]
+        tct = xp.tanh(c, out=tc[a:b])
+        if hpre is None:
+            xp.multiply(g[:, 3 * H:], tct, out=out[a:b])
+        else:
+            xp.multiply(g[:, 3 * H:], tct, out=hpre[a:b])
+            xp.matmul(hpre[a:b], Whr_T, out=out[a:b])
+    saved = dict(act=act, C=C, tc=tc, hpre=hpre, h0=h0, c0=c0)
+    return (out, _final_rows(xp, out, batch_sizes, offs, reverse),
+            _final_rows(xp, C, batch_sizes, offs, reverse), saved)
+
+
+def _lstm_backward_arrays(xp, saved, out, d_out, d_h, d_c, Whh, Whr, batch_sizes, offs, reverse):
+    """Backpropagation through time for ``_lstm_forward_arrays``.  Every factor that does not
+    depend on the incoming gradient is computed for all steps at once before the loop, which
+    then costs six elementwise ops and one matmul per step."""
+    act, C, tc, hpre = saved["act"], saved["C"], saved["tc"], saved["hpre"]
+    N, H4 = act.shape
+    H = H4 // 4
+    i, f, g, o = act[:, :H], act[:, H:2 * H], act[:, 2 * H:3 * H], act[:, 3 * H:]
+    cprev = _all_prev(xp, C, saved["c0"], batch_sizes, offs, reverse)
+    # dL/d(gate pre-activations) = dc * Y (for i, f, g) and dh * Z (for o)
+    Y = xp.empty((N, 3, H), dtype=act.dtype)
+    xp.multiply(g, i * (1 - i), out=Y[:, 0])
+    xp.multiply(cprev, f * (1 - f), out=Y[:, 1])
+    xp.multiply(i, 1 - g * g, out=Y[:, 2])
+    Z = tc * o * (1 - o)
+    otc = o * (1 - tc * tc)
+    dG = xp.empty_like(act)
+    dG3 = dG.reshape(N, 4, H)
+    dH = None if Whr is None else xp.empty_like(out)
+    dh = d_h.copy()
+    dc = d_c.copy()
+    T = len(batch_sizes)
+    for t in (range(T) if reverse else range(T - 1, -1, -1)):
+        bs = batch_sizes[t]
+        a, b = offs[t], offs[t] + bs
+        dht = dh[:bs] + d_out[a:b]
+        if dH is not None:
+            dH[a:b] = dht
+            dht = dht @ Whr
+        dct = dht * otc[a:b]
+        dct += dc[:bs]
+        xp.multiply(dct[:, None, :], Y[a:b], out=dG3[a:b, :3])
+        xp.multiply(dht, Z[a:b], out=dG3[a:b, 3])
+        xp.multiply(dct, f[a:b], out=dc[:bs])
+        xp.matmul(dG[a:b], Whh, out=dh[:bs])
+    hprev = _all_prev(xp, out, saved["h0"], batch_sizes, offs, reverse)
+    dWhh = dG.T @ hprev
+    dWhr = None if dH is None else dH.T @ hpre
+    return dG, dh, dc, dWhh, dWhr
+
+
+_GATES = {"LSTM": 4, "GRU": 3, "RNN_TANH": 1, "RNN_RELU": 1}
+
+
+def _offsets(batch_sizes: Sequence[int]) -> list:
+    offs, k = [], 0
+    for bs in batch_sizes:
+        offs.append(k)
+        k += bs
+    return offs
+
+
+def _steps_of(gx: Tensor, batch_sizes: Sequence[int]) -> tuple:
+    return split(gx, list(batch_sizes), 0)
+
+
+def _recurrence_composite(gx, h0, c0, w_hh, b_hh, w_hr, mode, batch_sizes, reverse) -> tuple:
+    """``_Recurrence`` written with differentiable tensor ops, step by step (the reference)."""
+    state0 = (h0,) if c0 is None else (h0, c0)
+    outs, state = _run_direction(_step_fn(mode, w_hh, b_hh, w_hr), _steps_of(gx, batch_sizes),
+                                 batch_sizes, state0, reverse)
+    return (cat(outs, 0),) + tuple(state)
+
+
+def _recurrence_grad_with_graph(gx, h0, c0, w_hh, b_hh, w_hr, mode, batch_sizes, reverse,
+                                grad_outputs, needs) -> tuple:
+    """The backward of ``_Recurrence`` as a graph (for ``create_graph=True``): rebuild the forward
+    from tensor ops and differentiate it."""
+    from ...autograd import grad as _grad
+    inputs = (gx, h0, c0, w_hh, b_hh, w_hr)
+    outs = _recurrence_composite(*inputs, mode, batch_sizes, reverse)
+    wanted = [k for k, t in enumerate(inputs) if t is not None and needs[k]]
+    got = _grad(outs, [inputs[k] for k in wanted], [g for g in grad_outputs[:len(outs)]],
+                create_graph=True, allow_unused=True)
+    res: list = [None] * 9
+    for k, g in zip(wanted, got):
+        res[k] = g
+    return tuple(res)
+
+
 def rnn_forward(mode: str, input: Tensor, batch_sizes: Optional[Sequence[int]], hx: tuple,
                 weights: Sequence[Tensor], has_biases: bool, num_layers: int, dropout_p: float,
                 train: bool, bidirectional: bool, proj_size: int = 0) -> tuple:
@@ -266,14 +561,14 @@ def rnn_forward(mode: str, input: Tensor, batch_sizes: Optional[Sequence[int]], 
             bias = b_ih
             if has_biases and mode != "GRU":  # both biases add before the cell: add them once
                 bias, b_hh = b_ih + b_hh, None
-            gx = x.matmul(w_ih.t())  # the input projection of every time step in one product
-            if bias is not None:
-                gx = gx + bias
-            steps = split(gx, list(batch_sizes), 0) if packed else unbind(gx, 0)
-            outs, state = _run_direction(_step_fn(mode, w_hh, b_hh, w_hr), steps, batch_sizes,
-                                         tuple(s[k] for s in states0), reverse=d == 1)
-            dir_outs.append(cat(outs, 0) if packed else stack(outs, 0))
-            for f, s in zip(finals, state):
+            # the input projection of every time step in one product
+            gx = _linear(x if packed else x.reshape((-1, x.shape[-1])), w_ih, bias)
+            h0 = states0[0][k]
+            c0 = states0[1][k] if mode == "LSTM" else None
+            res = _Recurrence.apply(gx, h0, c0, w_hh, b_hh, w_hr, mode, tuple(batch_sizes), d == 1)
+            out = res[0] if packed else res[0].reshape((len(batch_sizes), batch_sizes[0], -1))
+            dir_outs.append(out)
+            for f, s in zip(finals, res[1:]):
                 f.append(s)
         x = dir_outs[0] if D == 1 else cat(dir_outs, -1)
         if dropout_p > 0 and train and layer < num_layers - 1:
