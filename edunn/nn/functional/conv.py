@@ -111,6 +111,19 @@ def _add_bias(y: Any, b: Any) -> Any:
     return y
 
 
+def _conv_transpose_array(z: Any, w: Any, geo: _Geometry) -> Any:
+    """z (N, C_z, *L), W (C_z, C_img/G, *k) -> image (N, C_img, *image) = col2im(W_mat^T @ z): the
+    transposed convolution, and a convolution's input gradient."""
+    g = geo.groups
+    n, k = z.shape[0], math.prod(geo.kernel)
+    # W as (K, G, C_img/G, C_z/G): the product comes out kernel offset first, as col2im reads it
+    wk = backend.array_module(w).ascontiguousarray(
+        w.reshape(g, w.shape[0] // g, w.shape[1], k).transpose(3, 0, 2, 1))
+    zmat = z.reshape(n, g, z.shape[1] // g, -1)
+    cols = (wk[:, None] @ zmat).reshape(k, n, g * w.shape[1], -1)
+    return _col2im_array(cols, geo)
+
+
 # --------------------------------------------------------------------------- Functions
 
 class Im2col(Function):
@@ -167,17 +180,35 @@ class ConvNd(Function):
         x, w, saved_cols = ctx.saved_tensors
         geo = ctx.geo
         need_x, need_w, need_b, _ = ctx.needs_input_grad
+        if not is_grad_enabled():   # plain backward: array kernels, reusing the saved columns
+            cols = saved_cols._data if isinstance(saved_cols, Tensor) else saved_cols
+            return ConvNd._backward_arrays(grad._data, x, w, cols, geo, need_x, need_w, need_b)
+        # create_graph: every gradient is built from differentiable ops
         gx = gw = gb = None
         if need_x:
             gx = ConvTransposeNd.apply(grad, w, None, geo)
         if need_w:
             n, g = grad._data.shape[0], geo.groups
             gmat = grad.reshape(n, g, w._data.shape[0] // g, -1)
-            # with create_graph the columns must be a differentiable function of x
-            cols = Im2col.apply(x, geo) if is_grad_enabled() else saved_cols
-            gw = matmul(cols, gmat.mT).sum(0).mT.reshape(w.shape)
+            gw = matmul(Im2col.apply(x, geo), gmat.mT).sum(0).mT.reshape(w.shape)
         if need_b:
             gb = grad.sum((0,) + tuple(range(2, grad._data.ndim)))
+        return gx, gw, gb, None
+
+    @staticmethod
+    def _backward_arrays(g: Any, x: Tensor, w: Tensor, cols: Any, geo: _Geometry, need_x: bool,
+                         need_w: bool, need_b: bool) -> tuple:
+        wd = w._data
+        n, c_out, groups = g.shape[0], wd.shape[0], geo.groups
+        gx = gw = gb = None
+        if need_x:
+            gx = Tensor._make(_conv_transpose_array(g, wd, geo))
+        if need_w:
+            # dW[g] = sum_n cols[n, g] (C_in/G * K, L) @ g[n, g]^T (L, C_out/G)
+            gm = (cols @ g.reshape(n, groups, c_out // groups, -1).swapaxes(-1, -2)).sum(0)
+            gw = Tensor._make(gm.swapaxes(-1, -2).reshape(wd.shape))
+        if need_b:
+            gb = Tensor._make(g.reshape(n, c_out, -1).sum((0, 2)))
         return gx, gw, gb, None
 
 
@@ -189,14 +220,7 @@ class ConvTransposeNd(Function):
 
     @staticmethod
     def forward(ctx, z, w, b, geo):
-        wd, zd, g = w._data, z._data, geo.groups
-        n, k = zd.shape[0], math.prod(geo.kernel)
-        # W as (K, G, C_out/G, C_in/G): the product comes out kernel offset first, as col2im reads it
-        wk = backend.array_module(wd).ascontiguousarray(
-            wd.reshape(g, wd.shape[0] // g, wd.shape[1], k).transpose(3, 0, 2, 1))
-        zmat = zd.reshape(n, g, zd.shape[1] // g, -1)
-        cols = (wk[:, None] @ zmat).reshape(k, n, g * wd.shape[1], -1)
-        y = _col2im_array(cols, geo)
+        y = _conv_transpose_array(z._data, w._data, geo)
         if b is not None:
             _add_bias(y, b._data)
         ctx.geo = geo
