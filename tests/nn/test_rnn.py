@@ -385,3 +385,41 @@ def test_state_dict_round_trip_and_float32_forward():
     y, (h, c) = m(x)
     assert y.dtype == edunn.float32 and tuple(y.shape) == (5, 2, 8) and tuple(h.shape) == (4, 2, 4)
     assert_close(m2(x)[0], y.detach().numpy(), atol=0)
+
+
+@pytest.mark.parametrize("mode,packed", [("LSTM", False), ("LSTM", True), ("GRU", True),
+                                         ("RNN_TANH", False), ("RNN_RELU", True)])
+def test_layer_double_backward(mode, packed):
+    """Under create_graph the fused recurrence's backward is rebuilt from tensor ops."""
+    G = {"LSTM": 4, "GRU": 3}.get(mode, 1)
+    x = _rand(5, 2, seed=1) if packed else _rand(3, 2, 2, seed=1)
+    bs = [2, 2, 1] if packed else None
+    hx = (_rand(1, 2, 2, seed=2), _rand(1, 2, 2, seed=3))[:2 if mode == "LSTM" else 1]
+    w = [_rand(G * 2, 2, seed=4), _rand(G * 2, 2, seed=5), _rand(G * 2, seed=6), _rand(G * 2, seed=7)]
+    if mode == "RNN_RELU":  # keep away from relu's kink for finite differences
+        w = [edunn.tensor(np.abs(p.detach().numpy()) + 0.1, requires_grad=True) for p in w]
+    n = len(hx)
+
+    def f(x, *a):
+        return FR.rnn_forward(mode, x, bs, a[:n], a[n:], True, 1, 0.0, False, False)
+    assert gradgradcheck(f, (x, *hx, *w))
+
+
+def test_projected_lstm_double_backward():
+    x, h0, c0 = _rand(2, 1, 2, seed=1), _rand(1, 1, 1, seed=2), _rand(1, 1, 2, seed=3)
+    w = [_rand(8, 2, seed=4), _rand(8, 1, seed=5), _rand(1, 2, seed=6)]
+
+    def f(x, h0, c0, *w):
+        return FR.rnn_forward("LSTM", x, None, (h0, c0), w, False, 1, 0.0, False, False, 1)
+    assert gradcheck(f, (x, h0, c0, *w))
+    assert gradgradcheck(f, (x, h0, c0, *w))
+
+
+@needs_torch
+def test_empty_batch_and_empty_sequence():
+    tm, em = _pair("lstm", bidirectional=True)
+    ye, (he, ce) = em(edunn.zeros((T, 0, I), dtype=edunn.float64))
+    yt, (ht, ct) = tm(torch.zeros((T, 0, I), dtype=torch.float64))
+    assert tuple(ye.shape) == tuple(yt.shape) and tuple(he.shape) == tuple(ht.shape)
+    _same_error(lambda: em(edunn.zeros((0, B, I), dtype=edunn.float64)),
+                lambda: tm(torch.zeros((0, B, I), dtype=torch.float64)))

@@ -252,24 +252,23 @@ class _Recurrence(Function):
     def forward(ctx, gx, h0, c0, w_hh, b_hh, w_hr, mode, batch_sizes, reverse):
         xp = backend.array_module(gx._data)
         G, Whh = gx._data, w_hh._data
-        Whh_T = xp.ascontiguousarray(Whh.T)
+        offs = _offsets(batch_sizes)
+        ctx.save_for_backward(gx, h0, c0, w_hh, b_hh, w_hr)
+        ctx.mode, ctx.batch_sizes, ctx.reverse = mode, batch_sizes, reverse
+        if mode == "LSTM":
+            out, hs, cs, ctx.arrays = _lstm_forward_arrays(
+                xp, G, h0._data, c0._data, Whh, None if w_hr is None else w_hr._data,
+                batch_sizes, offs, reverse)
+            ctx.out = out
+            return out, hs, cs
+        Whh_T = xp.ascontiguousarray(Whh.T)  # BLAS is faster on C-ordered operands
         H = Whh.shape[0] // _GATES[mode]
         N = G.shape[0]
         hs = h0._data.copy()
-        cs = None if c0 is None else c0._data.copy()
-        Hout = hs.shape[1]
-        offs = _offsets(batch_sizes)
+        out = xp.empty((N, hs.shape[1]), dtype=G.dtype)
+        hprev = xp.empty((N, hs.shape[1]), dtype=G.dtype)  # h_{t-1} of every row, for dL/dW_hh
         order = range(len(batch_sizes) - 1, -1, -1) if reverse else range(len(batch_sizes))
-        out = xp.empty((N, Hout), dtype=G.dtype)
-        hprev = xp.empty((N, Hout), dtype=G.dtype)  # h_{t-1} of every row, for dL/dW_hh
         saved: dict = {}
-        if mode == "LSTM":
-            out, hs, cs, saved = _lstm_forward_arrays(
-                xp, G, hs, cs, Whh, None if w_hr is None else w_hr._data, batch_sizes, offs, reverse)
-            ctx.save_for_backward(gx, h0, c0, w_hh, b_hh, w_hr)
-            ctx.mode, ctx.batch_sizes, ctx.reverse = mode, batch_sizes, reverse
-            ctx.out, ctx.arrays = out, saved
-            return out, hs, cs
         if mode == "GRU":
             act = xp.empty_like(G)  # r, z, n
             ghn = xp.empty((N, H), dtype=G.dtype)
@@ -305,10 +304,8 @@ class _Recurrence(Function):
                 else:
                     xp.maximum(o, 0, out=o)
             hs[:bs] = out[a:b]
-        ctx.save_for_backward(gx, h0, c0, w_hh, b_hh, w_hr)
-        ctx.mode, ctx.batch_sizes, ctx.reverse = mode, batch_sizes, reverse
         ctx.out, ctx.hprev, ctx.arrays = out, hprev, saved
-        return (out, hs) if mode != "LSTM" else (out, hs, cs)
+        return out, hs
 
     @staticmethod
     def backward(ctx, d_out, d_h, d_c=None):
@@ -403,7 +400,7 @@ def _final_rows(xp, seq, batch_sizes, offs, reverse):
         nxt = batch_sizes[t + 1] if t + 1 < T else 0
         for b in range(nxt, batch_sizes[t]):
             idx[b] = offs[t] + b
-    return seq[xp.asarray(idx)]
+    return seq[xp.asarray(idx, dtype=xp.int64)]
 
 
 def _lstm_forward_arrays(xp, G, h0, c0, Whh, Whr, batch_sizes, offs, reverse):
@@ -566,7 +563,7 @@ def rnn_forward(mode: str, input: Tensor, batch_sizes: Optional[Sequence[int]], 
             h0 = states0[0][k]
             c0 = states0[1][k] if mode == "LSTM" else None
             res = _Recurrence.apply(gx, h0, c0, w_hh, b_hh, w_hr, mode, tuple(batch_sizes), d == 1)
-            out = res[0] if packed else res[0].reshape((len(batch_sizes), batch_sizes[0], -1))
+            out = res[0] if packed else res[0].reshape((len(batch_sizes), batch_sizes[0], res[0].shape[-1]))
             dir_outs.append(out)
             for f, s in zip(finals, res[1:]):
                 f.append(s)

@@ -228,6 +228,8 @@ class RNNBase(Module):
                 if not is_batched:
                     hx = tuple(h.unsqueeze(1) for h in hx)
         self.check_input(data, batch_sizes)
+        if batch_sizes is None and data.size(1 if self.batch_first else 0) == 0:
+            raise RuntimeError("Expected sequence length to be larger than 0 in RNN")
         expected = self.get_expected_hidden_size(data, batch_sizes)
         if n_states == 2:
             self.check_hidden_size(hx[0], expected, "Expected hidden[0] size {}, got {}")
