@@ -15,7 +15,7 @@ padding one gather of the packed rows (plus a row of ``padding_value``), so grad
 """
 from __future__ import annotations
 
-from typing import Any, Iterable, NamedTuple, Optional, Sequence, Union
+from typing import Any, NamedTuple, Optional, Sequence, Union
 
 import edunn
 from ...tensor import Tensor
