@@ -148,6 +148,31 @@ def mlp_step(fw, model, x, y, opt):
     return model[0].weight.grad
 
 
+# --- an LSTM training step (lesson 12) --------------------------------------------------------
+
+def _lstm_inputs(fw, rng):
+    """``nn.LSTM(64, 128)`` with the same weights in both frameworks, a (35, 32, 64) sequence
+    batch (seq, batch, features) and Adam."""
+    lstm = fw.nn.LSTM(64, 128)
+    with fw.no_grad():
+        for p in lstm.parameters():
+            p.copy_(fw.from_numpy(rng.uniform(-0.088, 0.088, tuple(p.shape)).astype(np.float32)))
+    x = fw.from_numpy(rng.standard_normal((35, 32, 64)).astype(np.float32))
+    return lstm, x, fw.optim.Adam(lstm.parameters(), lr=1e-3)
+
+
+@workload("lstm_step", setup=_lstm_inputs, repeats=20, quick_repeats=2, target=1.5, rtol=1e-3,
+          description="nn.LSTM(64, 128) over a 35x32x64 sequence batch, mean-square loss of the "
+                      "outputs, backward through time, Adam step")
+def lstm_step(fw, lstm, x, opt):
+    opt.zero_grad()
+    out, _ = lstm(x)
+    loss = out.square().mean()
+    loss.backward()
+    opt.step()
+    return lstm.weight_hh_l0.grad
+
+
 # --- a Transformer encoder layer training step (lesson 13) ----------------------------------
 
 def _transformer_inputs(fw, rng):
