@@ -123,13 +123,11 @@ def invert_permutation(permutation: Optional[Tensor]) -> Optional[Tensor]:
     return out
 
 
-def _gather_plan(batch_sizes: Sequence[int]) -> tuple:
-    """The (time, batch) position of every packed row, in packed order."""
-    t_idx, b_idx = [], []
-    for t, bs in enumerate(batch_sizes):
-        t_idx.extend([t] * bs)
-        b_idx.extend(range(bs))
-    return t_idx, b_idx
+def _running(batch_sizes: Sequence[int], B: int, total: int, device: Any) -> Tensor:
+    """(total, B) boolean mask: is sequence ``b`` (sorted order) still running at step ``t``?"""
+    bs = edunn.tensor(list(batch_sizes) + [0] * (total - len(batch_sizes)), dtype=edunn.int64,
+                      device=device)
+    return edunn.arange(B, device=device).unsqueeze(0) < bs.unsqueeze(1)
 
 
 def pack_padded_sequence(input: Tensor, lengths: Union[Tensor, Sequence[int]],
@@ -172,11 +170,11 @@ def pack_padded_sequence(input: Tensor, lengths: Union[Tensor, Sequence[int]],
     if lens and lens[0] > T:
         raise RuntimeError(f"Expected every length to be at most the sequence length {T} of the "
                            f"padded input, but got a length of {lens[0]}")
-    batch_sizes = [sum(1 for n in lens if n > t) for t in range(lens[0] if lens else 0)]
-    t_idx, b_idx = _gather_plan(batch_sizes)
-    dev = input.device
-    data = input[edunn.tensor(t_idx, dtype=edunn.int64, device=dev),
-                 edunn.tensor(b_idx, dtype=edunn.int64, device=dev)]
+    steps = edunn.arange(lens[0] if lens else 0, dtype=edunn.int64).unsqueeze(1)
+    batch_sizes = (lengths.unsqueeze(0) > steps).sum(1).tolist()  # sequences running at each step
+    # the (time, batch) position of every packed row, time-major: one gather of the padded input
+    t_idx, b_idx = _running(batch_sizes, B, len(batch_sizes), input.device).nonzero().unbind(1)
+    data = input[t_idx, b_idx]
     return PackedSequence(data, edunn.tensor(batch_sizes, dtype=edunn.int64), sorted_indices, None)
 
 
@@ -196,21 +194,20 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False,
     B = batch_sizes[0] if batch_sizes else 0
     N = data.shape[0]
     # index of each (t, b) cell in data, or N (an extra row holding padding_value)
-    index = [[N] * B for _ in range(max_seq_length)]
-    k = 0
-    for t, bs in enumerate(batch_sizes):
-        for b in range(bs):
-            index[t][b] = k
-            k += 1
+    offsets = edunn.tensor([0] + batch_sizes[:-1], dtype=edunn.int64).cumsum(0).tolist()
+    offsets += [0] * (max_seq_length - len(offsets))
+    dev = data.device
+    start = edunn.tensor(offsets, dtype=edunn.int64, device=dev).unsqueeze(1)
+    idx = edunn.where(_running(batch_sizes, B, max_seq_length, dev),
+                      start + edunn.arange(B, device=dev).unsqueeze(0),
+                      edunn.full((max_seq_length, B), N, dtype=edunn.int64, device=dev))
     pad_row = edunn.full((1,) + tuple(data.shape[1:]), padding_value, dtype=data.dtype,
                          device=data.device)
     ext = edunn.cat([data, pad_row], 0)
-    idx = edunn.tensor(index, dtype=edunn.int64, device=data.device)
     if batch_first:
         idx = idx.t()
     padded = ext[idx.reshape(-1)].reshape(tuple(idx.shape) + tuple(data.shape[1:]))
-    lengths = edunn.tensor([sum(1 for bs in batch_sizes if bs > b) for b in range(B)],
-                           dtype=edunn.int64)
+    lengths = _running(batch_sizes, B, len(batch_sizes), "cpu").sum(0)
     if sequence.unsorted_indices is not None:
         padded = padded.index_select(0 if batch_first else 1, sequence.unsorted_indices)
         lengths = lengths[sequence.unsorted_indices.cpu()]
