@@ -113,15 +113,30 @@ def _add_bias(y: Any, b: Any) -> Any:
 
 def _conv_transpose_array(z: Any, w: Any, geo: _Geometry) -> Any:
     """z (N, C_z, *L), W (C_z, C_img/G, *k) -> image (N, C_img, *image) = col2im(W_mat^T @ z): the
-    transposed convolution, and a convolution's input gradient."""
-    g = geo.groups
-    n, k = z.shape[0], math.prod(geo.kernel)
-    # W as (K, G, C_img/G, C_z/G): the product comes out kernel offset first, as col2im reads it
-    wk = backend.array_module(w).ascontiguousarray(
-        w.reshape(g, w.shape[0] // g, w.shape[1], k).transpose(3, 0, 2, 1))
-    zmat = z.reshape(n, g, z.shape[1] // g, -1)
-    cols = (wk[:, None] @ zmat).reshape(k, n, g * w.shape[1], -1)
-    return _col2im_array(cols, geo)
+    transposed convolution, and a convolution's input gradient.
+
+    The columns W_mat^T @ z are made one kernel offset at a time, into one reused buffer, and
+    added onto the image at once: the same products and sums as building the whole column
+    matrix first, without writing and re-reading prod(k) times the image in memory."""
+    xp = backend.array_module(z)
+    g, k = geo.groups, math.prod(geo.kernel)
+    n, cz, cg = z.shape[0], w.shape[0] // g, w.shape[1]
+    # W as (K, G, C_img/G, C_z/G): offset i's slice maps z's channels to the image's
+    wk = xp.ascontiguousarray(w.reshape(g, cz, cg, k).transpose(3, 0, 2, 1))
+    zmat = z.reshape(n, g, cz, -1)
+    full = tuple(s + lo + hi for s, (lo, hi) in zip(geo.image, geo.padding))
+    out = xp.zeros((n, g * cg) + full, xp.result_type(z.dtype, w.dtype))
+    part = xp.empty((n, g, cg, zmat.shape[-1]), out.dtype)
+    both = (slice(None), slice(None))
+    for i, offset in enumerate(itertools.product(*(range(kk) for kk in geo.kernel))):
+        target = tuple(slice(o * d, o * d + s * (m - 1) + 1, s)
+                       for o, d, s, m in zip(offset, geo.dilation, geo.stride, geo.cols))
+        xp.matmul(wk[i], zmat, out=part)
+        out[both + target] += part.reshape((n, g * cg) + geo.cols)
+    if any(lo or hi for lo, hi in geo.padding):
+        crop = tuple(slice(lo, lo + s) for s, (lo, _) in zip(geo.image, geo.padding))
+        out = xp.ascontiguousarray(out[both + crop])
+    return out
 
 
 # --------------------------------------------------------------------------- Functions
