@@ -455,12 +455,18 @@ def _lstm_backward_arrays(xp, saved, out, d_out, d_h, d_c, Whh, Whr, batch_sizes
     i, f, g, o = act[:, :H], act[:, H:2 * H], act[:, 2 * H:3 * H], act[:, 3 * H:]
     cprev = _all_prev(xp, C, saved["c0"], batch_sizes, offs, reverse)
     # dL/d(gate pre-activations) = dc * Y (for i, f, g) and dh * Z (for o)
+    D = 1 - act  # each gate's derivative: s (1 - s) for the sigmoids, 1 - g^2 for g
+    D *= act
+    xp.multiply(g, g, out=D[:, 2 * H:3 * H])
+    xp.subtract(1, D[:, 2 * H:3 * H], out=D[:, 2 * H:3 * H])
     Y = xp.empty((N, 3, H), dtype=act.dtype)
-    xp.multiply(g, i * (1 - i), out=Y[:, 0])
-    xp.multiply(cprev, f * (1 - f), out=Y[:, 1])
-    xp.multiply(i, 1 - g * g, out=Y[:, 2])
-    Z = tc * o * (1 - o)
-    otc = o * (1 - tc * tc)
+    xp.multiply(g, D[:, :H], out=Y[:, 0])
+    xp.multiply(cprev, D[:, H:2 * H], out=Y[:, 1])
+    xp.multiply(i, D[:, 2 * H:3 * H], out=Y[:, 2])
+    Z = tc * D[:, 3 * H:]
+    otc = tc * tc
+    xp.subtract(1, otc, out=otc)
+    otc *= o
     dG = xp.empty_like(act)
     dG3 = dG.reshape(N, 4, H)
     dH = None if Whr is None else xp.empty_like(out)
