@@ -20,10 +20,13 @@ The equations, in PyTorch's notation (gate order as PyTorch stores the weights):
       h' = (1 - z) \odot n + z \odot h
 
 Speed (backpropagation through time is a long chain of small ops): the input projection
-:math:`W_{ih} x + b_{ih}` of a layer is one matmul over *all* time steps; the loop over time only
-multiplies by :math:`W_{hh}`; and the elementwise part of an LSTM/GRU step is one fused op
-(``_LSTMPointwise``, ``_GRUPointwise``) whose backward is written out by hand.  Under
-``create_graph=True`` that backward is recomputed from tensor ops, so double backward stays exact.
+:math:`W_{ih} x + b_{ih}` of a layer is one matmul over *all* time steps; the loop over time, which
+only multiplies by :math:`W_{hh}`, runs on raw arrays inside one autograd node per layer and
+direction (``_Recurrence``), whose backward through time is written out by hand with every factor
+that does not depend on the incoming gradient computed for all steps at once.  The one-step cells
+use one fused elementwise op (``_LSTMPointwise``, ``_GRUPointwise``).  ``_run_direction`` is the
+same recurrence written step by step with differentiable tensor ops -- the readable reference, and
+what ``create_graph=True`` differentiates, so double backward stays exact.
 """
 from __future__ import annotations
 
@@ -244,9 +247,9 @@ class _Recurrence(Function):
     Inputs: ``gx`` (N, G*H) the input projections of all steps in packed order (rows of step t
     are ``offsets[t] : offsets[t] + batch_sizes[t]``), ``h0`` (B, H_out), ``c0`` (B, H) or None,
     ``w_hh``, ``b_hh`` (GRU only; otherwise folded into ``gx``), ``w_hr`` (projected LSTM) or
-    None.  Outputs: the layer's output rows (N, H_out), and the final ``h`` (and ``c``).  The
-    states are kept in full (B, *) arrays whose first ``batch_sizes[t]`` rows advance at step t,
-    so rows whose sequence has ended keep their last state, which is then their final state."""
+    None.  Outputs: the layer's output rows (N, H_out), and the final ``h`` (and ``c``).  Only
+    the first ``batch_sizes[t]`` sequences advance at step t, so a sequence's final state is the
+    one after its own last step."""
 
     @staticmethod
     def forward(ctx, gx, h0, c0, w_hh, b_hh, w_hr, mode, batch_sizes, reverse):
@@ -566,7 +569,9 @@ def rnn_forward(mode: str, input: Tensor, batch_sizes: Optional[Sequence[int]], 
             h0 = states0[0][k]
             c0 = states0[1][k] if mode == "LSTM" else None
             res = _Recurrence.apply(gx, h0, c0, w_hh, b_hh, w_hr, mode, tuple(batch_sizes), d == 1)
-            out = res[0] if packed else res[0].reshape((len(batch_sizes), batch_sizes[0], res[0].shape[-1]))
+            out = res[0]
+            if not packed:
+                out = out.reshape((len(batch_sizes), batch_sizes[0], out.shape[-1]))
             dir_outs.append(out)
             for f, s in zip(finals, res[1:]):
                 f.append(s)
