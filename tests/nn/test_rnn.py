@@ -423,3 +423,24 @@ def test_empty_batch_and_empty_sequence():
     assert tuple(ye.shape) == tuple(yt.shape) and tuple(he.shape) == tuple(ht.shape)
     _same_error(lambda: em(edunn.zeros((0, B, I), dtype=edunn.float64)),
                 lambda: tm(torch.zeros((0, B, I), dtype=torch.float64)))
+
+
+@pytest.mark.parametrize("cls", ["LSTM", "GRU", "RNN"])
+def test_packed_layer_on_device_matches_cpu(cls, device):
+    edunn.manual_seed(0)
+    m = getattr(nn, cls)(3, 4, num_layers=2, bidirectional=True).double()
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((5, 3, 3))
+    ref_in = pack_padded_sequence(edunn.tensor(x, requires_grad=True), [3, 5, 2], enforce_sorted=False)
+    ref_out, _ = m(ref_in)
+    ref_out.data.sum().backward()
+    ref_grads = [p.grad.numpy().copy() for p in m.parameters()]
+    m.zero_grad()
+    m.to(device)
+    xd = edunn.tensor(x, device=device, requires_grad=True)
+    out, hn = m(pack_padded_sequence(xd, [3, 5, 2], enforce_sorted=False))
+    out.data.sum().backward()
+    assert out.data.device.type == device
+    assert_close(out.data.cpu(), ref_out.data.detach().numpy(), atol=1e-12)
+    for p, g in zip(m.parameters(), ref_grads):
+        assert_close(p.grad.cpu(), g, atol=1e-12)
