@@ -89,8 +89,8 @@ def _compare(tm, em, x_shape, hx_shapes=None, lstm=False, packed=None, seed=0):
         assert_close(p.grad, _np(tp[name].grad), atol=1e-9, rtol=1e-7, what=f"grad of {name}")
 
 
-VARIANTS = [dict(batch_first=False, bias=True, h0=False), dict(batch_first=True, bias=False, h0=True),
-            dict(batch_first=True, bias=True, h0=True), dict(batch_first=False, bias=False, h0=False)]
+VARIANTS = [dict(batch_first=bf, bias=bias, h0=h0) for bf in (False, True) for bias in (True, False)
+            for h0 in (False, True)]
 
 
 @needs_torch
