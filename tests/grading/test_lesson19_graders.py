@@ -1,6 +1,8 @@
 """The graders of lesson 19: references and the notebook's solutions get full marks, the stub
 zero, planted mistakes less than full marks with a specific message."""
 
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -251,7 +253,6 @@ def test_the_reference_checkpoint_resumes_bit_identically_and_a_forgotten_state_
         first = lesson19._build_run(0, x, y)
         edunn.manual_seed(100)
         lesson19._train(first, 0, 3)
-        import tempfile, os
         with tempfile.TemporaryDirectory() as folder:
             path = os.path.join(folder, "c.safetensors")
             lesson19.save_checkpoint(path, first, 3)

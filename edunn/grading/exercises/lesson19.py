@@ -241,7 +241,8 @@ def grade_train_one_epoch(student: Any, t: Any) -> None:
                 x, y = _data(t, 8)
                 for tensor in (x, y):
                     original = tensor.to
-                    tensor.to = lambda *a, _o=original, **k: (self.moves.append(a[0] if a else k), _o(*a, **k))[1]
+                    tensor.to = lambda *a, _o=original, **k: (self.moves.append(a[0] if a else k.get("device")),
+                                                             _o(*a, **k))[1]
                 yield x, y
 
         loader = Loader()
