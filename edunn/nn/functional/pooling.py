@@ -17,7 +17,11 @@ Output size per spatial dim::
 * Max pools find the winner of each window and keep its position (``indices``, flat over the
   spatial dims of each plane, exactly PyTorch's).  ``dy/dx`` is 1 at the winner and 0 elsewhere,
   so the backward *scatters* the output gradient to the winners (:class:`_PutPlanes`), and the
-  backward of that scatter is a *gather* (:class:`_TakePlanes`): double backward works.
+  backward of that scatter is a *gather* (:class:`_TakePlanes`): double backward works.  When
+  the windows tile the input (stride = kernel, no padding, no dilation: ``MaxPool2d(2)``), each
+  window offset is one strided view of the input, the winner is kept as its offset in the window,
+  and the gradient is written through those views masked by the offset (:class:`_PutTiles`, whose
+  backward is the masked read :class:`_TakeTiles`) -- no flat indices unless they are asked for.
 * Average pools sum each window and divide by its count; the backward adds each output's gradient
   back over its window, one strided slice per kernel offset (:class:`_WindowSumT`).
 * Adaptive and fractional pools, whose windows vary, are in :mod:`.adaptive_pooling` (re-exported
