@@ -24,7 +24,6 @@ from edunn.grading import Fail, exercise
 
 def _mlp(t) -> Any:
     """Linear(3, 4) - BatchNorm1d(4) - ReLU - Linear(4, 2), with random running statistics."""
-    import edunn
     import edunn.nn as nn
     model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.ReLU(), nn.Linear(4, 2))
     _randomize(t, model)
@@ -88,9 +87,7 @@ def _running_means(models: list, *, divide_by_n: bool = False, count_initial: bo
     if count_initial:
         avg = list(flats[0])      # the copy made in __init__ holds the first model's weights
     for p in flats:
-        if avg is None or (n == 0 and not count_initial):
-            avg = list(p)
-        elif frozen_n:
+        if avg is None or frozen_n:     # the first call copies; with n frozen at 0, every call
             avg = list(p)
         elif halves:
             avg = [(a + x) / 2 for a, x in zip(avg, p)]
