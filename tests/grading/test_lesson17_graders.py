@@ -94,6 +94,23 @@ def test_running_mean_replay_is_the_mean_and_matches_averaged_model():
             assert w != pytest.approx(other)
 
 
+def test_running_mean_replay_matches_pytorch():
+    torch = pytest.importorskip("torch")
+    t = _Checker(3)
+    models = lesson17._snapshots(t, lesson17._mlp(t), 5)
+    copies = []
+    for m in models:
+        theirs = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4), torch.nn.ReLU(),
+                                     torch.nn.Linear(4, 2))
+        theirs.load_state_dict({k: torch.tensor(v.numpy()) for k, v in m.state_dict().items()})
+        copies.append(theirs)
+    averaged = torch.optim.swa_utils.AveragedModel(copies[0])
+    for theirs in copies:
+        averaged.update_parameters(theirs)
+    flat = [v for p in averaged.parameters() for v in p.detach().reshape(-1).tolist()]
+    assert lesson17._running_means(models)[-1] == pytest.approx(flat, rel=1e-5, abs=1e-6)
+
+
 def test_update_bn_replay_is_update_bn():
     t = _Checker(1)
     model = lesson17._mlp(t)
