@@ -372,9 +372,9 @@ def test_mixed_devices_in_clip_grad_norm(device):
     """Per-parameter norms are gathered on the first gradient's device, the coefficient is sent
     back to each gradient's (a CPU and a CUDA parameter together on a GPU machine)."""
     ours, theirs = _pairs(_grads(scale=4.0))
-    ours[1] = ours[1].to(device) if device == "cuda" else ours[1]
-    if device == "cuda":
-        ours[1].grad = edunn.tensor(theirs[1].grad.numpy(), device="cuda")
+    if device == "cuda":  # the second parameter moves to the GPU, the first stays on the CPU
+        ours[1] = edunn.nn.Parameter(ours[1].detach().to(device))
+        ours[1].grad = edunn.tensor(theirs[1].grad.numpy(), device=device)
     _same_norm(U.clip_grad_norm_(ours, 1.0), TU.clip_grad_norm_(theirs, 1.0))
     _same_grads(ours, theirs)
 
