@@ -448,28 +448,45 @@ def _lstm_forward_arrays(xp, G, h0, c0, Whh, Whr, batch_sizes, offs, reverse):
             _final_rows(xp, C, batch_sizes, offs, reverse), saved)
 
 
-def _lstm_backward_arrays(xp, saved, out, d_out, d_h, d_c, Whh, Whr, batch_sizes, offs, reverse):
-    """Backpropagation through time for ``_lstm_forward_arrays``.  Every factor that does not
-    depend on the incoming gradient is computed for all steps at once before the loop, which
-    then costs six elementwise ops and one matmul per step."""
-    act, C, tc, hpre = saved["act"], saved["C"], saved["tc"], saved["hpre"]
-    N, H4 = act.shape
-    H = H4 // 4
+def _lstm_gate_factors(xp, act, tc, cprev, D, Y, Z, otc):
+    """For rows of one block: the factors of BPTT that do not depend on the incoming gradient,
+    dL/d(i, f, g pre-activations) = dc * Y, dL/d(o pre-activation) = dh * Z and
+    dL/dc += dh * otc (``D`` is scratch of the block's shape)."""
+    H = tc.shape[1]
     i, f, g, o = act[:, :H], act[:, H:2 * H], act[:, 2 * H:3 * H], act[:, 3 * H:]
-    cprev = _all_prev(xp, C, saved["c0"], batch_sizes, offs, reverse)
-    # dL/d(gate pre-activations) = dc * Y (for i, f, g) and dh * Z (for o)
-    D = 1 - act  # each gate's derivative: s (1 - s) for the sigmoids, 1 - g^2 for g
+    xp.subtract(1, act, out=D)  # each gate's derivative: s (1 - s) for the sigmoids, 1 - g^2 for g
     D *= act
     xp.multiply(g, g, out=D[:, 2 * H:3 * H])
     xp.subtract(1, D[:, 2 * H:3 * H], out=D[:, 2 * H:3 * H])
-    Y = xp.empty((N, 3, H), dtype=act.dtype)
     xp.multiply(g, D[:, :H], out=Y[:, 0])
     xp.multiply(cprev, D[:, H:2 * H], out=Y[:, 1])
     xp.multiply(i, D[:, 2 * H:3 * H], out=Y[:, 2])
-    Z = tc * D[:, 3 * H:]
-    otc = tc * tc
+    xp.multiply(tc, D[:, 3 * H:], out=Z)
+    xp.multiply(tc, tc, out=otc)
     xp.subtract(1, otc, out=otc)
     otc *= o
+
+
+_FACTOR_ROWS = 128  # rows per block of _lstm_gate_factors: its arrays stay in the CPU's cache
+
+
+def _lstm_backward_arrays(xp, saved, out, d_out, d_h, d_c, Whh, Whr, batch_sizes, offs, reverse):
+    """Backpropagation through time for ``_lstm_forward_arrays``.  Every factor that does not
+    depend on the incoming gradient is computed for all steps before the loop (in blocks of rows
+    small enough to stay in cache), which then costs six elementwise ops and one matmul per
+    step."""
+    act, C, tc, hpre = saved["act"], saved["C"], saved["tc"], saved["hpre"]
+    N, H4 = act.shape
+    H = H4 // 4
+    f = act[:, H:2 * H]
+    cprev = _all_prev(xp, C, saved["c0"], batch_sizes, offs, reverse)
+    Y = xp.empty((N, 3, H), dtype=act.dtype)
+    Z = xp.empty((N, H), dtype=act.dtype)
+    otc = xp.empty((N, H), dtype=act.dtype)
+    D = xp.empty((min(N, _FACTOR_ROWS), H4), dtype=act.dtype)
+    for a in range(0, N, _FACTOR_ROWS):
+        b = min(N, a + _FACTOR_ROWS)
+        _lstm_gate_factors(xp, act[a:b], tc[a:b], cprev[a:b], D[:b - a], Y[a:b], Z[a:b], otc[a:b])
     dG = xp.empty_like(act)
     dG3 = dG.reshape(N, 4, H)
     dH = None if Whr is None else xp.empty_like(out)
