@@ -394,9 +394,11 @@ def _all_prev(xp, seq, init, batch_sizes, offs, reverse):
 
 def _final_rows(xp, seq, batch_sizes, offs, reverse):
     """Each sequence's state after its own last step (the reverse direction ends at t = 0)."""
-    B = batch_sizes[0]
+    B, N = batch_sizes[0], seq.shape[0]
     if reverse:
         return seq[:B].copy()
+    if batch_sizes[-1] == B:
+        return seq[N - B:].copy()
     idx = [0] * B
     T = len(batch_sizes)
     for t in range(T):
@@ -418,10 +420,18 @@ def _lstm_forward_arrays(xp, G, h0, c0, Whh, Whr, batch_sizes, offs, reverse):
     Whh_T = xp.ascontiguousarray(Whh.T * scale)  # BLAS is faster on C-ordered operands
     Whr_T = None if Whr is None else Whr.T
     act = xp.empty_like(G)
-    C = xp.empty((N, H), dtype=G.dtype)      # c of every row
+    # h and c of every row, with h0 and c0 as B more rows at the end where the loop starts: when
+    # no sequence is shorter, the previous step's rows of all steps (for the backward's
+    # dL/dW_hh = sum_t dG_t^T h_{t-1}) are then one view, not a copy
+    B = h0.shape[0]
+    Hb = xp.empty((N + B, h0.shape[1]), dtype=G.dtype)
+    Cb = xp.empty((N + B, H), dtype=G.dtype)
+    out, C = (Hb[:N], Cb[:N]) if reverse else (Hb[B:], Cb[B:])
+    out0, C0 = (Hb[N:], Cb[N:]) if reverse else (Hb[:B], Cb[:B])
+    out0[...] = h0
+    C0[...] = c0
     tc = xp.empty((N, H), dtype=G.dtype)     # tanh(c)
     hpre = None if Whr is None else xp.empty((N, H), dtype=G.dtype)
-    out = xp.empty((N, h0.shape[1]), dtype=G.dtype)
     T = len(batch_sizes)
     for t in (range(T - 1, -1, -1) if reverse else range(T)):
         bs = batch_sizes[t]
@@ -444,6 +454,8 @@ def _lstm_forward_arrays(xp, G, h0, c0, Whh, Whr, batch_sizes, offs, reverse):
             xp.multiply(g[:, 3 * H:], tct, out=hpre[a:b])
             xp.matmul(hpre[a:b], Whr_T, out=out[a:b])
     saved = dict(act=act, C=C, tc=tc, hpre=hpre, h0=h0, c0=c0)
+    if all(bs == B for bs in batch_sizes):
+        saved.update(hprev=Hb[B:] if reverse else Hb[:N], cprev=Cb[B:] if reverse else Cb[:N])
     return (out, _final_rows(xp, out, batch_sizes, offs, reverse),
             _final_rows(xp, C, batch_sizes, offs, reverse), saved)
 
@@ -479,7 +491,9 @@ def _lstm_backward_arrays(xp, saved, out, d_out, d_h, d_c, Whh, Whr, batch_sizes
     N, H4 = act.shape
     H = H4 // 4
     f = act[:, H:2 * H]
-    cprev = _all_prev(xp, C, saved["c0"], batch_sizes, offs, reverse)
+    cprev = saved.get("cprev")
+    if cprev is None:
+        cprev = _all_prev(xp, C, saved["c0"], batch_sizes, offs, reverse)
     Y = xp.empty((N, 3, H), dtype=act.dtype)
     Z = xp.empty((N, H), dtype=act.dtype)
     otc = xp.empty((N, H), dtype=act.dtype)
@@ -506,7 +520,9 @@ def _lstm_backward_arrays(xp, saved, out, d_out, d_h, d_c, Whh, Whr, batch_sizes
         xp.multiply(dht, Z[a:b], out=dG3[a:b, 3])
         xp.multiply(dct, f[a:b], out=dc[:bs])
         xp.matmul(dG[a:b], Whh, out=dh[:bs])
-    hprev = _all_prev(xp, out, saved["h0"], batch_sizes, offs, reverse)
+    hprev = saved.get("hprev")
+    if hprev is None:
+        hprev = _all_prev(xp, out, saved["h0"], batch_sizes, offs, reverse)
     dWhh = dG.T @ hprev
     dWhr = None if dH is None else dH.T @ hpre
     return dG, dh, dc, dWhh, dWhr
