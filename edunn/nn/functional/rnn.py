@@ -416,10 +416,9 @@ def _lstm_forward_arrays(xp, G, h0, c0, Whh, Whr, batch_sizes, offs, reverse):
     scale = xp.full((H4,), 0.5, dtype=G.dtype)
     scale[2 * H:3 * H] = 1
     shift = 1 - scale  # 0.5 for the sigmoid gates, 0 for g
-    Gs = G * scale
     Whh_T = xp.ascontiguousarray(Whh.T * scale)  # BLAS is faster on C-ordered operands
     Whr_T = None if Whr is None else Whr.T
-    act = xp.empty_like(G)
+    act = xp.multiply(G, scale)  # each step adds h W_hh^T to its rows in place
     # h and c of every row, with h0 and c0 as B more rows at the end where the loop starts: when
     # no sequence is shorter, the previous step's rows of all steps (for the backward's
     # dL/dW_hh = sum_t dG_t^T h_{t-1}) are then one view, not a copy
@@ -430,23 +429,30 @@ def _lstm_forward_arrays(xp, G, h0, c0, Whh, Whr, batch_sizes, offs, reverse):
     out0, C0 = (Hb[N:], Cb[N:]) if reverse else (Hb[:B], Cb[:B])
     out0[...] = h0
     C0[...] = c0
+    uniform = all(bs == B for bs in batch_sizes)
+    hprev, cprev = (Hb[B:], Cb[B:]) if reverse else (Hb[:N], Cb[:N])  # row r: r's previous step
     tc = xp.empty((N, H), dtype=G.dtype)     # tanh(c)
     hpre = None if Whr is None else xp.empty((N, H), dtype=G.dtype)
+    gh = xp.empty((B, H4), dtype=G.dtype)    # per-step scratch
+    ig = xp.empty((B, H), dtype=G.dtype)
     T = len(batch_sizes)
     for t in (range(T - 1, -1, -1) if reverse else range(T)):
         bs = batch_sizes[t]
         a, b = offs[t], offs[t] + bs
-        h = _prev_view(xp, out, h0, batch_sizes, offs, t, reverse)
-        cp = _prev_view(xp, C, c0, batch_sizes, offs, t, reverse)
+        if uniform:
+            h, cp = hprev[a:b], cprev[a:b]
+        else:
+            h = _prev_view(xp, out, h0, batch_sizes, offs, t, reverse)
+            cp = _prev_view(xp, C, c0, batch_sizes, offs, t, reverse)
         g = act[a:b]
-        xp.matmul(h, Whh_T, out=g)
-        g += Gs[a:b]
+        ght = xp.matmul(h, Whh_T, out=gh[:bs])
+        g += ght
         xp.tanh(g, out=g)
         g *= scale  # i, f, o = 0.5 tanh + 0.5; g = tanh: two whole-row ops, no strided slices
         g += shift
         c = C[a:b]
         xp.multiply(g[:, H:2 * H], cp, out=c)
-        c += g[:, :H] * g[:, 2 * H:3 * H]
+        c += xp.multiply(g[:, :H], g[:, 2 * H:3 * H], out=ig[:bs])
         tct = xp.tanh(c, out=tc[a:b])
         if hpre is None:
             xp.multiply(g[:, 3 * H:], tct, out=out[a:b])
@@ -454,8 +460,8 @@ def _lstm_forward_arrays(xp, G, h0, c0, Whh, Whr, batch_sizes, offs, reverse):
             xp.multiply(g[:, 3 * H:], tct, out=hpre[a:b])
             xp.matmul(hpre[a:b], Whr_T, out=out[a:b])
     saved = dict(act=act, C=C, tc=tc, hpre=hpre, h0=h0, c0=c0)
-    if all(bs == B for bs in batch_sizes):
-        saved.update(hprev=Hb[B:] if reverse else Hb[:N], cprev=Cb[B:] if reverse else Cb[:N])
+    if uniform:
+        saved.update(hprev=hprev, cprev=cprev)
     return (out, _final_rows(xp, out, batch_sizes, offs, reverse),
             _final_rows(xp, C, batch_sizes, offs, reverse), saved)
 
