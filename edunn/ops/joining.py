@@ -26,7 +26,9 @@ def _check_tensors(tensors: Any, who: str) -> list:
                         f"not {type(tensors).__name__}")
     tensors = list(tensors)
     if not tensors:
-        raise RuntimeError(f"{who}(): expected a non-empty list of Tensors")
+        if who in ("cat", "concat", "concatenate"):  # torch.cat raises ValueError, the rest RuntimeError
+            raise ValueError(f"torch.cat(): expected a non-empty list of Tensors")
+        raise RuntimeError(f"{who} expects a non-empty TensorList")
     for i, t in enumerate(tensors):
         if not isinstance(t, Tensor):
             raise TypeError(f"{who}(): expected Tensor as element {i} in argument 0, but got "

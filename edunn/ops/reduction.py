@@ -402,6 +402,16 @@ class Norm(Function):
         xd = _float_array(x)
         xp = _xp(x)
         a = xp.abs(xd)
+        if p in (math.inf, -math.inf) and a.size == 0:  # max/min of nothing: no identity
+            inf = "inf" if p > 0 else "-inf"
+            empty = [d for d in (range(a.ndim) if dims is None else dims) if a.shape[d] == 0]
+            if dims is None:
+                raise RuntimeError(f"linalg.vector_norm cannot compute the {inf} norm on an empty "
+                                   "tensor because the operation does not have an identity")
+            if empty:
+                raise RuntimeError(f"linalg.vector_norm cannot compute the {inf} norm on the dimension "
+                                   f"{empty[0]}because this dimension is empty and the operation does "
+                                   "not have an identity")
         if p == math.inf:
             y = a.max(axis=dims, keepdims=True)
         elif p == -math.inf:

@@ -190,3 +190,16 @@ def test_reduction_errors():
         edunn.ones(3).quantile(1.5)
     with pytest.raises(RuntimeError, match="float or double"):
         edunn.tensor([1, 2]).quantile(0.5)
+
+
+@needs_torch
+@pytest.mark.parametrize("make", [
+    lambda m: m.norm(m.zeros(0), float("inf")), lambda m: m.norm(m.zeros(2, 0), float("inf"), dim=1),
+    lambda m: m.norm(m.zeros(2, 0), -float("inf")), lambda m: m.cat([]), lambda m: m.stack([])],
+    ids=["inf-empty", "inf-empty-dim", "-inf-empty", "cat-empty", "stack-empty"])
+def test_empty_inputs_raise_like_pytorch(make):
+    with pytest.raises(Exception) as ours:
+        make(edunn)
+    with pytest.raises(Exception) as theirs:
+        make(torch)
+    assert type(ours.value) is type(theirs.value) and str(ours.value) == str(theirs.value)
