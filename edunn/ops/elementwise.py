@@ -403,7 +403,14 @@ class ReLU(Function):
         y, = ctx.saved_tensors
         if _grad_state.enabled:  # create_graph: keep the gradient differentiable
             return grad * (y > 0)
-        return Tensor._make(grad._data * (y._data > 0))  # float times bool: no cast, one pass
+        gd, yd = grad._data, y._data
+        if gd.shape == yd.shape and gd.dtype == yd.dtype:
+            # the mask written straight as 0./1. in the result's buffer, then scaled in place:
+            # no boolean temporary and no second fresh array
+            xp = _xp(yd)
+            out = xp.greater(yd, 0, out=xp.empty(yd.shape, yd.dtype))
+            return Tensor._make(xp.multiply(out, gd, out=out))
+        return Tensor._make(gd * (yd > 0))  # float times bool: no cast, one pass
 
 
 # ----------------------------------------------------------------------------------------------
