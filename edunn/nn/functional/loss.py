@@ -250,8 +250,16 @@ def _nll_pick(logp: Any, t: Any, w: Any, ignore_index: int, reduction: str) -> t
     n, n_classes = logp.shape[0], logp.shape[1]
     if t.dtype != backend.int64.np:
         t = t.astype(backend.int64.np)   # uint8 targets: compare with ignore_index as integers
-    lo, hi = (int(t.min()), int(t.max())) if t.size else (0, -1)
-    if 0 <= lo and hi < n_classes and not lo <= ignore_index <= hi:
+    if not t.size:
+        common = True
+    elif ignore_index < 0 or ignore_index >= n_classes:
+        # no valid target can equal ignore_index, so one reduction decides: seen as unsigned,
+        # a negative target is huge, and the largest value is below n_classes only if all are
+        common = int(t.view(xp.uint64).max()) < n_classes
+    else:
+        lo, hi = int(t.min()), int(t.max())
+        common = 0 <= lo and hi < n_classes and not lo <= ignore_index <= hi
+    if common:
         tt, valid = t, None              # the common case: every target counts (two reductions)
     else:
         valid = t != ignore_index
@@ -267,6 +275,9 @@ def _nll_pick(logp: Any, t: Any, w: Any, ignore_index: int, reduction: str) -> t
             return loss, tt, xp.ones((), dt)
         if reduction == "sum":
             return loss.sum(dtype=dt), tt, xp.ones((), dt)
+        if t.size:   # the errstate below costs as much as the sum: only 0/0 needs it
+            total = xp.asarray(t.size, dtype=dt)
+            return loss.sum(dtype=dt) / total, tt, xp.ones((), dt) / total
         with backend.numpy.errstate(invalid="ignore", divide="ignore"):
             total = xp.asarray(t.size, dtype=dt)
             return loss.sum(dtype=dt) / total, tt, xp.ones((), dt) / total
