@@ -258,12 +258,6 @@ class _Recurrence(Function):
         offs = _offsets(batch_sizes)
         ctx.save_for_backward(gx, h0, c0, w_hh, b_hh, w_hr)
         ctx.mode, ctx.batch_sizes, ctx.reverse = mode, batch_sizes, reverse
-        if mode == "LSTM":
-            out, hs, cs, ctx.arrays = _lstm_forward_arrays(
-                xp, G, h0._data, c0._data, Whh, None if w_hr is None else w_hr._data,
-                batch_sizes, offs, reverse)
-            ctx.out = out
-            return out, hs, cs
         Whh_T = xp.ascontiguousarray(Whh.T)  # BLAS is faster on C-ordered operands
         H = Whh.shape[0] // _GATES[mode]
         N = G.shape[0]
@@ -315,19 +309,13 @@ class _Recurrence(Function):
         gx, h0, c0, w_hh, b_hh, w_hr = ctx.saved_tensors
         mode, batch_sizes, reverse = ctx.mode, ctx.batch_sizes, ctx.reverse
         if grad_mode.is_grad_enabled():  # create_graph: differentiate the step-by-step graph
-            return _recurrence_grad_with_graph(gx, h0, c0, w_hh, b_hh, w_hr, mode, batch_sizes,
-                                               reverse, (d_out, d_h, d_c), ctx.needs_input_grad)
+            return _grad_with_graph(_recurrence_composite, (gx, h0, c0, w_hh, b_hh, w_hr),
+                                    (mode, batch_sizes, reverse), (d_out, d_h, d_c),
+                                    ctx.needs_input_grad, 9)
         xp = backend.array_module(gx._data)
         Whh = w_hh._data
         H = Whh.shape[0] // _GATES[mode]
         offs = _offsets(batch_sizes)
-        if mode == "LSTM":
-            dG, dh, dc, dWhh, dWhr = _lstm_backward_arrays(
-                xp, ctx.arrays, ctx.out, d_out._data, d_h._data, d_c._data, Whh,
-                None if w_hr is None else w_hr._data, batch_sizes, offs, reverse)
-            wrap = Tensor._make
-            return (wrap(dG), wrap(dh), wrap(dc), wrap(dWhh), None,
-                    None if dWhr is None else wrap(dWhr), None, None, None)
         order = range(len(batch_sizes)) if reverse else range(len(batch_sizes) - 1, -1, -1)
         dout = d_out._data
         dh = d_h._data.copy()
@@ -370,6 +358,60 @@ class _Recurrence(Function):
                 None if w_hr is None else wrap(grads["w_hr"]), None, None, None)
 
 
+class _LSTMLayer(Function):
+    """One LSTM layer in one direction over the whole sequence, input projection included:
+    ``G = x W_ih^T + b_ih + b_hh`` for all steps in one product, written straight into the gate
+    buffer, then the loop over time (``_lstm_forward_arrays``).  The backward through time
+    (``_lstm_backward_arrays``) gives dL/dG of every step; the input's and the input weights'
+    gradients are then one product each, ``dx = dG W_ih`` and ``dW_ih = dG^T x``.
+
+    Inputs: ``x`` (N, H_in) in packed order (see ``_Recurrence``), ``h0`` (B, H_out), ``c0``
+    (B, H), ``w_ih``, ``w_hh``, ``b_ih``, ``b_hh`` (or None), ``w_hr`` (or None).  Outputs: the
+    layer's output rows (N, H_out), the final ``h`` and ``c``."""
+
+    @staticmethod
+    def forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, batch_sizes, reverse):
+        xp = backend.array_module(x._data)
+        Wih = w_ih._data
+        scale = _gate_scale(xp, Wih.shape[0], Wih.dtype)
+        act = xp.matmul(x._data, xp.ascontiguousarray(Wih.T * scale))
+        if b_ih is not None:
+            act += (b_ih._data + b_hh._data) * scale
+        ctx.save_for_backward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr)
+        ctx.batch_sizes, ctx.reverse = batch_sizes, reverse
+        out, hs, cs, ctx.arrays = _lstm_forward_arrays(
+            xp, act, h0._data, c0._data, w_hh._data, None if w_hr is None else w_hr._data,
+            batch_sizes, _offsets(batch_sizes), reverse)
+        ctx.out = out
+        return out, hs, cs
+
+    @staticmethod
+    def backward(ctx, d_out, d_h, d_c):
+        x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr = inputs = ctx.saved_tensors
+        batch_sizes, reverse, needs = ctx.batch_sizes, ctx.reverse, ctx.needs_input_grad
+        if grad_mode.is_grad_enabled():  # create_graph: differentiate the step-by-step graph
+            return _grad_with_graph(_lstm_layer_composite, inputs, (batch_sizes, reverse),
+                                    (d_out, d_h, d_c), needs, 10)
+        xp = backend.array_module(x._data)
+        dG, dh, dc, dWhh, dWhr = _lstm_backward_arrays(
+            xp, ctx.arrays, ctx.out, d_out._data, d_h._data, d_c._data, w_hh._data,
+            None if w_hr is None else w_hr._data, batch_sizes, _offsets(batch_sizes), reverse)
+        wrap = Tensor._make
+        db = dG.sum(0) if b_ih is not None and (needs[5] or needs[6]) else None
+        return (wrap(dG @ w_ih._data) if needs[0] else None, wrap(dh), wrap(dc),
+                wrap(dG.T @ x._data) if needs[3] else None, wrap(dWhh),
+                None if db is None else wrap(db), None if db is None else wrap(db.copy()),
+                None if dWhr is None else wrap(dWhr), None, None)
+
+
+def _lstm_layer_composite(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, batch_sizes, reverse) -> tuple:
+    """``_LSTMLayer`` written with differentiable tensor ops, step by step (the reference)."""
+    gx = _linear(x, w_ih, b_ih)
+    if b_hh is not None:
+        gx = gx + b_hh
+    return _recurrence_composite(gx, h0, c0, w_hh, None, w_hr, "LSTM", batch_sizes, reverse)
+
+
 def _prev_view(xp, seq, init, batch_sizes, offs, t, reverse):
     """The rows of ``seq`` (packed order) holding, for the ``batch_sizes[t]`` sequences running
     at step t, their previous step -- ``init`` rows where a sequence starts at t."""
@@ -408,33 +450,41 @@ def _final_rows(xp, seq, batch_sizes, offs, reverse):
     return seq[xp.asarray(idx, dtype=xp.int64)]
 
 
-def _lstm_forward_arrays(xp, G, h0, c0, Whh, Whr, batch_sizes, offs, reverse):
-    """The LSTM recurrence on arrays.  The sigmoid gates' columns of ``G`` and ``W_hh`` are scaled
-    by 1/2 once, so one ``tanh`` over all four gates gives i, f, o as ``0.5 tanh(a/2) + 0.5``."""
-    N, H4 = G.shape
+def _gate_scale(xp, H4, dtype):
+    """1/2 for the columns of the sigmoid gates (i, f, o), 1 for g: ``sigmoid(a) = 0.5 tanh(a/2)
+    + 0.5``, so after scaling the pre-activations one ``tanh`` serves all four gates."""
+    scale = xp.full((H4,), 0.5, dtype=dtype)
+    scale[H4 // 2:3 * H4 // 4] = 1
+    return scale
+
+
+def _lstm_forward_arrays(xp, act, h0, c0, Whh, Whr, batch_sizes, offs, reverse):
+    """The LSTM recurrence on arrays.  ``act`` (N, 4H) holds the input projections of all steps
+    with the sigmoid gates' columns scaled by 1/2 (``_gate_scale``); each step adds its
+    ``h W_hh^T`` (scaled likewise) in place, and one ``tanh`` over all four gates then gives
+    i, f, o as ``0.5 tanh(a/2) + 0.5``.  ``act`` ends up holding the gates' activations."""
+    N, H4 = act.shape
     H = H4 // 4
-    scale = xp.full((H4,), 0.5, dtype=G.dtype)
-    scale[2 * H:3 * H] = 1
+    scale = _gate_scale(xp, H4, act.dtype)
     shift = 1 - scale  # 0.5 for the sigmoid gates, 0 for g
     Whh_T = xp.ascontiguousarray(Whh.T * scale)  # BLAS is faster on C-ordered operands
     Whr_T = None if Whr is None else Whr.T
-    act = xp.multiply(G, scale)  # each step adds h W_hh^T to its rows in place
     # h and c of every row, with h0 and c0 as B more rows at the end where the loop starts: when
     # no sequence is shorter, the previous step's rows of all steps (for the backward's
     # dL/dW_hh = sum_t dG_t^T h_{t-1}) are then one view, not a copy
     B = h0.shape[0]
-    Hb = xp.empty((N + B, h0.shape[1]), dtype=G.dtype)
-    Cb = xp.empty((N + B, H), dtype=G.dtype)
+    Hb = xp.empty((N + B, h0.shape[1]), dtype=act.dtype)
+    Cb = xp.empty((N + B, H), dtype=act.dtype)
     out, C = (Hb[:N], Cb[:N]) if reverse else (Hb[B:], Cb[B:])
     out0, C0 = (Hb[N:], Cb[N:]) if reverse else (Hb[:B], Cb[:B])
     out0[...] = h0
     C0[...] = c0
     uniform = all(bs == B for bs in batch_sizes)
     hprev, cprev = (Hb[B:], Cb[B:]) if reverse else (Hb[:N], Cb[:N])  # row r: r's previous step
-    tc = xp.empty((N, H), dtype=G.dtype)     # tanh(c)
-    hpre = None if Whr is None else xp.empty((N, H), dtype=G.dtype)
-    gh = xp.empty((B, H4), dtype=G.dtype)    # per-step scratch
-    ig = xp.empty((B, H), dtype=G.dtype)
+    tc = xp.empty((N, H), dtype=act.dtype)     # tanh(c)
+    hpre = None if Whr is None else xp.empty((N, H), dtype=act.dtype)
+    gh = xp.empty((B, H4), dtype=act.dtype)    # per-step scratch
+    ig = xp.empty((B, H), dtype=act.dtype)
     T = len(batch_sizes)
     for t in (range(T - 1, -1, -1) if reverse else range(T)):
         bs = batch_sizes[t]
@@ -557,17 +607,15 @@ def _recurrence_composite(gx, h0, c0, w_hh, b_hh, w_hr, mode, batch_sizes, rever
     return (cat(outs, 0),) + tuple(state)
 
 
-def _recurrence_grad_with_graph(gx, h0, c0, w_hh, b_hh, w_hr, mode, batch_sizes, reverse,
-                                grad_outputs, needs) -> tuple:
-    """The backward of ``_Recurrence`` as a graph (for ``create_graph=True``): rebuild the forward
-    from tensor ops and differentiate it."""
+def _grad_with_graph(composite, inputs, consts, grad_outputs, needs, n_args) -> tuple:
+    """The backward of a fused recurrence as a graph (for ``create_graph=True``): rebuild the
+    forward from tensor ops (``composite(*inputs, *consts)``) and differentiate it."""
     from ...autograd import grad as _grad
-    inputs = (gx, h0, c0, w_hh, b_hh, w_hr)
-    outs = _recurrence_composite(*inputs, mode, batch_sizes, reverse)
+    outs = composite(*inputs, *consts)
     wanted = [k for k, t in enumerate(inputs) if t is not None and needs[k]]
     got = _grad(outs, [inputs[k] for k in wanted], [g for g in grad_outputs[:len(outs)]],
                 create_graph=True, allow_unused=True)
-    res: list = [None] * 9
+    res: list = [None] * n_args
     for k, g in zip(wanted, got):
         res[k] = g
     return tuple(res)
@@ -600,14 +648,19 @@ def rnn_forward(mode: str, input: Tensor, batch_sizes: Optional[Sequence[int]], 
             w_ih, w_hh = w[0], w[1]
             b_ih, b_hh = (w[2], w[3]) if has_biases else (None, None)
             w_hr = w[-1] if proj_size > 0 else None
-            bias = b_ih
-            if has_biases and mode != "GRU":  # both biases add before the cell: add them once
-                bias, b_hh = b_ih + b_hh, None
-            # the input projection of every time step in one product
-            gx = _linear(x if packed else x.reshape((-1, x.shape[-1])), w_ih, bias)
+            x2 = x if packed else x.reshape((-1, x.shape[-1]))
             h0 = states0[0][k]
-            c0 = states0[1][k] if mode == "LSTM" else None
-            res = _Recurrence.apply(gx, h0, c0, w_hh, b_hh, w_hr, mode, tuple(batch_sizes), d == 1)
+            if mode == "LSTM":
+                res = _LSTMLayer.apply(x2, h0, states0[1][k], w_ih, w_hh, b_ih, b_hh, w_hr,
+                                       tuple(batch_sizes), d == 1)
+            else:
+                bias = b_ih
+                if has_biases and mode != "GRU":  # both biases add before the cell: add once
+                    bias, b_hh = b_ih + b_hh, None
+                # the input projection of every time step in one product
+                gx = _linear(x2, w_ih, bias)
+                res = _Recurrence.apply(gx, h0, None, w_hh, b_hh, None, mode, tuple(batch_sizes),
+                                        d == 1)
             out = res[0]
             if not packed:
                 out = out.reshape((len(batch_sizes), batch_sizes[0], out.shape[-1]))
