@@ -539,10 +539,10 @@ _FACTOR_ROWS = 128  # rows per block of _lstm_gate_factors: its arrays stay in t
 
 
 def _lstm_backward_arrays(xp, saved, out, d_out, d_h, d_c, Whh, Whr, batch_sizes, offs, reverse):
-    """Backpropagation through time for ``_lstm_forward_arrays``.  Every factor that does not
-    depend on the incoming gradient is computed for all steps before the loop (in blocks of rows
-    small enough to stay in cache), which then costs six elementwise ops and one matmul per
-    step."""
+    """Backpropagation through time for ``_lstm_forward_arrays``.  The steps are taken in blocks
+    of a few; on entering a block, every factor that does not depend on the incoming gradient is
+    computed for all its rows at once (into scratch small enough to stay in the CPU's cache), so
+    each step costs six elementwise ops and one matmul."""
     act, C, tc, hpre = saved["act"], saved["C"], saved["tc"], saved["hpre"]
     N, H4 = act.shape
     H = H4 // 4
@@ -550,32 +550,37 @@ def _lstm_backward_arrays(xp, saved, out, d_out, d_h, d_c, Whh, Whr, batch_sizes
     cprev = saved.get("cprev")
     if cprev is None:
         cprev = _all_prev(xp, C, saved["c0"], batch_sizes, offs, reverse)
-    Y = xp.empty((N, 3, H), dtype=act.dtype)
-    Z = xp.empty((N, H), dtype=act.dtype)
-    otc = xp.empty((N, H), dtype=act.dtype)
-    D = xp.empty((min(N, _FACTOR_ROWS), H4), dtype=act.dtype)
-    for a in range(0, N, _FACTOR_ROWS):
-        b = min(N, a + _FACTOR_ROWS)
-        _lstm_gate_factors(xp, act[a:b], tc[a:b], cprev[a:b], D[:b - a], Y[a:b], Z[a:b], otc[a:b])
+    T = len(batch_sizes)
+    B = batch_sizes[0] if T else 0
+    K = max(1, _FACTOR_ROWS // max(B, 1))  # steps per block
+    R = K * B
+    Y, Z = xp.empty((R, 3, H), dtype=act.dtype), xp.empty((R, H), dtype=act.dtype)
+    otc, D = xp.empty((R, H), dtype=act.dtype), xp.empty((R, H4), dtype=act.dtype)
     dG = xp.empty_like(act)
     dG3 = dG.reshape(N, 4, H)
     dH = None if Whr is None else xp.empty_like(out)
     dh = d_h.copy()
     dc = d_c.copy()
-    T = len(batch_sizes)
-    for t in (range(T) if reverse else range(T - 1, -1, -1)):
-        bs = batch_sizes[t]
-        a, b = offs[t], offs[t] + bs
-        dht = dh[:bs] + d_out[a:b]
-        if dH is not None:
-            dH[a:b] = dht
-            dht = dht @ Whr
-        dct = dht * otc[a:b]
-        dct += dc[:bs]
-        xp.multiply(dct[:, None, :], Y[a:b], out=dG3[a:b, :3])
-        xp.multiply(dht, Z[a:b], out=dG3[a:b, 3])
-        xp.multiply(dct, f[a:b], out=dc[:bs])
-        xp.matmul(dG[a:b], Whh, out=dh[:bs])
+    order = list(range(T) if reverse else range(T - 1, -1, -1))
+    for k in range(0, T, K):
+        block = order[k:k + K]  # consecutive steps: their rows are one range of the packed order
+        lo = min(offs[t] for t in block)
+        hi = max(offs[t] + batch_sizes[t] for t in block)
+        _lstm_gate_factors(xp, act[lo:hi], tc[lo:hi], cprev[lo:hi], D[:hi - lo], Y[:hi - lo],
+                           Z[:hi - lo], otc[:hi - lo])
+        for t in block:
+            bs = batch_sizes[t]
+            a, b = offs[t], offs[t] + bs
+            dht = dh[:bs] + d_out[a:b]
+            if dH is not None:
+                dH[a:b] = dht
+                dht = dht @ Whr
+            dct = dht * otc[a - lo:b - lo]
+            dct += dc[:bs]
+            xp.multiply(dct[:, None, :], Y[a - lo:b - lo], out=dG3[a:b, :3])
+            xp.multiply(dht, Z[a - lo:b - lo], out=dG3[a:b, 3])
+            xp.multiply(dct, f[a:b], out=dc[:bs])
+            xp.matmul(dG[a:b], Whh, out=dh[:bs])
     hprev = saved.get("hprev")
     if hprev is None:
         hprev = _all_prev(xp, out, saved["h0"], batch_sizes, offs, reverse)
