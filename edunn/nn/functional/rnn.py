@@ -22,11 +22,14 @@ The equations, in PyTorch's notation (gate order as PyTorch stores the weights):
 Speed (backpropagation through time is a long chain of small ops): the input projection
 :math:`W_{ih} x + b_{ih}` of a layer is one matmul over *all* time steps; the loop over time, which
 only multiplies by :math:`W_{hh}`, runs on raw arrays inside one autograd node per layer and
-direction (``_Recurrence``), whose backward through time is written out by hand with every factor
-that does not depend on the incoming gradient computed for all steps at once.  The one-step cells
-use one fused elementwise op (``_LSTMPointwise``, ``_GRUPointwise``).  ``_run_direction`` is the
-same recurrence written step by step with differentiable tensor ops -- the readable reference, and
-what ``create_graph=True`` differentiates, so double backward stays exact.
+direction (``_LSTMLayer``, which also holds the input projection; ``_Recurrence`` for RNN and GRU),
+whose backward through time is written out by hand: every factor that does not depend on the
+incoming gradient is computed for several steps at once, only :math:`dh_{t-1} = dG_t W_{hh}` is a
+product inside the loop, and :math:`dW_{hh} = \sum_t dG_t^T h_{t-1}` (and :math:`dW_{ih}`,
+:math:`dx`) is one product over all steps at the end.  The one-step cells use one fused
+elementwise op (``_LSTMPointwise``, ``_GRUPointwise``).  ``_run_direction`` is the same recurrence
+written step by step with differentiable tensor ops -- the readable reference, and what
+``create_graph=True`` differentiates, so double backward stays exact.
 """
 from __future__ import annotations
 
@@ -241,8 +244,9 @@ def _run_direction(step, steps: Sequence[Tensor], batch_sizes: Sequence[int], st
 
 
 class _Recurrence(Function):
-    """One layer in one direction over the whole sequence: the loop over time on raw arrays, and
-    its backward through time written out by hand (one node instead of a few per time step).
+    """One RNN or GRU layer in one direction over the whole sequence (LSTM: ``_LSTMLayer``): the
+    loop over time on raw arrays, and its backward through time written out by hand (one node
+    instead of a few per time step).
 
     Inputs: ``gx`` (N, G*H) the input projections of all steps in packed order (rows of step t
     are ``offsets[t] : offsets[t] + batch_sizes[t]``), ``h0`` (B, H_out), ``c0`` (B, H) or None,
