@@ -158,8 +158,12 @@ def sgd(params: list[Tensor], d_p_list: list[Tensor], momentum_buffer_list: list
         if first:  # the buffer starts as the first (decayed, signed) gradient
             buf = momentum_buffer_list[i] = Tensor._make(xp.empty_like(p))
         arrays = (p, g) if buf is None else (p, g, buf._data)
-        for blk in _blocks(*arrays, scratch=2):
-            pb, gb, d, t = blk[0], blk[1], blk[-2], blk[-1]
+        # the second temporary (for the signed, decayed gradient) only when something changes
+        # the gradient: each one is a fresh cache-sized array per parameter
+        signed = weight_decay != 0 or maximize
+        for blk in _blocks(*arrays, scratch=2 if signed else 1):
+            pb, gb, t = blk[0], blk[1], blk[-1]
+            d = blk[-2] if signed else None
             # d = g_t = -/+ grad + weight_decay * p
             if weight_decay != 0:
                 xp.multiply(pb, weight_decay, out=d)
