@@ -40,6 +40,11 @@ e = 2.718281828459045
 # ----------------------------------------------------------------------------------------------
 # Devices
 # ----------------------------------------------------------------------------------------------
+CUDA_UNAVAILABLE = ("CUDA is not available: install edunn[gpu] on a machine with an NVIDIA GPU"
+                    if cupy is None else
+                    "CUDA is not available: CuPy is installed but sees no NVIDIA GPU on this machine")
+
+
 def cuda_available() -> bool:
     """True when CuPy is installed and sees at least one CUDA device."""
     if cupy is None:
@@ -116,8 +121,7 @@ def as_device(dev: "str | int | device | None") -> device:
     if dev.type == "cuda":
         if not cuda_available():
             raise RuntimeError(
-                f"cannot use device '{dev}': CUDA is not available (install CuPy with "
-                "`pip install edunn[gpu]` on a machine with an NVIDIA GPU)")
+                f"cannot use device '{dev}': {CUDA_UNAVAILABLE}")
         index = cupy.cuda.runtime.getDevice() if dev.index is None else dev.index
         count = cuda_device_count()
         if index >= count:
@@ -379,13 +383,28 @@ class Generator:
         return self._seed
 
     def get_state(self):
+        """The generator's state: NumPy's bit-generator dict on the CPU; on CUDA a dict holding
+        the seed and a host copy of CuPy's per-thread curand states, so ``set_state`` resumes the
+        exact stream (PyTorch returns a ByteTensor; edunn keeps a plain dict, see README)."""
         if self.device.type == "cuda":
-            raise RuntimeError("get_state() is only available for CPU generators in edunn")
+            return {"device": str(self.device), "seed": self._seed,
+                    "curand_states": cupy.asnumpy(_curand_states(self._gen)).copy()}
         return self._gen.bit_generator.state
 
     def set_state(self, state) -> "Generator":
         if self.device.type == "cuda":
-            raise RuntimeError("set_state() is only available for CPU generators in edunn")
+            if not isinstance(state, dict) or "curand_states" not in state:
+                raise TypeError(f"set_state() of a CUDA generator expects the dict that get_state() "
+                                f"returned, got {type(state).__name__}")
+            self.manual_seed(state["seed"])
+            live = _curand_states(self._gen)
+            saved = numpy.asarray(state["curand_states"])
+            if saved.shape != live.shape or saved.dtype != live.dtype:
+                raise RuntimeError(f"set_state(): the saved curand states ({saved.shape}, {saved.dtype}) "
+                                   f"do not fit this device's generator ({live.shape}, {live.dtype})")
+            with cupy.cuda.Device(self.device.index):
+                live[...] = cupy.asarray(saved)
+            return self
         self._gen.bit_generator.state = state
         return self
 
@@ -393,6 +412,15 @@ class Generator:
     def rng(self):
         """The underlying NumPy/CuPy generator (``random``, ``normal``, ``integers``, ``permutation``)."""
         return self._gen
+
+
+def _curand_states(gen: Any) -> Any:
+    """The device array in which CuPy's bit generator keeps its curand states (one per thread)."""
+    states = getattr(gen.bit_generator, "_state", None)
+    if not is_cupy_array(states):
+        raise RuntimeError("this CuPy version does not expose its generator's curand states "
+                           "(bit_generator._state), so CUDA generator state cannot be saved")
+    return states
 
 
 _generators: dict[device, Generator] = {}
@@ -442,8 +470,7 @@ def can_cast_result(src_np: Any, dst_np: Any) -> bool:
 # ----------------------------------------------------------------------------------------------
 def _require_cuda(what: str) -> None:
     if not cuda_available():
-        raise RuntimeError(f"edunn.cuda.{what}() needs a CUDA device: CUDA is not available "
-                           "(install CuPy with `pip install edunn[gpu]` on a machine with an NVIDIA GPU)")
+        raise RuntimeError(f"edunn.cuda.{what}() needs a CUDA device: {CUDA_UNAVAILABLE}")
 
 
 def cuda_current_device() -> int:

@@ -13,7 +13,8 @@ from . import backend
 
 __all__ = ["is_available", "device_count", "current_device", "set_device", "synchronize",
            "manual_seed", "manual_seed_all", "memory_allocated", "memory_reserved", "empty_cache",
-           "get_device_name"]
+           "get_device_name", "get_rng_state", "set_rng_state", "get_rng_state_all",
+           "set_rng_state_all", "seed", "seed_all", "initial_seed"]
 
 
 def _index(device: Any) -> int | None:
@@ -83,3 +84,46 @@ def empty_cache() -> None:
 def get_device_name(device: Any = None) -> str:
     """The GPU's name, e.g. ``'NVIDIA H100 80GB HBM3'``."""
     return backend.cuda_device_name(_index(device))
+
+
+def _generator(device: Any = "cuda", what: str = "get_rng_state") -> Any:
+    backend._require_cuda(what)
+    index = _index(device if device != "cuda" else None)
+    return backend.default_generator(backend.device("cuda", current_device() if index is None else index))
+
+
+def get_rng_state(device: Any = "cuda") -> dict:
+    """The state of ``device``'s default generator (a dict; ``set_rng_state`` restores it)."""
+    return _generator(device).get_state()
+
+
+def set_rng_state(new_state: dict, device: Any = "cuda") -> None:
+    """Restore a state that ``get_rng_state`` returned: the random stream continues exactly."""
+    _generator(device, "set_rng_state").set_state(new_state)
+
+
+def get_rng_state_all() -> list:
+    """The states of every device's default generator, in device order."""
+    return [get_rng_state(i) for i in range(device_count())]
+
+
+def set_rng_state_all(new_states: list) -> None:
+    for index, state in enumerate(new_states):
+        set_rng_state(state, index)
+
+
+def seed() -> None:
+    """Seed the current device's generator with a random number (nothing without CUDA)."""
+    if is_available():
+        _generator().seed()
+
+
+def seed_all() -> None:
+    """Seed every device's generator with one random number (nothing without CUDA)."""
+    if is_available():
+        manual_seed_all(backend.default_generator(backend.device("cuda", 0)).seed())
+
+
+def initial_seed() -> int:
+    """The seed of the current device's generator."""
+    return _generator(what="initial_seed").initial_seed()

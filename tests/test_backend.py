@@ -243,3 +243,14 @@ def test_result_type_as_torch(left, right):
     ours = edunn.result_type(left(edunn), right(edunn))
     theirs = torch.result_type(left(torch), right(torch))
     assert _name(ours) == str(theirs).split(".")[-1]
+
+
+def test_cuda_random_state_functions_without_cuda_say_so():
+    if edunn.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    edunn.cuda.seed()  # seeding without CUDA does nothing, as in PyTorch
+    edunn.cuda.seed_all()
+    for call in (edunn.cuda.get_rng_state, lambda: edunn.cuda.set_rng_state({}), edunn.cuda.initial_seed):
+        with pytest.raises(RuntimeError, match="CUDA is not available: install edunn\\[gpu\\]"):
+            call()
+    assert edunn.cuda.get_rng_state_all() == []
