@@ -4,10 +4,13 @@ A workload is a pair of plain functions that receive the framework module ``fw``
 ``torch``) as their first argument -- the very same code runs on both, which doubles as a
 demonstration that ``import edunn as torch`` works:
 
-* ``setup(fw, rng) -> tuple`` builds the inputs (untimed), from NumPy arrays drawn from ``rng``
-  so both frameworks see the same numbers;
+* ``setup(fw, rng, device="cpu") -> tuple`` builds the inputs (untimed), from NumPy arrays drawn
+  from ``rng`` so both frameworks see the same numbers, and moves every tensor, module and
+  gradient to ``device`` (``"cpu"`` or ``"cuda"``) *before* it builds the optimizer -- nothing
+  is created or copied inside the timed step;
 * ``run(fw, *inputs) -> Tensor`` is the timed step; what it returns is compared across the two
-  frameworks once, to make sure they computed the same thing.
+  frameworks once, to make sure they computed the same thing.  It must not call ``.item()``,
+  ``.numpy()`` or ``.cpu()``: on a GPU each would wait for the device and copy to the host.
 
 Register a new one with ``@workload(...)`` below; ``run.py`` picks it up by name.
 """
@@ -28,8 +31,18 @@ class Workload:
     repeats: int            # timed repetitions per framework (full run)
     quick_repeats: int      # timed repetitions per framework with --quick
     warmup: int = 2
-    target: float | None = None   # required ratio edunn/torch (at most), None: report only
+    target: float | None = None   # required ratio edunn/torch on the CPU (at most), None: none
     rtol: float = 1e-3            # tolerance of the edunn-vs-torch result check
+    cuda_target: float | None = None       # the same on a CUDA device (an H100's targets)
+    devices: tuple[str, ...] = ("cpu", "cuda")   # device types the workload runs on
+    skip_note: str = ""           # why it does not run on the other device types
+
+    def target_for(self, device: str) -> float | None:
+        """The target ratio on ``device`` (``"cpu"``, ``"cuda"``, ``"cuda:1"``)."""
+        return self.cuda_target if device_type(device) == "cuda" else self.target
+
+    def runs_on(self, device: str) -> bool:
+        return device_type(device) in self.devices
 
 
 REGISTRY: dict[str, Workload] = {}
@@ -37,20 +50,43 @@ REGISTRY: dict[str, Workload] = {}
 
 def workload(name: str, *, setup: Callable[..., tuple], description: str, repeats: int,
              quick_repeats: int, warmup: int = 2, target: float | None = None,
-             rtol: float = 1e-3) -> Callable:
+             rtol: float = 1e-3, cuda_target: float | None = None,
+             devices: tuple[str, ...] = ("cpu", "cuda"), skip_note: str = "") -> Callable:
     """Decorator: register ``run`` as the timed step of workload ``name``."""
     def register(run: Callable) -> Callable:
         if name in REGISTRY:
             raise ValueError(f"workload {name!r} is registered twice")
         REGISTRY[name] = Workload(name, description, setup, run, repeats, quick_repeats, warmup,
-                                  target, rtol)
+                                  target, rtol, cuda_target, tuple(devices), skip_note)
         return run
     return register
 
 
-def leaf(fw, array: np.ndarray, requires_grad: bool = True):
-    """A leaf tensor of ``fw`` holding a private copy of ``array``."""
-    return fw.from_numpy(array.copy()).requires_grad_(requires_grad)
+def device_type(device: str) -> str:
+    """``"cuda:1"`` -> ``"cuda"``."""
+    return str(device).split(":", 1)[0]
+
+
+def tensor(fw, array: np.ndarray, device: str = "cpu"):
+    """A tensor of ``fw`` on ``device`` holding a private copy of ``array`` (no grad)."""
+    return fw.from_numpy(array.copy()).to(device)
+
+
+def leaf(fw, array: np.ndarray, requires_grad: bool = True, device: str = "cpu"):
+    """A leaf tensor of ``fw`` on ``device`` holding a private copy of ``array``.  The copy is
+    moved first and marked afterwards, so the result is a leaf (``.to`` of a tensor that
+    requires grad would record the copy in the graph)."""
+    return tensor(fw, array, device).requires_grad_(requires_grad)
+
+
+def load_parameters(fw, module, device: str, draw: Callable[[tuple], np.ndarray]):
+    """Overwrite every parameter of ``module`` with ``draw(shape)`` (float32 NumPy arrays, in
+    ``parameters()`` order, so both frameworks get the same numbers), then move the module to
+    ``device``.  Build the optimizer after this, over the moved parameters."""
+    with fw.no_grad():
+        for p in module.parameters():
+            p.copy_(fw.from_numpy(draw(tuple(p.shape)).astype(np.float32)))
+    return module.to(device)
 
 
 # --- per-op autograd overhead: 1,000 tiny elementwise ops --------------------------------------
@@ -73,8 +109,8 @@ def _chain_ops(fw, x):
     return x
 
 
-def _small_input(fw, rng):
-    return (leaf(fw, rng.standard_normal(10).astype(np.float32)),)
+def _small_input(fw, rng, device="cpu"):
+    return (leaf(fw, rng.standard_normal(10).astype(np.float32), device=device),)
 
 
 @workload("chain", setup=_small_input, target=1.5, repeats=50, quick_repeats=3,
@@ -98,11 +134,11 @@ def chain_fwd_nograd(fw, x):
 MATMUL_SIZE, MATMUL_DEPTH = 256, 20
 
 
-def _matmul_inputs(fw, rng):
+def _matmul_inputs(fw, rng, device="cpu"):
     n = MATMUL_SIZE
-    x = leaf(fw, rng.standard_normal((n, n)).astype(np.float32), requires_grad=False)
-    weights = [leaf(fw, (rng.standard_normal((n, n)) / np.sqrt(n)).astype(np.float32))
-               for _ in range(MATMUL_DEPTH)]
+    x = tensor(fw, rng.standard_normal((n, n)).astype(np.float32), device)
+    weights = [leaf(fw, (rng.standard_normal((n, n)) / np.sqrt(n)).astype(np.float32),
+                    device=device) for _ in range(MATMUL_DEPTH)]
     return x, weights
 
 
@@ -123,24 +159,27 @@ def matmul_chain(fw, x, weights):
 MLP_BATCH = 128
 
 
-def _mlp_inputs(fw, rng):
-    """A 784-512-256-10 ReLU MLP built from ``nn.Linear`` with the same weights in both
-    frameworks, a batch of 128 images and labels, and SGD with momentum."""
-    model = fw.nn.Sequential(fw.nn.Linear(784, 512), fw.nn.ReLU(), fw.nn.Linear(512, 256),
-                             fw.nn.ReLU(), fw.nn.Linear(256, 10))
-    with fw.no_grad():
-        for p in model.parameters():
-            bound = 1 / np.sqrt(p.shape[-1])
-            p.copy_(fw.from_numpy(rng.uniform(-bound, bound, tuple(p.shape)).astype(np.float32)))
-    x = fw.from_numpy(rng.standard_normal((MLP_BATCH, 784)).astype(np.float32))
-    y = fw.from_numpy(rng.integers(0, 10, MLP_BATCH).astype(np.int64))
+def _mlp(fw, rng, device, sizes, batch):
+    """A ReLU MLP of ``nn.Linear`` layers with ``sizes`` (PyTorch's uniform +-1/sqrt(fan_in)
+    initialisation, drawn from ``rng`` so both frameworks hold the same weights) on ``device``, a
+    batch of inputs and labels there, and SGD with momentum over the moved parameters."""
+    layers = []
+    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+        layers += [fw.nn.Linear(n_in, n_out), fw.nn.ReLU()]
+    model = load_parameters(fw, fw.nn.Sequential(*layers[:-1]), device,
+                            lambda shape: rng.uniform(-1 / np.sqrt(shape[-1]),
+                                                      1 / np.sqrt(shape[-1]), shape))
+    x = tensor(fw, rng.standard_normal((batch, sizes[0])).astype(np.float32), device)
+    y = tensor(fw, rng.integers(0, sizes[-1], batch).astype(np.int64), device)
     return model, x, y, fw.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
 
 
-@workload("mlp_step", setup=_mlp_inputs, repeats=40, quick_repeats=2, target=0.8, rtol=1e-3,
-          description="784-512-256-10 ReLU MLP (nn.Sequential of nn.Linear) on a 128x784 batch, "
-                      "cross-entropy, backward, SGD(momentum=0.9) step")
-def mlp_step(fw, model, x, y, opt):
+def _mlp_inputs(fw, rng, device="cpu"):
+    """784-512-256-10 with a batch of 128 images."""
+    return _mlp(fw, rng, device, (784, 512, 256, 10), MLP_BATCH)
+
+
+def _mlp_step(fw, model, x, y, opt):
     opt.zero_grad()
     loss = fw.nn.functional.cross_entropy(model(x), y)
     loss.backward()
@@ -148,16 +187,38 @@ def mlp_step(fw, model, x, y, opt):
     return model[0].weight.grad
 
 
+workload("mlp_step", setup=_mlp_inputs, repeats=40, quick_repeats=2, target=0.8, rtol=1e-3,
+         description="784-512-256-10 ReLU MLP (nn.Sequential of nn.Linear) on a 128x784 batch, "
+                     "cross-entropy, backward, SGD(momentum=0.9) step")(_mlp_step)
+
+
+# --- a large MLP step, where the GPU's arithmetic dominates (cuda only) -------------------------
+
+MLP_LARGE_SIZES, MLP_LARGE_BATCH = (4096, 4096, 4096, 10), 4096
+
+
+def _mlp_large_inputs(fw, rng, device="cpu"):
+    """4096-4096-4096-10 with a batch of 4096: about 0.7 TFLOP per step (five 4096^3 matmuls:
+    two forward, three backward -- the input needs no gradient)."""
+    return _mlp(fw, rng, device, MLP_LARGE_SIZES, MLP_LARGE_BATCH)
+
+
+workload("mlp_large_step", setup=_mlp_large_inputs, repeats=20, quick_repeats=3, cuda_target=1.3,
+         rtol=1e-3, devices=("cuda",),
+         skip_note="cuda only: about 0.7 TFLOP per step (five 4096^3 matmuls), many seconds "
+                   "per repetition on one CPU thread",
+         description="4096-4096-4096-10 ReLU MLP on a 4096x4096 batch, float32, cross-entropy, "
+                     "backward, SGD(momentum=0.9) step")(_mlp_step)
+
+
 # --- an LSTM training step (lesson 12) --------------------------------------------------------
 
-def _lstm_inputs(fw, rng):
+def _lstm_inputs(fw, rng, device="cpu"):
     """``nn.LSTM(64, 128)`` with the same weights in both frameworks, a (35, 32, 64) sequence
     batch (seq, batch, features) and Adam."""
-    lstm = fw.nn.LSTM(64, 128)
-    with fw.no_grad():
-        for p in lstm.parameters():
-            p.copy_(fw.from_numpy(rng.uniform(-0.088, 0.088, tuple(p.shape)).astype(np.float32)))
-    x = fw.from_numpy(rng.standard_normal((35, 32, 64)).astype(np.float32))
+    lstm = load_parameters(fw, fw.nn.LSTM(64, 128), device,
+                           lambda shape: rng.uniform(-0.088, 0.088, shape))
+    x = tensor(fw, rng.standard_normal((35, 32, 64)).astype(np.float32), device)
     return lstm, x, fw.optim.Adam(lstm.parameters(), lr=1e-3)
 
 
@@ -175,15 +236,13 @@ def lstm_step(fw, lstm, x, opt):
 
 # --- a Transformer encoder layer training step (lesson 13) ----------------------------------
 
-def _transformer_inputs(fw, rng):
+def _transformer_inputs(fw, rng, device="cpu"):
     """``TransformerEncoderLayer(d_model=128, nhead=4, dim_feedforward=512)`` with the same
     weights in both frameworks (dropout 0, so both compute the same thing), a (16, 64, 128)
     batch-first input and AdamW."""
     layer = fw.nn.TransformerEncoderLayer(128, 4, dim_feedforward=512, dropout=0.0, batch_first=True)
-    with fw.no_grad():
-        for p in layer.parameters():
-            p.copy_(fw.from_numpy((0.1 * rng.standard_normal(tuple(p.shape))).astype(np.float32)))
-    x = fw.from_numpy(rng.standard_normal((16, 64, 128)).astype(np.float32))
+    layer = load_parameters(fw, layer, device, lambda shape: 0.1 * rng.standard_normal(shape))
+    x = tensor(fw, rng.standard_normal((16, 64, 128)).astype(np.float32), device)
     return layer, x, fw.optim.AdamW(layer.parameters(), lr=1e-3)
 
 
@@ -200,27 +259,30 @@ def transformer_step(fw, layer, x, opt):
 
 # --- a small CNN training step (lesson 09-11's network) ------------------------------------------
 
-CNN_BATCH = 64
+CNN_BATCH = {"cpu": 64, "cuda": 512}   # a GPU needs a bigger batch to have anything to do
 
 
-def _cnn_inputs(fw, rng):
-    """MNIST-sized images and labels, and the parameters of Conv2d(1,16,3,p1)-ReLU-MaxPool2d(2)-
-    Conv2d(16,32,3,p1)-ReLU-MaxPool2d(2)-Linear(1568,10), initialised as PyTorch does (uniform in
-    +-1/sqrt(fan_in)), with an Adam optimizer over them."""
+def _cnn_inputs(fw, rng, device="cpu"):
+    """MNIST-sized images and labels (64 of them on the CPU, 512 on a GPU), and the parameters
+    of Conv2d(1,16,3,p1)-ReLU-MaxPool2d(2)-Conv2d(16,32,3,p1)-ReLU-MaxPool2d(2)-Linear(1568,10),
+    initialised as PyTorch does (uniform in +-1/sqrt(fan_in)), with an Adam optimizer over them."""
+    batch = CNN_BATCH[device_type(device)]
+
     def uniform(shape, fan_in):
         bound = 1 / np.sqrt(fan_in)
-        return leaf(fw, rng.uniform(-bound, bound, shape).astype(np.float32))
-    x = leaf(fw, rng.standard_normal((CNN_BATCH, 1, 28, 28)).astype(np.float32), requires_grad=False)
-    y = fw.from_numpy(rng.integers(0, 10, CNN_BATCH).astype(np.int64))
+        return leaf(fw, rng.uniform(-bound, bound, shape).astype(np.float32), device=device)
+    x = tensor(fw, rng.standard_normal((batch, 1, 28, 28)).astype(np.float32), device)
+    y = tensor(fw, rng.integers(0, 10, batch).astype(np.int64), device)
     params = [uniform((16, 1, 3, 3), 9), uniform((16,), 9),
               uniform((32, 16, 3, 3), 144), uniform((32,), 144),
               uniform((10, 1568), 1568), uniform((10,), 1568)]
     return x, y, params, fw.optim.Adam(params, lr=1e-3)
 
 
-@workload("cnn_step", setup=_cnn_inputs, repeats=20, quick_repeats=2, target=1.2, rtol=1e-3,
-          description="conv(1->16,3x3)-relu-maxpool2-conv(16->32,3x3)-relu-maxpool2-linear(1568->10) "
-                      "on 64x1x28x28, cross-entropy, backward, Adam step")
+@workload("cnn_step", setup=_cnn_inputs, repeats=20, quick_repeats=2, target=1.2, cuda_target=2.0,
+          rtol=1e-3, description="conv(1->16,3x3)-relu-maxpool2-conv(16->32,3x3)-relu-maxpool2-"
+                                 "linear(1568->10) on 64x1x28x28 (512x1x28x28 on cuda), "
+                                 "cross-entropy, backward, Adam step")
 def cnn_step(fw, x, y, params, opt):
     F = fw.nn.functional
     w1, b1, w2, b2, w3, b3 = params
@@ -239,11 +301,13 @@ OPTIM_SHAPES = [(2000, 4000), (1000, 2000), (2000,)]   # 10,002,000 float32 para
 
 
 def _optim_inputs(make_optimizer):
-    """Parameters of the sizes above with a fixed gradient in ``.grad``, and an optimizer."""
-    def setup(fw, rng):
-        params = [leaf(fw, rng.standard_normal(s).astype(np.float32)) for s in OPTIM_SHAPES]
+    """Parameters of the sizes above with a fixed gradient in ``.grad`` (on the same device),
+    and an optimizer."""
+    def setup(fw, rng, device="cpu"):
+        params = [leaf(fw, rng.standard_normal(s).astype(np.float32), device=device)
+                  for s in OPTIM_SHAPES]
         for p in params:
-            p.grad = fw.from_numpy(rng.standard_normal(p.shape).astype(np.float32))
+            p.grad = tensor(fw, rng.standard_normal(p.shape).astype(np.float32), device)
         return params, make_optimizer(fw, params)
     return setup
 
