@@ -12,8 +12,11 @@ def _tup(x: Any) -> tuple:
     return tuple(x) if isinstance(x, (tuple, list)) else (x,)
 
 
-def _prepare(inputs: Any) -> tuple:
-    return tuple(t.detach().requires_grad_(True) for t in _tup(inputs))
+def _prepare(inputs: Any, create_graph: bool = False) -> tuple:
+    # as PyTorch's _grad_preprocess: with create_graph, an input that requires grad stays
+    # connected to its graph (through a view), so the result can be differentiated w.r.t. it
+    return tuple(t.view_as(t) if create_graph and t.requires_grad else t.detach().requires_grad_(True)
+                 for t in _tup(inputs))
 
 
 def _unpack(result: tuple, like: Any) -> Any:
@@ -27,7 +30,7 @@ def _zeros_if_none(gs: tuple, ins: tuple) -> tuple:
 
 def vjp(func: Callable, inputs: Any, v: Any = None, create_graph: bool = False, strict: bool = False):
     """``(func(inputs), v^T J)``."""
-    ins = _prepare(inputs)
+    ins = _prepare(inputs, create_graph)
     outs = func(*ins)
     gs = grad(_tup(outs), ins, _tup(v) if v is not None else None, create_graph=create_graph, allow_unused=True)
     return outs if create_graph else _detach(outs), _unpack(_zeros_if_none(gs, ins), inputs)
@@ -36,7 +39,7 @@ def vjp(func: Callable, inputs: Any, v: Any = None, create_graph: bool = False, 
 def jvp(func: Callable, inputs: Any, v: Any = None, create_graph: bool = False, strict: bool = False):
     """``(func(inputs), J v)`` by the double-vjp trick: ``J v = d/du (u^T J) v``."""
     from ..ops.creation import zeros_like
-    ins = _prepare(inputs)
+    ins = _prepare(inputs, create_graph)
     outs = _tup(func(*ins))
     us = tuple(zeros_like(o).requires_grad_(True) for o in outs)
     gs = grad(outs, ins, us, create_graph=True, allow_unused=True)
@@ -53,7 +56,7 @@ def jacobian(func: Callable, inputs: Any, create_graph: bool = False, strict: bo
     """The Jacobian, one backward per output element: shape ``out.shape + in.shape``."""
     from .. import ops  # noqa: F401
     from ..ops.shape import stack
-    ins = _prepare(inputs)
+    ins = _prepare(inputs, create_graph)
     outs = _tup(func(*ins))
     result = []
     for o in outs:
@@ -68,7 +71,7 @@ def jacobian(func: Callable, inputs: Any, create_graph: bool = False, strict: bo
                 per_input.append(stack([r[j] for r in rows]).reshape(tuple(o.shape) + tuple(t.shape)))
             else:
                 from ..ops.creation import zeros
-                per_input.append(zeros(tuple(o.shape) + tuple(t.shape), dtype=t.dtype))
+                per_input.append(zeros(tuple(o.shape) + tuple(t.shape), dtype=t.dtype, device=t.device))
         if not create_graph:
             per_input = [p.detach() for p in per_input]
         result.append(_unpack(tuple(per_input), inputs))
@@ -88,7 +91,7 @@ def hessian(func: Callable, inputs: Any, create_graph: bool = False, strict: boo
 
 def vhp(func: Callable, inputs: Any, v: Any = None, create_graph: bool = False, strict: bool = False):
     """``(func(inputs), v^T H)``."""
-    ins = _prepare(inputs)
+    ins = _prepare(inputs, create_graph)
     out = func(*ins)
     gs = grad(out, ins, create_graph=True, allow_unused=True)
     pairs = [(g, vi, t) for g, vi, t in zip(gs, _tup(v), ins) if g is not None]
