@@ -353,10 +353,13 @@ def prepare_frameworks(device: str):
             except RuntimeError:   # only allowed before any inter-op work; harmless to skip
                 pass
         return threadpool_limits(limits=1)
-    # CUDA: the work is on the GPU, the host threads are left alone
-    edunn.cuda.set_device(device)
+    # CUDA: the work is on the GPU, the host threads are left alone.  "cuda:N" makes N the
+    # current device of both (plain "cuda" means the current one already).
+    if ":" in device:
+        edunn.cuda.set_device(device)
+        if torch_usable(device):
+            torch.cuda.set_device(device)
     if torch_usable(device):
-        torch.cuda.set_device(device)
         # cuDNN convolutions and RNNs default to TF32 on Ampere and later; CuPy computes in IEEE
         # float32 (unless CUPY_TF32=1), so do the same in torch: same arithmetic, same results.
         # The legacy flag sets both at once, and every torch version understands it.
