@@ -32,6 +32,7 @@ from . import sparse  # noqa: E402
 from .sparse import sparse_coo_tensor, layout, strided, sparse_coo  # noqa: E402,F401
 from . import nn, optim  # noqa: E402  (layers 4 and 5: they use everything above)
 from .serialization import save, load  # noqa: E402
+from . import distributed  # noqa: E402,F401  (mpi4py/cupy imported by init_process_group only)
 
 half, float, double = float16, float32, float64
 long, int, short = int64, int32, int16

@@ -128,6 +128,8 @@ def run_backward(roots: Sequence[Any], root_grads: Sequence[Any], retain_graph: 
         useful = _nodes_leading_to(deps, start_nodes, {n for n, _ in wanted_nodes}, wanted_leaves)
 
     captured: dict = {}
+    callbacks: list = []        # queue_callback() adds here; run once the graph is done
+    _final_callbacks.append(callbacks)
     ready = [n for n in start_nodes if deps[n] == 0]
     pop, push = ready.pop, ready.append
     get_buffer, pop_buffer = node_buffers.get, node_buffers.pop
@@ -205,6 +207,9 @@ def run_backward(roots: Sequence[Any], root_grads: Sequence[Any], retain_graph: 
                     _accumulate_leaf(target, g, create_graph, accumulate, inputs, leaf_grads, True)
     finally:
         _state.enabled = prev_mode
+        _final_callbacks.pop()
+    while callbacks:
+        callbacks.pop(0)()
 
     if inputs is None:
         return None
@@ -217,6 +222,18 @@ def run_backward(roots: Sequence[Any], root_grads: Sequence[Any], retain_graph: 
                 "the graph. Set allow_unused=True if this is the desired behavior.")
         result.append(g)
     return result
+
+
+_final_callbacks: list = []     # one list per running backward (a hook may start another one)
+
+
+def queue_callback(callback) -> None:
+    """Run ``callback()`` when the running backward pass has processed its whole graph, before
+    ``backward()`` returns -- PyTorch's ``Variable._execution_engine.queue_callback``, which
+    ``DistributedDataParallel`` uses to finish its gradient all-reduces."""
+    if not _final_callbacks:
+        raise RuntimeError("Final callbacks can only be installed during backward pass.")
+    _final_callbacks[-1].append(callback)
 
 
 def _fix_count(node: Function, grads_in: tuple) -> tuple:

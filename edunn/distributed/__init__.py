@@ -1,4 +1,46 @@
 """``edunn.distributed``: process groups and collectives with PyTorch's shape (lesson 18).
 
-Being written; see issue 9."""
-__all__: list = []
+Data parallelism runs one process per device, each with a full copy of the model and its own
+slice of every batch; after ``backward`` the processes *all-reduce* their gradients (sum them,
+then divide by the number of processes) so that every copy takes the same optimizer step --
+exactly the step one process would take on the whole batch.  This package provides the
+collectives that make this possible, on two real engines:
+
+* ``"mpi"`` on mpi4py (``pip install edunn[distributed]``; start with
+  ``mpiexec -n 2 python train.py``), for CPU tensors -- CUDA tensors are copied through the host;
+* ``"nccl"`` on CuPy's NCCL bindings, one process per GPU, tensors stay on the GPU.
+
+```python
+import edunn.distributed as dist
+dist.init_process_group("mpi")
+t = edunn.tensor([float(dist.get_rank())])
+dist.all_reduce(t)                  # in place: every rank now holds 0 + 1 + ... + (p-1)
+```
+
+Files: ``_group.py`` (groups, ``ReduceOp``, ``Work``, time-outs), ``_init.py``
+(``init_process_group``, ``new_group``), ``_collectives.py`` (the collectives on tensors),
+``_mpi.py`` and ``_nccl.py`` (the two engines), ``_store.py`` (the key-value stores NCCL uses to
+meet).  Importing this package is cheap: mpi4py and CuPy's NCCL are imported by
+``init_process_group``.
+"""
+from ._group import (Backend, DistBackendError, GroupMember, ProcessGroup, ReduceOp, Work,
+                     default_pg_timeout, get_backend, get_global_rank, get_group_rank,
+                     get_process_group_ranks, get_rank, get_world_size, is_initialized)
+from ._init import (destroy_process_group, init_process_group, is_available, is_gloo_available,
+                    is_mpi_available, is_nccl_available, is_torchelastic_launched, new_group)
+from ._collectives import (all_gather, all_gather_into_tensor, all_gather_object, all_reduce,
+                           barrier, broadcast, broadcast_object_list, gather, gather_object, irecv,
+                           isend, monitored_barrier, recv, reduce, reduce_scatter_tensor, scatter,
+                           scatter_object_list, send)
+
+__all__ = [
+    "Backend", "DistBackendError", "GroupMember", "ProcessGroup", "ReduceOp", "Work",
+    "default_pg_timeout", "get_backend", "get_global_rank", "get_group_rank",
+    "get_process_group_ranks", "get_rank", "get_world_size", "is_initialized",
+    "destroy_process_group", "init_process_group", "is_available", "is_gloo_available",
+    "is_mpi_available", "is_nccl_available", "is_torchelastic_launched", "new_group",
+    "all_gather", "all_gather_into_tensor", "all_gather_object", "all_reduce", "barrier",
+    "broadcast", "broadcast_object_list", "gather", "gather_object", "irecv", "isend",
+    "monitored_barrier", "recv", "reduce", "reduce_scatter_tensor", "scatter",
+    "scatter_object_list", "send",
+]
