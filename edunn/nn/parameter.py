@@ -149,6 +149,37 @@ class UninitializedTensorMixin:
         self.__class__ = self.cls_to_become
         self._data = array
 
+    # Moves and casts are allowed before materialisation (as PyTorch's ``_allowed_methods``), so
+    # ``LazyLinear(3).to("cuda")`` materialises its weights on the GPU at the first forward.
+    def to(self, *args: Any, **kwargs: Any) -> Any:
+        moved = Tensor._make(_SLOT_DATA.__get__(self)).to(*args, **kwargs)
+        if moved.device == self.device and moved.dtype == self.dtype:
+            return self
+        result = _uninitialized(type(self), self.requires_grad, moved.device, moved.dtype)
+        result.__dict__.update(getattr(self, "__dict__", {}))
+        return result
+
+    def cpu(self, memory_format: Any = None) -> Any:
+        return self.to("cpu")
+
+    def cuda(self, device: Any = None, non_blocking: bool = False, memory_format: Any = None) -> Any:
+        return self.to("cuda" if device is None else device)
+
+    def half(self, memory_format: Any = None) -> Any:
+        return self.to(backend.float16)
+
+    def float(self, memory_format: Any = None) -> Any:
+        return self.to(backend.float32)
+
+    def double(self, memory_format: Any = None) -> Any:
+        return self.to(backend.float64)
+
+    def _set_data(self, value: Tensor) -> None:
+        """``param.data = uninitialized`` (what ``Module._apply`` does) takes over its storage."""
+        _SLOT_DATA.__set__(self, _SLOT_DATA.__get__(value) if is_lazy(value) else value._data)
+
+    data = property(Tensor.data.fget, _set_data)
+
     def share_memory_(self) -> Any:
         raise RuntimeError(
             "Can't share memory on an uninitialized parameter or buffer. Call `forward` to "
