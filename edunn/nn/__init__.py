@@ -2,3 +2,4 @@
 from .parameter import *  # noqa: F401,F403  (Parameter, UninitializedParameter, UninitializedBuffer)
 from .modules import *  # noqa: F401,F403
 from . import functional, init, utils  # noqa: F401
+from .parallel import DataParallel  # noqa: F401,E402  (also binds the subpackage edunn.nn.parallel)
