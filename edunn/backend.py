@@ -553,6 +553,23 @@ def scatter_reduce_at(array: Any, index: Any, values: Any, op: str) -> None:
     return None
 
 
+def ufunc_accumulate(name: str, array: Any, axis: int) -> Any:
+    """``numpy.<name>.accumulate(array, axis)`` -- the running max/min/logaddexp along ``axis``.
+    CuPy implements ``accumulate`` for no ufunc but add and multiply, so on a GPU this is a
+    Hillis-Steele scan: log2(n) rounds, round r combining each element with the one 2^r before
+    it -- O(n log n) work, but every round is one vectorised kernel."""
+    if not is_cupy_array(array):
+        return getattr(numpy, name).accumulate(array, axis=axis)
+    op = getattr(cupy, name)
+    out = cupy.moveaxis(array, axis, -1).copy()
+    n, step = out.shape[-1], 1
+    while step < n:
+        shifted = op(out[..., step:], out[..., :-step])  # reads the previous round only
+        out[..., step:] = shifted
+        step *= 2
+    return cupy.moveaxis(out, -1, axis)
+
+
 def as_ndarray(value: Any) -> Any:
     """A NumPy array from a NumPy scalar (what NumPy returns for 0-d results) or a number."""
     return numpy.asarray(value)

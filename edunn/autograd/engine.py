@@ -20,6 +20,7 @@ import sys
 from typing import Any, Sequence
 
 from . import grad_mode
+from .. import backend
 from .function import Function
 import edunn.tensor as _tensor_mod
 
@@ -279,8 +280,19 @@ def _calibrate_sole_owner() -> None:
         _calibration_counts.clear()
 
 
+def _to_leaf_device(leaf, g):
+    """A gradient computed on another device than its leaf's: PyTorch moves it back when the leaf
+    is a zero-dimensional CPU tensor that joined a CUDA op as a number; anything else is an error."""
+    if leaf.dim() == 0 and leaf.device.type == "cpu":
+        return _tensor_mod.Tensor._make(backend.to_device(g._data, leaf.device))
+    raise RuntimeError(f"Function backward returned an invalid gradient - expected device "
+                       f"{leaf.device} but got {g.device}")
+
+
 def _accumulate_leaf(leaf, g, create_graph, accumulate, inputs, leaf_grads, from_engine=False) -> None:
     """``AccumulateGrad``: run the leaf's hooks, then add ``g`` into ``leaf.grad``."""
+    if not g.is_sparse and g._data.__class__ is not leaf._data.__class__:
+        g = _to_leaf_device(leaf, g)
     hooked = False
     if leaf._hooks:
         for hook in list(leaf._hooks.values()):

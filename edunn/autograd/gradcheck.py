@@ -129,8 +129,8 @@ def gradgradcheck(func: Callable, inputs: Any, grad_outputs: Any = None, *, eps:
     if grad_outputs is None:
         from ..ops.creation import randn_like
         from .. import backend
-        gen = backend.Generator("cpu").manual_seed(0)
-        grad_outputs = tuple(randn_like(o, generator=gen).requires_grad_() for o in outputs)
+        grad_outputs = tuple(randn_like(o, generator=backend.Generator(o.device).manual_seed(0)).requires_grad_()
+                             for o in outputs)
     grad_outputs = _as_tuple(grad_outputs)
     n_in = len(inputs)
     diff_idx = [i for i, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad]

@@ -95,14 +95,14 @@ class _CumExtreme(Function):
     def forward(ctx, x, dim, ufunc):
         xd = x._data
         xp = _xp(x)
-        values = getattr(xp, ufunc).accumulate(xd, axis=dim)
+        values = backend.ufunc_accumulate(ufunc, xd, dim)
         shape = [1] * xd.ndim
         shape[dim] = xd.shape[dim]
         ar = xp.arange(xd.shape[dim]).reshape(shape)
         hit = xd == values
         if xd.dtype in _FLOATS:
             hit = hit | xp.isnan(xd)
-        indices = xp.maximum.accumulate(xp.where(hit, ar, 0), axis=dim).astype(backend.int64.np)
+        indices = backend.ufunc_accumulate("maximum", xp.where(hit, ar, 0), dim).astype(backend.int64.np)
         ctx.dim, ctx.indices, ctx.n = dim, indices, xd.shape[dim]
         idx_t = Tensor._make(indices)
         ctx.mark_non_differentiable(idx_t)
@@ -121,7 +121,7 @@ class LogCumSumExp(Function):
     @staticmethod
     def forward(ctx, x, dim):
         xd = _float_array(x)
-        y = _xp(x).logaddexp.accumulate(xd, axis=dim)
+        y = backend.ufunc_accumulate("logaddexp", xd, dim)
         ctx.dim = dim
         ctx.save_for_backward(x, y)
         return y
