@@ -291,7 +291,7 @@ def _to_leaf_device(leaf, g):
 
 def _accumulate_leaf(leaf, g, create_graph, accumulate, inputs, leaf_grads, from_engine=False) -> None:
     """``AccumulateGrad``: run the leaf's hooks, then add ``g`` into ``leaf.grad``."""
-    if not g.is_sparse and g._data.__class__ is not leaf._data.__class__:
+    if not (g.is_sparse or leaf.is_sparse) and g._data.__class__ is not leaf._data.__class__:
         g = _to_leaf_device(leaf, g)
     hooked = False
     if leaf._hooks:
