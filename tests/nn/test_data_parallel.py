@@ -734,3 +734,31 @@ def test_DataParallel_two_replicas_on_one_gpu_sum_gradients():
     assert_close(out.cpu(), ref_out, atol=1e-10)
     for g, r in zip(grads, ref_grads):
         assert_close(g.cpu(), r, atol=1e-10)
+
+
+# ----------------------------------------------------------------------------------------------
+# PyTorch's signatures
+# ----------------------------------------------------------------------------------------------
+def _parallel_pairs() -> list:
+    if torch is None:
+        return []
+    import torch.nn.parallel as TP
+    import torch.nn.parallel.comm as TC
+    import torch.nn.parallel.scatter_gather as TSG
+    pairs = [(f"parallel.{n}", getattr(P, n), getattr(TP, n)) for n in
+             ("data_parallel", "replicate", "scatter", "gather", "parallel_apply")]
+    pairs.append(("parallel.scatter_kwargs", P.scatter_kwargs, TSG.scatter_kwargs))
+    pairs += [(f"comm.{n}", getattr(comm, n), getattr(TC, n)) for n in
+              ("broadcast", "broadcast_coalesced", "reduce_add", "reduce_add_coalesced", "scatter", "gather")]
+    pairs += [(f"DataParallel.{n}", getattr(nn.DataParallel, n), getattr(torch.nn.DataParallel, n))
+              for n in ("__init__", "forward", "replicate", "scatter", "parallel_apply", "gather")]
+    return pairs
+
+
+@needs_torch
+@pytest.mark.parametrize("key,ours,theirs", _parallel_pairs(), ids=[p[0] for p in _parallel_pairs()])
+def test_signatures_match_torch(key, ours, theirs):
+    from test_signatures import mismatches, torch_signatures
+    overloads = torch_signatures(key, theirs, key.rsplit(".", 1)[-1])
+    assert overloads
+    assert mismatches(ours, overloads) == [], key

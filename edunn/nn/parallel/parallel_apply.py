@@ -97,7 +97,8 @@ def parallel_apply(modules: Sequence[Module], inputs: Sequence[Any],
         if len(modules) != len(devices):
             raise AssertionError(f"The number of modules {len(modules)} is not equal to the number "
                                  f"of devices {len(devices)}")
-        devices = [_get_device(x, optional=True) for x in devices]
+        # a None entry: the device of that replica's input, as with devices=None
+        devices = [None if x is None else _get_device(x, optional=True) for x in devices]
     else:
         devices = [None] * len(modules)
     lock = threading.Lock()
