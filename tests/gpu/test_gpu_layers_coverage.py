@@ -6,8 +6,10 @@ import inspect
 
 import pytest
 
+import edunn
 import edunn.nn as nn
 import edunn.nn.functional as F
+from _compare import assert_same, check_module, randn
 import test_gpu_layers as layers
 import test_gpu_layers_functional as functional
 import test_gpu_layers_more as more
@@ -89,3 +91,43 @@ def test_the_precision_variants_name_existing_cases():
             unknown = sorted(set(getattr(mod, table, [])) - ids)
             assert not unknown, f"{mod.__name__}.{table} names unknown cases: {unknown}"
 
+
+
+# ------------------------------------------------------------------------------- the harness itself
+def _second_call_differs(change):
+    """A ``call`` that runs the module as is the first time (the CPU reference) and applies
+    ``change(module, x, y)`` the second time (the device): the harness must notice."""
+    calls = []
+
+    def call(m, x):
+        calls.append(1)
+        y = m(x)
+        return change(m, x, y) if len(calls) > 1 else y
+    return call
+
+
+EPS = 1e-3
+_CHANGES = {
+    "output": lambda m, x, y: y * (1 + EPS),
+    "input-grad": lambda m, x, y: y + (x * EPS - (x * EPS).detach()).sum(1, keepdim=True)[:, :1],
+    "param-grad": lambda m, x, y: y + ((m.weight * EPS).sum() - (m.weight * EPS).sum().detach()),
+    "buffer": lambda m, x, y: (m.running_mean.add_(EPS), y)[1],
+}
+
+
+@pytest.mark.parametrize("what", list(_CHANGES))
+def test_the_harness_notices_a_difference_in_the(gpu, what):
+    make = (lambda: nn.BatchNorm1d(3)) if what == "buffer" else (lambda: nn.Linear(3, 3))
+    with pytest.raises(AssertionError, match="max abs error"):
+        check_module(make, [randn(4, 3)], gpu, call=_second_call_differs(_CHANGES[what]))
+
+
+def test_the_harness_checks_device_and_dtype(gpu):
+    ref = edunn.ones(3)
+    with pytest.raises(AssertionError, match="expected on"):
+        assert_same("x", ref, ref, "elsewhere", edunn.float32, 1e-5)
+    with pytest.raises(AssertionError, match="dtype"):
+        assert_same("x", ref, ref.double().to(gpu), gpu, edunn.float32, 1e-5)
+    with pytest.raises(AssertionError, match="entries differ"):
+        idx = edunn.tensor([1, 2, 3])
+        assert_same("i", idx, edunn.tensor([1, 2, 4], device=gpu), gpu, edunn.float32, 1e-5)
