@@ -237,6 +237,18 @@ def test_scalar_outputs_are_gathered_into_a_vector_with_torchs_warning():
         assert_close(g, r, atol=1e-12)
 
 
+def test_hooks_run_once_per_replica_and_names_are_exported():
+    m = _mlp()
+    seen = []
+    m[0].register_forward_hook(lambda mod, inp, out: seen.append(inp[0].shape[0]))
+    P.data_parallel(m, _x(5), device_ids=["cpu"] * 3)
+    assert sorted(seen) == [1, 2, 2]  # 5 over 3 devices: chunks of 2, 2, 1
+    assert edunn.nn.parallel is P and nn.DataParallel is P.DataParallel
+    for name in ("replicate", "scatter", "parallel_apply", "gather", "data_parallel", "DataParallel",
+                 "scatter_kwargs", "get_a_var", "comm"):
+        assert hasattr(P, name), name
+
+
 # ----------------------------------------------------------------------------------------------
 # the autograd Functions: gradients summed through Broadcast, gradcheck and double backward
 # ----------------------------------------------------------------------------------------------
