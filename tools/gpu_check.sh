@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # The device check, run on a machine with an NVIDIA GPU and CuPy (not part of CI):
-#   tools/gpu_check.sh [tests|bench|all]
+#   tools/gpu_check.sh [tests|profile|bench|all]
 # 1. the `gpu` test suite (every cuda parametrisation and tests/gpu), in parallel workers;
-# 2. the benchmark on cuda against PyTorch CUDA (benchmarks/run.py --device cuda).
+# 2. where the CNN step's time goes (tools/gpu_profile.py);
+# 3. the benchmark on cuda against PyTorch CUDA (benchmarks/run.py --device cuda).
 # Logs and a JUnit XML land in $OUT (default /tmp/gpu_check).
 set -uo pipefail
 OUT=${OUT:-/tmp/gpu_check}
 mkdir -p "$OUT"
-export PYTHONUNBUFFERED=1 PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}
+export PYTHONUNBUFFERED=1 PYTHONHASHSEED=0 PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}
 what=${1:-all}
 nvidia-smi -L
 python3 -c "import cupy, numpy, torch, edunn; print('cupy', cupy.__version__, 'numpy', numpy.__version__, 'torch', torch.__version__, 'edunn sees cuda:', edunn.cuda.is_available(), edunn.cuda.device_count())"
@@ -18,6 +19,9 @@ if [[ $what == tests || $what == all ]]; then
     echo "pytest exit: $?"
     grep -E "^(FAILED|ERROR)" "$OUT/gpu_tests.log" | cut -c1-220 | head -n "${SHOW:-80}"
     tail -n 3 "$OUT/gpu_tests.log"
+fi
+if [[ $what == profile || $what == all ]]; then
+    timeout "${PROFILE_TIMEOUT:-120}" python3 tools/gpu_profile.py 2>&1 | tee "$OUT/profile.log" | head -n 70
 fi
 if [[ $what == bench || $what == all ]]; then
     timeout "${BENCH_TIMEOUT:-240}" python3 benchmarks/run.py --device cuda ${BENCH_ARGS:---quick} \
