@@ -140,7 +140,8 @@ def _loss_cases():
     add("PoissonNLLLoss", lambda r: nn.PoissonNLLLoss(reduction=r), [randn(N, C), counts])
     add("PoissonNLLLoss-exp-full", lambda r: nn.PoissonNLLLoss(log_input=False, full=True, reduction=r),
         [randn(N, C), counts], call=lambda m, x, y: m(x.exp(), y))
-    add("GaussianNLLLoss", lambda r: nn.GaussianNLLLoss(reduction=r), [randn(N, C), randn(N, C, seed=1), randn(N, C, seed=2)],
+    add("GaussianNLLLoss", lambda r: nn.GaussianNLLLoss(reduction=r),
+        [randn(N, C), randn(N, C, seed=1), randn(N, C, seed=2)],
         call=lambda m, x, y, v: m(x, y, v.exp()))
     add("GaussianNLLLoss-full-bcastvar", lambda r: nn.GaussianNLLLoss(full=True, eps=1e-3, reduction=r),
         [randn(N, C), randn(N, C, seed=1), randn(N, 1, seed=2)], call=lambda m, x, y, v: m(x, y, v.exp()))
