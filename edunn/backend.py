@@ -152,7 +152,7 @@ def device_of(array: Any) -> device:
 def to_device(array: Any, dev: device) -> Any:
     """A copy of ``array`` on ``dev`` (the same object when it already lives there)."""
     if dev.type == "cpu":
-        return cupy.asnumpy(array) if is_cupy_array(array) else array
+        return to_numpy(array) if is_cupy_array(array) else array
     check_dtype_on_device(array.dtype, dev)
     with cupy.cuda.Device(dev.index):
         if is_cupy_array(array) and array.device.id == dev.index:
@@ -183,7 +183,11 @@ def xp_for(dev: device):
 
 
 def to_numpy(array: Any) -> numpy.ndarray:
-    return cupy.asnumpy(array) if is_cupy_array(array) else numpy.asarray(array)
+    if is_cupy_array(array):
+        if _pending_asserts:
+            check_device_asserts()
+        return cupy.asnumpy(array)
+    return numpy.asarray(array)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -485,6 +489,8 @@ def cuda_set_device(index: int) -> None:
 
 def cuda_synchronize(index: int | None = None) -> None:
     _require_cuda("synchronize")
+    if _pending_asserts:
+        check_device_asserts()
     if index is None:
         cupy.cuda.Device().synchronize()
     else:
@@ -551,6 +557,42 @@ def scatter_reduce_at(array: Any, index: Any, values: Any, op: str) -> None:
         return None
     getattr(numpy, op).at(array, index, values)
     return None
+
+
+# Checks of data on a GPU (an out-of-range class index ...) wait for the next moment edunn waits
+# for the device anyway, instead of stopping the kernel queue on every call -- as CUDA's own
+# device-side asserts do in PyTorch.  Each entry: (0-d bool device array, exception factory).
+_pending_asserts: list = []
+_MAX_PENDING = 256
+
+
+def device_assert(failed: Any, make_error: Any) -> None:
+    """Raise ``make_error()`` if the 0-d boolean array ``failed`` is true: at once on the CPU; on a
+    GPU at the next synchronisation point (``.item()``, ``.cpu()``, ``.tolist()``,
+    ``edunn.cuda.synchronize()`` ...), so a training step never waits for its own checks.
+    ``make_error`` may read device arrays: it only runs once the check has failed."""
+    if not is_cupy_array(failed):
+        if failed:
+            raise make_error()
+        return
+    _pending_asserts.append((failed, make_error))
+    if len(_pending_asserts) >= _MAX_PENDING:  # never let them pile up without bound
+        check_device_asserts()
+
+
+def check_device_asserts() -> None:
+    """Read every pending GPU check in one transfer; raise the first that failed (all are
+    dropped, as a CUDA context is after a device-side assert)."""
+    if not _pending_asserts:
+        return
+    pending = list(_pending_asserts)
+    _pending_asserts.clear()
+    failed = cupy.asnumpy(cupy.stack([cupy.asarray(f).reshape(()) for f, _ in pending]))
+    for hit, (_, make_error) in zip(failed, pending):
+        if hit:
+            err = make_error()
+            raise type(err)(f"{err} (a device-side check of an earlier CUDA op, reported at this "
+                            "synchronisation point)")
 
 
 def ufunc_accumulate(name: str, array: Any, axis: int) -> Any:
@@ -644,3 +686,17 @@ contiguous_format = memory_format("contiguous_format")
 channels_last = memory_format("channels_last")
 channels_last_3d = memory_format("channels_last_3d")
 preserve_format = memory_format("preserve_format")
+
+
+# ----------------------------------------------------------------------------------------------
+# NCCL, for edunn.distributed's "nccl" backend
+# ----------------------------------------------------------------------------------------------
+def cuda_nccl() -> Any:
+    """CuPy's NCCL bindings (``cupy.cuda.nccl``), or ``None`` without CuPy or NCCL."""
+    if cupy is None:
+        return None
+    try:
+        from cupy.cuda import nccl  # type: ignore
+    except Exception:
+        return None
+    return nccl if getattr(nccl, "available", True) else None

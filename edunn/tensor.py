@@ -397,6 +397,8 @@ class Tensor(TensorMethods):
         if self._data.size != 1:
             raise RuntimeError(
                 f"a Tensor with {self._data.size} elements cannot be converted to Scalar")
+        if backend._pending_asserts:
+            backend.check_device_asserts()
         return self._data.item()
 
     def tolist(self) -> Any:
@@ -411,7 +413,7 @@ class Tensor(TensorMethods):
         if self._data.size != 1:
             raise RuntimeError(
                 f"Boolean value of Tensor with more than one value is ambiguous (shape {list(self.shape)})")
-        return bool(self._data.item())
+        return bool(self.item())
 
     def __float__(self) -> float:
         return float(self.item())
@@ -422,7 +424,7 @@ class Tensor(TensorMethods):
     def __index__(self) -> int:
         if self._data.dtype.kind not in "iub" or self._data.size != 1:
             raise TypeError("only integer tensors of a single element can be converted to an index")
-        return int(self._data.item())
+        return int(self.item())
 
     def __complex__(self) -> complex:
         return complex(self.item())

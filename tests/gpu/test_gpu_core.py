@@ -41,3 +41,16 @@ def test_a_zero_dimensional_cpu_tensor_joins_a_cuda_op_like_a_number(gpu):
     y.sum().backward()
     assert s.grad.device.type == "cpu" and s.grad.item() == 3.0
     assert edunn.equal(a.grad.cpu(), edunn.full((3,), 2.0))
+
+
+def test_a_bad_class_index_on_the_gpu_is_reported_at_the_next_synchronisation(gpu):
+    logits = edunn.zeros(4, 3, device=gpu, requires_grad=True)
+    target = edunn.tensor([0, 1, 7, 2], device=gpu)
+    with pytest.raises(IndexError, match="Target 7 is out of bounds"):
+        loss = edunn.nn.functional.cross_entropy(logits, target)  # raises here on the CPU ...
+        loss.item()                                              # ... and here on a GPU
+    emb = edunn.nn.Embedding(5, 2).to(gpu)
+    with pytest.raises(IndexError, match="index out of range in self"):
+        emb(edunn.tensor([1, 5], device=gpu)).sum().item()
+    ok = edunn.nn.functional.cross_entropy(logits, edunn.tensor([0, 1, 2, -100], device=gpu))
+    assert abs(ok.item() - 1.0986123) < 1e-5  # a failed check is reported once, then forgotten

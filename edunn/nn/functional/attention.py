@@ -54,7 +54,7 @@ def _safe_softmax(scores: Tensor) -> Tensor:
     neither the forward nor the backward ever meets ``-inf - (-inf)``."""
     xp = backend.array_module(scores._data)
     dead = xp.all(xp.isneginf(scores._data), axis=-1, keepdims=True)
-    if not bool(dead.any()):
+    if not backend.is_cupy_array(dead) and not dead.any():  # (asking a GPU would wait for it)
         return softmax(scores, dim=-1)
     alive = Tensor._make(xp.logical_not(dead))
     return softmax(scores.masked_fill(alive.logical_not(), 0.0), dim=-1) * alive

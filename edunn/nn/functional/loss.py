@@ -252,6 +252,8 @@ def _nll_pick(logp: Any, t: Any, w: Any, ignore_index: int, reduction: str) -> t
         t = t.astype(backend.int64.np)   # uint8 targets: compare with ignore_index as integers
     if not t.size:
         common = True
+    elif backend.is_cupy_array(t):
+        common = False   # deciding would wait for the GPU: take the general path, check later
     elif ignore_index < 0 or ignore_index >= n_classes:
         # no valid target can equal ignore_index, so one reduction decides: seen as unsigned,
         # a negative target is huge, and the largest value is below n_classes only if all are
@@ -264,8 +266,7 @@ def _nll_pick(logp: Any, t: Any, w: Any, ignore_index: int, reduction: str) -> t
     else:
         valid = t != ignore_index
         bad = valid & ((t < 0) | (t >= n_classes))
-        if bad.any():
-            raise IndexError(f"Target {int(t[bad].ravel()[0])} is out of bounds.")
+        backend.device_assert(bad.any(), lambda: IndexError(f"Target {int(t[bad].ravel()[0])} is out of bounds."))
         tt = xp.where(valid, t, 0)
     picked = logp[xp.arange(n), tt] if logp.ndim == 2 else \
         xp.take_along_axis(logp, tt[:, None], axis=1)[:, 0]

@@ -54,12 +54,19 @@ def _index_array(input: Any, weight: Tensor, who: str) -> Any:
 
 
 def _check_range(idx: Any, num: int, who: str) -> None:
-    if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= num):
+    """Every index in [0, num): at once on the CPU, at the next synchronisation on a GPU."""
+    if not idx.size:
+        return
+    xp = backend.array_module(idx)
+
+    def error() -> Exception:
         bad = int(idx.min()) if int(idx.min()) < 0 else int(idx.max())
         if who == "embedding":  # PyTorch's IndexError, word for word, then the numbers
-            raise IndexError(f"index out of range in self (index {bad} for a weight of {num} rows)")
-        raise RuntimeError(f"{who}: index out of range in self (index {bad} for a weight of "
-                           f"{num} rows)")
+            return IndexError(f"index out of range in self (index {bad} for a weight of {num} rows)")
+        return RuntimeError(f"{who}: index out of range in self (index {bad} for a weight of "
+                            f"{num} rows)")
+    # seen as unsigned, a negative index is huge: one reduction decides
+    backend.device_assert(idx.astype(backend.int64.np, copy=False).view(xp.uint64).max() >= num, error)
 
 
 def _padding(padding_idx: int | None, num: int, message: str) -> int:
