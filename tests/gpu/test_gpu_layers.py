@@ -301,3 +301,24 @@ def test_rrelu_train_slopes_in_range_and_gradient(gpu):
     assert abs(slope.mean() - (lower + upper) / 2) < 0.01 and slope.std() > 0.03, "slopes not uniform"
     assert np.array_equal(ys[~neg], xs[~neg])
     assert_close_arrays("grad = slope", np.where(neg, ys / np.where(neg, xs, 1.0), 1.0), dx, 1e-5)
+
+
+# ------------------------------------------------------------------------------- devices mixed
+MIXED = [
+    ("Linear", lambda: nn.Linear(5, 3), lambda: edunn.randn(4, 5)),
+    ("Conv2d", lambda: nn.Conv2d(2, 3, 3), lambda: edunn.randn(1, 2, 5, 5)),
+    ("BatchNorm2d", lambda: nn.BatchNorm2d(2), lambda: edunn.randn(3, 2, 4, 4)),
+    ("Embedding", lambda: nn.Embedding(10, 4), lambda: edunn.tensor([[1, 2], [3, 4]])),
+    ("LSTM", lambda: nn.LSTM(4, 5), lambda: edunn.randn(6, 2, 4)),
+    ("MultiheadAttention", lambda: nn.MultiheadAttention(8, 2), lambda: edunn.randn(5, 2, 8)),
+]
+
+
+@pytest.mark.parametrize("name,make,x", MIXED, ids=[m[0] for m in MIXED])
+def test_a_layer_on_the_device_rejects_a_cpu_input_clearly(gpu, name, make, x):
+    if gpu == "cpu":
+        pytest.skip("needs a device other than the CPU")
+    m = make().to(gpu)
+    args = (x(),) * (3 if name == "MultiheadAttention" else 1)
+    with pytest.raises(RuntimeError, match="device"):
+        m(*args)
