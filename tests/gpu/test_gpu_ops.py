@@ -37,11 +37,11 @@ from opcheck import OpSpec, assert_close, torch
 
 pytestmark = pytest.mark.lesson18
 
-OPS_DIR = Path(__file__).resolve().parent.parent / "ops"
+TESTS_DIR = Path(__file__).resolve().parent.parent
 
 
-def _load(name: str):
-    spec = importlib.util.spec_from_file_location(f"_gpu_suite_src_{name}", OPS_DIR / f"{name}.py")
+def _load(name: str, folder: str = "ops"):
+    spec = importlib.util.spec_from_file_location(f"_gpu_suite_src_{folder}_{name}", TESTS_DIR / folder / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -87,15 +87,25 @@ def _same(out, ref, what: str, rtol: float = 1e-6, atol: float = 0.0) -> None:
 
 
 # ------------------------------------------------------------------------- the meta-test
-SPEC_MODULES = ["test_core_ops", "test_elementwise", "test_reduction", "test_shape", "test_indexing",
-                "test_linalg", "test_sorting", "test_conversion"]
+SPEC_MODULES = ["ops/test_core_ops", "ops/test_elementwise", "ops/test_reduction", "ops/test_shape",
+                "ops/test_indexing", "ops/test_linalg", "ops/test_sorting", "ops/test_conversion",
+                "nn/test_activations", "nn/test_linear", "nn/test_softmax", "nn/test_losses", "nn/test_distance"]
+
+
+def test_the_spec_module_list_is_complete():
+    """Every test file that builds OpSpecs is in SPEC_MODULES."""
+    users = {str(p.relative_to(TESTS_DIR).with_suffix("")).replace("\\", "/")
+             for p in TESTS_DIR.glob("*/test_*.py") if "OpSpec(" in p.read_text() and p.parent.name != "gpu"}
+    assert users <= set(SPEC_MODULES), f"OpSpec users missing from the sweep: {sorted(users - set(SPEC_MODULES))}"
 
 
 @pytest.mark.parametrize("name", SPEC_MODULES)
 def test_every_opspec_test_runs_on_every_device(name):
-    """Each test over OpSpecs in tests/ops takes the ``device`` fixture, so the ``cuda`` run of
-    tests/ops covers every spec; a spec table no test uses would be a gap."""
-    module = ELEMENTWISE if name == "test_elementwise" else REDUCTION if name == "test_reduction" else _load(name)
+    """Each test over OpSpecs takes the ``device`` fixture, so the ``cuda`` run of tests/ops and
+    tests/nn covers every spec; a spec table no test uses would be a gap."""
+    folder, stem = name.split("/")
+    module = (ELEMENTWISE if name == "ops/test_elementwise" else REDUCTION if name == "ops/test_reduction"
+              else _load(stem, folder))
     spec_tests = [(n, f) for n, f in vars(module).items() if n.startswith("test_") and callable(f)
                   and "spec" in inspect.signature(f).parameters]
     assert spec_tests, f"{name}: no OpSpec tests found"
