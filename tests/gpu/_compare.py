@@ -18,6 +18,9 @@ reference's scale, so a failure says how far off the device was.
 
 ``dtype=float16`` compares the device in half precision with the CPU in float32 on the same
 (half-rounded) weights and inputs: the CPU is the exact reference, the tolerance is half's.
+
+``EDUNN_GPU_SUITE_REPORT=1`` (with ``pytest -s``) prints every comparison's error as a fraction of
+its tolerance, to see the margins.
 """
 from __future__ import annotations
 
@@ -154,7 +157,7 @@ def _cotangents(outs: list, dtype: Any, seed: int = 1234) -> list:
             for _, t in outs]
 
 
-def _backward(outs: list, cots: list, device: str, dtype: Any, ref: bool) -> None:
+def _backward(outs: list, cots: list, device: str) -> None:
     total = None
     for (_, t), c in zip(outs, cots):
         if c is None:
@@ -176,7 +179,7 @@ def _run(mod: Any, spec: Sequence[Any], device: str, dtype: Any, grad: bool, ref
         if grad:
             if cots is None:
                 cots = _cotangents(outs, dtype)
-            _backward(outs, cots, device, dtype, ref)
+            _backward(outs, cots, device)
     return inputs, outs
 
 
