@@ -32,8 +32,10 @@ from ._collectives import (all_gather, all_gather_into_tensor, all_gather_object
                            barrier, broadcast, broadcast_object_list, gather, gather_object, irecv,
                            isend, monitored_barrier, recv, reduce, reduce_scatter_tensor, scatter,
                            scatter_object_list, send)
+from ._store import FileStore, HashStore, PrefixStore, Store, TCPStore
 
 __all__ = [
+    "FileStore", "HashStore", "PrefixStore", "Store", "TCPStore",
     "Backend", "DistBackendError", "GroupMember", "ProcessGroup", "ReduceOp", "Work",
     "default_pg_timeout", "get_backend", "get_global_rank", "get_group_rank",
     "get_process_group_ranks", "get_rank", "get_world_size", "is_initialized",

@@ -360,8 +360,7 @@ class DistributedDataParallel(Module):
                 bucket.work.wait()
         used = None
         if self.find_unused_parameters:
-            flags = [1 if c > 0 else 0 for c in self._counts]
-            used_t = Tensor._make(backend.xp_for(backend.device("cpu")).asarray(flags, "uint8"))
+            used_t = self._small([1 if c > 0 else 0 for c in self._counts], "uint8")
             self._dist.all_reduce(used_t, op=self._dist.ReduceOp.MAX, group=self.process_group)
             used = [bool(u) for u in backend.to_numpy(used_t._data)]
         for bucket in self._buckets:
@@ -421,19 +420,21 @@ class DistributedDataParallel(Module):
 
     def _join_flags(self, active: bool) -> list:
         """The per-iteration flag all-reduce of ``join`` (on every rank, joined or not)."""
-        xp = backend.xp_for(backend.device("cpu"))
         grad_sync = active and is_grad_enabled() and self.require_backward_grad_sync
         buf_sync = (active and self.require_forward_param_sync and self.forward_sync_buffers
                     and bool(self._buffers_to_sync))
-        flags = Tensor._make(xp.asarray([int(active), int(buf_sync), int(grad_sync)], "int64"))
-        if self.process_group._backend == "nccl":
-            flags = flags.to(self.process_group.device)
+        flags = self._small([int(active), int(buf_sync), int(grad_sync)], "int64")
         self._dist.all_reduce(flags, group=self.process_group)
         counts = [int(v) for v in backend.to_numpy(flags._data)]
         if self._join["throw"] and counts[0] < self.world_size:
             raise RuntimeError("Detected at least one rank that exhausted inputs. Throwing across "
                                "all ranks.")
         return counts
+
+    def _small(self, values: list, np_dtype: str) -> Tensor:
+        """A small bookkeeping tensor on the device the group's backend reads (GPU for NCCL)."""
+        t = Tensor._make(backend.xp_for(backend.device("cpu")).asarray(values, np_dtype))
+        return t.to(self.process_group.device) if self.process_group._backend == "nccl" else t
 
     def _shadow_until_all_joined(self) -> None:
         while True:
@@ -449,8 +450,7 @@ class DistributedDataParallel(Module):
                         zeros = backend.xp_for(bucket.device).zeros(bucket.numel, bucket.dtype.np)
                     self._dist.all_reduce(Tensor._make(zeros), group=self.process_group)
                 if self.find_unused_parameters:
-                    xp = backend.xp_for(backend.device("cpu"))
-                    used = Tensor._make(xp.zeros(len(self._params), "uint8"))
+                    used = self._small([0] * len(self._params), "uint8")
                     self._dist.all_reduce(used, op=self._dist.ReduceOp.MAX, group=self.process_group)
 
     def extra_repr(self) -> str:
