@@ -246,3 +246,13 @@ def test_lazy_missing_initialize_raises():
             return x
     with pytest.raises(NotImplementedError, match="initialize_parameters is not implemented"):
         Forgot()(edunn.ones(1))
+
+
+def test_a_lazy_module_moves_and_casts_before_its_first_forward():
+    # PyTorch allows ``LazyLinear(3).to(device)`` / ``.double()`` before the shapes are known;
+    # the parameters then materialise with that dtype (and on that device).
+    m = edunn.nn.LazyLinear(3).double()
+    y = m(edunn.ones(2, 4, dtype=edunn.float64))
+    assert y.dtype is edunn.float64 and m.weight.dtype is edunn.float64 and m.weight.shape == (3, 4)
+    m = edunn.nn.LazyLinear(3).to("cpu").half().float()
+    assert m(edunn.ones(2, 5)).dtype is edunn.float32 and m.weight.dtype is edunn.float32
