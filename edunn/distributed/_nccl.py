@@ -35,6 +35,22 @@ def nccl() -> Any:
     return lib
 
 
+def _uid_bytes(uid: Any) -> bytes:
+    """NCCL's unique id as 128 bytes (CuPy >= 14 gives bytes, older CuPy a tuple of ints)."""
+    if isinstance(uid, (bytes, bytearray)):
+        return bytes(uid)
+    return np.asarray(uid, np.int8).tobytes()
+
+
+def _communicator(size: int, raw: bytes, rank: int) -> Any:
+    """``ncclCommInitRank`` from the id's bytes, in whichever form this CuPy takes it."""
+    lib = nccl()
+    try:
+        return lib.NcclCommunicator(size, bytes(raw), rank)
+    except TypeError:
+        return lib.NcclCommunicator(size, tuple(int(v) for v in np.frombuffer(raw, np.int8)), rank)
+
+
 def is_nccl_available() -> bool:
     return backend.cuda_available() and backend.cuda_nccl() is not None
 
@@ -182,16 +198,15 @@ class NCCLComm:
         lib = nccl()
         uid = np.zeros(128, np.int8)
         if self.rank == ranks[0]:
-            uid[:] = np.asarray(lib.get_unique_id(), np.int8)
+            uid[:] = np.frombuffer(_uid_bytes(lib.get_unique_id()), np.int8)
         with backend.device_context(self.device):
             dev_uid = backend.cupy.asarray(uid)
         self.broadcast(dev_uid, ranks[0])
         backend.cupy.cuda.get_current_stream().synchronize()
         if self.rank not in ranks:
             return None
-        ident = tuple(int(v) for v in backend.to_numpy(dev_uid))
         with backend.device_context(self.device):
-            comm = lib.NcclCommunicator(len(ranks), ident, ranks.index(self.rank))
+            comm = _communicator(len(ranks), backend.to_numpy(dev_uid).tobytes(), ranks.index(self.rank))
         return NCCLComm(comm, ranks.index(self.rank), len(ranks), self.device)
 
     def destroy(self) -> None:
@@ -208,8 +223,7 @@ def connect(init_method: str | None, store: Any, world_size: int, rank: int, dev
         from . import _mpi
         world = _mpi.world_comm()
         rank, world_size = world.rank, world.size
-        ident = _mpi.broadcast_bytes(bytes(np.asarray(lib.get_unique_id(), np.int8).tobytes())
-                                     if rank == 0 else None)
+        ident = _mpi.broadcast_bytes(_uid_bytes(lib.get_unique_id()) if rank == 0 else None)
     else:
         if store is None:
             from ._store import store_from_init_method
@@ -217,7 +231,7 @@ def connect(init_method: str | None, store: Any, world_size: int, rank: int, dev
         elif rank < 0 or world_size < 0:
             raise ValueError("init_process_group(store=...) needs rank and world_size")
         if rank == 0:
-            store.set("edunn/nccl_unique_id", np.asarray(lib.get_unique_id(), np.int8).tobytes())
+            store.set("edunn/nccl_unique_id", _uid_bytes(lib.get_unique_id()))
         store.wait(["edunn/nccl_unique_id"], timeout)
         ident = store.get("edunn/nccl_unique_id")
     if not 0 <= rank < world_size:
@@ -231,7 +245,6 @@ def connect(init_method: str | None, store: Any, world_size: int, rank: int, dev
             raise ValueError(f"init_process_group(backend='nccl'): device_id must be a CUDA device, "
                              f"but got {dev}")
     backend.cuda_set_device(dev.index)
-    uid = tuple(int(v) for v in np.frombuffer(ident, np.int8))
     with backend.device_context(dev):
-        comm = lib.NcclCommunicator(world_size, uid, rank)
+        comm = _communicator(world_size, ident, rank)
     return NCCLComm(comm, rank, world_size, dev), dev

@@ -41,17 +41,19 @@ def env() -> dict:
     return e
 
 
-def launch(script: str, n: int = 2, timeout: float = 60, mpi: bool = True) -> tuple:
+def launch(script: str, n: int = 2, timeout: float = 60, mpi: bool = True, args: tuple = (),
+           extra_env: dict | None = None) -> tuple:
     """Run ``script`` on ``n`` processes (or as one plain process with ``mpi=False``); returns
     ``(completed process, {(rank, check): (status, message)})``."""
-    if not have_mpi():
+    if mpi and not have_mpi():
         pytest.skip(SKIP_REASON)
-    cmd = [sys.executable, str(SCRIPTS / script)]
+    cmd = [sys.executable, str(SCRIPTS / script), *args]
     if mpi:
         cmd = [mpiexec(), "-n", str(n)] + cmd
     with tempfile.TemporaryDirectory() as out:
         environ = env()
         environ["EDUNN_DIST_RESULTS"] = out
+        environ.update(extra_env or {})
         try:
             proc = subprocess.run(cmd, cwd=ROOT, env=environ, capture_output=True, text=True,
                                   timeout=timeout)
