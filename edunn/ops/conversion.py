@@ -26,6 +26,8 @@ class Cast(Function):
     @staticmethod
     def forward(ctx, x, np_dtype):
         ctx.in_dtype = x._data.dtype
+        if x._data.__class__ is not backend.ndarray:  # CuPy would cast to bfloat16 silently
+            backend.check_dtype_on_device(np_dtype, x.device)
         return x._data.astype(np_dtype)
 
     @staticmethod

@@ -472,7 +472,11 @@ def randperm(n: int, *, generator: Any = None, out: Any = None, dtype: Any = Non
     dtype, device = _dtype_device_of_out(out, dtype, device)
     d, dev = (int64 if dtype is None else as_dtype(dtype)), as_device(device)
     with backend.device_context(dev):
-        arr = _gen(generator, dev).permutation(int(n)).astype(d.np)
+        rng = _gen(generator, dev)
+        if hasattr(rng, "permutation"):
+            arr = rng.permutation(int(n)).astype(d.np)
+        else:  # CuPy's Generator has no permutation: the order of n uniform draws is uniform
+            arr = backend.array_module(rng.random(1)).argsort(rng.random(int(n))).astype(d.np)
     return write_out(_finish(arr, requires_grad), out)
 
 

@@ -57,9 +57,15 @@ def _binary(a: Any, b: Any) -> tuple:
         return ad, _weak_scalar(b, rt, ad)
     bd = b._data
     if ad.__class__ is not bd.__class__ and (backend.is_cupy_array(ad) or backend.is_cupy_array(bd)):
-        raise RuntimeError(
-            f"Expected all tensors to be on the same device, but found at least two devices, "
-            f"{a.device} and {b.device}!")
+        # a 0-d CPU tensor joins a CUDA op as a number would (PyTorch allows it); else an error
+        if bd.ndim == 0 and b.device.type == "cpu":
+            bd = backend.to_device(bd, a.device)
+        elif ad.ndim == 0 and a.device.type == "cpu":
+            ad = backend.to_device(ad, b.device)
+        else:
+            raise RuntimeError(
+                f"Expected all tensors to be on the same device, but found at least two devices, "
+                f"{a.device} and {b.device}!")
     if ad.dtype == bd.dtype:
         if ad.__class__ is not backend.ndarray and a.device != b.device:
             raise RuntimeError(

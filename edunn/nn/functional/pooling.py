@@ -322,11 +322,14 @@ def _max_tiles(xd: Any, k: tuple, out: Sequence[int]) -> Any:
     code_type = (backend.int8 if math.prod(k) < 128 else backend.int32).np.type
     code = xp.zeros(best.shape, code_type)
     i8 = backend.int8.np
+    # On a GPU, asking whether a NaN occurred would wait for the device: there a NaN simply
+    # wins its window (the last one, as PyTorch's kernels: ``val > max || isnan(val)``).
+    nan_wins = backend.is_cupy_array(xd) and backend.dtype_of(xd).is_floating_point
     for j, v in views:
-        better = (v > best).view(i8)
+        better = ((v > best) | xp.isnan(v) if nan_wins else v > best).view(i8)
         xp.maximum(best, v, out=best)
         xp.maximum(code, better * code_type(j), out=code)  # offsets only grow: max selects
-    if backend.dtype_of(xd).is_floating_point and xp.isnan(best).any():
+    if not nan_wins and backend.dtype_of(xd).is_floating_point and xp.isnan(best).any():
         return None
     return code, best
 
