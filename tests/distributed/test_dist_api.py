@@ -131,3 +131,46 @@ def test_env_rendezvous_names_the_missing_variable(monkeypatch):
         store_from_init_method("env://", -1, -1, datetime.timedelta(seconds=1))
     with pytest.raises(ValueError, match="init_method must start with"):
         store_from_init_method("http://x", 0, 1, datetime.timedelta(seconds=1))
+
+
+@pytest.mark.parametrize("n", [1, 5, 10, 11, 16])
+@pytest.mark.parametrize("replicas", [1, 2, 3, 4])
+@pytest.mark.parametrize("drop_last", [False, True])
+def test_sampler_without_shuffle_equals_torch(n, replicas, drop_last):
+    torch_data = pytest.importorskip("torch.utils.data")
+    for rank in range(replicas):
+        ours = DistributedSampler(range(n), replicas, rank, shuffle=False, drop_last=drop_last)
+        theirs = torch_data.DistributedSampler(range(n), replicas, rank, shuffle=False, drop_last=drop_last)
+        assert list(ours) == list(theirs) and len(ours) == len(theirs)
+
+
+@pytest.mark.parametrize("n,replicas", [(10, 3), (7, 2), (3, 4)])
+def test_sampler_shuffled_partition(n, replicas):
+    for drop_last in (False, True):
+        shards = [list(DistributedSampler(range(n), replicas, r, seed=11, drop_last=drop_last))
+                  for r in range(replicas)]
+        sizes = {len(s) for s in shards}
+        assert len(sizes) == 1                                   # every rank the same count
+        flat = sum(shards, [])
+        if drop_last:
+            assert len(set(flat)) == len(flat) <= n              # no repeats, tail dropped
+        else:
+            assert set(flat) == set(range(n))                    # all covered, padded by repeats
+        again = [list(DistributedSampler(range(n), replicas, r, seed=11, drop_last=drop_last))
+                 for r in range(replicas)]
+        assert again == shards                                   # same seed + epoch, same order
+
+
+def test_engine_final_callback_runs_after_the_whole_backward():
+    from edunn.autograd import engine
+    with pytest.raises(RuntimeError, match="only be installed during backward"):
+        engine.queue_callback(lambda: None)
+    w = edunn.ones(3, requires_grad=True)
+    v = edunn.ones(3, requires_grad=True)
+    seen = []
+
+    def hook(param):
+        engine.queue_callback(lambda: seen.append((w.grad is not None, v.grad is not None)))
+    w.register_post_accumulate_grad_hook(hook)
+    ((w * 2).sum() + (v * w).sum() + v.sum()).backward()
+    assert seen == [(True, True), (True, True)]          # w accumulated twice: two callbacks
