@@ -27,9 +27,11 @@ import edunn.tensor as _tensor_mod
 _state = grad_mode.state
 
 
-def _topological_counts(roots: Sequence[Function]) -> dict:
+def _topological_counts(roots: Sequence[Function], leaf_edges: dict) -> dict:
     """For every node reachable from ``roots``: how many edges from other reachable nodes lead
-    into it.  A node is ready once that many gradients have arrived."""
+    into it.  A node is ready once that many gradients have arrived.  ``leaf_edges`` gets the
+    same count for every leaf (keyed by id): a leaf reached twice (``x * x``) runs its hooks and
+    accumulates once, on the sum, as PyTorch's ``AccumulateGrad`` node does."""
     deps: dict = {}
     stack = []
     for r in roots:
@@ -47,6 +49,9 @@ def _topological_counts(roots: Sequence[Function]) -> dict:
                     else:
                         deps[target] = 1
                         stack.append(target)
+                else:
+                    key = id(target)
+                    leaf_edges[key] = leaf_edges.get(key, 0) + 1
     return deps
 
 
@@ -115,7 +120,9 @@ def run_backward(roots: Sequence[Any], root_grads: Sequence[Any], retain_graph: 
         nr = t._output_nr
         buf[nr] = g if buf[nr] is None else buf[nr] + g
 
-    deps = _topological_counts(start_nodes)
+    leaf_edges: dict = {}
+    deps = _topological_counts(start_nodes, leaf_edges)
+    leaf_pending: dict = {}     # id(leaf) -> [leaf, summed grad, arrived] for leaves reached twice
 
     wanted_nodes: dict = {}     # (node, nr) -> index in inputs, for non-leaf inputs
     wanted_leaves: set = set()
@@ -203,9 +210,21 @@ def run_backward(roots: Sequence[Any], root_grads: Sequence[Any], retain_graph: 
                     deps[target] = count
                     if count == 0:
                         push(target)
-                else:
+                elif leaf_edges[id(target)] == 1:
                     gd = None  # so that only ``g`` holds its array (_accumulate_leaf may keep it)
                     _accumulate_leaf(target, g, create_graph, accumulate, inputs, leaf_grads, True)
+                else:
+                    pending = leaf_pending.get(id(target))
+                    if pending is None:
+                        leaf_pending[id(target)] = pending = [target, g, 1]
+                    else:
+                        pending[1] = pending[1] + g
+                        pending[2] += 1
+                    if pending[2] == leaf_edges[id(target)]:
+                        del leaf_pending[id(target)]
+                        _accumulate_leaf(target, pending[1], create_graph, accumulate, inputs, leaf_grads)
+        for target, g, _ in leaf_pending.values():  # leaves some of whose edges were not run
+            _accumulate_leaf(target, g, create_graph, accumulate, inputs, leaf_grads)
     finally:
         _state.enabled = prev_mode
         _final_callbacks.pop()

@@ -75,3 +75,18 @@ def test_grad_with_inputs_and_accumulation():
     assert not shares(a.grad, g)
     a.exp().sum().backward()
     np.testing.assert_allclose(a.grad.numpy(), 2 * g.numpy(), rtol=1e-6)
+
+
+def test_a_leaf_reached_twice_runs_its_hooks_once_on_the_summed_gradient():
+    # PyTorch's AccumulateGrad node sums the incoming gradients first: a hook sees 2x, not x twice
+    torch = pytest.importorskip("torch")
+    seen, tseen, posts = [], [], []
+    x = edunn.tensor([1.0, 2.0], requires_grad=True)
+    x.register_hook(lambda g: seen.append(g.tolist()))
+    x.register_post_accumulate_grad_hook(lambda p: posts.append(p.grad.tolist()))
+    (x * x + x.exp()).sum().backward()
+    tx = torch.tensor([1.0, 2.0], requires_grad=True)
+    tx.register_hook(lambda g: tseen.append(g.tolist()))
+    (tx * tx + tx.exp()).sum().backward()
+    assert len(seen) == 1 and len(posts) == 1
+    assert seen[0] == pytest.approx(tseen[0]) and posts[0] == pytest.approx(tx.grad.tolist())
