@@ -19,19 +19,20 @@ dist.all_reduce(t)                  # in place: every rank now holds 0 + 1 + ...
 
 Files: ``_group.py`` (groups, ``ReduceOp``, ``Work``, time-outs), ``_init.py``
 (``init_process_group``, ``new_group``), ``_collectives.py`` (the collectives on tensors),
-``_mpi.py`` and ``_nccl.py`` (the two engines), ``_store.py`` (the key-value stores NCCL uses to
-meet).  Importing this package is cheap: mpi4py and CuPy's NCCL are imported by
-``init_process_group``.
+``_objects.py`` (pickled objects through them), ``_mpi.py`` and ``_nccl.py`` (the two engines),
+``_store.py`` (the key-value stores NCCL uses to meet).  Importing this package is cheap: mpi4py
+and CuPy's NCCL are imported by ``init_process_group``.
 """
 from ._group import (Backend, DistBackendError, GroupMember, ProcessGroup, ReduceOp, Work,
                      default_pg_timeout, get_backend, get_global_rank, get_group_rank,
                      get_process_group_ranks, get_rank, get_world_size, is_initialized)
 from ._init import (destroy_process_group, init_process_group, is_available, is_gloo_available,
                     is_mpi_available, is_nccl_available, is_torchelastic_launched, new_group)
-from ._collectives import (all_gather, all_gather_into_tensor, all_gather_object, all_reduce,
-                           barrier, broadcast, broadcast_object_list, gather, gather_object, irecv,
-                           isend, monitored_barrier, recv, reduce, reduce_scatter_tensor, scatter,
-                           scatter_object_list, send)
+from ._collectives import (all_gather, all_gather_into_tensor, all_reduce, all_to_all,
+                           all_to_all_single, barrier, broadcast, gather, irecv, isend,
+                           monitored_barrier, recv, reduce, reduce_scatter_tensor, scatter, send)
+from ._objects import (all_gather_object, broadcast_object_list, gather_object,
+                       scatter_object_list)
 from ._store import FileStore, HashStore, PrefixStore, Store, TCPStore
 
 __all__ = [
@@ -41,7 +42,8 @@ __all__ = [
     "get_process_group_ranks", "get_rank", "get_world_size", "is_initialized",
     "destroy_process_group", "init_process_group", "is_available", "is_gloo_available",
     "is_mpi_available", "is_nccl_available", "is_torchelastic_launched", "new_group",
-    "all_gather", "all_gather_into_tensor", "all_gather_object", "all_reduce", "barrier",
+    "all_gather", "all_gather_into_tensor", "all_gather_object", "all_reduce", "all_to_all",
+    "all_to_all_single", "barrier",
     "broadcast", "broadcast_object_list", "gather", "gather_object", "irecv", "isend",
     "monitored_barrier", "recv", "reduce", "reduce_scatter_tensor", "scatter",
     "scatter_object_list", "send",

@@ -26,7 +26,6 @@ as an in-place op does), then:
 from __future__ import annotations
 
 import datetime
-import pickle
 from typing import Any, Callable
 
 from .. import backend
@@ -382,6 +381,103 @@ def reduce_scatter_tensor(output: Tensor, input: Tensor, op: Any = ReduceOp.SUM,
                 async_op, [output])
 
 
+def _check_exchange(pg: Any, name: str, sends: list, recvs: list) -> None:
+    """Every rank learns every rank's send and receive counts (one all-gather) and checks that what
+    ``i`` sends to ``j`` is what ``j`` expects from ``i`` -- the same error on every rank."""
+    p = pg.size()
+    table = [_size_tensor(pg, [0] * (2 * p)) for _ in range(p)]
+    all_gather(table, _size_tensor(pg, list(sends) + list(recvs)), group=pg)
+    rows = [[int(v) for v in backend.to_numpy(t._data)] for t in table]
+    bad = [f"rank {pg._ranks[i]} sends {rows[i][j]} to rank {pg._ranks[j]}, which expects {rows[j][p + i]}"
+           for i in range(p) for j in range(p) if rows[i][j] != rows[j][p + i]]
+    if bad:
+        raise RuntimeError(f"edunn.distributed.{name}: the split sizes of the ranks do not match: "
+                           + "; ".join(bad))
+
+
+def all_to_all_single(output: Tensor, input: Tensor, output_split_sizes: list | None = None,
+                      input_split_sizes: list | None = None, group: Any = None,
+                      async_op: bool = False) -> Work | None:
+    """Split ``input`` along dim 0 into ``p`` blocks (equal, or ``input_split_sizes``), send block
+    ``j`` to rank ``j``, and concatenate the blocks received from ranks 0..p-1 into ``output``
+    (split as ``output_split_sizes``) -- the transpose of a matrix of blocks across processes."""
+    _tensor(output, "all_to_all_single", "output")
+    _tensor(input, "all_to_all_single", "input")
+    pg = _group(group, "all_to_all_single")
+    if pg is None:
+        return None
+    p = pg.size()
+    if input.dim() == 0 or output.dim() == 0 or tuple(input.shape[1:]) != tuple(output.shape[1:]) \
+            or input.dtype != output.dtype:
+        raise ValueError(f"edunn.distributed.all_to_all_single: input and output need at least one "
+                         f"dimension, the same shape after dim 0 and the same dtype, but got "
+                         f"{list(input.shape)} {input.dtype} and {list(output.shape)} {output.dtype}")
+    splits = []
+    for arg, t, given in (("input", input, input_split_sizes), ("output", output, output_split_sizes)):
+        if given is None:
+            if t.shape[0] % p:
+                raise ValueError(f"edunn.distributed.all_to_all_single: {arg}.shape[0]={t.shape[0]} "
+                                 f"is not divisible by the group size {p}; give {arg}_split_sizes")
+            given = [t.shape[0] // p] * p
+        given = [int(v) for v in given]
+        if len(given) != p or sum(given) != t.shape[0] or min(given) < 0:
+            raise ValueError(f"edunn.distributed.all_to_all_single: {arg}_split_sizes must be {p} "
+                             f"sizes summing to {arg}.shape[0]={t.shape[0]}, but got {given}")
+        splits.append(given)
+    _device(pg, output, "all_to_all_single", "output")
+    _device(pg, input, "all_to_all_single", "input")
+    _agree(pg, "all_to_all_single", f"rows={list(input.shape[1:])}, dtype={input.dtype}")
+    _check_exchange(pg, "all_to_all_single", splits[0], splits[1])
+    row = 1
+    for d in input.shape[1:]:
+        row *= d
+    size = input._data.dtype.itemsize * row
+    send = _stage(pg, input._data)
+    recv = _empty(pg, tuple(output.shape), output._data.dtype)
+    started = pg.comm.all_to_all(send, [n * size for n in splits[0]], recv, [n * size for n in splits[1]])
+    return _run(pg, "all_to_all_single", started, lambda: _write(output, recv), async_op, [output])
+
+
+def all_to_all(output_tensor_list: list, input_tensor_list: list, group: Any = None,
+               async_op: bool = False) -> Work | None:
+    """Send ``input_tensor_list[j]`` to rank ``j`` and receive rank ``i``'s into
+    ``output_tensor_list[i]`` (tensors of any shapes, one dtype)."""
+    pg = _group(group, "all_to_all")
+    if pg is None:
+        return None
+    p = pg.size()
+    for arg, lst in (("output_tensor_list", output_tensor_list), ("input_tensor_list", input_tensor_list)):
+        if not isinstance(lst, (list, tuple)) or len(lst) != p:
+            raise ValueError(f"edunn.distributed.all_to_all: {arg} must be a list of {p} tensors, "
+                             f"but got {_describe_list(lst)}")
+        for t in lst:
+            _tensor(t, "all_to_all", arg)
+            _device(pg, t, "all_to_all", arg)
+    dtypes = {t.dtype for t in list(output_tensor_list) + list(input_tensor_list)}
+    if len(dtypes) != 1:
+        raise ValueError(f"edunn.distributed.all_to_all: every tensor must have one dtype, but got "
+                         f"{sorted(str(d) for d in dtypes)}")
+    dtype = dtypes.pop()
+    _agree(pg, "all_to_all", f"dtype={dtype}")
+    sends = [t.numel() for t in input_tensor_list]
+    recvs = [t.numel() for t in output_tensor_list]
+    _check_exchange(pg, "all_to_all", sends, recvs)
+    xp = np if pg.comm.host else backend.xp_for(pg.device)
+    with backend.device_context(backend.device("cpu") if pg.comm.host else pg.device):
+        parts = [_stage(pg, t._data).reshape(-1) for t in input_tensor_list]
+        send = xp.concatenate(parts) if parts else _empty(pg, (0,), dtype.np)
+    recv = _empty(pg, (sum(recvs),), dtype.np)
+    item = dtype.itemsize
+
+    def finish() -> None:
+        at = 0
+        for t, n in zip(output_tensor_list, recvs):
+            _write(t, recv[at:at + n])
+            at += n
+    started = pg.comm.all_to_all(send, [n * item for n in sends], recv, [n * item for n in recvs])
+    return _run(pg, "all_to_all", started, finish, async_op, list(output_tensor_list))
+
+
 def barrier(group: Any = None, async_op: bool = False, device_ids: Any = None,
             timeout: datetime.timedelta | None = None) -> Work | None:
     """Wait until every rank of ``group`` has called ``barrier`` (an exchange of headers, which
@@ -455,97 +551,10 @@ def recv(tensor: Tensor, src: int | None = None, group: Any = None, tag: int = 0
     return work._source()
 
 
-# ------------------------------------------------------------------------------------ objects
-def _object_tensor(pg: Any, payload: bytes, size: int) -> Tensor:
-    a = np.zeros(size, np.uint8)
-    a[:len(payload)] = np.frombuffer(payload, np.uint8)
-    return Tensor._make(a if pg.comm.host else backend.to_device(a, pg.device))
-
-
+# ----------------------------------------------------------------------------------- helpers
 def _size_tensor(pg: Any, values: list) -> Tensor:
     a = np.asarray(values, np.int64)
     return Tensor._make(a if pg.comm.host else backend.to_device(a, pg.device))
-
-
-def all_gather_object(object_list: list, obj: Any, group: Any = None) -> None:
-    """``object_list[i] = obj`` of rank ``i``, for any picklable ``obj``.  The objects travel as
-    pickled bytes: first every rank's length, then the bytes padded to the longest.  (Pickle is
-    fine for messages between processes of one job; never unpickle data from an untrusted source.)"""
-    pg = _group(group, "all_gather_object")
-    if pg is None:
-        return None
-    if not isinstance(object_list, list) or len(object_list) != pg.size():
-        raise ValueError(f"edunn.distributed.all_gather_object: object_list must be a list of "
-                         f"{pg.size()} elements, but got {_describe_list(object_list)}")
-    payload = pickle.dumps(obj)
-    sizes = [_size_tensor(pg, [0]) for _ in range(pg.size())]
-    all_gather(sizes, _size_tensor(pg, [len(payload)]), group=pg)
-    lengths = [int(backend.to_numpy(s._data)[0]) for s in sizes]
-    longest = max(lengths)
-    parts = [_object_tensor(pg, b"", longest) for _ in range(pg.size())]
-    all_gather(parts, _object_tensor(pg, payload, longest), group=pg)
-    for i, (part, n) in enumerate(zip(parts, lengths)):
-        object_list[i] = pickle.loads(backend.to_numpy(part._data)[:n].tobytes())
-
-
-def broadcast_object_list(object_list: list, src: int | None = None, group: Any = None,
-                          device: Any = None, group_src: int | None = None) -> None:
-    """Replace ``object_list``'s elements by those of rank ``src`` (every rank passes a list of the
-    same length)."""
-    pg = _group(group, "broadcast_object_list")
-    if pg is None:
-        return None
-    if not isinstance(object_list, list):
-        raise TypeError("edunn.distributed.broadcast_object_list: object_list must be a list, but "
-                        f"got {type(object_list).__name__}")
-    root = _root(pg, src, group_src, "broadcast_object_list", "src")
-    payloads = [pickle.dumps(o) for o in object_list] if pg.rank() == root else []
-    sizes = _size_tensor(pg, [len(p) for p in payloads] if payloads else [0] * len(object_list))
-    broadcast(sizes, group=pg, group_src=root)
-    lengths = [int(n) for n in backend.to_numpy(sizes._data)]
-    data = _object_tensor(pg, b"".join(payloads), sum(lengths))
-    broadcast(data, group=pg, group_src=root)
-    if pg.rank() != root:
-        raw, start = backend.to_numpy(data._data).tobytes(), 0
-        for i, n in enumerate(lengths):
-            object_list[i] = pickle.loads(raw[start:start + n])
-            start += n
-
-
-def gather_object(obj: Any, object_gather_list: list | None = None, dst: int | None = None,
-                  group: Any = None, group_dst: int | None = None) -> None:
-    """``object_gather_list[i] = obj`` of rank ``i`` on rank ``dst`` (done as an all-gather)."""
-    pg = _group(group, "gather_object")
-    if pg is None:
-        return None
-    root = _root(pg, dst, group_dst, "gather_object", "dst")
-    if pg.rank() == root and (not isinstance(object_gather_list, list)
-                              or len(object_gather_list) != pg.size()):
-        raise ValueError(f"edunn.distributed.gather_object: on the destination rank "
-                         f"object_gather_list must be a list of {pg.size()} elements")
-    everything = [None] * pg.size()
-    all_gather_object(everything, obj, group=pg)
-    if pg.rank() == root:
-        object_gather_list[:] = everything
-
-
-def scatter_object_list(scatter_object_output_list: list, scatter_object_input_list: list | None = None,
-                        src: int | None = None, group: Any = None, group_src: int | None = None) -> None:
-    """``scatter_object_output_list[0] = scatter_object_input_list[rank]`` of rank ``src``."""
-    pg = _group(group, "scatter_object_list")
-    if pg is None:
-        return None
-    root = _root(pg, src, group_src, "scatter_object_list", "src")
-    if not isinstance(scatter_object_output_list, list) or len(scatter_object_output_list) < 1:
-        raise ValueError("edunn.distributed.scatter_object_list: scatter_object_output_list must be "
-                         "a list of at least one element")
-    if pg.rank() == root and (not isinstance(scatter_object_input_list, list)
-                              or len(scatter_object_input_list) != pg.size()):
-        raise ValueError(f"edunn.distributed.scatter_object_list: on the source rank "
-                         f"scatter_object_input_list must be a list of {pg.size()} elements")
-    objs = list(scatter_object_input_list) if pg.rank() == root else [None] * pg.size()
-    broadcast_object_list(objs, group=pg, group_src=root)
-    scatter_object_output_list[0] = objs[pg.rank()]
 
 
 def _root_list(pg: Any, root: int, lst: list | None, ref: Tensor, name: str, arg: str) -> None:

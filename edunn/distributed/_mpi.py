@@ -108,8 +108,11 @@ class MPIComm:
     def scatter(self, send: Any | None, recv: Any, root: int) -> tuple:
         return self._req(self.comm.Iscatter(None if send is None else _bytes(send), _bytes(recv), root))
 
-    def all_to_all(self, send: Any, recv: Any) -> tuple:
-        return self._req(self.comm.Ialltoall(_bytes(send), _bytes(recv)))
+    def all_to_all(self, send: Any, send_counts: list, recv: Any, recv_counts: list) -> tuple:
+        """Rank ``r`` gets ``send_counts[r]`` bytes of ``send`` (in rank order) and puts the
+        ``recv_counts[i]`` bytes from rank ``i`` in ``recv`` (``MPI_Ialltoallv``)."""
+        return self._req(self.comm.Ialltoallv([_bytes(send), (send_counts, _displs(send_counts))],
+                                              [_bytes(recv), (recv_counts, _displs(recv_counts))]))
 
     def barrier(self) -> tuple:
         return self._req(self.comm.Ibarrier())
@@ -153,6 +156,14 @@ def _bytes(array: Any) -> Any:
     """The array's memory as flat ``uint8`` -- what broadcast/gather move, whatever the dtype
     (bfloat16 and bool included, which MPI has no type for)."""
     return array.reshape(-1).view(np.uint8)
+
+
+def _displs(counts: list) -> list:
+    out, at = [], 0
+    for c in counts:
+        out.append(at)
+        at += c
+    return out
 
 
 def world_comm() -> MPIComm:

@@ -174,6 +174,24 @@ class NCCLComm:
                 lib.groupEnd()
             return self._started()
 
+    def all_to_all(self, send: Any, send_counts: list, recv: Any, recv_counts: list) -> tuple:
+        """Byte counts per rank, as ``MPI_Alltoallv``: grouped sends and receives."""
+        lib = nccl()
+        with backend.device_context(self.device):
+            lib.groupStart()
+            try:
+                s_at = r_at = 0
+                for r in range(self.size):
+                    if send_counts[r]:
+                        self.comm.send(send.data.ptr + s_at, send_counts[r], lib.NCCL_UINT8, r, self._stream())
+                    if recv_counts[r]:
+                        self.comm.recv(recv.data.ptr + r_at, recv_counts[r], lib.NCCL_UINT8, r, self._stream())
+                    s_at += send_counts[r]
+                    r_at += recv_counts[r]
+            finally:
+                lib.groupEnd()
+            return self._started()
+
     def barrier(self) -> tuple:
         with backend.device_context(self.device):
             one = backend.cupy.ones(1, np.float32)

@@ -163,6 +163,40 @@ def check_reduce_scatter_tensor():
     close(out, total[R * 2:(R + 1) * 2] / 2)
 
 
+def check_all_to_all_single_even_and_uneven():
+    inp = edunn.tensor(np.arange(8.0).reshape(4, 2) + 100 * R)     # 2 rows to each rank
+    out = edunn.zeros(4, 2, dtype=edunn.float64)
+    dist.all_to_all_single(out, inp)
+    want = np.concatenate([(np.arange(8.0).reshape(4, 2) + 100 * r)[2 * R:2 * R + 2] for r in range(P)])
+    close(out, want)
+    # rank 0 sends 1 row to itself and 2 to rank 1; rank 1 sends 3 rows to rank 0 and 0 to itself
+    send = [[1, 2], [3, 0]][R]
+    recv = [[1, 3], [2, 0]][R]
+    inp = edunn.tensor(np.arange(3.0 * 2).reshape(3, 2) + 100 * R)
+    out = edunn.zeros(sum(recv), 2, dtype=edunn.float64)
+    dist.all_to_all_single(out, inp, output_split_sizes=recv, input_split_sizes=send)
+    rows = {0: np.arange(6.0).reshape(3, 2), 1: np.arange(6.0).reshape(3, 2) + 100}
+    want = [np.concatenate([rows[0][:1], rows[1][:3]]), rows[0][1:3]][R]
+    close(out, want)
+
+
+def check_all_to_all_lists():
+    inputs = [edunn.full((r + 1,), float(10 * R + r)) for r in range(P)]      # to rank r: r+1 values
+    outputs = [edunn.zeros(R + 1) for _ in range(P)]
+    dist.all_to_all(outputs, inputs)
+    for i in range(P):
+        assert outputs[i].tolist() == [float(10 * i + R)] * (R + 1)
+
+
+def check_error_all_to_all_mismatched_splits_on_every_rank():
+    inp = edunn.zeros(2, 2)
+    out = edunn.zeros(2, 2)
+    # rank 0 sends a row to itself and one to rank 1, but both expect nothing from rank 0
+    recv, send = ([0, 2], [1, 1]) if R == 0 else ([0, 2], [2, 0])
+    _expect_error(lambda: dist.all_to_all_single(out, inp, recv, send), "split sizes of the ranks do not match",
+                  "which expects")
+
+
 def check_send_recv():
     if R == 0:
         dist.send(edunn.tensor([1.0, 2.0, 3.0]), dst=1)
