@@ -22,10 +22,12 @@ gradients back into ``param.grad`` before ``loss.backward()`` returns.  Buckets 
 order on every rank, so that every process runs the same collectives in the same order.
 
 Differences from PyTorch, by design: buckets are never rebuilt from the order observed in the
-first iteration (reverse parameter order is used throughout); a parameter used several times in
-one graph is counted (the number of gradient accumulations of the previous iteration is the
-number waited for); ``static_graph`` and ``check_reduction`` change nothing here; with MPI
-progress happens when MPI is called, so "overlap" is mostly the structure rather than a speed-up.
+first iteration (reverse parameter order is used throughout); should a parameter's gradient be
+accumulated more than once in one backward after its bucket left, the bucket is sent again at the
+end of backward (the engine runs post-accumulate hooks once per leaf, as PyTorch's AccumulateGrad,
+so this is the exception); ``static_graph`` and ``check_reduction`` change nothing here; with MPI,
+progress happens when MPI is called, so "overlap" is mostly the structure rather than a speed-up;
+``register_comm_hook`` and ``Work.get_future`` do not exist in edunn.
 """
 from __future__ import annotations
 
