@@ -22,10 +22,18 @@ as an in-place op does), then:
    another passing 6 would read garbage or wait forever;
 3. starts the backend's non-blocking operation and returns a :class:`Work` (``async_op=True``)
    or waits for it, polling until the group's timeout.
+
+The header costs one small all-gather per collective, done before the data moves even with
+``async_op=True`` (on NCCL it also reads 256 bytes per rank back to the host).  PyTorch checks
+only under ``TORCH_DISTRIBUTED_DEBUG=DETAIL``; here it is on unless the environment variable
+``EDUNN_DISTRIBUTED_CHECKS=0`` turns it off.  With NCCL, waiting for a collective means waiting
+on the host for a CUDA event (PyTorch instead lets the stream wait and watches time-outs from a
+background thread): simpler, and a collective that never completes still ends in an error.
 """
 from __future__ import annotations
 
 import datetime
+import os
 from typing import Any, Callable
 
 from .. import backend
@@ -137,6 +145,8 @@ def _agree_start(pg: Any, name: str, desc: str) -> tuple:
 
 
 def _agree(pg: Any, name: str, desc: str) -> None:
+    if os.environ.get("EDUNN_DISTRIBUTED_CHECKS", "1") == "0":
+        return      # the user traded the check for one round trip less per collective
     test, check = _agree_start(pg, name, desc)
     poll(test, pg.timeout, pg, name)
     check()

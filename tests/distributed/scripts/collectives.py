@@ -282,6 +282,16 @@ def check_error_mismatched_dtypes_and_ops():
                       "rank 1 called broadcast")
 
 
+def check_checks_can_be_switched_off():
+    os.environ["EDUNN_DISTRIBUTED_CHECKS"] = "0"
+    try:
+        t = edunn.tensor([1.0, 2.0]) * (R + 1)
+        dist.all_reduce(t)
+        assert t.tolist() == [3.0, 6.0]
+    finally:
+        del os.environ["EDUNN_DISTRIBUTED_CHECKS"]
+
+
 def check_error_bad_arguments_are_local():
     _expect_error(lambda: dist.broadcast(edunn.ones(2), src=5), "src=5", kind=ValueError)
     _expect_error(lambda: dist.all_reduce(edunn.ones(2, dtype=edunn.int64), op=dist.ReduceOp.AVG),
