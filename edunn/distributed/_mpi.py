@@ -65,16 +65,16 @@ class MPIComm:
         """``(dtype to reduce in, MPI operator)`` for ``op`` on arrays of ``np_dtype``.
 
         MPI has no ``bool`` sum nor ``bfloat16``: booleans are reduced as ``uint8`` with SUM as a
-        logical or (MAX) and PRODUCT as a logical and (MIN), as PyTorch does; bfloat16 is reduced
-        in float32 and rounded back."""
+        logical or (MAX) and PRODUCT as a logical and (MIN), as PyTorch does; bfloat16 and float16
+        (which only some MPIs reduce) are reduced in float32 and rounded back."""
         MPI = mpi()
         kind = np.dtype(np_dtype).kind
         work = np.dtype(np_dtype)
         if kind == "b":
             work = np.dtype(np.uint8)
             op = {ReduceOp.SUM: ReduceOp.MAX, ReduceOp.PRODUCT: ReduceOp.MIN}.get(op, op)
-        elif work.name == "bfloat16":
-            work = np.dtype(np.float32)
+        elif work.name in ("bfloat16", "float16"):
+            work = np.dtype(np.float32)   # not every MPI reduces float16 (Open MPI does not)
         table = {ReduceOp.SUM: MPI.SUM, ReduceOp.AVG: MPI.SUM, ReduceOp.PRODUCT: MPI.PROD,
                  ReduceOp.MIN: MPI.MIN, ReduceOp.MAX: MPI.MAX, ReduceOp.BAND: MPI.BAND,
                  ReduceOp.BOR: MPI.BOR, ReduceOp.BXOR: MPI.BXOR}

@@ -28,7 +28,7 @@ def close(a, b, tol=1e-5):
 
 
 def check_all_reduce_on_device():
-    for dtype in (edunn.float32, edunn.float64, edunn.float16, edunn.bfloat16, edunn.int64):
+    for dtype in (edunn.float32, edunn.float64, edunn.float16, edunn.int64):   # no bfloat16 in CuPy
         t = (edunn.arange(6).reshape(2, 3) * (R + 1)).to(DEV, dtype)
         dist.all_reduce(t)
         assert t.device.type == DEV and t.dtype == dtype
