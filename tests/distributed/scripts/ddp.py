@@ -264,6 +264,31 @@ def check_join_with_uneven_inputs():
             close(p.detach().numpy(), q.detach().numpy())
 
 
+def check_join_dividing_by_the_active_ranks():
+    model, ref = mlp(seed=11), mlp(seed=11)
+    ddp = DDP(model)
+    with ddp.join(divide_by_initial_world_size=False):
+        for step in range(2 if R == 0 else 1):
+            model.zero_grad()
+            loss_fn(ddp(shard(X * (step + 1))), shard(Y)).backward()
+    if R == 0:   # the last step ran on rank 0 alone: its own gradient, divided by 1
+        loss_fn(ref(shard(X * 2, 0)), shard(Y, 0)).backward()
+        for p, q in zip(model.parameters(), ref.parameters()):
+            close(p.grad.numpy(), q.grad.numpy())
+
+
+def check_join_throw_on_early_termination():
+    ddp = DDP(mlp(seed=12))
+    try:
+        with ddp.join(throw_on_early_termination=True):
+            for step in range(3 if R == 0 else 1):
+                loss_fn(ddp(shard(X)), shard(Y)).backward()
+    except RuntimeError as e:
+        assert "exhausted inputs" in str(e)
+    else:
+        raise AssertionError("no rank raised")
+
+
 def check_model_mismatch_is_an_error_on_every_rank():
     model = nn.Linear(5, 3 + R)
     try:
