@@ -23,7 +23,7 @@ Files: ``_group.py`` (groups, ``ReduceOp``, ``Work``, time-outs), ``_init.py``
 ``_store.py`` (the key-value stores NCCL uses to meet).  Importing this package is cheap: mpi4py
 and CuPy's NCCL are imported by ``init_process_group``.
 """
-from ._group import (Backend, DistBackendError, GroupMember, ProcessGroup, ReduceOp, Work,
+from ._group import (Backend, DistBackendError, Future, GroupMember, ProcessGroup, ReduceOp, Work,
                      default_pg_timeout, get_backend, get_global_rank, get_group_rank,
                      get_process_group_ranks, get_rank, get_world_size, is_initialized)
 from ._init import (destroy_process_group, init_process_group, is_available, is_gloo_available,
@@ -37,7 +37,7 @@ from ._store import FileStore, HashStore, PrefixStore, Store, TCPStore
 
 __all__ = [
     "FileStore", "HashStore", "PrefixStore", "Store", "TCPStore",
-    "Backend", "DistBackendError", "GroupMember", "ProcessGroup", "ReduceOp", "Work",
+    "Backend", "DistBackendError", "Future", "GroupMember", "ProcessGroup", "ReduceOp", "Work",
     "default_pg_timeout", "get_backend", "get_global_rank", "get_group_rank",
     "get_process_group_ranks", "get_rank", "get_world_size", "is_initialized",
     "destroy_process_group", "init_process_group", "is_available", "is_gloo_available",

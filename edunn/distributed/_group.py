@@ -174,9 +174,56 @@ class Work:
     def synchronize(self) -> None:
         self.wait()
 
+    def get_future(self) -> "Future":
+        """A :class:`Future` whose value is the list of output tensors, once the work is done."""
+        return Future(self)
+
     def __repr__(self) -> str:
         state = "completed" if self._done else "failed" if self._exception else "running"
         return f"<edunn.distributed.Work {self._name} {state}>"
+
+
+class Future:
+    """``torch.futures.Future`` reduced to what a collective needs: ``wait()`` (or ``value()``)
+    gives the work's output tensors, ``done()`` asks without blocking, ``then(fn)`` returns a
+    future of ``fn(this future)``, ``set_result`` completes a future made with ``Future()``."""
+
+    def __init__(self, work: "Work | None" = None) -> None:
+        self._work = work
+        self._value: Any = None
+        self._has_value = False
+        self._parent: "Future | None" = None
+        self._callback: Callable | None = None
+
+    def done(self) -> bool:
+        if self._has_value:
+            return True
+        if self._parent is not None:
+            return self._parent.done()
+        return self._work is not None and self._work.is_completed()
+
+    def wait(self) -> Any:
+        if not self._has_value:
+            if self._parent is not None:
+                self._parent.wait()
+                self._value = self._callback(self._parent)
+            elif self._work is not None:
+                self._value = self._work.result()
+            else:
+                raise RuntimeError("this Future has no result yet: call set_result() first")
+            self._has_value = True
+        return self._value
+
+    def value(self) -> Any:
+        return self.wait()
+
+    def set_result(self, result: Any) -> None:
+        self._value, self._has_value = result, True
+
+    def then(self, callback: Callable[["Future"], Any]) -> "Future":
+        child = Future()
+        child._parent, child._callback = self, callback
+        return child
 
 
 def poll(test: Callable[[], bool], timeout: datetime.timedelta, group: "ProcessGroup", name: str,

@@ -27,7 +27,7 @@ accumulated more than once in one backward after its bucket left, the bucket is 
 end of backward (the engine runs post-accumulate hooks once per leaf, as PyTorch's AccumulateGrad,
 so this is the exception); ``static_graph`` and ``check_reduction`` change nothing here; with MPI,
 progress happens when MPI is called, so "overlap" is mostly the structure rather than a speed-up;
-``register_comm_hook`` and ``Work.get_future`` do not exist in edunn.
+``register_comm_hook`` (custom gradient compression) does not exist in edunn.
 """
 from __future__ import annotations
 

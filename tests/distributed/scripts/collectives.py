@@ -91,6 +91,10 @@ def check_all_reduce_async():
     assert work.is_completed() and work.is_success()
     close(t, mine(0) + mine(1))
     assert work.result()[0] is t
+    t2 = edunn.ones(2)
+    fut = dist.all_reduce(t2, async_op=True).get_future()
+    doubled = fut.then(lambda f: f.value()[0] * 2)
+    assert doubled.wait().tolist() == [4.0, 4.0] and fut.done() and fut.wait()[0] is t2
 
 
 def check_all_reduce_non_contiguous_and_scalar():
