@@ -27,7 +27,7 @@ accumulated more than once in one backward after its bucket left, the bucket is 
 end of backward (the engine runs post-accumulate hooks once per leaf, as PyTorch's AccumulateGrad,
 so this is the exception); ``static_graph`` and ``check_reduction`` change nothing here; with MPI,
 progress happens when MPI is called, so "overlap" is mostly the structure rather than a speed-up;
-``register_comm_hook`` (custom gradient compression) does not exist in edunn.
+``register_comm_hook`` takes a Python hook (``register_builtin_comm_hook`` does not exist).
 """
 from __future__ import annotations
 
@@ -69,6 +69,57 @@ class _Bucket:
         self.buffer: Any = None      # the persistent flat array (gradient_as_bucket_view)
         self.flat: Tensor | None = None
         self.work: Any = None
+        self.averaged = False        # a comm hook's result is already the average
+
+
+class GradBucket:
+    """What a communication hook receives (``torch.distributed.GradBucket``): the flattened
+    gradients of one bucket (``buffer()``), views of it per parameter (``gradients()``), the
+    parameters, the bucket's index and whether it is the last one."""
+
+    def __init__(self, index: int, bucket: _Bucket, params: list, is_last: bool) -> None:
+        self._index, self._bucket, self._is_last = index, bucket, is_last
+        self._params = [params[i] for i in bucket.indices]
+
+    def index(self) -> int:
+        return self._index
+
+    def buffer(self) -> Tensor:
+        return self._bucket.flat
+
+    def set_buffer(self, buffer: Tensor) -> None:
+        self._bucket.flat._data[...] = buffer._data
+
+    def gradients(self) -> list:
+        flat = self._bucket.flat._data
+        return [Tensor._make(flat[off:off + p.numel()].reshape(p._data.shape))
+                for p, off in zip(self._params, self._bucket.offsets)]
+
+    def parameters(self) -> list:
+        return list(self._params)
+
+    def is_last(self) -> bool:
+        return self._is_last
+
+
+class _FutureWork:
+    """A comm hook's future, waited like a ``Work``: its value becomes the bucket's flat array."""
+
+    def __init__(self, future: Any, bucket: _Bucket) -> None:
+        if not hasattr(future, "wait"):
+            raise TypeError(f"a DDP communication hook must return a Future (dist.Work.get_future()), "
+                            f"but returned {type(future).__name__}")
+        self.future, self.bucket = future, bucket
+
+    def wait(self) -> None:
+        value = self.future.wait()
+        if isinstance(value, (list, tuple)):
+            value = value[0]
+        if not isinstance(value, Tensor) or value.numel() != self.bucket.numel:
+            raise RuntimeError(f"a DDP communication hook's future must hold a tensor of "
+                               f"{self.bucket.numel} elements (the bucket's buffer), but holds {value!r}")
+        if value._data is not self.bucket.flat._data:
+            self.bucket.flat._data[...] = value._data.reshape(-1)
 
 
 class DistributedDataParallel(Module):
@@ -174,6 +225,7 @@ class DistributedDataParallel(Module):
         self._expect = False
         self._unfinished: list = []
         self._join: dict | None = None
+        self._comm_hook: tuple | None = None
         self._divisor = self.world_size
 
         self._verify_same_model()
@@ -346,7 +398,14 @@ class DistributedDataParallel(Module):
                                  else xp.zeros(p.numel(), bucket.dtype.np))
                 flat = xp.concatenate(parts) if len(parts) > 1 else parts[0].copy()
         bucket.flat = Tensor._make(flat)
-        bucket.work = self._dist.all_reduce(bucket.flat, group=self.process_group, async_op=True)
+        if self._comm_hook is None:
+            bucket.averaged = False
+            bucket.work = self._dist.all_reduce(bucket.flat, group=self.process_group, async_op=True)
+        else:   # the hook communicates (and averages) and returns a future of the result
+            state, hook = self._comm_hook
+            grad_bucket = GradBucket(b, bucket, self._params, b == len(self._buckets) - 1)
+            bucket.averaged = True
+            bucket.work = _FutureWork(hook(state, grad_bucket), bucket)
 
     def _finish_backward(self) -> None:
         """Run by the engine once backward has finished: every gradient is final now."""
@@ -377,7 +436,8 @@ class DistributedDataParallel(Module):
     def _write_back(self, bucket: _Bucket, used: list | None) -> None:
         """``param.grad = flat / world_size`` for the parameters of ``bucket``."""
         flat = bucket.flat._data
-        flat /= self._divisor
+        if not bucket.averaged:
+            flat /= self._divisor
         for i, off in zip(bucket.indices, bucket.offsets):
             p = self._params[i]
             if used is not None and not used[i]:
@@ -397,6 +457,17 @@ class DistributedDataParallel(Module):
                 g._version_counter[0] += 1
 
     # --------------------------------------------------------------------------------- misc
+    def register_comm_hook(self, state: Any, hook: Any) -> None:
+        """Replace the bucket all-reduce by ``hook(state, bucket) -> Future`` (gradient
+        compression, say).  The future's value is the bucket's *averaged* flat gradient; see
+        ``edunn.distributed.algorithms.ddp_comm_hooks.default_hooks`` (``allreduce_hook``,
+        ``fp16_compress_hook``).  Call it once, before the first forward."""
+        if self._comm_hook is not None:
+            raise RuntimeError("register_comm_hook or register_builtin_comm_hook can only be called once.")
+        if not callable(hook):
+            raise TypeError(f"hook must be callable, but got {type(hook).__name__}")
+        self._comm_hook = (state, hook)
+
     @contextlib.contextmanager
     def join(self, divide_by_initial_world_size: bool = True, enable: bool = True,
              throw_on_early_termination: bool = False) -> Iterator[None]:

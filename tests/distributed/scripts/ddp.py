@@ -289,6 +289,36 @@ def check_join_throw_on_early_termination():
         raise AssertionError("no rank raised")
 
 
+def check_comm_hooks():
+    from edunn.distributed.algorithms.ddp_comm_hooks import default_hooks
+    ref = mlp(seed=13)
+    loss_fn(ref(edunn.tensor(X)), edunn.tensor(Y)).backward()
+    for hook, tol in ((default_hooks.allreduce_hook, 1e-5), (default_hooks.fp16_compress_hook, 2e-3)):
+        model = mlp(seed=13)
+        ddp = DDP(model, bucket_cap_mb=1e-4)
+        ddp.register_comm_hook(None, hook)
+        for _ in range(2):
+            model.zero_grad()
+            loss_fn(ddp(shard(X)), shard(Y)).backward()
+            for p, q in zip(model.parameters(), ref.parameters()):
+                close(p.grad.numpy(), q.grad.numpy(), tol)
+        try:
+            ddp.register_comm_hook(None, hook)
+        except RuntimeError as e:
+            assert "can only be called once" in str(e)
+        else:
+            raise AssertionError("a second hook was accepted")
+    seen = []
+
+    def spy(state, bucket):
+        seen.append((bucket.index(), bucket.is_last(), [tuple(g.shape) for g in bucket.gradients()]))
+        return default_hooks.allreduce_hook(state, bucket)
+    ddp = DDP(mlp(seed=13), bucket_cap_mb=1e-6)    # one parameter per bucket
+    ddp.register_comm_hook(None, spy)
+    loss_fn(ddp(shard(X)), shard(Y)).backward()
+    assert seen == [(0, False, [(3,)]), (1, False, [(3, 16)]), (2, False, [(16,)]), (3, True, [(16, 5)])]
+
+
 def check_model_mismatch_is_an_error_on_every_rank():
     model = nn.Linear(5, 3 + R)
     try:

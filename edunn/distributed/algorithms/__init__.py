@@ -1,0 +1,1 @@
+"""``edunn.distributed.algorithms``: DDP communication hooks (``ddp_comm_hooks``), as PyTorch's."""
