@@ -269,7 +269,7 @@ def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
     d = wrap_dim(dim, input._data.ndim)
     n = input._data.shape[d]
     size = max(-(-n // chunks), 1) if n else 0
-    return split(input, size if n else 1, d) if n else _split_at(input, d, [0, 0])
+    return split(input, size, d) if n else _split_at(input, d, [0] * (chunks + 1))  # torch: `chunks` empty pieces
 
 
 def _split_indices(input: Tensor, s: Any, dim: int, who: str) -> tuple:

@@ -149,3 +149,12 @@ def test_repeat_interleave_tensor_repeats():
     ref = torch.tensor(x).repeat_interleave(torch.tensor(r), dim=0)
     assert_close(out, ref)
     assert_close(edunn.repeat_interleave(edunn.tensor(r)), torch.repeat_interleave(torch.tensor(r)))
+
+
+@pytest.mark.lesson01
+@pytest.mark.parametrize("n,chunks", [(0, 1), (0, 2), (0, 3), (5, 2), (5, 3), (6, 4), (1, 3), (4, 3), (10, 4)])
+def test_chunk_sizes_equal_torch(n, chunks):
+    torch = pytest.importorskip("torch")
+    ours = [t.shape for t in edunn.zeros(n, 2).chunk(chunks)]
+    theirs = [tuple(t.shape) for t in torch.zeros(n, 2).chunk(chunks)]
+    assert ours == theirs
