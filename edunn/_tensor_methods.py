@@ -211,6 +211,8 @@ class TensorMethods:
     def reciprocal(self): return _ew.reciprocal(self)
     def reciprocal_(self): return self._inplace(_ew.reciprocal(self))
     def erf(self): return _ew.erf(self)
+    def sinc(self): return _ew.sinc(self)
+    def sinc_(self): return self._inplace(_ew.sinc(self))
     def erfc(self): return _ew.erfc(self)
     def erfinv(self): return _ew.erfinv(self)
     def erfinv_(self): return self._inplace(_ew.erfinv(self))

@@ -96,6 +96,10 @@ class Tensor(TensorMethods):
     def is_cuda(self) -> bool:
         return backend.is_cupy_array(self._data)
 
+    def get_device(self) -> int:
+        """The CUDA device index of a CUDA tensor; -1 on the CPU (``torch.Tensor.get_device``)."""
+        return self.device.index if self.is_cuda else -1
+
     @property
     def ndim(self) -> int:
         return self._data.ndim

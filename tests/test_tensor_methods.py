@@ -154,3 +154,13 @@ def test_inplace_indexing_and_shape_methods(name, args):
 def test_functional_alias_matches_torch(name, call):
     ours, theirs = call(edunn), call(torch)
     assert_close(ours, theirs, 1e-5, 1e-5, name)
+
+
+def test_get_device_and_sinc_methods_match_torch():
+    torch = pytest.importorskip("torch")
+    assert edunn.zeros(2).get_device() == torch.zeros(2).get_device() == -1
+    x = [0.0, 0.5, -1.25, 3.0]
+    assert edunn.tensor(x).sinc().tolist() == pytest.approx(torch.tensor(x).sinc().tolist(), rel=1e-6)
+    y = edunn.tensor(x)
+    y.sinc_()
+    assert y.tolist() == pytest.approx(torch.tensor(x).sinc().tolist(), rel=1e-6)
