@@ -13,7 +13,7 @@ semantics) and lesson 02 (the gradient of a gather is a scatter-add).
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 from .. import backend
 from ..autograd.function import Function
@@ -75,7 +75,36 @@ def _normalize(x: Any, index: Any) -> tuple[tuple, bool]:
                 out.extend(arr.nonzero())
             else:
                 out.append(arr.astype(_INT64) if arr.dtype.kind == "u" else arr)
+    if advanced and backend.is_cupy_array(x):
+        _check_bounds(out, x.shape)
     return tuple(out), advanced
+
+
+def _first_bad(arr: Any, n: int, low: int | None = None) -> int:
+    """The first entry of ``arr`` outside ``[low, n)`` (``low`` defaults to ``-n``)."""
+    return int(arr[(arr < (-n if low is None else low)) | (arr >= n)].ravel()[0])
+
+
+def _check_bounds(index: Sequence, shape: tuple) -> None:
+    """Every integer index array in ``index`` within its dimension of ``shape``.  NumPy checks
+    this itself; CuPy wraps around silently, so on a GPU the check is a device-side assert
+    (reported at the next synchronisation, as PyTorch's CUDA kernels do)."""
+    consumed = sum(1 for i in index if i is not None and i is not Ellipsis
+                   and not (getattr(i, "ndim", 1) == 0 and getattr(i, "dtype", None) == bool))
+    dim = 0
+    for item in index:
+        if item is None or (getattr(item, "ndim", 1) == 0 and getattr(item, "dtype", None) == bool):
+            continue  # a new axis: no dimension of x is consumed
+        if item is Ellipsis:
+            dim += len(shape) - consumed
+            continue
+        if hasattr(item, "dtype") and item.dtype.kind in "iu" and item.size and dim < len(shape):
+            n = shape[dim]
+            backend.device_assert(
+                ((item < -n) | (item >= n)).any(),
+                lambda item=item, n=n, dim=dim: IndexError(
+                    f"index {_first_bad(item, n)} is out of bounds for dimension {dim} with size {n}"))
+        dim += 1
 
 
 def _basic_view(xd: Any, idx: tuple) -> Any:
@@ -90,7 +119,12 @@ class Index(Function):
     @staticmethod
     def forward(ctx, x, idx, advanced):
         ctx.args = (x._data.shape, idx, advanced)
-        return x._data[idx] if advanced else _basic_view(x._data, idx)
+        if not advanced:
+            return _basic_view(x._data, idx)
+        try:
+            return x._data[idx]
+        except IndexError as err:  # NumPy says "axis"; PyTorch's message says "dimension"
+            raise IndexError(str(err).replace(" for axis ", " for dimension ")) from None
 
     @staticmethod
     def backward(ctx, grad):
@@ -213,6 +247,10 @@ def _dim_index(x: Tensor, dim: int, index: Any, who: str) -> tuple:
             raise RuntimeError(f"Size does not match at dimension {k} expected index {list(arr.shape)} to be "
                                f"smaller than self {list(xd.shape)} apart from dimension {d}")
     xp = backend.array_module(xd)
+    if arr.size:  # PyTorch allows no negative index here; NumPy would count from the end and
+        n_d = xd.shape[d]  # CuPy wrap around, so check (on a GPU at the next synchronisation)
+        backend.device_assert(((arr < 0) | (arr >= n_d)).any(), lambda: RuntimeError(
+            f"index {_first_bad(arr, n_d, 0)} is out of bounds for dimension {d} with size {n_d}"))
     idx = []
     for k, s in enumerate(arr.shape):
         if k == d:
@@ -272,6 +310,10 @@ def index_select(input: Tensor, dim: int, index: Tensor, *, out: Any = None) -> 
     if arr.ndim > 1:
         raise IndexError(f"index_select(): Index is supposed to be a vector, got shape {list(arr.shape)}")
     d = wrap_dim(dim, max(input._data.ndim, 1))
+    if arr.size:
+        n_d = input._data.shape[d] if input._data.ndim else 1
+        backend.device_assert(((arr < 0) | (arr >= n_d)).any(),
+                              lambda: IndexError("index out of range in self"))
     if input._data.ndim == 0:
         return write_out(getitem(input.reshape((1,)), (index if arr.ndim else index.reshape((1,)),)).reshape(()), out)
     return write_out(getitem(input, (slice(None),) * d + (Tensor._make(arr.reshape(-1)),)), out)

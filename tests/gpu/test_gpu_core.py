@@ -54,3 +54,12 @@ def test_a_bad_class_index_on_the_gpu_is_reported_at_the_next_synchronisation(gp
         emb(edunn.tensor([1, 5], device=gpu)).sum().item()
     ok = edunn.nn.functional.cross_entropy(logits, edunn.tensor([0, 1, 2, -100], device=gpu))
     assert abs(ok.item() - 1.0986123) < 1e-5  # a failed check is reported once, then forgotten
+
+
+def test_an_out_of_range_index_on_the_gpu_is_an_error_not_a_wrapped_read(gpu):
+    x = edunn.arange(3.0, device=gpu)
+    with pytest.raises(IndexError, match="index 3 is out of bounds for dimension 0 with size 3"):
+        x[edunn.tensor([0, 3], device=gpu)].sum().item()
+    with pytest.raises(RuntimeError, match="index 5 is out of bounds for dimension 0 with size 3"):
+        x.gather(0, edunn.tensor([5], device=gpu)).item()
+    assert x[edunn.tensor([-1], device=gpu)].item() == 2.0

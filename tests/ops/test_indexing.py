@@ -168,3 +168,29 @@ def test_where_dtypes_and_errors():
         edunn.zeros(2).masked_fill(c, edunn.zeros(2))
     with pytest.raises(RuntimeError, match="Expected dtype int64 for index"):
         edunn.zeros(2, 2).gather(0, edunn.zeros(2, 2))
+
+
+@pytest.mark.parametrize("bad", [-1, 3])
+def test_gather_scatter_index_select_refuse_out_of_range_indices_as_torch(bad):
+    torch = pytest.importorskip("torch")
+    x, tx = edunn.arange(3.0), torch.arange(3.0)
+    i, ti = edunn.tensor([bad]), torch.tensor([bad])
+    for ours, theirs in ((lambda: x.gather(0, i), lambda: tx.gather(0, ti)),
+                         (lambda: x.scatter_add(0, i, edunn.ones(1)), lambda: tx.scatter_add(0, ti, torch.ones(1))),
+                         (lambda: x.index_select(0, i), lambda: tx.index_select(0, ti))):
+        with pytest.raises(Exception) as want:
+            theirs()
+        with pytest.raises(want.type, match=str(want.value).split("\n")[0][:40].replace("(", ".").replace(")", ".")):
+            ours()
+
+
+def test_the_gpu_bounds_check_names_the_dimension_past_none_and_ellipsis():
+    # CuPy wraps out-of-range indices around; edunn checks them (on a GPU as a device-side
+    # assert).  The check itself, run on NumPy arrays here, where it raises at once.
+    from edunn.ops.indexing import _check_bounds
+    idx = (None, Ellipsis, np.array([0, 4]), slice(None))
+    with pytest.raises(IndexError, match="index 4 is out of bounds for dimension 1 with size 4"):
+        _check_bounds(idx, (2, 4, 5))
+    _check_bounds((np.array([-4, 3]), np.asarray(True), np.array([1])), (4, 2))  # all in range
+    with pytest.raises(IndexError, match="index -3 is out of bounds for dimension 1 with size 2"):
+        _check_bounds((slice(None), np.array([1, -3])), (4, 2))
