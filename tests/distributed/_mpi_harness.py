@@ -77,3 +77,21 @@ def assert_passed(launched: tuple, check: str, ranks: range) -> None:
         assert got is not None, (f"rank {rank} reported nothing for {check} (exit code "
                                  f"{proc.returncode})\nstdout:\n{proc.stdout[-3000:]}\nstderr:\n{proc.stderr[-3000:]}")
         assert got[0] == "pass", f"rank {rank}: {check} failed:\n{got[1]}"
+
+
+def script_tests(script: str, n: int = 2, timeout: float = 60) -> tuple:
+    """The tests of one script under ``mpiexec -n n``: a module-scoped fixture launching it once,
+    a test per check it defines (each rank must report it passed), and its exit code --
+    ``launched, test_x, test_exit_code = script_tests("x.py")`` in a test module."""
+    @pytest.fixture(scope="module")
+    def launched():
+        return launch(script, n=n, timeout=timeout)
+
+    @pytest.mark.parametrize("check", check_names(script))
+    def test_check(launched, check):
+        assert_passed(launched, check, range(n))
+
+    def test_exit_code(launched):
+        proc, _ = launched
+        assert proc.returncode == 0, proc.stderr[-3000:]
+    return launched, test_check, test_exit_code
