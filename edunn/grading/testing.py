@@ -22,6 +22,7 @@ from typing import Any
 
 from edunn.grading.check import run_exercise
 from edunn.grading.feedback import Feedback
+from edunn.grading.notebooks import read_notebook
 
 
 def stub(*args: Any, **kwargs: Any) -> Any:
@@ -79,3 +80,30 @@ def assert_partial(
     if mentions is not None:
         assert mentions in text, f"{exercise_id}: the feedback does not mention {mentions!r}:\n{text}"
     return result
+
+
+def from_notebook(path: Any, name: str, *replacements: tuple, prelude: str = "import edunn\n",
+                  needs: tuple = ()) -> Any:
+    """The function or class ``name`` as a solution notebook defines it, run in a fresh namespace
+    (``prelude`` first, then the cells defining each of ``needs``, then ``name``'s cell), with
+    ``(old, new)`` text replacements applied to ``name``'s cell -- how a grader test plants a
+    mistake in the notebook's own solution.  ``check(...)`` calls in those cells return the
+    implementation, as they do on full marks."""
+    cells = {}
+    for cell in read_notebook(path).cells:
+        if cell.cell_type != "code":
+            continue
+        for wanted in (*needs, name):
+            if f"def {wanted}(" in cell.source or f"class {wanted}(" in cell.source:
+                cells[wanted] = cell.source
+    namespace: dict = {}
+    exec(prelude, namespace)
+    namespace["check"] = lambda exercise_id, impl: impl
+    for wanted in needs:
+        exec(compile(cells[wanted], f"<{wanted} cell>", "exec"), namespace)
+    source = cells[name]
+    for old, new in replacements:
+        assert old in source, f"planted mistake: {old!r} is not in the solution of {name}"
+        source = source.replace(old, new)
+    exec(compile(source, f"<{name} cell>", "exec"), namespace)
+    return namespace[name]

@@ -10,8 +10,7 @@ import pytest
 
 import edunn
 import edunn.grading.exercises.lesson15 as lesson15
-from edunn.grading.notebooks import read_notebook
-from edunn.grading.testing import StubClass, assert_full_marks, assert_partial, assert_zero
+from edunn.grading.testing import StubClass, assert_full_marks, assert_partial, assert_zero, from_notebook
 from edunn.optim import Optimizer
 
 pytestmark = pytest.mark.lesson15
@@ -105,31 +104,9 @@ def test_stub_step_gets_zero(exercise_id):
 
 # ---------------------------------------------------------------------------- the notebook
 
-def _solution_cells() -> dict:
-    """The source of every code cell of the solution notebook, by the name it defines."""
-    cells = {}
-    for cell in read_notebook(SOLUTION).cells:
-        if cell.cell_type != "code":
-            continue
-        for name in ("MyAdamW", "MyAdamax", "MyRAdam", "MyRprop", "rho"):
-            if f"class {name}(" in cell.source or f"def {name}(" in cell.source:
-                cells[name] = cell.source
-    return cells
-
-
-def _build(name: str, *replacements: tuple) -> type:
-    """The notebook's class ``name``, with ``(old, new)`` text replacements (planted mistakes)."""
-    cells = _solution_cells()
-    namespace = {}
-    exec("import math\nimport edunn\nfrom edunn.optim import Optimizer\n", namespace)
-    namespace["check"] = lambda exercise_id, impl: impl
-    exec(compile(cells["rho"], "<rho cell>", "exec"), namespace)
-    source = cells[name]
-    for old, new in replacements:
-        assert old in source, f"planted mistake: {old!r} is not in the solution of {name}"
-        source = source.replace(old, new)
-    exec(compile(source, f"<{name} cell>", "exec"), namespace)
-    return namespace[name]
+def _build(name: str, *replacements: tuple):
+    """The notebook's ``name``, with ``(old, new)`` text replacements (planted mistakes)."""
+    return from_notebook(SOLUTION, name, *replacements, prelude='import math\nimport edunn\nfrom edunn.optim import Optimizer\n', needs=("rho",))
 
 
 @needs_solution

@@ -10,7 +10,7 @@ import pytest
 import edunn
 import edunn.grading.exercises.lesson16 as lesson16
 from edunn.grading.notebooks import read_notebook
-from edunn.grading.testing import StubClass, assert_full_marks, assert_partial, assert_zero
+from edunn.grading.testing import StubClass, assert_full_marks, assert_partial, assert_zero, from_notebook
 from edunn.optim import lr_scheduler
 from edunn.optim.lr_scheduler import LRScheduler
 
@@ -112,28 +112,9 @@ def test_stub_get_lr_gets_zero(exercise_id):
 NAMES = ("MyStepLR", "MyCosineAnnealingLR", "MyReduceLROnPlateau")
 
 
-def _solution_cells() -> dict:
-    cells = {}
-    for cell in read_notebook(SOLUTION).cells:
-        if cell.cell_type != "code":
-            continue
-        for name in NAMES:
-            if f"class {name}(" in cell.source:
-                cells[name] = cell.source
-    return cells
-
-
-def _build(name: str, *replacements: tuple) -> type:
-    """The notebook's class ``name``, with ``(old, new)`` text replacements (planted mistakes)."""
-    namespace = {}
-    exec("import math\nimport edunn\nfrom edunn.optim.lr_scheduler import LRScheduler\n", namespace)
-    namespace["check"] = lambda exercise_id, impl: impl
-    source = _solution_cells()[name]
-    for old, new in replacements:
-        assert old in source, f"planted mistake: {old!r} is not in the solution of {name}"
-        source = source.replace(old, new)
-    exec(compile(source, f"<{name} cell>", "exec"), namespace)
-    return namespace[name]
+def _build(name: str, *replacements: tuple):
+    """The notebook's ``name``, with ``(old, new)`` text replacements (planted mistakes)."""
+    return from_notebook(SOLUTION, name, *replacements, prelude='import math\nimport edunn\nfrom edunn.optim.lr_scheduler import LRScheduler\n')
 
 
 @needs_solution

@@ -10,8 +10,7 @@ import pytest
 import edunn
 import edunn.grading.exercises.lesson17 as lesson17
 import edunn.nn as nn
-from edunn.grading.notebooks import read_notebook
-from edunn.grading.testing import StubClass, assert_full_marks, assert_partial, assert_zero, stub
+from edunn.grading.testing import StubClass, assert_full_marks, assert_partial, assert_zero, stub, from_notebook
 from edunn.optim import swa_utils
 
 pytestmark = pytest.mark.lesson17
@@ -139,28 +138,9 @@ def test_update_bn_reference_matches_pytorch():
 
 # ---------------------------------------------------------------------------- the notebook
 
-def _solution_cells() -> dict:
-    cells = {}
-    for cell in read_notebook(SOLUTION).cells:
-        if cell.cell_type != "code":
-            continue
-        for name in ("MyAveragedModel", "my_update_bn"):
-            if f"class {name}(" in cell.source or f"def {name}(" in cell.source:
-                cells[name] = cell.source
-    return cells
-
-
 def _build(name: str, *replacements: tuple):
     """The notebook's ``name``, with ``(old, new)`` text replacements (planted mistakes)."""
-    source = _solution_cells()[name]
-    for old, new in replacements:
-        assert old in source, f"planted mistake: {old!r} is not in the solution of {name}"
-        source = source.replace(old, new)
-    namespace = {}
-    exec("import copy\nimport edunn\nimport edunn.nn as nn\n", namespace)
-    namespace["check"] = lambda exercise_id, impl: impl
-    exec(compile(source, f"<{name} cell>", "exec"), namespace)
-    return namespace[name]
+    return from_notebook(SOLUTION, name, *replacements, prelude='import copy\nimport edunn\nimport edunn.nn as nn\n')
 
 
 @needs_solution

@@ -13,8 +13,7 @@ import edunn
 import edunn.grading.exercises.lesson18 as lesson18
 import edunn.nn as nn
 import edunn.nn.functional as F
-from edunn.grading.notebooks import read_notebook
-from edunn.grading.testing import assert_full_marks, assert_partial, assert_zero, stub
+from edunn.grading.testing import assert_full_marks, assert_partial, assert_zero, stub, from_notebook
 from edunn.lessons_support.ring import SimulatedRing
 
 pytestmark = pytest.mark.lesson18
@@ -126,28 +125,9 @@ def test_simulated_ring_passes_to_the_right_and_counts():
 
 # ---------------------------------------------------------------------------- the notebook
 
-def _solution_cells() -> dict:
-    cells = {}
-    for cell in read_notebook(SOLUTION).cells:
-        if cell.cell_type != "code":
-            continue
-        for name in NAMES.values():
-            if f"def {name}(" in cell.source:
-                cells[name] = cell.source
-    return cells
-
-
 def _build(name: str, *replacements: tuple):
     """The notebook's ``name``, with ``(old, new)`` text replacements (planted mistakes)."""
-    source = _solution_cells()[name]
-    for old, new in replacements:
-        assert old in source, f"planted mistake: {old!r} is not in the solution of {name}"
-        source = source.replace(old, new)
-    namespace = {}
-    exec("import math\nimport edunn\n", namespace)
-    namespace["check"] = lambda exercise_id, impl: impl
-    exec(compile(source, f"<{name} cell>", "exec"), namespace)
-    return namespace[name]
+    return from_notebook(SOLUTION, name, *replacements, prelude='import math\nimport edunn\n')
 
 
 @needs_solution
