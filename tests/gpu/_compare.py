@@ -30,6 +30,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+import pytest
+
 import edunn
 
 #: print each comparison's error as a fraction of its tolerance (to see the margins)
@@ -246,3 +248,21 @@ class _FnModule(edunn.nn.Module):
 
     def forward(self, *xs: Any) -> Any:
         return self.fn(*xs)
+
+
+def dtype_tests(cases: Sequence, f64: Sequence[str], f16: Sequence[str],
+                wrap: Callable = lambda make: make) -> tuple:
+    """The float64 and float16 variants of a layer table's ``test_layer_matches_cpu``: the cases
+    named in ``f64``/``f16`` (by id) re-run in that dtype; ``wrap(make)`` may adjust the layer."""
+    by_id = {p.id: p for p in cases}
+
+    @pytest.mark.parametrize("name", f64)
+    def test_layer_matches_cpu_float64(gpu, name):
+        make, spec, kw = by_id[name].values
+        check_module(wrap(make), spec, gpu, dtype=edunn.float64, **kw)
+
+    @pytest.mark.parametrize("name", f16)
+    def test_layer_matches_cpu_float16(gpu, name):
+        make, spec, kw = by_id[name].values
+        check_module(wrap(make), spec, gpu, dtype=edunn.float16, **kw)
+    return test_layer_matches_cpu_float64, test_layer_matches_cpu_float16

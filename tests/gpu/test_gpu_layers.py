@@ -8,7 +8,7 @@ import pytest
 import edunn
 import edunn.nn as nn
 import edunn.nn.functional as F
-from _compare import Const, assert_close_arrays, check_module, randn, rng
+from _compare import Const, assert_close_arrays, check_module, randn, rng, dtype_tests
 
 pytestmark = pytest.mark.lesson18
 
@@ -205,19 +205,7 @@ F64 = ["Linear", "Bilinear", "GELU", "Softmax", "LogSoftmax", "CrossEntropyLoss-
        "PairwiseDistance-p3", "Mish", "SELU"]
 F16 = ["Linear", "ReLU", "GELU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "SiLU", "Embedding",
        "MSELoss-mean", "CrossEntropyLoss-mean", "BCEWithLogitsLoss-sum"]
-_BY_ID = {p.id: p for p in CASES}
-
-
-@pytest.mark.parametrize("name", F64)
-def test_layer_matches_cpu_float64(gpu, name):
-    make, spec, kw = _BY_ID[name].values
-    check_module(make, spec, gpu, dtype=edunn.float64, **kw)
-
-
-@pytest.mark.parametrize("name", F16)
-def test_layer_matches_cpu_float16(gpu, name):
-    make, spec, kw = _BY_ID[name].values
-    check_module(make, spec, gpu, dtype=edunn.float16, **kw)
+test_layer_matches_cpu_float64, test_layer_matches_cpu_float16 = dtype_tests(CASES, F64, F16)
 
 
 # ------------------------------------------------------------------------------- random layers

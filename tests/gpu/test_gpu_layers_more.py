@@ -7,7 +7,7 @@ import pytest
 import edunn
 import edunn.nn as nn
 import edunn.nn.functional as F
-from _compare import check_module, randn, rng
+from _compare import check_module, randn, rng, dtype_tests
 
 pytestmark = pytest.mark.lesson18
 
@@ -206,19 +206,7 @@ F64 = ["Conv2d-stride-pad-dil-groups", "Conv3d", "ConvTranspose2d", "Fold", "Unf
        "InstanceNorm2d-affine-running", "GroupNorm", "LayerNorm", "RMSNorm", "LocalResponseNorm"]
 F16 = ["Conv2d", "Conv2d-stride-pad-dil-groups", "ConvTranspose2d", "MaxPool2d-indices-pad-ceil", "AvgPool2d",
        "AdaptiveAvgPool2d-None", "ReflectionPad2d", "Upsample-bilinear", "BatchNorm2d", "LayerNorm", "GroupNorm"]
-_BY_ID = {p.id: p for p in CASES}
-
-
-@pytest.mark.parametrize("name", F64)
-def test_layer_matches_cpu_float64(gpu, name):
-    make, spec, kw = _BY_ID[name].values
-    check_module(lambda: _perturb_affine(make()), spec, gpu, dtype=edunn.float64, **kw)
-
-
-@pytest.mark.parametrize("name", F16)
-def test_layer_matches_cpu_float16(gpu, name):
-    make, spec, kw = _BY_ID[name].values
-    check_module(lambda: _perturb_affine(make()), spec, gpu, dtype=edunn.float16, **kw)
+test_layer_matches_cpu_float64, test_layer_matches_cpu_float16 = dtype_tests(CASES, F64, F16, wrap=lambda make: lambda: _perturb_affine(make()))
 
 
 def test_max_pool_indices_point_at_the_maxima_on_the_device(gpu):

@@ -11,7 +11,7 @@ import edunn
 import edunn.nn as nn
 import edunn.nn.functional as F
 from edunn.nn.utils.rnn import pack_padded_sequence, pack_sequence, pad_packed_sequence
-from _compare import Const, check_module, make_inputs, randn, rng
+from _compare import Const, check_module, make_inputs, randn, rng, dtype_tests
 
 pytestmark = pytest.mark.lesson18
 
@@ -209,19 +209,7 @@ F64 = ["LSTM-2layers-bi-proj", "GRU-2layers-h0", "RNN-packed", "LSTMCell", "GRUC
        "AdaptiveLogSoftmaxWithLoss", "CTCLoss-mean"]
 # smooth activations only: half rounding can move a pre-activation across a ReLU kink
 F16 = ["MultiheadAttention", "TransformerEncoderLayer-normfirst-gelu-kpm", "GRU", "LSTMCell"]
-_BY_ID = {p.id: p for p in CASES}
-
-
-@pytest.mark.parametrize("name", F64)
-def test_layer_matches_cpu_float64(gpu, name):
-    make, spec, kw = _BY_ID[name].values
-    check_module(make, spec, gpu, dtype=edunn.float64, **kw)
-
-
-@pytest.mark.parametrize("name", F16)
-def test_layer_matches_cpu_float16(gpu, name):
-    make, spec, kw = _BY_ID[name].values
-    check_module(make, spec, gpu, dtype=edunn.float16, **kw)
+test_layer_matches_cpu_float64, test_layer_matches_cpu_float16 = dtype_tests(CASES, F64, F16)
 
 
 # ------------------------------------------------------------------------------- lazy layers
