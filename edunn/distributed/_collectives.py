@@ -62,6 +62,16 @@ def _tensor(t: Any, name: str, arg: str = "tensor") -> Tensor:
     return t
 
 
+def _begin(tensor: Any, group: Any, name: str) -> Any:
+    """The checks every one-tensor collective starts with: a dense tensor, a usable group (None
+    when this rank is not in it: the call is then a no-op), a device the backend can move."""
+    _tensor(tensor, name)
+    pg = _group(group, name)
+    if pg is not None:
+        _device(pg, tensor, name)
+    return pg
+
+
 def _device(pg: Any, t: Tensor, name: str, arg: str = "tensor") -> None:
     if pg._backend == "nccl":
         if t.device.type != "cuda":
@@ -209,11 +219,9 @@ def _run(pg: Any, name: str, started: tuple, finish: Callable[[], None] | None, 
 def all_reduce(tensor: Tensor, op: Any = ReduceOp.SUM, group: Any = None, async_op: bool = False) -> Work | None:
     """Reduce ``tensor`` over all ranks of ``group``, in place on every rank:
     ``tensor = op(tensor_0, ..., tensor_{p-1})`` (``AVG``: the sum divided by ``p``)."""
-    _tensor(tensor, "all_reduce")
-    pg = _group(group, "all_reduce")
+    pg = _begin(tensor, group, "all_reduce")
     if pg is None:
         return None
-    _device(pg, tensor, "all_reduce")
     op = _check_op(op, tensor.dtype, "all_reduce")
     _agree(pg, "all_reduce", _desc(tensor, op=op.name))
     work_dtype, cop = pg.comm.reduce_plan(tensor._data.dtype, op)
@@ -229,11 +237,9 @@ def all_reduce(tensor: Tensor, op: Any = ReduceOp.SUM, group: Any = None, async_
 def broadcast(tensor: Tensor, src: int | None = None, group: Any = None, async_op: bool = False,
               group_src: int | None = None) -> Work | None:
     """Copy rank ``src``'s ``tensor`` into ``tensor`` on every other rank of ``group``."""
-    _tensor(tensor, "broadcast")
-    pg = _group(group, "broadcast")
+    pg = _begin(tensor, group, "broadcast")
     if pg is None:
         return None
-    _device(pg, tensor, "broadcast")
     root = _root(pg, src, group_src, "broadcast", "src")
     _agree(pg, "broadcast", _desc(tensor, src=pg._ranks[root]))
     buf = _stage(pg, tensor._data)
@@ -297,11 +303,9 @@ def reduce(tensor: Tensor, dst: int | None = None, op: Any = ReduceOp.SUM, group
            async_op: bool = False, group_dst: int | None = None) -> Work | None:
     """Like ``all_reduce``, but only rank ``dst`` receives the result (the others' tensors are
     left as they were)."""
-    _tensor(tensor, "reduce")
-    pg = _group(group, "reduce")
+    pg = _begin(tensor, group, "reduce")
     if pg is None:
         return None
-    _device(pg, tensor, "reduce")
     op = _check_op(op, tensor.dtype, "reduce")
     root = _root(pg, dst, group_dst, "reduce", "dst")
     _agree(pg, "reduce", _desc(tensor, op=op.name, dst=pg._ranks[root]))
@@ -321,11 +325,9 @@ def reduce(tensor: Tensor, dst: int | None = None, op: Any = ReduceOp.SUM, group
 def gather(tensor: Tensor, gather_list: list | None = None, dst: int | None = None, group: Any = None,
            async_op: bool = False, group_dst: int | None = None) -> Work | None:
     """``gather_list[i] = tensor`` of rank ``i``, on rank ``dst`` only (the others pass no list)."""
-    _tensor(tensor, "gather")
-    pg = _group(group, "gather")
+    pg = _begin(tensor, group, "gather")
     if pg is None:
         return None
-    _device(pg, tensor, "gather")
     root = _root(pg, dst, group_dst, "gather", "dst")
     _root_list(pg, root, gather_list, tensor, "gather", "gather_list")
     _agree(pg, "gather", _desc(tensor, dst=pg._ranks[root]))
@@ -342,11 +344,9 @@ def gather(tensor: Tensor, gather_list: list | None = None, dst: int | None = No
 def scatter(tensor: Tensor, scatter_list: list | None = None, src: int | None = None, group: Any = None,
             async_op: bool = False, group_src: int | None = None) -> Work | None:
     """``tensor = scatter_list[rank]`` of rank ``src``, on every rank."""
-    _tensor(tensor, "scatter")
-    pg = _group(group, "scatter")
+    pg = _begin(tensor, group, "scatter")
     if pg is None:
         return None
-    _device(pg, tensor, "scatter")
     root = _root(pg, src, group_src, "scatter", "src")
     _root_list(pg, root, scatter_list, tensor, "scatter", "scatter_list")
     _agree(pg, "scatter", _desc(tensor, src=pg._ranks[root]))
@@ -515,11 +515,9 @@ def isend(tensor: Tensor, dst: int | None = None, group: Any = None, tag: int = 
           group_dst: int | None = None) -> Work | None:
     """Send ``tensor`` to rank ``dst`` without waiting; ``wait()`` the returned work before
     changing it."""
-    _tensor(tensor, "isend")
-    pg = _group(group, "isend")
+    pg = _begin(tensor, group, "isend")
     if pg is None:
         return None
-    _device(pg, tensor, "isend")
     peer = _root(pg, dst, group_dst, "isend", "dst")
     buf = _stage(pg, tensor._data)
     if buf is tensor._data:
@@ -531,11 +529,9 @@ def isend(tensor: Tensor, dst: int | None = None, group: Any = None, tag: int = 
 def irecv(tensor: Tensor, src: int | None = None, group: Any = None, tag: int = 0,
           group_src: int | None = None) -> Work | None:
     """Receive into ``tensor`` from rank ``src`` (any rank when ``None``, MPI only)."""
-    _tensor(tensor, "irecv")
-    pg = _group(group, "irecv")
+    pg = _begin(tensor, group, "irecv")
     if pg is None:
         return None
-    _device(pg, tensor, "irecv")
     peer = None if src is None and group_src is None else _root(pg, src, group_src, "irecv", "src")
     buf = _empty(pg, tuple(tensor.shape), tensor._data.dtype)
     test, abort, source = pg.comm.recv(buf, peer, tag)
