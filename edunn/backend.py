@@ -517,6 +517,20 @@ def cuda_empty_cache() -> None:
         cupy.get_default_memory_pool().free_all_blocks()
 
 
+def cuda_device_properties(index: int | None = None) -> dict:
+    """The CUDA runtime's description of a device (``cudaDeviceProp`` as a dict)."""
+    _require_cuda("get_device_properties")
+    return cupy.cuda.runtime.getDeviceProperties(cuda_current_device() if index is None else int(index))
+
+
+def cuda_mem_get_info(index: int | None = None) -> tuple:
+    """``(free, total)`` bytes of the device's memory, as the driver reports them."""
+    _require_cuda("mem_get_info")
+    with cupy.cuda.Device(index):
+        free, total = cupy.cuda.runtime.memGetInfo()
+    return int(free), int(total)
+
+
 def cuda_device_name(index: int | None = None) -> str:
     _require_cuda("get_device_name")
     idx = cuda_current_device() if index is None else int(index)

@@ -14,7 +14,8 @@ from . import backend
 __all__ = ["is_available", "device_count", "current_device", "set_device", "synchronize",
            "manual_seed", "manual_seed_all", "memory_allocated", "memory_reserved", "empty_cache",
            "get_device_name", "get_rng_state", "set_rng_state", "get_rng_state_all",
-           "set_rng_state_all", "seed", "seed_all", "initial_seed"]
+           "set_rng_state_all", "seed", "seed_all", "initial_seed", "get_device_properties",
+           "get_device_capability", "mem_get_info"]
 
 
 def _index(device: Any) -> int | None:
@@ -79,6 +80,38 @@ def memory_reserved(device: Any = None) -> int:
 def empty_cache() -> None:
     """Give cached, unused GPU memory back to the driver (nothing without CuPy)."""
     backend.cuda_empty_cache()
+
+
+class _CudaDeviceProperties:
+    """What ``get_device_properties`` returns: PyTorch's field names."""
+
+    def __init__(self, props: dict) -> None:
+        name = props["name"]
+        self.name = name.decode() if isinstance(name, bytes) else str(name)
+        self.major, self.minor = int(props["major"]), int(props["minor"])
+        self.total_memory = int(props["totalGlobalMem"])
+        self.multi_processor_count = int(props["multiProcessorCount"])
+
+    def __repr__(self) -> str:
+        return (f"_CudaDeviceProperties(name='{self.name}', major={self.major}, minor={self.minor}, "
+                f"total_memory={self.total_memory // (1024 * 1024)}MB, "
+                f"multi_processor_count={self.multi_processor_count})")
+
+
+def get_device_properties(device: Any = None) -> _CudaDeviceProperties:
+    """Name, compute capability, memory and multiprocessor count of a device."""
+    return _CudaDeviceProperties(backend.cuda_device_properties(_index(device)))
+
+
+def get_device_capability(device: Any = None) -> tuple:
+    """The compute capability ``(major, minor)``, e.g. ``(9, 0)`` for an H100."""
+    props = get_device_properties(device)
+    return props.major, props.minor
+
+
+def mem_get_info(device: Any = None) -> tuple:
+    """``(free, total)`` bytes of the device's memory, from the driver."""
+    return backend.cuda_mem_get_info(_index(device))
 
 
 def get_device_name(device: Any = None) -> str:

@@ -250,7 +250,8 @@ def test_cuda_random_state_functions_without_cuda_say_so():
         pytest.skip("this machine has CUDA")
     edunn.cuda.seed()  # seeding without CUDA does nothing, as in PyTorch
     edunn.cuda.seed_all()
-    for call in (edunn.cuda.get_rng_state, lambda: edunn.cuda.set_rng_state({}), edunn.cuda.initial_seed):
+    for call in (edunn.cuda.get_rng_state, lambda: edunn.cuda.set_rng_state({}), edunn.cuda.initial_seed,
+                 edunn.cuda.get_device_properties, edunn.cuda.get_device_capability, edunn.cuda.mem_get_info):
         with pytest.raises(RuntimeError, match="CUDA is not available: install edunn\\[gpu\\]"):
             call()
     assert edunn.cuda.get_rng_state_all() == []

@@ -63,3 +63,16 @@ def test_an_out_of_range_index_on_the_gpu_is_an_error_not_a_wrapped_read(gpu):
     with pytest.raises(RuntimeError, match="index 5 is out of bounds for dimension 0 with size 3"):
         x.gather(0, edunn.tensor([5], device=gpu)).item()
     assert x[edunn.tensor([-1], device=gpu)].item() == 2.0
+
+
+def test_device_properties_match_torch(gpu):
+    if gpu == "cpu":
+        pytest.skip("describes a CUDA device")
+    torch = pytest.importorskip("torch")
+    ours, theirs = edunn.cuda.get_device_properties(0), torch.cuda.get_device_properties(0)
+    assert (ours.name, ours.major, ours.minor, ours.multi_processor_count) == \
+        (theirs.name, theirs.major, theirs.minor, theirs.multi_processor_count)
+    assert abs(ours.total_memory - theirs.total_memory) < 64 * 2**20
+    assert edunn.cuda.get_device_capability() == torch.cuda.get_device_capability()
+    free, total = edunn.cuda.mem_get_info()
+    assert 0 < free <= total
