@@ -298,8 +298,8 @@ def scalar_result_type(t_dtype: dtype, value: Any) -> dtype:
 
 def check_dtype_on_device(np_dtype: Any, dev: device) -> None:
     if dev.type == "cuda" and numpy.dtype(np_dtype) == numpy.dtype(ml_dtypes.bfloat16):
-        raise TypeError("bfloat16 tensors cannot live on CUDA in edunn: CuPy has no bfloat16 dtype; "
-                        "use float16 or float32 on the GPU")
+        raise TypeError("bfloat16 tensors cannot live on CUDA in edunn: CuPy's bfloat16 support "
+                        "is partial (new in CuPy 14); use float16 or float32 on the GPU")
 
 
 def finfo(d: Any):
