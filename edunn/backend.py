@@ -517,10 +517,21 @@ def scatter_reduce_at(array: Any, index: Any, values: Any, op: str) -> None:
         return scatter_add_at(array, index, values)
     if is_cupy_array(array):
         import cupyx  # type: ignore
-        if op == "maximum":
-            return cupyx.scatter_max(array, index, values)
-        if op == "minimum":
-            return cupyx.scatter_min(array, index, values)
+        if op in ("maximum", "minimum"):
+            scatter = cupyx.scatter_max if op == "maximum" else cupyx.scatter_min
+            if array.dtype.kind != "f":
+                return scatter(array, index, values)
+            # Floats go through their order-preserving unsigned keys: integer atomics are exact
+            # (the float path gave results equal to no candidate for float64 on an H100).
+            # (float16's keys widen to 32 bits, which CuPy's atomics have; the order is kept)
+            wide = numpy.uint32 if array.dtype.itemsize == 2 else None
+            keys, vals = (float_order_keys(a) for a in (array, cupy.asarray(values, dtype=array.dtype)))
+            if wide is not None:
+                keys, vals = keys.astype(wide), vals.astype(wide)
+            scatter(keys, index, vals)
+            keys = keys.astype(numpy.uint16) if wide is not None else keys
+            array[...] = float_from_order_keys(keys, array.dtype)
+            return None
         host = cupy.asnumpy(array)
         idx = tuple(cupy.asnumpy(i) if is_cupy_array(i) else i for i in index) if isinstance(index, tuple) else (
             cupy.asnumpy(index) if is_cupy_array(index) else index)
@@ -529,6 +540,27 @@ def scatter_reduce_at(array: Any, index: Any, values: Any, op: str) -> None:
         return None
     getattr(numpy, op).at(array, index, values)
     return None
+
+
+_KEY_TYPES = {2: numpy.uint16, 4: numpy.uint32, 8: numpy.uint64}
+
+
+def float_order_keys(array: Any) -> Any:
+    """Unsigned integers that sort as the floats do (IEEE 754: flip every bit of a negative
+    number, only the sign bit of a positive one), so a max/min over keys is the max/min over
+    values, exactly.  NaNs with the sign bit clear sort above +inf."""
+    xp = array_module(array)
+    utype = _KEY_TYPES[array.dtype.itemsize]
+    bits = xp.ascontiguousarray(array).view(utype)
+    sign = utype(1 << (8 * array.dtype.itemsize - 1))
+    return xp.where(bits & sign, ~bits, bits | sign)
+
+
+def float_from_order_keys(keys: Any, np_dtype: Any) -> Any:
+    """The floats back from :func:`float_order_keys`."""
+    xp = array_module(keys)
+    sign = keys.dtype.type(1 << (8 * keys.dtype.itemsize - 1))
+    return xp.where(keys & sign, keys ^ sign, ~keys).view(np_dtype)
 
 
 # Checks of data on a GPU (an out-of-range class index ...) wait for the next moment edunn waits

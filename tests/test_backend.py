@@ -1,5 +1,6 @@
 """The backend: dtypes and PyTorch's promotion table, devices, bfloat16/float16 casts,
 ``edunn.cuda`` without a GPU (lesson 01)."""
+import numpy as np
 import pytest
 
 import edunn
@@ -255,3 +256,25 @@ def test_cuda_random_state_functions_without_cuda_say_so():
         with pytest.raises(RuntimeError, match="CUDA is not available: install edunn\\[gpu\\]"):
             call()
     assert edunn.cuda.get_rng_state_all() == []
+
+
+@pytest.mark.parametrize("np_dtype", [np.float16, np.float32, np.float64])
+def test_float_order_keys_sort_and_reduce_as_the_floats(np_dtype):
+    # the GPU's scatter max/min of floats runs on these keys: they must order exactly as the
+    # values do (signed zeros, infinities, subnormals included) and decode bit for bit
+    rng = np.random.default_rng(0)
+    a = np.concatenate([rng.normal(size=60) * 10, [0.0, -0.0, np.inf, -np.inf, 1e-30, -1e-30]])
+    a = a.astype(np_dtype)
+    keys = backend.float_order_keys(a)
+    assert keys.dtype.kind == "u" and keys.dtype.itemsize == a.dtype.itemsize
+    np.testing.assert_array_equal(backend.float_from_order_keys(keys, a.dtype).view(keys.dtype),
+                                  a.view(keys.dtype))
+    by_value, by_key = np.sort(a), a[np.argsort(keys, kind="stable")]
+    np.testing.assert_array_equal(by_value, by_key)
+    idx = rng.integers(0, 7, a.size)
+    for op, start in ((np.maximum, -np.inf), (np.minimum, np.inf)):
+        want = np.full(7, start, a.dtype)
+        op.at(want, idx, a)
+        got = backend.float_order_keys(np.full(7, start, a.dtype))
+        op.at(got, idx, keys)
+        np.testing.assert_array_equal(backend.float_from_order_keys(got, a.dtype), want)
