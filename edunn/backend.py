@@ -599,6 +599,20 @@ def check_device_asserts() -> None:
                             "synchronisation point)")
 
 
+_kernels: dict = {}
+
+
+def elementwise_kernel(spec: Any) -> Any:
+    """The compiled CuPy ``ElementwiseKernel`` of a kernel spec (``optim._fused.KernelSpec``),
+    built once per spec.  Contraction into fused multiply-adds is off, so each operation of the
+    body rounds as NumPy's does."""
+    kernel = _kernels.get(spec)
+    if kernel is None:
+        kernel = _kernels[spec] = cupy.ElementwiseKernel(
+            spec.in_params, spec.out_params, spec.body, spec.name, options=("--fmad=false",))
+    return kernel
+
+
 def ufunc_accumulate(name: str, array: Any, axis: int) -> Any:
     """``numpy.<name>.accumulate(array, axis)`` -- the running max/min/logaddexp along ``axis``.
     CuPy implements ``accumulate`` for no ufunc but add and multiply, so on a GPU this is a

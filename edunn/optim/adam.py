@@ -8,6 +8,7 @@ from .. import backend
 from ..autograd import grad_mode
 from ..ops.creation import zeros_like
 from ..tensor import Tensor
+from . import _fused
 from .optimizer import (Optimizer, _blocks, _bump_version, _capturable_doc, _check_lr,
                         _differentiable_doc, _foreach_doc, _fused_doc, _get_value,
                         _increment_step, _lerp_, _maximize_doc, _params_doc,
@@ -219,26 +220,36 @@ def adam(params: list[Tensor], grads: list[Tensor], exp_avgs: list[Tensor],
         arrays = [p, grads[i]._data, exp_avgs[i]._data, exp_avg_sqs[i]._data]
         if amsgrad:
             arrays.append(max_exp_avg_sqs[i]._data)
-        for blk in _blocks(*arrays, scratch=2):
-            pb, gb, m, v = blk[:4]
-            d, t = blk[-2:]
-            if weight_decay != 0 and decoupled_weight_decay:  # AdamW: decay the weights directly
-                xp.multiply(pb, 1 - lr * weight_decay, out=pb)
-            g = _signed_grad(xp, gb, pb, d, maximize,
-                             0 if decoupled_weight_decay else weight_decay)
-            _lerp_(xp, m, g, 1 - beta1, t)              # m = beta1 m + (1 - beta1) g
-            xp.multiply(v, beta2, out=v)                # v = beta2 v + (1 - beta2) g^2
-            xp.multiply(g, 1 - beta2, out=t)
-            xp.multiply(t, g, out=t)
-            xp.add(v, t, out=v)
-            if amsgrad:
-                xp.maximum(blk[4], v, out=blk[4])       # v_max = max(v_max, v)
-            xp.sqrt(blk[4] if amsgrad else v, out=t)    # denom = sqrt(v) / sqrt(bc2) + eps
-            xp.divide(t, bias_correction2_sqrt, out=t)
-            xp.add(t, eps, out=t)
-            xp.divide(m, t, out=t)                      # theta -= lr / bc1 * m / denom
-            xp.multiply(t, step_size, out=t)
-            xp.subtract(pb, t, out=pb)
+        if _fused.fusable(*arrays):   # on a GPU: the lines below as one kernel
+            w = 1 - beta1
+            spec = _fused.adam_kernel(maximize, weight_decay != 0, decoupled_weight_decay, amsgrad,
+                                      abs(w) < 0.5)
+            _fused.launch(spec, (arrays[1],), {
+                "weight_decay": weight_decay, "decay": 1 - lr * weight_decay, "weight": w,
+                "one_minus_weight": 1 - w, "beta2": beta2, "one_minus_beta2": 1 - beta2,
+                "bias_correction2_sqrt": bias_correction2_sqrt, "eps": eps, "step_size": step_size},
+                (p,) + tuple(arrays[2:]))
+        else:
+            for blk in _blocks(*arrays, scratch=2):
+                pb, gb, m, v = blk[:4]
+                d, t = blk[-2:]
+                if weight_decay != 0 and decoupled_weight_decay:  # AdamW: decay the weights directly
+                    xp.multiply(pb, 1 - lr * weight_decay, out=pb)
+                g = _signed_grad(xp, gb, pb, d, maximize,
+                                 0 if decoupled_weight_decay else weight_decay)
+                _lerp_(xp, m, g, 1 - beta1, t)              # m = beta1 m + (1 - beta1) g
+                xp.multiply(v, beta2, out=v)                # v = beta2 v + (1 - beta2) g^2
+                xp.multiply(g, 1 - beta2, out=t)
+                xp.multiply(t, g, out=t)
+                xp.add(v, t, out=v)
+                if amsgrad:
+                    xp.maximum(blk[4], v, out=blk[4])       # v_max = max(v_max, v)
+                xp.sqrt(blk[4] if amsgrad else v, out=t)    # denom = sqrt(v) / sqrt(bc2) + eps
+                xp.divide(t, bias_correction2_sqrt, out=t)
+                xp.add(t, eps, out=t)
+                xp.divide(m, t, out=t)                      # theta -= lr / bc1 * m / denom
+                xp.multiply(t, step_size, out=t)
+                xp.subtract(pb, t, out=pb)
         _bump_version(param, exp_avgs[i], exp_avg_sqs[i], max_exp_avg_sqs[i] if amsgrad else None)
 
 

@@ -7,6 +7,7 @@ from typing import Any, Callable
 from .. import backend
 from ..autograd import grad_mode
 from ..tensor import Tensor
+from . import _fused
 from .optimizer import (Optimizer, _blocks, _bump_version, _check_lr, _dense_from_sparse,
                         _differentiable_doc,
                         _foreach_doc, _fused_doc, _get_value, _maximize_doc, _params_doc,
@@ -158,39 +159,46 @@ def sgd(params: list[Tensor], d_p_list: list[Tensor], momentum_buffer_list: list
         if first:  # the buffer starts as the first (decayed, signed) gradient
             buf = momentum_buffer_list[i] = Tensor._make(xp.empty_like(p))
         arrays = (p, g) if buf is None else (p, g, buf._data)
-        # the second temporary (for the signed, decayed gradient) only when something changes
-        # the gradient: each one is a fresh cache-sized array per parameter
-        signed = weight_decay != 0 or maximize
-        for blk in _blocks(*arrays, scratch=2 if signed else 1):
-            pb, gb, t = blk[0], blk[1], blk[-1]
-            d = blk[-2] if signed else None
-            # d = g_t = -/+ grad + weight_decay * p
-            if weight_decay != 0:
-                xp.multiply(pb, weight_decay, out=d)
-                (xp.subtract if maximize else xp.add)(d, gb, out=d)
-            elif maximize:
-                xp.negative(gb, out=d)
-            else:
-                d = gb  # read only from here on
-            if buf is not None:
-                bb = blk[2]
-                if first:
-                    xp.copyto(bb, d)
-                else:  # b = mu * b + (1 - dampening) * g_t
-                    xp.multiply(bb, momentum, out=bb)
-                    if dampening != 0:
-                        xp.multiply(d, 1 - dampening, out=t)
-                        xp.add(bb, t, out=bb)
-                    else:
-                        xp.add(bb, d, out=bb)
-                if nesterov:  # g_t = g_t + mu * b
-                    xp.multiply(bb, momentum, out=t)
-                    xp.add(d, t, out=t)
-                    d = t
+        if _fused.fusable(*arrays):   # on a GPU: the lines below as one kernel
+            spec = _fused.sgd_kernel(maximize, weight_decay != 0, buf is not None, first,
+                                     dampening != 0, nesterov)
+            _fused.launch(spec, (g,), {"weight_decay": weight_decay, "momentum": momentum,
+                                       "one_minus_dampening": 1 - dampening, "lr": lr},
+                          (p,) + tuple(arrays[2:]))
+        else:
+            # the second temporary (for the signed, decayed gradient) only when something changes
+            # the gradient: each one is a fresh cache-sized array per parameter
+            signed = weight_decay != 0 or maximize
+            for blk in _blocks(*arrays, scratch=2 if signed else 1):
+                pb, gb, t = blk[0], blk[1], blk[-1]
+                d = blk[-2] if signed else None
+                # d = g_t = -/+ grad + weight_decay * p
+                if weight_decay != 0:
+                    xp.multiply(pb, weight_decay, out=d)
+                    (xp.subtract if maximize else xp.add)(d, gb, out=d)
+                elif maximize:
+                    xp.negative(gb, out=d)
                 else:
-                    d = bb
-            xp.multiply(d, lr, out=t)  # p = p - lr * g_t
-            xp.subtract(pb, t, out=pb)
+                    d = gb  # read only from here on
+                if buf is not None:
+                    bb = blk[2]
+                    if first:
+                        xp.copyto(bb, d)
+                    else:  # b = mu * b + (1 - dampening) * g_t
+                        xp.multiply(bb, momentum, out=bb)
+                        if dampening != 0:
+                            xp.multiply(d, 1 - dampening, out=t)
+                            xp.add(bb, t, out=bb)
+                        else:
+                            xp.add(bb, d, out=bb)
+                    if nesterov:  # g_t = g_t + mu * b
+                        xp.multiply(bb, momentum, out=t)
+                        xp.add(d, t, out=t)
+                        d = t
+                    else:
+                        d = bb
+                xp.multiply(d, lr, out=t)  # p = p - lr * g_t
+                xp.subtract(pb, t, out=pb)
         _bump_version(param, None if first else buf)
 
 
