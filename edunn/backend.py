@@ -603,13 +603,14 @@ _kernels: dict = {}
 
 
 def elementwise_kernel(spec: Any) -> Any:
-    """The compiled CuPy ``ElementwiseKernel`` of a kernel spec (``optim._fused.KernelSpec``),
+    """The compiled CuPy ``ElementwiseKernel`` of a kernel spec (``_kernels.KernelSpec``),
     built once per spec.  Contraction into fused multiply-adds is off, so each operation of the
     body rounds as NumPy's does."""
     kernel = _kernels.get(spec)
     if kernel is None:
         kernel = _kernels[spec] = cupy.ElementwiseKernel(
-            spec.in_params, spec.out_params, spec.body, spec.name, options=("--fmad=false",))
+            spec.in_params, spec.out_params, spec.body, spec.name, reduce_dims=spec.reduce_dims,
+            options=("--fmad=false",))
     return kernel
 
 

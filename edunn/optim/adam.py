@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from .. import backend
+from .. import _kernels, backend
 from ..autograd import grad_mode
 from ..ops.creation import zeros_like
 from ..tensor import Tensor
@@ -220,11 +220,11 @@ def adam(params: list[Tensor], grads: list[Tensor], exp_avgs: list[Tensor],
         arrays = [p, grads[i]._data, exp_avgs[i]._data, exp_avg_sqs[i]._data]
         if amsgrad:
             arrays.append(max_exp_avg_sqs[i]._data)
-        if _fused.fusable(*arrays):   # on a GPU: the lines below as one kernel
+        if _kernels.fusable(*arrays):   # on a GPU: the lines below as one kernel
             w = 1 - beta1
             spec = _fused.adam_kernel(maximize, weight_decay != 0, decoupled_weight_decay, amsgrad,
                                       abs(w) < 0.5)
-            _fused.launch(spec, (arrays[1],), {
+            _kernels.launch(spec, (arrays[1],), {
                 "weight_decay": weight_decay, "decay": 1 - lr * weight_decay, "weight": w,
                 "one_minus_weight": 1 - w, "beta2": beta2, "one_minus_beta2": 1 - beta2,
                 "bias_correction2_sqrt": bias_correction2_sqrt, "eps": eps, "step_size": step_size},

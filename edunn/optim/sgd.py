@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from .. import backend
+from .. import _kernels, backend
 from ..autograd import grad_mode
 from ..tensor import Tensor
 from . import _fused
@@ -159,10 +159,10 @@ def sgd(params: list[Tensor], d_p_list: list[Tensor], momentum_buffer_list: list
         if first:  # the buffer starts as the first (decayed, signed) gradient
             buf = momentum_buffer_list[i] = Tensor._make(xp.empty_like(p))
         arrays = (p, g) if buf is None else (p, g, buf._data)
-        if _fused.fusable(*arrays):   # on a GPU: the lines below as one kernel
+        if _kernels.fusable(*arrays):   # on a GPU: the lines below as one kernel
             spec = _fused.sgd_kernel(maximize, weight_decay != 0, buf is not None, first,
                                      dampening != 0, nesterov)
-            _fused.launch(spec, (g,), {"weight_decay": weight_decay, "momentum": momentum,
+            _kernels.launch(spec, (g,), {"weight_decay": weight_decay, "momentum": momentum,
                                        "one_minus_dampening": 1 - dampening, "lr": lr},
                           (p,) + tuple(arrays[2:]))
         else:

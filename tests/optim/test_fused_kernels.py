@@ -1,80 +1,38 @@
-"""The fused GPU kernels of ``edunn.optim._fused``, checked without a GPU.
+"""The fused optimizer kernels of ``edunn.optim._fused``, checked without a GPU.
 
-Every kernel body is compiled by the host's C++ compiler into a small library (one loop over the
-elements around the body, as CuPy's ``ElementwiseKernel`` puts it in one thread per element;
-inputs are values, outputs references), and ``adam()``/``sgd()`` are run through it in place of
-the device launch.  The parameters and states must equal the array path's bit for bit: both
-round every operation once in IEEE arithmetic (no contraction into fused multiply-adds, here
-``-ffp-contract=off``, on the GPU ``--fmad=false``).  With nvcc installed, the same bodies are
-also compiled for the GPU (PTX), which catches what only CUDA's compiler would refuse."""
-import ctypes
+``adam()`` and ``sgd()`` take their GPU branch on CPU arrays, with every kernel body built by
+the host's C++ compiler (``tests/_host_kernels.py``) in place of the device launch.  The
+parameters and states must equal the array path's bit for bit: both round every operation once
+in IEEE arithmetic.  With nvcc installed, the same bodies are also compiled for the GPU."""
 import itertools
-import shutil
-import subprocess
 
 import numpy as np
 import pytest
 
 import edunn
+from _host_kernels import CXX, NVCC, compile_for_gpu, compile_on_host, host_launch
+from edunn import _kernels
 from edunn.optim import _fused
 from edunn.optim.adam import adam
 from edunn.optim.sgd import sgd
 
-CXX = shutil.which("g++") or shutil.which("c++")
 pytestmark = pytest.mark.skipif(CXX is None, reason="needs a C++ compiler")
 
-ADAM_SPECS = sorted({_fused.adam_kernel(*c) for c in itertools.product([False, True], repeat=5)})
-SGD_SPECS = sorted({_fused.sgd_kernel(*c) for c in itertools.product([False, True], repeat=6)})
-CTYPES = {np.float32: ctypes.c_float, np.float64: ctypes.c_double}
-
-
-def _signature(spec, t: str) -> str:
-    return ", ".join(["long n"] + [f"const {t}* {a}_" for a in spec.arrays]
-                     + [f"{t} {s}" for s in spec.scalars] + [f"{t}* {o}_" for o in spec.outputs])
-
-
-def _element(spec) -> str:
-    """The body with its per-element bindings, as CuPy binds them (``k``: the element)."""
-    binds = [f"const T {a} = {a}_[k];" for a in spec.arrays] + [f"T& {o} = {o}_[k];" for o in spec.outputs]
-    return "{ " + " ".join(binds) + "\n" + spec.body + "\n}"
-
-
-def _host_source(specs) -> str:
-    parts = ["#include <cmath>", "using std::sqrt;"]
-    for spec in specs:
-        for t in ("float", "double"):
-            parts.append(f'extern "C" void {spec.name}_{t}({_signature(spec, t)}) {{\n'
-                         f"  typedef {t} T;\n  for (long k = 0; k < n; ++k) {_element(spec)}\n}}")
-    return "\n".join(parts)
+SPECS = sorted({_fused.adam_kernel(*c) for c in itertools.product([False, True], repeat=5)}
+               | {_fused.sgd_kernel(*c) for c in itertools.product([False, True], repeat=6)})
 
 
 @pytest.fixture(scope="module")
-def host_kernels(tmp_path_factory):
-    d = tmp_path_factory.mktemp("fused")
-    src, lib = d / "kernels.cpp", d / "kernels.so"
-    src.write_text(_host_source(ADAM_SPECS + SGD_SPECS))
-    subprocess.run([CXX, "-O2", "-ffp-contract=off", "-fno-fast-math", "-shared", "-fPIC",
-                    str(src), "-o", str(lib)], check=True, capture_output=True)
-    return ctypes.CDLL(str(lib))
+def host_build(tmp_path_factory):
+    return compile_on_host(SPECS, tmp_path_factory.mktemp("fused"))
 
 
 @pytest.fixture
-def through_host_kernels(host_kernels, monkeypatch):
+def through_host_kernels(host_build, monkeypatch):
     """Make ``adam()``/``sgd()`` take their fused branch on CPU arrays, running the C++ build."""
     launched = []
-
-    def launch(spec, arrays, scalars, outputs):
-        dtype = outputs[0].dtype.type
-        assert all(a.flags.c_contiguous and a.dtype == dtype for a in arrays + outputs)
-        fn = getattr(host_kernels, f"{spec.name}_{'float' if dtype is np.float32 else 'double'}")
-        c_scalar = CTYPES[dtype]
-        fn(ctypes.c_long(outputs[0].size), *(a.ctypes.data_as(ctypes.c_void_p) for a in arrays),
-           *(c_scalar(dtype(scalars[n])) for n in spec.scalars),
-           *(o.ctypes.data_as(ctypes.c_void_p) for o in outputs))
-        launched.append(spec.name)
-
-    monkeypatch.setattr(_fused, "fusable", lambda *arrays: True)
-    monkeypatch.setattr(_fused, "launch", launch)
+    monkeypatch.setattr(_kernels, "fusable", lambda *arrays: True)
+    monkeypatch.setattr(_kernels, "launch", host_launch(*host_build, launched))
     return launched
 
 
@@ -108,7 +66,7 @@ def test_adam_kernel_equals_array_path(through_host_kernels, dtype, maximize, we
     fused = _run_adam(arrays, 3, **options)
     assert len(through_host_kernels) == 3
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(_fused, "fusable", lambda *a: False)
+        mp.setattr(_kernels, "fusable", lambda *a: False)
         plain = _run_adam(arrays, 3, **options)
     for got, want in zip(fused, plain):
         np.testing.assert_array_equal(got, want)
@@ -136,30 +94,19 @@ def test_sgd_kernel_equals_array_path(through_host_kernels, dtype, maximize, wei
     fused = _run_sgd(arrays, 3, **options)
     assert len(through_host_kernels) == 3
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(_fused, "fusable", lambda *a: False)
+        mp.setattr(_kernels, "fusable", lambda *a: False)
         plain = _run_sgd(arrays, 3, **options)
     assert len(fused) == len(plain) == (2 if momentum else 1)
     for got, want in zip(fused, plain):
         np.testing.assert_array_equal(got, want)
 
 
+@pytest.mark.skipif(NVCC is None, reason="nvcc is not installed")
 def test_every_kernel_compiles_for_the_gpu(tmp_path):
-    nvcc = shutil.which("nvcc")
-    if nvcc is None:
-        pytest.skip("nvcc is not installed")
-    parts = []
-    for spec in ADAM_SPECS + SGD_SPECS:
-        for t in ("float", "double"):
-            parts.append(f'extern "C" __global__ void {spec.name}_{t}({_signature(spec, t)}) {{\n'
-                         f"  typedef {t} T;\n  long k = blockIdx.x * (long)blockDim.x + threadIdx.x;\n"
-                         f"  if (k < n) {_element(spec)}\n}}")
-    src = tmp_path / "kernels.cu"
-    src.write_text("\n".join(parts))
-    done = subprocess.run([nvcc, "-ptx", "--fmad=false", "-arch=compute_90", str(src), "-o",
-                           str(tmp_path / "kernels.ptx")], capture_output=True, text=True)
+    done = compile_for_gpu(SPECS, tmp_path)
     assert done.returncode == 0, done.stderr
 
 
-def test_fusable_only_for_gpu_arrays_of_one_wide_float_dtype():
+def test_fused_kernels_only_for_gpu_arrays():
     a = np.zeros(3, np.float32)
-    assert not _fused.fusable(a, a)   # NumPy arrays take the array path
+    assert not _kernels.fusable(a, a)   # NumPy arrays take the array path

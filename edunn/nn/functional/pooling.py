@@ -34,9 +34,10 @@ import math
 import operator
 from typing import Any, Sequence
 
-from ... import backend
+from ... import _kernels, backend
 from ...autograd.function import Function
 from ...tensor import Tensor
+from . import _pool_kernels
 
 __all__ = [
     "max_pool1d", "max_pool2d", "max_pool3d",
@@ -318,8 +319,13 @@ def _max_tiles(xd: Any, k: tuple, out: Sequence[int]) -> Any:
     or None when a window holds a NaN (the general path then applies PyTorch's NaN rule)."""
     xp = backend.array_module(xd)
     views = _tile_offsets(_tiles(xd, k, out), k)
-    best = next(views)[1].copy()
     code_type = (backend.int8 if math.prod(k) < 128 else backend.int32).np.type
+    if _kernels.fusable(xd) and math.prod(k) <= _pool_kernels.MAX_OFFSETS:  # a GPU: one launch
+        views = tuple(v for _, v in views)
+        best, code = xp.empty(views[0].shape, xd.dtype), xp.empty(views[0].shape, code_type)
+        _kernels.launch(_pool_kernels.tile_max_kernel(len(views), code.dtype.name), views, {}, (best, code))
+        return code, best
+    best = next(views)[1].copy()
     code = xp.zeros(best.shape, code_type)
     i8 = backend.int8.np
     # On a GPU, asking whether a NaN occurred would wait for the device: there a NaN simply
@@ -378,7 +384,14 @@ class _PutTiles(Function):
         xp = backend.array_module(gd)
         exact = all(o * kk == L for o, kk, L in zip(code.shape[2:], k, shape[2:]))
         out = (xp.empty if exact else xp.zeros)(shape, gd.dtype)   # every entry is written when tiled exactly
-        for j, v in _tile_offsets(_tiles(out, k, code.shape[2:]), k):
+        tiles = _tiles(out, k, code.shape[2:])
+        if _kernels.fusable(gd, code):   # a GPU: one launch writes every window
+            spread = code.shape[:2] + tuple(v for o in code.shape[2:] for v in (o, 1))
+            steps = {f"s{d}": math.prod(tiles.shape[4 + 2 * d:]) for d in range(len(k))}
+            _kernels.launch(_pool_kernels.tile_put_kernel(k, code.dtype.name),
+                            (gd.reshape(spread), code.reshape(spread)), steps, (tiles,))
+            return out
+        for j, v in _tile_offsets(tiles, k):
             xp.multiply(gd, code == j, out=v)
         return out
 
