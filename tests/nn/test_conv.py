@@ -1,6 +1,7 @@
 """Convolutions against PyTorch: Conv1d/2d/3d, ConvTranspose1d/2d/3d, their lazy forms and the
 functional forms; forward, input gradient and parameter gradients on the same weights, over a
 table of configurations; gradcheck/gradgradcheck in float64; PyTorch's errors and reprs."""
+import itertools
 import math
 
 import numpy as np
@@ -365,3 +366,28 @@ def test_only_needed_gradients(transposed):
                 assert ours.grad is None
             else:
                 np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=RTOL, atol=ATOL)
+
+
+@pytest.mark.parametrize("nd", [1, 2, 3])
+def test_transposed_convolution_by_convolution_equals_offset_loop(nd):
+    # with stride 1 the input gradient is a convolution with the flipped kernel (one im2col and
+    # one matmul); every geometry it accepts must give the offset loop's image
+    from edunn.nn.functional import conv as C
+    rng = np.random.default_rng(nd)
+    checked = 0
+    for k, d, (lo, hi), extra, g in itertools.product([1, 2, 3], [1, 2], [(0, 0), (1, 1), (2, 1)],
+                                                      [0, 1], [1, 2]):
+        image = (7, 6, 5)[:nd]
+        length = tuple(s + lo + hi - d * (k - 1) - extra for s in image)  # extra: output_padding
+        geo = C._Geometry((k,) * nd, (1,) * nd, ((lo, hi),) * nd, (d,) * nd, g, image, length)
+        flipped = C._by_convolution(geo)
+        if d * (k - 1) < lo:
+            assert flipped is None
+            continue
+        z, w = rng.normal(size=(2, 6) + length), rng.normal(size=(6, 4 // g) + (k,) * nd)
+        np.testing.assert_allclose(C._conv_transpose_by_convolution(z, w, geo, flipped),
+                                   C._conv_transpose_by_offsets(z, w, geo), rtol=1e-12, atol=1e-12)
+        checked += 1
+    assert checked > 40
+    strided = C._Geometry((3,) * nd, (2,) * nd, ((1, 1),) * nd, (1,) * nd, 1, (7,) * nd, (4,) * nd)
+    assert C._by_convolution(strided) is None
