@@ -11,7 +11,7 @@ the host's C++ compiler, and checked against the array path without a GPU
 Conventions of a body (CuPy's): each element runs the body once; ``arrays`` are that element's
 input values, ``outputs`` are references to its output elements (read and written), ``scalars``
 are the same for every element, ``i`` is the element's index in C order over the outputs'
-shape.  ``T`` is the dtype of the first parameter declared with type ``T``.  Contraction of
+shape; a ``raw`` array or output is the whole array, indexed by flat position.  ``T`` is the dtype of the first parameter declared with type ``T``.  Contraction of
 ``a * b + c`` into fused multiply-adds is switched off (``--fmad=false``), so every operation
 rounds once, as NumPy's do, and a fused GPU step equals the CPU's array path bit for bit.
 """
@@ -45,11 +45,17 @@ class KernelSpec(NamedTuple):
 
 
 def param_type(decl: str) -> str:
-    return decl.split()[0]
+    return decl.split()[-2]
 
 
 def param_name(decl: str) -> str:
     return decl.split()[-1]
+
+
+def is_raw(decl: str) -> bool:
+    """A ``raw`` parameter is the whole array (``x[k]``: its element at flat C-order index
+    ``k``), not one element per thread; it takes no part in broadcasting."""
+    return decl.split()[0] == "raw"
 
 
 def fusable(*arrays: Any) -> bool:

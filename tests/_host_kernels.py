@@ -14,7 +14,7 @@ import subprocess
 
 import numpy as np
 
-from edunn._kernels import param_name, param_type
+from edunn._kernels import is_raw, param_name, param_type
 
 CXX = shutil.which("g++") or shutil.which("c++")
 NVCC = shutil.which("nvcc")
@@ -28,15 +28,20 @@ def _c(decl: str, t: str) -> str:
     return t if ty == "T" else _C_TYPES[ty]
 
 
+def _pointer(decl: str) -> str:
+    """A raw parameter is the pointer itself; any other is bound per element from ``name_``."""
+    return param_name(decl) + ("" if is_raw(decl) else "_")
+
+
 def _signature(spec, t: str) -> str:
-    return ", ".join(["long long n"] + [f"const {_c(d, t)}* {param_name(d)}_" for d in spec.arrays]
+    return ", ".join(["long long n"] + [f"const {_c(d, t)}* {_pointer(d)}" for d in spec.arrays]
                      + [f"{_c(d, t)} {param_name(d)}" for d in spec.scalars]
-                     + [f"{_c(d, t)}* {param_name(d)}_" for d in spec.outputs])
+                     + [f"{_c(d, t)}* {_pointer(d)}" for d in spec.outputs])
 
 
 def _element(spec, t: str) -> str:
-    binds = ([f"const {_c(d, t)} {param_name(d)} = {param_name(d)}_[i];" for d in spec.arrays]
-             + [f"{_c(d, t)}& {param_name(d)} = {param_name(d)}_[i];" for d in spec.outputs])
+    binds = ([f"const {_c(d, t)} {param_name(d)} = {param_name(d)}_[i];" for d in spec.arrays if not is_raw(d)]
+             + [f"{_c(d, t)}& {param_name(d)} = {param_name(d)}_[i];" for d in spec.outputs if not is_raw(d)])
     return "{ " + " ".join(binds) + "\n" + spec.body + "\n}"
 
 
@@ -47,7 +52,7 @@ def _symbol(index: int, t: str) -> str:
 def compile_on_host(specs, directory):
     """A ctypes library with every spec for T = float and T = double; returns ``(lib, index)``
     with ``index[spec]`` the spec's number in the library."""
-    parts = ["#include <cmath>", "using std::sqrt;"]
+    parts = ["#include <cmath>", "using std::exp; using std::log; using std::sqrt;"]
     for n, spec in enumerate(specs):
         for t in _T_TYPES:
             parts.append(f'extern "C" void {_symbol(n, t)}({_signature(spec, t)}) {{\n  typedef {t} T;\n'
@@ -76,15 +81,16 @@ def compile_for_gpu(specs, directory) -> subprocess.CompletedProcess:
 
 def host_launch(lib, index, launched: list):
     """A stand-in for ``edunn._kernels.launch`` running the host build.  Inputs are broadcast to
-    the outputs' shape (as CuPy does); outputs may be strided views: they are computed in
-    contiguous copies and written back."""
+    the (non-raw) outputs' shape, as CuPy does; outputs may be strided views: they are computed
+    in contiguous copies and written back."""
     def launch(spec, arrays, scalars, outputs):
         t = next(a for d, a in zip(spec.arrays + spec.outputs, arrays + outputs)
                  if param_type(d) == "T").dtype.type
         name = "float" if t is np.float32 else "double"
-        shape = outputs[0].shape
-        assert all(o.shape == shape for o in outputs)
-        ins = [np.ascontiguousarray(np.broadcast_to(a, shape)) for a in arrays]
+        shape = next(o for d, o in zip(spec.outputs, outputs) if not is_raw(d)).shape
+        assert all(o.shape == shape for d, o in zip(spec.outputs, outputs) if not is_raw(d))
+        ins = [np.ascontiguousarray(a if is_raw(d) else np.broadcast_to(a, shape))
+               for d, a in zip(spec.arrays, arrays)]
         outs = [np.ascontiguousarray(o) for o in outputs]
         for d, a in zip(spec.arrays + spec.outputs, ins + outs):
             want = t if param_type(d) == "T" else np.dtype(param_type(d)).type

@@ -24,10 +24,11 @@ import warnings
 from typing import Any
 
 import edunn
-from ... import backend
+from ... import _kernels, backend
 from ...autograd import grad_mode
 from ...autograd.function import Function
 from ...tensor import Tensor
+from . import _loss_kernels
 from ._loss_common import (_get_reduction, _legacy_get_string, _no_grad_for, _reduce, _reduction,
                            _require_float, _warn_size)
 from .activation import log_softmax, logsigmoid
@@ -351,6 +352,11 @@ class _CrossEntropyLoss(Function):
     def forward(ctx, input, target, weight, ignore_index, reduction):
         xd = input._data
         xp = backend.array_module(xd)
+        ctx.fused = None
+        if weight is None and xd.ndim == 2 and xd.size and _kernels.fusable(xd, target._data):
+            out = _CrossEntropyLoss._fused_forward(ctx, xd, target._data, ignore_index, reduction)
+            ctx.save_for_backward(input)
+            return out
         if xd.size:
             z = xd - xd.max(axis=1, keepdims=True)
             logp = z - xp.log(xp.exp(z).sum(axis=1, keepdims=True))
@@ -363,8 +369,48 @@ class _CrossEntropyLoss(Function):
         return out
 
     @staticmethod
+    def _fused_forward(ctx, x: Any, t: Any, ignore_index: int, reduction: str) -> Any:
+        """The forward as one kernel (a GPU, no class weights): ``_loss_kernels``."""
+        xp = backend.array_module(x)
+        t = t if t.dtype == backend.int64.np else t.astype(backend.int64.np)
+        n, n_classes = x.shape
+        logp, loss, counted = xp.empty(x.shape, x.dtype), xp.empty(n, x.dtype), xp.empty(n, x.dtype)
+        bad = xp.empty(n, bool)
+        _kernels.launch(_loss_kernels.cross_entropy_forward_kernel(), (t, x),
+                        {"n_classes": n_classes, "ignore_index": ignore_index}, (loss, counted, bad, logp))
+        backend.device_assert(bad.any(), lambda: IndexError(f"Target {int(t[bad].ravel()[0])} is out of bounds."))
+        total = None
+        if reduction == "sum":
+            loss = loss.sum(dtype=x.dtype)
+        elif reduction == "mean":
+            total = counted.sum(dtype=x.dtype)
+            with backend.numpy.errstate(invalid="ignore", divide="ignore"):
+                loss = loss.sum(dtype=x.dtype) / total   # nothing counted: 0/0 = nan, as PyTorch
+        ctx.logp, ctx.reduction, ctx.fused = logp, reduction, (t, counted, total)
+        return loss
+
+    @staticmethod
+    def _fused_pick(ctx) -> tuple:
+        """The safe targets and per-row coefficients of ``_nll_pick``, from the fused forward's."""
+        xp = backend.array_module(ctx.logp)
+        t, counted, total = ctx.fused
+        kept = counted != 0
+        coef = counted if total is None else xp.where(kept, counted / total, xp.zeros((), counted.dtype))
+        return xp.where(kept, t, 0), coef
+
+    @staticmethod
     def backward(ctx, grad):
         xp = backend.array_module(ctx.logp)
+        if ctx.fused is not None and not grad_mode.state.enabled:
+            t, counted, total = ctx.fused
+            g = grad._data if ctx.reduction != "none" else grad._data[:, None]
+            d = xp.empty(ctx.logp.shape, ctx.logp.dtype)
+            _kernels.launch(_loss_kernels.cross_entropy_backward_kernel(total is not None),
+                            (ctx.logp, t[:, None], counted[:, None], g) + (() if total is None else (total,)),
+                            {"n_classes": ctx.logp.shape[1]}, (d,))
+            return Tensor._make(d), None, None, None, None
+        if ctx.fused is not None:
+            ctx.tt, ctx.coef = _CrossEntropyLoss._fused_pick(ctx)
         logp, tt = ctx.logp, ctx.tt
         if not grad_mode.state.enabled:  # the fast path: arrays only
             g = grad._data if ctx.reduction != "none" else grad._data[:, None]
