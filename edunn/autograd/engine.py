@@ -388,8 +388,9 @@ def _zeros_for_output(node: Function, nr: int):
     meta = node.__dict__.get("_out_meta")
     if meta is None:
         return None
-    shape, np_dtype, xp = meta[nr]
-    return _tensor_mod.Tensor._make(xp.zeros(shape, np_dtype))
+    shape, np_dtype, dev = meta[nr]
+    with backend.device_context(dev):   # on the output's own GPU, not the current one
+        return _tensor_mod.Tensor._make(backend.xp_for(dev).zeros(shape, np_dtype))
 
 
 def _release(node: Function, retain_graph: bool) -> None:

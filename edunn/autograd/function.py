@@ -198,7 +198,7 @@ class Function:
             return outputs[0] if single else outputs
         ctx._n_out = len(outputs)
         if len(outputs) > 1:  # to give outputs that receive no gradient zeros in backward
-            ctx._out_meta = tuple((o._data.shape, o._data.dtype, backend.array_module(o._data))
+            ctx._out_meta = tuple((o._data.shape, o._data.dtype, backend.device_of(o._data))
                                   if o is not None else None for o in outputs)
         non_diff = ctx.__dict__.get("_non_differentiable", ())
         for nr, o in enumerate(outputs):

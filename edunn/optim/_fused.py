@@ -53,7 +53,7 @@ def adam_kernel(maximize: bool, weight_decay: bool, decoupled: bool, amsgrad: bo
     lines.append("param = param - (exp_avg / denom) * step_size;")
     name = "edunn_adam" + "".join(f"_{k}" for k, on in (
         ("max", maximize), ("wd", weight_decay and not decoupled), ("decay", weight_decay and decoupled),
-        ("ams", amsgrad), ("small", small_weight)) if on)
+        ("ams", amsgrad), ("wide", not small_weight)) if on)
     outputs = ("param", "exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if amsgrad else ())
     return KernelSpec(name, ("T grad",), _typed(
         "weight_decay", "decay", "weight", "one_minus_weight", "beta2", "one_minus_beta2",

@@ -75,7 +75,8 @@ _maximize_doc = r"""maximize (bool, optional): maximize the objective with respe
 _foreach_doc = r"""foreach (bool, optional): accepted for PyTorch compatibility; edunn has one
             implementation (in place, in cache-sized blocks), so it changes nothing (default: None)"""
 _fused_doc = r"""fused (bool, optional): accepted for PyTorch compatibility; changes nothing but
-            where ``state["step"]`` lives (on the parameter's device, as PyTorch) (default: None)"""
+            where ``state["step"]`` lives (on the parameter's device, as PyTorch): on a GPU,
+            Adam, AdamW and SGD always update each parameter in one fused kernel (default: None)"""
 _capturable_doc = r"""capturable (bool, optional): accepted for PyTorch compatibility (there is
             no graph capture here); like ``fused`` it only keeps ``state["step"]`` on the
             parameter's device (default: False)"""

@@ -182,3 +182,27 @@ def test_training_step_makes_no_host_transfer(name, gpu, monkeypatch):
     assert returned.device.type == "cuda"
     if why_not:
         warnings.warn(f"{name}: only edunn's explicit host transfers were checked ({why_not})")
+
+
+@pytest.mark.parametrize("name,fused", [
+    ("cnn_step", {"edunn_tile_max_4_int8", "edunn_tile_put_2x2_int8", "edunn_cross_entropy_forward",
+                  "edunn_cross_entropy_backward_mean", "edunn_adam"}),
+    ("mlp_step", {"edunn_cross_entropy_forward", "edunn_cross_entropy_backward_mean", "edunn_sgd_mom"}),
+])
+def test_training_step_runs_the_fused_kernels(name, fused, gpu, monkeypatch):
+    # on a GPU the benchmark steps' pooling, loss and optimizer run as one kernel each
+    # (edunn._kernels); equality with the CPU is checked above
+    if gpu == "cpu":
+        pytest.skip("the CPU stand-in takes the array paths")
+    from edunn import _kernels
+    launched, launch = [], _kernels.launch
+
+    def recording(spec, *args):
+        launched.append(spec.name)
+        return launch(spec, *args)
+    monkeypatch.setattr(_kernels, "launch", recording)
+    inputs = _setup(name, gpu, monkeypatch)
+    for _ in range(2):   # the second step: SGD's momentum buffer exists
+        W.REGISTRY[name].run(edunn, *inputs)
+    edunn.cuda.synchronize()
+    assert fused <= set(launched), sorted(fused - set(launched))
