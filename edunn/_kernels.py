@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 
 from . import backend
 
-__all__ = ["KernelSpec", "fusable", "launch"]
+__all__ = ["KernelSpec", "on_gpu", "fusable", "launch"]
 
 
 class KernelSpec(NamedTuple):
@@ -58,14 +58,19 @@ def is_raw(decl: str) -> bool:
     return decl.split()[0] == "raw"
 
 
+def on_gpu(array: Any) -> bool:
+    """Whether ``array`` lives on a GPU, where fewer and bigger kernel launches pay (the one
+    place code asks this before choosing a GPU strategy; the host tests patch it)."""
+    return backend.is_cupy_array(array)
+
+
 def fusable(*arrays: Any) -> bool:
     """Whether a fused kernel runs an operation on these arrays: GPU arrays, the first of a real
     floating dtype with at least 32 bits (float16's arithmetic rounds differently in CUDA than
     in NumPy), every floating one of that same dtype."""
     first = arrays[0]
-    return (backend.is_cupy_array(first) and first.dtype.kind == "f" and first.dtype.itemsize >= 4
-            and all(backend.is_cupy_array(a) and (a.dtype == first.dtype or a.dtype.kind != "f")
-                    for a in arrays[1:]))
+    return (on_gpu(first) and first.dtype.kind == "f" and first.dtype.itemsize >= 4
+            and all(on_gpu(a) and (a.dtype == first.dtype or a.dtype.kind != "f") for a in arrays[1:]))
 
 
 def launch(spec: KernelSpec, arrays: tuple, scalars: dict, outputs: tuple) -> None:

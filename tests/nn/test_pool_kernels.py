@@ -2,7 +2,6 @@
 ``max_pool`` takes its GPU branch on CPU arrays with the kernel bodies built by the host's C++
 compiler (``tests/_host_kernels.py``), and must give the array path's values, indices and
 gradients exactly -- ties, NaNs and windows that do not cover the input included."""
-import itertools
 
 import numpy as np
 import pytest

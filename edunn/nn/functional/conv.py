@@ -27,11 +27,12 @@ import itertools
 import math
 from typing import Any, NamedTuple
 
-from ... import backend
+from ... import _kernels, backend
 from ...autograd.function import Function
 from ...autograd.grad_mode import is_grad_enabled
 from ...tensor import Tensor
 from ...ops.linalg import matmul
+from . import _conv_kernels
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
            "conv_transpose3d", "unfold", "fold"]
@@ -59,6 +60,12 @@ def _im2col_array(x: Any, geo: _Geometry) -> Any:
     ``dilation[i]`` pixels, one step along output dim i moves ``stride[i]`` pixels."""
     xp = backend.array_module(x)
     n, c = x.shape[:2]
+    if _kernels.fusable(x):   # a GPU: one kernel gathers the columns, padding included
+        out = xp.empty((n, c) + geo.kernel + geo.cols, x.dtype)
+        _kernels.launch(_conv_kernels.im2col_kernel(c, geo.kernel, geo.stride, geo.dilation,
+                                                    tuple(lo for lo, _ in geo.padding), x.shape[2:],
+                                                    geo.cols), (x,), {}, (out,))
+        return out.reshape(n, geo.groups, (c // geo.groups) * math.prod(geo.kernel), math.prod(geo.cols))
     if any(lo or hi for lo, hi in geo.padding):
         padded = xp.zeros((n, c) + tuple(s + lo + hi for s, (lo, hi) in zip(x.shape[2:], geo.padding)),
                           x.dtype)
@@ -144,7 +151,7 @@ def _conv_transpose_by_convolution(z: Any, w: Any, geo: _Geometry, flipped: _Geo
 def _conv_transpose_array(z: Any, w: Any, geo: _Geometry) -> Any:
     """z (N, C_z, *L), W (C_z, C_img/G, *k) -> image (N, C_img, *image) = col2im(W_mat^T @ z): the
     transposed convolution, and a convolution's input gradient."""
-    flipped = _by_convolution(geo) if backend.is_cupy_array(z) else None
+    flipped = _by_convolution(geo) if _kernels.on_gpu(z) else None
     if flipped is not None:
         return _conv_transpose_by_convolution(z, w, geo, flipped)
     return _conv_transpose_by_offsets(z, w, geo)
