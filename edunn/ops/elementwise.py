@@ -14,7 +14,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .. import backend
+from .. import _kernels, backend
+from .._kernels import KernelSpec
 from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..tensor import Tensor
@@ -394,6 +395,12 @@ class SigmoidBackward(Function):
         return gg * y * (1 - y), gg * grad * (1 - 2 * y)
 
 
+# ReLU's backward on a GPU: the mask and the product as one kernel (edunn._kernels), in the
+# array path's arithmetic (a 0/1 factor times the gradient)
+_RELU_BACKWARD = KernelSpec("edunn_relu_backward", ("T y", "T g"), (), ("T d",),
+                            "d = (y > 0 ? (T)1 : (T)0) * g;")
+
+
 class ReLU(Function):
     """``y = max(x, 0)``;  dy/dx = 1 where x > 0, else 0."""
 
@@ -410,6 +417,10 @@ class ReLU(Function):
         if _grad_state.enabled:  # create_graph: keep the gradient differentiable
             return grad * (y > 0)
         gd, yd = grad._data, y._data
+        if gd.shape == yd.shape and _kernels.fusable(yd, gd):
+            out = _xp(yd).empty(yd.shape, yd.dtype)
+            _kernels.launch(_RELU_BACKWARD, (yd, gd), {}, (out,))
+            return Tensor._make(out)
         if gd.shape == yd.shape and gd.dtype == yd.dtype:
             # the mask written straight as 0./1. in the result's buffer, then scaled in place:
             # no boolean temporary and no second fresh array

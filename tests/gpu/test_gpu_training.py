@@ -185,13 +185,15 @@ def test_training_step_makes_no_host_transfer(name, gpu, monkeypatch):
 
 
 @pytest.mark.parametrize("name,fused", [
-    ("cnn_step", {"edunn_tile_max_4_int8", "edunn_tile_put_2x2_int8", "edunn_cross_entropy_forward",
+    ("cnn_step", {"edunn_im2col_3x3_1x1_1x1_1x1", "edunn_relu_backward", "edunn_tile_max_4_int8",
+                  "edunn_tile_put_2x2_int8", "edunn_cross_entropy_forward",
                   "edunn_cross_entropy_backward_mean", "edunn_adam"}),
-    ("mlp_step", {"edunn_cross_entropy_forward", "edunn_cross_entropy_backward_mean", "edunn_sgd_mom"}),
+    ("mlp_step", {"edunn_relu_backward", "edunn_cross_entropy_forward", "edunn_cross_entropy_backward_mean",
+                  "edunn_sgd_mom_first", "edunn_sgd_mom"}),
 ])
 def test_training_step_runs_the_fused_kernels(name, fused, gpu, monkeypatch):
-    # on a GPU the benchmark steps' pooling, loss and optimizer run as one kernel each
-    # (edunn._kernels); equality with the CPU is checked above
+    # on a GPU the benchmark steps' im2col, ReLU backward, pooling, loss and optimizer run as one
+    # kernel each (edunn._kernels); equality with the CPU is checked above
     if gpu == "cpu":
         pytest.skip("the CPU stand-in takes the array paths")
     from edunn import _kernels
