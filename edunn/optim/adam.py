@@ -9,11 +9,10 @@ from ..autograd import grad_mode
 from ..ops.creation import zeros_like
 from ..tensor import Tensor
 from . import _fused
-from .optimizer import (Optimizer, _blocks, _bump_version, _capturable_doc, _check_lr,
-                        _differentiable_doc, _foreach_doc, _fused_doc, _get_value,
-                        _increment_step, _lerp_, _maximize_doc, _params_doc,
-                        _signed_grad, _to_scalar, _use_grad_for_differentiable, _writable,
-                        _zero_step)
+from .optimizer import (Optimizer, _adam_moments, _blocks, _bump_version, _capturable_doc,
+                        _check_lr, _differentiable_doc, _foreach_doc, _fused_doc, _get_value,
+                        _increment_step, _maximize_doc, _params_doc, _to_scalar,
+                        _use_grad_for_differentiable, _writable, _zero_step)
 
 __all__ = ["Adam"]
 
@@ -233,15 +232,9 @@ def adam(params: list[Tensor], grads: list[Tensor], exp_avgs: list[Tensor],
             for blk in _blocks(*arrays, scratch=2):
                 pb, gb, m, v = blk[:4]
                 d, t = blk[-2:]
-                if weight_decay != 0 and decoupled_weight_decay:  # AdamW: decay the weights directly
-                    xp.multiply(pb, 1 - lr * weight_decay, out=pb)
-                g = _signed_grad(xp, gb, pb, d, maximize,
-                                 0 if decoupled_weight_decay else weight_decay)
-                _lerp_(xp, m, g, 1 - beta1, t)              # m = beta1 m + (1 - beta1) g
-                xp.multiply(v, beta2, out=v)                # v = beta2 v + (1 - beta2) g^2
-                xp.multiply(g, 1 - beta2, out=t)
-                xp.multiply(t, g, out=t)
-                xp.add(v, t, out=v)
+                _adam_moments(xp, pb, gb, m, v, d, t, beta1=beta1, beta2=beta2, lr=lr,
+                              weight_decay=weight_decay, decoupled=decoupled_weight_decay,
+                              maximize=maximize)
                 if amsgrad:
                     xp.maximum(blk[4], v, out=blk[4])       # v_max = max(v_max, v)
                 xp.sqrt(blk[4] if amsgrad else v, out=t)    # denom = sqrt(v) / sqrt(bc2) + eps

@@ -8,9 +8,9 @@ from ..autograd import grad_mode
 from ..ops.creation import zeros_like
 from ..tensor import Tensor
 from .adam import _check_adam_args, _no_sparse, _step_from_number
-from .optimizer import (Optimizer, _blocks, _bump_version, _capturable_doc, _differentiable_doc,
-                        _foreach_doc, _get_value, _increment_step, _lerp_, _maximize_doc,
-                        _params_doc, _signed_grad, _to_scalar, _use_grad_for_differentiable,
+from .optimizer import (Optimizer, _adam_moments, _blocks, _bump_version, _capturable_doc,
+                        _differentiable_doc, _foreach_doc, _get_value, _increment_step,
+                        _maximize_doc, _params_doc, _to_scalar, _use_grad_for_differentiable,
                         _writable, _zero_step)
 
 __all__ = ["NAdam"]
@@ -181,15 +181,9 @@ def nadam(params: list[Tensor], grads: list[Tensor], exp_avgs: list[Tensor],
         xp = backend.array_module(p)
         for pb, gb, m, v, d, t in _blocks(p, grads[i]._data, exp_avgs[i]._data,
                                           exp_avg_sqs[i]._data, scratch=2):
-            if weight_decay != 0 and decoupled_weight_decay:
-                xp.multiply(pb, 1 - lr * weight_decay, out=pb)
-            g = _signed_grad(xp, gb, pb, d, maximize,
-                             0 if decoupled_weight_decay else weight_decay)
-            _lerp_(xp, m, g, 1 - beta1, t)             # m = beta1 m + (1 - beta1) g
-            xp.multiply(v, beta2, out=v)               # v = beta2 v + (1 - beta2) g^2
-            xp.multiply(g, 1 - beta2, out=t)
-            xp.multiply(t, g, out=t)
-            xp.add(v, t, out=v)
+            g = _adam_moments(xp, pb, gb, m, v, d, t, beta1=beta1, beta2=beta2, lr=lr,
+                              weight_decay=weight_decay, decoupled=decoupled_weight_decay,
+                              maximize=maximize)
             xp.divide(v, bias_correction2, out=t)      # denom = sqrt(v / bc2) + eps
             xp.sqrt(t, out=t)
             xp.add(t, eps, out=t)

@@ -195,6 +195,23 @@ def _signed_grad(xp: Any, grad: Any, param: Any, out: Any, maximize: bool,
     return grad
 
 
+def _adam_moments(xp: Any, pb: Any, gb: Any, m: Any, v: Any, d: Any, t: Any, *, beta1: float,
+                  beta2: float, lr: float, weight_decay: float, decoupled: bool, maximize: bool) -> Any:
+    """The first half of every Adam-family step, in place on one block: the weights' own decay
+    (AdamW), the signed and decayed gradient ``g`` (into ``d`` when it changes),
+    ``m = lerp(m, g, 1 - beta1)`` and ``v = beta2 v + (1 - beta2) g^2`` (``t``: scratch).
+    Returns ``g``."""
+    if weight_decay != 0 and decoupled:   # AdamW: decay the weights directly
+        xp.multiply(pb, 1 - lr * weight_decay, out=pb)
+    g = _signed_grad(xp, gb, pb, d, maximize, 0 if decoupled else weight_decay)
+    _lerp_(xp, m, g, 1 - beta1, t)              # m = beta1 m + (1 - beta1) g
+    xp.multiply(v, beta2, out=v)                # v = beta2 v + (1 - beta2) g^2
+    xp.multiply(g, 1 - beta2, out=t)
+    xp.multiply(t, g, out=t)
+    xp.add(v, t, out=v)
+    return g
+
+
 def _lerp_(xp: Any, start: Any, end: Any, weight: float, tmp: Any) -> None:
     """``start.lerp_(end, weight)`` in place, with PyTorch's formula (exact at both ends):
     ``start + w (end - start)`` when ``|w| < 0.5``, else ``end - (end - start)(1 - w)``."""

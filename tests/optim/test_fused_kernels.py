@@ -46,6 +46,20 @@ def _state(rng, dtype, n=257):
         np.abs(rng.normal(size=n)).astype(dtype) for _ in range(3)]
 
 
+def _three_steps_both_ways(run, arrays, launched, options) -> list:
+    """Three steps through the fused kernels (one launch each), then through the array path:
+    the results must be equal bit for bit.  Returns the fused results."""
+    fused = run(arrays, 3, **options)
+    assert len(launched) == 3
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_kernels, "fusable", lambda *a: False)
+        plain = run(arrays, 3, **options)
+    assert len(fused) == len(plain)
+    for got, want in zip(fused, plain):
+        np.testing.assert_array_equal(got, want)
+    return fused
+
+
 def _run_adam(arrays, steps, **options):
     p, g, m, v, vmax = (edunn.tensor(a.copy()) for a in arrays)
     step = edunn.tensor(0.0)
@@ -62,14 +76,8 @@ def test_adam_kernel_equals_array_path(through_host_kernels, dtype, maximize, we
                                        decoupled, amsgrad, beta1):
     options = dict(amsgrad=amsgrad, beta1=beta1, beta2=0.99, lr=0.01, weight_decay=weight_decay,
                    maximize=maximize, decoupled_weight_decay=decoupled)
-    arrays = _state(np.random.default_rng(0), dtype)
-    fused = _run_adam(arrays, 3, **options)
-    assert len(through_host_kernels) == 3
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(_kernels, "fusable", lambda *a: False)
-        plain = _run_adam(arrays, 3, **options)
-    for got, want in zip(fused, plain):
-        np.testing.assert_array_equal(got, want)
+    fused = _three_steps_both_ways(_run_adam, _state(np.random.default_rng(0), dtype),
+                                   through_host_kernels, options)
     assert np.isnan(fused[0][3]) and not np.isnan(fused[0][4:]).any()
 
 
@@ -90,15 +98,9 @@ def test_sgd_kernel_equals_array_path(through_host_kernels, dtype, maximize, wei
                                       momentum, dampening, nesterov):
     options = dict(weight_decay=weight_decay, momentum=momentum, lr=0.1, dampening=dampening,
                    nesterov=nesterov, maximize=maximize)
-    arrays = _state(np.random.default_rng(1), dtype)
-    fused = _run_sgd(arrays, 3, **options)
-    assert len(through_host_kernels) == 3
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(_kernels, "fusable", lambda *a: False)
-        plain = _run_sgd(arrays, 3, **options)
-    assert len(fused) == len(plain) == (2 if momentum else 1)
-    for got, want in zip(fused, plain):
-        np.testing.assert_array_equal(got, want)
+    fused = _three_steps_both_ways(_run_sgd, _state(np.random.default_rng(1), dtype),
+                                   through_host_kernels, options)
+    assert len(fused) == (2 if momentum else 1)
 
 
 @pytest.mark.skipif(NVCC is None, reason="nvcc is not installed")
