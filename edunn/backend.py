@@ -545,6 +545,14 @@ def scatter_reduce_at(array: Any, index: Any, values: Any, op: str) -> None:
 _KEY_TYPES = {2: numpy.uint16, 4: numpy.uint32, 8: numpy.uint64}
 
 
+def as_bits(array: Any) -> Any:
+    """The same memory seen as unsigned integers of the same width (a view, any strides).
+    Multiplying a gradient's bits by a 0/1 mask keeps or zeroes each number exactly -- a NaN or
+    an infinity where the mask is 0 gives +0, as PyTorch's masked gradients, where a float
+    product would give NaN."""
+    return array.view(_KEY_TYPES[array.dtype.itemsize])
+
+
 def float_order_keys(array: Any) -> Any:
     """Unsigned integers that sort as the floats do (IEEE 754: flip every bit of a negative
     number, only the sign bit of a positive one), so a max/min over keys is the max/min over

@@ -395,14 +395,14 @@ class SigmoidBackward(Function):
         return gg * y * (1 - y), gg * grad * (1 - 2 * y)
 
 
-# ReLU's backward on a GPU: the mask and the product as one kernel (edunn._kernels), in the
-# array path's arithmetic (a 0/1 factor times the gradient)
+# ReLU's backward on a GPU: the mask and the selection as one kernel (edunn._kernels)
 _RELU_BACKWARD = KernelSpec("edunn_relu_backward", ("T y", "T g"), (), ("T d",),
-                            "d = (y > 0 ? (T)1 : (T)0) * g;")
+                            "d = y > 0 ? g : (T)0;")
 
 
 class ReLU(Function):
-    """``y = max(x, 0)``;  dy/dx = 1 where x > 0, else 0."""
+    """``y = max(x, 0)``;  dy/dx = 1 where x > 0, else 0: the gradient passes where y > 0 and is
+    exactly 0 elsewhere, even when it is NaN or infinite (PyTorch's ``threshold_backward``)."""
 
     @staticmethod
     def forward(ctx, x):
@@ -415,19 +415,19 @@ class ReLU(Function):
     def backward(ctx, grad):
         y, = ctx.saved_tensors
         if _grad_state.enabled:  # create_graph: keep the gradient differentiable
-            return grad * (y > 0)
+            return _where(y > 0, grad, 0.0)
         gd, yd = grad._data, y._data
+        xp = _xp(yd)
         if gd.shape == yd.shape and _kernels.fusable(yd, gd):
-            out = _xp(yd).empty(yd.shape, yd.dtype)
+            out = xp.empty(yd.shape, yd.dtype)
             _kernels.launch(_RELU_BACKWARD, (yd, gd), {}, (out,))
             return Tensor._make(out)
-        if gd.shape == yd.shape and gd.dtype == yd.dtype:
-            # the mask written straight as 0./1. in the result's buffer, then scaled in place:
-            # no boolean temporary and no second fresh array
-            xp = _xp(yd)
-            out = xp.greater(yd, 0, out=xp.empty(yd.shape, yd.dtype))
-            return Tensor._make(xp.multiply(out, gd, out=out))
-        return Tensor._make(gd * (yd > 0))  # float times bool: no cast, one pass
+        if gd.dtype.kind == "f" and gd.shape == yd.shape:
+            # the gradient's bits times the 0/1 mask: exactly g or +0, in the passes of a product
+            out = xp.empty(gd.shape, gd.dtype)
+            xp.multiply(backend.as_bits(gd), xp.greater(yd, 0), out=backend.as_bits(out))
+            return Tensor._make(out)
+        return _where(y > 0, grad, 0.0)
 
 
 # ----------------------------------------------------------------------------------------------

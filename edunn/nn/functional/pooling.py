@@ -365,7 +365,7 @@ class _TakeTiles(Function):
             xp = backend.array_module(xd)
             values = xp.zeros(code.shape, xd.dtype)
             for j, v in _tile_offsets(_tiles(xd, k, code.shape[2:]), k):
-                values += v * (code == j)
+                xp.copyto(values, v, where=code == j)
         return values
 
     @staticmethod
@@ -391,8 +391,9 @@ class _PutTiles(Function):
             _kernels.launch(_pool_kernels.tile_put_kernel(k, code.dtype.name),
                             (gd.reshape(spread), code.reshape(spread)), steps, (tiles,))
             return out
+        bits = backend.as_bits(gd)   # g's bits times the 0/1 mask: g at the winner, +0 elsewhere
         for j, v in _tile_offsets(tiles, k):
-            xp.multiply(gd, code == j, out=v)
+            xp.multiply(bits, code == j, out=backend.as_bits(v))
         return out
 
     @staticmethod
