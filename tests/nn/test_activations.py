@@ -478,3 +478,22 @@ def test_module_signature_matches_torch(name):
     ps = lambda f: [(p.name, p.kind, p.default) for p in inspect.signature(f).parameters.values()]
     assert ps(getattr(nn, name).__init__) == ps(getattr(torch.nn, name).__init__)
     assert ps(getattr(nn, name).forward) == ps(getattr(torch.nn, name).forward)
+
+
+@needs_torch
+@pytest.mark.parametrize("create_graph", [False, True])
+@pytest.mark.parametrize("name,kwargs", [("hardtanh", {}), ("relu6", {}), ("threshold", dict(threshold=0.1, value=20.0)),
+                                         ("hardsigmoid", {}), ("hardswish", {}), ("hardshrink", {}),
+                                         ("softshrink", {})])
+def test_cut_gradients_are_zero_even_for_nonfinite_gradients(name, kwargs, create_graph):
+    # where PyTorch's backward takes its "return 0" branch, a NaN or infinite incoming gradient
+    # gives 0 (not 0 * inf = NaN); elsewhere it passes through (times the derivative)
+    x = [-4.0, -3.0, -2.0, -0.5, 0.0, 0.5, 2.0, 3.0, 7.0]
+    g = [1.0, np.nan, np.inf, 1.0, -np.inf, np.nan, 1.0, np.nan, -np.inf]
+    grads = []
+    for lib in (edunn, torch):
+        t = lib.tensor(x, requires_grad=True)
+        (gx,) = lib.autograd.grad(getattr(lib.nn.functional, name)(t, **kwargs), t, lib.tensor(g),
+                                  create_graph=create_graph)
+        grads.append(np.asarray(gx.detach().numpy()))
+    np.testing.assert_array_equal(grads[0], grads[1])

@@ -135,6 +135,9 @@ class _Pointwise(Function):
     name_: str = ""
     constant_df = False
     keeps_int = False
+    # ``cut(m, x, *params)``: where the gradient stops (PyTorch's backward takes a branch that
+    # returns 0 there, so a NaN or infinite incoming gradient gives 0, not 0 * inf = NaN)
+    cut: Any = None
 
     @classmethod
     def forward(cls, ctx, x, *params):
@@ -153,16 +156,23 @@ class _Pointwise(Function):
     def backward(cls, ctx, grad):
         x, = ctx.saved_tensors
         nones = (None,) * len(ctx.params)
-        if grad_mode.state.enabled and not cls.constant_df:
-            # create_graph: the derivative as tensor ops, so this backward can be differentiated
-            return (grad * cls.df(_ON_TENSORS, x, *ctx.params),) + nones
         xd = x._data
         xp = backend.array_module(xd)
+        if grad_mode.state.enabled:   # create_graph: a backward that can be differentiated
+            if cls.constant_df:       # (a constant derivative, but grad's graph is kept)
+                with backend.numpy.errstate(all="ignore"):
+                    d = Tensor._make(xp.asarray(cls.df(_array_math(xp), xd, *ctx.params),
+                                                dtype=grad._data.dtype))
+            else:
+                d = cls.df(_ON_TENSORS, x, *ctx.params)
+            g = grad * d
+            if cls.cut is not None:
+                g = _where(cls.cut(_array_math(xp), xd, *ctx.params), 0.0, g)
+            return (g,) + nones
         with backend.numpy.errstate(all="ignore"):
-            d = cls.df(_array_math(xp), xd, *ctx.params)
-            if grad_mode.state.enabled:  # constant derivative, but keep grad's graph
-                return (grad * Tensor._make(xp.asarray(d, dtype=grad._data.dtype)),) + nones
-            g = grad._data * d
+            g = grad._data * cls.df(_array_math(xp), xd, *ctx.params)
+            if cls.cut is not None:
+                g = xp.where(cls.cut(_array_math(xp), xd, *ctx.params), xp.zeros((), g.dtype), g)
         return (Tensor._make(xp.asarray(g, dtype=grad._data.dtype)),) + nones
 
 
@@ -171,6 +181,7 @@ class Threshold(_Pointwise):
     name_, constant_df, keeps_int = "threshold", True, True
     f = staticmethod(lambda m, x, th, value: m.where(x > th, x, value))
     df = staticmethod(lambda m, x, th, value: x > th)
+    cut = staticmethod(lambda m, x, th, value: x <= th)
 
 
 class Hardtanh(_Pointwise):
@@ -179,6 +190,7 @@ class Hardtanh(_Pointwise):
     name_, constant_df, keeps_int = "hardtanh", True, True
     f = staticmethod(lambda m, x, lo, hi: m.clamp_max(m.clamp_min(x, lo), hi))
     df = staticmethod(lambda m, x, lo, hi: (x > lo) & (x < hi))
+    cut = staticmethod(lambda m, x, lo, hi: (x <= lo) | (x >= hi))
 
 
 class LeakyReLU(_Pointwise):
@@ -247,6 +259,7 @@ class Hardshrink(_Pointwise):
     name_, constant_df = "hardshrink", True
     f = staticmethod(lambda m, x, lambd: x * ~((x >= -lambd) & (x <= lambd)))
     df = staticmethod(lambda m, x, lambd: ~((x >= -lambd) & (x <= lambd)))
+    cut = staticmethod(lambda m, x, lambd: (x >= -lambd) & (x <= lambd))
 
 
 class Softshrink(_Pointwise):
@@ -254,6 +267,7 @@ class Softshrink(_Pointwise):
     name_, constant_df = "softshrink", True
     f = staticmethod(lambda m, x, lambd: x - m.clamp_max(m.clamp_min(x, -lambd), lambd))
     df = staticmethod(lambda m, x, lambd: (x > lambd) | (x < -lambd))
+    cut = staticmethod(lambda m, x, lambd: (x >= -lambd) & (x <= lambd))
 
 
 class Tanhshrink(_Pointwise):
@@ -283,6 +297,7 @@ class Hardsigmoid(_Pointwise):
     name_, constant_df = "hardsigmoid_cpu", True
     f = staticmethod(lambda m, x: m.clamp_max(m.clamp_min(x / 6 + 0.5, 0), 1))
     df = staticmethod(lambda m, x: m.mask((x > -3) & (x < 3), x) * (1 / 6))
+    cut = staticmethod(lambda m, x: (x <= -3) | (x >= 3))
 
 
 class Hardswish(_Pointwise):
@@ -291,6 +306,7 @@ class Hardswish(_Pointwise):
     name_ = "hardswish_cpu"
     f = staticmethod(lambda m, x: x * m.clamp_max(m.clamp_min(x + 3, 0), 6) / 6)
     df = staticmethod(lambda m, x: m.mask((x > -3) & (x < 3), x) * (x / 3 + 0.5) + m.mask(x >= 3, x))
+    cut = staticmethod(lambda m, x: x <= -3)
 
 
 class SiLU(_Pointwise):
