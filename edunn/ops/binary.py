@@ -15,7 +15,8 @@ from .. import backend
 from ..autograd.function import Function
 from ..tensor import Tensor
 from ._out import write_out
-from .elementwise import _FLOATS, _apply, _as_floats, _binary, _check_int_divisor, _where, _xp, div, pow, sigmoid
+from .elementwise import (_FLOATS, _apply, _as_floats, _binary, _check_int_divisor, _where, _xp, _zeros_of,
+                          div, pow, sigmoid)
 
 __all__ = ['remainder', 'fmod', 'float_power', 'atan2', 'arctan2', 'hypot', 'maximum', 'minimum',
            'fmax', 'fmin', 'logaddexp', 'logaddexp2', 'xlogy', 'copysign', 'lerp', 'addcmul',
@@ -99,7 +100,8 @@ class Maximum(_BinaryOp):
         a, b = ctx.saved_tensors
         wins = (a > b) if cls.op == "maximum" else (a < b)
         share = wins + (a == b) * 0.5  # 1 where a wins, 1/2 on ties, 0 where b wins
-        return grad * share, grad * (1 - share)
+        # the loser's gradient is 0 even where grad is NaN or infinite, as PyTorch's
+        return _where(share == 0, 0.0, grad * share), _where(share == 1, 0.0, grad * (1 - share))
 
 
 class Minimum(Maximum):
@@ -117,7 +119,7 @@ class Fmax(_BinaryOp):
         a, b = ctx.saved_tensors
         from .comparison import isnan, logical_or
         pick_a = logical_or((a >= b) if cls.op == "fmax" else (a <= b), isnan(b))
-        return grad * pick_a, grad * ~pick_a
+        return _where(pick_a, grad, 0.0), _where(pick_a, 0.0, grad)
 
 
 class Fmin(Fmax):
@@ -178,7 +180,7 @@ class Copysign(Function):
     def backward(ctx, grad):
         a, y = ctx.saved_tensors
         ga = grad * _where(a == 0, 0.0, y / _where(a == 0, 1.0, a)) if ctx.needs_input_grad[0] else None
-        return ga, (grad * 0 if ctx.needs_input_grad[1] else None)
+        return ga, (_zeros_of(grad) if ctx.needs_input_grad[1] else None)
 
 
 def remainder(input: Any, other: Any, *, out: Any = None) -> Tensor:

@@ -130,13 +130,20 @@ class _Where(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        zero = grad * 0
+        zero = _zeros_of(grad)
         return None, _Where.apply(ctx.cond, grad, zero), _Where.apply(ctx.cond, zero, grad)
 
 
 def _where(cond: Any, a: Any, b: Any) -> Tensor:
     """Select from ``a`` where ``cond`` (a bool tensor or array, not differentiated) else ``b``."""
     return _Where.apply(cond._data if isinstance(cond, Tensor) else cond, a, b)
+
+
+def _zeros_of(grad: Tensor) -> Tensor:
+    """The zero gradient of an input that does not affect the output (PyTorch's
+    ``zeros_like(grad)``): ``grad * 0`` would be NaN where ``grad`` is NaN or infinite."""
+    gd = grad._data
+    return Tensor._make(_xp(gd).zeros(gd.shape, gd.dtype))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -243,7 +250,7 @@ class Pow(Function):
         need_a, need_b = ctx.needs_input_grad
         ga = gb = None
         if need_a:
-            ga = grad * b * a ** (b - 1) if not (isinstance(b, (int, float)) and b == 0) else grad * 0
+            ga = grad * b * a ** (b - 1) if not (isinstance(b, (int, float)) and b == 0) else _zeros_of(grad)
         if need_b:
             # a^b log a, with the convention 0^b log 0 = 0 used by PyTorch where a == 0
             gb = grad * y * _log_or_zero(a)
@@ -289,7 +296,7 @@ class DivRounded(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return grad * 0, grad * 0, None
+        return _zeros_of(grad), _zeros_of(grad), None
 
 
 # ----------------------------------------------------------------------------------------------

@@ -80,7 +80,8 @@ class _PutAlong(Function):
         gd, idx = xp.broadcast_arrays(g._data, index)
         gd, idx = xp.moveaxis(gd, dim, -1), xp.moveaxis(idx, dim, -1)
         onehot = idx[..., None] == xp.arange(n)
-        out = (gd[..., None] * onehot).sum(-2, dtype=gd.dtype)
+        # selected, not multiplied: a NaN or infinite g reaches its own slot only (0 * inf is NaN)
+        out = xp.where(onehot, gd[..., None], xp.zeros((), gd.dtype)).sum(-2, dtype=gd.dtype)
         return xp.moveaxis(out, -1, dim)
 
     @staticmethod

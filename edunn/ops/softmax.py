@@ -16,6 +16,7 @@ import edunn
 from .. import backend
 from ..autograd.function import Function
 from ..tensor import Tensor, wrap_dim
+from .elementwise import _zeros_of
 
 __all__ = ['softmax', 'log_softmax', 'softmin', 'gumbel_softmax']
 
@@ -60,7 +61,7 @@ class Softmax(Function):
     def backward(cls, ctx, grad):
         y, = ctx.saved_tensors
         if y.dim() == 0:  # softmax of one number is the constant 1 (log_softmax: 0)
-            return grad * 0, None
+            return _zeros_of(grad), None
         return (LogSoftmaxBackward if cls.log else SoftmaxBackward).apply(grad, y, ctx.dim), None
 
 

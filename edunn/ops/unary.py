@@ -15,7 +15,8 @@ from .. import backend
 from ..autograd.function import Function
 from ..tensor import Tensor
 from ._out import write_out
-from .elementwise import _FLOATS, _binary, _float_array, _where, _xp, exp, log, sigmoid, tanh  # noqa: F401
+from .elementwise import (_FLOATS, _binary, _float_array, _where, _xp, _zeros_of, exp, log,  # noqa: F401
+                          sigmoid, tanh)
 
 __all__ = ['abs', 'absolute', 'sign', 'sgn', 'exp2', 'expm1', 'log2', 'log10', 'log1p', 'sqrt',
            'rsqrt', 'square', 'sin', 'cos', 'tan', 'asin', 'acos', 'atan', 'arcsin', 'arccos',
@@ -59,7 +60,7 @@ class _Step(_Unary):
 
     @classmethod
     def backward(cls, ctx, grad):
-        return grad * 0
+        return _zeros_of(grad)
 
 
 class Abs(_Unary):
@@ -238,7 +239,7 @@ class Round(_Step):
 
     @staticmethod
     def backward(ctx, grad):
-        return grad * 0, None
+        return _zeros_of(grad), None
 
 
 class Deg2Rad(_Unary):
@@ -400,7 +401,7 @@ class Clamp(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        zero = grad * 0
+        zero = _zeros_of(grad)
         gx = _where(ctx.inside, grad, zero)
         glo = ghi = None
         if ctx.needs_input_grad[1]:
