@@ -11,9 +11,11 @@ the host's C++ compiler, and checked against the array path without a GPU
 Conventions of a body (CuPy's): each element runs the body once; ``arrays`` are that element's
 input values, ``outputs`` are references to its output elements (read and written), ``scalars``
 are the same for every element, ``i`` is the element's index in C order over the outputs'
-shape; a ``raw`` array or output is the whole array, indexed by flat position.  ``T`` is the dtype of the first parameter declared with type ``T``.  Contraction of
-``a * b + c`` into fused multiply-adds is switched off (``--fmad=false``), so every operation
-rounds once, as NumPy's do, and a fused GPU step equals the CPU's array path bit for bit.
+shape; a ``raw`` array or output is the whole array, indexed by flat position.  ``T`` is the
+dtype of the first parameter declared with type ``T``.  Contraction of ``a * b + c`` into fused
+multiply-adds is switched off (``--fmad=false``), so every operation rounds once, as NumPy's
+do, and a fused elementwise body gives the CPU array path's numbers bit for bit (where the body
+sums in another order, as cross-entropy's, to rounding).
 """
 from __future__ import annotations
 
@@ -77,7 +79,8 @@ def launch(spec: KernelSpec, arrays: tuple, scalars: dict, outputs: tuple) -> No
     """Run ``spec`` on the device.  ``scalars`` by name, each cast to its declared type (``T``:
     the arrays' dtype, as NumPy casts a Python number meeting a float32 array); ``outputs`` are
     written in place."""
-    t = next(a for d, a in zip(spec.arrays + spec.outputs, arrays + outputs) if param_type(d) == "T").dtype.type
-    values = tuple((t if param_type(d) == "T" else backend.numpy.dtype(param_type(d)).type)(scalars[param_name(d)])
-                   for d in spec.scalars)
+    t = next(a for d, a in zip(spec.arrays + spec.outputs, arrays + outputs)
+             if param_type(d) == "T").dtype.type
+    values = tuple((t if param_type(d) == "T" else backend.numpy.dtype(param_type(d)).type)(
+        scalars[param_name(d)]) for d in spec.scalars)
     backend.elementwise_kernel(spec)(*arrays, *values, *outputs)

@@ -401,7 +401,7 @@ class _CrossEntropyLoss(Function):
     @staticmethod
     def backward(ctx, grad):
         xp = backend.array_module(ctx.logp)
-        if ctx.fused is not None and not grad_mode.state.enabled:
+        if ctx.fused is not None and not grad_mode.state.enabled and _kernels.fusable(ctx.logp, grad._data):
             t, counted, total = ctx.fused
             g = grad._data if ctx.reduction != "none" else grad._data[:, None]
             d = xp.empty(ctx.logp.shape, ctx.logp.dtype)
