@@ -107,3 +107,18 @@ def host_launch(lib, index, launched: list):
                 o[...] = c
         launched.append(spec.name)
     return launch
+
+
+def on_demand(directory):
+    """``(launch, launched)``: a stand-in for ``_kernels.launch`` that builds each spec on the
+    host the first time it is asked for (bodies that depend on a layer's shape, or code paths
+    that take several), and the names of the kernels it ran."""
+    launched, built = [], {}
+
+    def launch(spec, arrays, scalars, outputs):
+        if spec not in built:
+            where = directory / f"k{len(built)}"
+            where.mkdir()
+            built[spec] = compile_on_host([spec], where)
+        host_launch(*built[spec], launched)(spec, arrays, scalars, outputs)
+    return launch, launched

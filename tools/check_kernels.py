@@ -3,7 +3,7 @@
     python tools/check_kernels.py          # needs CuPy (any cupy-cuda* wheel) and nvcc
 
 For each ``edunn._kernels.KernelSpec`` in use (the optimizers', max pooling's, im2col's,
-cross-entropy's, ReLU's) and for T = float32 and float64, it asks CuPy's own code generator for the
+cross-entropy's, ReLU's, the LSTM step's) and for T = float32 and float64, it asks CuPy's own code generator for the
 CUDA source that an ``ElementwiseKernel`` call would compile (the parameter bindings, ``CArray`` indexing of raw
 arrays, the loop over ``i``), prepends CuPy's headers and compiles it with nvcc for sm_90
 (H100), ``--fmad=false`` as ``backend.elementwise_kernel`` does.  The generator is CuPy's
@@ -26,7 +26,7 @@ from cupy._core import _carray, _scalar  # noqa: E402
 
 from edunn._kernels import is_raw, param_type  # noqa: E402
 from edunn.ops import elementwise  # noqa: E402
-from edunn.nn.functional import _conv_kernels, _loss_kernels, _pool_kernels  # noqa: E402
+from edunn.nn.functional import _conv_kernels, _loss_kernels, _lstm_kernels, _pool_kernels  # noqa: E402
 from edunn.optim import _fused  # noqa: E402
 
 ND_ARRAY, INDEXER, SCALAR = 1, 2, 3   # cupy._core._kernel._ArgKind
@@ -45,6 +45,7 @@ def specs() -> list:
         (32, (3, 3), (1, 1), (1, 1), (1, 1), (14, 14), (14, 14)),   # conv2's input gradient
         (2, (3,), (2,), (2,), (0,), (11,), (4,)),
         (2, (2, 3, 2), (2, 2, 2), (1, 1, 1), (1, 1, 1), (5, 6, 4), (3, 3, 3)))}
+    out |= {_lstm_kernels.lstm_cell_forward_kernel(), _lstm_kernels.lstm_cell_backward_kernel()}
     out |= {elementwise._RELU_BACKWARD, _loss_kernels.cross_entropy_forward_kernel(), _loss_kernels.cross_entropy_backward_kernel(False),
             _loss_kernels.cross_entropy_backward_kernel(True)}
     return sorted(out)

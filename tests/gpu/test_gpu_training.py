@@ -190,10 +190,11 @@ def test_training_step_makes_no_host_transfer(name, gpu, monkeypatch):
                   "edunn_cross_entropy_backward_mean", "edunn_adam"}),
     ("mlp_step", {"edunn_relu_backward", "edunn_cross_entropy_forward", "edunn_cross_entropy_backward_mean",
                   "edunn_sgd_mom_first", "edunn_sgd_mom"}),
+    ("lstm_step", {"edunn_lstm_cell_forward", "edunn_lstm_cell_backward", "edunn_adam"}),
 ])
 def test_training_step_runs_the_fused_kernels(name, fused, gpu, monkeypatch):
-    # on a GPU the benchmark steps' im2col, ReLU backward, pooling, loss and optimizer run as one
-    # kernel each (edunn._kernels); equality with the CPU is checked above
+    # on a GPU the benchmark steps' im2col, ReLU backward, pooling, loss, LSTM steps and optimizer
+    # run as one kernel each (edunn._kernels); equality with the CPU is checked above
     if gpu == "cpu":
         pytest.skip("the CPU stand-in takes the array paths")
     from edunn import _kernels

@@ -8,7 +8,7 @@ import pytest
 
 import edunn
 import edunn.nn.functional as F
-from _host_kernels import CXX, NVCC, compile_for_gpu, compile_on_host, host_launch
+from _host_kernels import CXX, NVCC, compile_for_gpu, on_demand
 from edunn import _kernels
 from edunn.nn.functional import _conv_kernels
 
@@ -24,26 +24,12 @@ CASES = [  # (input shape, weight shape, conv keyword arguments)
 CONVS = {3: F.conv1d, 4: F.conv2d, 5: F.conv3d}
 
 
-def _host_builds(directory):
-    """``launch`` for ``_kernels.launch`` that builds each spec on the host the first time it is
-    asked for (the im2col bodies depend on the layer's shape), and the names it launched."""
-    launched, built = [], {}
-
-    def launch(spec, arrays, scalars, outputs):
-        if spec not in built:
-            where = directory / f"k{len(built)}"
-            where.mkdir()
-            built[spec] = compile_on_host([spec], where)
-        host_launch(*built[spec], launched)(spec, arrays, scalars, outputs)
-    return launch, launched
-
-
 @pytest.fixture
 def gpu_branch(tmp_path, monkeypatch):
     """Run ``fn`` with the GPU strategies taken on CPU arrays; returns its result and the
     kernels launched."""
     def run(fn):
-        launch, launched = _host_builds(tmp_path)
+        launch, launched = on_demand(tmp_path)
         with monkeypatch.context() as mp:
             mp.setattr(_kernels, "on_gpu", lambda a: True)
             mp.setattr(_kernels, "launch", launch)

@@ -5,6 +5,9 @@ that the weight gradients are one matrix product each over all steps.  ``rnn.py`
 function takes the array module ``xp`` (NumPy or CuPy) so it runs on either device."""
 from __future__ import annotations
 
+from ... import _kernels
+from . import _lstm_kernels
+
 
 def _prev_view(xp, seq, init, batch_sizes, offs, t, reverse):
     """The rows of ``seq`` (packed order) holding, for the ``batch_sizes[t]`` sequences running
@@ -79,6 +82,7 @@ def _lstm_forward_arrays(xp, act, h0, c0, Whh, Whr, batch_sizes, offs, reverse):
     hpre = None if Whr is None else xp.empty((N, H), dtype=act.dtype)
     gh = xp.empty((B, H4), dtype=act.dtype)    # per-step scratch
     ig = xp.empty((B, H), dtype=act.dtype)
+    fused = _kernels.fusable(act, h0, c0)      # a GPU: a step's elementwise work in one launch
     T = len(batch_sizes)
     for t in (range(T - 1, -1, -1) if reverse else range(T)):
         bs = batch_sizes[t]
@@ -90,6 +94,12 @@ def _lstm_forward_arrays(xp, act, h0, c0, Whh, Whr, batch_sizes, offs, reverse):
             cp = _prev_view(xp, C, c0, batch_sizes, offs, t, reverse)
         g = act[a:b]
         ght = xp.matmul(h, Whh_T, out=gh[:bs])
+        if fused:
+            _kernels.launch(_lstm_kernels.lstm_cell_forward_kernel(), (ght, cp), {"hidden": H},
+                            (g, C[a:b], tc[a:b], out[a:b] if hpre is None else hpre[a:b]))
+            if hpre is not None:
+                xp.matmul(hpre[a:b], Whr_T, out=out[a:b])
+            continue
         g += ght
         xp.tanh(g, out=g)
         g *= scale  # i, f, o = 0.5 tanh + 0.5; g = tanh: two whole-row ops, no strided slices
@@ -148,8 +158,11 @@ def _lstm_backward_arrays(xp, saved, out, d_out, d_h, d_c, Whh, Whr, batch_sizes
     B = batch_sizes[0] if T else 0
     K = max(1, _FACTOR_ROWS // max(B, 1))  # steps per block
     R = K * B
-    Y, Z = xp.empty((R, 3, H), dtype=act.dtype), xp.empty((R, H), dtype=act.dtype)
-    otc, D = xp.empty((R, H), dtype=act.dtype), xp.empty((R, H4), dtype=act.dtype)
+    # a GPU, no projection: a step's elementwise work in one launch, no factors computed ahead
+    fused = Whr is None and _kernels.fusable(act, d_out, d_h, d_c)
+    if not fused:
+        Y, Z = xp.empty((R, 3, H), dtype=act.dtype), xp.empty((R, H), dtype=act.dtype)
+        otc, D = xp.empty((R, H), dtype=act.dtype), xp.empty((R, H4), dtype=act.dtype)
     dG = xp.empty_like(act)
     dG3 = dG.reshape(N, 4, H)
     dH = None if Whr is None else xp.empty_like(out)
@@ -160,11 +173,18 @@ def _lstm_backward_arrays(xp, saved, out, d_out, d_h, d_c, Whh, Whr, batch_sizes
         block = order[k:k + K]  # consecutive steps: their rows are one range of the packed order
         lo = min(offs[t] for t in block)
         hi = max(offs[t] + batch_sizes[t] for t in block)
-        _lstm_gate_factors(xp, act[lo:hi], tc[lo:hi], cprev[lo:hi], D[:hi - lo], Y[:hi - lo],
-                           Z[:hi - lo], otc[:hi - lo])
+        if not fused:
+            _lstm_gate_factors(xp, act[lo:hi], tc[lo:hi], cprev[lo:hi], D[:hi - lo], Y[:hi - lo],
+                               Z[:hi - lo], otc[:hi - lo])
         for t in block:
             bs = batch_sizes[t]
             a, b = offs[t], offs[t] + bs
+            if fused:
+                _kernels.launch(_lstm_kernels.lstm_cell_backward_kernel(),
+                                (act[a:b], tc[a:b], cprev[a:b], dh[:bs], d_out[a:b]), {"hidden": H},
+                                (dG[a:b], dc[:bs]))
+                xp.matmul(dG[a:b], Whh, out=dh[:bs])
+                continue
             dht = dh[:bs] + d_out[a:b]
             if dH is not None:
                 dH[a:b] = dht
