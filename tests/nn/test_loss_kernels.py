@@ -117,3 +117,10 @@ def test_fused_cross_entropy_target_out_of_range(fused):
 def test_loss_kernels_compile_for_the_gpu(tmp_path):
     done = compile_for_gpu(SPECS, tmp_path)
     assert done.returncode == 0, done.stderr
+
+
+def test_many_classes_take_the_array_path(fused):
+    # a row per thread suits classification, not a vocabulary: past MAX_CLASSES, no kernel
+    x = np.zeros((2, _loss_kernels.MAX_CLASSES + 1))
+    fused(lambda: F.cross_entropy(edunn.tensor(x), edunn.tensor([0, 1])))
+    assert fused.launched == []

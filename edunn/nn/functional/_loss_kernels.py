@@ -14,6 +14,11 @@ import functools
 
 from ..._kernels import KernelSpec
 
+# One thread walks a whole row of scores, three times: right for classification (tens to a
+# thousand classes, many rows), wrong for a language model's vocabulary (tens of thousands of
+# classes: few, long, serial rows).  Above this many classes the array path runs instead.
+MAX_CLASSES = 1024
+
 _FORWARD_BODY = """
 const long long row = i * n_classes;
 T top = x[row];

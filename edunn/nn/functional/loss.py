@@ -353,7 +353,8 @@ class _CrossEntropyLoss(Function):
         xd = input._data
         xp = backend.array_module(xd)
         ctx.fused = None
-        if weight is None and xd.ndim == 2 and xd.size and _kernels.fusable(xd, target._data):
+        if (weight is None and xd.ndim == 2 and xd.size and xd.shape[1] <= _loss_kernels.MAX_CLASSES
+                and _kernels.fusable(xd, target._data)):
             out = _CrossEntropyLoss._fused_forward(ctx, xd, target._data, ignore_index, reduction)
             ctx.save_for_backward(input)
             return out
