@@ -39,12 +39,9 @@ def specs() -> list:
             for t in ("int8", "int32")}
     out |= {_pool_kernels.tile_put_kernel(k, t) for k in ((2,), (3,), (2, 2), (3, 3), (3, 2), (2, 2, 2))
             for t in ("int8", "int32")}
-    out |= {_conv_kernels.im2col_kernel(c, k, s, d, b, im, L) for c, k, s, d, b, im, L in (
-        (1, (3, 3), (1, 1), (1, 1), (1, 1), (28, 28), (28, 28)),    # the benchmark CNN's layers
-        (16, (3, 3), (1, 1), (1, 1), (1, 1), (14, 14), (14, 14)),
-        (32, (3, 3), (1, 1), (1, 1), (1, 1), (14, 14), (14, 14)),   # conv2's input gradient
-        (2, (3,), (2,), (2,), (0,), (11,), (4,)),
-        (2, (2, 3, 2), (2, 2, 2), (1, 1, 1), (1, 1, 1), (5, 6, 4), (3, 3, 3)))}
+    out |= {_conv_kernels.im2col_kernel(k, s, d, b) for k, s, d, b in (
+        ((3, 3), (1, 1), (1, 1), (1, 1)),     # the benchmark CNN's layers and conv2's input gradient
+        ((3,), (2,), (2,), (0,)), ((2, 3, 2), (2, 2, 2), (1, 1, 1), (1, 1, 1)))}
     out |= {_lstm_kernels.lstm_cell_forward_kernel(), _lstm_kernels.lstm_cell_backward_kernel()}
     out |= {elementwise._RELU_BACKWARD, _loss_kernels.cross_entropy_forward_kernel(), _loss_kernels.cross_entropy_backward_kernel(False),
             _loss_kernels.cross_entropy_backward_kernel(True)}

@@ -62,9 +62,9 @@ def _im2col_array(x: Any, geo: _Geometry) -> Any:
     n, c = x.shape[:2]
     if _kernels.fusable(x):   # a GPU: one kernel gathers the columns, padding included
         out = xp.empty((n, c) + geo.kernel + geo.cols, x.dtype)
-        _kernels.launch(_conv_kernels.im2col_kernel(c, geo.kernel, geo.stride, geo.dilation,
-                                                    tuple(lo for lo, _ in geo.padding), x.shape[2:],
-                                                    geo.cols), (x,), {}, (out,))
+        _kernels.launch(_conv_kernels.im2col_kernel(geo.kernel, geo.stride, geo.dilation,
+                                                    tuple(lo for lo, _ in geo.padding)),
+                        (x,), _conv_kernels.im2col_sizes(c, x.shape[2:], geo.cols), (out,))
         return out.reshape(n, geo.groups, (c // geo.groups) * math.prod(geo.kernel), math.prod(geo.cols))
     if any(lo or hi for lo, hi in geo.padding):
         padded = xp.zeros((n, c) + tuple(s + lo + hi for s, (lo, hi) in zip(x.shape[2:], geo.padding)),
