@@ -521,11 +521,13 @@ def scatter_reduce_at(array: Any, index: Any, values: Any, op: str) -> None:
             scatter = cupyx.scatter_max if op == "maximum" else cupyx.scatter_min
             if array.dtype.kind != "f":
                 return scatter(array, index, values)
-            # Floats go through their order-preserving unsigned keys: integer atomics are exact
-            # (the float path gave results equal to no candidate for float64 on an H100).
-            # (float16's keys widen to 32 bits, which CuPy's atomics have; the order is kept)
+            # Floats go through their order-preserving unsigned keys, whose atomics are exact:
+            # CuPy 14's atomicMax/atomicMin for double compare in float32 (fmaxf), and its float
+            # versions drop NaNs.  A NaN's key wins, as NaN does in NumPy's maximum/minimum.at.
+            # (float16's keys widen to 32 bits, which CuPy's atomics have; the order is kept.)
             wide = numpy.uint32 if array.dtype.itemsize == 2 else None
-            keys, vals = (float_order_keys(a) for a in (array, cupy.asarray(values, dtype=array.dtype)))
+            nan = "high" if op == "maximum" else "low"
+            keys, vals = (float_order_keys(a, nan) for a in (array, cupy.asarray(values, dtype=array.dtype)))
             if wide is not None:
                 keys, vals = keys.astype(wide), vals.astype(wide)
             scatter(keys, index, vals)
@@ -553,15 +555,17 @@ def as_bits(array: Any) -> Any:
     return array.view(_KEY_TYPES[array.dtype.itemsize])
 
 
-def float_order_keys(array: Any) -> Any:
+def float_order_keys(array: Any, nan: str = "high") -> Any:
     """Unsigned integers that sort as the floats do (IEEE 754: flip every bit of a negative
     number, only the sign bit of a positive one), so a max/min over keys is the max/min over
-    values, exactly.  NaNs with the sign bit clear sort above +inf."""
+    values, exactly.  Every NaN gets the largest key (``nan="high"``: it wins a max) or the
+    smallest (``"low"``: it wins a min); both decode to a NaN."""
     xp = array_module(array)
     utype = _KEY_TYPES[array.dtype.itemsize]
     bits = xp.ascontiguousarray(array).view(utype)
     sign = utype(1 << (8 * array.dtype.itemsize - 1))
-    return xp.where(bits & sign, ~bits, bits | sign)
+    keys = xp.where(bits & sign, ~bits, bits | sign)
+    return xp.where(xp.isnan(array), ~utype(0) if nan == "high" else utype(0), keys)
 
 
 def float_from_order_keys(keys: Any, np_dtype: Any) -> Any:

@@ -272,9 +272,13 @@ def test_float_order_keys_sort_and_reduce_as_the_floats(np_dtype):
     by_value, by_key = np.sort(a), a[np.argsort(keys, kind="stable")]
     np.testing.assert_array_equal(by_value, by_key)
     idx = rng.integers(0, 7, a.size)
-    for op, start in ((np.maximum, -np.inf), (np.minimum, np.inf)):
-        want = np.full(7, start, a.dtype)
-        op.at(want, idx, a)
-        got = backend.float_order_keys(np.full(7, start, a.dtype))
-        op.at(got, idx, keys)
-        np.testing.assert_array_equal(backend.float_from_order_keys(got, a.dtype), want)
+    with_nans = np.concatenate([a, np.array([np.nan, -np.nan], a.dtype)])   # both NaN signs
+    nan_idx = np.concatenate([idx, [2, 5]])
+    for op, start, nan in ((np.maximum, -np.inf, "high"), (np.minimum, np.inf, "low")):
+        for values, where in ((a, idx), (with_nans, nan_idx)):
+            want = np.full(7, start, a.dtype)
+            with np.errstate(invalid="ignore"):
+                op.at(want, where, values)   # NumPy: a NaN wins either way
+            got = backend.float_order_keys(np.full(7, start, a.dtype), nan)
+            op.at(got, where, backend.float_order_keys(values, nan))
+            np.testing.assert_array_equal(backend.float_from_order_keys(got, a.dtype), want)
