@@ -1,14 +1,17 @@
 """Compile every fused GPU kernel of edunn as CuPy would, without a GPU (a developer check).
 
-    python tools/check_kernels.py          # needs CuPy (any cupy-cuda* wheel) and nvcc
+    python tools/check_kernels.py          # needs CuPy (any cupy-cuda* wheel) and nvcc; .ci/run
+                                           # runs it with cupy-cuda13x 14.2 where nvcc exists
 
 For each ``edunn._kernels.KernelSpec`` in use (the optimizers', max pooling's, im2col's,
-cross-entropy's, ReLU's, the LSTM step's) and for T = float32 and float64, it asks CuPy's own code generator for the
-CUDA source that an ``ElementwiseKernel`` call would compile (the parameter bindings, ``CArray`` indexing of raw
-arrays, the loop over ``i``), prepends CuPy's headers and compiles it with nvcc for sm_90
-(H100), ``--fmad=false`` as ``backend.elementwise_kernel`` does.  The generator is CuPy's
-private API (``cupy._core._kernel``), so this is a tool, not a test; the bodies' numbers are
-tested without CuPy by ``tests/_host_kernels.py``.
+cross-entropy's, ReLU's, the LSTM step's) and for T = float32 and float64, it asks CuPy's own
+code generator for the CUDA source that an ``ElementwiseKernel`` call would compile (the
+parameter bindings, ``CArray`` indexing of raw arrays, the loop over ``i``), prepends CuPy's
+headers and compiles it with nvcc for sm_90 (H100), ``--fmad=false`` as
+``backend.elementwise_kernel`` does: all of them in one file (each in its own namespace), and
+one by one only to name the culprits when that fails.  The generator is CuPy's
+private API (``cupy._core._kernel``, hence the pinned CuPy in CI), so this is a script, not a
+test; the bodies' numbers are tested without CuPy by ``tests/_host_kernels.py``.
 """
 import itertools
 import os
@@ -49,7 +52,7 @@ def specs() -> list:
 
 
 def cupy_source(spec, dtype) -> str:
-    """The CUDA source CuPy generates for ``spec`` called with T = ``dtype``."""
+    """The CUDA source CuPy generates for ``spec`` called with T = ``dtype`` (without headers)."""
     kernel = cupy.ElementwiseKernel(spec.in_params, spec.out_params, spec.body, spec.name,
                                     reduce_dims=spec.reduce_dims)
 
@@ -69,30 +72,40 @@ def cupy_source(spec, dtype) -> str:
                                           True, True))
     infos.append(cupy_kernel._ArgInfo(INDEXER, _carray.Indexer, None, ndim, True, True))
     _, _, type_map = kernel._decide_params_type(tuple(in_types), tuple(dtype_of(d).type for d in spec.outputs))
-    code = cupy_kernel._get_elementwise_kernel_code(tuple(infos), type_map, kernel.params, kernel.operation,
+    return cupy_kernel._get_elementwise_kernel_code(tuple(infos), type_map, kernel.params, kernel.operation,
                                                     kernel.name, kernel.preamble)
-    return "".join(f"#include <{h}>\n" for h in cupy_core._cupy_header_list) + code
+
+
+HEADERS = "".join(f"#include <{h}>\n" for h in cupy_core._cupy_header_list)
+
+
+def compile_cuda(sources: list, tmp: str) -> subprocess.CompletedProcess:
+    """nvcc on the given ``(kernel name, source)`` pairs in one file: each in a namespace of its
+    own (they all say ``typedef ... T``) and renamed apart (``extern "C"`` names are global)."""
+    src = os.path.join(tmp, "kernels.cu")
+    with open(src, "w") as f:
+        f.write(HEADERS + "".join(
+            f"namespace k{n} {{\n{code.replace(f' {name}(', f' {name}_{n}(', 1)}\n}}\n"
+            for n, (name, code) in enumerate(sources)))
+    return subprocess.run(["nvcc", "-ptx", "-arch=compute_90", "--fmad=false", "-std=c++17",
+                           "-I", cupy_core._get_header_dir_path(), *cupy_core._get_cccl_include_options(),
+                           src, "-o", os.path.join(tmp, "kernels.ptx")], capture_output=True, text=True)
 
 
 def main() -> int:
-    failures, checked = [], 0
+    variants = [(spec, dtype) for spec in specs() for dtype in (numpy.float32, numpy.float64)]
+    sources = [(spec.name, cupy_source(spec, dtype)) for spec, dtype in variants]
     with tempfile.TemporaryDirectory() as tmp:
-        for spec in specs():
-            for dtype in (numpy.float32, numpy.float64):
-                src = os.path.join(tmp, "kernel.cu")
-                with open(src, "w") as f:
-                    f.write(cupy_source(spec, dtype))
-                done = subprocess.run(
-                    ["nvcc", "-ptx", "-arch=compute_90", "--fmad=false", "-std=c++17",
-                     "-I", cupy_core._get_header_dir_path(), *cupy_core._get_cccl_include_options(),
-                     src, "-o", os.path.join(tmp, "kernel.ptx")], capture_output=True, text=True)
-                checked += 1
+        failures = []
+        if compile_cuda(sources, tmp).returncode:
+            for (spec, dtype), source in zip(variants, sources):
+                done = compile_cuda([source], tmp)
                 if done.returncode:
                     failures.append(f"{spec.name} ({numpy.dtype(dtype).name}):\n{done.stderr[-2000:]}")
     for failure in failures:
         print(failure)
-    print(f"{checked - len(failures)} of {checked} kernels compiled (CuPy {cupy.__version__}'s source, "
-          "nvcc, sm_90)")
+    print(f"{len(variants) - len(failures)} of {len(variants)} kernels compiled (CuPy {cupy.__version__}'s "
+          "source, nvcc, sm_90)")
     return 1 if failures else 0
 
 
