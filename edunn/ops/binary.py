@@ -243,9 +243,37 @@ def copysign(input: Any, other: Any, *, out: Any = None) -> Tensor:
     return write_out(_apply(Copysign, input, other), out)
 
 
+class Lerp(Function):
+    """``y = input + w (end - input)``, with PyTorch's formula, exact at both ends: as written
+    where ``|w| < 0.5``, else ``end - (end - input)(1 - w)``.  dy/dinput = 1 - w, dy/dend = w,
+    dy/dw = end - input (a weight tensor)."""
+
+    @staticmethod
+    def forward(ctx, input, end, weight):
+        ad, bd = _binary(input, end)
+        xp = _xp(ad)
+        w = weight._data if isinstance(weight, Tensor) else weight
+        diff = bd - ad
+        if isinstance(weight, Tensor):
+            out = xp.where(xp.abs(w) < 0.5, ad + w * diff, bd - diff * (1 - w))
+        else:
+            out = ad + w * diff if abs(w) < 0.5 else bd - diff * (1 - w)
+        ctx.weight = weight
+        ctx.save_for_backward(input, end)
+        return out.astype(xp.result_type(ad, bd), copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        input, end = ctx.saved_tensors
+        w = ctx.weight
+        gw = grad * (end - input) if isinstance(w, Tensor) and ctx.needs_input_grad[2] else None
+        return grad * (1 - w), grad * w, gw
+
+
 def lerp(input: Tensor, end: Tensor, weight: Any, *, out: Any = None) -> Tensor:
-    """``input + weight * (end - input)``; gradients 1 - weight, weight and end - input."""
-    return write_out(input + weight * (end - input), out)
+    """``input + weight * (end - input)`` (``weight`` a number or a tensor), computed as PyTorch
+    does so that weight 1 gives ``end`` exactly; gradients 1 - weight, weight and end - input."""
+    return write_out(Lerp.apply(input, end, weight), out)
 
 
 def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1, out: Any = None) -> Tensor:

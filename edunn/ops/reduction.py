@@ -219,17 +219,19 @@ def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype:
 # ---------------------------------------------------------------------------------------- extremes
 class _Select(Function):
     """``y = reducer(x)`` where the result is one of x's values (``amax``, ``median()`` ...): the
-    gradient is shared evenly by every element equal to the result, as PyTorch's ``amax``."""
+    gradient is shared evenly by every element equal to the result, as PyTorch's ``amax``.
+    ``fill``: the other elements get exactly 0 even from a NaN or infinite gradient (PyTorch's
+    ``max()``, ``min()`` and ``median()`` of a whole tensor fill the hits; ``amax`` multiplies)."""
 
     @staticmethod
-    def forward(ctx, x, dims, keepdim, reducer):
+    def forward(ctx, x, dims, keepdim, reducer, fill=False):
         xd = x._data
         y = reducer(xd, dims)  # with keepdims
         xp = _xp(x)
         hit = xd == y
         if xd.dtype in _FLOATS:
             hit = hit | (xp.isnan(xd) & xp.isnan(y))
-        ctx.shape, ctx.kept = xd.shape, y.shape
+        ctx.shape, ctx.kept, ctx.fill = xd.shape, y.shape, fill
         if xd.dtype in _FLOATS:
             ctx.weight = (hit / hit.sum(axis=dims, keepdims=True)).astype(xd.dtype)
         return y if keepdim else y.reshape(tuple(s for i, s in enumerate(y.shape)
@@ -237,7 +239,10 @@ class _Select(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return _spread(grad, ctx.kept, ctx.shape) * _const(ctx.weight), None, None, None
+        g = _spread(grad, ctx.kept, ctx.shape) * _const(ctx.weight)
+        if ctx.fill:
+            g = _where(ctx.weight != 0, g, 0.0)
+        return g, None, None, None, None
 
 
 def _amax(xd: Any, dims: Any) -> Any:
@@ -271,8 +276,11 @@ def amin(input: Tensor, dim: Any = None, keepdim: bool = False, *, out: Any = No
 def _extreme(input: Tensor, dim: Any, keepdim: bool, name: str) -> Any:
     if isinstance(dim, Tensor):  # x.max(other) is the elementwise maximum
         return (maximum if name == "max" else minimum)(input, dim)
-    if dim is None:
-        return (amax if name == "max" else amin)(input)
+    if dim is None:   # of everything: amax/amin's value, with the hits filled (PyTorch's max())
+        if input._data.size == 0:
+            raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0. "
+                               "Specify the reduction dim with the 'dim' argument.")
+        return _Select.apply(input, None, False, _amax if name == "max" else _amin, True)
     d = wrap_dim(dim, input._data.ndim)
     xd = input._data
     if xd.ndim == 0:

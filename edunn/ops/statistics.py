@@ -41,7 +41,7 @@ def _median(input: Tensor, dim: Any, keepdim: bool, skip_nan: bool, name: str) -
         def reducer(arr: Any, dims: Any) -> Any:
             pick = _median_index(arr.reshape(-1), 0, skip_nan)
             return arr.reshape(-1)[pick].reshape((1,) * arr.ndim)
-        return _Select.apply(input, None, False, reducer)
+        return _Select.apply(input, None, False, reducer, True)
     if xd.ndim == 0:
         return getattr(return_types, name)(input * 1, Tensor._make(_xp(input).zeros((), backend.int64.np)))
     d = wrap_dim(dim, xd.ndim)
