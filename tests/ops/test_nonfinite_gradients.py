@@ -45,6 +45,7 @@ CASES = {
     "lerp_start": lambda L, t: L.lerp(L.zeros(9), t, 1.0),
     "relu": lambda L, t: L.relu(t),
     "max_pool1d": lambda L, t: L.nn.functional.max_pool1d(t.reshape(1, 1, 9), 3).repeat(1, 1, 3).reshape(9),
+    "adaptive_avg_pool1d": lambda L, t: L.nn.functional.adaptive_avg_pool1d(t.reshape(1, 1, 9), 4).repeat(1, 1, 3)[..., :9].reshape(9),
     "max_pool1d_overlapping": lambda L, t: L.nn.functional.max_pool1d(t.reshape(1, 1, 9), 3, 1, 1).reshape(9),
 }
 
@@ -59,6 +60,16 @@ def test_nonfinite_gradient_reaches_what_torch_reaches(name, create_graph):
         (gx,) = lib.autograd.grad(CASES[name](lib, t), t, lib.tensor(G), create_graph=create_graph)
         grads.append(np.asarray(gx.detach().numpy()))
     np.testing.assert_array_equal(grads[0], grads[1])
+
+
+@needs_torch
+def test_adaptive_avg_pool_keeps_a_nonfinite_input_in_its_window():
+    x = np.arange(2 * 3 * 9 * 7, dtype=np.float64).reshape(2, 3, 9, 7)
+    x[0, 1, 4, 2], x[1, 2, 0, 6] = np.nan, np.inf
+    for size in ((4, 3), (2, 5), (1, 7), (9, 2)):
+        np.testing.assert_array_equal(
+            edunn.nn.functional.adaptive_avg_pool2d(edunn.tensor(x), size).numpy(),
+            torch.nn.functional.adaptive_avg_pool2d(torch.tensor(x), size).numpy())
 
 
 @needs_torch

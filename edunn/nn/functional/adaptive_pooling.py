@@ -16,6 +16,7 @@ import operator
 from typing import Any
 
 from ... import backend
+from ...ops.joining import cat
 from ...tensor import Tensor
 from .pooling import _TakePlanes, _ntuple, _planes, _unbatch
 
@@ -143,13 +144,13 @@ for _f in (adaptive_max_pool2d_with_indices, adaptive_max_pool3d_with_indices, a
 
 
 def _adaptive_avg_pool(input: Tensor, output_size: Any, n: int) -> Tensor:
-    """The average over an adaptive window is separable: along each spatial dim it is a matrix
-    ``A (out x L)`` with ``A[i, j] = 1 / |window i|`` on window ``i``, so the pool is one matmul per
-    dim, and its gradient is the transposed matmul."""
+    """The average over an adaptive window is separable: one spatial dim at a time, each output
+    is the mean of its window's slice.  (Not a product with an averaging matrix: its zeros would
+    turn one NaN or infinity anywhere into NaN everywhere, ``0 * inf``, where PyTorch keeps it
+    in its window -- in the output and in the gradient.)"""
     who = f"adaptive_avg_pool{n}d"
     x, batched = _adaptive_input(input, n, who)
     size = _adaptive_size(output_size, x, n, who)
-    xp = backend.array_module(x._data)
     if not backend.dtype_of(x._data).is_floating_point:
         raise NotImplementedError(f'"{who}" not implemented for \'{x.dtype.scalar_name}\'')
     low = x.dtype in (backend.float16, backend.bfloat16)  # accumulate in float32, as PyTorch
@@ -160,10 +161,12 @@ def _adaptive_avg_pool(input: Tensor, output_size: Any, n: int) -> Tensor:
         if o == 1:  # one window: the whole dim
             y = y.mean(2 + i, keepdim=True)
             continue
-        start, end = _adaptive_bounds(xp, L, o)
-        j = xp.arange(L)
-        a = ((j >= start[:, None]) & (j < end[:, None])) / (end - start)[:, None]
-        y = (y.movedim(2 + i, -1) @ Tensor._make(a.T.astype(y._data.dtype))).movedim(-1, 2 + i)
+        if o == 0:  # no window: an empty dim
+            y = y.narrow(2 + i, 0, 0)
+            continue
+        start, end = _adaptive_bounds(backend.numpy, L, o)   # on the host: Python ints
+        y = cat([y.narrow(2 + i, int(s0), int(e0 - s0)).mean(2 + i, keepdim=True)
+                 for s0, e0 in zip(start, end)], 2 + i)
     return _unbatch(y.to(x.dtype) if low else y if y is not x else x.clone(), batched)
 
 
