@@ -28,6 +28,11 @@ from .ops.linalg import *  # noqa: F401,F403  (matmul, einsum, ...)
 from .ops.sorting import *  # noqa: F401,F403  (sort, topk, ...)
 from .ops.conversion import *  # noqa: F401,F403
 from .ops.softmax import softmax, log_softmax  # noqa: F401
+from .ops.gamma import *  # noqa: F401,F403  (lgamma, digamma, polygamma, ...)
+from .ops.normal import *  # noqa: F401,F403
+from .ops.bessel import *  # noqa: F401,F403  (i0)
+from .ops.decompositions import *  # noqa: F401,F403  (svd, qr, cholesky, ...)
+from . import special, linalg  # noqa: E402,F401  (torch.special and torch.linalg)
 from . import sparse  # noqa: E402
 from .sparse import sparse_coo_tensor, layout, strided, sparse_coo  # noqa: E402,F401
 from . import nn, optim  # noqa: E402  (layers 4 and 5: they use everything above)

@@ -31,7 +31,8 @@ from opcheck import assert_close, needs_torch, torch
 pytestmark = [pytest.mark.lesson01, needs_torch]
 
 OPS_MODULES = ["creation", "elementwise", "reduction", "shape", "indexing", "linalg", "sorting",
-               "conversion"]
+               "conversion", "gamma", "normal", "bessel", "polynomials", "decompositions"]
+NAMESPACES = ["special", "linalg"]  # edunn.special against torch.special, edunn.linalg against torch.linalg
 
 POS, KW, VAR, VARKW = "positional", "keyword-only", "*args", "**kwargs"
 NO_DEFAULT = object()
@@ -288,6 +289,8 @@ def _shared_names() -> list:
     for module in OPS_MODULES:
         names.update(__import__(f"edunn.ops.{module}", fromlist=["__all__"]).__all__)
     out = [(n, getattr(edunn, n), getattr(torch, n), n) for n in sorted(names) if hasattr(torch, n)]
+    out += [(f"{space}.{n}", getattr(getattr(edunn, space), n), getattr(getattr(torch, space), n), n)
+            for space in NAMESPACES for n in getattr(edunn, space).__all__]
     out += [(f"autograd.{n}", getattr(edunn.autograd, n), getattr(torch.autograd, n), n)
             for n in ("grad", "backward", "gradcheck")]
     out += [(f"Tensor.{n}", getattr(edunn.Tensor, n), getattr(torch.Tensor, n), n)
