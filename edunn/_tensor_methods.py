@@ -14,6 +14,7 @@ accepted for PyTorch compatibility and has no effect: it only chooses the stride
 """
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 # Bound by ``_import_ops()`` once tensor.py has defined ``Tensor`` (the ops import it).
@@ -102,6 +103,9 @@ class TensorMethods:
     def bitwise_or(self, other): return _ew.bitwise_or(self, other)
     def bitwise_xor(self, other): return _ew.bitwise_xor(self, other)
     def bitwise_not(self): return _ew.bitwise_not(self)
+    def bitwise_left_shift(self, other): return _ew.bitwise_left_shift(self, other)
+    def bitwise_right_shift(self, other): return _ew.bitwise_right_shift(self, other)
+    def isreal(self): return _ew.isreal(self)
 
     # ------------------------------------------------------------------ binary math
     def add(self, other, *, alpha=1): return _ew.add(self, other, alpha=alpha)
@@ -135,6 +139,9 @@ class TensorMethods:
     def logaddexp(self, other): return _ew.logaddexp(self, other)
     def xlogy(self, other): return _ew.xlogy(self, other)
     def copysign(self, other): return _ew.copysign(self, other)
+    def logaddexp2(self, other): return _ew.logaddexp2(self, other)
+    def heaviside(self, values): return _ew.heaviside(self, values)
+    def heaviside_(self, values): return self._inplace(_ew.heaviside(self, values))
     def lerp(self, end, weight): return _ew.lerp(self, end, weight)
     def lerp_(self, end, weight): return self._inplace(_ew.lerp(self, end, weight))
     def addcmul(self, tensor1, tensor2, *, value=1): return _ew.addcmul(self, tensor1, tensor2, value=value)
@@ -208,6 +215,9 @@ class TensorMethods:
     def trunc_(self): return self._inplace(_ew.trunc(self))
     fix = trunc
     def frac(self): return _ew.frac(self)
+    def deg2rad(self): return _ew.deg2rad(self)
+    def rad2deg(self): return _ew.rad2deg(self)
+    def positive(self): return _ew.positive(self)
     def reciprocal(self): return _ew.reciprocal(self)
     def reciprocal_(self): return self._inplace(_ew.reciprocal(self))
     def erf(self): return _ew.erf(self)
@@ -251,6 +261,7 @@ class TensorMethods:
     def nanmedian(self, dim=None, keepdim=False): return _red.nanmedian(self, dim, keepdim)
     def mode(self, dim=-1, keepdim=False): return _red.mode(self, dim, keepdim)
     def quantile(self, q, dim=None, keepdim=False, *, interpolation="linear"): return _red.quantile(self, q, dim, keepdim, interpolation=interpolation)
+    def nanquantile(self, q, dim=None, keepdim=False, *, interpolation="linear"): return _red.nanquantile(self, q, dim, keepdim, interpolation=interpolation)
 
     # ------------------------------------------------------------------ shape
     def reshape(self, *shape): return _sh.reshape(self, _shape_arg(shape))
@@ -268,6 +279,7 @@ class TensorMethods:
     swapdims = transpose
     def swapaxes(self, axis0, axis1): return _sh.transpose(self, axis0, axis1)
     def swapaxes_(self, axis0, axis1): return self._inplace_view(_sh.transpose(self, axis0, axis1))
+    def swapdims_(self, dim0, dim1): return self._inplace_view(_sh.transpose(self, dim0, dim1))
     def permute(self, *dims): return _sh.permute(self, _shape_arg(dims))
     def t(self): return _sh.t(self)
     def t_(self): return self._inplace_view(_sh.t(self))
@@ -288,6 +300,9 @@ class TensorMethods:
     def ravel(self): return _sh.flatten(self, 0, -1)
     def unflatten(self, dim, sizes): return _sh.unflatten(self, dim, sizes)
     def split(self, split_size, dim=0): return _sh.split(self, split_size, dim)
+    def hsplit(self, split_size_or_sections): return _sh.hsplit(self, split_size_or_sections)
+    def vsplit(self, split_size_or_sections): return _sh.vsplit(self, split_size_or_sections)
+    def dsplit(self, split_size_or_sections): return _sh.dsplit(self, split_size_or_sections)
     def tensor_split(self, sections=None, dim=0, *, indices=None): return _sh.tensor_split(self, sections, dim, indices=indices)
     def chunk(self, chunks, dim=0): return _sh.chunk(self, chunks, dim)
     def unbind(self, dim=0): return _sh.unbind(self, dim)
@@ -336,6 +351,7 @@ class TensorMethods:
     def argwhere(self): return _ix.nonzero(self)
     def where(self, condition, other): return _ix.where(condition, self, other)
     def put_(self, index, source, accumulate=False): return self._inplace(_ix.put(self, index, source, accumulate))
+    def put(self, index, source, accumulate=False): return _ix.put(self, index, source, accumulate)
 
     # ------------------------------------------------------------------ linear algebra
     def matmul(self, other): return _la.matmul(self, other)
@@ -348,6 +364,14 @@ class TensorMethods:
     ger = outer
     def addmm(self, mat1, mat2, *, beta=1, alpha=1): return _la.addmm(self, mat1, mat2, beta=beta, alpha=alpha)
     def baddbmm(self, batch1, batch2, *, beta=1, alpha=1): return _la.baddbmm(self, batch1, batch2, beta=beta, alpha=alpha)
+    def addbmm(self, batch1, batch2, *, beta=1, alpha=1): return _la.addbmm(self, batch1, batch2, beta=beta, alpha=alpha)
+    def addbmm_(self, batch1, batch2, *, beta=1, alpha=1): return self._inplace(_la.addbmm(self, batch1, batch2, beta=beta, alpha=alpha))
+    def addmv(self, mat, vec, *, beta=1, alpha=1): return _la.addmv(self, mat, vec, beta=beta, alpha=alpha)
+    def addmv_(self, mat, vec, *, beta=1, alpha=1): return self._inplace(_la.addmv(self, mat, vec, beta=beta, alpha=alpha))
+    def kron(self, other): return _la.kron(self, other)
+    def vdot(self, other): return _la.vdot(self, other)
+    def logdet(self): return _la.logdet(self)
+    def slogdet(self): return _la.slogdet(self)
     def trace(self): return _la.trace(self)
     def det(self): return _la.det(self)
     def inverse(self): return _la.inverse(self)
@@ -360,6 +384,7 @@ class TensorMethods:
     def topk(self, k, dim=-1, largest=True, sorted=True): return _so.topk(self, k, dim, largest, sorted)
     def kthvalue(self, k, dim=-1, keepdim=False): return _so.kthvalue(self, k, dim, keepdim)
     def unique(self, sorted=True, return_inverse=False, return_counts=False, dim=None): return _so.unique(self, sorted, return_inverse, return_counts, dim)
+    def unique_consecutive(self, return_inverse=False, return_counts=False, dim=None): return _so.unique_consecutive(self, return_inverse, return_counts, dim)
     def bincount(self, weights=None, minlength=0): return _so.bincount(self, weights, minlength)
     def histc(self, bins=100, min=0, max=0): return _so.histc(self, bins, min, max)
 
@@ -440,3 +465,28 @@ def _shape_arg(args: tuple) -> tuple:
     if len(args) == 1 and isinstance(args[0], (tuple, list)):
         return tuple(args[0])
     return args
+
+
+# The in-place forms ``x.op_(...)`` that are nothing but ``x._inplace(x.op(...))``: made here from
+# the out-of-place method, whose signature they keep (``functools.wraps``), instead of one more
+# line each above.  ``_inplace`` casts the result to ``x``'s dtype (``x.eq_(y)`` keeps a float x).
+_INPLACE_FORMS = (
+    "absolute", "acos", "acosh", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2",
+    "arctanh", "asin", "asinh", "atan", "atanh", "cosh", "sinh", "tan", "erf", "erfc", "exp2",
+    "log2", "log10", "logit", "fix", "frac", "sgn", "copysign", "hypot", "xlogy", "cumprod",
+    "addmm", "baddbmm", "eq", "ne", "not_equal", "lt", "less", "le", "less_equal", "gt", "greater",
+    "ge", "greater_equal", "logical_and", "logical_or", "logical_xor", "logical_not",
+    "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "deg2rad", "rad2deg")
+
+
+def _inplace_form(method: Any) -> Any:
+    @functools.wraps(method)
+    def inplace(self, *args, **kwargs):
+        return self._inplace(method(self, *args, **kwargs))
+    inplace.__name__ = inplace.__qualname__ = method.__name__ + "_"
+    return inplace
+
+
+for _name in _INPLACE_FORMS:
+    setattr(TensorMethods, _name + "_", _inplace_form(getattr(TensorMethods, _name)))
+del _name

@@ -98,6 +98,12 @@ ERRATA = {
     "Tensor.cumsum": ("cumsum(dim, dtype=None)", "cumsum(dim, *, dtype=None)"),
     "Tensor.cumsum_": ("cumsum_(dim, dtype=None)", "cumsum_(dim, *, dtype=None)"),
     "Tensor.cumprod": ("cumprod(dim, dtype=None)", "cumprod(dim, *, dtype=None)"),
+    "Tensor.cumprod_": ("cumprod_(dim, dtype=None)", "cumprod_(dim, *, dtype=None)"),
+    # the method's own tensor documented as an argument (``x.atanh_()`` takes none; ``x.put(index,
+    # source)`` is how torch is called)
+    "Tensor.atanh_": ("atanh_(other)", "atanh_()"),
+    "Tensor.arctanh_": ("arctanh_(other)", "arctanh_()"),
+    "Tensor.put": ("put(input, index, source, accumulate=False)", "put(index, source, accumulate=False)"),
     "Tensor.round": ("round(decimals=0)", "round(*, decimals=0)"),
     "Tensor.round_": ("round_(decimals=0)", "round_(*, decimals=0)"),
     # torch.hsplit(x, indices_or_sections=3) raises; the overloads are sections= and indices=

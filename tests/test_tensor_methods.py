@@ -24,6 +24,19 @@ def _ints(fw):
     return fw.tensor(np.arange(12).reshape(3, 4) % 7 + 1)
 
 
+def _frac(fw):
+    return fw.tensor(np.linspace(0.1, 0.9, 12).reshape(3, 4), dtype=fw.float32)
+
+
+def _big(fw):
+    return fw.tensor(np.linspace(1.2, 3.0, 12).reshape(3, 4), dtype=fw.float32)
+
+
+def _spd(fw):
+    a = np.linspace(-1, 1, 9).reshape(3, 3)
+    return fw.tensor(a @ a.T + 2 * np.eye(3), dtype=fw.float32)
+
+
 def _mask(fw):
     return fw.tensor((np.arange(12).reshape(3, 4) % 3) == 0)
 
@@ -85,11 +98,49 @@ INPLACE = {
     "trunc_": (_other, ()), "reciprocal_": (_pos, ()), "erfinv_": (_other, ()),
     "nan_to_num_": (_pos, ()), "cumsum_": (_pos, (1,)), "tril_": (_pos, ()), "triu_": (_pos, (1,)),
     "lerp_": (_pos, (_other, 0.25)), "addcmul_": (_pos, (_other, _other)), "addcdiv_": (_pos, (_other, _pos)),
+    "absolute_": (_other, ()), "acos_": (_frac, ()), "arccos_": (_frac, ()), "asin_": (_frac, ()),
+    "arcsin_": (_frac, ()), "atanh_": (_frac, ()), "arctanh_": (_frac, ()), "logit_": (_frac, ()),
+    "acosh_": (_big, ()), "arccosh_": (_big, ()), "atan_": (_other, ()), "arctan_": (_other, ()),
+    "asinh_": (_other, ()), "arcsinh_": (_other, ()), "cosh_": (_other, ()), "sinh_": (_other, ()),
+    "tan_": (_other, ()), "erf_": (_other, ()), "erfc_": (_other, ()), "exp2_": (_other, ()),
+    "log2_": (_pos, ()), "log10_": (_pos, ()), "fix_": (_other, ()), "frac_": (_other, ()),
+    "sgn_": (_other, ()), "deg2rad_": (_other, ()), "rad2deg_": (_other, ()),
+    "arctan2_": (_pos, (_other,)), "copysign_": (_pos, (_other,)), "hypot_": (_pos, (_other,)),
+    "xlogy_": (_pos, (_pos,)), "heaviside_": (_other, (_pos,)), "cumprod_": (_pos, (1,)),
+    "eq_": (_pos, (_other,)), "ne_": (_pos, (_other,)), "not_equal_": (_pos, (1.0,)),
+    "lt_": (_pos, (_other,)), "less_": (_pos, (1.0,)), "le_": (_pos, (1.0,)),
+    "less_equal_": (_pos, (_other,)), "gt_": (_pos, (_other,)), "greater_": (_pos, (1.0,)),
+    "ge_": (_pos, (1.0,)), "greater_equal_": (_pos, (_other,)),
+    "logical_and_": (_other, (_pos,)), "logical_or_": (_other, (_pos,)), "logical_xor_": (_other, (_pos,)),
+    "logical_not_": (_other, ()), "bitwise_and_": (_ints, (_ints,)), "bitwise_or_": (_ints, (5,)),
+    "bitwise_xor_": (_ints, (6,)), "bitwise_not_": (_ints, ()),
+    "addmm_": (_pos, (lambda fw: fw.ones(3, 2), lambda fw: fw.ones(2, 4))),
+    "addbmm_": (_pos, (lambda fw: fw.ones(2, 3, 5), lambda fw: fw.ones(2, 5, 4))),
 }
 
 
 def _args(fw, args):
     return [a(fw) if callable(a) else a for a in args]
+
+
+METHODS.update({
+    "bitwise_left_shift": (_ints, lambda x, fw: x.bitwise_left_shift(2)),
+    "bitwise_right_shift": (_ints, lambda x, fw: x.bitwise_right_shift(1)),
+    "isreal": (_pos, lambda x, fw: x.isreal()), "positive": (_other, lambda x, fw: x.positive()),
+    "logaddexp2": (_pos, lambda x, fw: x.logaddexp2(_other(fw))),
+    "heaviside": (_other, lambda x, fw: x.heaviside(_pos(fw))),
+    "deg2rad": (_other, lambda x, fw: x.deg2rad()), "rad2deg": (_other, lambda x, fw: x.rad2deg()),
+    "nanquantile": (_pos, lambda x, fw: x.nanquantile(0.3, dim=1, keepdim=True)),
+    "hsplit": (_pos, lambda x, fw: x.hsplit(2)[1]), "vsplit": (_pos, lambda x, fw: x.vsplit([1])[1]),
+    "dsplit": (_pos, lambda x, fw: x.reshape(3, 2, 2).dsplit(2)[0]),
+    "put": (_pos, lambda x, fw: x.put(fw.tensor([0, 5]), fw.tensor([9.0, 8.0]))),
+    "unique_consecutive": (_ints, lambda x, fw: x.unique_consecutive()),
+    "addbmm": (_pos, lambda x, fw: x.addbmm(fw.ones(2, 3, 5), fw.ones(2, 5, 4), beta=0.5)),
+    "addmv": (lambda fw: fw.ones(3), lambda x, fw: x.addmv(_pos(fw), fw.ones(4), alpha=2)),
+    "kron": (_pos, lambda x, fw: x.kron(fw.ones(2, 1))),
+    "vdot": (lambda fw: fw.ones(3), lambda x, fw: x.vdot(fw.arange(3.0))),
+    "logdet": (_spd, lambda x, fw: x.logdet()), "slogdet": (_spd, lambda x, fw: x.slogdet()[1]),
+})
 
 
 @pytest.mark.parametrize("name", METHODS)
@@ -122,7 +173,7 @@ def test_inplace_method_matches_torch_and_returns_self(name):
     ("masked_fill_", lambda fw: (_mask(fw), 9.0)),
     ("masked_scatter_", lambda fw: (_mask(fw), fw.arange(12.0).reshape(3, 4))),
     ("fill_", lambda fw: (2.5,)),
-    ("transpose_", lambda fw: (0, 1)), ("t_", lambda fw: ()),
+    ("transpose_", lambda fw: (0, 1)), ("t_", lambda fw: ()), ("swapdims_", lambda fw: (0, 1)),
     ("squeeze_", lambda fw: ()), ("unsqueeze_", lambda fw: (0,)),
 ])
 def test_inplace_indexing_and_shape_methods(name, args):
@@ -164,3 +215,18 @@ def test_get_device_and_sinc_methods_match_torch():
     y = edunn.tensor(x)
     y.sinc_()
     assert y.tolist() == pytest.approx(torch.tensor(x).sinc().tolist(), rel=1e-6)
+
+
+@pytest.mark.parametrize("name, build, args", [
+    ("acos_", _frac, ()), ("sinh_", _other, ()), ("hypot_", _pos, (_other,)), ("xlogy_", _pos, (_pos,)),
+    ("cumprod_", _pos, (1,)), ("addmm_", _pos, (lambda fw: fw.ones(3, 2), lambda fw: fw.ones(2, 4))),
+])
+def test_inplace_forms_carry_the_gradient_like_torch(name, build, args):
+    grads = []
+    for fw in (edunn, torch):
+        leaf = build(fw).requires_grad_()
+        x = leaf * 1
+        getattr(x, name)(*_args(fw, args))
+        (x * build(fw)).sum().backward()
+        grads.append(leaf.grad)
+    assert_close(grads[0], grads[1], 1e-5, 1e-5, name)
