@@ -7,7 +7,9 @@ from collections import namedtuple
 
 __all__ = ['max', 'min', 'aminmax', 'median', 'nanmedian', 'mode', 'cummax', 'cummin', 'sort',
            'topk', 'kthvalue', 'slogdet', 'qr', 'svd', 'eigh', 'lu',
-           'geqrf', 'histogram']
+           'geqrf', 'histogram', 'linalg_inv_ex', 'linalg_cholesky_ex', 'linalg_solve_ex',
+           'linalg_slogdet', 'linalg_qr', 'linalg_eigh', 'linalg_svd', 'linalg_lstsq', 'linalg_lu_factor',
+           'linalg_lu_factor_ex', 'linalg_lu', 'lu_unpack', 'triangular_solve']
 
 
 def _make(name: str, fields: str):
@@ -40,3 +42,16 @@ eigh = _make("eigh", "eigenvalues eigenvectors")
 lu = _make("lu", "P L U")
 geqrf = _make("geqrf", "a tau")
 histogram = _make("histogram", "hist bin_edges")
+linalg_inv_ex = _make("linalg_inv_ex", "inverse info")
+linalg_cholesky_ex = _make("linalg_cholesky_ex", "L info")
+linalg_solve_ex = _make("linalg_solve_ex", "result info")
+linalg_slogdet = _make("linalg_slogdet", "sign logabsdet")
+linalg_qr = _make("linalg_qr", "Q R")
+linalg_eigh = _make("linalg_eigh", "eigenvalues eigenvectors")
+linalg_svd = _make("linalg_svd", "U S Vh")
+linalg_lstsq = _make("linalg_lstsq", "solution residuals rank singular_values")
+linalg_lu_factor = _make("linalg_lu_factor", "LU pivots")
+linalg_lu_factor_ex = _make("linalg_lu_factor_ex", "LU pivots info")
+linalg_lu = _make("linalg_lu", "P L U")
+lu_unpack = _make("lu_unpack", "P L U")
+triangular_solve = _make("triangular_solve", "solution cloned_coefficient")
