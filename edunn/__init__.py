@@ -32,6 +32,7 @@ from .ops.gamma import *  # noqa: F401,F403  (lgamma, digamma, polygamma, ...)
 from .ops.normal import *  # noqa: F401,F403
 from .ops.bessel import *  # noqa: F401,F403  (i0)
 from .ops.decompositions import *  # noqa: F401,F403  (svd, qr, cholesky, ...)
+from .ops.differences import *  # noqa: F401,F403  (diff, trapezoid, cdist, dist)
 from . import special, linalg  # noqa: E402,F401  (torch.special and torch.linalg)
 from . import sparse  # noqa: E402
 from .sparse import sparse_coo_tensor, layout, strided, sparse_coo  # noqa: E402,F401
