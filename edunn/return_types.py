@@ -7,7 +7,7 @@ from collections import namedtuple
 
 __all__ = ['max', 'min', 'aminmax', 'median', 'nanmedian', 'mode', 'cummax', 'cummin', 'sort',
            'topk', 'kthvalue', 'slogdet', 'qr', 'svd', 'eigh', 'lu',
-           'geqrf', 'histogram', 'linalg_inv_ex', 'linalg_cholesky_ex', 'linalg_solve_ex',
+           'geqrf', 'histogram', 'histogramdd', 'linalg_inv_ex', 'linalg_cholesky_ex', 'linalg_solve_ex',
            'linalg_slogdet', 'linalg_qr', 'linalg_eigh', 'linalg_svd', 'linalg_lstsq', 'linalg_lu_factor',
            'linalg_lu_factor_ex', 'linalg_lu', 'lu_unpack', 'triangular_solve']
 
@@ -42,6 +42,8 @@ eigh = _make("eigh", "eigenvalues eigenvectors")
 lu = _make("lu", "P L U")
 geqrf = _make("geqrf", "a tau")
 histogram = _make("histogram", "hist bin_edges")
+frexp = _make("frexp", "mantissa exponent")
+histogramdd = _make("histogramdd", "hist bin_edges")
 linalg_inv_ex = _make("linalg_inv_ex", "inverse info")
 linalg_cholesky_ex = _make("linalg_cholesky_ex", "L info")
 linalg_solve_ex = _make("linalg_solve_ex", "result info")

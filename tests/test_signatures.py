@@ -31,7 +31,8 @@ from opcheck import assert_close, needs_torch, torch
 pytestmark = [pytest.mark.lesson01, needs_torch]
 
 OPS_MODULES = ["creation", "elementwise", "reduction", "shape", "indexing", "linalg", "sorting",
-               "conversion", "gamma", "normal", "bessel", "polynomials", "decompositions", "differences"]
+               "conversion", "gamma", "normal", "bessel", "polynomials", "decompositions", "differences",
+               "covariance", "histograms"]
 NAMESPACES = ["special", "linalg"]  # edunn.special against torch.special, edunn.linalg against torch.linalg
 
 POS, KW, VAR, VARKW = "positional", "keyword-only", "*args", "**kwargs"
