@@ -1,5 +1,6 @@
 """Binary math beyond the four operations: remainders, ``atan2``, ``maximum``, ``logaddexp``,
-``xlogy``, ``lerp`` ...
+``xlogy``, ``lerp`` ...; and the floating-point and integer toolbox: ``ldexp``/``frexp``,
+``nextafter``, ``signbit``, ``heaviside``, ``gcd``/``lcm``.
 
 Each op follows ``elementwise.py``'s pattern: ``_binary`` promotes the operands to PyTorch's result
 dtype, ``forward`` computes on arrays, ``backward`` is written with tensor ops (so it is itself
@@ -11,16 +12,16 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .. import backend
+from .. import backend, return_types
 from ..autograd.function import Function
 from ..tensor import Tensor
 from ._out import write_out
 from .elementwise import (_FLOATS, _apply, _as_floats, _binary, _check_int_divisor, _where, _xp, _zeros_of,
-                          div, pow, sigmoid)
+                          div, mul, pow, sigmoid)
 
 __all__ = ['remainder', 'fmod', 'float_power', 'atan2', 'arctan2', 'hypot', 'maximum', 'minimum',
            'fmax', 'fmin', 'logaddexp', 'logaddexp2', 'xlogy', 'copysign', 'lerp', 'addcmul',
-           'addcdiv']
+           'addcdiv', 'ldexp', 'frexp', 'nextafter', 'signbit', 'heaviside', 'gcd', 'lcm']
 
 
 class _BinaryOp(Function):
@@ -151,11 +152,12 @@ class Xlogy(Function):
     @staticmethod
     def forward(ctx, x, other):
         xd, od = _as_floats(*_binary(x, other))
-        xp = _xp(xd if hasattr(xd, "dtype") else od)
+        arr = xd if hasattr(xd, "dtype") else od
+        xp = _xp(arr)
         ctx.save_for_backward(x, other)
         with backend.numpy.errstate(divide="ignore", invalid="ignore"):
-            y = xd * xp.log(od)
-        return xp.where((xd == 0) & ~xp.isnan(od), 0, y).astype(y.dtype)
+            y = xd * xp.log(od)  # log of a number is a float64 scalar: cast back below
+        return xp.where((xd == 0) & ~xp.isnan(od), 0, y).astype(arr.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
@@ -289,3 +291,207 @@ def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1, 
                            "release addcdiv will perform a true division of tensor1 and tensor2.")
     quot = tensor1 / tensor2
     return write_out(input + (quot if value == 1 else quot * value), out)
+
+
+# ---------------------------------------------------------------------------------------- floats, bits, integers
+def _need_tensors(op: str, **args: Any) -> None:
+    """PyTorch's TypeError for an argument that must be a Tensor (``gcd(x, 3)``)."""
+    for pos, (name, value) in enumerate(args.items(), 1):
+        if not isinstance(value, Tensor):
+            raise TypeError(f"{op}(): argument '{name}' (position {pos}) must be Tensor, "
+                            f"not {type(value).__name__}")
+
+
+def _not_implemented(op: str, arr: Any) -> NotImplementedError:
+    return NotImplementedError(f'"{op}_cpu" not implemented for \'{backend.dtype_of(arr).scalar_name}\'')
+
+
+def _pow2(x: Tensor, other: Tensor) -> Tensor:
+    """``2^other`` as PyTorch's ldexp makes it: from the number 2.0 (float32 for an integer other)
+    when ``x`` is an integer or float32 tensor, else from a 0-d tensor of ``x``'s dtype."""
+    if x._data.dtype in _FLOATS and x.dtype is not backend.float32:
+        return pow(Tensor._make(_xp(x).full((), 2.0, dtype=x._data.dtype)), other)
+    return pow(2.0, other)
+
+
+class Ldexp(Function):
+    """``y = input * 2^other``;  dy/dinput = 2^other, dy/dother = 2^other * input * ln 2.
+
+    A float input with an integer exponent is scaled exactly, by C's ``ldexp`` (the exponent
+    taken as a 32-bit integer, as PyTorch), in the input's dtype; otherwise ``y`` is
+    ``input * pow(2.0, other)`` with PyTorch's dtypes, so ``2^other`` may overflow on its own."""
+
+    @staticmethod
+    def forward(ctx, x, other):
+        xd, ed = x._data, other._data
+        ctx.save_for_backward(x, other)
+        ctx.exact = xd.dtype in _FLOATS and ed.dtype.kind in "biu"
+        if not ctx.exact:
+            return mul(x, _pow2(x, other))._data
+        if ed.dtype == bool:
+            raise NotImplementedError('"ldexp_cpu_exp" not implemented for \'Bool\'')
+        src = xd.astype(backend.float32.np) if x.dtype is backend.bfloat16 else xd
+        with backend.numpy.errstate(over="ignore", under="ignore"):
+            return _xp(x).ldexp(src, ed.astype(backend.int32.np)).astype(xd.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, other = ctx.saved_tensors
+        if ctx.exact:  # the exponent is an integer: no gradient, and 2^other scales exactly
+            return Ldexp.apply(grad, other), None
+        gx = grad * _pow2(x, other)
+        return gx, (gx * x * math.log(2.0) if ctx.needs_input_grad[1] else None)
+
+
+class Frexp(Function):
+    """``input = mantissa * 2^exponent`` with ``0.5 <= |mantissa| < 1`` (0, +-inf and NaN give
+    themselves and exponent 0);  d mantissa/d input = 2^-exponent, the int32 exponent has none."""
+
+    @staticmethod
+    def forward(ctx, x):
+        xd = x._data
+        if xd.dtype not in _FLOATS:
+            raise RuntimeError("torch.frexp() only supports floating-point dtypes")
+        xp = _xp(x)
+        mantissa, exponent = xp.frexp(xd.astype(backend.float32.np) if x.dtype is backend.bfloat16 else xd)
+        # C leaves the exponent of inf and NaN unspecified (CUDA's frexp); NumPy and PyTorch give 0
+        exponent = xp.where(xp.isfinite(xd), exponent, 0).astype(backend.int32.np)
+        ctx.exponent = exponent
+        return mantissa.astype(xd.dtype, copy=False), exponent
+
+    @staticmethod
+    def backward(ctx, grad, grad_exponent):
+        return Ldexp.apply(grad, Tensor._make(-ctx.exponent))
+
+
+class Nextafter(Function):
+    """``y`` = the float next to ``input`` in the direction of ``other`` (``input`` if equal);
+    dy/dinput = 1, dy/dother = 0 (PyTorch's convention for this step of one ulp)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ad, bd = _binary(a, b)
+        if ad.dtype not in _FLOATS:
+            raise _not_implemented("nextafter", ad)
+        return _xp(ad).nextafter(ad, bd)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, _zeros_of(grad)
+
+
+class Signbit(Function):
+    """``y = input < 0`` as bools; for floats the sign bit itself, so -0.0 and a NaN with the sign
+    bit set give True.  Not differentiable (a bool result)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        xd = x._data
+        xp = _xp(x)
+        if xd.dtype in _FLOATS:
+            return xp.signbit(xd.astype(backend.float32.np) if x.dtype is backend.bfloat16 else xd)
+        return xd < 0 if xd.dtype.kind == "i" else xp.zeros(xd.shape, bool)
+
+
+class Heaviside(Function):
+    """``y = 0`` where ``input < 0`` (and where it is NaN), ``values`` where ``input == 0``, 1 where
+    ``input > 0``.  No derivative: PyTorch raises at backward (it would be a Dirac delta at 0)."""
+
+    @staticmethod
+    def forward(ctx, x, values):
+        xd, vd = _binary(x, values)
+        return _xp(xd).where(xd == 0, vd, xd > 0).astype(xd.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise RuntimeError("derivative for aten::heaviside is not implemented")
+
+
+def _gcd_array(xp: Any, a: Any, b: Any) -> Any:
+    """Euclid's algorithm on whole arrays, as PyTorch's ``calc_gcd``: ``a, b = |a|, |b|``, then
+    ``a, b = b % a, a`` (C's truncating remainder) until ``a == 0``.  Run a fixed number of times,
+    enough for the dtype (Lame: at most 1.44 log2(max) + 2 steps, 93 for int64), so no step reads
+    data back to decide whether to stop; finished elements just keep ``a == 0``.  ``|INT_MIN|``
+    stays negative, as in C, so ``gcd(5, INT64_MIN)`` is -1 as in PyTorch."""
+    a, b = xp.abs(a), xp.abs(b)
+    for _ in range(int(1.45 * 8 * a.dtype.itemsize) + 3):
+        going = a != 0
+        a, b = xp.where(going, xp.fmod(b, xp.where(going, a, 1)), 0), xp.where(going, a, b)
+    return b
+
+
+class Gcd(Function):
+    """``y = gcd(|input|, |other|)``, 0 for two zeros (integer tensors only; no gradient)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ad, bd = _binary(a, b)
+        if ad.dtype.kind not in "iu":
+            raise _not_implemented("gcd", ad)
+        return _gcd_array(_xp(ad), ad, bd)
+
+
+class Lcm(Function):
+    """``y = |input / gcd * other|`` (wrapping on overflow, as C), 0 where either is 0."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ad, bd = _binary(a, b)
+        if ad.dtype.kind not in "iu":
+            raise _not_implemented("lcm", ad)
+        xp = _xp(ad)
+        g = _gcd_array(xp, ad, bd)
+        with backend.numpy.errstate(over="ignore"):
+            return xp.where(g == 0, 0, xp.abs((ad // xp.where(g == 0, 1, g)) * bd))
+
+
+def ldexp(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:
+    """``input * 2^other``, exact for a float ``input`` and an integer ``other``.
+
+    Differs from PyTorch 2.13 in one place, deliberately: the gradient for an integer ``other``
+    is ``grad * 2^other`` here, where PyTorch computes ``2^other`` in integer arithmetic (0 for
+    negative exponents, wrapping from 63 on)."""
+    _need_tensors("ldexp", input=input, other=other)
+    return write_out(_apply(Ldexp, input, other), out)
+
+
+def frexp(input: Tensor, *, out: Any = None) -> Any:
+    """``(mantissa, exponent)`` with ``input = mantissa * 2^exponent``, ``0.5 <= |mantissa| < 1``,
+    the exponent as int32.  The mantissa's gradient is ``grad * 2^-exponent``, scaled exactly
+    (PyTorch divides by ``exponent.exp2()`` in float32, which is 0 or inf beyond 2^+-127)."""
+    mantissa, exponent = Frexp.apply(input)
+    return write_out(return_types.frexp(mantissa, exponent), out)
+
+
+def nextafter(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:
+    """The next floating-point value after ``input`` towards ``other``."""
+    _need_tensors("nextafter", input=input, other=other)
+    return write_out(_apply(Nextafter, input, other), out)
+
+
+def signbit(input: Tensor, *, out: Any = None) -> Tensor:
+    """True where the sign bit of ``input`` is set (``-0.0`` included)."""
+    return write_out(Signbit.apply(input), out)
+
+
+def heaviside(input: Tensor, values: Tensor, *, out: Any = None) -> Tensor:
+    """The step function: 0 below 0, ``values`` at 0, 1 above; ``values`` must have ``input``'s
+    dtype."""
+    _need_tensors("heaviside", input=input, values=values)
+    if input.dtype.is_complex or values.dtype.is_complex:
+        raise RuntimeError("heaviside is not yet implemented for complex tensors.")
+    if input.dtype is not values.dtype:
+        raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes.")
+    return write_out(_apply(Heaviside, input, values), out)
+
+
+def gcd(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:
+    """The greatest common divisor of integer tensors (``gcd(0, 0) = 0``)."""
+    _need_tensors("gcd", input=input, other=other)
+    return write_out(_apply(Gcd, input, other), out)
+
+
+def lcm(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:
+    """The least common multiple of integer tensors (0 where either is 0)."""
+    _need_tensors("lcm", input=input, other=other)
+    return write_out(_apply(Lcm, input, other), out)
