@@ -1,7 +1,337 @@
-"""Matrix decompositions and solvers (``svd``, ``qr``, ``cholesky``, ``eigh``, ``lu``, ``solve`` ...),
-each an op with PyTorch's backward; ``edunn.linalg`` presents them under ``torch.linalg``'s names,
-and ``__all__`` holds the names PyTorch also has at the top level (``torch.svd``, ``torch.qr`` ...).
+"""Matrix decompositions (``svd``, ``qr``, ``cholesky``, ``eigh``, ``slogdet``) and solvers
+(``solvers.py``: ``solve``, LU, ``pinv``, ``matrix_exp`` ...), each an op with PyTorch's backward;
+``edunn.linalg`` presents them under ``torch.linalg``'s names, and ``__all__`` holds the names
+PyTorch also has at the top level (``torch.svd``, ``torch.qr``, ``torch.cholesky`` ...).
+
+The decompositions' gradients are PyTorch's (``tools/autograd/FunctionsManual.cpp``:
+``svd_backward``, ``linalg_eig_backward``, ``linalg_qr_backward``, ``cholesky_backward``), written
+with tensor ops so that a backward can be differentiated again.  Where a decomposition is not
+unique (the signs of singular vectors and eigenvectors), only functions that do not depend on the
+choice have well-defined gradients, as in PyTorch.  Lesson 02 (matrix gradients).
 """
 from __future__ import annotations
 
-__all__: list = []
+from typing import Any
+
+from .. import backend
+from ..autograd.function import Function
+from ..tensor import Tensor
+from ._out import write_out
+from .solvers import (Pinv, Solve, SolveTriangular, check_float, check_matrix, check_square,
+                      eye_like, raise_for_info, tolerances)
+from .solvers import __all__ as _solvers_all
+from .solvers import (cholesky_inverse, cholesky_solve, lu_solve, lu_unpack, matrix_exp,  # noqa: F401
+                      matrix_power, triangular_solve)
+
+__all__ = ['svd', 'qr', 'pinverse', 'cholesky'] + _solvers_all
+
+
+def _xp(t: Tensor) -> Any:
+    return backend.array_module(t._data)
+
+
+def _nan_like(xp: Any, shape: tuple, dtype: Any) -> Any:
+    return xp.full(shape, xp.nan, dtype=dtype)
+
+
+# ----------------------------------------------------------------------------------------------
+# Cholesky
+# ----------------------------------------------------------------------------------------------
+def cholesky_info(xp: Any, a: Any) -> Any:
+    """LAPACK's ``potrf`` info: the order of the first leading minor that is not positive-
+    definite (0 when all are), by the column-by-column Cholesky recurrence over the batch.
+    Used only once the fast factorization has failed (NumPy refuses a whole batch)."""
+    n = a.shape[-1]
+    m = a.reshape((-1, n, n))
+    lo = xp.zeros_like(m)
+    info = xp.zeros(m.shape[0], dtype=xp.int32)
+    for j in range(n):
+        d = m[:, j, j] - (lo[:, j, :j] ** 2).sum(-1)
+        bad = ~(d > 0)
+        info = xp.where((info == 0) & bad, j + 1, info).astype(xp.int32)
+        dj = xp.sqrt(xp.where(bad, 1, d))
+        lo[:, j, j] = dj
+        lo[:, j + 1:, j] = (m[:, j + 1:, j] - (lo[:, j + 1:, :j] * lo[:, j, None, :j]).sum(-1)) / dj[:, None]
+    return info.reshape(a.shape[:-2])
+
+
+class Cholesky(Function):
+    """``A = L L^T`` (lower L; ``upper`` returns ``U = L^T``), reading A's lower triangle.
+    dL/dA = L^{-T} Phi(L^T g) L^{-1}, symmetrised, Phi taking the lower triangle with the diagonal
+    halved (PyTorch's ``cholesky_backward``).  A failed factorization gives NaNs here; the public
+    functions report it."""
+
+    @staticmethod
+    def forward(ctx, a, upper):
+        xp = _xp(a)
+        try:
+            low = xp.linalg.cholesky(a._data)
+        except backend.numpy.linalg.LinAlgError:
+            low = _nan_like(xp, a._data.shape, a._data.dtype)
+        out = xp.swapaxes(low, -1, -2).copy() if upper else low
+        ctx.upper = upper
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        f, = ctx.saved_tensors
+        low, g = (f.mT, grad.mT) if ctx.upper else (f, grad)
+        ga = (low.mT @ g).tril()
+        ga = (ga + ga.tril(-1).mT) * 0.5
+        ga = SolveTriangular.apply(low.mT, ga, True, True, False)
+        return SolveTriangular.apply(low, ga, False, False, False), None
+
+
+def _not_pd(i: int) -> str:
+    return ("The factorization could not be completed because the input is not positive-definite "
+            f"(the leading minor of order {i} is not positive-definite).")
+
+
+def cholesky_parts(A: Tensor, upper: bool, who: str) -> tuple:
+    """``(factor, info)``; info is computed (a host read) only when the factorization failed."""
+    check_square(A, who)
+    check_float(A, who)
+    xp = _xp(A)
+    f = Cholesky.apply(A, bool(upper))
+    d = xp.diagonal(f._data, axis1=-2, axis2=-1)
+    if bool((d > 0).all()):
+        return f, xp.zeros(A._data.shape[:-2], dtype=xp.int32)
+    info = cholesky_info(xp, A._data)
+    if info.size and bool((info != 0).any()):
+        from .indexing import where
+        safe = where(Tensor._make((info != 0)[..., None, None]), eye_like(A), A)
+        f = Cholesky.apply(safe, bool(upper))
+    return f, info
+
+
+def cholesky(input: Tensor, upper: bool = False, *, out: Any = None) -> Tensor:
+    """``torch.cholesky`` (deprecated there for ``torch.linalg.cholesky``): the lower factor L of
+    ``A = L L^T``, or ``U = L^T`` with ``upper``.  Raises ``LinAlgError`` if A is not
+    positive-definite."""
+    f, info = cholesky_parts(input, upper, "cholesky")
+    raise_for_info(info, "cholesky", _not_pd)
+    return write_out(f, out)
+
+
+# ----------------------------------------------------------------------------------------------
+# eigh
+# ----------------------------------------------------------------------------------------------
+class Eigh(Function):
+    """``A = V diag(L) V^T`` for symmetric A (read from the ``UPLO`` triangle), eigenvalues
+    ascending.  dL/dA = V (diag(gL) + skew(V^T gV) / E) V^T, E_ij = L_j - L_i (PyTorch's
+    ``linalg_eig_backward``); the eigenvector term is infinite for repeated eigenvalues."""
+
+    @staticmethod
+    def forward(ctx, a, uplo):
+        w, v = _xp(a).linalg.eigh(a._data, UPLO=uplo)
+        ctx.set_materialize_grads(False)
+        ctx.save_for_backward(w, v)
+        return w, v
+
+    @staticmethod
+    def backward(ctx, gL, gV):
+        L, V = ctx.saved_tensors
+        if gV is None:
+            if gL is None:
+                return None, None
+            return (V * gL.unsqueeze(-2)) @ V.mT, None
+        VhgV = V.mT @ gV
+        VhgV = (VhgV - VhgV.mT) * 0.5
+        E = L.unsqueeze(-2) - L.unsqueeze(-1) + eye_like(V)
+        ga = VhgV / E
+        if gL is not None:
+            ga = ga + gL.diag_embed()
+        return V @ (ga @ V.mT), None
+
+
+# ----------------------------------------------------------------------------------------------
+# SVD
+# ----------------------------------------------------------------------------------------------
+class SVD(Function):
+    """``A = U diag(S) V^T`` (outputs U, S, Vh), S descending.  dL/dA is PyTorch's
+    ``svd_backward``: with E_ij = S_j^2 - S_i^2,
+    ``U [(skew(U^T gU) S + S skew(V^T gV)) / E + diag(gS)] V^T`` plus the terms for the columns
+    outside the reduced factors.  Extra columns of a full factorization carry no gradient."""
+
+    @staticmethod
+    def forward(ctx, a, full_matrices):
+        u, s, vh = _xp(a).linalg.svd(a._data, full_matrices=full_matrices)
+        ctx.full = full_matrices
+        ctx.set_materialize_grads(False)
+        ctx.save_for_backward(u, s, vh)
+        return u, s, vh
+
+    @staticmethod
+    def backward(ctx, gU, gS, gVh):
+        U, S, Vh = ctx.saved_tensors
+        if gU is None and gS is None and gVh is None:
+            return None, None
+        k = S.shape[-1]
+        if ctx.full:
+            U, Vh = U[..., :, :k], Vh[..., :k, :]
+            gU = None if gU is None else gU[..., :, :k]
+            gVh = None if gVh is None else gVh[..., :k, :]
+        m, n = U.shape[-2], Vh.shape[-1]
+        if gU is None and gVh is None:
+            return (U @ (gS.unsqueeze(-1) * Vh) if m >= n else (U * gS.unsqueeze(-2)) @ Vh), None
+        UhgU = None if gU is None else U.mT @ gU
+        UhgU = None if UhgU is None else UhgU - UhgU.mT
+        VhgV = None if gVh is None else Vh @ gVh.mT
+        VhgV = None if VhgV is None else VhgV - VhgV.mT
+        S2 = S * S
+        E = S2.unsqueeze(-2) - S2.unsqueeze(-1) + eye_like(S.unsqueeze(-1).expand(S.shape + (k,)))
+        if UhgU is not None and VhgV is not None:
+            ga = (UhgU * S.unsqueeze(-2) + S.unsqueeze(-1) * VhgV) / E
+        elif UhgU is not None:
+            ga = (UhgU / E) * S.unsqueeze(-2)
+        else:
+            ga = S.unsqueeze(-1) * (VhgV / E)
+        if gS is not None:
+            ga = ga + gS.diag_embed()
+        if m > k and gU is not None:
+            ga = U @ ga
+            gUSinv = gU / S.unsqueeze(-2)
+            ga = ga + gUSinv - U @ (U.mT @ gUSinv)
+            return ga @ Vh, None
+        if n > k and gVh is not None:
+            ga = ga @ Vh
+            SinvgVh = gVh / S.unsqueeze(-1)
+            ga = ga + SinvgVh - (SinvgVh @ Vh.mT) @ Vh
+            return U @ ga, None
+        return (U @ (ga @ Vh) if m >= n else (U @ ga) @ Vh), None
+
+
+def svd(input: Tensor, some: bool = True, compute_uv: bool = True, *, out: Any = None) -> Any:
+    """``torch.svd`` (deprecated there for ``torch.linalg.svd``): ``(U, S, V)`` with
+    ``A = U diag(S) V^T`` -- V, not V^T; ``some=False`` gives the full square U and V;
+    ``compute_uv=False`` returns zero-filled (m, m) U and (n, n) V, as PyTorch does."""
+    from ..return_types import svd as _rt
+    who = "linalg.svd"
+    check_matrix(input, who)
+    check_float(input, who)
+    m, n = input._data.shape[-2:]
+    if not compute_uv:
+        batch = input._data.shape[:-2]
+        _, S, _ = SVD.apply(input, False)
+        return write_out(_rt(input.new_zeros(batch + (m, m)), S, input.new_zeros(batch + (n, n))), out)
+    U, S, Vh = SVD.apply(input, not some)
+    return write_out(_rt(U, S, Vh.mT), out)
+
+
+# ----------------------------------------------------------------------------------------------
+# QR
+# ----------------------------------------------------------------------------------------------
+class QR(Function):
+    """``A = Q R`` (Householder, as LAPACK's ``geqrf``/``orgqr``).  dL/dA is PyTorch's
+    ``linalg_qr_backward``: for m >= n, ``(gQ + Q copyltu(M)) R^{-T}`` with
+    ``M = gR R^T - Q^T gQ``; for m < n the square left block is solved and gR's right block
+    passed through."""
+
+    @staticmethod
+    def forward(ctx, a, mode):
+        xp = _xp(a)
+        ctx.mode = mode
+        ctx.set_materialize_grads(False)
+        if mode == "r":
+            r = xp.linalg.qr(a._data, mode="r")
+            q = xp.zeros((0,), dtype=a._data.dtype)
+            return q, r
+        q, r = xp.linalg.qr(a._data, mode=mode)
+        ctx.save_for_backward(q, r)
+        return q, r
+
+    @staticmethod
+    def backward(ctx, gQ, gR):
+        if ctx.mode == "r":
+            raise RuntimeError("The derivative of linalg.qr depends on Q, which is not computed when mode='r'. "
+                               "Please use linalg.qr(A, mode='reduced') if you are going to differentiate through "
+                               "linalg.qr.")
+        Q, R = ctx.saved_tensors
+        m, n = Q.shape[-2], R.shape[-1]
+        if ctx.mode == "complete" and m > n:
+            raise RuntimeError("The QR decomposition is not differentiable when mode='complete' and nrows > ncols.")
+        if gQ is None and gR is None:
+            return None, None
+        if gQ is not None:
+            ga = gR @ R.mT - Q.mT @ gQ if gR is not None else -(Q.mT @ gQ)
+        else:
+            ga = gR @ R.mT
+        if m >= n:
+            sym = ga.triu()
+            sym = sym + sym.mT
+            sym = sym - (sym.diagonal(0, -2, -1) * 0.5).diag_embed()
+            ga = Q @ sym
+            if gQ is not None:
+                ga = ga + gQ
+            return SolveTriangular.apply(R.mT, ga, False, False, False), None
+        from .joining import cat
+        x = -ga
+        skew = (x - x.mT).tril()
+        ga = SolveTriangular.apply(R[..., :, :m].mT, Q @ skew, False, False, False)
+        ga = cat([ga, ga.new_zeros(ga.shape[:-1] + (n - m,))], -1)
+        if gR is not None:
+            ga = ga + Q @ gR
+        return ga, None
+
+
+_QR_MODES = ("reduced", "complete", "r")
+
+
+def qr_parts(A: Tensor, mode: str) -> tuple:
+    who = "linalg.qr"
+    if mode not in _QR_MODES:
+        raise RuntimeError(f"qr received unrecognized mode '{mode}' but expected one of 'reduced' (default), 'r', "
+                           "or 'complete'")
+    check_matrix(A, who)
+    check_float(A, who)
+    return QR.apply(A, mode)
+
+
+def qr(input: Tensor, some: bool = True, *, out: Any = None) -> Any:
+    """``torch.qr`` (deprecated there for ``torch.linalg.qr``): ``(Q, R)``, reduced if ``some``
+    else complete."""
+    from ..return_types import qr as _rt
+    Q, R = qr_parts(input, "reduced" if some else "complete")
+    return write_out(_rt(Q, R), out)
+
+
+# ----------------------------------------------------------------------------------------------
+# slogdet, pinverse
+# ----------------------------------------------------------------------------------------------
+class SlogDet(Function):
+    """``(sign, log|det A|)`` from the LU factorization;  d log|det A| / dA = A^{-T} (the sign
+    has zero gradient), solved rather than inverted (PyTorch's ``slogdet_backward``)."""
+
+    @staticmethod
+    def forward(ctx, a):
+        sign, logabs = _xp(a).linalg.slogdet(a._data)
+        ctx.set_materialize_grads(False)
+        ctx.save_for_backward(a)
+        return sign, logabs
+
+    @staticmethod
+    def backward(ctx, gsign, glog):
+        if glog is None:
+            return None
+        a, = ctx.saved_tensors
+        return Solve.apply(a.mT, glog.unsqueeze(-1).unsqueeze(-1) * eye_like(a))
+
+
+def pinv_parts(A: Tensor, atol: Any, rtol: Any, hermitian: bool, who: str) -> Tensor:
+    if A._data.ndim < 2 or not A.dtype.is_floating_point or A.dtype in (backend.float16, backend.bfloat16):
+        from .solvers import torch_name
+        shape = list(A._data.shape)
+        raise RuntimeError(f"{who}({torch_name(A)}{{{shape}}}): expected a tensor with 2 or more dimensions of "
+                           "float, double, cfloat or cdouble types")
+    if hermitian:
+        check_square(A, who)
+    a, r = tolerances(A, atol, rtol, who)
+    return Pinv.apply(A, a, r, bool(hermitian))
+
+
+def pinverse(input: Tensor, rcond: float = 1e-15) -> Tensor:
+    """``torch.pinverse``: the pseudo-inverse with singular values below ``rcond * s_max``
+    dropped (``torch.linalg.pinv(input, rtol=rcond)``)."""
+    return pinv_parts(input, None, rcond, False, "linalg.pinv")
+
