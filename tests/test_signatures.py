@@ -32,7 +32,8 @@ pytestmark = [pytest.mark.lesson01, needs_torch]
 
 OPS_MODULES = ["creation", "elementwise", "reduction", "shape", "indexing", "linalg", "sorting",
                "conversion", "gamma", "normal", "bessel", "polynomials", "decompositions", "differences",
-               "covariance", "histograms", "construction"]
+               "covariance", "histograms", "construction",
+               "scatter_views", "utilities"]
 NAMESPACES = ["special", "linalg"]  # edunn.special against torch.special, edunn.linalg against torch.linalg
 
 POS, KW, VAR, VARKW = "positional", "keyword-only", "*args", "**kwargs"
@@ -50,6 +51,16 @@ SKIP = {
     "masked_scatter": "undocumented builtin function (only Tensor.masked_scatter is documented)",
     "put": "undocumented builtin function (only Tensor.put is documented)",
     "relu": "undocumented builtin (torch.relu is nn.functional.relu's kernel)",
+    # undocumented builtins; their keyword names (checked by calling torch with them) are tested in
+    # tests/ops/test_scatter_views.py::test_undocumented_builtins_take_torchs_keywords
+    "rsub": "undocumented builtin: rsub(input, other, *, alpha=1) / rsub(input, Number other, Number alpha=1)",
+    "scalar_tensor": "undocumented builtin: scalar_tensor(s, *, dtype=None, layout=None, device=None, ...)",
+    "is_same_size": "undocumented builtin: is_same_size(input, other)",
+    "is_signed": "undocumented builtin: is_signed(input)",
+    "detach": "undocumented builtin: detach(input)",
+    "zero_": "undocumented builtin: zero_(input)",
+    "fill": "undocumented builtin: fill(input, value)",
+    "fill_": "undocumented builtin: fill_(input, value)",
     "Tensor.clamp_min": "undocumented builtin method", "Tensor.clamp_min_": "undocumented builtin method",
     "Tensor.clamp_max": "undocumented builtin method", "Tensor.clamp_max_": "undocumented builtin method",
     "Tensor.relu": "undocumented builtin method", "Tensor.relu_": "undocumented builtin method",
