@@ -2,9 +2,9 @@
 
 The functions here check their arguments as PyTorch does (same messages) and compose the ops of
 ``edunn/ops/decompositions.py`` and ``edunn/ops/solvers.py`` (``SVD``, ``QR``, ``Eigh``,
-``Cholesky``, ``Solve``, ``SolveTriangular``, ``LinalgLU``, ``Pinv``, ``MatrixExp`` ...), whose
-backwards are PyTorch's; what is built from them (norms, ``cond``, ``lstsq``, ``lu_solve``,
-``householder_product`` ...) is differentiated by autograd through those ops.
+``Cholesky``, ``Solve``, ``SolveTriangular``, ``LinalgLU``; ``ops/matfuncs.py``'s ``Pinv`` and
+``MatrixExp``), whose backwards are PyTorch's; what is built from them (norms, ``cond``,
+``lstsq``, ``lu_solve``, ``householder_product`` ...) is differentiated by autograd through them.
 
 edunn has no complex dtype, so ``eig`` and ``eigvals`` (whose results are complex even for real
 input) are left out; ``eigh``/``eigvalsh`` cover symmetric matrices.  ``driver=`` of ``svd`` and
@@ -21,10 +21,10 @@ from ..ops.decompositions import SVD, SlogDet, Eigh, cholesky_parts, pinv_parts,
 from ..ops.linalg import Det, Inverse
 from ..ops.linalg import cross as _cross, matmul as _matmul
 from ..ops.reduction import Norm, _dims
-from ..ops.solvers import (LinAlgError, LinalgLU, Pinv, check_float, check_matrix, check_square, eye_like,
-                           lu_arrays, lu_factor_parts, lu_solve_parts, raise_for_info, solve, solve_ex,
-                           solve_triangular, tolerances, torch_name)
-from ..ops.solvers import matrix_exp, matrix_power as _matrix_power
+from ..ops.matfuncs import Pinv, matrix_exp, matrix_power as _matrix_power, tolerances
+from ..ops.solvers import (LinAlgError, LinalgLU, check_float, check_matrix, check_square, eye_like, inv_checked,
+                           lu_arrays, lu_factor_parts, lu_solve_parts, raise_for_info, singular_message, solve,
+                           solve_ex, solve_triangular, torch_name)
 from ..tensor import Tensor, wrap_dim
 
 __all__ = ['vector_norm', 'matrix_norm', 'norm', 'inv', 'inv_ex', 'det', 'slogdet', 'solve', 'solve_ex',
@@ -55,6 +55,13 @@ def vector_norm(x: Tensor, ord: Any = 2, dim: Any = None, keepdim: bool = False,
     if isinstance(ord, (str, bool)) or not isinstance(ord, (int, float)):
         raise TypeError(f"linalg_vector_norm(): argument 'ord' must be Number, not {type(ord).__name__}")
     check_float(x, "linalg.vector_norm")
+    if dim is not None and not isinstance(dim, int):
+        seen: set = set()
+        for d in dim:
+            w = wrap_dim(d, x._data.ndim)
+            if w in seen:
+                raise RuntimeError(f"dim {w} appears multiple times in the list of dims")
+            seen.add(w)
     if dtype is not None:
         x = x.to(backend.as_dtype(dtype))
     return write_out(Norm.apply(x, float(ord), _dims(dim, x._data.ndim), keepdim), out)
@@ -119,28 +126,10 @@ def norm(input: Tensor, ord: Any = None, dim: Any = None, keepdim: bool = False,
 # ----------------------------------------------------------------------------------------------
 # inverse, determinants
 # ----------------------------------------------------------------------------------------------
-def _singular(i: int) -> str:
-    return f"The diagonal element {i} is zero, the inversion could not be completed because the input matrix is singular."
-
-
-def _inv(A: Tensor, who: str) -> Tensor:
-    check_square(A, who)
-    check_float(A, who)
-    xp = backend.array_module(A._data)
-    try:
-        y = Inverse.apply(A)
-        ok = bool(xp.isfinite(y._data).all())
-    except backend.numpy.linalg.LinAlgError:
-        y, ok = None, False
-    if not ok:  # singular (or a non-finite input): the LU factorization says which
-        raise_for_info(lu_arrays(xp, A._data)[2], who, _singular)
-    return y
-
-
 def inv(A: Tensor, *, out: Any = None) -> Tensor:
     """``A^{-1}`` of each square matrix; raises ``LinAlgError`` for a singular one.
     dL/dA = -A^{-T} g A^{-T}."""
-    return write_out(_inv(A, "linalg.inv"), out)
+    return write_out(inv_checked(A, "linalg.inv"), out)
 
 
 def inv_ex(A: Tensor, *, check_errors: bool = False, out: Any = None) -> Any:
@@ -152,7 +141,7 @@ def inv_ex(A: Tensor, *, check_errors: bool = False, out: Any = None) -> Any:
     check_float(A, who)
     info = lu_arrays(backend.array_module(A._data), A._data)[2]
     if check_errors:
-        raise_for_info(info, who, _singular)
+        raise_for_info(info, who, singular_message)
     y = Inverse.apply(_where_bad(info, A, eye_like(A)))
     return write_out(linalg_inv_ex(y, Tensor._make(info)), out)
 
@@ -297,6 +286,9 @@ def lstsq(A: Tensor, B: Tensor, rcond: Any = None, *, driver: Any = None) -> Any
         raise RuntimeError(f"{who}: Expected input and other to have the same dtype, but got input's dtype "
                            f"{torch_name(A)} and other's dtype {torch_name(B)}")
     check_float(A, who)
+    if not 0 <= A._data.ndim - B._data.ndim <= 1:
+        raise RuntimeError(f"{who}: input.dim() must be greater or equal to other.dim() and "
+                           "(input.dim() - other.dim()) <= 1")
     vector = B._data.ndim == A._data.ndim - 1
     b = B.unsqueeze(-1) if vector else B
     if b._data.shape[-2] != A._data.shape[-2]:
@@ -315,7 +307,7 @@ def lstsq(A: Tensor, B: Tensor, rcond: Any = None, *, driver: Any = None) -> Any
     empty = A.new_zeros((0,))
     rank = Tensor._make(rank_arr) if driver != "gels" else Tensor._make(xp.zeros((0,), dtype=xp.int64))
     sv = Tensor._make(s) if driver in ("gelsd", "gelss") else empty
-    residuals = empty
+    residuals = (A.reshape(-1)[:0] * 0) if A.requires_grad else empty  # empty, yet in the graph as PyTorch's
     if m > n and driver != "gelsy" and (driver == "gels" or bool((rank_arr == n).all())):
         residuals = ((A @ x - b) ** 2).sum(-2)
     return linalg_lstsq(x.squeeze(-1) if vector else x, residuals, rank, sv)
@@ -457,7 +449,7 @@ def tensorinv(A: Tensor, ind: int = 2, *, out: Any = None) -> Tensor:
     if rows != cols:
         raise RuntimeError(f"Expected self to satisfy the requirement prod(self.shape[ind:]) == "
                            f"prod(self.shape[:ind]), but got {cols} != {rows}")
-    return write_out(_inv(A.reshape((rows, cols)), "inv").reshape(shape[ind:] + shape[:ind]), out)
+    return write_out(inv_checked(A.reshape((rows, cols)), "inv").reshape(shape[ind:] + shape[:ind]), out)
 
 
 def tensorsolve(A: Tensor, B: Tensor, dims: Any = None, *, out: Any = None) -> Tensor:

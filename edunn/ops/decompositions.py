@@ -17,13 +17,12 @@ from .. import backend
 from ..autograd.function import Function
 from ..tensor import Tensor
 from ._out import write_out
-from .solvers import (Pinv, Solve, SolveTriangular, check_float, check_matrix, check_square,
-                      eye_like, raise_for_info, tolerances)
-from .solvers import __all__ as _solvers_all
-from .solvers import (cholesky_inverse, cholesky_solve, lu_solve, lu_unpack, matrix_exp,  # noqa: F401
-                      matrix_power, triangular_solve)
+from .matfuncs import Pinv, matrix_exp, matrix_power, tolerances
+from .solvers import (Solve, SolveTriangular, check_float, check_matrix, check_square, cholesky_inverse,
+                      cholesky_solve, eye_like, lu_solve, lu_unpack, raise_for_info, triangular_solve)
 
-__all__ = ['svd', 'qr', 'pinverse', 'cholesky'] + _solvers_all
+__all__ = ['svd', 'qr', 'pinverse', 'cholesky', 'matrix_power', 'matrix_exp', 'cholesky_solve', 'cholesky_inverse',
+           'lu_unpack', 'triangular_solve', 'lu_solve']
 
 
 def _xp(t: Tensor) -> Any:

@@ -10,7 +10,7 @@ import pytest
 
 import edunn
 from opcheck import OpSpec, assert_close, needs_torch, spec_tests, torch
-from linalg_inputs import general, plain, spd
+from linalg_inputs import general, plain
 
 
 def _spec(name, f, make, **kw):
