@@ -9,7 +9,7 @@ __all__ = ['max', 'min', 'aminmax', 'median', 'nanmedian', 'mode', 'cummax', 'cu
            'topk', 'kthvalue', 'slogdet', 'qr', 'svd', 'eigh', 'lu',
            'geqrf', 'histogram', 'histogramdd', 'linalg_inv_ex', 'linalg_cholesky_ex', 'linalg_solve_ex',
            'linalg_slogdet', 'linalg_qr', 'linalg_eigh', 'linalg_svd', 'linalg_lstsq', 'linalg_lu_factor',
-           'linalg_lu_factor_ex', 'linalg_lu', 'lu_unpack', 'triangular_solve']
+           'linalg_lu_factor_ex', 'linalg_lu', 'lu_unpack', 'triangular_solve', 'frexp']
 
 
 def _make(name: str, fields: str):

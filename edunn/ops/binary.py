@@ -145,9 +145,18 @@ class LogAddExp2(LogAddExp):
     op, ln_base = "logaddexp2", math.log(2.0)
 
 
+def _masked_zero(g: Tensor, x: Tensor, outside: Any) -> Tensor:
+    """``g`` with 0 where ``x == 0`` and ``outside`` (a bool tensor or a Python bool) holds:
+    PyTorch's ``masked_fill`` in the gradients of ``xlogy`` and ``xlog1py``."""
+    if not isinstance(outside, Tensor):
+        return _where(x == 0, 0.0, g) if outside else g
+    return _where((x == 0) & outside, 0.0, g)
+
+
 class Xlogy(Function):
     """``y = x * log(other)``, with 0 where x == 0 (unless other is NaN);
-    dy/dx = log(other) (0 where x == 0), dy/dother = x / other."""
+    dy/dx = log(other), dy/dother = x / other.  As PyTorch, dy/dx is 0 where x == 0 and
+    other <= 0 (where log is -inf or NaN), and a zero gradient gives 0 (``xlogy(grad, other)``)."""
 
     @staticmethod
     def forward(ctx, x, other):
@@ -163,7 +172,7 @@ class Xlogy(Function):
     def backward(ctx, grad):
         x, other = ctx.saved_tensors
         need_x, need_o = ctx.needs_input_grad
-        gx = grad * xlogy(x != 0, other) if need_x else None
+        gx = _masked_zero(xlogy(grad, other), x, other <= 0) if need_x else None
         go = grad * x / other if need_o else None
         return gx, go
 
@@ -327,7 +336,8 @@ class Ldexp(Function):
         ctx.save_for_backward(x, other)
         ctx.exact = xd.dtype in _FLOATS and ed.dtype.kind in "biu"
         if not ctx.exact:
-            return mul(x, _pow2(x, other))._data
+            with backend.numpy.errstate(all="ignore"):  # inf and NaN results, silently as PyTorch
+                return mul(x, _pow2(x, other))._data
         if ed.dtype == bool:
             raise NotImplementedError('"ldexp_cpu_exp" not implemented for \'Bool\'')
         src = xd.astype(backend.float32.np) if x.dtype is backend.bfloat16 else xd
@@ -373,7 +383,10 @@ class Nextafter(Function):
         ad, bd = _binary(a, b)
         if ad.dtype not in _FLOATS:
             raise _not_implemented("nextafter", ad)
-        return _xp(ad).nextafter(ad, bd)
+        xp = _xp(ad)
+        with backend.numpy.errstate(over="ignore"):  # the largest float steps to inf, silently
+            # C returns other when the two are equal (-0.0 towards 0.0 is 0.0); NumPy's float16 input
+            return xp.where(ad == bd, bd, xp.nextafter(ad, bd))
 
     @staticmethod
     def backward(ctx, grad):
@@ -432,7 +445,9 @@ class Gcd(Function):
 
 
 class Lcm(Function):
-    """``y = |input / gcd * other|`` (wrapping on overflow, as C), 0 where either is 0."""
+    """``y = |input / gcd * other|``, 0 where either is 0.  As in C (PyTorch's ``calc_lcm``), 8- and
+    16-bit operands are computed as 32-bit ints and the result wraps back into the dtype, so
+    ``lcm(63, 65)`` in int8 is -1 (4095 wrapped), where int8 arithmetic would give ``|-1| = 1``."""
 
     @staticmethod
     def forward(ctx, a, b):
@@ -441,8 +456,11 @@ class Lcm(Function):
             raise _not_implemented("lcm", ad)
         xp = _xp(ad)
         g = _gcd_array(xp, ad, bd)
+        wide = backend.int32.np if ad.dtype.itemsize < 4 else ad.dtype
+        a32, b32, g32 = (v.astype(wide) for v in xp.broadcast_arrays(ad, bd, g))
         with backend.numpy.errstate(over="ignore"):
-            return xp.where(g == 0, 0, xp.abs((ad // xp.where(g == 0, 1, g)) * bd))
+            y = xp.where(g32 == 0, 0, xp.abs((a32 // xp.where(g32 == 0, 1, g32)) * b32))
+        return y.astype(ad.dtype)
 
 
 def ldexp(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:

@@ -26,6 +26,7 @@ from .. import backend
 from ..autograd.function import Function
 from ..tensor import Tensor
 from ._out import write_out
+from .binary import _masked_zero
 from .elementwise import _apply, _as_floats, _binary, _xp, exp, log
 from .unary import _SQRT_PI, _Unary, _erf_series
 
@@ -200,7 +201,8 @@ class Entr(_Unary):
 
 class XLog1py(Function):
     """``y = x * log1p(other)``, with 0 where x == 0 (unless other is NaN), as ``Xlogy``;
-    dy/dx = log1p(other) (0 where x == 0), dy/dother = x / (1 + other)."""
+    dy/dx = log1p(other), dy/dother = x / (1 + other).  As PyTorch, dy/dx is 0 where x == 0 and
+    other <= -1 (where log1p is -inf or NaN), and a zero gradient gives 0 (``xlog1py(grad, other)``)."""
 
     @staticmethod
     def forward(ctx, x, other):
@@ -216,7 +218,7 @@ class XLog1py(Function):
     def backward(ctx, grad):
         x, other = ctx.saved_tensors
         need_x, need_o = ctx.needs_input_grad
-        gx = grad * xlog1py(x != 0, other) if need_x else None
+        gx = _masked_zero(xlog1py(grad, other), x, other <= -1) if need_x else None
         go = grad * x / (other + 1) if need_o else None
         return gx, go
 
