@@ -33,7 +33,7 @@ pytestmark = [pytest.mark.lesson01, needs_torch]
 OPS_MODULES = ["creation", "elementwise", "reduction", "shape", "indexing", "linalg", "sorting",
                "conversion", "gamma", "normal", "bessel", "polynomials", "decompositions", "differences",
                "covariance", "histograms", "construction",
-               "scatter_views", "utilities"]
+               "scatter_views", "utilities", "windows"]
 NAMESPACES = ["special", "linalg"]  # edunn.special against torch.special, edunn.linalg against torch.linalg
 
 POS, KW, VAR, VARKW = "positional", "keyword-only", "*args", "**kwargs"
