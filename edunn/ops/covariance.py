@@ -12,7 +12,6 @@ with w = fweights * aweights (the last term only with aweights; else ``sum w - c
 from __future__ import annotations
 
 import warnings
-from typing import Any
 
 from .. import backend
 from ..tensor import Tensor

@@ -18,6 +18,7 @@ from .. import backend
 from ..tensor import Tensor, wrap_dim
 from .elementwise import _FLOATS, _where
 from .indexing import getitem
+from ._out import write_out
 from .joining import cat
 
 __all__ = ['diff', 'trapezoid', 'trapz', 'cumulative_trapezoid', 'cdist', 'dist']
@@ -45,7 +46,7 @@ def _check_pre_append(input: Tensor, other: Any, dim: int) -> None:
 
 
 def diff(input: Tensor, n: int = 1, dim: int = -1, prepend: Tensor | None = None,
-         append: Tensor | None = None) -> Tensor:
+         append: Tensor | None = None, *, out: Any = None) -> Tensor:
     """The ``n``-th forward difference along ``dim``: ``out_i = x_{i+1} - x_i`` (``!=`` for bool),
     of ``cat([prepend, input, append], dim)``; each pass shortens ``dim`` by one."""
     if input._data.ndim == 0:
@@ -66,7 +67,7 @@ def diff(input: Tensor, n: int = 1, dim: int = -1, prepend: Tensor | None = None
             break
         a, b = _slice(x, d, 1, None), _slice(x, d, None, -1)
         x = a != b if x._data.dtype == backend.bool_.np else a - b
-    return x
+    return write_out(x, out) if out is not None else x
 
 
 # ----------------------------------------------------------------------------------------------

@@ -9,9 +9,12 @@ diagonal (``shape.DiagonalScatter``) and ``x`` elsewhere with ``where``.
 """
 from __future__ import annotations
 
+from typing import Any
+
 from .. import backend
 from ..tensor import Tensor, wrap_dim
 from .elementwise import _where
+from ._out import write_out
 from .indexing import IndexPut, getitem
 
 __all__ = ['select', 'select_scatter', 'slice_scatter', 'diagonal_scatter']
@@ -53,7 +56,7 @@ def select_scatter(input: Tensor, src: Tensor, dim: int, index: int) -> Tensor:
 
 
 def slice_scatter(input: Tensor, src: Tensor, dim: int = 0, start: int | None = None,
-                  end: int | None = None, step: int = 1) -> Tensor:
+                  end: int | None = None, step: int = 1, *, out: Any = None) -> Tensor:
     """``input`` with ``src`` written into ``input[..., start:end:step, ...]`` (the slice along
     ``dim``; start and end are clamped as in Python slicing)."""
     if input._data.ndim == 0:
@@ -61,7 +64,7 @@ def slice_scatter(input: Tensor, src: Tensor, dim: int = 0, start: int | None = 
     d = wrap_dim(dim, input._data.ndim)
     if step <= 0:
         raise RuntimeError("slice step must be positive")
-    return _scatter_into(input, src, (slice(None),) * d + (slice(start, end, step),))
+    return write_out(_scatter_into(input, src, (slice(None),) * d + (slice(start, end, step),)), out)
 
 
 def diagonal_scatter(input: Tensor, src: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:

@@ -23,7 +23,8 @@ __all__ = ['isin', 'unravel_index', 'renorm', 'rsub', 'scalar_tensor', 'is_nonze
            'is_deterministic_algorithms_warn_only_enabled']
 
 
-def isin(elements: Any, test_elements: Any, *, assume_unique: bool = False, invert: bool = False) -> Tensor:
+def isin(elements: Any, test_elements: Any, *, assume_unique: bool = False, invert: bool = False,
+         out: Any = None) -> Tensor:
     """Whether each element of ``elements`` occurs in ``test_elements`` (either may be a number,
     not both); NaN is in nothing.  ``assume_unique`` is accepted for PyTorch's sake: the lookup
     is the same either way."""
@@ -50,7 +51,8 @@ def isin(elements: Any, test_elements: Any, *, assume_unique: bool = False, inve
         s = xp.sort(t)
         pos = xp.clip(xp.searchsorted(s, e), 0, s.size - 1)
         found = s[pos] == e
-    return Tensor._make(~found if invert else found)
+    from ._out import write_out
+    return write_out(Tensor._make(~found if invert else found), out)
 
 
 def unravel_index(indices: Tensor, shape: Any) -> tuple:

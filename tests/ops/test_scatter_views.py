@@ -226,3 +226,25 @@ ERRORS = [
 @pytest.mark.parametrize("name,fn", ERRORS, ids=[e[0] for e in ERRORS])
 def test_errors_match_pytorch(name, fn):
     same_error(lambda: fn(edunn), lambda: fn(torch), exact=name not in ("isin_two_numbers",))
+
+
+@needs_torch
+def test_out_arguments_like_torch():
+    cases = [
+        (lambda m, o: m.diff(m.tensor([[1.0, 4, 9], [2, 3, 5]]), out=o), lambda m: m.empty(0)),
+        (lambda m, o: m.isin(m.tensor([1, 2, 3]), m.tensor([2]), out=o), lambda m: m.empty(3, dtype=m.bool)),
+        (lambda m, o: m.slice_scatter(m.zeros(3, 2), m.ones(1, 2), start=1, end=2, out=o), lambda m: m.empty(3, 2)),
+        (lambda m, o: m.renorm(m.tensor([[1.0, 2], [3, 4]]), 2, 0, 1.0, out=o), lambda m: m.empty(2, 2)),
+        (lambda m, o: tuple(m.histogram(m.tensor([1.0, 2, 2.5]), 2, out=o)), lambda m: (m.empty(2), m.empty(3))),
+    ]
+    for call, make in cases:
+        results = []
+        for m in (edunn, torch):
+            out = make(m)
+            got = call(m, out)
+            outs, gots = (out, got) if isinstance(out, tuple) else ((out,), (got,))
+            assert all(g is o for g, o in zip(gots, outs))
+            results.append(outs)
+        for o, t in zip(*results):
+            assert str(o.dtype).split(".")[-1] == str(t.dtype).split(".")[-1]
+            assert_close(o, t)
