@@ -194,7 +194,15 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0,
                          (compute_mode == _COMPUTE_MODES[0] and (n1 > 25 or n2 > 25)))
     if use_mm:
         return _euclid_by_matmul(x1, x2)
-    return norm(x1.unsqueeze(-2) - x2.unsqueeze(-3), float(p), dim=-1)
+    diff = x1.unsqueeze(-2) - x2.unsqueeze(-3)
+    if p == float("inf"):
+        # PyTorch's cdist gives the gradient in full to *every* coordinate that attains the max
+        # (norm and amax share it among ties): the value is the max, the gradient flows
+        # through (d - d.detach()), which is 0, at the hits.
+        d = diff.abs()
+        top = d.detach().amax(-1, keepdim=True)
+        return top.squeeze(-1) + _where(d._data == top._data, d - d.detach(), 0.0).sum(-1)
+    return norm(diff, float(p), dim=-1)
 
 
 def _broadcast_batch(a: tuple, b: tuple) -> tuple:

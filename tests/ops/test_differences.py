@@ -120,6 +120,17 @@ def test_cdist_large_equals_direct_and_zero_distance_gradient():
         assert np.isfinite(x.grad.numpy()).all()
 
 
+@needs_torch
+def test_cdist_inf_gives_every_tied_coordinate_the_whole_gradient():
+    b = [[1.0, 1.0], [2.0, 0.5], [-1.0, 1.0]]
+    grads = []
+    for m in (edunn, torch):
+        a = m.tensor([[0.0, 0.0], [1.0, 1.0]], requires_grad=True)
+        m.cdist(a, m.tensor(b), p=float("inf")).sum().backward()
+        grads.append(a.grad)
+    assert_close(grads[0], grads[1])
+
+
 ERRORS = [
     ("diff_0d", lambda m: m.diff(m.tensor(1.0))),
     ("diff_negative_n", lambda m: m.diff(m.tensor([1, 2]), n=-1)),
