@@ -17,7 +17,8 @@ from typing import Any, Sequence
 
 from .. import backend
 from ..ops._out import write_out
-from ..ops.decompositions import SVD, SlogDet, Eigh, cholesky_parts, pinv_parts, qr_parts, _not_pd
+from ..ops.decompositions import (SVD, Eigh, SlogDet, _not_pd, cholesky_parts, householder_product, pinv_parts,
+                                  qr_parts)
 from ..ops.linalg import Det, Inverse
 from ..ops.linalg import cross as _cross, matmul as _matmul
 from ..ops.reduction import Norm, _dims
@@ -529,31 +530,3 @@ def lu_solve(LU: Tensor, pivots: Tensor, B: Tensor, *, left: bool = True, adjoin
         raise RuntimeError(f"{who}: Expected LU and B to have the same dtype, but found LU of type {torch_name(LU)} "
                            f"and B of type {torch_name(B)} instead")
     return write_out(lu_solve_parts(LU, pivots, B, bool(left), bool(adjoint)), out)
-
-
-def householder_product(A: Tensor, tau: Tensor, *, out: Any = None) -> Tensor:
-    """The first n columns of ``H_1 H_2 ... H_k``, ``H_i = I - tau_i v_i v_i^T``, where v_i is
-    column i of A below the diagonal with a 1 on it (``geqrf``'s output gives ``Q``)."""
-    who = "torch.linalg.householder_product"
-    if A._data.ndim < 2:
-        raise RuntimeError(f"{who}: input must have at least 2 dimensions.")
-    m, n = A._data.shape[-2:]
-    if m < n:
-        raise RuntimeError(f"{who}: input.shape[-2] must be greater than or equal to input.shape[-1]")
-    k = tau._data.shape[-1] if tau._data.ndim else 1
-    if k > n:
-        raise RuntimeError(f"{who}: input.shape[-1] must be greater than or equal to tau.shape[-1]")
-    if tau._data.ndim != A._data.ndim - 1:
-        raise RuntimeError(f"{who}: Expected tau to have one dimension less than input, but got "
-                           f"tau.ndim equal to {tau._data.ndim} and input.ndim is equal to {A._data.ndim}")
-    if A.dtype != tau.dtype:
-        raise RuntimeError(f"{who}: tau dtype {torch_name(tau)} does not match input dtype {torch_name(A)}")
-    xp = backend.array_module(A._data)
-    rows = xp.arange(m)
-    q = eye_like(A, m)[:, :n].expand(A._data.shape[:-2] + (m, n))
-    for i in range(k - 1, -1, -1):  # Q = H_i Q, from the right end, so only n columns are kept
-        below = Tensor._make((rows > i).astype(A._data.dtype))
-        unit = Tensor._make((rows == i).astype(A._data.dtype))
-        v = A[..., :, i] * below + unit
-        q = q - tau[..., i, None, None] * (v.unsqueeze(-1) @ (v.unsqueeze(-2) @ q))
-    return write_out(q, out)

@@ -19,10 +19,11 @@ from ..tensor import Tensor
 from ._out import write_out
 from .matfuncs import Pinv, matrix_exp, matrix_power, tolerances
 from .solvers import (Solve, SolveTriangular, check_float, check_matrix, check_square, cholesky_inverse,
-                      cholesky_solve, eye_like, lu_solve, lu_unpack, raise_for_info, triangular_solve)
+                      cholesky_solve, eye_like, lu_factor_parts, lu_solve, lu_unpack, raise_for_info, torch_name,
+                      triangular_solve)
 
 __all__ = ['svd', 'qr', 'pinverse', 'cholesky', 'matrix_power', 'matrix_exp', 'cholesky_solve', 'cholesky_inverse',
-           'lu_unpack', 'triangular_solve', 'lu_solve']
+           'lu_unpack', 'triangular_solve', 'lu_solve', 'lu', 'geqrf', 'orgqr', 'ormqr']
 
 
 def _xp(t: Tensor) -> Any:
@@ -319,7 +320,6 @@ class SlogDet(Function):
 
 def pinv_parts(A: Tensor, atol: Any, rtol: Any, hermitian: bool, who: str) -> Tensor:
     if A._data.ndim < 2 or not A.dtype.is_floating_point or A.dtype in (backend.float16, backend.bfloat16):
-        from .solvers import torch_name
         shape = list(A._data.shape)
         raise RuntimeError(f"{who}({torch_name(A)}{{{shape}}}): expected a tensor with 2 or more dimensions of "
                            "float, double, cfloat or cdouble types")
@@ -334,3 +334,104 @@ def pinverse(input: Tensor, rcond: float = 1e-15) -> Tensor:
     dropped (``torch.linalg.pinv(input, rtol=rcond)``)."""
     return pinv_parts(input, None, rcond, False, "linalg.pinv")
 
+
+def lu(A: Tensor, pivot: bool = True, get_infos: bool = False, out: Any = None) -> tuple:
+    """``torch.lu`` (deprecated there for ``torch.linalg.lu_factor(_ex)``): ``(LU, pivots)``, and
+    ``infos`` with ``get_infos``; a singular A is not an error."""
+    check_matrix(A, "linalg.lu_factor")
+    lu_, piv, info = lu_factor_parts(A, pivot)
+    return write_out((lu_, piv, info) if get_infos else (lu_, piv), out)
+
+
+# ----------------------------------------------------------------------------------------------
+# Householder reflectors: geqrf, orgqr (householder_product), ormqr
+# ----------------------------------------------------------------------------------------------
+class Geqrf(Function):
+    """LAPACK's ``geqrf``: R on and above the diagonal, the Householder vectors below it, and
+    their scales ``tau``.  Not differentiable, as in PyTorch."""
+
+    @staticmethod
+    def forward(ctx, a):
+        xp = _xp(a)
+        h, tau = xp.linalg.qr(a._data, mode="raw")  # h is the transpose (LAPACK's column order)
+        return xp.swapaxes(h, -1, -2).astype(a._data.dtype), tau.astype(a._data.dtype)
+
+    @staticmethod
+    def backward(ctx, ga, gtau):
+        raise RuntimeError("the derivative for 'geqrf' is not implemented.")
+
+
+def geqrf(input: Tensor, *, out: Any = None) -> tuple:
+    """``(a, tau)`` as LAPACK's ``geqrf``: ``householder_product(a, tau)`` is the Q of ``qr``."""
+    from ..return_types import geqrf as _rt
+    if input._data.ndim < 2:
+        raise RuntimeError("torch.geqrf: input must have at least 2 dimensions.")
+    if not input.dtype.is_floating_point or input.dtype in (backend.float16, backend.bfloat16):
+        raise NotImplementedError(f"\"geqrf_cpu\" not implemented for '{torch_name(input)}'")
+    return write_out(_rt(*Geqrf.apply(input)), out)
+
+
+def apply_reflectors(A: Tensor, tau: Tensor, C: Tensor, left: bool, transpose: bool) -> Tensor:
+    """``Q C`` (``left``) or ``C Q``, with Q^T if ``transpose``, for ``Q = H_1 ... H_k``,
+    ``H_i = I - tau_i v_i v_i^T`` and v_i column i of A below the diagonal with a 1 on it.  Each
+    reflector is applied as a rank-1 update (never forming Q), with tensor ops throughout, so
+    autograd differentiates it."""
+    xp = _xp(A)
+    m = A._data.shape[-2]
+    rows = xp.arange(m)
+    k = tau._data.shape[-1]
+    # Q C applies H_k first; Q^T C applies H_1 first; C Q applies H_1 first; C Q^T applies H_k first
+    order = range(k - 1, -1, -1) if left != transpose else range(k)
+    for i in order:
+        below = Tensor._make((rows > i).astype(A._data.dtype))
+        unit = Tensor._make((rows == i).astype(A._data.dtype))
+        v = A[..., :, i] * below + unit
+        t = tau[..., i, None, None]
+        if left:
+            C = C - t * (v.unsqueeze(-1) @ (v.unsqueeze(-2) @ C))
+        else:
+            C = C - t * ((C @ v.unsqueeze(-1)) @ v.unsqueeze(-2))
+    return C
+
+
+def householder_product(A: Tensor, tau: Tensor, *, out: Any = None) -> Tensor:
+    """The first n columns of ``H_1 H_2 ... H_k``, ``H_i = I - tau_i v_i v_i^T``, where v_i is
+    column i of A below the diagonal with a 1 on it (``geqrf``'s output gives ``Q``)."""
+    who = "torch.linalg.householder_product"
+    if A._data.ndim < 2:
+        raise RuntimeError(f"{who}: input must have at least 2 dimensions.")
+    m, n = A._data.shape[-2:]
+    if m < n:
+        raise RuntimeError(f"{who}: input.shape[-2] must be greater than or equal to input.shape[-1]")
+    k = tau._data.shape[-1] if tau._data.ndim else 1
+    if k > n:
+        raise RuntimeError(f"{who}: input.shape[-1] must be greater than or equal to tau.shape[-1]")
+    if tau._data.ndim != A._data.ndim - 1:
+        raise RuntimeError(f"{who}: Expected tau to have one dimension less than input, but got "
+                           f"tau.ndim equal to {tau._data.ndim} and input.ndim is equal to {A._data.ndim}")
+    if A.dtype != tau.dtype:
+        raise RuntimeError(f"{who}: tau dtype {torch_name(tau)} does not match input dtype {torch_name(A)}")
+    q = eye_like(A, m)[:, :n].expand(A._data.shape[:-2] + (m, n))
+    return write_out(apply_reflectors(A, tau, q, True, False), out)
+
+
+def orgqr(input: Tensor, tau: Tensor) -> Tensor:
+    """``torch.orgqr``: an alias of ``torch.linalg.householder_product``."""
+    return householder_product(input, tau)
+
+
+def ormqr(input: Tensor, tau: Tensor, other: Tensor, left: bool = True, transpose: bool = False, *,
+          out: Any = None) -> Tensor:
+    """``op(Q) other`` (``left``) or ``other op(Q)``, op = transpose if ``transpose``, with Q given
+    by ``geqrf``'s reflectors (``input``, ``tau``) -- without forming Q."""
+    who = "torch.ormqr"
+    if input._data.ndim < 2:
+        raise RuntimeError(f"{who}: input must have at least 2 dimensions.")
+    if other._data.ndim < 2:
+        raise RuntimeError(f"{who}: other must have at least 2 dimensions.")
+    dim = -2 if left else -1
+    if other._data.shape[dim] != input._data.shape[-2]:
+        raise RuntimeError(f"{who}: other.shape[{dim}] must be equal to input.shape[-2]")
+    if tau._data.shape[-1] > input._data.shape[-1]:
+        raise RuntimeError(f"{who}: tau.shape[-1] must be less than or equal to input.shape[-1]")
+    return write_out(apply_reflectors(input, tau, other, bool(left), bool(transpose)), out)

@@ -106,6 +106,15 @@ SPECS = [
     _spec("householder_product", lambda L, a, t: L.linalg.householder_product(a, t), plain((2, 5, 3), (2, 2))),
     _spec("householder_of_geqrf", lambda L, a: L.linalg.householder_product(*torch.geqrf(torch.tensor(a.tolist())))
           if L is torch else L.linalg.qr(a).Q, general(4, 3), grad=False),
+    _spec("geqrf", lambda L, a: L.geqrf(a), general(2, 5, 3), grad=False),
+    _spec("orgqr_of_geqrf", lambda L, a: L.orgqr(*L.geqrf(a)), general(2, 5, 3), grad=False),
+    _spec("orgqr", lambda L, a, t: L.orgqr(a, t), plain((4, 3), (3,))),
+    _spec("ormqr", lambda L, a, t, c: L.ormqr(a, t, c), plain((2, 4, 3), (2, 3), (2, 4, 5))),
+    _spec("ormqr_transpose", lambda L, a, t, c: L.ormqr(a, t, c, transpose=True), plain((4, 3), (3,), (4, 2))),
+    _spec("ormqr_right", lambda L, a, t, c: L.ormqr(a, t, c, left=False), plain((4, 3), (3,), (2, 4))),
+    _spec("ormqr_right_transpose", lambda L, a, t, c: L.ormqr(a, t, c, False, True), plain((4, 2), (2,), (3, 4))),
+    _spec("torch.lu", _quiet(lambda L, a: L.lu(a)), plain((2, 4, 4))),
+    _spec("torch.lu_infos", _quiet(lambda L, a: L.lu(a * 0, get_infos=True)), plain((2, 3, 3)), grad=False),
     _spec("multi_dot", lambda L, a, b, c: L.linalg.multi_dot([a, b, c]), plain((2, 5), (5, 3), (3, 4))),
     _spec("multi_dot_vectors", lambda L, a, b, c: L.linalg.multi_dot([a, b, c]), plain((5,), (5, 3), (3,))),
     _spec("vecdot", lambda L, a, b: L.linalg.vecdot(a, b, dim=0), plain((3, 4), (3, 1))),
@@ -182,6 +191,9 @@ ERRORS = [
     ("multi_dot_dtypes", lambda L: L.linalg.multi_dot([L.ones(2, 3), L.ones(3, 2, dtype=L.float64)])),
     ("householder_tau", lambda L: L.linalg.householder_product(L.zeros(3, 2), L.zeros(3))),
     ("householder_wide", lambda L: L.linalg.householder_product(L.zeros(2, 3), L.zeros(2))),
+    ("geqrf_1d", lambda L: L.geqrf(L.zeros(3))),
+    ("geqrf_long", lambda L: L.geqrf(L.zeros(3, 3, dtype=L.int64))),
+    ("ormqr_shapes", lambda L: L.ormqr(L.zeros(3, 2), L.zeros(2), L.zeros(4, 2))),
     ("tensorinv_ind", lambda L: L.linalg.tensorinv(L.zeros(4, 2, 2), ind=0)),
     ("tensorinv_shape", lambda L: L.linalg.tensorinv(L.zeros(4, 2, 3), ind=1)),
     ("tensorinv_singular", lambda L: L.linalg.tensorinv(L.zeros(4, 2, 2), ind=1)),
@@ -263,3 +275,10 @@ def test_matrix_exp_properties(device):
 def test_matrix_power_keeps_integers(device):
     a = edunn.tensor([[1, 1], [1, 0]], device=device)
     assert edunn.linalg.matrix_power(a, 10).tolist() == [[89, 55], [55, 34]]
+
+
+@pytest.mark.lesson02
+def test_geqrf_is_not_differentiable_like_torch():
+    a = edunn.randn(4, 3, dtype=edunn.float64, requires_grad=True)
+    with pytest.raises(RuntimeError, match="the derivative for 'geqrf' is not implemented."):
+        edunn.geqrf(a)[0].sum().backward()
