@@ -9,6 +9,12 @@
 * ``sorting.py``     -- ``sort``, ``topk`` ...
 * ``conversion.py``  -- ``to(dtype|device)``, ``copy_``
 * ``creation.py``    -- ``tensor``, ``zeros``, ``rand`` ... (not differentiable)
+* ``differences.py`` -- ``diff``, ``trapezoid``, ``cumulative_trapezoid``, ``cdist``, ``dist``
+* ``covariance.py``  -- ``cov``, ``corrcoef``;  ``histograms.py`` -- ``histogram``, ``histogramdd``
+* ``construction.py`` -- ``block_diag``, ``cartesian_prod``, ``combinations``, ``vander``, ``tril_indices`` ...
+* ``scatter_views.py`` -- ``select`` and ``select_scatter``, ``slice_scatter``, ``diagonal_scatter``
+* ``utilities.py``   -- ``isin``, ``unravel_index``, ``renorm``, ``rsub``, ``fill``, determinism flags ...
+* ``windows.py``     -- ``hann_window``, ``hamming_window``, ``blackman_window``, ``bartlett_window``, ``kaiser_window``
 """
 
 import warnings as _warnings
