@@ -38,11 +38,17 @@ def _outer_edges(x: Any, k: int, rng: Any) -> tuple:
     return lo, hi
 
 
+def _cpp_name(t: Tensor) -> str:
+    """The C++ type name PyTorch's histogram messages use (``float``, ``double``, ``long int``)."""
+    return {"float32": "float", "float64": "double", "int64": "long int", "int32": "int", "int16": "short int",
+            "int8": "signed char", "uint8": "unsigned char", "bool": "bool"}.get(t.dtype.name, t.dtype.name)
+
+
 def _num(v: float) -> str:
     return str(int(v)) if math.isfinite(v) and v == int(v) else str(v)
 
 
-def _histogramdd(input: Tensor, bins: Any, range: Any, weight: Any, density: bool, who: str) -> tuple:
+def _histogramdd(input: Tensor, bins: Any, range: Any, weight: Any, density: bool) -> tuple:
     from .creation import linspace
     x = input._data
     xp = backend.array_module(x)
@@ -57,6 +63,10 @@ def _histogramdd(input: Tensor, bins: Any, range: Any, weight: Any, density: boo
     if isinstance(bins, int):
         bins = [bins] * d
     bins = list(bins)
+    if any(isinstance(b, Tensor) for b in bins):
+        for i, b in enumerate(bins):
+            if not isinstance(b, Tensor):
+                raise TypeError(f"expected Tensor as element {i} in argument 1, but got {type(b).__name__}")
     if len(bins) != d:
         raise RuntimeError("histogramdd: The size of bins must be equal to the innermost dimension of the input.")
     if range is not None:
@@ -73,8 +83,7 @@ def _histogramdd(input: Tensor, bins: Any, range: Any, weight: Any, density: boo
         if weight.dtype != input.dtype:
             raise RuntimeError(
                 "torch.histogramdd: if weight tensor is provided, input tensor and weight tensor should have "
-                f"the same dtype, but got input({input.dtype.name.replace('float32', 'float').replace('float64', 'double')}), "
-                f"and weight({weight.dtype.name.replace('float32', 'float').replace('float64', 'double')})")
+                f"the same dtype, but got input({_cpp_name(input)}), and weight({_cpp_name(weight)})")
     edges = []
     for k, b in enumerate(bins):
         if isinstance(b, Tensor):
@@ -84,7 +93,11 @@ def _histogramdd(input: Tensor, bins: Any, range: Any, weight: Any, density: boo
             if b._data.shape[0] < 1:
                 raise RuntimeError(f"torch.histogramdd: bins tensor should have at least 1 element, but got "
                                    f"0 elements in the bins tensor for dimension {k}")
-            edges.append(b.detach().to(input.dtype))
+            if b.dtype != input.dtype:
+                raise RuntimeError(
+                    "torch.histogramdd: input tensor and bins tensors should have the same dtype, but got "
+                    f"input with dtype {_cpp_name(input)} and bins for dimension {k} with dtype {_cpp_name(b)}")
+            edges.append(b.detach())
         else:
             b = int(b)
             if b <= 0:
@@ -129,7 +142,7 @@ def histogram(input: Tensor, bins: Any = 100, *, range: Sequence[float] | None =
     if isinstance(bins, Tensor) and bins._data.ndim == 1 and bins._data.shape[0] < 2:
         raise RuntimeError("torch.histogram(): bins must be > 0, but got 0 for dimension 0")
     hist, edges = _histogramdd(x, [bins], range, None if weight is None else weight.reshape((-1,)),
-                               density, "histogram")
+                               density)
     return write_out(return_types.histogram(hist, edges[0]), out)
 
 
@@ -138,5 +151,5 @@ def histogramdd(input: Tensor, bins: Any, *, range: Sequence[float] | None = Non
     """``(hist, bin_edges)`` of the points in the rows of ``input`` (..., D): a D-dimensional
     histogram, ``bins`` an int, one int per dimension or one edge tensor per dimension;
     ``range`` is ``[min_0, max_0, min_1, max_1, ...]``."""
-    hist, edges = _histogramdd(input, bins, range, weight, density, "histogramdd")
+    hist, edges = _histogramdd(input, bins, range, weight, density)
     return write_out(return_types.histogramdd(hist, tuple(edges)), out)

@@ -148,6 +148,9 @@ ERRORS = [
     ("histogramdd_1d", lambda m: m.histogramdd(m.ones(2), bins=2)),
     ("histogramdd_weight_shape", lambda m: m.histogramdd(m.ones(4, 2), bins=2, weight=m.ones(4, 1))),
     ("histogramdd_zero_bins", lambda m: m.histogramdd(m.ones(4, 2), bins=[2, 0])),
+    ("histogram_edges_dtype", lambda m: m.histogram(m.tensor([1.0, 2]), m.tensor([0.0, 2, 4], dtype=m.float64))),
+    ("histogram_int_edges", lambda m: m.histogram(m.tensor([1.0, 2]), m.tensor([0, 2, 4]))),
+    ("histogramdd_mixed_bins", lambda m: m.histogramdd(m.ones(2, 2), [m.tensor([0.0, 2, 4]), 3])),
 ]
 
 
