@@ -69,12 +69,6 @@ def _exp_square(xp: Any, x: Any, c: float) -> Any:
     return xp.exp(c * (hi * hi)) * xp.exp(c * ((b - hi) * (b + hi)))
 
 
-def _half_erfc_of_scaled(xp: Any, a: Any) -> Any:
-    """``Phi(-a) = erfc(a / sqrt 2) / 2 = e^{-a^2/2} erfcx(a / sqrt 2) / 2`` for float64 ``a >= 0``,
-    accurate relative to itself deep into the tail (``1 - erf`` is 0 from a = 8.3 on)."""
-    return 0.5 * _exp_square(xp, a, -0.5) * _erfcx_nonneg(xp, a * _SQRT1_2)
-
-
 def _erfcx_array(xp: Any, x: Any) -> Any:
     w = x.astype(_F64)
     pos = _erfcx_nonneg(xp, xp.abs(w))
@@ -85,20 +79,24 @@ def _erfcx_array(xp: Any, x: Any) -> Any:
 
 # ---------------------------------------------------------------------------------------- Phi
 def _ndtr_array(xp: Any, x: Any) -> Any:
+    """``Phi(-|x|) = erfc(|x| / sqrt 2) / 2 = e^{-x^2/2} erfcx(|x| / sqrt 2) / 2``, accurate relative
+    to itself deep into the tail (``1 + erf`` is 0 from x = -8.3 on), reflected for x > 0."""
     w = x.astype(_F64)
-    tail = _half_erfc_of_scaled(xp, xp.abs(w))  # Phi(-|x|)
+    a = xp.abs(w)
+    tail = 0.5 * _exp_square(xp, a, -0.5) * _erfcx_nonneg(xp, a * _SQRT1_2)
     return xp.where(w < 0, tail, 1 - tail).astype(x.dtype)
 
 
 def _log_ndtr_array(xp: Any, x: Any) -> Any:
     """PyTorch's (and SciPy's) split: ``log(erfcx(-x / sqrt 2) / 2) - x^2 / 2`` for x < -1, where
     Phi(x) is small and its logarithm must not go through Phi itself; ``log1p(-Phi(-x))``
-    otherwise."""
+    otherwise, with ``Phi(-|x|)`` as in ``ndtr``."""
     w = x.astype(_F64)
     a = xp.abs(w)
-    left = xp.log(_erfcx_nonneg(xp, a * _SQRT1_2) / 2) - 0.5 * (w * w)
-    upper_tail = _half_erfc_of_scaled(xp, a)  # Phi(-|x|)
-    right = xp.log1p(-xp.where(w < 0, 1 - upper_tail, upper_tail))
+    scaled = _erfcx_nonneg(xp, a * _SQRT1_2)
+    left = xp.log(scaled / 2) - (0.5 * w) * w  # overflows only past 1.9e154, as PyTorch's
+    tail = 0.5 * _exp_square(xp, a, -0.5) * scaled
+    right = xp.log1p(-xp.where(w < 0, 1 - tail, tail))
     return xp.where(w < -1, left, right).astype(x.dtype)
 
 
