@@ -1,5 +1,5 @@
 """Comparisons, tests and logical/bitwise ops: ``eq``, ``isclose``, ``isnan``, ``logical_and``,
-``bitwise_xor``, shifts, ``heaviside``.
+``bitwise_xor``, shifts (``heaviside`` is in binary.py).
 
 None of these is differentiable: their outputs are bool (or integer) tensors, which never carry
 gradients.  Operands go through ``_binary`` so ``int_tensor == 2.5`` compares as PyTorch does.
@@ -18,7 +18,7 @@ __all__ = ['eq', 'ne', 'lt', 'le', 'gt', 'ge', 'greater', 'greater_equal', 'less
            'not_equal', 'equal', 'isclose', 'allclose', 'isnan', 'isinf', 'isfinite', 'isposinf',
            'isneginf', 'isreal', 'logical_and', 'logical_or', 'logical_xor', 'logical_not',
            'bitwise_and', 'bitwise_or', 'bitwise_xor', 'bitwise_not', 'bitwise_left_shift',
-           'bitwise_right_shift', 'heaviside']
+           'bitwise_right_shift']
 
 
 def _array_of(ad: Any, bd: Any) -> Any:
@@ -169,18 +169,6 @@ class IsClose(Function):
         return xp.isclose(ad, bd, rtol=rtol, atol=atol, equal_nan=equal_nan)
 
 
-class Heaviside(Function):
-    """``y = 0 (x < 0), values (x == 0), 1 (x > 0)``."""
-
-    @staticmethod
-    def forward(ctx, x, values):
-        if x.dtype is not values.dtype:
-            raise RuntimeError(f"heaviside is not yet implemented for tensors with different dtypes: "
-                               f"input is {x.dtype.name}, values is {values.dtype.name}")
-        xd, vd = _binary(x, values)
-        return _xp(xd).heaviside(xd, vd).astype(xd.dtype)
-
-
 # ---------------------------------------------------------------------------------------- functional forms
 def eq(input: Any, other: Any, *, out: Any = None) -> Tensor:
     return write_out(_apply(Eq, input, other), out)
@@ -290,6 +278,3 @@ def bitwise_left_shift(input: Any, other: Any, *, out: Any = None) -> Tensor:
 def bitwise_right_shift(input: Any, other: Any, *, out: Any = None) -> Tensor:
     return write_out(_apply(RightShift, input, other), out)
 
-
-def heaviside(input: Tensor, values: Tensor, *, out: Any = None) -> Tensor:
-    return write_out(_apply(Heaviside, input, values), out)

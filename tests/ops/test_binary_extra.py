@@ -14,9 +14,7 @@ from _torch_errors import same_error
 
 pytestmark = pytest.mark.lesson01
 
-# Until comparison.py's older heaviside (NaN -> NaN, no errors) is retired, edunn.heaviside is
-# that one: test the one in binary.py by name.
-heaviside = binary.heaviside
+heaviside = edunn.heaviside
 
 
 def _off_powers_of_two(rng, shape=(3, 4)):
