@@ -21,11 +21,11 @@ from ..ops.decompositions import (SVD, Eigh, SlogDet, _not_pd, cholesky_parts, h
                                   qr_parts)
 from ..ops.linalg import Det, Inverse
 from ..ops.linalg import cross as _cross, matmul as _matmul
-from ..ops.reduction import Norm, _dims
 from ..ops.matfuncs import Pinv, matrix_exp, matrix_power as _matrix_power, tolerances
-from ..ops.solvers import (LinAlgError, LinalgLU, check_float, check_matrix, check_square, eye_like, inv_checked,
-                           lu_arrays, lu_factor_parts, lu_solve_parts, raise_for_info, singular_message, solve,
-                           solve_ex, solve_triangular, torch_name)
+from ..ops.reduction import Norm, _dims
+from ..ops.solvers import (LinAlgError, LinalgLU, check_float, check_kernel, check_matrix, check_square, eye_like,
+                           inv_checked, lu_arrays, lu_factor_parts, lu_solve_parts, raise_for_info, singular_message,
+                           solve, solve_ex, solve_triangular, torch_name)
 from ..tensor import Tensor, wrap_dim
 
 __all__ = ['vector_norm', 'matrix_norm', 'norm', 'inv', 'inv_ex', 'det', 'slogdet', 'solve', 'solve_ex',
@@ -55,7 +55,8 @@ def vector_norm(x: Tensor, ord: Any = 2, dim: Any = None, keepdim: bool = False,
     the max / min of ``|x|``, ord = 0 the number of nonzeros."""
     if isinstance(ord, (str, bool)) or not isinstance(ord, (int, float)):
         raise TypeError(f"linalg_vector_norm(): argument 'ord' must be Number, not {type(ord).__name__}")
-    check_float(x, "linalg.vector_norm")
+    if not x.dtype.is_floating_point:
+        check_float(x, "linalg.vector_norm")
     if dim is not None and not isinstance(dim, int):
         seen: set = set()
         for d in dim:
@@ -78,7 +79,8 @@ def matrix_norm(A: Tensor, ord: Any = "fro", dim: Any = (-2, -1), keepdim: bool 
     sum of ``|A|``), inf / -inf (max / min row sum)."""
     who = "linalg.matrix_norm"
     check_matrix(A, who)
-    check_float(A, who)
+    if not A.dtype.is_floating_point:
+        check_float(A, who)
     dims = (dim,) if isinstance(dim, int) else tuple(dim)
     if len(dims) != 2:
         raise RuntimeError(f"{who}: dim must be a 2-tuple. Got {' '.join(str(d) for d in dims)}")
@@ -94,8 +96,14 @@ def matrix_norm(A: Tensor, ord: Any = "fro", dim: Any = (-2, -1), keepdim: bool 
         return write_out(Norm.apply(A, 2.0, tuple(sorted((d0, d1))), keepdim), out)
     x = A.movedim((d0, d1), (-2, -1))
     if ord in ("nuc", 2, -2):
+        check_float(A, who)
         s = SVD.apply(x, False)[1]
-        r = s.sum(-1) if ord == "nuc" else (s[..., 0] if ord == 2 else s[..., -1])
+        if s.shape[-1] == 0 and ord == -2:
+            raise RuntimeError("amin(): Expected reduction dim -1 to have non-zero size.")
+        if s.shape[-1] == 0 or ord == "nuc":
+            r = s.sum(-1)
+        else:
+            r = s[..., 0] if ord == 2 else s[..., -1]
     else:
         sums = x.abs().sum(-2 if ord in (1, -1) else -1)
         r = sums.amax(-1) if ord > 0 else sums.amin(-1)
@@ -138,8 +146,8 @@ def inv_ex(A: Tensor, *, check_errors: bool = False, out: Any = None) -> Any:
     when A is invertible); the inverse is undefined where info is nonzero (here the identity)."""
     from ..return_types import linalg_inv_ex
     who = "linalg.inv_ex"
-    check_square(A, who)
-    check_float(A, who)
+    check_square(A, "linalg.inv")
+    check_float(A, "linalg.inv")
     info = lu_arrays(backend.array_module(A._data), A._data)[2]
     if check_errors:
         raise_for_info(info, who, singular_message)
@@ -150,7 +158,7 @@ def inv_ex(A: Tensor, *, check_errors: bool = False, out: Any = None) -> Any:
 def det(A: Tensor, *, out: Any = None) -> Tensor:
     """The determinant of each square matrix; dL/dA = g det(A) A^{-T}."""
     check_square(A, "linalg.det")
-    check_float(A, "linalg.det")
+    check_float(A, "linalg.det", "lu_cpu")
     return write_out(Det.apply(A), out)
 
 
@@ -179,7 +187,7 @@ def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False, o
     """``(L, info)``: info is the order of the first leading minor that is not positive-definite
     (0 on success); L is undefined where info is nonzero."""
     from ..return_types import linalg_cholesky_ex
-    f, info = cholesky_parts(A, upper, "linalg.cholesky_ex")
+    f, info = cholesky_parts(A, upper, "linalg.cholesky")
     if check_errors:
         raise_for_info(info, "linalg.cholesky_ex", _not_pd)
     return write_out(linalg_cholesky_ex(f, Tensor._make(info)), out)
@@ -222,7 +230,7 @@ def svd(A: Tensor, full_matrices: bool = True, *, driver: Any = None, out: Any =
     functions that do not depend on it.  ``driver`` is accepted and ignored."""
     from ..return_types import linalg_svd
     check_matrix(A, "linalg.svd")
-    check_float(A, "linalg.svd")
+    check_float(A, "linalg.svd", "linalg_svd_cpu")
     U, S, Vh = SVD.apply(A, bool(full_matrices))
     return write_out(linalg_svd(U, S, Vh), out)
 
@@ -230,7 +238,7 @@ def svd(A: Tensor, full_matrices: bool = True, *, driver: Any = None, out: Any =
 def svdvals(A: Tensor, *, driver: Any = None, out: Any = None) -> Tensor:
     """The singular values of A, descending; dL/dA = U diag(g) Vh."""
     check_matrix(A, "linalg.svd")
-    check_float(A, "linalg.svd")
+    check_float(A, "linalg.svd", "linalg_svd_cpu")
     return write_out(SVD.apply(A, False)[1], out)
 
 
@@ -286,7 +294,8 @@ def lstsq(A: Tensor, B: Tensor, rcond: Any = None, *, driver: Any = None) -> Any
     if A.dtype != B.dtype:
         raise RuntimeError(f"{who}: Expected input and other to have the same dtype, but got input's dtype "
                            f"{torch_name(A)} and other's dtype {torch_name(B)}")
-    check_float(A, who)
+    if not A.dtype.is_floating_point or A.dtype in (backend.float16, backend.bfloat16):
+        raise RuntimeError("This function doesn't handle types other than float and double")
     if not 0 <= A._data.ndim - B._data.ndim <= 1:
         raise RuntimeError(f"{who}: input.dim() must be greater or equal to other.dim() and "
                            "(input.dim() - other.dim()) <= 1")
@@ -348,6 +357,9 @@ def vander(x: Tensor, N: int | None = None) -> Tensor:
     from ..ops.joining import cat
     if x._data.ndim < 1:
         raise RuntimeError("linalg.vander: x must have at least 1 dimension.")
+    if x.dtype in (backend.float16, backend.bfloat16):
+        raise RuntimeError(f"linalg.vander supports floating point, complex, and integer tensors, but got "
+                           f"{torch_name(x)}")
     n = x._data.shape[-1] if N is None else N
     if n <= 1:
         raise RuntimeError("N must be greater than 1.")
@@ -422,7 +434,9 @@ def cond(A: Tensor, p: Any = None, *, out: Any = None) -> Tensor:
     A and give inf for a singular one."""
     if p in (None, 2, -2) and not isinstance(p, bool):
         check_matrix(A, "linalg.cond")
-        check_float(A, "linalg.cond")
+        check_float(A, "linalg.svd", "linalg_svd_cpu")
+        if A._data.size == 0:
+            return write_out(A.new_zeros(A._data.shape[:-2]), out)
         s = SVD.apply(A, False)[1]
         r = s[..., 0] / s[..., -1] if p != -2 else s[..., -1] / s[..., 0]
         return write_out(r, out)
@@ -430,7 +444,9 @@ def cond(A: Tensor, p: Any = None, *, out: Any = None) -> Tensor:
         raise RuntimeError(f"linalg.cond got an invalid norm type: {p}")
     who = f"linalg.cond(ord={p})"
     check_square(A, who)
-    check_float(A, who)
+    check_float(A, "linalg.inv")
+    if A._data.size == 0:
+        return write_out(A.new_zeros(A._data.shape[:-2]), out)
     info = lu_arrays(backend.array_module(A._data), A._data)[2]
     a_inv = Inverse.apply(_where_bad(info, A, eye_like(A)))
     r = matrix_norm(A, p) * matrix_norm(a_inv, p)
@@ -446,6 +462,7 @@ def tensorinv(A: Tensor, ind: int = 2, *, out: Any = None) -> Tensor:
     if ind <= 0:
         raise RuntimeError(f"Expected a strictly positive integer for 'ind', but got {ind}")
     shape = A._data.shape
+    check_float(A, "linalg.inv")
     rows, cols = math.prod(shape[:ind]), math.prod(shape[ind:])
     if rows != cols:
         raise RuntimeError(f"Expected self to satisfy the requirement prod(self.shape[ind:]) == "
@@ -526,6 +543,9 @@ def lu_solve(LU: Tensor, pivots: Tensor, B: Tensor, *, left: bool = True, adjoin
     if (rows if left else cols) != n:
         eq = "AX = B" if left else "XA = B"
         raise RuntimeError(f"{who}: Incompatible shapes of A and B for the equation {eq} ({n}x{n} and {rows}x{cols})")
+    if not LU.dtype.is_floating_point:
+        raise RuntimeError(f"torch.{who}: Expected a floating point or complex tensor as input. Got {torch_name(LU)}")
+    check_kernel(LU, "linalg.lu_solve_cpu")
     if LU.dtype != B.dtype:
         raise RuntimeError(f"{who}: Expected LU and B to have the same dtype, but found LU of type {torch_name(LU)} "
                            f"and B of type {torch_name(B)} instead")

@@ -19,7 +19,7 @@ from ..tensor import Tensor
 from ._out import write_out
 from .matfuncs import Pinv, matrix_exp, matrix_power, tolerances
 from .solvers import (Solve, SolveTriangular, check_float, check_matrix, check_square, cholesky_inverse,
-                      cholesky_solve, eye_like, lu_factor_parts, lu_solve, lu_unpack, raise_for_info, torch_name,
+                      cholesky_solve, check_kernel, eye_like, lu_factor_parts, lu_solve, lu_unpack, raise_for_info, torch_name,
                       triangular_solve)
 
 __all__ = ['svd', 'qr', 'pinverse', 'cholesky', 'matrix_power', 'matrix_exp', 'cholesky_solve', 'cholesky_inverse',
@@ -91,7 +91,7 @@ def _not_pd(i: int) -> str:
 def cholesky_parts(A: Tensor, upper: bool, who: str) -> tuple:
     """``(factor, info)``; info is computed (a host read) only when the factorization failed."""
     check_square(A, who)
-    check_float(A, who)
+    check_float(A, who, "cholesky_cpu")
     xp = _xp(A)
     f = Cholesky.apply(A, bool(upper))
     d = xp.diagonal(f._data, axis1=-2, axis2=-1)
@@ -109,6 +109,7 @@ def cholesky(input: Tensor, upper: bool = False, *, out: Any = None) -> Tensor:
     """``torch.cholesky`` (deprecated there for ``torch.linalg.cholesky``): the lower factor L of
     ``A = L L^T``, or ``U = L^T`` with ``upper``.  Raises ``LinAlgError`` if A is not
     positive-definite."""
+    check_kernel(input, "cholesky_cpu")
     f, info = cholesky_parts(input, upper, "cholesky")
     raise_for_info(info, "cholesky", _not_pd)
     return write_out(f, out)
@@ -209,7 +210,7 @@ def svd(input: Tensor, some: bool = True, compute_uv: bool = True, *, out: Any =
     from ..return_types import svd as _rt
     who = "linalg.svd"
     check_matrix(input, who)
-    check_float(input, who)
+    check_float(input, who, "linalg_svd_cpu")
     m, n = input._data.shape[-2:]
     if not compute_uv:
         batch = input._data.shape[:-2]
@@ -284,7 +285,7 @@ def qr_parts(A: Tensor, mode: str) -> tuple:
         raise RuntimeError(f"qr received unrecognized mode '{mode}' but expected one of 'reduced' (default), 'r', "
                            "or 'complete'")
     check_matrix(A, who)
-    check_float(A, who)
+    check_float(A, who, "geqrf_cpu")
     return QR.apply(A, mode)
 
 
@@ -411,6 +412,7 @@ def householder_product(A: Tensor, tau: Tensor, *, out: Any = None) -> Tensor:
                            f"tau.ndim equal to {tau._data.ndim} and input.ndim is equal to {A._data.ndim}")
     if A.dtype != tau.dtype:
         raise RuntimeError(f"{who}: tau dtype {torch_name(tau)} does not match input dtype {torch_name(A)}")
+    check_kernel(A, "orgqr_cpu")
     q = eye_like(A, m)[:, :n].expand(A._data.shape[:-2] + (m, n))
     return write_out(apply_reflectors(A, tau, q, True, False), out)
 
@@ -434,4 +436,5 @@ def ormqr(input: Tensor, tau: Tensor, other: Tensor, left: bool = True, transpos
         raise RuntimeError(f"{who}: other.shape[{dim}] must be equal to input.shape[-2]")
     if tau._data.shape[-1] > input._data.shape[-1]:
         raise RuntimeError(f"{who}: tau.shape[-1] must be less than or equal to input.shape[-1]")
+    check_kernel(input, "ormqr_cpu")
     return write_out(apply_reflectors(input, tau, other, bool(left), bool(transpose)), out)

@@ -148,7 +148,10 @@ class MatrixExp(Function):
     @staticmethod
     def forward(ctx, a):
         ctx.save_for_backward(a)
-        return _expm_arrays(_xp(a), a._data)
+        ad = a._data
+        if ad.dtype.itemsize < 4:  # float16/bfloat16: computed in float32 (no half LAPACK)
+            return _expm_arrays(_xp(a), ad.astype("float32")).astype(ad.dtype)
+        return _expm_arrays(_xp(a), ad)
 
     @staticmethod
     def backward(ctx, grad):
@@ -165,5 +168,6 @@ def matrix_exp(A: Tensor) -> Tensor:
     """``torch.matrix_exp`` = ``torch.linalg.matrix_exp``: the matrix exponential of each
     square matrix of (*, n, n) A."""
     check_square(A, "linalg.matrix_exp")
-    check_float(A, "linalg.matrix_exp")
+    if not A.dtype.is_floating_point:
+        check_float(A, "linalg.matrix_exp")
     return MatrixExp.apply(A)

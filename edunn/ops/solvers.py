@@ -42,11 +42,22 @@ def check_matrix(x: Tensor, who: str, name: str = "A") -> None:
         raise RuntimeError(f"{who}: The input tensor {name} must have at least 2 dimensions.")
 
 
-def check_float(x: Tensor, who: str) -> None:
+def check_float(x: Tensor, who: str, kernel: str | None = None) -> None:
+    """Integer input is refused by name; float16/bfloat16 too, or by the missing CPU ``kernel``
+    (PyTorch's ``"cholesky_cpu" not implemented for 'Half'``) where PyTorch words it so."""
     if not x.dtype.is_floating_point:
         raise RuntimeError(f"{who}: Expected a floating point or complex tensor as input. Got {torch_name(x)}")
     if x.dtype in (backend.float16, backend.bfloat16):
+        if kernel is not None:
+            check_kernel(x, kernel)
         raise RuntimeError(f"{who}: Low precision dtypes not supported. Got {torch_name(x)}")
+
+
+def check_kernel(x: Tensor, kernel: str) -> None:
+    """PyTorch's ``NotImplementedError`` for a dtype its CPU ``kernel`` lacks (all but float32
+    and float64)."""
+    if not x.dtype.is_floating_point or x.dtype in (backend.float16, backend.bfloat16):
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{torch_name(x)}'")
 
 
 def check_square(x: Tensor, who: str, name: str = "A") -> None:
@@ -104,6 +115,8 @@ def lu_arrays(xp: Any, a: Any, pivot: bool = True) -> tuple:
     Partial pivoting picks the first largest ``|a|`` of the column, as ``idamax`` does."""
     *batch, m, n = a.shape
     k = min(m, n)
+    if a.size == 0:
+        return (a.copy(), xp.zeros(tuple(batch) + (k,), dtype=xp.int32), xp.zeros(tuple(batch), dtype=xp.int32))
     lu = a.reshape((-1, m, n)).copy()
     nb = lu.shape[0]
     rows = xp.arange(nb)
@@ -129,6 +142,8 @@ def lu_arrays(xp: Any, a: Any, pivot: bool = True) -> tuple:
 def perm_from_pivots(xp: Any, piv: Any, m: int) -> Any:
     """The row order ``perm`` with ``A[perm] = L U``, replaying LAPACK's row swaps."""
     batch = piv.shape[:-1]
+    if piv.size == 0:
+        return xp.broadcast_to(xp.arange(m), tuple(batch) + (m,)).copy()
     p = piv.reshape((-1, piv.shape[-1])).astype(xp.int64) - 1
     nb = p.shape[0]
     perm = xp.broadcast_to(xp.arange(m), (nb, m)).copy()
@@ -231,8 +246,8 @@ def solve_triangular(A: Tensor, B: Tensor, *, upper: bool, left: bool = True, un
     who = "linalg.solve_triangular"
     check_square(A, who)
     check_matrix(B, who, "B")
-    check_float(A, who)
     check_same_dtype(A, B, who)
+    check_kernel(A, "triangular_solve_cpu")
     n = A._data.shape[-1]
     rows, cols = B._data.shape[-2:]
     if (rows if left else cols) != n:
@@ -245,7 +260,7 @@ def solve_triangular(A: Tensor, B: Tensor, *, upper: bool, left: bool = True, un
 def _solve_shapes(A: Tensor, B: Tensor, left: bool, who: str) -> bool:
     """Check ``A X = B`` (or ``X A = B``); True when B is a vector right-hand side."""
     check_square(A, who)
-    check_float(A, who)
+    check_float(A, who, "lu_cpu")
     check_same_dtype(A, B, who)
     vector = left and is_vector_rhs(A, B)
     n = A._data.shape[-1]
@@ -275,8 +290,7 @@ def solve_ex(A: Tensor, B: Tensor, *, left: bool = True, check_errors: bool = Fa
     of A's LU factorization, 1-based, 0 for success) and ``result`` is undefined where it is
     nonzero (here: the solution of the system with the identity in place of that A)."""
     from ..return_types import linalg_solve_ex
-    who = "torch.linalg.solve_ex"
-    vector = _solve_shapes(A, B, left, who.replace("torch.", ""))
+    vector = _solve_shapes(A, B, left, "linalg.solve")
     xp = _xp(A)
     _, _, info = lu_arrays(xp, A._data)
     safe = A
@@ -469,6 +483,7 @@ def triangular_solve(b: Tensor, A: Tensor, upper: bool = True, transpose: bool =
     ``(solution, cloned_coefficient)`` with ``op(A) X = b``, op = transpose if ``transpose``."""
     from ..return_types import triangular_solve as _rt
     check_square(A, "linalg.solve_triangular")
+    check_kernel(A, "triangular_solve_cpu")
     a = A.mT if transpose else A
     x = SolveTriangular.apply(a, b, bool(upper) != bool(transpose), True, bool(unitriangular))
     return write_out(_rt(x, A.clone()), out)
@@ -508,8 +523,11 @@ class CholeskySolve(Function):
 def cholesky_solve(B: Tensor, L: Tensor, upper: bool = False, *, out: Any = None) -> Tensor:
     """``torch.cholesky_solve``: X with ``A X = B`` for ``A = L L^T`` (``U^T U`` if ``upper``)
     given the Cholesky factor; batch dims broadcast."""
-    check_matrix(B, "linalg.cholesky_solve", "B")
+    for t, name in ((B, "b"), (L, "u")):
+        if t._data.ndim < 2:
+            raise RuntimeError(f"{name} should have at least 2 dimensions, but has {t._data.ndim} dimensions instead")
     check_square(L, "linalg.cholesky_solve")
+    check_kernel(B, "cholesky_solve_cpu")
     if B._data.shape[-2] != L._data.shape[-1]:
         raise RuntimeError(f"Incompatible matrix sizes for cholesky_solve: each A matrix is {L._data.shape[-1]} by "
                            f"{L._data.shape[-1]} but each b matrix is {B._data.shape[-2]} by {B._data.shape[-1]}")
@@ -523,6 +541,6 @@ def cholesky_inverse(L: Tensor, upper: bool = False, *, out: Any = None) -> Tens
     """``torch.cholesky_inverse``: ``(L L^T)^{-1}`` from the Cholesky factor (``U^T U`` if
     ``upper``); its gradient is PyTorch's, ``-(A^{-1}(g + g^T)A^{-1}) L``."""
     check_square(L, "linalg.cholesky_inverse")
-    check_float(L, "linalg.cholesky_inverse")
+    check_kernel(L, "cholesky_inverse_out_cpu")
     eye = eye_like(L).expand(L._data.shape)
     return write_out(CholeskySolve.apply(eye, L, bool(upper)), out)
