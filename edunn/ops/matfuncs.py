@@ -159,7 +159,7 @@ class MatrixExp(Function):
         from .joining import cat
         n = a.shape[-1]
         at = a.mT.expand(grad.shape)
-        zero = grad.detach() * 0
+        zero = grad.new_zeros(grad.shape)
         block = cat([cat([at, grad], -1), cat([zero, at], -1)], -2)
         return MatrixExp.apply(block)[..., :n, n:]
 

@@ -1,8 +1,8 @@
 """Solvers and factorizations built on elimination: ``solve``, ``solve_triangular``, LU
-(``lu_factor``, ``lu``, ``lu_solve``, ``lu_unpack``), ``cholesky_solve`` / ``cholesky_inverse``,
--- each a :class:`Function` whose ``backward`` is
-PyTorch's formula (``tools/autograd/FunctionsManual.cpp``) written with tensor ops, so that it can
-be differentiated again.
+(``lu_factor``, ``lu``, ``lu_solve``, ``lu_unpack``), ``cholesky_solve`` / ``cholesky_inverse`` --
+each a :class:`Function` whose ``backward`` is PyTorch's formula
+(``tools/autograd/FunctionsManual.cpp``) written with tensor ops, so that it can be differentiated
+again -- and the argument checks the linalg functions share, worded as PyTorch's.
 
 NumPy and CuPy share ``linalg.solve``, ``inv``, ``svd``, ``eigh``, ``cholesky`` and ``qr``; neither
 has a triangular solver or an LU factorization with pivots that runs on both, so those two are
@@ -343,7 +343,7 @@ def inv_checked(A: Tensor, who: str) -> Tensor:
 # ----------------------------------------------------------------------------------------------
 class LinalgLU(Function):
     """``A = P L U`` with partial pivoting; outputs ``(P, L, U, pivots, info)``.  P, pivots and info
-    carry no gradient; dL/dA pulls the gradients of L and U back through two triangular solves
+    carry no gradient (the public ``lu`` detaches P); dL/dA pulls the gradients of L and U back through two triangular solves
     (PyTorch's ``linalg_lu_backward``)."""
 
     @staticmethod
@@ -360,7 +360,6 @@ class LinalgLU(Function):
         ctx.pivot = pivot
         ctx.set_materialize_grads(False)
         ctx.save_for_backward(p, lower, upper)
-        ctx.mark_non_differentiable(p)
         return p, lower, upper, piv, info
 
     @staticmethod
@@ -394,7 +393,7 @@ class LinalgLU(Function):
                 g = cat([g + gU[..., :, :k].triu(), gU[..., :, k:]], -1)
             g = st(L.mT, g, True, True, True)
             if gU is None:
-                g = cat([g, U[..., :, k:].detach() * 0], -1)
+                g = cat([g, g.new_zeros(g.shape[:-1] + (n - k,))], -1)
         else:
             from .joining import cat
             L1 = L[..., :k, :]
@@ -409,14 +408,8 @@ class LinalgLU(Function):
                 g = cat([g + gL[..., :k, :].tril(-1), gL[..., k:, :]], -2)
             g = st(U.mT, g, False, False, False)
             if gL is None:
-                g = cat([g, L[..., k:, :].detach() * 0], -2)
+                g = cat([g, g.new_zeros(g.shape[:-2] + (m - k, g.shape[-1]))], -2)
         return (p @ g if ctx.pivot else g), None
-
-
-def _check_lu(A: Tensor, who: str) -> None:
-    check_matrix(A, who)
-    if not A.dtype.is_floating_point or A.dtype in (backend.float16, backend.bfloat16):
-        raise NotImplementedError(f'"lu_cpu" not implemented for \'{torch_name(A)}\'')
 
 
 def lu_factor_parts(A: Tensor, pivot: bool) -> tuple:
