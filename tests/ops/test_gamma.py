@@ -76,6 +76,18 @@ SPECS = [
     U("zeta_negative_q", lambda x, q: edunn.special.zeta(x, q), lambda x, q: torch.special.zeta(x, q), [],
       make_inputs=lambda r: [r.integers(2, 6, (6,)).astype(float), r.uniform(0.2, 0.8, 6) - r.integers(1, 6, 6)],
       grad_inputs=[1], rtol=1e-3, atol=1e-3),
+    U("igamma", edunn.igamma, lambda a, x: torch.igamma(a, x), [], make_inputs=_pair(0.3, 6, 0.1, 8),
+      grad_inputs=[1], gradgrad=True),
+    U("igammac", edunn.igammac, lambda a, x: torch.igammac(a, x), [], make_inputs=_pair(0.3, 6, 0.1, 8),
+      grad_inputs=[1], gradgrad=True),
+    U("igamma_broadcast", edunn.igamma, lambda a, x: torch.igamma(a, x), [],
+      make_inputs=lambda r: [r.uniform(0.5, 30, (4,)), r.uniform(0.5, 40, (3, 1))], grad_inputs=[1]),
+    U("igammac_large_a", edunn.igammac, lambda a, x: torch.igammac(a, x), [],
+      make_inputs=lambda r: [r.uniform(20, 300, (8,)), r.uniform(15, 350, (8,))], grad_inputs=[1]),
+    U("special.gammainc", edunn.special.gammainc, lambda a, x: torch.special.gammainc(a, x), [],
+      make_inputs=_pair(0.3, 6, 0.1, 8), grad_inputs=[1]),
+    U("special.gammaincc", edunn.special.gammaincc, lambda a, x: torch.special.gammaincc(a, x), [],
+      make_inputs=_pair(0.3, 6, 0.1, 8), grad_inputs=[1]),
 ]
 
 test_parity, test_gradcheck = spec_tests(SPECS, lesson=1)
@@ -163,6 +175,57 @@ def test_zeta_float64_grid(device):
     _compare(ours, ref, rtol=1e-12, atol=1e-300, what="zeta")
 
 
+IGAM_A = [0.0, 1e-300, 1e-10, 1e-3, 0.1, 0.5, 1.0, 1.5, 2.0, 3.7, 5.0, 10.0, 19.9, 20.0, 20.1, 30.0, 50.0,
+          100.0, 150.0, 199.0, 200.0, 201.0, 250.0, 500.0, 1e3, 5e3, 1e4, 5e4, INF, NAN, -1.0]
+IGAM_X = [0.0, 1e-300, 1e-10, 1e-3, 0.1, 0.3, 0.5, 0.7, 1.0, 1.05, 1.1, 1.2, 1.5, 2.0, 3.0, 5.0, 9.0, 10.0,
+          15.0, 19.0, 20.0, 21.0, 25.0, 30.0, 40.0, 60.0, 100.0, 140.0, 190.0, 200.0, 210.0, 300.0, 1e3,
+          1.1e3, 4e3, 5e3, 6e3, 1e4, 1.05e4, 2e4, 5.1e4, 1e6, INF, NAN, -1.0]
+
+
+def _igamma_tolerance(a, x):
+    """x^a e^-x / Gamma(a) is computed as exp(a ln x - x - lgamma(a)): a rounding of those terms
+    (each correct to an ulp or two, in torch and here) is a relative error of the result."""
+    with np.errstate(all="ignore"):
+        size = np.abs(a * np.log(x)) + np.abs(x) + np.abs(a * np.log(a))
+    return 1e-12 + 4e-16 * np.nan_to_num(size, nan=0.0, posinf=0.0)
+
+
+@needs_torch
+@pytest.mark.lesson01
+@pytest.mark.parametrize("name", ["igamma", "igammac"])
+def test_igamma_float64_grid(device, name):
+    A, X = (v.ravel() for v in np.meshgrid(IGAM_A, IGAM_X))
+    rng = np.random.default_rng(5)  # and random points, a up to 1e5 (beyond, torch's 2000 terms run out)
+    ra = np.concatenate([10 ** rng.uniform(-6, 2.5, 4000), 10 ** rng.uniform(-3, 5, 4000), rng.uniform(0, 25, 2000)])
+    rx = np.concatenate([ra[:4000] * 10 ** rng.uniform(-1, 1, 4000), 10 ** rng.uniform(-4, 6, 4000),
+                         rng.uniform(0, 40, 2000)])
+    A, X = np.concatenate([A, ra]), np.concatenate([X, rx])
+    ours = getattr(edunn, name)(edunn.tensor(A, device=device), edunn.tensor(X, device=device))
+    ref = getattr(torch, name)(torch.tensor(A), torch.tensor(X))
+    _compare(ours, ref, rtol=1, what=f"{name} special values")  # the NaN and infinity patterns
+    a, e = to_numpy(ours), to_numpy(ref)
+    fin = np.isfinite(e) & (np.abs(e) > 1e-290)
+    rel = np.abs(a[fin] - e[fin]) / np.abs(e[fin])
+    tol = _igamma_tolerance(A[fin], X[fin])
+    worst = np.argmax(rel / tol)
+    assert (rel <= tol).all(), f"{name}({A[fin][worst]}, {X[fin][worst]}): {a[fin][worst]!r} vs torch {e[fin][worst]!r}"
+    assert (a[np.isfinite(a)] >= 0).all() and (a[np.isfinite(a)] <= 1 + 1e-13).all()  # torch: 1 + 7e-14 at a = 1e-300
+
+
+@pytest.mark.lesson01
+def test_igamma_large_a_against_exact_values(device):
+    """a = 698676, x = 691988: torch's series stops after 2000 terms (relative error 2e-10); the
+    exact values are from mpmath at 40 digits."""
+    a = edunn.tensor([698676.0734312461, 1e6], device=device, dtype=edunn.float64)
+    x = edunn.tensor([691988.44223825657, 1.002e6], device=device, dtype=edunn.float64)
+    exact_p = np.array([5.031431191282217708470943085777e-16, 0.0])
+    exact_q = np.array([0.0, 0.0228040958987698627581601310844])
+    p, q = to_numpy(edunn.igamma(a, x)), to_numpy(edunn.igammac(a, x))
+    assert abs(p[0] - exact_p[0]) <= 1e-12 * exact_p[0]
+    assert abs(q[1] - exact_q[1]) <= 1e-10 * exact_q[1]  # torch's float pi: 1e-11 here
+    assert abs(p[1] + q[1] - 1) < 1e-15 and abs(p[0] + q[0] - 1) < 1e-15
+
+
 # ---------------------------------------------------------------------------------------- dtypes, float32
 @needs_torch
 @pytest.mark.lesson01
@@ -191,6 +254,26 @@ def test_float32_equals_torch_within_rounding(device):
         ours, ref = fn(edunn.tensor(x, device=device)), tfn(torch.tensor(x))
         assert str(ours.dtype) == "edunn.float32"
         _compare(ours, ref, rtol=3e-5, atol=2e-5, what=name)
+
+
+@needs_torch
+@pytest.mark.lesson01
+@pytest.mark.parametrize("name", ["special.zeta", "igamma", "igammac"])
+def test_binary_dtype_promotion(device, name):
+    for a, b in [(np.array([2, 3]), np.array([1.5, 2.0], np.float32)),
+                 (np.array([2.0, 3.0]), np.array([1.5, 2.0], np.float32)),
+                 (np.array([2.0, 3.0], np.float16), np.array([1.5, 2.0], np.float16)),
+                 (np.array([2, 3]), np.array([1, 2]))]:
+        try:
+            ref = _t(name)(torch.tensor(a), torch.tensor(b))
+        except NotImplementedError as err:  # torch's CPU kernel refuses that dtype: so does edunn
+            with pytest.raises(NotImplementedError) as got:
+                _e(name)(edunn.tensor(a), edunn.tensor(b))
+            assert str(got.value) == str(err)
+            continue
+        ours = _e(name)(edunn.tensor(a, device=device), edunn.tensor(b, device=device))
+        assert str(ours.dtype).split(".")[-1] == str(ref.dtype).split(".")[-1]
+        assert_close(ours, ref, atol=2e-3, rtol=2e-3)
 
 
 @needs_torch
@@ -230,6 +313,26 @@ def test_first_and_second_derivatives_float64(device):
 
 @needs_torch
 @pytest.mark.lesson01
+@pytest.mark.parametrize("name", ["igamma", "igammac"])
+def test_igamma_gradient_in_a_is_not_implemented(device, name):
+    a, x = torch.tensor([2.0, 3.0], requires_grad=True), torch.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(NotImplementedError) as expected:
+        getattr(torch, name)(a, x).sum().backward()
+    a, x = (edunn.tensor([2.0, 3.0], requires_grad=True, device=device),
+            edunn.tensor([1.0, 2.0], requires_grad=True, device=device))
+    with pytest.raises(NotImplementedError) as got:
+        getattr(edunn, name)(a, x).sum().backward()
+    assert str(got.value) == str(expected.value)
+    # only x requiring grad: fine, and equal to torch's
+    x64 = np.array([0.5, 2.0, 7.0])
+    xt, xe = torch.tensor(x64, requires_grad=True), edunn.tensor(x64, requires_grad=True, device=device)
+    getattr(torch, name)(torch.tensor([1.5, 2.0, 9.0], dtype=torch.float64), xt).sum().backward()
+    getattr(edunn, name)(edunn.tensor([1.5, 2.0, 9.0], dtype=edunn.float64, device=device), xe).sum().backward()
+    _compare(xe.grad, xt.grad, rtol=1e-13, what=f"{name} grad")
+
+
+@needs_torch
+@pytest.mark.lesson01
 def test_zeta_gradient_in_x_is_not_implemented(device):
     for make in (lambda m, dev: (m.tensor([2.0, 3.0], requires_grad=True, **dev), m.tensor([1.0, 2.0], **dev)),
                  lambda m, dev: (m.tensor([2.0, 3.0], requires_grad=True, **dev), 1.5)):
@@ -261,6 +364,8 @@ def test_errors_match_torch():
     _raises_like_torch(lambda: edunn.mvlgamma(e, 1.5), lambda: torch.mvlgamma(t, 1.5))
     _raises_like_torch(lambda: edunn.special.multigammaln(e, -2), lambda: torch.special.multigammaln(t, -2))
     _raises_like_torch(lambda: edunn.special.zeta(2.0, 3.0), lambda: torch.special.zeta(2.0, 3.0))
+    _raises_like_torch(lambda: edunn.igamma(e, 2.0), lambda: torch.igamma(t, 2.0))
+    _raises_like_torch(lambda: edunn.igammac(1.5, e), lambda: torch.igammac(1.5, t))
 
 
 @needs_torch
@@ -281,7 +386,12 @@ def test_out_argument(device):
             ("mvlgamma", lambda o: edunn.mvlgamma(edunn.tensor(x + 2, device=device), 2, out=o),
              torch.mvlgamma(torch.tensor(x + 2), 2)),
             ("zeta", lambda o: edunn.special.zeta(edunn.tensor(x + 1, device=device), 2.0, out=o),
-             torch.special.zeta(torch.tensor(x + 1), 2.0))]:
+             torch.special.zeta(torch.tensor(x + 1), 2.0)),
+            ("igamma", lambda o: edunn.igamma(edunn.tensor(x, device=device), edunn.tensor(x + 1, device=device), out=o),
+             torch.igamma(torch.tensor(x), torch.tensor(x + 1))),
+            ("gammaincc", lambda o: edunn.special.gammaincc(edunn.tensor(x, device=device),
+                                                            edunn.tensor(x + 1, device=device), out=o),
+             torch.special.gammaincc(torch.tensor(x), torch.tensor(x + 1)))]:
         o = edunn.zeros(3, dtype=edunn.float64, device=device)
         assert ours(o) is o
         _compare(o, ref, rtol=1e-13, what=name)
