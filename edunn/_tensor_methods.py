@@ -18,11 +18,14 @@ import functools
 from typing import Any
 
 # Bound by ``_import_ops()`` once tensor.py has defined ``Tensor`` (the ops import it).
-_ew = _red = _sh = _ix = _la = _so = _cv = _cr = _smx = None
+_ew = _red = _sh = _ix = _la = _so = _cv = _cr = _smx = _ops = None
 
 
 def _import_ops() -> None:
-    global _ew, _red, _sh, _ix, _la, _so, _cv, _cr, _smx
+    global _ew, _red, _sh, _ix, _la, _so, _cv, _cr, _smx, _ops
+    from . import ops as _ops  # noqa: F811  (the later families: _ops.gamma.lgamma ...)
+    from .ops import (bessel, construction, covariance, decompositions, differences,  # noqa: F401
+                      gamma, histograms, scatter_views, utilities)
     from .ops import elementwise as _ew, reduction as _red, shape as _sh, indexing as _ix  # noqa: F811
     from .ops import linalg as _la, sorting as _so, conversion as _cv, creation as _cr  # noqa: F811
     from .ops import softmax as _smx  # noqa: F811
@@ -377,6 +380,30 @@ class TensorMethods:
     def inverse(self): return _la.inverse(self)
     def cross(self, other, dim=None): return _la.cross(self, other, dim)
 
+    # ------------------------------------------------------------------ special functions, statistics
+    def gcd(self, other): return _ew.gcd(self, other)
+    def lcm(self, other): return _ew.lcm(self, other)
+    def ldexp(self, other): return _ew.ldexp(self, other)
+    def nextafter(self, other): return _ew.nextafter(self, other)
+    def signbit(self): return _ew.signbit(self)
+    def frexp(self): return _ew.frexp(self)
+    def i0(self): return _ops.bessel.i0(self)
+    def diff(self, n=1, dim=-1, prepend=None, append=None): return _ops.differences.diff(self, n, dim, prepend, append)
+    def dist(self, other, p=2): return _ops.differences.dist(self, other, p)
+    def cov(self, *, correction=1, fweights=None, aweights=None): return _ops.covariance.cov(self, correction=correction, fweights=fweights, aweights=aweights)
+    def corrcoef(self): return _ops.covariance.corrcoef(self)
+    def histogram(self, bins=100, *, range=None, weight=None, density=False): return _ops.histograms.histogram(self, bins, range=range, weight=weight, density=density)
+    def diagflat(self, offset=0): return _ops.construction.diagflat(self, offset)
+    def renorm(self, p, dim, maxnorm): return _ops.utilities.renorm(self, p, dim, maxnorm)
+    def renorm_(self, p, dim, maxnorm): return self._inplace(_ops.utilities.renorm(self, p, dim, maxnorm))
+    def select(self, dim, index): return _ops.scatter_views.select(self, dim, index)
+    def select_scatter(self, src, dim, index): return _ops.scatter_views.select_scatter(self, src, dim, index)
+    def slice_scatter(self, src, dim=0, start=None, end=None, step=1): return _ops.scatter_views.slice_scatter(self, src, dim, start, end, step)
+    def diagonal_scatter(self, src, offset=0, dim1=0, dim2=1): return _ops.scatter_views.diagonal_scatter(self, src, offset, dim1, dim2)
+    def is_nonzero(self): return _ops.utilities.is_nonzero(self)
+    def is_same_size(self, other): return _ops.utilities.is_same_size(self, other)
+    def is_signed(self): return _ops.utilities.is_signed(self)
+
     # ------------------------------------------------------------------ sorting
     def sort(self, dim=-1, descending=False, stable=False): return _so.sort(self, dim, descending, stable=stable)
     def argsort(self, dim=-1, descending=False, stable=False): return _so.argsort(self, dim, descending, stable=stable)
@@ -450,6 +477,7 @@ class TensorMethods:
     def new_ones(self, *size, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False): return _cr.ones(*size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad, layout=layout, pin_memory=pin_memory)
     def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False): return _cr.full(size, fill_value, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad, layout=layout, pin_memory=pin_memory)
     def new_empty(self, *size, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False): return _cr.empty(*size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad, layout=layout, pin_memory=pin_memory)
+    def new_empty_strided(self, size, stride, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False): return _ops.utilities.empty_strided(size, stride, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad, layout=layout, pin_memory=pin_memory)
 
     def _inplace_view(self, result) -> Any:
         """In-place shape changes (``t_``, ``unsqueeze_``): this tensor takes the new shape."""
@@ -471,6 +499,7 @@ def _shape_arg(args: tuple) -> tuple:
 # the out-of-place method, whose signature they keep (``functools.wraps``), instead of one more
 # line each above.  ``_inplace`` casts the result to ``x``'s dtype (``x.eq_(y)`` keeps a float x).
 _INPLACE_FORMS = (
+    "gcd", "lcm", "ldexp", "nextafter", "i0",
     "absolute", "acos", "acosh", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2",
     "arctanh", "asin", "asinh", "atan", "atanh", "cosh", "sinh", "tan", "erf", "erfc", "exp2",
     "log2", "log10", "logit", "fix", "frac", "sgn", "copysign", "hypot", "xlogy", "cumprod",

@@ -68,6 +68,8 @@ SKIP = {
     "Tensor.detach": "docstring is prose, no signature line (it takes no arguments)",
     "Tensor.detach_": "docstring is prose, no signature line (it takes no arguments)",
     "Tensor.is_pinned": "docstring is prose, no signature line (it takes no arguments)",
+    "Tensor.is_nonzero": "undocumented builtin method (x.is_nonzero() takes no arguments)",
+    "Tensor.is_same_size": "undocumented builtin method (x.is_same_size(other))",
 }
 
 # Doc signatures that torch itself contradicts: (what the docstring says, what torch accepts).
@@ -116,6 +118,9 @@ ERRATA = {
     "Tensor.atanh_": ("atanh_(other)", "atanh_()"),
     "Tensor.arctanh_": ("arctanh_(other)", "arctanh_()"),
     "Tensor.put": ("put(input, index, source, accumulate=False)", "put(index, source, accumulate=False)"),
+    "Tensor.frexp": ("frexp(input)", "frexp()"),
+    "Tensor.histogram": ("histogram(input, bins, *, range=None, weight=None, density=False)",
+                         "histogram(bins, *, range=None, weight=None, density=False)"),
     "Tensor.round": ("round(decimals=0)", "round(*, decimals=0)"),
     "Tensor.round_": ("round_(decimals=0)", "round_(*, decimals=0)"),
     # torch.hsplit(x, indices_or_sections=3) raises; the overloads are sections= and indices=

@@ -116,6 +116,8 @@ INPLACE = {
     "bitwise_xor_": (_ints, (6,)), "bitwise_not_": (_ints, ()),
     "addmm_": (_pos, (lambda fw: fw.ones(3, 2), lambda fw: fw.ones(2, 4))),
     "addbmm_": (_pos, (lambda fw: fw.ones(2, 3, 5), lambda fw: fw.ones(2, 5, 4))),
+    "gcd_": (_ints, (_ints,)), "lcm_": (_ints, (_ints,)), "ldexp_": (_other, (_ints,)),
+    "nextafter_": (_pos, (_other,)), "i0_": (_other, ()), "renorm_": (_other, (1, 1, 0.5)),
 }
 
 
@@ -140,6 +142,18 @@ METHODS.update({
     "kron": (_pos, lambda x, fw: x.kron(fw.ones(2, 1))),
     "vdot": (lambda fw: fw.ones(3), lambda x, fw: x.vdot(fw.arange(3.0))),
     "logdet": (_spd, lambda x, fw: x.logdet()), "slogdet": (_spd, lambda x, fw: x.slogdet()[1]),
+    "gcd": (_ints, lambda x, fw: x.gcd(_ints(fw) * 2 + 4)), "lcm": (_ints, lambda x, fw: x.lcm(_ints(fw) + 1)),
+    "ldexp": (_other, lambda x, fw: x.ldexp(_ints(fw))), "nextafter": (_pos, lambda x, fw: x.nextafter(_other(fw))),
+    "signbit": (_other, lambda x, fw: x.signbit()), "frexp": (_other, lambda x, fw: x.frexp()[0]),
+"i0": (_other, lambda x, fw: x.i0()),
+    "diff": (_pos, lambda x, fw: x.diff(2, 0, prepend=fw.ones(1, 4))), "dist": (_pos, lambda x, fw: x.dist(_other(fw), 3)),
+    "cov": (_pos, lambda x, fw: x.cov(correction=0)), "corrcoef": (_other, lambda x, fw: x.corrcoef()),
+    "histogram": (_other, lambda x, fw: x.histogram(5, range=(-1.0, 1.0))[0]),
+    "diagflat": (_pos, lambda x, fw: x.diagflat(-1)), "renorm": (_other, lambda x, fw: x.renorm(2, 0, 1.0)),
+    "select": (_pos, lambda x, fw: x.select(1, -1)),
+    "select_scatter": (_pos, lambda x, fw: x.select_scatter(fw.zeros(3), 1, 2)),
+    "slice_scatter": (_pos, lambda x, fw: x.slice_scatter(fw.zeros(3, 2), 1, 0, None, 2)),
+    "diagonal_scatter": (_pos, lambda x, fw: x.diagonal_scatter(fw.zeros(3), 1)),
 })
 
 
@@ -230,3 +244,12 @@ def test_inplace_forms_carry_the_gradient_like_torch(name, build, args):
         (x * build(fw)).sum().backward()
         grads.append(leaf.grad)
     assert_close(grads[0], grads[1], 1e-5, 1e-5, name)
+
+
+def test_predicates_and_new_empty_strided_match_torch():
+    for fw in (edunn, torch):
+        assert fw.tensor([0.5]).is_nonzero() and not fw.tensor([[0]]).is_nonzero()
+        assert _pos(fw).is_same_size(_other(fw)) and not _pos(fw).is_same_size(fw.ones(4, 3))
+        assert _pos(fw).is_signed() and not fw.tensor([1], dtype=fw.uint8).is_signed()
+    ours, theirs = _pos(edunn).new_empty_strided((2, 3), (1, 2)), _pos(torch).new_empty_strided((2, 3), (1, 2))
+    assert (ours.shape, ours.stride(), ours.dtype.name) == (tuple(theirs.shape), theirs.stride(), "float32")
