@@ -79,7 +79,7 @@ def _zeta_array(xp: Any, x: Any, q: Any) -> Any:
     here the negative terms are folded, with f = q - floor(q) and g = ceil(q) - q (both exact),
     into three sums at positive arguments:
     zeta(x, q) = zeta(x, f) + (-1)^x (zeta(x, g) - zeta(x, 1 - q))."""
-    x, q = xp.broadcast_arrays(x, q)
+    x, q = xp.broadcast_arrays(xp.asarray(x, dtype=_F64), xp.asarray(q, dtype=_F64))
     neg = (q < 0) & (q != xp.floor(q))
     f, g = q - xp.floor(q), xp.ceil(q) - q
     z0 = _zeta_pos(xp, x, xp.where(neg, f, q))
