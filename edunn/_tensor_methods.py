@@ -388,6 +388,13 @@ class TensorMethods:
     def signbit(self): return _ew.signbit(self)
     def frexp(self): return _ew.frexp(self)
     def i0(self): return _ops.bessel.i0(self)
+    def lgamma(self): return _ops.gamma.lgamma(self)
+    def digamma(self): return _ops.gamma.digamma(self)
+    def polygamma(self, n): return _ops.gamma.polygamma(n, self)
+    def polygamma_(self, n): return self._inplace(_ops.gamma.polygamma(n, self))
+    def mvlgamma(self, p): return _ops.gamma.mvlgamma(self, p)
+    def igamma(self, other): return _ops.gamma.igamma(self, other)
+    def igammac(self, other): return _ops.gamma.igammac(self, other)
     def diff(self, n=1, dim=-1, prepend=None, append=None): return _ops.differences.diff(self, n, dim, prepend, append)
     def dist(self, other, p=2): return _ops.differences.dist(self, other, p)
     def cov(self, *, correction=1, fweights=None, aweights=None): return _ops.covariance.cov(self, correction=correction, fweights=fweights, aweights=aweights)
@@ -499,7 +506,7 @@ def _shape_arg(args: tuple) -> tuple:
 # the out-of-place method, whose signature they keep (``functools.wraps``), instead of one more
 # line each above.  ``_inplace`` casts the result to ``x``'s dtype (``x.eq_(y)`` keeps a float x).
 _INPLACE_FORMS = (
-    "gcd", "lcm", "ldexp", "nextafter", "i0",
+    "gcd", "lcm", "ldexp", "nextafter", "i0", "lgamma", "digamma", "mvlgamma", "igamma", "igammac",
     "absolute", "acos", "acosh", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2",
     "arctanh", "asin", "asinh", "atan", "atanh", "cosh", "sinh", "tan", "erf", "erfc", "exp2",
     "log2", "log10", "logit", "fix", "frac", "sgn", "copysign", "hypot", "xlogy", "cumprod",

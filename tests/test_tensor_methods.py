@@ -118,6 +118,8 @@ INPLACE = {
     "addbmm_": (_pos, (lambda fw: fw.ones(2, 3, 5), lambda fw: fw.ones(2, 5, 4))),
     "gcd_": (_ints, (_ints,)), "lcm_": (_ints, (_ints,)), "ldexp_": (_other, (_ints,)),
     "nextafter_": (_pos, (_other,)), "i0_": (_other, ()), "renorm_": (_other, (1, 1, 0.5)),
+    "lgamma_": (_other, ()), "digamma_": (_pos, ()), "polygamma_": (_pos, (1,)), "mvlgamma_": (_big, (2,)),
+    "igamma_": (_pos, (_frac,)), "igammac_": (_pos, (_big,)),
 }
 
 
@@ -154,6 +156,9 @@ METHODS.update({
     "select_scatter": (_pos, lambda x, fw: x.select_scatter(fw.zeros(3), 1, 2)),
     "slice_scatter": (_pos, lambda x, fw: x.slice_scatter(fw.zeros(3, 2), 1, 0, None, 2)),
     "diagonal_scatter": (_pos, lambda x, fw: x.diagonal_scatter(fw.zeros(3), 1)),
+    "lgamma": (_other, lambda x, fw: x.lgamma()), "digamma": (_pos, lambda x, fw: x.digamma()),
+    "polygamma": (_pos, lambda x, fw: x.polygamma(2)), "mvlgamma": (_big, lambda x, fw: x.mvlgamma(3)),
+    "igamma": (_pos, lambda x, fw: x.igamma(_big(fw))), "igammac": (_pos, lambda x, fw: x.igammac(_frac(fw))),
 })
 
 
