@@ -9,7 +9,8 @@ __all__ = ['max', 'min', 'aminmax', 'median', 'nanmedian', 'mode', 'cummax', 'cu
            'topk', 'kthvalue', 'slogdet', 'qr', 'svd', 'eigh', 'lu',
            'geqrf', 'histogram', 'histogramdd', 'linalg_inv_ex', 'linalg_cholesky_ex', 'linalg_solve_ex',
            'linalg_slogdet', 'linalg_qr', 'linalg_eigh', 'linalg_svd', 'linalg_lstsq', 'linalg_lu_factor',
-           'linalg_lu_factor_ex', 'linalg_lu', 'lu_unpack', 'triangular_solve', 'frexp']
+           'linalg_lu_factor_ex', 'linalg_lu', 'lu_unpack', 'triangular_solve', 'frexp',
+           'linalg_ldl_factor', 'linalg_ldl_factor_ex']
 
 
 def _make(name: str, fields: str):
@@ -57,3 +58,5 @@ linalg_lu_factor_ex = _make("linalg_lu_factor_ex", "LU pivots info")
 linalg_lu = _make("linalg_lu", "P L U")
 lu_unpack = _make("lu_unpack", "P L U")
 triangular_solve = _make("triangular_solve", "solution cloned_coefficient")
+linalg_ldl_factor = _make("linalg_ldl_factor", "LD pivots")
+linalg_ldl_factor_ex = _make("linalg_ldl_factor_ex", "LD pivots info")

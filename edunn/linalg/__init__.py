@@ -19,6 +19,7 @@ from .. import backend
 from ..ops._out import write_out
 from ..ops.decompositions import (SVD, Eigh, SlogDet, _not_pd, cholesky_parts, householder_product, pinv_parts,
                                   qr_parts)
+from ..ops.ldl import LdlFactor, LdlSolve
 from ..ops.linalg import Det, Inverse
 from ..ops.linalg import cross as _cross, matmul as _matmul
 from ..ops.matfuncs import Pinv, matrix_exp, matrix_power as _matrix_power, tolerances
@@ -32,7 +33,7 @@ __all__ = ['vector_norm', 'matrix_norm', 'norm', 'inv', 'inv_ex', 'det', 'slogde
            'cholesky', 'cholesky_ex', 'qr', 'eigh', 'eigvalsh', 'svd', 'svdvals', 'pinv', 'lstsq',
            'matrix_rank', 'matrix_power', 'matrix_exp', 'solve_triangular', 'cross', 'multi_dot', 'vecdot',
            'vander', 'diagonal', 'cond', 'tensorinv', 'tensorsolve', 'lu_factor', 'lu_factor_ex', 'lu',
-           'lu_solve', 'householder_product', 'matmul']
+           'lu_solve', 'householder_product', 'matmul', 'ldl_factor', 'ldl_factor_ex', 'ldl_solve']
 
 _ = LinAlgError  # edunn.linalg.LinAlgError, as torch.linalg.LinAlgError
 
@@ -550,3 +551,56 @@ def lu_solve(LU: Tensor, pivots: Tensor, B: Tensor, *, left: bool = True, adjoin
         raise RuntimeError(f"{who}: Expected LU and B to have the same dtype, but found LU of type {torch_name(LU)} "
                            f"and B of type {torch_name(B)} instead")
     return write_out(lu_solve_parts(LU, pivots, B, bool(left), bool(adjoint)), out)
+
+
+# ----------------------------------------------------------------------------------------------
+# LDL^T (Bunch-Kaufman), as LAPACK's sytrf / sytrs; PyTorch does not differentiate these
+# ----------------------------------------------------------------------------------------------
+def _ldl_singular(i: int) -> str:
+    return f"The factorization could not be completed because the input matrix is singular (D[{i},{i}] is zero)."
+
+
+def ldl_factor_ex(A: Tensor, *, hermitian: bool = False, check_errors: bool = False, out: Any = None) -> Any:
+    """``(LD, pivots, info)`` of symmetric A (read from its lower triangle) = P L D L^T P^T with
+    Bunch-Kaufman pivoting, in LAPACK's compact form (``ops/ldl.py``); info is the first zero
+    1x1 block of D (1-based) or 0.  ``hermitian`` matters only for complex input."""
+    from ..return_types import linalg_ldl_factor_ex
+    who = "torch.linalg.ldl_factor_ex"
+    check_square(A, who)
+    if not A.dtype.is_floating_point:
+        check_float(A, who)
+    check_kernel(A, "ldl_factor_kernel_cpu")
+    ld, piv, info = LdlFactor.apply(A)
+    if check_errors:
+        raise_for_info(info._data, who, _ldl_singular)
+    return write_out(linalg_ldl_factor_ex(ld, piv, info), out)
+
+
+def ldl_factor(A: Tensor, *, hermitian: bool = False, out: Any = None) -> Any:
+    """``(LD, pivots)`` as ``ldl_factor_ex``, raising ``LinAlgError`` for a singular A (PyTorch
+    2.13 fails there with an internal assertion instead)."""
+    from ..return_types import linalg_ldl_factor
+    ld, piv, info = ldl_factor_ex(A, hermitian=hermitian)
+    raise_for_info(info._data, "torch.linalg.ldl_factor", _ldl_singular)
+    return write_out(linalg_ldl_factor(ld, piv), out)
+
+
+def ldl_solve(LD: Tensor, pivots: Tensor, B: Tensor, *, hermitian: bool = False, out: Any = None) -> Tensor:
+    """X with ``A X = B`` from ``ldl_factor``'s ``(LD, pivots)`` (LAPACK's ``sytrs``); batch
+    dims broadcast."""
+    who = "torch.linalg.ldl_solve"
+    check_square(LD, who, "LD")
+    if B._data.ndim < 2:
+        raise IndexError(f"Dimension out of range (expected to be in range of [-{max(B._data.ndim, 1)}, "
+                         f"{max(B._data.ndim, 1) - 1}], but got -2)")
+    n = LD._data.shape[-1]
+    if B._data.shape[-2] != n:
+        raise RuntimeError(f"Incompatible matrix sizes for {who}: each A matrix is {n} by {n} but each b matrix is "
+                           f"{B._data.shape[-2]} by {B._data.shape[-1]}")
+    if B.dtype != LD.dtype:
+        raise RuntimeError(f"Expected b and A to have the same dtype, but found b of type {torch_name(B)} and A of "
+                           f"type {torch_name(LD)} instead.")
+    if not LD.dtype.is_floating_point:
+        check_float(LD, who)
+    check_kernel(LD, "ldl_solve_kernel_cpu")
+    return write_out(LdlSolve.apply(LD, pivots, B), out)

@@ -56,6 +56,8 @@ CALLS = {
     "triangular_solve": lambda L, d: L.triangular_solve(_eye(L, d), _eye(L, d)),
     "ormqr": lambda L, d: L.ormqr(_eye(L, d), L.ones(3, dtype=d), _eye(L, d)),
     "geqrf": lambda L, d: L.geqrf(_eye(L, d)),
+    "ldl_factor": lambda L, d: L.linalg.ldl_factor(_eye(L, d)),
+    "ldl_solve": lambda L, d: L.linalg.ldl_solve(_eye(L, d), L.arange(1, 4, dtype=L.int32), _eye(L, d)),
     "torch.svd": lambda L, d: L.svd(_eye(L, d)),
     "torch.cholesky": lambda L, d: L.cholesky(_eye(L, d)),
     "pinverse": lambda L, d: L.pinverse(_eye(L, d)),

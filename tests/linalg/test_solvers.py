@@ -115,6 +115,10 @@ SPECS = [
     _spec("ormqr_right_transpose", lambda L, a, t, c: L.ormqr(a, t, c, False, True), plain((4, 2), (2,), (3, 4))),
     _spec("torch.lu", _quiet(lambda L, a: L.lu(a)), plain((2, 4, 4))),
     _spec("torch.lu_infos", _quiet(lambda L, a: L.lu(a * 0, get_infos=True)), plain((2, 3, 3)), grad=False),
+    _spec("ldl_factor", lambda L, a: L.linalg.ldl_factor(a + a.mT), plain((2, 5, 5)), grad=False),
+    _spec("ldl_factor_ex", lambda L, a: L.linalg.ldl_factor_ex(a + a.mT), plain((4, 4)), grad=False),
+    _spec("ldl_solve", lambda L, a, b: L.linalg.ldl_solve(*L.linalg.ldl_factor(a + a.mT), b),
+          plain((2, 4, 4), (2, 4, 3)), grad=False),
     _spec("multi_dot", lambda L, a, b, c: L.linalg.multi_dot([a, b, c]), plain((2, 5), (5, 3), (3, 4))),
     _spec("multi_dot_vectors", lambda L, a, b, c: L.linalg.multi_dot([a, b, c]), plain((5,), (5, 3), (3,))),
     _spec("vecdot", lambda L, a, b: L.linalg.vecdot(a, b, dim=0), plain((3, 4), (3, 1))),
@@ -194,6 +198,11 @@ ERRORS = [
     ("geqrf_1d", lambda L: L.geqrf(L.zeros(3))),
     ("geqrf_long", lambda L: L.geqrf(L.zeros(3, 3, dtype=L.int64))),
     ("ormqr_shapes", lambda L: L.ormqr(L.zeros(3, 2), L.zeros(2), L.zeros(4, 2))),
+    ("ldl_factor_not_square", lambda L: L.linalg.ldl_factor(L.zeros(2, 3))),
+    ("ldl_factor_long", lambda L: L.linalg.ldl_factor(L.zeros(3, 3, dtype=L.int64))),
+    ("ldl_factor_half", lambda L: L.linalg.ldl_factor(L.zeros(3, 3, dtype=L.float16))),
+    ("ldl_solve_shapes", lambda L: L.linalg.ldl_solve(L.eye(3), L.ones(3, dtype=L.int32), L.ones(4, 2))),
+    ("ldl_solve_dtypes", lambda L: L.linalg.ldl_solve(L.eye(3), L.ones(3, dtype=L.int32), L.ones(3, 2, dtype=L.float64))),
     ("tensorinv_ind", lambda L: L.linalg.tensorinv(L.zeros(4, 2, 2), ind=0)),
     ("tensorinv_shape", lambda L: L.linalg.tensorinv(L.zeros(4, 2, 3), ind=1)),
     ("tensorinv_singular", lambda L: L.linalg.tensorinv(L.zeros(4, 2, 2), ind=1)),
@@ -282,3 +291,41 @@ def test_geqrf_is_not_differentiable_like_torch():
     a = edunn.randn(4, 3, dtype=edunn.float64, requires_grad=True)
     with pytest.raises(RuntimeError, match="the derivative for 'geqrf' is not implemented."):
         edunn.geqrf(a)[0].sum().backward()
+
+
+@needs_torch
+@pytest.mark.lesson02
+def test_ldl_pivots_match_lapack_on_indefinite_and_singular_matrices():
+    """Bunch-Kaufman's 1x1 / 2x2 choices, the row swaps and info equal LAPACK's (through torch)."""
+    rng = np.random.default_rng(11)
+    kinds = set()
+    for trial in range(60):
+        n = int(rng.integers(1, 8))
+        a = rng.normal(size=(n, n)) * (rng.random((n, n)) < 0.6)
+        a = a + a.T
+        if trial % 5 == 0:  # a zero row and column: exactly singular, whatever the rounding
+            i = int(rng.integers(0, n))
+            a[i] = a[:, i] = 0.0
+        ours = edunn.linalg.ldl_factor_ex(edunn.tensor(a))
+        theirs = torch.linalg.ldl_factor_ex(torch.tensor(a))
+        assert_close(ours.pivots, theirs.pivots)
+        assert_close(ours.info, theirs.info)
+        assert_close(ours.LD, theirs.LD, 1e-10)
+        kinds.update("2x2" if p < 0 else "1x1" for p in ours.pivots.tolist())
+        kinds.add("singular" if int(ours.info) else "regular")
+    assert kinds == {"1x1", "2x2", "singular", "regular"}  # every branch was taken
+
+
+@pytest.mark.lesson02
+def test_ldl_solve_solves_and_singular_matrices_raise(device):
+    rng = np.random.default_rng(12)
+    a = rng.normal(size=(3, 6, 6))
+    a = a + np.swapaxes(a, -1, -2)
+    b = rng.normal(size=(3, 6, 2))
+    A = edunn.tensor(a, device=device)
+    x = edunn.linalg.ldl_solve(*edunn.linalg.ldl_factor(A), edunn.tensor(b, device=device))
+    np.testing.assert_allclose((A @ x).cpu().numpy(), b, atol=1e-10)
+    with pytest.raises(edunn.linalg.LinAlgError, match="D\\[1,1\\] is zero"):
+        edunn.linalg.ldl_factor(edunn.zeros(3, 3, device=device))
+    with pytest.raises(RuntimeError, match="derivative for aten::linalg_ldl_factor_ex is not implemented"):
+        edunn.linalg.ldl_factor(A.clone().requires_grad_()).LD.sum().backward()
