@@ -329,3 +329,32 @@ def test_ldl_solve_solves_and_singular_matrices_raise(device):
         edunn.linalg.ldl_factor(edunn.zeros(3, 3, device=device))
     with pytest.raises(RuntimeError, match="derivative for aten::linalg_ldl_factor_ex is not implemented"):
         edunn.linalg.ldl_factor(A.clone().requires_grad_()).LD.sum().backward()
+
+
+@pytest.mark.lesson02
+def test_lu_without_pivoting(device):
+    """``pivot=False`` (PyTorch: CUDA only) factors A = L U with P = I; gradcheck included."""
+    rng = np.random.default_rng(13)
+    a = rng.normal(size=(2, 4, 4)) + 4 * np.eye(4)
+    A = edunn.tensor(a, device=device)
+    P, L, U = edunn.linalg.lu(A, pivot=False)
+    np.testing.assert_array_equal(P.cpu().numpy(), np.broadcast_to(np.eye(4), (2, 4, 4)))
+    np.testing.assert_allclose((L @ U).cpu().numpy(), a, atol=1e-12)
+    LU, piv = edunn.linalg.lu_factor(A, pivot=False)
+    assert piv.tolist() == [[1, 2, 3, 4]] * 2
+    x = edunn.linalg.lu_solve(LU, piv, edunn.tensor(a[..., :2], device=device))
+    np.testing.assert_allclose(x.cpu().numpy(), np.broadcast_to(np.eye(4)[:, :2], (2, 4, 2)), atol=1e-12)
+    A.requires_grad_()
+    assert edunn.autograd.gradcheck(lambda t: edunn.linalg.lu(t, pivot=False)[1:], [A])
+
+
+@pytest.mark.lesson02
+def test_out_arguments(device):
+    A = edunn.tensor(np.eye(3) * 2, device=device)
+    out = edunn.empty(0, dtype=edunn.float64, device=device)
+    assert edunn.linalg.inv(A, out=out) is out
+    np.testing.assert_allclose(out.cpu().numpy(), np.eye(3) / 2)
+    q, r = edunn.empty(3, 3, dtype=edunn.float64, device=device), edunn.empty(3, 3, dtype=edunn.float64, device=device)
+    res = edunn.linalg.qr(A, out=(q, r))
+    assert res.Q is q and res.R is r
+    np.testing.assert_allclose((q @ r).cpu().numpy(), np.eye(3) * 2, atol=1e-12)
