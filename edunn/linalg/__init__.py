@@ -8,7 +8,8 @@ The functions here check their arguments as PyTorch does (same messages) and com
 
 edunn has no complex dtype, so ``eig`` and ``eigvals`` (whose results are complex even for real
 input) are left out; ``eigh``/``eigvalsh`` cover symmetric matrices.  ``driver=`` of ``svd`` and
-``svdvals`` is accepted and ignored (PyTorch uses it only with cuSOLVER).  Lesson 02.
+``svdvals`` is accepted and ignored (PyTorch uses it only with cuSOLVER).  ``ldl_factor`` runs
+LAPACK's pivoting steps on the host (``ops/ldl.py``).  Lesson 02.
 """
 from __future__ import annotations
 
@@ -282,7 +283,9 @@ def lstsq(A: Tensor, B: Tensor, rcond: Any = None, *, driver: Any = None) -> Any
     m > n, for gels always and for gelsd/gelss when every A has full rank.  The solution is
     ``pinv(A) B`` with singular values below ``rcond * s_max`` dropped (default rcond = eps *
     max(m, n); gels assumes full rank) -- the minimum-norm solution LAPACK's drivers compute --
-    so its gradient is PyTorch's."""
+    so its gradient is PyTorch's.  ``rank`` counts the singular values above ``rcond * s_max``
+    for every driver (gelsy estimates it from a pivoted QR instead; the two agree but for
+    matrices with a singular value right at the threshold)."""
     from ..return_types import linalg_lstsq
     who = "torch.linalg.lstsq"
     driver = "gelsy" if driver is None else driver
