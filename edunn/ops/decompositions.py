@@ -1,7 +1,9 @@
-"""Matrix decompositions (``svd``, ``qr``, ``cholesky``, ``eigh``, ``slogdet``) and solvers
-(``solvers.py``: ``solve``, LU, ``pinv``, ``matrix_exp`` ...), each an op with PyTorch's backward;
-``edunn.linalg`` presents them under ``torch.linalg``'s names, and ``__all__`` holds the names
-PyTorch also has at the top level (``torch.svd``, ``torch.qr``, ``torch.cholesky`` ...).
+"""Matrix decompositions (``svd``, ``qr``, ``cholesky``, ``eigh``, ``slogdet``, Householder
+reflectors: ``geqrf``, ``householder_product``, ``ormqr``), each an op with PyTorch's backward;
+solvers live in ``solvers.py`` (``solve``, LU ...), ``pinv``/``matrix_exp`` in ``matfuncs.py``,
+LDL^T in ``ldl.py``.  ``edunn.linalg`` presents them under ``torch.linalg``'s names, and
+``__all__`` holds the names PyTorch also has at the top level (``torch.svd``, ``torch.qr``,
+``torch.cholesky``, ``torch.lu_solve`` ...).
 
 The decompositions' gradients are PyTorch's (``tools/autograd/FunctionsManual.cpp``:
 ``svd_backward``, ``linalg_eig_backward``, ``linalg_qr_backward``, ``cholesky_backward``), written
@@ -18,9 +20,9 @@ from ..autograd.function import Function
 from ..tensor import Tensor
 from ._out import write_out
 from .matfuncs import Pinv, matrix_exp, matrix_power, tolerances
-from .solvers import (Solve, SolveTriangular, check_float, check_matrix, check_square, cholesky_inverse,
-                      cholesky_solve, check_kernel, eye_like, lu_factor_parts, lu_solve, lu_unpack, raise_for_info, torch_name,
-                      triangular_solve)
+from .solvers import (Solve, SolveTriangular, check_float, check_kernel, check_matrix, check_square,
+                      cholesky_inverse, cholesky_solve, eye_like, lu_factor_parts, lu_solve, lu_unpack, raise_for_info,
+                      torch_name, triangular_solve)
 
 __all__ = ['svd', 'qr', 'pinverse', 'cholesky', 'matrix_power', 'matrix_exp', 'cholesky_solve', 'cholesky_inverse',
            'lu_unpack', 'triangular_solve', 'lu_solve', 'lu', 'geqrf', 'orgqr', 'ormqr']

@@ -285,6 +285,10 @@ def _solve(A: Tensor, B: Tensor, left: bool, vector: bool) -> Tensor:
     return Solve.apply(A.mT, B.mT).mT
 
 
+def _solver_failed(info: int) -> str:
+    return "The solver failed because the input matrix is singular."
+
+
 def solve_ex(A: Tensor, B: Tensor, *, left: bool = True, check_errors: bool = False, out: Any = None) -> Any:
     """``torch.linalg.solve_ex``: ``(result, info)``; ``info`` is LAPACK's (the first zero pivot
     of A's LU factorization, 1-based, 0 for success) and ``result`` is undefined where it is
@@ -300,7 +304,7 @@ def solve_ex(A: Tensor, B: Tensor, *, left: bool = True, check_errors: bool = Fa
         safe = where(bad, eye_like(A), A)
     x = _solve(safe, B, left, vector)
     if check_errors:
-        raise_for_info(info, "torch.linalg.solve_ex", lambda i: "The solver failed because the input matrix is singular.")
+        raise_for_info(info, "torch.linalg.solve_ex", _solver_failed)
     result = linalg_solve_ex(x, Tensor._make(info))
     return write_out(result, out)
 
@@ -313,12 +317,13 @@ def solve(A: Tensor, B: Tensor, *, left: bool = True, out: Any = None) -> Tensor
     xp = _xp(x)
     if not bool(xp.isfinite(x._data).all()):  # singular, or non-finite input: LU says which
         _, _, info = lu_arrays(xp, A._data)
-        raise_for_info(info, "torch.linalg.solve", lambda i: "The solver failed because the input matrix is singular.")
+        raise_for_info(info, "torch.linalg.solve", _solver_failed)
     return write_out(x, out)
 
 
 def singular_message(i: int) -> str:
-    return f"The diagonal element {i} is zero, the inversion could not be completed because the input matrix is singular."
+    return (f"The diagonal element {i} is zero, the inversion could not be completed because the input matrix "
+            "is singular.")
 
 
 def inv_checked(A: Tensor, who: str) -> Tensor:
@@ -343,8 +348,8 @@ def inv_checked(A: Tensor, who: str) -> Tensor:
 # ----------------------------------------------------------------------------------------------
 class LinalgLU(Function):
     """``A = P L U`` with partial pivoting; outputs ``(P, L, U, pivots, info)``.  P, pivots and info
-    carry no gradient (the public ``lu`` detaches P); dL/dA pulls the gradients of L and U back through two triangular solves
-    (PyTorch's ``linalg_lu_backward``)."""
+    carry no gradient (the public ``lu`` detaches P); dL/dA pulls the gradients of L and U back
+    through two triangular solves (PyTorch's ``linalg_lu_backward``)."""
 
     @staticmethod
     def forward(ctx, a, pivot):
