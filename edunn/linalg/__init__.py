@@ -347,6 +347,16 @@ def matmul(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:
 
 def vecdot(x: Tensor, y: Tensor, *, dim: int = -1, out: Any = None) -> Tensor:
     """``sum_i x_i y_i`` along ``dim`` (no conjugation is needed for real tensors), broadcast."""
+    who = "linalg.vecdot"
+    if x.dtype != y.dtype:
+        raise RuntimeError(f"{who}: Expected x and y to have the same dtype, but found x of type {torch_name(x)} and "
+                           f"y of type {torch_name(y)} instead")
+    if not x.dtype.is_floating_point:
+        check_float(x, who)
+    if x._data.ndim == 1 and y._data.ndim == 1 and x._data.shape != y._data.shape:
+        n, m = x._data.shape[0], y._data.shape[0]
+        raise RuntimeError(f"inconsistent tensor size, expected tensor [{n}] and src [{m}] to have the same number of "
+                           f"elements, but got {n} and {m} elements respectively")
     return write_out((x * y).sum(dim), out)
 
 

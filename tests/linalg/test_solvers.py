@@ -210,6 +210,9 @@ ERRORS = [
     ("tensorinv_singular", lambda L: L.linalg.tensorinv(L.zeros(4, 2, 2), ind=1)),
     ("tensorsolve_shape", lambda L: L.linalg.tensorsolve(L.ones(2, 3, 5), L.ones(2, 3))),
     ("vander_N", lambda L: L.linalg.vander(L.zeros(2, 3), N=0)),
+    ("vecdot_sizes", lambda L: L.linalg.vecdot(L.ones(4), L.ones(5))),
+    ("vecdot_dtypes", lambda L: L.linalg.vecdot(L.ones(4), L.ones(4, dtype=L.float64))),
+    ("vecdot_long", lambda L: L.linalg.vecdot(L.ones(4, dtype=L.int64), L.ones(4, dtype=L.int64))),
     ("cross_size", lambda L: L.linalg.cross(L.zeros(2, 4), L.zeros(2, 4))),
 ]
 
