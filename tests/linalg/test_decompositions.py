@@ -55,6 +55,14 @@ SPECS = [
     _spec("torch.svd", lambda L, a: (lambda r: (r.S, r.U ** 2, r.V ** 2))(L.svd(a)), plain((2, 5, 3))),
     _spec("torch.svd_some_false", lambda L, a: (lambda r: (r.S, (r.U[..., :, :3] * r.S.unsqueeze(-2)) @ r.V.mT))(
         L.svd(a, some=False)), plain((5, 3))),
+    _spec("eigh_values_and_vectors", lambda L, a: (lambda r: (r[0], r[1] ** 2 * r[0].unsqueeze(-2)))(
+        L.linalg.eigh(_sym(L, a))), plain((3, 4, 4)), gradgrad=True),
+    _spec("svd_U_only", lambda L, a: L.linalg.svd(a, full_matrices=False)[0] ** 2, plain((5, 3)), gradgrad=True),
+    _spec("svd_Vh_only", lambda L, a: L.linalg.svd(a, full_matrices=False)[2] ** 2, plain((3, 5))),
+    _spec("qr_tall_gradgrad", lambda L, a: L.linalg.qr(a), general(5, 3), gradgrad=True),
+    _spec("qr_wide_gradgrad", lambda L, a: L.linalg.qr(a), general(3, 5), gradgrad=True),
+    _spec("cholesky_upper_gradgrad", lambda L, a: L.linalg.cholesky(_pd(L, a), upper=True), plain((3, 3)),
+          gradgrad=True),
     _spec("inv", lambda L, a: L.linalg.inv(a), general(2, 3, 3), gradgrad=True),
     _spec("inv_ex", lambda L, a: L.linalg.inv_ex(a), general(2, 3, 3)),
     _spec("det", lambda L, a: L.linalg.det(a), general(2, 3, 3)),

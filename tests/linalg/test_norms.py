@@ -47,6 +47,7 @@ SPECS = [
     _spec(f"cond_{p}", lambda L, x, p=p: L.linalg.cond(x, p), general(2, 3, 3), grad=False)
     for p in ("fro", "nuc", 1, -1, INF, -INF)
 ] + [
+    _spec("cond_gradgrad", lambda L, x: L.linalg.cond(x), plain((3, 3)), gradgrad=True),
     _spec("cond_rectangular", lambda L, x: L.linalg.cond(x), general(2, 5, 3)),
     _spec("cond_singular", lambda L, x: L.linalg.cond(x * 0, 1), plain((2, 3, 3)), grad=False),
 ]
