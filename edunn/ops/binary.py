@@ -156,24 +156,27 @@ def _masked_zero(g: Tensor, x: Tensor, outside: Any) -> Tensor:
 class Xlogy(Function):
     """``y = x * log(other)``, with 0 where x == 0 (unless other is NaN);
     dy/dx = log(other), dy/dother = x / other.  As PyTorch, dy/dx is 0 where x == 0 and
-    other <= 0 (where log is -inf or NaN), and a zero gradient gives 0 (``xlogy(grad, other)``)."""
+    other <= 0 (where log is -inf or NaN), and a zero gradient gives 0 (``xlogy(grad, other)``).
+    ``XLog1py`` (normal.py) is the same with ``log1p``: ``log_name``, its pole and its function."""
+    log_name, pole = "log", 0.0
+    function = staticmethod(lambda a, b: xlogy(a, b))
 
-    @staticmethod
-    def forward(ctx, x, other):
+    @classmethod
+    def forward(cls, ctx, x, other):
         xd, od = _as_floats(*_binary(x, other))
         arr = xd if hasattr(xd, "dtype") else od
         xp = _xp(arr)
         ctx.save_for_backward(x, other)
         with backend.numpy.errstate(divide="ignore", invalid="ignore"):
-            y = xd * xp.log(od)  # log of a number is a float64 scalar: cast back below
+            y = xd * getattr(xp, cls.log_name)(od)  # log of a number is a float64 scalar: cast back below
         return xp.where((xd == 0) & ~xp.isnan(od), 0, y).astype(arr.dtype, copy=False)
 
-    @staticmethod
-    def backward(ctx, grad):
+    @classmethod
+    def backward(cls, ctx, grad):
         x, other = ctx.saved_tensors
         need_x, need_o = ctx.needs_input_grad
-        gx = _masked_zero(xlogy(grad, other), x, other <= 0) if need_x else None
-        go = grad * x / other if need_o else None
+        gx = _masked_zero(cls.function(grad, other), x, other <= cls.pole) if need_x else None
+        go = grad * x / (other - cls.pole) if need_o else None
         return gx, go
 
 

@@ -23,11 +23,10 @@ import math
 from typing import Any
 
 from .. import backend
-from ..autograd.function import Function
 from ..tensor import Tensor
 from ._out import write_out
-from .binary import _masked_zero
-from .elementwise import _apply, _as_floats, _binary, _xp, exp, log
+from .binary import Xlogy
+from .elementwise import _apply, exp, log
 from .unary import _SQRT_PI, _Unary, _erf_series
 
 __all__: list = []
@@ -197,28 +196,12 @@ class Entr(_Unary):
     df = staticmethod(lambda x, y: -(1 + log(x)))
 
 
-class XLog1py(Function):
+class XLog1py(Xlogy):
     """``y = x * log1p(other)``, with 0 where x == 0 (unless other is NaN), as ``Xlogy``;
     dy/dx = log1p(other), dy/dother = x / (1 + other).  As PyTorch, dy/dx is 0 where x == 0 and
     other <= -1 (where log1p is -inf or NaN), and a zero gradient gives 0 (``xlog1py(grad, other)``)."""
-
-    @staticmethod
-    def forward(ctx, x, other):
-        xd, od = _as_floats(*_binary(x, other))
-        arr = xd if hasattr(xd, "dtype") else od
-        xp = _xp(arr)
-        ctx.save_for_backward(x, other)
-        with backend.numpy.errstate(divide="ignore", invalid="ignore"):
-            y = xd * xp.log1p(od)  # log1p of a number is a float64 scalar: cast back below
-        return xp.where((xd == 0) & ~xp.isnan(od), 0, y).astype(arr.dtype, copy=False)
-
-    @staticmethod
-    def backward(ctx, grad):
-        x, other = ctx.saved_tensors
-        need_x, need_o = ctx.needs_input_grad
-        gx = _masked_zero(xlog1py(grad, other), x, other <= -1) if need_x else None
-        go = grad * x / (other + 1) if need_o else None
-        return gx, go
+    log_name, pole = "log1p", -1.0
+    function = staticmethod(lambda a, b: xlog1py(a, b))
 
 
 # ---------------------------------------------------------------------------------------- functional forms
