@@ -25,7 +25,7 @@ def _import_ops() -> None:
     global _ew, _red, _sh, _ix, _la, _so, _cv, _cr, _smx, _ops
     from . import ops as _ops  # noqa: F811  (the later families: _ops.gamma.lgamma ...)
     from .ops import (bessel, construction, covariance, decompositions, differences,  # noqa: F401
-                      gamma, histograms, scatter_views, utilities)
+                      gamma, histograms, matfuncs, scatter_views, solvers, utilities)
     from .ops import elementwise as _ew, reduction as _red, shape as _sh, indexing as _ix  # noqa: F811
     from .ops import linalg as _la, sorting as _so, conversion as _cv, creation as _cr  # noqa: F811
     from .ops import softmax as _smx  # noqa: F811
@@ -375,6 +375,20 @@ class TensorMethods:
     def vdot(self, other): return _la.vdot(self, other)
     def logdet(self): return _la.logdet(self)
     def slogdet(self): return _la.slogdet(self)
+    def svd(self, some=True, compute_uv=True): return _ops.decompositions.svd(self, some, compute_uv)
+    def qr(self, some=True): return _ops.decompositions.qr(self, some)
+    def pinverse(self, rcond=1e-15): return _ops.decompositions.pinverse(self, rcond)
+    def cholesky(self, upper=False): return _ops.decompositions.cholesky(self, upper)
+    def lu(self, pivot=True, get_infos=False): return _ops.decompositions.lu(self, pivot, get_infos)
+    def geqrf(self): return _ops.decompositions.geqrf(self)
+    def orgqr(self, input2): return _ops.decompositions.orgqr(self, input2)
+    def ormqr(self, input2, input3, left=True, transpose=False): return _ops.decompositions.ormqr(self, input2, input3, left, transpose)
+    def matrix_power(self, n): return _ops.matfuncs.matrix_power(self, n)
+    def matrix_exp(self): return _ops.matfuncs.matrix_exp(self)
+    def cholesky_solve(self, input2, upper=False): return _ops.solvers.cholesky_solve(self, input2, upper)
+    def cholesky_inverse(self, upper=False): return _ops.solvers.cholesky_inverse(self, upper)
+    def triangular_solve(self, A, upper=True, transpose=False, unitriangular=False): return _ops.solvers.triangular_solve(self, A, upper, transpose, unitriangular)
+    def lu_solve(self, LU_data, LU_pivots): return _ops.solvers.lu_solve(self, LU_data, LU_pivots)
     def trace(self): return _la.trace(self)
     def det(self): return _la.det(self)
     def inverse(self): return _la.inverse(self)

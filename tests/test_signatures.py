@@ -119,6 +119,8 @@ ERRATA = {
     "Tensor.arctanh_": ("arctanh_(other)", "arctanh_()"),
     "Tensor.put": ("put(input, index, source, accumulate=False)", "put(index, source, accumulate=False)"),
     "Tensor.frexp": ("frexp(input)", "frexp()"),
+    # a C++ type left in the docstring
+    "linalg.lu_factor": ("lu_factor(A, *, bool pivot=True, out=None)", "lu_factor(A, *, pivot=True, out=None)"),
     "Tensor.histogram": ("histogram(input, bins, *, range=None, weight=None, density=False)",
                          "histogram(bins, *, range=None, weight=None, density=False)"),
     "Tensor.round": ("round(decimals=0)", "round(*, decimals=0)"),
@@ -158,7 +160,7 @@ KNOWN_GAPS: dict = {}  # "name": "problems -- why", for a mismatch that cannot b
 # Python keywords cannot be parameter names: torch's `from` is edunn's `from_` (random_, uniform_).
 KEYWORD_RENAMES = {"from": "from_"}
 
-_SIG_LINE = re.compile(r"^(?:\.\. (?:function|method):: )?(?:torch\.)?(?:Tensor\.)?([A-Za-z_]\w*)\(")
+_SIG_LINE = re.compile(r"^(?:\.\. (?:function|method):: )?(?:torch\.)?(?:Tensor\.|linalg\.|special\.)?([A-Za-z_]\w*)\(")
 
 
 # ----------------------------------------------------------------------------------------------

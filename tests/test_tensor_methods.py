@@ -159,6 +159,16 @@ METHODS.update({
     "lgamma": (_other, lambda x, fw: x.lgamma()), "digamma": (_pos, lambda x, fw: x.digamma()),
     "polygamma": (_pos, lambda x, fw: x.polygamma(2)), "mvlgamma": (_big, lambda x, fw: x.mvlgamma(3)),
     "igamma": (_pos, lambda x, fw: x.igamma(_big(fw))), "igammac": (_pos, lambda x, fw: x.igammac(_frac(fw))),
+    "svd": (_spd, lambda x, fw: x.svd()[1]), "qr": (_spd, lambda x, fw: x.qr()[1].abs()),
+    "pinverse": (_pos, lambda x, fw: x.pinverse(rcond=1e-6)), "matrix_power": (_spd, lambda x, fw: x.matrix_power(3)),
+    "matrix_exp": (_spd, lambda x, fw: (x / 4).matrix_exp()), "cholesky": (_spd, lambda x, fw: x.cholesky(upper=True)),
+    "cholesky_solve": (_spd, lambda x, fw: x.cholesky_solve(fw.linalg.cholesky(_spd(fw)))),
+    "cholesky_inverse": (_spd, lambda x, fw: fw.linalg.cholesky(x).cholesky_inverse()),
+    "triangular_solve": (_spd, lambda x, fw: x.triangular_solve(_spd(fw).triu())[0]),
+    "lu_solve": (_spd, lambda x, fw: x.lu_solve(*fw.linalg.lu_factor(_spd(fw)))),
+    "lu": (_spd, lambda x, fw: x.lu()[0]), "geqrf": (_spd, lambda x, fw: x.geqrf()[0].abs()),
+    "orgqr": (_spd, lambda x, fw: x.geqrf()[0].orgqr(x.geqrf()[1]).abs()),
+    "ormqr": (_spd, lambda x, fw: x.geqrf()[0].ormqr(x.geqrf()[1], _spd(fw), transpose=True).abs()),
 })
 
 

@@ -468,7 +468,7 @@ def norm(input: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False, 
     if p == "fro" or p is None:
         p = 2
     if p == "nuc":
-        from .linalg import matrix_norm
+        from ..linalg import matrix_norm  # the sum of singular values: edunn.linalg's SVD
         return write_out(matrix_norm(input, "nuc", (-2, -1) if dim is None else dim, keepdim), out)
     if isinstance(p, str):
         raise RuntimeError(f"norm: p must be a number, 'fro' or 'nuc', got {p!r}")

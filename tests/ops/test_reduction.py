@@ -203,3 +203,17 @@ def test_empty_inputs_raise_like_pytorch(make):
     with pytest.raises(Exception) as theirs:
         make(torch)
     assert type(ours.value) is type(theirs.value) and str(ours.value) == str(theirs.value)
+
+
+@needs_torch
+@pytest.mark.parametrize("dim, keepdim", [(None, False), ((0, 2), True), ((2, 1), False)])
+def test_nuclear_norm_matches_torch(dim, keepdim):
+    a = np.random.default_rng(3).standard_normal((2, 3, 4))
+    x, t = edunn.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    take = (lambda m: m[0]) if dim is None else (lambda m: m)
+    ours = edunn.norm(take(x), "nuc", dim=dim, keepdim=keepdim)
+    theirs = torch.norm(take(t), "nuc", dim=dim, keepdim=keepdim)
+    assert_close(ours, theirs, 1e-10, 1e-10, "value")
+    ours.sum().backward()
+    theirs.sum().backward()
+    assert_close(x.grad, t.grad, 1e-10, 1e-8, "gradient")
