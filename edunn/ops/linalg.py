@@ -422,7 +422,8 @@ def inverse(input: Tensor, *, out: Any = None) -> Tensor:
 
 
 class Det(Function):
-    """``d = det(A)``;  dd/dA = d * A^{-T} (for invertible A)."""
+    """``d = det(A)``;  dd/dA = d * A^{-T}: the adjugate for an invertible A, and 0 where
+    ``d == 0`` (what PyTorch gives there too), without inverting the singular matrix."""
 
     @staticmethod
     def forward(ctx, a):
@@ -432,9 +433,13 @@ class Det(Function):
 
     @staticmethod
     def backward(ctx, grad):
+        from .creation import eye
+        from .indexing import where
         a, d = ctx.saved_tensors
         scale = (grad * d).reshape(grad._data.shape + (1, 1))
-        return scale * inverse(a).mT
+        singular = (d == 0).reshape(d._data.shape + (1, 1))
+        invertible = where(singular, eye(a._data.shape[-1], dtype=a.dtype, device=a.device), a)
+        return scale * inverse(invertible).mT
 
 
 def det(input: Tensor) -> Tensor:
@@ -443,14 +448,19 @@ def det(input: Tensor) -> Tensor:
 
 
 def slogdet(input: Tensor) -> Any:
-    """``(sign, log|det|)``; the gradient flows through ``log|det|``."""
+    """``(sign, log|det|)`` from the LU factorization (no overflow: ``100 I`` of size 200 has
+    log|det| = 921); the gradient flows through ``log|det|``."""
     from ..return_types import slogdet as _rt
-    d = det(input)
-    return _rt(d.sign().detach(), d.abs().log())
+    from .decompositions import SlogDet  # (decompositions imports this module)
+    _check_square(input, "slogdet")
+    return _rt(*SlogDet.apply(input))
 
 
 def logdet(input: Tensor) -> Tensor:
-    return det(input).log()
+    """``log det A``: NaN where the determinant is negative, -inf where it is 0."""
+    from .indexing import where
+    sign, logabs = slogdet(input)
+    return where(sign < 0, float("nan"), logabs)
 
 
 class Cross(Function):

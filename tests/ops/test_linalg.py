@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import edunn
-from opcheck import OpSpec, assert_close, spec_tests, torch
+from opcheck import OpSpec, assert_close, needs_torch, spec_tests, torch
 
 def _mm(name, sa, sb, **kw):
     return OpSpec(name, lambda a, b: a @ b, lambda a, b: a @ b, [sa, sb], **kw)
@@ -93,3 +93,29 @@ def test_integer_matmul():
     a = edunn.tensor([[1, 2], [3, 4]])
     assert (a @ a).tolist() == [[7, 10], [15, 22]]
     assert (a @ a).dtype == edunn.int64
+
+
+@needs_torch
+def test_det_gradient_of_a_singular_matrix_in_a_batch_is_torchs():
+    a = np.array([[[1.0, 2.0], [2.0, 4.0]], [[2.0, 1.0], [1.0, 3.0]], [[0.0, 0.0], [0.0, 0.0]]])
+    grads = []
+    for fw in (edunn, torch):
+        x = fw.tensor(a, requires_grad=True)
+        (fw.det(x) * fw.tensor([1.0, 2.0, 3.0], dtype=fw.float64)).sum().backward()
+        grads.append(x.grad)
+    assert_close(grads[0], grads[1], 1e-12, 1e-12, "det gradient")
+
+
+@needs_torch
+def test_slogdet_and_logdet_do_not_overflow_and_match_torch():
+    big = 100 * np.eye(200)
+    for fn in ("slogdet", "logdet"):
+        ours, theirs = getattr(edunn, fn)(edunn.tensor(big)), getattr(torch, fn)(torch.tensor(big))
+        assert_close(ours[-1] if fn == "slogdet" else ours, theirs[-1] if fn == "slogdet" else theirs,
+                     1e-12, 1e-12, fn)
+    m = np.array([[[-1.0, 0.0], [0.0, 2.0]], [[0.0, 0.0], [0.0, 1.0]], [[2.0, 1.0], [1.0, 3.0]]])
+    assert_close(edunn.logdet(edunn.tensor(m)), torch.logdet(torch.tensor(m)), 0, 1e-12, "logdet")
+    x, t = edunn.tensor(m[2], requires_grad=True), torch.tensor(m[2], requires_grad=True)
+    edunn.logdet(x).backward()
+    torch.logdet(t).backward()
+    assert_close(x.grad, t.grad, 1e-12, 1e-12, "logdet gradient")
