@@ -7,7 +7,7 @@ Lesson 02 (the matmul gradient), lesson 13 (einsum in attention).
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any
 
 from .. import backend
 from ..autograd.function import Function
@@ -27,7 +27,9 @@ class MatMul(Function):
     def forward(ctx, a, b):
         ad, bd = _binary(a, b)
         ctx.save_for_backward(a, b)
-        return ad @ bd
+        y = ad @ bd
+        # ml_dtypes' bfloat16 product comes back as float32 (it accumulates there, as PyTorch)
+        return y if y.dtype == ad.dtype or not hasattr(ad, "dtype") else y.astype(ad.dtype)
 
     @staticmethod
     def backward(ctx, grad):
@@ -214,7 +216,7 @@ def _parse_einsum(equation: str, shapes: list) -> tuple[list, str]:
     lhs, arrow, rhs = eq.partition("->")
     terms = lhs.split(",")
     if len(terms) != len(shapes):
-        raise RuntimeError(f"einsum(): more operands were provided than specified in the equation"
+        raise RuntimeError("einsum(): more operands were provided than specified in the equation"
                            if len(shapes) > len(terms) else
                            "einsum(): fewer operands were provided than specified in the equation")
     used = set(c for c in eq if c.isalpha())
@@ -261,6 +263,9 @@ def _einsum_arrays(xp, subs: list, out: str, arrays: list) -> Any:
     arrays = [a if all(n == size[c] for c, n in zip(s, a.shape))
               else xp.broadcast_to(a, tuple(size[c] for c in s)) for s, a in zip(subs, arrays)]
     eq = ",".join(subs) + "->" + out
+    dtype = arrays[0].dtype
+    if dtype == backend.bfloat16.np:  # NumPy's einsum has no bfloat16 loop: float32, as PyTorch accumulates
+        return xp.einsum(eq, *[a.astype(backend.float32.np) for a in arrays], optimize=len(arrays) > 2).astype(dtype)
     return xp.einsum(eq, *arrays, optimize=len(arrays) > 2)
 
 

@@ -66,17 +66,13 @@ DTYPES = ["float16", "bfloat16", "int64"]
 # torch 2.13's float16/bfloat16 matrix_exp overflows to inf where exp(2 I) = 7.39 I is representable;
 # edunn computes in float32 and rounds (see the test at the end)
 SKIP = {("matrix_exp", "float16"), ("matrix_exp", "bfloat16")}
-# edunn's matmul (ops/linalg.py) returns float32 for bfloat16 operands
-XFAIL = {("multi_dot", "bfloat16"), ("matrix_power_2", "bfloat16")}
 
 
 def _cases():
     for name in CALLS:
         for dtype in DTYPES:
-            marks = [pytest.mark.xfail(strict=True, reason="bfloat16 matmul gives float32")] \
-                if (name, dtype) in XFAIL else []
             if (name, dtype) not in SKIP:
-                yield pytest.param(name, dtype, marks=marks, id=f"{name}-{dtype}")
+                yield pytest.param(name, dtype, id=f"{name}-{dtype}")
 
 
 @pytest.mark.parametrize("name, dtype", list(_cases()))

@@ -119,3 +119,15 @@ def test_slogdet_and_logdet_do_not_overflow_and_match_torch():
     edunn.logdet(x).backward()
     torch.logdet(t).backward()
     assert_close(x.grad, t.grad, 1e-12, 1e-12, "logdet gradient")
+
+
+@needs_torch
+@pytest.mark.parametrize("call", [lambda fw, a, b: a @ b, lambda fw, a, b: fw.bmm(a, b),
+                                  lambda fw, a, b: fw.einsum("bij,bjk->bik", a, b)])
+def test_bfloat16_products_stay_bfloat16_like_torch(call):
+    a = np.random.default_rng(4).standard_normal((2, 3, 5))
+    b = np.random.default_rng(5).standard_normal((2, 5, 4))
+    ours = call(edunn, edunn.tensor(a, dtype=edunn.bfloat16), edunn.tensor(b, dtype=edunn.bfloat16))
+    theirs = call(torch, torch.tensor(a, dtype=torch.bfloat16), torch.tensor(b, dtype=torch.bfloat16))
+    assert ours.dtype.name == "bfloat16"
+    assert_close(ours.float(), theirs.float(), 0.05, 0.02, "bfloat16 product")
