@@ -399,10 +399,11 @@ def trace(input: Tensor) -> Tensor:
 def _check_square(x: Tensor, who: str) -> None:
     s = x._data.shape
     if x._data.ndim < 2 or s[-1] != s[-2]:
-        raise RuntimeError(f"linalg.{who}: A must be batches of square matrices, but they are "
+        raise RuntimeError(f"{who}: A must be batches of square matrices, but they are "
                            f"{s[-2] if len(s) > 1 else 1} by {s[-1] if s else 1} matrices")
     if not x.dtype.is_floating_point or x.dtype in (backend.float16, backend.bfloat16):
-        raise RuntimeError(f"linalg.{who}: Expected a floating point tensor as input. Got {x.dtype.name}")
+        raise RuntimeError(f"{who}: Expected a floating point or complex tensor as input. Got "
+                           f"{x.dtype.scalar_name}")
 
 
 class Inverse(Function):
@@ -422,7 +423,7 @@ class Inverse(Function):
 
 
 def inverse(input: Tensor, *, out: Any = None) -> Tensor:
-    _check_square(input, "inv")
+    _check_square(input, "linalg.inv")
     return write_out(Inverse.apply(input), out)
 
 
@@ -448,7 +449,7 @@ class Det(Function):
 
 
 def det(input: Tensor) -> Tensor:
-    _check_square(input, "det")
+    _check_square(input, "linalg.det")
     return Det.apply(input)
 
 
@@ -457,14 +458,16 @@ def slogdet(input: Tensor) -> Any:
     log|det| = 921); the gradient flows through ``log|det|``."""
     from ..return_types import slogdet as _rt
     from .decompositions import SlogDet  # (decompositions imports this module)
-    _check_square(input, "slogdet")
+    _check_square(input, "linalg.slogdet")
     return _rt(*SlogDet.apply(input))
 
 
 def logdet(input: Tensor) -> Tensor:
     """``log det A``: NaN where the determinant is negative, -inf where it is 0."""
+    from .decompositions import SlogDet
     from .indexing import where
-    sign, logabs = slogdet(input)
+    _check_square(input, "logdet")
+    sign, logabs = SlogDet.apply(input)
     return where(sign < 0, float("nan"), logabs)
 
 

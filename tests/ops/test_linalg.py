@@ -131,3 +131,14 @@ def test_bfloat16_products_stay_bfloat16_like_torch(call):
     theirs = call(torch, torch.tensor(a, dtype=torch.bfloat16), torch.tensor(b, dtype=torch.bfloat16))
     assert ours.dtype.name == "bfloat16"
     assert_close(ours.float(), theirs.float(), 0.05, 0.02, "bfloat16 product")
+
+
+@needs_torch
+@pytest.mark.parametrize("fn", ["det", "inverse", "logdet", "slogdet"])
+def test_square_matrix_errors_are_torchs(fn):
+    for make in (lambda fw: fw.ones(2, 2, dtype=fw.int64), lambda fw: fw.ones(2, 3)):
+        with pytest.raises(RuntimeError) as ours:
+            getattr(edunn, fn)(make(edunn))
+        with pytest.raises(RuntimeError) as theirs:
+            getattr(torch, fn)(make(torch))
+        assert str(ours.value) == str(theirs.value)
