@@ -9,7 +9,8 @@ The functions here check their arguments as PyTorch does (same messages) and com
 edunn has no complex dtype, so ``eig`` and ``eigvals`` (whose results are complex even for real
 input) are left out; ``eigh``/``eigvalsh`` cover symmetric matrices.  ``driver=`` of ``svd`` and
 ``svdvals`` is accepted and ignored (PyTorch uses it only with cuSOLVER).  ``ldl_factor`` runs
-LAPACK's pivoting steps on the host (``ops/ldl.py``).  Lesson 02.
+LAPACK's pivoting steps on the host (``ops/ldl.py``).  Lesson 01 (section 7) uses ``solve``
+and ``eigh``.
 """
 from __future__ import annotations
 
