@@ -15,6 +15,11 @@
 * ``scatter_views.py`` -- ``select`` and ``select_scatter``, ``slice_scatter``, ``diagonal_scatter``
 * ``utilities.py``   -- ``isin``, ``unravel_index``, ``renorm``, ``rsub``, ``fill``, determinism flags ...
 * ``windows.py``     -- ``hann_window``, ``hamming_window``, ``blackman_window``, ``bartlett_window``, ``kaiser_window``
+* ``gamma.py``, ``normal.py``, ``bessel.py`` (+ ``_bessel_tables.py``), ``polynomials.py`` -- the
+  special functions: ``lgamma``, ``digamma``, ``zeta``, ``igamma``; ``ndtr``, ``erfcx``; ``i0``,
+  ``bessel_j0``, ``airy_ai``; Chebyshev, Hermite, Laguerre, Legendre (``edunn.special`` gathers them)
+* ``decompositions.py``, ``solvers.py``, ``matfuncs.py``, ``ldl.py`` -- ``svd``, ``qr``, ``eigh``,
+  ``cholesky``, LU, ``solve``, ``lstsq``, ``pinv``, ``matrix_exp`` ... (``edunn.linalg`` presents them)
 """
 
 import warnings as _warnings
