@@ -19,6 +19,8 @@ from .autograd import (no_grad, enable_grad, set_grad_enabled, inference_mode, i
 from . import autograd
 from . import cuda
 from ._tensor_str import set_printoptions, get_printoptions, printoptions
+from ._runtime import (get_num_threads, set_num_threads, get_float32_matmul_precision,  # noqa: F401
+                       set_float32_matmul_precision)
 from .ops.creation import *  # noqa: F401,F403  (tensor, zeros, arange, rand, ...)
 from .ops.elementwise import *  # noqa: F401,F403  (add, exp, tanh, eq, ...)
 from .ops.reduction import *  # noqa: F401,F403  (sum, mean, max, var, ...)
