@@ -9,7 +9,7 @@ bottom to top (each imports only from those below it):
 """
 from . import backend
 from .backend import (device, dtype, Generator, manual_seed, initial_seed, seed, get_default_dtype,
-                      set_default_dtype, promote_types, finfo, iinfo,
+                      set_default_dtype, get_default_device, set_default_device, promote_types, finfo, iinfo,
                       bool_ as bool, uint8, int8, int16, int32, int64, float16, bfloat16, float32,
                       float64, memory_format, contiguous_format, channels_last,
                       channels_last_3d, preserve_format)

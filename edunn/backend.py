@@ -89,6 +89,30 @@ def as_device(dev: "str | int | device | None") -> device:
     return dev
 
 
+_default_device: "device | None" = None  # set_default_device's; None: never set (or reset)
+
+
+def set_default_device(device: "str | int | device | None") -> None:
+    """The device factory functions (``zeros``, ``tensor``, ``arange`` ...) use when given no
+    ``device=`` (``torch.set_default_device``); ``None`` goes back to the CPU."""
+    global _default_device
+    _default_device = None if device is None else as_device(device)
+
+
+def get_default_device() -> "device":
+    return _default_device or CPU
+
+
+def factory_device(dev: Any, infer: bool = False) -> "device | None":
+    """The device of a factory function's result: ``dev`` if given, else the default device;
+    with ``infer`` and no default ever set, None (``tensor(data)`` keeps ``data``'s device)."""
+    if dev is None:
+        dev = _default_device
+    if dev is None:
+        return None if infer else CPU
+    return as_device(dev)
+
+
 def is_cupy_array(array: Any) -> bool:
     return cupy is not None and isinstance(array, cupy.ndarray)
 

@@ -14,7 +14,7 @@ import numbers
 from typing import Any, Sequence
 
 from .. import backend
-from ..backend import as_device, as_dtype, get_default_dtype
+from ..backend import as_dtype, get_default_dtype
 from ..tensor import Tensor
 from ._out import write_out
 
@@ -96,7 +96,7 @@ def _infer_dtype(data: Any) -> backend.dtype:
 
 def _to_array(data: Any, dtype: Any = None, device: Any = None) -> Any:
     """An array on ``device`` holding ``data`` (Python numbers, nested lists, tensors, arrays)."""
-    dev = as_device(device) if device is not None else None
+    dev = backend.factory_device(device, infer=True)
     if isinstance(data, Tensor):
         arr = data._data
         if dev is None:
@@ -189,9 +189,10 @@ def tensor(data: Any, *, dtype: Any = None, device: Any = None, requires_grad: b
 def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
     """Like ``tensor`` but shares memory with ``data`` when dtype and device already match."""
     if isinstance(data, Tensor):
-        if (dtype is None or as_dtype(dtype) == data.dtype) and (device is None or as_device(device) == data.device):
+        dev = backend.factory_device(device, infer=True)
+        if (dtype is None or as_dtype(dtype) == data.dtype) and (dev is None or dev == data.device):
             return data
-        return data.to(dtype=dtype, device=device)
+        return data.to(dtype=dtype, device=dev)
     return Tensor._make(_to_array(data, dtype, device))
 
 
@@ -252,7 +253,7 @@ def _dtype_device_of_out(out: Any, dtype: Any, device: Any) -> tuple:
 # ----------------------------------------------------------------------------------------------
 def _filled(kind: str, size: tuple, fill: Any, dtype: Any, device: Any, requires_grad: bool) -> Tensor:
     d = get_default_dtype() if dtype is None else as_dtype(dtype)
-    dev = as_device(device)
+    dev = backend.factory_device(device)
     backend.check_dtype_on_device(d.np, dev)
     xp = backend.xp_for(dev)
     with backend.device_context(dev):
@@ -355,7 +356,7 @@ def arange(start: Any, end: Any = None, step: Any = 1, *, out: Any = None, dtype
         raise RuntimeError(f"upper bound and lower bound inconsistent with step sign: start={vals[0]}, end={vals[1]}, step={vals[2]}")
     if dtype is None:
         dtype = get_default_dtype() if any(isinstance(v, float) for v in vals) else int64
-    d, dev = as_dtype(dtype), as_device(device)
+    d, dev = as_dtype(dtype), backend.factory_device(device)
     n = max(0, math.ceil((vals[1] - vals[0]) / vals[2]))
     xp = backend.xp_for(dev)
     with backend.device_context(dev):
@@ -380,7 +381,7 @@ def linspace(start: Any, end: Any, steps: int, *, out: Any = None, dtype: Any = 
     dtype, device = _dtype_device_of_out(out, dtype, device)
     if steps < 0:
         raise RuntimeError(f"number of steps must be non-negative, got {steps}")
-    d, dev = (get_default_dtype() if dtype is None else as_dtype(dtype)), as_device(device)
+    d, dev = (get_default_dtype() if dtype is None else as_dtype(dtype)), backend.factory_device(device)
     start, end = (v.item() if isinstance(v, Tensor) else v for v in (start, end))
     xp = backend.xp_for(dev)
     with backend.device_context(dev):
@@ -418,7 +419,7 @@ def eye(n: int, m: int | None = None, *, out: Any = None, dtype: Any = None, dev
         requires_grad: bool = False, layout: Any = None, pin_memory: bool = False) -> Tensor:
     _check_layout(layout)
     dtype, device = _dtype_device_of_out(out, dtype, device)
-    d, dev = (get_default_dtype() if dtype is None else as_dtype(dtype)), as_device(device)
+    d, dev = (get_default_dtype() if dtype is None else as_dtype(dtype)), backend.factory_device(device)
     xp = backend.xp_for(dev)
     with backend.device_context(dev):
         arr = xp.eye(n, n if m is None else m, dtype=d.np)
@@ -433,7 +434,7 @@ def rand(*size: Any, generator: Any = None, out: Any = None, dtype: Any = None, 
     """Uniform on ``[0, 1)``."""
     _check_layout(layout)
     dtype, device = _dtype_device_of_out(out, dtype, device)
-    d, dev = _float_dtype(dtype, "rand"), as_device(device)
+    d, dev = _float_dtype(dtype, "rand"), backend.factory_device(device)
     return write_out(_finish(_random_float(_gen(generator, dev), "uniform", _size(size), d, dev), requires_grad), out)
 
 
@@ -442,7 +443,7 @@ def randn(*size: Any, generator: Any = None, out: Any = None, dtype: Any = None,
     """Standard normal."""
     _check_layout(layout)
     dtype, device = _dtype_device_of_out(out, dtype, device)
-    d, dev = _float_dtype(dtype, "randn"), as_device(device)
+    d, dev = _float_dtype(dtype, "randn"), backend.factory_device(device)
     return write_out(_finish(_random_float(_gen(generator, dev), "normal", _size(size), d, dev), requires_grad), out)
 
 
@@ -459,7 +460,7 @@ def randint(low: int = 0, high: int | None = None, size: Sequence = None, *, gen
         raise TypeError("randint() missing required argument 'high'")
     if low >= high:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
-    d, dev = (int64 if dtype is None else as_dtype(dtype)), as_device(device)
+    d, dev = (int64 if dtype is None else as_dtype(dtype)), backend.factory_device(device)
     with backend.device_context(dev):
         arr = _gen(generator, dev).integers(low, high, _size(tuple(size)), dtype=int64.np).astype(d.np)
     return write_out(_finish(arr, requires_grad), out)
@@ -470,7 +471,7 @@ def randperm(n: int, *, generator: Any = None, out: Any = None, dtype: Any = Non
     """A random permutation of ``0 .. n-1``."""
     _check_layout(layout)
     dtype, device = _dtype_device_of_out(out, dtype, device)
-    d, dev = (int64 if dtype is None else as_dtype(dtype)), as_device(device)
+    d, dev = (int64 if dtype is None else as_dtype(dtype)), backend.factory_device(device)
     with backend.device_context(dev):
         rng = _gen(generator, dev)
         if hasattr(rng, "permutation"):
@@ -497,7 +498,7 @@ def normal(mean: Any = 0.0, std: Any = 1.0, size: Sequence | None = None, *, gen
         raise TypeError("normal() with a float mean and std needs size=")
     if std < 0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
-    d, dev = _float_dtype(dtype, "normal"), as_device(device)
+    d, dev = _float_dtype(dtype, "normal"), backend.factory_device(device)
     z = _random_float(_gen(generator, dev), "normal", _size(tuple(size)), d, dev)
     return write_out(_finish((z * std + mean).astype(d.np), requires_grad), out)
 

@@ -76,3 +76,20 @@ def test_device_properties_match_torch(gpu):
     assert edunn.cuda.get_device_capability() == torch.cuda.get_device_capability()
     free, total = edunn.cuda.mem_get_info()
     assert 0 < free <= total
+
+
+def test_factories_make_tensors_on_the_default_device(gpu):
+    cpu_tensor = edunn.ones(3, device="cpu")
+    edunn.set_default_device(gpu)
+    try:
+        assert edunn.get_default_device().type == gpu
+        made = [edunn.zeros(2), edunn.full((2,), 1.5), edunn.arange(4), edunn.linspace(0, 1, 3),
+                edunn.eye(2), edunn.rand(2), edunn.randn(2), edunn.randint(0, 5, (2,)), edunn.randperm(3),
+                edunn.tensor([1.0, 2.0]), edunn.tensor(cpu_tensor), edunn.as_tensor([1, 2]),
+                edunn.hann_window(4)]
+        assert {t.device.type for t in made} == {gpu}
+        assert edunn.zeros_like(cpu_tensor).device.type == "cpu"   # *_like follow their input
+        assert edunn.zeros(2, device="cpu").device.type == "cpu"
+    finally:
+        edunn.set_default_device(None)
+    assert edunn.get_default_device().type == "cpu" and edunn.zeros(1).device.type == "cpu"
