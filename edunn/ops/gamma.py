@@ -23,7 +23,8 @@ from ..autograd.function import Function
 from ..tensor import Tensor
 from ._out import write_out
 from .elementwise import _FLOATS, _as_floats, _binary, _float_array, _xp, exp, log
-from .unary import _erfc_array, _Unary
+from ._erf import _erfc_array
+from .unary import _Unary
 
 __all__ = ['lgamma', 'digamma', 'polygamma', 'mvlgamma', 'igamma', 'igammac']
 __special__ = ['gammaln', 'digamma', 'psi', 'polygamma', 'multigammaln', 'zeta', 'gammainc',

@@ -27,7 +27,8 @@ from ..tensor import Tensor
 from ._out import write_out
 from .binary import Xlogy
 from .elementwise import _apply, exp, log
-from .unary import _SQRT_PI, _Unary, _erf_series
+from ._erf import _SQRT_PI, _erfcx_nonneg, _exp_square
+from .unary import _Unary
 
 __all__: list = []
 __special__: list = ['ndtr', 'ndtri', 'log_ndtr', 'erfcx', 'entr', 'xlog1py']
@@ -35,37 +36,6 @@ __special__: list = ['ndtr', 'ndtri', 'log_ndtr', 'erfcx', 'entr', 'xlog1py']
 _F64 = backend.float64.np
 _SQRT1_2 = math.sqrt(0.5)
 _SQRT_2PI = math.sqrt(2 * math.pi)
-
-
-# ---------------------------------------------------------------------------------------- erfcx
-# Below 1, erfc = 1 - erf (unary.py's series) loses at most a digit (erfc(1) = 0.157); from 1 on,
-# Laplace's continued fraction for erfcx converges to double precision within 200 terms (150
-# leave 1e-14 at 1), and needs no exponential, so it neither overflows nor underflows, however
-# large the argument.
-_CF_FROM = 1.0
-_CF_DEPTH = 200
-
-
-def _erfcx_nonneg(xp: Any, a: Any) -> Any:
-    """``erfcx(a)`` for float64 ``a >= 0`` (NaN passes through):
-    ``e^{a^2} (1 - erf a)`` below 1, else
-    ``1/sqrt(pi) / (a + (1/2)/(a + 1/(a + (3/2)/(a + ...))))``."""
-    small = a < _CF_FROM
-    near = xp.where(small, a, 0.0)
-    far = xp.where(small, _CF_FROM, a)  # keeps the unused branch finite
-    f = far
-    for k in range(_CF_DEPTH, 0, -1):
-        f = far + (k / 2) / f
-    return xp.where(small, xp.exp(near * near) * (1 - _erf_series(near)), 1 / (_SQRT_PI * f))
-
-
-def _exp_square(xp: Any, x: Any, c: float) -> Any:
-    """``e^{c x^2}`` for float64 ``x >= 0``, with ``x^2 = hi^2 + (x - hi)(x + hi)`` where ``hi`` is
-    ``x`` rounded to 20 fractional bits: ``c hi^2`` is exact (c = 1 or -1/2), so no rounding of
-    ``x * x`` is magnified by the exponent (up to 745).  Beyond 64 the result is 0 or inf anyway."""
-    b = xp.where(x > 64, 64.0, x)
-    hi = xp.round(b * 1048576.0) / 1048576.0
-    return xp.exp(c * (hi * hi)) * xp.exp(c * ((b - hi) * (b + hi)))
 
 
 def _erfcx_array(xp: Any, x: Any) -> Any:

@@ -14,6 +14,7 @@ from typing import Any
 from .. import backend
 from ..autograd.function import Function
 from ..tensor import Tensor
+from ._erf import _SQRT_PI, _erf_array, _erfc_array, _erfinv_array
 from ._out import write_out
 from .elementwise import (_FLOATS, _binary, _float_array, _where, _xp, _zeros_of, exp, log,  # noqa: F401
                           sigmoid, tanh)
@@ -25,7 +26,6 @@ __all__ = ['abs', 'absolute', 'sign', 'sgn', 'exp2', 'expm1', 'log2', 'log10', '
            'fix', 'frac', 'reciprocal', 'erf', 'erfc', 'erfinv', 'nan_to_num', 'deg2rad',
            'rad2deg', 'sinc', 'positive']
 
-_SQRT_PI = math.sqrt(math.pi)
 
 
 class _Unary(Function):
@@ -265,63 +265,6 @@ class Sinc(_Unary):
     def df(x, y):
         safe = _where(x == 0, 1.0, x)
         return _where(x == 0, 0.0, (cos(math.pi * x) - y) / safe)
-
-
-# ---------------------------------------------------------------------------------------- erf
-# erf without SciPy: a Maclaurin series (in x^2, Horner form) for |x| < 2.5 and a continued
-# fraction for erfc beyond; both are accurate to ~1e-15 in float64.
-_ERF_TERMS = 44
-_ERF_COEF = [(-1) ** n / (math.factorial(n) * (2 * n + 1)) for n in range(_ERF_TERMS)]
-_ERFC_CF_DEPTH = 60
-
-
-def _erf_series(x: Any) -> Any:
-    x2 = x * x
-    acc = _ERF_COEF[-1]
-    for c in reversed(_ERF_COEF[:-1]):
-        acc = acc * x2 + c
-    return (2 / _SQRT_PI) * x * acc
-
-
-def _erfc_cf(x: Any, xp: Any) -> Any:
-    """erfc(x) for x >= 2.5: e^{-x^2}/sqrt(pi) / (x + (1/2)/(x + 1/(x + (3/2)/(x + ...))))."""
-    f = x
-    for k in range(_ERFC_CF_DEPTH, 0, -1):
-        f = x + (k / 2) / f
-    return xp.exp(-x * x) / (_SQRT_PI * f)
-
-
-def _erf_array(xp: Any, x: Any) -> Any:
-    ax = xp.abs(x)
-    small = ax < 2.5
-    big = xp.where(small, 2.5, ax)  # keeps the unused branch finite
-    inner = _erf_series(xp.where(small, x, 0))
-    outer = xp.sign(x) * (1 - _erfc_cf(big, xp))
-    return xp.where(small, inner, outer).astype(x.dtype)
-
-
-def _erfc_array(xp: Any, x: Any) -> Any:
-    small = xp.abs(x) < 2.5
-    big = xp.where(small, 2.5, xp.abs(x))
-    tail = _erfc_cf(big, xp)
-    out = xp.where(small, 1 - _erf_series(xp.where(small, x, 0)), xp.where(x > 0, tail, 2 - tail))
-    return out.astype(x.dtype)
-
-
-def _erfinv_array(xp: Any, x: Any) -> Any:
-    """Winitzki's closed-form guess (error ~2e-3), then three Halley steps on erf(y) = x."""
-    w = x.astype(backend.float64.np)
-    a = 0.147
-    ln = xp.log1p(-xp.where(xp.abs(w) < 1, w * w, 0.0))
-    t = 2 / (math.pi * a) + ln / 2
-    y = xp.sign(w) * xp.sqrt(xp.sqrt(t * t - ln / a) - t)
-    for _ in range(3):
-        f = _erf_array(xp, y) - w
-        step = f / ((2 / _SQRT_PI) * xp.exp(-y * y))
-        y = y - step / (1 + y * step)
-    y = xp.where(xp.abs(w) == 1, xp.copysign(xp.inf, w), y)
-    y = xp.where(xp.abs(w) > 1, xp.nan, y)
-    return y.astype(x.dtype)
 
 
 class Erf(_Unary):

@@ -26,7 +26,7 @@ from ... import backend
 from ...autograd import grad_mode
 from ...autograd.function import Function
 from ...ops.elementwise import _where
-from ...ops.unary import _erf_array
+from ...ops._erf import _erf_array
 from ...tensor import Tensor, wrap_dim
 from ...ops.softmax import _FLOATS, _check_tensor, gumbel_softmax, log_softmax, softmax, softmin  # noqa: F401
 
