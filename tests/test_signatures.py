@@ -34,6 +34,8 @@ OPS_MODULES = ["creation", "elementwise", "reduction", "shape", "indexing", "lin
                "conversion", "gamma", "normal", "bessel", "polynomials", "decompositions", "differences",
                "covariance", "histograms", "construction",
                "scatter_views", "utilities", "windows"]
+# nn.functional's kernels that torch also exports at the top level (torch.conv2d, torch.dropout ...)
+TOP_LEVEL_MODULES = ["edunn.nn._top_level"]
 NAMESPACES = ["special", "linalg"]  # edunn.special against torch.special, edunn.linalg against torch.linalg
 
 POS, KW, VAR, VARKW = "positional", "keyword-only", "*args", "**kwargs"
@@ -61,6 +63,17 @@ SKIP = {
     "zero_": "undocumented builtin: zero_(input)",
     "fill": "undocumented builtin: fill(input, value)",
     "fill_": "undocumented builtin: fill_(input, value)",
+    # nn.functional's kernels at the top level (edunn/nn/_top_level.py) with no docstring; their
+    # native signatures (aten schemas, checked by calling torch: `torch.dropout(x, 0.5)` raises
+    # "missing ... train", `torch.embedding(w, input=i)` raises "missing ... indices") are tested
+    # in tests/nn/test_top_level_aliases.py
+    **{n: "undocumented builtin (an nn.functional kernel at the top level)" for n in (
+        "max_pool1d", "max_pool2d", "max_pool3d", "max_pool1d_with_indices", "adaptive_max_pool1d",
+        "dropout", "dropout_", "alpha_dropout", "alpha_dropout_", "feature_dropout", "feature_dropout_",
+        "feature_alpha_dropout", "feature_alpha_dropout_", "batch_norm", "instance_norm", "layer_norm",
+        "group_norm", "rms_norm", "embedding", "selu", "celu", "rrelu", "threshold", "constant_pad_nd",
+        "kl_div", "binary_cross_entropy_with_logits", "cosine_embedding_loss", "hinge_embedding_loss",
+        "margin_ranking_loss", "triplet_margin_loss", "poisson_nll_loss", "ctc_loss")},
     "Tensor.clamp_min": "undocumented builtin method", "Tensor.clamp_min_": "undocumented builtin method",
     "Tensor.clamp_max": "undocumented builtin method", "Tensor.clamp_max_": "undocumented builtin method",
     "Tensor.relu": "undocumented builtin method", "Tensor.relu_": "undocumented builtin method",
@@ -311,8 +324,8 @@ def mismatches(edunn_fn, overloads: list) -> list:
 def _shared_names() -> list:
     """(key, edunn object, torch object, name) for every name both libraries have."""
     names = set()
-    for module in OPS_MODULES:
-        names.update(__import__(f"edunn.ops.{module}", fromlist=["__all__"]).__all__)
+    for module in [f"edunn.ops.{m}" for m in OPS_MODULES] + TOP_LEVEL_MODULES:
+        names.update(__import__(module, fromlist=["__all__"]).__all__)
     out = [(n, getattr(edunn, n), getattr(torch, n), n) for n in sorted(names) if hasattr(torch, n)]
     out += [(f"{space}.{n}", getattr(getattr(edunn, space), n), getattr(getattr(torch, space), n), n)
             for space in NAMESPACES for n in getattr(edunn, space).__all__]

@@ -1,0 +1,240 @@
+"""``torch.conv2d``, ``torch.dropout``, ``torch.kl_div`` ...: the kernels PyTorch also exposes at
+the top level, with their *native* signatures (lesson 05 onwards).
+
+PyTorch's ``nn.functional`` is a Python layer over ATen kernels, and ``torch`` exports many of
+those kernels directly.  Their arguments are the kernel's, not ``F``'s: ``torch.dropout(input,
+p, train)`` has no defaults, ``torch.embedding(weight, input)`` takes the table first, and a loss
+takes ``reduction`` as an int (``0`` none, ``1`` mean, ``2`` sum; ``_Reduction.get_enum``),
+which when left out is 0 (see the losses below).
+Every function here only translates those conventions and calls ``edunn.nn.functional``, where
+the math lives once.  It sits in ``nn`` (not ``ops``) because it uses ``nn.functional``.
+"""
+from __future__ import annotations
+
+import warnings
+from typing import Any, Sequence
+
+from ..tensor import Tensor
+from . import functional as F
+from .functional.dropout import _check_p, _check_tensor, _dropout_impl
+from .functional.conv import (conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d,
+                              conv_transpose3d)
+from .functional.pooling import avg_pool1d
+from .functional import adaptive_avg_pool1d
+from .functional import (bilinear, cosine_similarity, pairwise_distance, pdist, pixel_shuffle,
+                         pixel_unshuffle, channel_shuffle, prelu, selu_, celu_, rrelu_, threshold_,
+                         hardshrink, relu_, rms_norm)
+
+__all__ = [
+    # identical to nn.functional's (the same function object)
+    "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
+    "avg_pool1d", "adaptive_avg_pool1d", "bilinear", "cosine_similarity", "pairwise_distance",
+    "pdist", "pixel_shuffle", "pixel_unshuffle", "channel_shuffle", "prelu", "selu_", "celu_",
+    "rrelu_", "threshold_", "hardshrink", "relu_", "rms_norm",
+    # native signatures
+    "max_pool1d", "max_pool2d", "max_pool3d", "max_pool1d_with_indices", "adaptive_max_pool1d",
+    "dropout", "dropout_", "alpha_dropout", "alpha_dropout_", "feature_dropout", "feature_dropout_",
+    "feature_alpha_dropout", "feature_alpha_dropout_",
+    "batch_norm", "instance_norm", "layer_norm", "group_norm", "embedding",
+    "selu", "celu", "rrelu", "threshold", "constant_pad_nd",
+    "kl_div", "binary_cross_entropy_with_logits", "cosine_embedding_loss", "hinge_embedding_loss",
+    "margin_ranking_loss", "triplet_margin_loss", "poisson_nll_loss", "ctc_loss",
+]
+
+def _reduction(reduction: int, who: str) -> str:
+    """``reduction`` as ``F`` spells it.  ATen's kernels take the enum: ``1`` is mean, ``2`` sum,
+    and any other int (``0`` by name) no reduction -- PyTorch's kernels test only for 1 and 2."""
+    if isinstance(reduction, bool) or not isinstance(reduction, int):
+        raise TypeError(f"{who}(): argument 'reduction' must be int, not {type(reduction).__name__}")
+    return {1: "mean", 2: "sum"}.get(reduction, "none")
+
+
+def _stride(stride: Any) -> Any:
+    # ATen's `int[] stride=[]`: empty means "the kernel size", which F spells None
+    return None if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0) else stride
+
+
+# ---- pooling ---------------------------------------------------------------------------------
+def max_pool1d(input: Tensor, kernel_size: Any, stride: Any = (), padding: Any = 0, dilation: Any = 1,
+               ceil_mode: bool = False) -> Tensor:
+    """ATen's ``max_pool1d``: :func:`edunn.nn.functional.max_pool1d` without ``return_indices``."""
+    return F.max_pool1d(input, kernel_size, _stride(stride), padding, dilation, ceil_mode)
+
+
+def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = (), padding: Any = 0, dilation: Any = 1,
+               ceil_mode: bool = False) -> Tensor:
+    """ATen's ``max_pool2d``: :func:`edunn.nn.functional.max_pool2d` without ``return_indices``."""
+    return F.max_pool2d(input, kernel_size, _stride(stride), padding, dilation, ceil_mode)
+
+
+def max_pool3d(input: Tensor, kernel_size: Any, stride: Any = (), padding: Any = 0, dilation: Any = 1,
+               ceil_mode: bool = False) -> Tensor:
+    """ATen's ``max_pool3d``: :func:`edunn.nn.functional.max_pool3d` without ``return_indices``."""
+    return F.max_pool3d(input, kernel_size, _stride(stride), padding, dilation, ceil_mode)
+
+
+def max_pool1d_with_indices(input: Tensor, kernel_size: Any, stride: Any = (), padding: Any = 0,
+                            dilation: Any = 1, ceil_mode: bool = False) -> tuple:
+    """``(values, indices)`` of :func:`max_pool1d`."""
+    return F.max_pool1d(input, kernel_size, _stride(stride), padding, dilation, ceil_mode,
+                        return_indices=True)
+
+
+def adaptive_max_pool1d(input: Tensor, output_size: Any) -> tuple:
+    """ATen's ``adaptive_max_pool1d``: always ``(values, indices)``."""
+    return F.adaptive_max_pool1d(input, output_size, return_indices=True)
+
+
+# ---- dropout: (input, p, train), no defaults ---------------------------------------------------
+def dropout(input: Tensor, p: float, train: bool) -> Tensor:
+    """:func:`edunn.nn.functional.dropout` with ATen's ``train`` for ``training``."""
+    return F.dropout(input, p, train)
+
+
+def dropout_(input: Tensor, p: float, train: bool) -> Tensor:
+    """In-place :func:`dropout`; returns ``input``."""
+    return F.dropout(input, p, train, inplace=True)
+
+
+def alpha_dropout(input: Tensor, p: float, train: bool) -> Tensor:
+    return F.alpha_dropout(input, p, train)
+
+
+def alpha_dropout_(input: Tensor, p: float, train: bool) -> Tensor:
+    return F.alpha_dropout(input, p, train, inplace=True)
+
+
+def feature_dropout(input: Tensor, p: float, train: bool) -> Tensor:
+    """Dropout of whole channels: one draw per ``input.shape[:2]`` (what ``dropout1d/2d/3d``
+    call, for any number of spatial dims)."""
+    _check_tensor(input, "feature_dropout")
+    _check_p(p)
+    return _dropout_impl(input, p, train, False, feature=True, alpha=False)
+
+
+def feature_dropout_(input: Tensor, p: float, train: bool) -> Tensor:
+    _check_tensor(input, "feature_dropout_")
+    _check_p(p)
+    return _dropout_impl(input, p, train, True, feature=True, alpha=False)
+
+
+def feature_alpha_dropout(input: Tensor, p: float, train: bool) -> Tensor:
+    return F.feature_alpha_dropout(input, p, train)
+
+
+def feature_alpha_dropout_(input: Tensor, p: float, train: bool) -> Tensor:
+    return F.feature_alpha_dropout(input, p, train, inplace=True)
+
+
+# ---- normalization -----------------------------------------------------------------------------
+def batch_norm(input: Tensor, weight: Tensor | None, bias: Tensor | None, running_mean: Tensor | None,
+               running_var: Tensor | None, training: bool, momentum: float, eps: float,
+               cudnn_enabled: bool) -> Tensor:
+    """ATen's order (affine parameters first, every argument required).  ``cudnn_enabled`` picks
+    a GPU library in PyTorch and does nothing here."""
+    return F.batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
+
+
+def instance_norm(input: Tensor, weight: Tensor | None, bias: Tensor | None, running_mean: Tensor | None,
+                  running_var: Tensor | None, use_input_stats: bool, momentum: float, eps: float,
+                  cudnn_enabled: bool) -> Tensor:
+    """ATen's order, as :func:`batch_norm`; ``cudnn_enabled`` does nothing here."""
+    return F.instance_norm(input, running_mean, running_var, weight, bias, use_input_stats, momentum, eps)
+
+
+def layer_norm(input: Tensor, normalized_shape: Sequence[int], weight: Tensor | None = None,
+               bias: Tensor | None = None, eps: float = 1e-05, cudnn_enable: bool = True) -> Tensor:
+    """:func:`edunn.nn.functional.layer_norm`; ``cudnn_enable`` does nothing here."""
+    return F.layer_norm(input, normalized_shape, weight, bias, eps)
+
+
+def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bias: Tensor | None = None,
+               eps: float = 1e-05, cudnn_enabled: bool = True) -> Tensor:
+    """:func:`edunn.nn.functional.group_norm`; ``cudnn_enabled`` does nothing here."""
+    return F.group_norm(input, num_groups, weight, bias, eps)
+
+
+# ---- embedding: the table comes first ----------------------------------------------------------
+def embedding(weight: Tensor, indices: Tensor, padding_idx: int = -1, scale_grad_by_freq: bool = False,
+              sparse: bool = False) -> Tensor:
+    """ATen's ``embedding(weight, indices)``: the table first, and a negative ``padding_idx``
+    means none (``F`` turns its own negative index into a row number before calling this)."""
+    return F.embedding(indices, weight, None if padding_idx < 0 else padding_idx,
+                       scale_grad_by_freq=scale_grad_by_freq, sparse=sparse)
+
+
+# ---- activations without F's `inplace` ---------------------------------------------------------
+def selu(input: Tensor) -> Tensor:
+    return F.selu(input)
+
+
+def celu(input: Tensor, alpha: float = 1.0) -> Tensor:
+    return F.celu(input, alpha)
+
+
+def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False) -> Tensor:
+    """:func:`edunn.nn.functional.rrelu` (ATen's ``generator=`` is not taken: slopes come from
+    the default generator)."""
+    return F.rrelu(input, lower, upper, training)
+
+
+def threshold(input: Tensor, threshold: float, value: float) -> Tensor:
+    return F.threshold(input, threshold, value)
+
+
+def constant_pad_nd(input: Tensor, pad: Sequence[int], value: float = 0) -> Tensor:
+    """``F.pad(input, pad, "constant", value)``."""
+    return F.pad(input, pad, "constant", value)
+
+
+# ---- losses: reduction is ATen's int enum ------------------------------------------------------
+# ATen declares ``reduction=at::Reduction::Mean``, but PyTorch's Python argument parser reads
+# that default as 0: ``torch.kl_div(x, t)`` is *unreduced*.  The defaults here are 0 to match what
+# torch does (checked by calling it), not what its schema says.
+def kl_div(input: Tensor, target: Tensor, reduction: int = 0, *, log_target: bool = False) -> Tensor:
+    r = _reduction(reduction, "kl_div")
+    with warnings.catch_warnings():  # F's warning about 'mean' is for F's string; the kernel is silent
+        warnings.filterwarnings("ignore", message="reduction: 'mean' divides")
+        return F.kl_div(input, target, reduction=r, log_target=log_target)
+
+
+def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                                     pos_weight: Tensor | None = None, reduction: int = 0) -> Tensor:
+    r = _reduction(reduction, "binary_cross_entropy_with_logits")
+    return F.binary_cross_entropy_with_logits(input, target, weight, reduction=r, pos_weight=pos_weight)
+
+
+def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0,
+                          reduction: int = 0) -> Tensor:
+    r = _reduction(reduction, "cosine_embedding_loss")
+    return F.cosine_embedding_loss(input1, input2, target, margin, reduction=r)
+
+
+def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, reduction: int = 0) -> Tensor:
+    r = _reduction(reduction, "hinge_embedding_loss")
+    return F.hinge_embedding_loss(input, target, margin, reduction=r)
+
+
+def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0,
+                        reduction: int = 0) -> Tensor:
+    r = _reduction(reduction, "margin_ranking_loss")
+    return F.margin_ranking_loss(input1, input2, target, margin, reduction=r)
+
+
+def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, margin: float = 1.0,
+                        p: float = 2.0, eps: float = 1e-06, swap: bool = False, reduction: int = 0) -> Tensor:
+    r = _reduction(reduction, "triplet_margin_loss")
+    return F.triplet_margin_loss(anchor, positive, negative, margin, p, eps, swap, reduction=r)
+
+
+def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool, full: bool, eps: float,
+                     reduction: int) -> Tensor:
+    """ATen's ``poisson_nll_loss``: every argument required."""
+    r = _reduction(reduction, "poisson_nll_loss")
+    return F.poisson_nll_loss(input, target, log_input, full, eps=eps, reduction=r)
+
+
+def ctc_loss(log_probs: Tensor, targets: Tensor, input_lengths: Any, target_lengths: Any, blank: int = 0,
+             reduction: int = 0, zero_infinity: bool = False) -> Tensor:
+    r = _reduction(reduction, "ctc_loss")
+    return F.ctc_loss(log_probs, targets, input_lengths, target_lengths, blank, r, zero_infinity)
