@@ -45,6 +45,7 @@ from . import special, linalg  # noqa: E402,F401  (torch.special and torch.linal
 from . import sparse  # noqa: E402
 from .sparse import sparse_coo_tensor, layout, strided, sparse_coo  # noqa: E402,F401
 from . import nn, optim  # noqa: E402  (layers 4 and 5: they use everything above)
+from . import distributions  # noqa: E402,F401
 from .nn._top_level import *  # noqa: E402,F401,F403
 from .serialization import save, load  # noqa: E402
 from . import distributed  # noqa: E402,F401  (mpi4py/cupy imported by init_process_group only)

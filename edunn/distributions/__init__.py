@@ -1,0 +1,21 @@
+"""``edunn.distributions``: probability distributions with sampling, ``log_prob`` and closed-form
+KL divergences, as PyTorch's ``torch.distributions``.
+
+Every distribution has ``batch_shape`` and ``event_shape``; ``rsample`` (where ``has_rsample``)
+is reparameterised so gradients flow to the parameters, and ``log_prob``, ``entropy`` and
+``kl_divergence`` are built from differentiable edunn ops.
+"""
+from . import constraints
+from .bernoulli import Bernoulli, Binomial, Geometric
+from .categorical import Categorical, OneHotCategorical
+from .distribution import Distribution
+from .independent import Independent
+from .kl import kl_divergence, register_kl
+from .multivariate_normal import MultivariateNormal
+from .normal import Cauchy, Laplace, Normal
+from .poisson import Poisson
+from .uniform import Exponential, Uniform
+
+__all__ = ["Bernoulli", "Binomial", "Categorical", "Cauchy", "Distribution", "Exponential",
+           "Geometric", "Independent", "Laplace", "MultivariateNormal", "Normal", "OneHotCategorical",
+           "Poisson", "Uniform", "constraints", "kl_divergence", "register_kl"]
