@@ -144,7 +144,7 @@ class Distribution:
             raise ValueError(f"The right-most size of value must match event_shape: "
                              f"{value.shape} vs {self._event_shape}.")
         actual_shape = value.shape
-        expected_shape = self._batch_shape + self._event_shape
+        expected_shape = _size(tuple(self._batch_shape) + tuple(self._event_shape))
         for i, j in zip(reversed(actual_shape), reversed(expected_shape)):
             if i != 1 and j != 1 and i != j:
                 raise ValueError(f"Value is not broadcastable with batch_shape+event_shape: "
@@ -164,9 +164,9 @@ class Distribution:
 
     def __repr__(self) -> str:
         param_names = [k for k in self.arg_constraints if k in self.__dict__]
+        # as PyTorch's f-string: a 0-d tensor formats as its number, a 1-element one as a tensor
         args_string = ", ".join(
-            f"{p}: {self.__dict__[p].item() if self.__dict__[p].numel() == 1 else self.__dict__[p].size()}"
-            for p in param_names)
+            f"{p}: {_format_param(self.__dict__[p])}" for p in param_names)
         return self.__class__.__name__ + "(" + args_string + ")"
 
 
@@ -194,11 +194,17 @@ def sum_rightmost(value: edunn.Tensor, dim: int) -> edunn.Tensor:
     return value.reshape(tuple(value.shape[:value.dim() - dim]) + (-1,)).sum(-1)
 
 
+def _format_param(value: edunn.Tensor) -> str:
+    if value.numel() != 1:
+        return str(value.size())
+    return str(value.item()) if value.dim() == 0 else str(value)
+
+
 def broadcast_all(*values: Any) -> tuple:
     """Tensors (and numbers, made tensors of the default dtype on the tensors' device) broadcast
     to one shape, as PyTorch's ``torch.distributions.utils.broadcast_all``."""
     if not all(isinstance(v, (edunn.Tensor, numbers.Number)) for v in values):
-        raise ValueError("Input arguments must all be instances of numbers.Number, torch.Tensor or "
+        raise ValueError("Input arguments must all be instances of Number, edunn.Tensor or "
                          "objects implementing __torch_function__.")
     ref = next((v for v in values if isinstance(v, edunn.Tensor)), None)
     if ref is None:

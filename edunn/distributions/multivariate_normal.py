@@ -52,7 +52,7 @@ class MultivariateNormal(Distribution):
         if matrix.dim() < 2:
             name = ("scale_tril" if scale_tril is not None else
                     "covariance_matrix" if covariance_matrix is not None else "precision_matrix")
-            raise ValueError(f"{name} matrix must be at least two-dimensional, "
+            raise ValueError(f"{'scale_tril matrix' if name == 'scale_tril' else name} must be at least two-dimensional, "
                              "with optional leading batch dimensions")
         batch_shape = edunn.broadcast_shapes(tuple(matrix.shape[:-2]), tuple(loc.shape[:-1]))
         if scale_tril is not None:
