@@ -93,7 +93,7 @@ KL_CASES = [
     ("Exponential", CASES[5][1], CASES[5][1], [_pos(2, 3)], [_pos(2, 3)]),
     ("Laplace", CASES[3][1], CASES[3][1], [rng.normal(size=(2, 3)), _pos(2, 3)], [rng.normal(size=(2, 3)), _pos(2, 3)]),
     ("Uniform", CASES[2][1], CASES[2][1], [np.full((2, 3), -1.0), np.full((2, 3), 2.0)],
-     [np.array([[-1.5, -1.0, -0.5], [-2.0, -1.2, -1.0]]), np.array([[3.0, 4.0, 3.5], [3.0, 3.5, 2.5]])]),
+     [np.array([[-1.5, -1.1, -0.5], [-2.0, -1.2, -1.3]]), np.array([[3.0, 4.0, 3.5], [3.5, 3.5, 2.5]])]),
     ("Poisson", CASES[10][1], CASES[10][1], [_pos(2, 3)], [_pos(2, 3)]),
     ("Geometric", CASES[8][1], CASES[9][1], [rng.uniform(0.1, 0.9, size=(2, 3))], [rng.normal(size=(2, 3))]),
     ("MVN", _mvn("covariance_matrix"), _mvn("scale_tril"), [rng.normal(size=(3,)), _spd_factor(3)],
