@@ -4,7 +4,7 @@ import pytest
 
 import edunn
 from edunn.autograd import gradcheck, gradgradcheck
-from cases import CASES, KL_CASES
+from distribution_cases import CASES, KL_CASES
 
 
 def _leaves(arrays):

@@ -6,7 +6,7 @@ import pytest
 
 import edunn
 from opcheck import assert_close, needs_torch, torch
-from cases import CASES, KL_CASES
+from distribution_cases import CASES, KL_CASES
 
 pytestmark = needs_torch
 
