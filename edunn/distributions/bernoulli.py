@@ -57,16 +57,16 @@ class _BinaryParams(Distribution):
     def probs(self):
         return logits_to_probs(self.logits, is_binary=True)
 
-    @property
-    def param_shape(self):
-        return self._param.size()
-
 
 class Bernoulli(_BinaryParams):
     """``P(x = 1) = probs``: ``log p(x) = x log(p) + (1 - x) log(1 - p)``, computed from logits
     as ``-binary_cross_entropy_with_logits(logits, x)``."""
     support = constraints.boolean
     has_enumerate_support = True
+
+    @property
+    def param_shape(self):
+        return self._param.size()
 
     @property
     def mean(self):
@@ -181,6 +181,10 @@ class Binomial(_BinaryParams):
         new = self._get_checked_instance(Binomial, _instance)
         new.total_count = self.total_count.expand(tuple(batch_shape))
         return _BinaryParams.expand(self, batch_shape, _instance=new)
+
+    @property
+    def param_shape(self):
+        return self._param.size()
 
     @property
     def support(self):

@@ -128,6 +128,10 @@ class Distribution:
     def entropy(self) -> edunn.Tensor:
         raise NotImplementedError
 
+    def enumerate_support(self, expand: bool = True) -> edunn.Tensor:
+        """Every value of a discrete support, along a new leading dim (``has_enumerate_support``)."""
+        raise NotImplementedError
+
     def perplexity(self) -> edunn.Tensor:
         return edunn.exp(self.entropy())
 

@@ -82,5 +82,10 @@ class Independent(Distribution):
         entropy = self.base_dist.entropy()
         return sum_rightmost(entropy, self.reinterpreted_batch_ndims)
 
+    def enumerate_support(self, expand: bool = True) -> edunn.Tensor:
+        if self.reinterpreted_batch_ndims > 0:
+            raise NotImplementedError("Enumeration over cartesian product is not implemented")
+        return self.base_dist.enumerate_support(expand=expand)
+
     def __repr__(self):
         return f"{self.__class__.__name__}({self.base_dist}, {self.reinterpreted_batch_ndims})"
