@@ -13,5 +13,7 @@ from .rmsprop import *  # noqa: F401,F403
 from .rprop import *  # noqa: F401,F403
 from .asgd import *  # noqa: F401,F403
 from .lbfgs import *  # noqa: F401,F403
+from .adafactor import *  # noqa: F401,F403
+from .muon import *  # noqa: F401,F403
 from . import lr_scheduler  # noqa: F401
 from . import swa_utils  # noqa: F401
