@@ -15,6 +15,7 @@ Lesson 02 builds this file.
 """
 from __future__ import annotations
 
+import itertools
 import sys
 
 from typing import Any, Sequence
@@ -138,6 +139,8 @@ def run_backward(roots: Sequence[Any], root_grads: Sequence[Any], retain_graph: 
     captured: dict = {}
     callbacks: list = []        # queue_callback() adds here; run once the graph is done
     _final_callbacks.append(callbacks)
+    _graph_tasks.append(_GraphTask(next(_task_ids), deps, leaf_edges, useful, wanted_leaves,
+                                   inputs is None))
     ready = [n for n in start_nodes if deps[n] == 0]
     pop, push = ready.pop, ready.append
     get_buffer, pop_buffer = node_buffers.get, node_buffers.pop
@@ -228,6 +231,7 @@ def run_backward(roots: Sequence[Any], root_grads: Sequence[Any], retain_graph: 
     finally:
         _state.enabled = prev_mode
         _final_callbacks.pop()
+        _graph_tasks.pop()
     while callbacks:
         callbacks.pop(0)()
 
@@ -245,6 +249,44 @@ def run_backward(roots: Sequence[Any], root_grads: Sequence[Any], retain_graph: 
 
 
 _final_callbacks: list = []     # one list per running backward (a hook may start another one)
+
+
+class _GraphTask:
+    """What hooks may ask about the backward pass running now (PyTorch's ``GraphTask``): its id,
+    which nodes and leaves it will reach, and whether it is a plain ``backward()``."""
+
+    __slots__ = ("id", "deps", "leaf_edges", "useful", "wanted_leaves", "plain")
+
+    def __init__(self, id, deps, leaf_edges, useful, wanted_leaves, plain):
+        self.id, self.deps, self.leaf_edges, self.useful = id, deps, leaf_edges, useful
+        self.wanted_leaves, self.plain = wanted_leaves, plain
+
+
+_graph_tasks: list = []         # the running backward passes, innermost last
+_task_ids = itertools.count()
+
+
+def current_graph_task_id() -> int:
+    """The id of the running backward pass, -1 outside one (``torch._C._current_graph_task_id``)."""
+    return _graph_tasks[-1].id if _graph_tasks else -1
+
+
+def is_checkpoint_valid() -> bool:
+    """False inside ``autograd.grad`` or ``backward(inputs=...)``: reentrant checkpointing cannot
+    run its inner backward there (``torch.autograd._is_checkpoint_valid``)."""
+    return _graph_tasks[-1].plain if _graph_tasks else True
+
+
+def will_engine_execute_node(node: Any) -> bool:
+    """Whether the running backward pass will run ``node`` (a ``Function`` node or a leaf's
+    ``AccumulateGrad``), as ``torch._C._will_engine_execute_node``."""
+    if not _graph_tasks:
+        raise RuntimeError("_will_engine_execute_node should only be called during the backward pass")
+    task = _graph_tasks[-1]
+    if isinstance(node, Function):
+        return node in task.deps and (task.useful is None or node in task.useful)
+    key = id(node.variable)
+    return key in task.leaf_edges and (task.useful is None or key in task.wanted_leaves)
 
 
 def queue_callback(callback) -> None:

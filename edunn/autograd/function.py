@@ -65,6 +65,12 @@ def _same_device_args(args: tuple, Tensor: type, exc: Exception) -> tuple | None
                        f"devices, {devices[0]} and {devices[1]}!") from exc
 _FLOAT_ARRAY_DTYPES = frozenset(d.np for d in backend.ALL_DTYPES if d.is_floating_point)
 
+# Saved-tensor hooks (``autograd/graph.py``): a stack of ``(pack_hook, unpack_hook)`` pairs, the
+# innermost last.  Empty (the usual case) means saving costs nothing extra.  ``_hooks_disabled``
+# holds the error message of ``disable_saved_tensors_hooks`` while hooks are disabled.
+_saved_hooks: list = []
+_hooks_disabled: list = [None]
+
 
 class _OutputRef:
     """A saved output of the node itself.  Saving the output tensor object would make a reference
@@ -103,7 +109,9 @@ class Function:
     _materialize_grads = True
     _trace: Any = None          # forward stack, recorded when anomaly detection is on
     _is_view = False            # class flag: output shares memory (and version) with input 0
-    _saved_arrays = False       # save_for_backward got arrays (perhaps the output itself)
+    _saved_arrays = False       # saved entries to revisit once the outputs exist: arrays (perhaps
+                                # the output itself) or, under saved-tensor hooks, anything saved
+    _pack_hooks: Any = None     # the (pack, unpack) pair active when save_for_backward ran
     _not_recorded = False       # set by apply when no graph is recorded for this call
 
     # ------------------------------------------------------------------ the two methods to write
@@ -187,6 +195,8 @@ class Function:
             t.grad_fn = ctx
             if ctx._saved_arrays:
                 ctx._saved = tuple(_mark_outputs(e, (t,)) for e in ctx._saved)
+                if ctx._pack_hooks is not None:
+                    _pack_saved(ctx, (t,))
             if _state.anomaly:
                 ctx._trace = traceback.format_stack()[:-1]
             return t
@@ -209,6 +219,8 @@ class Function:
             o._output_nr = nr
         if ctx._saved:
             ctx._saved = tuple(_mark_outputs(e, outputs) for e in ctx._saved)
+            if ctx._pack_hooks is not None:
+                _pack_saved(ctx, outputs)
         if _state.anomaly:
             ctx._trace = traceback.format_stack()[:-1]
         return outputs[0] if single else outputs
@@ -234,6 +246,8 @@ class Function:
                 if t is not None and t.__class__ not in _NUMBERS:
                     self._saved_arrays = True
         self._saved = tuple(saved)
+        if _saved_hooks or _hooks_disabled[0] is not None:
+            _take_hooks(self)
 
     @property
     def saved_tensors(self) -> tuple:
@@ -248,7 +262,9 @@ class Function:
         Tensor = _tensor_mod.Tensor
         out = []
         for obj, version in saved:
-            if obj.__class__ is _OutputRef:
+            if obj.__class__ is _Packed:
+                out.append(obj.unpack())
+            elif obj.__class__ is _OutputRef:
                 if obj.counter is not None and obj.counter[0] != obj.version:
                     raise RuntimeError(
                         "one of the variables needed for gradient computation has been modified by "
@@ -298,6 +314,14 @@ class Function:
                 out.append((AccumulateGrad(edge[0]), 0))
         return tuple(out)
 
+    @property
+    def metadata(self) -> dict:
+        """A dict the user may fill, kept with the node (``torch.autograd.graph.Node.metadata``)."""
+        md = self.__dict__.get("_metadata")
+        if md is None:
+            md = self.__dict__["_metadata"] = {}
+        return md
+
     def register_hook(self, fn):
         """``fn(grad_inputs, grad_outputs)`` runs after this node's backward; may return new
         ``grad_inputs``."""
@@ -332,6 +356,37 @@ class AccumulateGrad:
 
     def name(self) -> str:
         return "AccumulateGrad"
+
+    @property
+    def metadata(self) -> dict:
+        """One dict per leaf, however many times this wrapper is made (PyTorch keeps one node)."""
+        d = self.variable.__dict__
+        if "_grad_acc_metadata" not in d:
+            d["_grad_acc_metadata"] = {}
+        return d["_grad_acc_metadata"]
+
+    def register_prehook(self, fn):
+        """``fn(grad_outputs)`` before the gradient is accumulated: ``grad_outputs`` is the
+        one-tuple ``(grad,)``; a returned tuple replaces it (a tensor hook on the leaf)."""
+        def hook(grad):
+            res = fn((grad,))
+            return None if res is None else res[0]
+        return self.variable.register_hook(hook)
+
+    def register_hook(self, fn):
+        """``fn(grad_inputs, grad_outputs)`` once the gradient is accumulated: an
+        ``AccumulateGrad`` has no inputs, so ``grad_inputs`` is ``()`` and the result is ignored."""
+        from .graph import _MultiHandle
+        seen: list = []
+
+        def remember(grad):
+            seen.append(grad)
+
+        def post(_leaf):
+            while seen:
+                fn((), (seen.pop(0),))
+        return _MultiHandle((self.variable.register_hook(remember),
+                             self.variable.register_post_accumulate_grad_hook(post)))
 
     def __repr__(self) -> str:
         return f"<AccumulateGrad object at {hex(id(self))}>"
@@ -386,6 +441,64 @@ def _wrap_output(o: Any, args: tuple, kwargs: dict, cls: type, nr: int) -> Any:
         else:
             t._base, t._view_chain = src._base, src._view_chain + step
     return t
+
+
+class _Packed:
+    """A saved entry as a saved-tensor pack hook turned it: the hook's result and the unpack hook
+    that turns it back into a tensor when ``saved_tensors`` is read.  As in PyTorch, no version
+    check is made on it: what the hooks keep is their business (``allow_mutation_on_saved_tensors``
+    relies on this)."""
+
+    __slots__ = ("packed", "unpack_hook")
+
+    def __init__(self, packed: Any, unpack_hook: Any):
+        self.packed, self.unpack_hook = packed, unpack_hook
+
+    def unpack(self) -> Any:
+        t = self.unpack_hook(self.packed)
+        if not isinstance(t, _tensor_mod.Tensor):
+            raise TypeError("Output of saved tensor unpack_hook expected to be a Tensor but got "
+                            f"result of type {type(t).__name__}")
+        return t
+
+
+def _take_hooks(ctx: Function) -> None:
+    """``save_for_backward`` under saved-tensor hooks: remember the innermost pair, to apply once
+    the outputs exist (a saved output is handed to the hook as the output tensor itself)."""
+    if not _saved_hooks:
+        return
+    if _hooks_disabled[0] is not None:
+        raise RuntimeError(_hooks_disabled[0])
+    ctx._pack_hooks = _saved_hooks[-1]
+    ctx._saved_arrays = True  # so that apply's fast path looks at the saved entries again
+
+
+def _pack_saved(ctx: Function, outputs: tuple) -> None:
+    """Replace every saved tensor (an input, an output, or an array a built-in op saved) by what
+    the pack hook returns.  Numbers and ``None`` are not tensors and stay as they are.  The hook
+    runs with the hooks switched off, as in PyTorch, so that the ops it calls save plainly."""
+    pack, unpack = ctx._pack_hooks
+    ctx._pack_hooks = None
+    Tensor = _tensor_mod.Tensor
+    hooks = _saved_hooks[:]
+    _saved_hooks.clear()
+    try:
+        saved = []
+        for entry in ctx._saved:
+            obj = entry[0]
+            if obj is None or obj.__class__ in _NUMBERS:
+                saved.append(entry)
+                continue
+            if obj.__class__ is _OutputRef:
+                t = outputs[obj.nr]
+            elif isinstance(obj, Tensor):
+                t = obj
+            else:
+                t = Tensor._make(obj if hasattr(obj, "__setitem__") else backend.as_ndarray(obj))
+            saved.append((_Packed(pack(t), unpack), None))
+    finally:
+        _saved_hooks[:] = hooks
+    ctx._saved = tuple(saved)
 
 
 def _mark_outputs(entry: tuple, outputs: tuple) -> Any:

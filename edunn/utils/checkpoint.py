@@ -1,0 +1,575 @@
+"""``edunn.utils.checkpoint``: activation checkpointing (PyTorch's ``torch.utils.checkpoint``).
+
+Backward needs the activations of the forward pass: every op saves what its derivative reads
+(``Mul`` its two inputs, ``Exp`` its output ...), and all of it stays in memory until backward.
+Checkpointing a block ``y = f(x)`` trades compute for memory: only ``x`` (and ``f``) are kept,
+and in backward ``f`` is run a second time to get the activations back.  For a network of ``n``
+blocks this keeps ``n`` block inputs instead of every activation.
+
+Two implementations, as in PyTorch:
+
+* **reentrant** (``use_reentrant=True``, :class:`CheckpointFunction`): the block runs under
+  ``no_grad`` inside one ``Function``; its ``backward`` re-runs the block with grad enabled and
+  calls ``autograd.backward`` on it -- a backward pass inside the backward pass ("reentrant").
+  Gradients reach the block's parameters through that inner pass.  It cannot be used with
+  ``autograd.grad`` or ``backward(inputs=...)``.
+* **non-reentrant** (``use_reentrant=False``): the block runs normally, recording its graph,
+  but under :class:`~edunn.autograd.graph.saved_tensors_hooks` whose pack hook keeps an empty
+  *holder* instead of each saved tensor.  The first time backward unpacks one of them the block
+  is re-run from its saved inputs under a second hook that fills the holders (and, with
+  ``early_stop``, stops the re-run by an exception as soon as all are filled).  Works with
+  ``grad``, keyword arguments and nested checkpoints.
+
+Randomness: with ``preserve_rng_state=True`` (the default) the CPU generator's state, and that
+of each GPU an input lives on, is stored before the forward and restored for the re-run, so
+dropout draws the same mask twice; the surrounding random stream is left where it was.
+
+Selective activation checkpointing (``CheckpointPolicy``, ``SelectiveCheckpointContext``,
+``create_selective_checkpoint_contexts``) needs a hook on every op's dispatch, which edunn does
+not have; those names are not provided.
+"""
+from __future__ import annotations
+
+import contextlib
+import traceback
+import uuid
+import warnings
+import weakref
+from collections import defaultdict
+from typing import Any, Callable, ContextManager, Iterable, Tuple
+
+from ..autograd import engine as _engine
+from ..autograd import function as _function
+from ..autograd.function import Function
+from ..autograd.grad_mode import enable_grad, is_grad_enabled, no_grad
+from ..autograd.graph import saved_tensors_hooks
+from ..tensor import Tensor
+from ._checkpoint_rng import (DefaultDeviceType, _infer_device_type, _RngStash, get_device_states,
+                              set_device_states)
+
+__all__ = ["checkpoint", "checkpoint_sequential", "CheckpointError", "CheckpointFunction",
+           "check_backward_validity", "detach_variable", "get_device_states", "set_device_states",
+           "noop_context_fn", "set_checkpoint_early_stop", "DefaultDeviceType",
+           "set_checkpoint_debug_enabled"]
+
+_DEFAULT_DETERMINISM_MODE = "default"
+_checkpoint_debug_enabled: "bool | None" = None
+
+
+@contextlib.contextmanager
+def set_checkpoint_debug_enabled(enabled: "bool | None"):
+    """Context manager overriding every checkpoint's ``debug`` flag (``None``: defer to it)."""
+    global _checkpoint_debug_enabled
+    try:
+        prev = _checkpoint_debug_enabled
+        _checkpoint_debug_enabled = enabled
+        yield
+    finally:
+        _checkpoint_debug_enabled = prev
+
+
+def detach_variable(inputs: Tuple[Any, ...]) -> Tuple[Tensor, ...]:
+    """Each tensor of the tuple ``inputs`` detached, keeping its ``requires_grad`` (a new leaf);
+    other values as they are."""
+    if not isinstance(inputs, tuple):
+        raise RuntimeError("Only tuple of tensors is supported. Got Unsupported input type: "
+                           f"{type(inputs).__name__}")
+    out = []
+    for inp in inputs:
+        if not isinstance(inp, Tensor):
+            out.append(inp)
+            continue
+        x = inp.detach()
+        x.requires_grad = inp.requires_grad
+        out.append(x)
+    return tuple(out)
+
+
+def check_backward_validity(inputs: Iterable[Any]) -> None:
+    """Warn when no tensor of ``inputs`` requires grad: a reentrant checkpoint then records
+    nothing, and the block's parameters get no gradient."""
+    if not any(inp.requires_grad for inp in inputs if isinstance(inp, Tensor)):
+        warnings.warn("None of the inputs have requires_grad=True. Gradients will be None",
+                      stacklevel=2)
+
+
+# ----------------------------------------------------------------------------------------------
+# reentrant checkpoint
+# ----------------------------------------------------------------------------------------------
+class CheckpointFunction(Function):
+    """The reentrant checkpoint: one node for the whole block.  ``forward`` runs the block under
+    ``no_grad`` and saves only its inputs; ``backward`` re-runs it with grad enabled (same random
+    state) and backpropagates through that fresh graph with an inner ``autograd.backward``."""
+
+    @staticmethod
+    def forward(ctx, run_function, preserve_rng_state, *args):
+        check_backward_validity(args)
+        ctx.run_function = run_function
+        ctx.preserve_rng_state = preserve_rng_state
+        ctx.device_type = _infer_device_type(*args)
+        ctx.rng = _RngStash(preserve_rng_state, ctx.device_type, args)
+        # non-tensor inputs kept on ctx, a None placeholder for each tensor (filled in backward)
+        ctx.inputs = []
+        ctx.tensor_indices = []
+        tensor_inputs = []
+        for i, arg in enumerate(args):
+            if isinstance(arg, Tensor):
+                tensor_inputs.append(arg)
+                ctx.tensor_indices.append(i)
+                ctx.inputs.append(None)
+            else:
+                ctx.inputs.append(arg)
+        ctx.save_for_backward(*tensor_inputs)
+        with no_grad():
+            outputs = run_function(*args)
+        return outputs
+
+    @staticmethod
+    def backward(ctx, *args):
+        from ..autograd import backward as _backward
+        if not _engine.is_checkpoint_valid():
+            raise RuntimeError(
+                "When use_reentrant=True, torch.utils.checkpoint is incompatible"
+                " with .grad() or passing an `inputs` parameter to .backward()."
+                " To resolve this error, you can either set use_reentrant=False,"
+                " or call .backward() without passing the `inputs` argument.")
+        inputs = list(ctx.inputs)
+        tensors = ctx.saved_tensors
+        for i, idx in enumerate(ctx.tensor_indices):
+            inputs[idx] = tensors[i]
+        with ctx.rng.restored():
+            detached_inputs = detach_variable(tuple(inputs))
+            with enable_grad():
+                outputs = ctx.run_function(*detached_inputs)
+        if isinstance(outputs, Tensor):
+            outputs = (outputs,)
+        outputs_with_grad, args_with_grad = [], []
+        for i in range(len(outputs)):
+            if isinstance(outputs[i], Tensor) and outputs[i].requires_grad:
+                outputs_with_grad.append(outputs[i])
+                args_with_grad.append(args[i])
+        if len(outputs_with_grad) == 0:
+            raise RuntimeError("none of output has requires_grad=True, this checkpoint() is not necessary")
+        _backward(outputs_with_grad, args_with_grad)
+        grads = tuple(inp.grad if isinstance(inp, Tensor) else None for inp in detached_inputs)
+        return (None, None) + grads
+
+
+def noop_context_fn():
+    """The default ``context_fn``: two do-nothing context managers."""
+    return contextlib.nullcontext(), contextlib.nullcontext()
+
+
+def checkpoint(function, *args, use_reentrant: "bool | None" = None,
+               context_fn: Callable[[], Tuple[ContextManager, ContextManager]] = noop_context_fn,
+               determinism_check: str = _DEFAULT_DETERMINISM_MODE, debug: bool = False,
+               early_stop: bool = True, **kwargs):
+    """Run ``function(*args, **kwargs)`` without keeping its activations; they are recomputed
+    in backward.
+
+    ``use_reentrant`` should be passed: left out, it warns and uses the reentrant variant
+    (PyTorch 2.13's behaviour; ``False`` is recommended).  ``preserve_rng_state`` (keyword,
+    default True) replays the random state in the re-run.  Non-reentrant only: ``context_fn``
+    returns two context managers, for the forward and for the re-run; ``determinism_check``
+    (``"default"``: the re-run must save tensors of the same shapes, dtypes and devices, or
+    ``"none"``); ``debug`` adds the saving sites of both runs to such an error; ``early_stop``
+    stops the re-run once everything needed is recomputed (overridden by
+    :func:`set_checkpoint_early_stop`).  Returns the output of ``function``.
+    """
+    if use_reentrant is None:
+        warnings.warn(
+            "torch.utils.checkpoint: the use_reentrant parameter should be "
+            "passed explicitly. Starting in PyTorch 2.9, calling checkpoint "
+            "without use_reentrant will raise an exception. use_reentrant=False is "
+            "recommended, but if you need to preserve the current default "
+            "behavior, you can pass use_reentrant=True. Refer to docs for more "
+            "details on the differences between the two variants.", stacklevel=2)
+        use_reentrant = True
+    preserve = kwargs.pop("preserve_rng_state", True)
+    if kwargs and use_reentrant:
+        raise ValueError("Unexpected keyword arguments: " + ",".join(arg for arg in kwargs))
+    if use_reentrant:
+        if context_fn is not noop_context_fn or debug is not False:
+            raise ValueError("Passing `context_fn` or `debug` is only supported when use_reentrant=False.")
+        return CheckpointFunction.apply(function, preserve, *args)
+    gen = _checkpoint_without_reentrant_generator(
+        function, preserve, context_fn, determinism_check, debug, early_stop, *args, **kwargs)
+    next(gen)  # pre-forward
+    try:
+        ret = function(*args, **kwargs)
+    except BaseException as e:
+        try:
+            gen.throw(e)
+        except StopIteration as stop:
+            raise RuntimeError(
+                "torch.utils.checkpoint: the forward context provided by "
+                "context_fn suppressed an exception raised during the "
+                "checkpointed forward. This is not supported because "
+                "checkpoint cannot return a value for a failed forward.") from stop
+        raise
+    try:
+        next(gen)  # post-forward
+    except StopIteration:
+        return ret
+    raise AssertionError("torch.utils.checkpoint: expected context_fn generator to yield "
+                         "exactly twice, but it yielded more than twice.")
+
+
+def checkpoint_sequential(functions, segments, input, use_reentrant=None, **kwargs):
+    """Run a ``Sequential`` (or a list of modules/functions) in ``segments`` chunks, each but the
+    last checkpointed: only the chunks' inputs are kept.  ``input`` is one tensor, passed from
+    function to function.  ``preserve_rng_state`` as in :func:`checkpoint`."""
+    if use_reentrant is None:
+        warnings.warn(
+            "torch.utils.checkpoint.checkpoint_sequential: the use_reentrant "
+            "parameter should be passed explicitly. "
+            "In version 2.9 we will raise an exception if use_reentrant "
+            "is not passed. use_reentrant=False is "
+            "recommended, but if you need to preserve the current default "
+            "behavior, you can pass use_reentrant=True. Refer to docs for more "
+            "details on the differences between the two variants.", stacklevel=2)
+        use_reentrant = True
+    preserve = kwargs.pop("preserve_rng_state", True)
+    if kwargs:
+        raise ValueError("Unexpected keyword arguments: " + ",".join(arg for arg in kwargs))
+
+    def run_function(start, end, functions):
+        def forward(input):
+            for j in range(start, end + 1):
+                input = functions[j](input)
+            return input
+        return forward
+
+    from ..nn import Sequential
+    if isinstance(functions, Sequential):
+        functions = list(functions.children())
+    segment_size = len(functions) // segments
+    end = -1  # the last chunk is run normally: its output's graph is needed right away
+    for start in range(0, segment_size * (segments - 1), segment_size):
+        end = start + segment_size - 1
+        input = checkpoint(run_function(start, end, functions), input,
+                           use_reentrant=use_reentrant, preserve_rng_state=preserve)
+    return run_function(end + 1, len(functions) - 1, functions)(input)
+
+
+_enable_checkpoint_early_stop: "bool | None" = None
+
+
+@contextlib.contextmanager
+def set_checkpoint_early_stop(enable: bool):
+    """Context manager: whether non-reentrant checkpoints made inside it stop their re-run as
+    soon as every needed tensor is recomputed (overrides ``early_stop``).  Only the forward
+    needs to run inside it."""
+    global _enable_checkpoint_early_stop
+    try:
+        prev = _enable_checkpoint_early_stop
+        _enable_checkpoint_early_stop = enable
+        yield
+    finally:
+        _enable_checkpoint_early_stop = prev
+
+
+class CheckpointError(RuntimeError):
+    """The re-run of a non-reentrant checkpoint did not save what the forward saved."""
+
+
+
+# ----------------------------------------------------------------------------------------------
+# non-reentrant checkpoint (PyTorch's "Nestable Checkpoint" note, rules 1-6, in short):
+# saved tensors belong to the innermost checkpoint; a checkpoint's inputs are saved through its
+# parent's hooks, so recomputing an inner one first recomputes the outer ones; recomputed
+# tensors live in one dict per backward pass (graph task) and are dropped as they are unpacked.
+# ----------------------------------------------------------------------------------------------
+class _Handle:
+    pass
+
+
+class _Holder:
+    """What the graph keeps instead of a saved tensor: per backward pass, the key under which
+    the recomputed tensor is found."""
+
+    def __init__(self) -> None:
+        self.handles: dict = {}
+
+
+class _SavedInput:
+    """A checkpoint's input, saved as an op saves a tensor: through the saved-tensor hooks
+    active at that time (an enclosing checkpoint's), or with its version, so that changing it in
+    place before backward is an error."""
+
+    def __init__(self, t: Tensor) -> None:
+        self.hooks = _function._saved_hooks[-1] if _function._saved_hooks else None
+        if self.hooks is None:
+            self.value, self.version = t, t._version
+        else:
+            stack = _function._saved_hooks[:]
+            _function._saved_hooks.clear()
+            try:
+                self.value = self.hooks[0](t)
+            finally:
+                _function._saved_hooks[:] = stack
+
+    def unpack(self) -> Tensor:
+        if self.hooks is not None:
+            return _function._Packed(self.value, self.hooks[1]).unpack()
+        if self.value._version != self.version:
+            raise RuntimeError(
+                "one of the variables needed for gradient computation has been modified by an "
+                f"inplace operation: [{self.value.type()} {list(self.value.shape)}] is at version "
+                f"{self.value._version}; expected version {self.version} instead. Hint: clone "
+                "the tensor before modifying it in place.")
+        return self.value
+
+
+def _internal_assert(cond: bool) -> None:
+    if not cond:
+        raise AssertionError("Something went unexpectedly wrong in activation checkpoint. "
+                             "Please report this bug by filing an issue to PyTorch.")
+
+
+class _CheckpointFrame:
+    def __init__(self, recompute_fn, early_stop, unpack_error_cb, metadata_fn) -> None:
+        self.recompute_fn = recompute_fn
+        self.saved_args: list = []
+        self.weak_holders: list = []
+        self.recomputed: dict = defaultdict(weakref.WeakKeyDictionary)  # gid -> {handle: tensor}
+        self.recomp_counter: dict = defaultdict(int)
+        self.is_recomputed: dict = defaultdict(bool)
+        self.early_stop = early_stop
+        self.metadata_fn = metadata_fn
+        self.unpack_error_cb = unpack_error_cb
+        self.x_metadatas: list = []
+        self.forward_completed = False
+        self.ignore_saved_mismatch = False
+        self.observers: list = []  # debug=True: called with (phase, tensor) at every save
+
+    def save_inputs(self, *args) -> None:
+        self.saved_args = [_SavedInput(a) if isinstance(a, Tensor) else a for a in args]
+
+    def get_inputs(self) -> list:
+        return [a.unpack() if isinstance(a, _SavedInput) else a for a in self.saved_args]
+
+    def check_recomputed_tensors_match(self, gid) -> None:
+        if self.ignore_saved_mismatch:
+            return
+        if not len(self.weak_holders) == self.recomp_counter[gid]:
+            raise CheckpointError(
+                "torch.utils.checkpoint: A different number of tensors was saved "
+                "during the original forward and recomputation.\n"
+                f"Number of tensors saved during forward: {len(self.weak_holders)}\n"
+                f"Number of tensors saved during recomputation: {self.recomp_counter[gid]}.\n"
+                f"{_debug_tip_msg}")
+        different = []
+        for idx, weak_holder in enumerate(self.weak_holders):
+            holder = weak_holder()
+            if holder is None:  # freed by a backward inside the forward
+                continue
+            _internal_assert(gid in holder.handles and holder.handles[gid] is not None)
+            x_meta = self.x_metadatas[idx]
+            recomputed_meta = self.metadata_fn(self.recomputed[gid][holder.handles[gid]])
+            if x_meta != recomputed_meta:
+                different.append((idx, x_meta, recomputed_meta))
+        if different:
+            mismatched = "".join(f"tensor at position {idx}:\nsaved metadata: {a}\n"
+                                 f"recomputed metadata: {b}\n" for idx, a, b in different)
+            raise CheckpointError(
+                "torch.utils.checkpoint: Recomputed values for the following tensors "
+                f"have different metadata than during the forward pass.\n{mismatched}.\n"
+                f"{_debug_tip_msg}")
+
+
+_debug_tip_msg = """
+Tip: To see a more detailed error message, either pass `debug=True` to
+`torch.utils.checkpoint.checkpoint(...)` or wrap the code block
+with `with torch.utils.checkpoint.set_checkpoint_debug_enabled(True):` to
+enable checkpoint-debug mode globally.
+"""
+
+
+def _get_debug_context_and_cb():
+    """``debug=True``: record where every tensor was saved (the Python stack and the tensor's
+    metadata) in the forward and in the re-run, and print both logs with the error.  PyTorch logs
+    every ATen op through a dispatch mode; edunn logs the saves, which is what has to match."""
+    logs: dict = {"original": [], "recompute": []}
+    current: list = [None]
+
+    def observer(x: Tensor) -> None:
+        if current[0] is not None:
+            logs[current[0]].append((_default_meta_extractor(x), traceback.format_stack()[:-3]))
+
+    @contextlib.contextmanager
+    def phase(name: str):
+        prev, current[0] = current[0], name
+        logs[name].clear()
+        _observers.append(observer)
+        try:
+            yield
+        finally:
+            _observers.remove(observer)
+            current[0] = prev
+
+    def unpack_error_cb(e: CheckpointError):
+        def dump(label: str) -> str:
+            entries = logs[label]
+            return "".join(f"saved tensor {meta}   ({i + 1} of {len(entries)} in {label})\n"
+                           + "".join(tb) + "\n" for i, (meta, tb) in enumerate(entries))
+        raise CheckpointError(
+            "An error happened while unpacking tensors; dumping logs of latest computation\n"
+            "because you passed `debug=True` to `torch.utils.checkpoint.checkpoint()`.\n\n"
+            "1. Tensors saved (and where) in the original forward:\n\n" + dump("original")
+            + "\n2. Tensors saved (and where) during recomputation:\n\n" + dump("recompute")
+            + "\nERROR: Detected non-determinism while running activation checkpointing\n"
+            + str(e)) from e
+
+    def context_fn():
+        return phase("original"), phase("recompute")
+    return context_fn, unpack_error_cb
+
+
+_observers: list = []
+
+
+def _default_meta_extractor(x: Tensor) -> dict:
+    return {"shape": x.shape, "dtype": x.dtype, "device": x.device}
+
+
+_allowed_determinism_checks_to_fns = {
+    _DEFAULT_DETERMINISM_MODE: _default_meta_extractor,
+    "none": lambda _: None,
+}
+
+
+class _StopRecomputationError(Exception):
+    pass
+
+
+class _recomputation_hook(saved_tensors_hooks):
+    """Active during a re-run: each tensor the block saves goes into the holder of the tensor
+    saved at the same position in the forward."""
+
+    def __init__(self, target_frame_ref, gid) -> None:
+        def pack_hook(x):
+            for obs in _observers:
+                obs(x)
+            x = x.detach() if x.requires_grad else x
+            target_frame = target_frame_ref()
+            _internal_assert(target_frame is not None)
+            recomp_idx = target_frame.recomp_counter[gid]
+            target_frame.recomp_counter[gid] += 1
+            if recomp_idx >= len(target_frame.weak_holders):
+                _internal_assert(not target_frame.early_stop)
+                if not target_frame.forward_completed:  # a backward inside the forward
+                    target_frame.ignore_saved_mismatch = True
+                    return x
+                raise CheckpointError(
+                    "torch.utils.checkpoint: trying to save more tensors during "
+                    f"recomputation than during the original forward pass.\n{_debug_tip_msg}")
+            holder = target_frame.weak_holders[recomp_idx]()
+            if holder is not None:  # else freed already by a backward inside the forward
+                _internal_assert(holder.handles.get(gid, None) is None)
+                holder.handles[gid] = _Handle()
+                target_frame.recomputed[gid][holder.handles[gid]] = x
+            if target_frame.early_stop and target_frame.recomp_counter[gid] == len(target_frame.weak_holders):
+                raise _StopRecomputationError
+            return x
+
+        super().__init__(pack_hook, lambda x: x)
+
+
+class _checkpoint_hook(saved_tensors_hooks):
+    """Active during the forward: saves an empty holder instead of each tensor; unpacking the
+    first of them in a backward pass re-runs the block."""
+
+    def __init__(self, frame) -> None:
+        def pack_hook(x):
+            for obs in _observers:
+                obs(x)
+            holder = _Holder()
+            frame.weak_holders.append(weakref.ref(holder))
+            if frame.metadata_fn is not None:
+                with no_grad():
+                    frame.x_metadatas.append(frame.metadata_fn(x))
+            return holder
+
+        def unpack_hook(holder):
+            gid = _engine.current_graph_task_id()
+            if gid == -1:  # unpacked outside a backward pass: a key of its own
+                gid = int(uuid.uuid4())
+            if not frame.is_recomputed[gid]:
+                args = frame.get_inputs()
+                try:
+                    with _recomputation_hook(weakref.ref(frame), gid), enable_grad():
+                        frame.recompute_fn(*args)
+                except _StopRecomputationError:
+                    pass
+                frame.is_recomputed[gid] = True
+                frame.check_recomputed_tensors_match(gid)
+            _internal_assert(gid in holder.handles)
+            if holder.handles[gid] is None:
+                raise CheckpointError(
+                    "torch.utils.checkpoint: Unpack is being triggered for a tensor that was already "
+                    "unpacked once. If you are calling ctx.saved_tensors in backward, make sure "
+                    "to do so only once. Otherwise please open an issue with details on your use case.")
+            _internal_assert(holder.handles[gid] in frame.recomputed[gid])
+            ret = frame.recomputed[gid][holder.handles[gid]]
+            holder.handles[gid] = None
+            return ret
+
+        if frame.unpack_error_cb is not None:
+            def unpack_hook_with_error_cb(holder):
+                try:
+                    return unpack_hook(holder)
+                except CheckpointError as e:
+                    frame.unpack_error_cb(e)
+            super().__init__(pack_hook, unpack_hook_with_error_cb)
+        else:
+            super().__init__(pack_hook, unpack_hook)
+
+
+def _checkpoint_without_reentrant_generator(fn, preserve_rng_state=True, context_fn=noop_context_fn,
+                                            determinism_check=_DEFAULT_DETERMINISM_MODE,
+                                            debug=False, early_stop=True, *args, **kwargs):
+    """The non-reentrant checkpoint as a generator: before its first ``yield`` the forward is
+    prepared (random states, hooks), the caller runs ``fn`` at the yield, and after it the hooks
+    are removed."""
+    unpack_error_cb = None
+    if _checkpoint_debug_enabled if _checkpoint_debug_enabled is not None else debug:
+        if context_fn is not noop_context_fn:
+            raise ValueError("debug=True is incompatible with non-default context_fn")
+        context_fn, unpack_error_cb = _get_debug_context_and_cb()
+    if determinism_check in _allowed_determinism_checks_to_fns:
+        metadata_fn = _allowed_determinism_checks_to_fns[determinism_check]
+    else:
+        raise ValueError(
+            f"determinism_check should be one of {list(_allowed_determinism_checks_to_fns.keys())}, "
+            f"but got {determinism_check}")
+    device_type = _infer_device_type(*args)
+    forward_context, recompute_context = context_fn()
+    rng = _RngStash(preserve_rng_state, device_type, args)
+
+    def recompute_fn(*inputs) -> None:
+        with rng.restored(), recompute_context:
+            fn(*inputs, **kwargs)
+
+    new_frame = _CheckpointFrame(
+        recompute_fn,
+        _enable_checkpoint_early_stop if _enable_checkpoint_early_stop is not None else early_stop,
+        unpack_error_cb, metadata_fn)
+    if not is_grad_enabled():
+        yield
+        return
+    new_frame.save_inputs(*args)
+    suppressed = False
+    with _checkpoint_hook(new_frame), forward_context:
+        try:
+            yield
+        except BaseException:
+            suppressed = True
+            raise
+    if suppressed:
+        raise RuntimeError(
+            "torch.utils.checkpoint: the forward context provided by "
+            "context_fn suppressed an exception raised during the "
+            "checkpointed forward. This is not supported because checkpoint "
+            "cannot return a value for a failed forward.")
+    new_frame.forward_completed = True
