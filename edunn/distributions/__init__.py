@@ -19,3 +19,16 @@ from .uniform import Exponential, Uniform
 __all__ = ["Bernoulli", "Binomial", "Categorical", "Cauchy", "Distribution", "Exponential",
            "Geometric", "Independent", "Laplace", "MultivariateNormal", "Normal", "OneHotCategorical",
            "Poisson", "Uniform", "constraints", "kl_divergence", "register_kl"]
+from .exp_family import ExponentialFamily  # noqa: E402
+from .gamma import Chi2, Gamma  # noqa: E402
+from .beta import Beta, Dirichlet  # noqa: E402
+from .student_t import FisherSnedecor, StudentT  # noqa: E402
+from .multinomial import Multinomial, NegativeBinomial  # noqa: E402
+from .mixture_same_family import MixtureSameFamily  # noqa: E402
+from .lowrank_multivariate_normal import LowRankMultivariateNormal  # noqa: E402
+from .von_mises import VonMises  # noqa: E402
+from .wishart import Wishart  # noqa: E402
+from .lkj_cholesky import LKJCholesky  # noqa: E402
+__all__ += ["Beta", "Chi2", "Dirichlet", "ExponentialFamily", "FisherSnedecor", "Gamma", "LKJCholesky",  # noqa: E402
+            "LowRankMultivariateNormal", "MixtureSameFamily", "Multinomial", "NegativeBinomial", "StudentT",
+            "VonMises", "Wishart"]

@@ -11,6 +11,7 @@ import edunn.nn.functional as F
 from . import constraints
 from .distribution import (Distribution, broadcast_all, lazy_property, logits_to_probs,
                            probs_to_logits)
+from .exp_family import ExponentialFamily
 
 __all__ = ["Bernoulli", "Binomial", "Geometric"]
 
@@ -58,11 +59,12 @@ class _BinaryParams(Distribution):
         return logits_to_probs(self.logits, is_binary=True)
 
 
-class Bernoulli(_BinaryParams):
+class Bernoulli(_BinaryParams, ExponentialFamily):
     """``P(x = 1) = probs``: ``log p(x) = x log(p) + (1 - x) log(1 - p)``, computed from logits
     as ``-binary_cross_entropy_with_logits(logits, x)``."""
     support = constraints.boolean
     has_enumerate_support = True
+    _mean_carrier_measure = 0
 
     @property
     def param_shape(self):
@@ -94,6 +96,13 @@ class Bernoulli(_BinaryParams):
 
     def entropy(self):
         return F.binary_cross_entropy_with_logits(self.logits, self.probs, reduction="none")
+
+    @property
+    def _natural_params(self):
+        return (edunn.logit(self.probs),)
+
+    def _log_normalizer(self, x):
+        return edunn.log1p(edunn.exp(x))
 
     def enumerate_support(self, expand: bool = True) -> edunn.Tensor:
         values = edunn.arange(2, dtype=self._param.dtype, device=self._param.device)

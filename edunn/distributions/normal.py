@@ -8,6 +8,7 @@ from typing import Any
 import edunn
 from . import constraints
 from .distribution import Distribution, broadcast_all
+from .exp_family import ExponentialFamily
 
 __all__ = ["Cauchy", "Laplace", "Normal"]
 
@@ -44,8 +45,11 @@ class _LocScale(Distribution):
         return self.loc + self._standard(shape) * self.scale
 
 
-class Normal(_LocScale):
-    """``N(loc, scale^2)``: ``log p(x) = -(x - loc)^2 / (2 scale^2) - log(scale) - log(sqrt(2 pi))``."""
+class Normal(_LocScale, ExponentialFamily):
+    """``N(loc, scale^2)``: ``log p(x) = -(x - loc)^2 / (2 scale^2) - log(scale) - log(sqrt(2 pi))``.
+    As an exponential family: ``theta = (loc / scale^2, -1 / (2 scale^2))``,
+    ``F(theta) = -theta_1^2 / (4 theta_2) + log(-pi / theta_2) / 2``."""
+    _mean_carrier_measure = 0
 
     @property
     def mean(self):
@@ -82,6 +86,13 @@ class Normal(_LocScale):
 
     def entropy(self):
         return 0.5 + 0.5 * math.log(2 * math.pi) + edunn.log(self.scale)
+
+    @property
+    def _natural_params(self):
+        return (self.loc / self.scale.pow(2), -0.5 * self.scale.pow(2).reciprocal())
+
+    def _log_normalizer(self, x, y):
+        return -0.25 * x.pow(2) / y + 0.5 * edunn.log(-math.pi / y)
 
 
 class Laplace(_LocScale):

@@ -8,13 +8,14 @@ from typing import Any
 import edunn
 from . import constraints
 from .distribution import Distribution, broadcast_all
+from .exp_family import ExponentialFamily
 
 __all__ = ["Poisson"]
 
 _CHUNK = 16.0  # each draw is a sum of Poisson(rate / m) draws with rate / m <= _CHUNK
 
 
-class Poisson(Distribution):
+class Poisson(ExponentialFamily):
     """Counts of events at ``rate`` per unit: mean and variance are both ``rate``."""
     arg_constraints = {"rate": constraints.nonnegative}
     support = constraints.nonnegative_integer
@@ -71,3 +72,10 @@ class Poisson(Distribution):
             self._validate_sample(value)
         rate, value = broadcast_all(self.rate, value)
         return value.xlogy(rate) - rate - edunn.lgamma(value + 1)
+
+    @property
+    def _natural_params(self):
+        return (edunn.log(self.rate),)
+
+    def _log_normalizer(self, x):
+        return edunn.exp(x)

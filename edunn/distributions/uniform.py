@@ -8,6 +8,7 @@ from typing import Any
 import edunn
 from . import constraints
 from .distribution import Distribution, broadcast_all
+from .exp_family import ExponentialFamily
 
 __all__ = ["Exponential", "Uniform"]
 
@@ -85,11 +86,12 @@ class Uniform(Distribution):
         return Distribution.__repr__(self)
 
 
-class Exponential(Distribution):
+class Exponential(ExponentialFamily):
     """``Exp(rate)``: ``log p(x) = log(rate) - rate x`` for ``x >= 0``."""
     arg_constraints = {"rate": constraints.positive}
     support = constraints.nonnegative
     has_rsample = True
+    _mean_carrier_measure = 0
 
     def __init__(self, rate: Any, validate_args: bool | None = None):
         (self.rate,) = broadcast_all(rate)
@@ -141,3 +143,10 @@ class Exponential(Distribution):
 
     def entropy(self):
         return 1.0 - edunn.log(self.rate)
+
+    @property
+    def _natural_params(self):
+        return (-self.rate,)
+
+    def _log_normalizer(self, x):
+        return -edunn.log(-x)
