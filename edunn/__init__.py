@@ -49,6 +49,14 @@ from . import distributions  # noqa: E402,F401
 from .nn._top_level import *  # noqa: E402,F401,F403
 from .serialization import save, load  # noqa: E402
 from . import distributed  # noqa: E402,F401  (mpi4py/cupy imported by init_process_group only)
+from . import random, testing, func, amp  # noqa: E402,F401
+from .amp import (autocast, is_autocast_enabled, set_autocast_enabled, get_autocast_dtype,  # noqa: E402,F401
+                  set_autocast_dtype, is_autocast_cpu_enabled, set_autocast_cpu_enabled, get_autocast_cpu_dtype,
+                  set_autocast_cpu_dtype, get_autocast_gpu_dtype, set_autocast_gpu_dtype, is_autocast_ipu_enabled,
+                  set_autocast_ipu_enabled, get_autocast_ipu_dtype, set_autocast_ipu_dtype, is_autocast_xla_enabled,
+                  set_autocast_xla_enabled, get_autocast_xla_dtype, set_autocast_xla_dtype,
+                  is_autocast_cache_enabled, set_autocast_cache_enabled, clear_autocast_cache,
+                  autocast_increment_nesting, autocast_decrement_nesting)
 
 half, float, double = float16, float32, float64
 long, int, short = int64, int32, int16
@@ -86,12 +94,7 @@ def can_cast(from_: dtype, to: dtype) -> "builtins.bool":
     return backend.can_cast_result(from_.np, to.np)
 
 
-def get_rng_state():
-    return backend.default_generator().get_state()
-
-
-def set_rng_state(state) -> None:
-    backend.default_generator().set_state(state)
+from .random import get_rng_state, set_rng_state  # noqa: E402  (one implementation, in random.py)
 
 
 default_generator = backend.default_generator()

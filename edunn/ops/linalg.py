@@ -14,6 +14,7 @@ from ..autograd.function import Function
 from ..tensor import Tensor, wrap_dim
 from ._out import write_out
 from .elementwise import _binary
+from ..amp import _policy as _autocast
 
 __all__ = ['matmul', 'mm', 'bmm', 'mv', 'dot', 'vdot', 'inner', 'outer', 'ger', 'addmm', 'addmv',
            'addbmm', 'baddbmm', 'einsum', 'tensordot', 'trace', 'det', 'inverse', 'cross', 'kron',
@@ -58,6 +59,13 @@ def matmul(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:
     if not isinstance(input, Tensor) or not isinstance(other, Tensor):
         raise TypeError(f"matmul(): argument 'other' must be Tensor, not "
                         f"{type(other if isinstance(input, Tensor) else input).__name__}")
+    if _autocast.active: input, other = _autocast.cast_inputs("matmul", input, other)  # noqa: E701
+    return _matmul(input, other, out)
+
+
+def _matmul(input: Tensor, other: Tensor, out: Any = None) -> Tensor:
+    """``matmul`` without the autocast check, for the ops PyTorch runs as kernels of their own
+    (``mv``, ``dot`` are not autocast on the CPU even though edunn computes them with ``matmul``)."""
     a, b = input._data, other._data
     if a.ndim == 0 or b.ndim == 0:
         raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are {a.ndim}D and {b.ndim}D")
@@ -104,16 +112,18 @@ def _in_out_dtype(out_dtype: Any, *tensors: Tensor) -> tuple:
 def mm(input: Tensor, mat2: Tensor, out_dtype: Any = None, *, out: Any = None) -> Tensor:
     """``input @ mat2`` of two matrices; ``out_dtype=float32`` for float16/bfloat16 inputs
     returns (and accumulates in) float32."""
+    if _autocast.active: input, mat2 = _autocast.cast_inputs("mm", input, mat2)  # noqa: E701
     input, mat2 = _in_out_dtype(out_dtype, input, mat2)
     if input._data.ndim != 2:
         raise RuntimeError(f"self must be a matrix (got a {input._data.ndim}-D tensor of shape {list(input.shape)})")
     if mat2._data.ndim != 2:
         raise RuntimeError(f"mat2 must be a matrix (got a {mat2._data.ndim}-D tensor of shape {list(mat2.shape)})")
-    return write_out(matmul(input, mat2), out)
+    return write_out(_matmul(input, mat2), out)
 
 
 def bmm(input: Tensor, mat2: Tensor, out_dtype: Any = None, *, out: Any = None) -> Tensor:
     """Batched ``input[b] @ mat2[b]``; ``out_dtype`` as in ``mm``."""
+    if _autocast.active: input, mat2 = _autocast.cast_inputs("bmm", input, mat2)  # noqa: E701
     input, mat2 = _in_out_dtype(out_dtype, input, mat2)
     if input._data.ndim != 3:
         raise RuntimeError(f"batch1 must be a 3D tensor (got shape {list(input.shape)})")
@@ -123,21 +133,22 @@ def bmm(input: Tensor, mat2: Tensor, out_dtype: Any = None, *, out: Any = None) 
     if mat2._data.shape[:2] != (b, k):
         raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: [{b}, {k}] but got: "
                            f"[{mat2._data.shape[0]}, {mat2._data.shape[1]}].")
-    return write_out(matmul(input, mat2), out)
+    return write_out(_matmul(input, mat2), out)
 
 
 def mv(input: Tensor, vec: Tensor, *, out: Any = None) -> Tensor:
+    if _autocast.active: input, vec = _autocast.cast_inputs("mv", input, vec)  # noqa: E701
     if input._data.ndim != 2 or vec._data.ndim != 1:
         raise RuntimeError(f"vector + matrix @ vector expected, got {input._data.ndim}, {vec._data.ndim} "
                            f"(shapes {list(input.shape)} and {list(vec.shape)})")
-    return write_out(matmul(input, vec), out)
+    return write_out(_matmul(input, vec), out)
 
 
 def dot(input: Tensor, tensor: Tensor, *, out: Any = None) -> Tensor:
     """``sum_i input_i * tensor_i`` of two 1-D tensors (torch names the second one ``tensor``)."""
     if input._data.ndim != 1 or tensor._data.ndim != 1:
         raise RuntimeError(f"1D tensors expected, but got {input._data.ndim}D and {tensor._data.ndim}D tensors")
-    return write_out(matmul(input, tensor), out)
+    return write_out(_matmul(input, tensor), out)
 
 
 def vdot(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:
@@ -176,23 +187,27 @@ def _scaled_sum(input: Tensor, prod: Tensor, beta: Any, alpha: Any) -> Tensor:
 def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, out_dtype: Any = None, *, beta: Any = 1, alpha: Any = 1,
           out: Any = None) -> Tensor:
     """``beta * input + alpha * (mat1 @ mat2)``; ``out_dtype`` as in ``mm``."""
+    if _autocast.active: input, mat1, mat2 = _autocast.cast_inputs("addmm", input, mat1, mat2)  # noqa: E701
     input, mat1, mat2 = _in_out_dtype(out_dtype, input, mat1, mat2)
     return write_out(_scaled_sum(input, mm(mat1, mat2), beta, alpha), out)
 
 
 def addmv(input: Tensor, mat: Tensor, vec: Tensor, *, beta: Any = 1, alpha: Any = 1, out: Any = None) -> Tensor:
+    if _autocast.active: input, mat, vec = _autocast.cast_inputs("addmv", input, mat, vec)  # noqa: E701
     return write_out(_scaled_sum(input, mv(mat, vec), beta, alpha), out)
 
 
 def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, out_dtype: Any = None, *, beta: Any = 1,
             alpha: Any = 1, out: Any = None) -> Tensor:
     """``beta * input + alpha * (batch1 @ batch2)`` per batch; ``out_dtype`` as in ``mm``."""
+    if _autocast.active: input, batch1, batch2 = _autocast.cast_inputs("baddbmm", input, batch1, batch2)  # noqa: E701
     input, batch1, batch2 = _in_out_dtype(out_dtype, input, batch1, batch2)
     return write_out(_scaled_sum(input, bmm(batch1, batch2), beta, alpha), out)
 
 
 def addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alpha: Any = 1, out: Any = None) -> Tensor:
     """``beta * input + alpha * sum_b (batch1[b] @ batch2[b])``."""
+    if _autocast.active: input, batch1, batch2 = _autocast.cast_inputs("addbmm", input, batch1, batch2)  # noqa: E701
     return write_out(_scaled_sum(input, bmm(batch1, batch2).sum(0), beta, alpha), out)
 
 
@@ -329,6 +344,7 @@ def einsum(equation: str, *operands: Any) -> Tensor:
     ``"ii->i"`` a diagonal, ``"bij,bjk->bik"`` a batched product, ``...`` broadcast dims)."""
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
+    if _autocast.active: operands = _autocast.cast_inputs("einsum", *operands)  # noqa: E701
     subs, out = _parse_einsum(equation, [t._data.shape for t in operands])
     for s, t in zip(subs, operands):
         for c in set(s):
@@ -391,6 +407,7 @@ def kron(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:
 # ----------------------------------------------------------------------------------------------
 def trace(input: Tensor) -> Tensor:
     """Sum of the main diagonal of a 2-D tensor."""
+    if _autocast.active: input, = _autocast.cast_inputs("trace", input)  # noqa: E701
     if input._data.ndim != 2:
         raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {input._data.ndim}")
     return input.diagonal().sum()
@@ -423,6 +440,7 @@ class Inverse(Function):
 
 
 def inverse(input: Tensor, *, out: Any = None) -> Tensor:
+    if _autocast.active: input, = _autocast.cast_inputs("inverse", input)  # noqa: E701
     _check_square(input, "linalg.inv")
     return write_out(Inverse.apply(input), out)
 

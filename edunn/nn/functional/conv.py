@@ -32,6 +32,7 @@ from ...autograd.function import Function
 from ...autograd.grad_mode import is_grad_enabled
 from ...tensor import Tensor
 from ...ops.linalg import matmul
+from ...amp import _policy as _autocast
 from . import _conv_kernels
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
@@ -232,7 +233,8 @@ class ConvNd(Function):
         ctx.geo = geo
         # dW needs the columns; saving them (freed with the graph) avoids a second im2col
         ctx.save_for_backward(x, w, cols if ctx.needs_input_grad[1] else None)
-        return y
+        # ml_dtypes' bfloat16 product comes back as float32 (it accumulates there, as PyTorch)
+        return y if y.dtype == x._data.dtype else y.astype(x._data.dtype)
 
     @staticmethod
     def backward(ctx, grad):
@@ -397,6 +399,7 @@ def _sizes(t: tuple) -> str:
 
 def _conv(name: str, nd: int, input: Tensor, weight: Tensor, bias: Tensor | None, stride: Any,
           padding: Any, dilation: Any, groups: int) -> Tensor:
+    if _autocast.active: input, weight, bias = _autocast.cast_inputs(name, input, weight, bias)  # noqa: E701
     batched = _check_tensors(name, input, weight, bias, nd)
     stride, dilation, groups = _tuple(stride, nd, "stride"), _tuple(dilation, nd, "dilation"), int(groups)
     _check_params(stride, dilation, groups)
@@ -457,6 +460,7 @@ def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
 
 def _conv_transpose(name: str, nd: int, input: Tensor, weight: Tensor, bias: Tensor | None, stride: Any,
                     padding: Any, output_padding: Any, groups: int, dilation: Any) -> Tensor:
+    if _autocast.active: input, weight, bias = _autocast.cast_inputs(name, input, weight, bias)  # noqa: E701
     batched = _check_tensors(name, input, weight, bias, nd)
     if isinstance(padding, str):
         raise TypeError(f"{name}(): argument 'padding' must be tuple of ints, not str")

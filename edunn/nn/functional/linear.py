@@ -17,6 +17,7 @@ from ... import backend
 from ...autograd import grad_mode
 from ...autograd.function import Function
 from ...tensor import Tensor
+from ...amp import _policy as _autocast
 
 __all__ = ["linear", "bilinear"]
 
@@ -57,7 +58,8 @@ class Linear(Function):
                 y = y + bd
         ctx.save_for_backward(x, w)
         ctx.b_shape = None if b is None else b._data.shape
-        return y
+        # ml_dtypes' bfloat16 product comes back as float32 (it accumulates there, as PyTorch)
+        return y if y.dtype == xd.dtype else y.astype(xd.dtype)
 
     @staticmethod
     def backward(ctx, grad):
@@ -116,6 +118,7 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         raise TypeError(f"linear(): argument 'weight' (position 2) must be Tensor, not {type(weight).__name__}")
     if bias is not None and not isinstance(bias, Tensor):
         raise TypeError(f"linear(): argument 'bias' (position 3) must be Tensor, not {type(bias).__name__}")
+    if _autocast.active: input, weight, bias = _autocast.cast_inputs("linear", input, weight, bias)  # noqa: E701
     xd, wd = input._data, weight._data
     if xd.ndim == 0 or wd.ndim == 0:
         raise RuntimeError(f"both arguments to linear need to be at least 1D, but they are {xd.ndim}D "

@@ -28,6 +28,7 @@ from ... import _kernels, backend
 from ...autograd import grad_mode
 from ...autograd.function import Function
 from ...tensor import Tensor
+from ...amp import _policy as _autocast
 from . import _loss_kernels
 from ._loss_common import (_get_reduction, _legacy_get_string, _no_grad_for, _reduce, _reduction,
                            _require_float, _warn_size)
@@ -61,6 +62,7 @@ def l1_loss(input: Tensor, target: Tensor, size_average: bool | None = None,
 
     'mean' with a weight divides by sum(weight).  Shapes: input ``(*)``, target and weight the
     same shape (a target that broadcasts is accepted, with PyTorch's warning).  Lesson 06."""
+    if _autocast.active: input, target, weight = _autocast.cast_inputs("l1_loss", input, target, weight)  # noqa: E501,E701
     _warn_size(input, target)
     reduction = _reduction(size_average, reduce, reduction)
     return _weighted((input - target).abs(), weight, reduction, input, True)
@@ -73,6 +75,7 @@ def mse_loss(input: Tensor, target: Tensor, size_average: bool | None = None,
 
     'mean' with a weight divides by sum(weight).  Shapes: input ``(*)``, target and weight the
     same shape.  Lesson 06."""
+    if _autocast.active: input, target, weight = _autocast.cast_inputs("mse_loss", input, target, weight)  # noqa: E501,E701
     _warn_size(input, target)
     reduction = _reduction(size_average, reduce, reduction)
     if not (input.is_floating_point() or target.is_floating_point()):
@@ -88,6 +91,7 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
     Quadratic near 0, linear (slope ``delta``) beyond: MSE's smoothness with L1's robustness.
     'mean' with a weight is the plain mean of the weighted losses, as in PyTorch.  Shapes:
     input ``(*)``, target and weight the same shape.  Lesson 06."""
+    if _autocast.active: input, target, weight = _autocast.cast_inputs("huber_loss", input, target, weight)  # noqa: E501,E701
     _warn_size(input, target)
     reduction = _get_reduction(reduction)
     if delta <= 0:
@@ -106,6 +110,7 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average: bool | None = No
 
     Huber's loss divided by ``beta``; beta = 0 is the L1 loss.  Shapes: input ``(*)``, target
     the same shape.  Lesson 06."""
+    if _autocast.active: input, target = _autocast.cast_inputs("smooth_l1_loss", input, target)  # noqa: E501,E701
     _warn_size(input, target)
     reduction = _reduction(size_average, reduce, reduction)
     if beta < 0:
@@ -183,6 +188,7 @@ def kl_div(input: Tensor, target: Tensor, size_average: bool | None = None,
 
     'batchmean' (sum / batch size) is the true KL divergence; 'mean' divides by every element
     and warns, as in PyTorch.  Shapes: input ``(*)``, target broadcastable to it.  Lesson 06."""
+    if _autocast.active: input, target = _autocast.cast_inputs("kl_div", input, target)  # noqa: E501,E701
     if not input.is_floating_point() or not target.is_floating_point():
         raise RuntimeError("kl_div: Integral inputs not supported.")
     if size_average is not None or reduce is not None:
@@ -452,6 +458,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
 
     Shapes: input ``(N, C)``, ``(C)`` or ``(N, C, d1, ..., dK)``; target ``(N)``, ``()`` or
     ``(N, d1, ..., dK)`` of int64 in [0, C).  Lesson 06."""
+    if _autocast.active: input, target, weight = _autocast.cast_inputs("nll_loss", input, target, weight)  # noqa: E501,E701
     _check_tensor(input, "input", "nll_loss")
     _check_tensor(target, "target", "nll_loss")
     reduction = _reduction(size_average, reduce, reduction)
@@ -474,6 +481,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
 
     Computed from log-softmax (shift by the maximum), so logits of any size are fine.  Shapes:
     input ``(N, C)``, ``(C)`` or ``(N, C, d1, ..., dK)``.  Lesson 06."""
+    if _autocast.active: input, target, weight = _autocast.cast_inputs("cross_entropy", input, target, weight)  # noqa: E501,E701
     _check_tensor(input, "input", "cross_entropy")
     _check_tensor(target, "target", "cross_entropy")
     reduction = _reduction(size_average, reduce, reduction)
@@ -603,6 +611,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
         l_n = -w_n [ y_n log x_n + (1 - y_n) log(1 - x_n) ],  each log clamped at -100
 
     so x = 0 or 1 give finite losses.  ``weight`` broadcasts to the target's shape.  Lesson 06."""
+    if _autocast.active: input, target, weight = _autocast.cast_inputs("binary_cross_entropy", input, target, weight)  # noqa: E501,E701
     _check_tensor(input, "input", "binary_cross_entropy")
     _check_tensor(target, "target", "binary_cross_entropy")
     reduction = _reduction(size_average, reduce, reduction)
@@ -663,6 +672,7 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
 
     with ``log sigmoid(x) = min(x, 0) - log1p(exp(-|x|))``, finite for any logit.
     ``pos_weight`` (p) weighs the positive term and broadcasts with the target.  Lesson 06."""
+    if _autocast.active: input, target, weight, pos_weight = _autocast.cast_inputs("binary_cross_entropy_with_logits", input, target, weight, pos_weight)  # noqa: E501,E701
     _check_tensor(input, "input", "binary_cross_entropy_with_logits")
     _check_tensor(target, "target", "binary_cross_entropy_with_logits")
     reduction = _reduction(size_average, reduce, reduction)

@@ -1,0 +1,207 @@
+"""The autocast state and the one casting rule every autocast-aware op calls.
+
+What PyTorch does: while ``torch.autocast(device_type)`` is on, a dispatcher layer sits in front
+of each op and, for the ops on a per-device list, casts the op's floating-point tensor arguments
+before the kernel runs:
+
+* "lower precision" ops (matrix products and convolutions, where float16/bfloat16 is fast and
+  the accumulation is done in float32 anyway) run in the autocast dtype;
+* "float32" ops (losses, reductions, exp/log, norms: where a 16-bit result loses too much) run
+  in float32, whatever 16-bit dtype their inputs arrived in;
+* every other op runs in whatever dtype its inputs have (type promotion as usual).
+
+A tensor is *eligible* for a cast only if it is floating point, not float64 (autocast never
+lowers double precision) and on the autocast device.  The casts are ordinary differentiable
+``.to(dtype)`` ops, so gradients flow back into float32 parameters in float32.  Within one
+autocast region the lower-precision copy of a float32 leaf that requires grad (a parameter)
+is cached, so a weight used by many ops is cast once (``cache_enabled``).
+
+How edunn does it: each autocast-aware entry point (``matmul``, ``linear``, ``conv2d``, the
+losses ...) starts with one line::
+
+    if _autocast.active: input, weight = _autocast.cast_inputs("linear", input, weight)
+
+``active`` is a module-level bool that is only True while some device has autocast on, so the
+cost when autocast is off is one attribute read -- the per-op overhead benchmarks do not see it.
+The op lists below are PyTorch's (https://pytorch.org/docs/stable/amp.html, "Autocast Op
+Reference"), under edunn's function names.  Lesson 18 (GPUs) uses this.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from .. import backend
+from ..tensor import Tensor
+
+# ----------------------------------------------------------------------------------------------
+# The op lists (names are the edunn/torch function names that call cast_inputs)
+# ----------------------------------------------------------------------------------------------
+# "einsum" is on neither documented list, but PyTorch's einsum is made of bmm calls, which are
+# autocast, so its result comes out in the autocast dtype; edunn's einsum is one op, so it asks.
+_LOWER_PRECISION = {
+    "cpu": frozenset({
+        "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
+        "bmm", "mm", "linalg_vecdot", "baddbmm", "addmm", "addbmm", "linear", "matmul", "prelu",
+        "scaled_dot_product_attention", "einsum"}),
+    "cuda": frozenset({
+        "matmul", "addbmm", "addmm", "addmv", "addr", "baddbmm", "bmm", "chain_matmul", "multi_dot",
+        "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
+        "GRUCell", "linear", "LSTMCell", "mm", "mv", "prelu", "RNNCell",
+        "scaled_dot_product_attention", "einsum"}),
+}
+_FLOAT32 = {
+    "cpu": frozenset({
+        "avg_pool3d", "binary_cross_entropy", "grid_sampler", "polar", "prod", "quantile",
+        "nanquantile", "stft", "cdist", "trace", "view_as_complex", "cholesky", "cholesky_inverse",
+        "cholesky_solve", "inverse", "lu_solve", "orgqr", "ormqr", "pinverse", "max_pool3d",
+        "max_unpool2d", "max_unpool3d", "adaptive_avg_pool3d", "reflection_pad1d", "reflection_pad2d",
+        "replication_pad1d", "replication_pad2d", "replication_pad3d", "mse_loss",
+        "cosine_embedding_loss", "nll_loss", "nll_loss2d", "hinge_embedding_loss", "poisson_nll_loss",
+        "smooth_l1_loss", "cross_entropy", "l1_loss", "huber_loss", "margin_ranking_loss",
+        "soft_margin_loss", "triplet_margin_loss", "multi_margin_loss", "ctc_loss", "kl_div",
+        "multilabel_margin_loss", "binary_cross_entropy_with_logits", "qr", "svd",
+        "triangular_solve", "fractional_max_pool2d", "fractional_max_pool3d", "adaptive_max_pool3d"}),
+    "cuda": frozenset({
+        "pow", "rdiv", "rpow", "rtruediv", "acos", "asin", "binary_cross_entropy_with_logits", "cosh",
+        "cosine_embedding_loss", "cdist", "cosine_similarity", "cross_entropy", "cumprod", "cumsum",
+        "dist", "erfinv", "exp", "expm1", "group_norm", "hinge_embedding_loss", "kl_div", "l1_loss",
+        "layer_norm", "log", "log_softmax", "log10", "log1p", "log2", "margin_ranking_loss",
+        "mse_loss", "multilabel_margin_loss", "multi_margin_loss", "nll_loss", "norm", "normalize",
+        "pdist", "poisson_nll_loss", "prod", "reciprocal", "rsqrt", "sinh", "smooth_l1_loss",
+        "soft_margin_loss", "softmax", "softmin", "softplus", "sum", "renorm", "tan",
+        "triplet_margin_loss"}),
+}
+# Ops PyTorch refuses to run under CUDA autocast, with the reason.
+_BANNED = {
+    "cuda": {"binary_cross_entropy": (
+        "torch.nn.functional.binary_cross_entropy and torch.nn.BCELoss are unsafe to autocast.\n"
+        "Many models use a sigmoid layer right before the binary cross entropy layer.\n"
+        "In this case, combine the two layers using torch.nn.functional.binary_cross_entropy_with_logits\n"
+        "or torch.nn.BCEWithLogitsLoss.  binary_cross_entropy_with_logits and BCEWithLogits are\n"
+        "safe to autocast.")},
+}
+
+# ----------------------------------------------------------------------------------------------
+# The state (PyTorch keeps it per thread in C++; edunn keeps one per process)
+# ----------------------------------------------------------------------------------------------
+# device type -> [enabled, autocast dtype]; the dtypes are PyTorch's defaults.
+_state: dict[str, list] = {
+    "cpu": [False, backend.bfloat16],
+    "cuda": [False, backend.float16],
+    "ipu": [False, backend.float16],
+    "xla": [False, backend.bfloat16],
+}
+active = False          # True while autocast is on for some device: the ops' one-line check
+_cache_enabled = True
+_nesting = 0
+_cache: dict[int, tuple] = {}   # id(float32 leaf) -> (leaf, its lower-precision copy)
+
+
+def _entry(device_type: Any, who: str) -> list:
+    if not isinstance(device_type, str):
+        raise TypeError(f"{who}(): argument 'device_type' must be str, not {type(device_type).__name__}")
+    entry = _state.get(device_type)
+    if entry is None:
+        raise RuntimeError(f"{who}(): edunn has autocast state for the device types "
+                           f"{', '.join(_state)}, but got device_type '{device_type}'")
+    return entry
+
+
+def _refresh_active() -> None:
+    global active
+    active = any(enabled for enabled, _ in _state.values())
+
+
+def is_enabled(device_type: str) -> bool:
+    return _entry(device_type, "is_autocast_enabled")[0]
+
+
+def set_enabled(device_type: str, enabled: bool) -> None:
+    if not isinstance(enabled, bool):
+        raise TypeError(f"set_autocast_enabled(): argument 'enabled' must be bool, not {type(enabled).__name__}")
+    _entry(device_type, "set_autocast_enabled")[0] = enabled
+    _refresh_active()
+
+
+def get_dtype(device_type: str) -> backend.dtype:
+    return _entry(device_type, "get_autocast_dtype")[1]
+
+
+def set_dtype(device_type: str, dtype: backend.dtype) -> None:
+    if not isinstance(dtype, backend.dtype):
+        raise TypeError(f"set_autocast_dtype(): argument 'dtype' must be edunn.dtype, not {type(dtype).__name__}")
+    _entry(device_type, "set_autocast_dtype")[1] = dtype
+
+
+def is_cache_enabled() -> bool:
+    return _cache_enabled
+
+
+def set_cache_enabled(enabled: bool) -> None:
+    global _cache_enabled
+    _cache_enabled = bool(enabled)
+
+
+def clear_cache() -> None:
+    _cache.clear()
+
+
+def increment_nesting() -> int:
+    global _nesting
+    _nesting += 1
+    return _nesting
+
+
+def decrement_nesting() -> int:
+    global _nesting
+    _nesting -= 1
+    return _nesting
+
+
+# ----------------------------------------------------------------------------------------------
+# The casting rule
+# ----------------------------------------------------------------------------------------------
+def _eligible(t: Any, device_type: str) -> bool:
+    """Floating point, not float64, on the autocast device: what PyTorch's autocast casts."""
+    return (isinstance(t, Tensor) and t.dtype.is_floating_point and t.dtype is not backend.float64
+            and t.device.type == device_type)
+
+
+def _cast(t: Any, device_type: str, dtype: backend.dtype, lower: bool) -> Any:
+    if not _eligible(t, device_type) or t.dtype is dtype:
+        return t
+    # Cache the lower-precision copy of a float32 leaf that requires grad (a parameter): a weight
+    # shared by several ops in one forward pass is cast once.  The cache is emptied when the
+    # outermost autocast region exits.
+    if lower and _cache_enabled and t.requires_grad and t.is_leaf and t.dtype is backend.float32:
+        hit = _cache.get(id(t))
+        if hit is not None and hit[0] is t and hit[1].dtype is dtype:
+            return hit[1]
+        cast = t.to(dtype)
+        _cache[id(t)] = (t, cast)
+        return cast
+    return t.to(dtype)
+
+
+def cast_inputs(op_name: str, *args: Any) -> tuple:
+    """``args`` as autocast would hand them to ``op_name``: unchanged unless autocast is on for
+    the device of the first tensor among them and ``op_name`` is on that device's lower-precision
+    list (eligible tensors cast to the autocast dtype) or float32 list (cast to float32).
+    Non-tensors (``None`` biases, ints, strings) pass through.  Callers check ``active`` first."""
+    device_type = None
+    for a in args:
+        if isinstance(a, Tensor):
+            device_type = a.device.type
+            break
+    entry = _state.get(device_type)
+    if entry is None or not entry[0]:
+        return args
+    if op_name in _LOWER_PRECISION.get(device_type, ()):
+        dtype, lower = entry[1], True
+    elif op_name in _FLOAT32.get(device_type, ()):
+        dtype, lower = backend.float32, False
+    elif op_name in _BANNED.get(device_type, {}):
+        raise RuntimeError(_BANNED[device_type][op_name])
+    else:
+        return args
+    return tuple(_cast(a, device_type, dtype, lower) for a in args)
