@@ -32,3 +32,17 @@ from .lkj_cholesky import LKJCholesky  # noqa: E402
 __all__ += ["Beta", "Chi2", "Dirichlet", "ExponentialFamily", "FisherSnedecor", "Gamma", "LKJCholesky",  # noqa: E402
             "LowRankMultivariateNormal", "MixtureSameFamily", "Multinomial", "NegativeBinomial", "StudentT",
             "VonMises", "Wishart"]
+from . import transforms  # noqa: E402
+from .constraint_registry import biject_to, transform_to  # noqa: E402
+from .transforms import *  # noqa: E402,F401,F403
+from .transformed_distribution import TransformedDistribution  # noqa: E402
+from .transformed_families import (Gumbel, HalfCauchy, HalfNormal, Kumaraswamy, LogNormal,  # noqa: E402
+                                   LogisticNormal, Pareto, Weibull)
+from .relaxed import OneHotCategoricalStraightThrough, RelaxedBernoulli, RelaxedOneHotCategorical  # noqa: E402
+from .continuous_bernoulli import ContinuousBernoulli  # noqa: E402
+from .generalized_pareto import GeneralizedPareto  # noqa: E402
+from . import kl_transformed  # noqa: E402,F401  (registers the KL pairs of the families above)
+__all__ += ["ContinuousBernoulli", "GeneralizedPareto", "Gumbel", "HalfCauchy", "HalfNormal",  # noqa: E402
+            "Kumaraswamy", "LogNormal", "LogisticNormal", "OneHotCategoricalStraightThrough", "Pareto",
+            "RelaxedBernoulli", "RelaxedOneHotCategorical", "TransformedDistribution", "Weibull",
+            "biject_to", "transform_to"] + transforms.__all__
