@@ -19,3 +19,6 @@ from .normalization import *  # noqa: F401,F403
 from . import rnn  # noqa: F401  (the recurrent cells: rnn.lstm_cell ...)
 from .attention import *  # noqa: F401,F403
 from .ctc import *  # noqa: F401,F403
+from .grid_sample import *  # noqa: F401,F403
+from .linear_cross_entropy import *  # noqa: F401,F403
+from .conv_tbc import *  # noqa: F401,F403

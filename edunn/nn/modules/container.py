@@ -8,6 +8,7 @@ A plain Python list of layers would hide them: ``self.layers = [Linear(...)]`` r
 from __future__ import annotations
 
 import operator
+import warnings
 from collections import OrderedDict
 from itertools import chain, islice
 from typing import Any, Iterable, Iterator, Mapping
@@ -16,7 +17,7 @@ from ...tensor import Tensor
 from ..parameter import Parameter
 from .module import Module, _addindent
 
-__all__ = ["Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"]
+__all__ = ["Container", "Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"]
 
 
 def _param_line(key: Any, p: Any, typename: bool = False) -> str:
@@ -28,6 +29,19 @@ def _param_line(key: Any, p: Any, typename: bool = False) -> str:
     kind = "Parameter" if isinstance(p, Parameter) else "Tensor"
     what = p.type() if typename else p.dtype  # PyTorch's ParameterDict names the tensor type
     return f"  ({key}): {kind} containing: [{what} of size {size_str}{device_str}]"
+
+
+class Container(Module):
+    """PyTorch's original container (deprecated since 0.4): a ``Module`` whose submodules are given
+    as keyword arguments, ``Container(conv=Conv2d(...), fc=Linear(...))``.  Everything it did is
+    ``Module``'s now; constructing one warns (``FutureWarning``) as PyTorch does."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        warnings.warn("`nn.Container` is deprecated. All of its functionality is now implemented in "
+                      "`nn.Module`. Subclass that instead.", FutureWarning, stacklevel=2)
+        super().__init__()
+        for key, value in kwargs.items():
+            self.add_module(key, value)
 
 
 class Sequential(Module):
