@@ -263,7 +263,7 @@ class Function:
         out = []
         for obj, version in saved:
             if obj.__class__ is _Packed:
-                out.append(obj.unpack())
+                out.append(obj.unpack(self))
             elif obj.__class__ is _OutputRef:
                 if obj.counter is not None and obj.counter[0] != obj.version:
                     raise RuntimeError(
@@ -444,22 +444,50 @@ def _wrap_output(o: Any, args: tuple, kwargs: dict, cls: type, nr: int) -> Any:
 
 
 class _Packed:
-    """A saved entry as a saved-tensor pack hook turned it: the hook's result and the unpack hook
-    that turns it back into a tensor when ``saved_tensors`` is read.  As in PyTorch, no version
-    check is made on it: what the hooks keep is their business (``allow_mutation_on_saved_tensors``
-    relies on this)."""
+    """A saved entry as a saved-tensor pack hook turned it: the hook's result, the unpack hook
+    that turns it back into a tensor when ``saved_tensors`` is read, and where the original sat
+    in the graph.  As in PyTorch, the unpacked tensor is put back in that place (same ``grad_fn``
+    and output number; for a leaf, an edge into the leaf) when the hook returns a tensor without
+    a graph (``x.detach()``, a copy): double backward and nested checkpoints need it.  As in
+    PyTorch, no version check is made: what the hooks keep is their business
+    (``allow_mutation_on_saved_tensors`` relies on this)."""
 
-    __slots__ = ("packed", "unpack_hook")
+    __slots__ = ("packed", "unpack_hook", "source", "nr")
 
-    def __init__(self, packed: Any, unpack_hook: Any):
-        self.packed, self.unpack_hook = packed, unpack_hook
+    def __init__(self, packed: Any, unpack_hook: Any, source: Any = None, nr: int = 0):
+        # source: None (needs no grad), _OUTPUT (an output of the node that saved it), the
+        # producing node, or the leaf tensor itself
+        self.packed, self.unpack_hook, self.source, self.nr = packed, unpack_hook, source, nr
 
-    def unpack(self) -> Any:
+    def unpack(self, node: Any = None) -> Any:
+        Tensor = _tensor_mod.Tensor
         t = self.unpack_hook(self.packed)
-        if not isinstance(t, _tensor_mod.Tensor):
+        if not isinstance(t, Tensor):
             raise TypeError("Output of saved tensor unpack_hook expected to be a Tensor but got "
                             f"result of type {type(t).__name__}")
-        return t
+        src = self.source
+        if src is None or t.requires_grad:
+            return t
+        if src is _OUTPUT:
+            src = node
+        elif isinstance(src, Tensor):  # a leaf: an identity node whose edge leads into it
+            alias = _new(_UnpackedLeaf)
+            alias._next = ((src, 0, src._data.shape, src._data.dtype),)
+            src = alias
+        if src is None:
+            return t
+        return Tensor._make(t._data, True, src, self.nr)
+
+
+_OUTPUT = object()
+
+
+class _UnpackedLeaf(Function):
+    """Links a tensor unpacked from a saved-tensor hook to the leaf it stands for."""
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad
 
 
 def _take_hooks(ctx: Function) -> None:
@@ -489,13 +517,18 @@ def _pack_saved(ctx: Function, outputs: tuple) -> None:
             if obj is None or obj.__class__ in _NUMBERS:
                 saved.append(entry)
                 continue
+            source, nr = None, 0
             if obj.__class__ is _OutputRef:
                 t = outputs[obj.nr]
+                if t is not None and t.requires_grad:
+                    source, nr = _OUTPUT, obj.nr
             elif isinstance(obj, Tensor):
                 t = obj
+                if t.requires_grad:
+                    source, nr = (t.grad_fn or t), t._output_nr
             else:
                 t = Tensor._make(obj if hasattr(obj, "__setitem__") else backend.as_ndarray(obj))
-            saved.append((_Packed(pack(t), unpack), None))
+            saved.append((_Packed(pack(t), unpack, source, nr), None))
     finally:
         _saved_hooks[:] = hooks
     ctx._saved = tuple(saved)

@@ -298,20 +298,22 @@ class _SavedInput:
     place before backward is an error."""
 
     def __init__(self, t: Tensor) -> None:
-        self.hooks = _function._saved_hooks[-1] if _function._saved_hooks else None
-        if self.hooks is None:
-            self.value, self.version = t, t._version
-        else:
-            stack = _function._saved_hooks[:]
-            _function._saved_hooks.clear()
-            try:
-                self.value = self.hooks[0](t)
-            finally:
-                _function._saved_hooks[:] = stack
+        hooks = _function._saved_hooks[-1] if _function._saved_hooks else None
+        self.version = t._version
+        if hooks is None:
+            self.value = t
+            return
+        stack = _function._saved_hooks[:]
+        _function._saved_hooks.clear()
+        try:
+            source = (t.grad_fn or t) if t.requires_grad else None
+            self.value = _function._Packed(hooks[0](t), hooks[1], source, t._output_nr)
+        finally:
+            _function._saved_hooks[:] = stack
 
     def unpack(self) -> Tensor:
-        if self.hooks is not None:
-            return _function._Packed(self.value, self.hooks[1]).unpack()
+        if isinstance(self.value, _function._Packed):
+            return self.value.unpack()
         if self.value._version != self.version:
             raise RuntimeError(
                 "one of the variables needed for gradient computation has been modified by an "
