@@ -3,15 +3,17 @@
 basic families, registered with ``register_kl`` exactly where PyTorch's ``kl.py`` has them.
 
 A pair whose ``q`` puts zero density where ``p`` has mass (``KL(Normal || Pareto)``) is ``+inf``.
-The pairs with the gamma family (``Beta``, ``Gamma``) live with that family.
+The pairs of these families with ``Beta`` and ``Gamma`` are here too.
 """
 from __future__ import annotations
 
 import math
 
 import edunn
+from .beta import Beta
 from .continuous_bernoulli import ContinuousBernoulli
 from .kl import _kl_normal_normal, kl_divergence, register_kl
+from .gamma import Gamma
 from .normal import Laplace, Normal
 from .transformed_distribution import TransformedDistribution
 from .transformed_families import Gumbel, HalfNormal, Pareto, euler_constant
@@ -209,3 +211,53 @@ def _kl_uniform_pareto(p, q):
     t2 = (_x_log_x(p.high) - _x_log_x(p.low) - support_uniform) / support_uniform
     result = t2 * (q.alpha + 1) - t1
     return edunn.where(p.low < q.support.lower_bound, math.inf, result)
+
+
+# ---- the gamma family against ContinuousBernoulli, Gumbel, Pareto ---------------------------
+
+@register_kl(Beta, ContinuousBernoulli)
+def _kl_beta_continuous_bernoulli(p, q):
+    return -p.entropy() - p.mean * q.logits - edunn.log1p(-q.probs) - q._cont_bern_log_norm()
+
+
+@register_kl(Beta, Pareto)
+def _kl_beta_infinity(p, q):
+    return _infinite_like(p.concentration1)
+
+
+@register_kl(Gamma, ContinuousBernoulli)
+@register_kl(Gamma, Pareto)
+def _kl_gamma_infinity(p, q):
+    return _infinite_like(p.concentration)
+
+
+@register_kl(Gamma, Gumbel)
+def _kl_gamma_gumbel(p, q):
+    beta_scale_prod = p.rate * q.scale
+    loc_scale_ratio = q.loc / q.scale
+    t1 = (p.concentration - 1) * p.concentration.digamma() - p.concentration.lgamma() - p.concentration
+    t2 = beta_scale_prod.log() + p.concentration / beta_scale_prod
+    t3 = edunn.exp(loc_scale_ratio) * (1 + beta_scale_prod.reciprocal()).pow(-p.concentration) - loc_scale_ratio
+    return t1 + t2 + t3
+
+
+@register_kl(Gumbel, Beta)
+@register_kl(Gumbel, Gamma)
+def _kl_gumbel_infinity_gamma_family(p, q):
+    return _infinite_like(p.loc)
+
+
+@register_kl(Pareto, Beta)
+def _kl_pareto_infinity_beta(p, q):
+    return _infinite_like(p.scale)
+
+
+@register_kl(Pareto, Gamma)
+def _kl_pareto_gamma(p, q):
+    common_term = p.scale.log() + p.alpha.reciprocal()
+    t1 = p.alpha.log() - common_term
+    t2 = q.concentration.lgamma() - q.concentration * q.rate.log()
+    t3 = (1 - q.concentration) * common_term
+    t4 = q.rate * p.alpha * p.scale / (p.alpha - 1)
+    result = t1 + t2 + t3 + t4 - 1
+    return edunn.where(p.alpha <= 1, math.inf, result)
