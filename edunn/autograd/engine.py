@@ -140,7 +140,7 @@ def run_backward(roots: Sequence[Any], root_grads: Sequence[Any], retain_graph: 
     callbacks: list = []        # queue_callback() adds here; run once the graph is done
     _final_callbacks.append(callbacks)
     _graph_tasks.append(_GraphTask(next(_task_ids), deps, leaf_edges, useful, wanted_leaves,
-                                   inputs is None))
+                                   inputs is None, accumulate))
     ready = [n for n in start_nodes if deps[n] == 0]
     pop, push = ready.pop, ready.append
     get_buffer, pop_buffer = node_buffers.get, node_buffers.pop
@@ -255,11 +255,11 @@ class _GraphTask:
     """What hooks may ask about the backward pass running now (PyTorch's ``GraphTask``): its id,
     which nodes and leaves it will reach, and whether it is a plain ``backward()``."""
 
-    __slots__ = ("id", "deps", "leaf_edges", "useful", "wanted_leaves", "plain")
+    __slots__ = ("id", "deps", "leaf_edges", "useful", "wanted_leaves", "plain", "accumulate")
 
-    def __init__(self, id, deps, leaf_edges, useful, wanted_leaves, plain):
+    def __init__(self, id, deps, leaf_edges, useful, wanted_leaves, plain, accumulate):
         self.id, self.deps, self.leaf_edges, self.useful = id, deps, leaf_edges, useful
-        self.wanted_leaves, self.plain = wanted_leaves, plain
+        self.wanted_leaves, self.plain, self.accumulate = wanted_leaves, plain, accumulate
 
 
 _graph_tasks: list = []         # the running backward passes, innermost last
@@ -285,6 +285,9 @@ def will_engine_execute_node(node: Any) -> bool:
     task = _graph_tasks[-1]
     if isinstance(node, Function):
         return node in task.deps and (task.useful is None or node in task.useful)
+    if not task.accumulate:
+        raise RuntimeError("A leaf node was passed to _will_engine_execute_node but we are "
+                           "currently running autograd.grad(). This is currently not supported.")
     key = id(node.variable)
     return key in task.leaf_edges and (task.useful is None or key in task.wanted_leaves)
 

@@ -43,7 +43,7 @@ from . import engine as _engine
 from . import function as _function
 from .function import AccumulateGrad, Function
 from ..utils.hooks import RemovableHandle
-import edunn.tensor as _tensor_mod
+from ..tensor import Tensor
 
 __all__ = ["saved_tensors_hooks", "save_on_cpu", "disable_saved_tensors_hooks",
            "register_multi_grad_hook", "allow_mutation_on_saved_tensors", "Node", "GradientEdge",
@@ -131,7 +131,6 @@ def increment_version(tensor: Any) -> None:
     """Bump the version counter of ``tensor`` (or of each tensor of an iterable), as an in-place
     op does, for code that writes into ``tensor._data`` behind autograd's back: a backward that
     saved the tensor will then refuse to use the changed values."""
-    Tensor = _tensor_mod.Tensor
     tensors = (tensor,) if isinstance(tensor, Tensor) else tuple(tensor)
     for t in tensors:
         if not isinstance(t, Tensor):
@@ -190,10 +189,12 @@ class save_on_cpu(saved_tensors_hooks):
 @contextlib.contextmanager
 def disable_saved_tensors_hooks(error_message: str) -> Iterator[None]:
     """Context manager under which saved-tensor hooks are an error: entering a
-    :class:`saved_tensors_hooks` raises ``RuntimeError(error_message)``, and so does an op
-    saving a tensor while hooks entered before are active."""
+    :class:`saved_tensors_hooks` raises ``RuntimeError(error_message)``, and so does entering
+    this context while hooks are active."""
     prev = _function._hooks_disabled[0]
     try:
+        if _function._saved_hooks:
+            raise RuntimeError(error_message)
         _function._hooks_disabled[0] = error_message
         yield
     finally:
