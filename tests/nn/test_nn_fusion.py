@@ -134,6 +134,25 @@ def test_fusion_errors_match_torch():
     both(lambda: U.fuse_conv_bn_eval(conv_o.eval(), nr_o), lambda: TU.fuse_conv_bn_eval(conv_t.eval(), nr_t))
 
 
+def test_fusion_on_device(device):
+    conv, bn = edunn.nn.Conv2d(2, 3, 3), edunn.nn.BatchNorm2d(3)
+    with edunn.no_grad():
+        bn.running_var.uniform_(0.5, 2.0)
+        bn.running_mean.normal_()
+        bn.weight.normal_()
+    conv.eval().to(device), bn.eval().to(device)
+    fused = U.fuse_conv_bn_eval(conv, bn)
+    x = edunn.randn(2, 2, 6, 6, device=device)
+    assert fused.weight.device.type == device
+    assert_close(fused(x).cpu(), bn(conv(x)).cpu(), atol=1e-5)
+    lin, bn1 = edunn.nn.Linear(3, 4).eval().to(device), edunn.nn.BatchNorm1d(4).eval().to(device)
+    y = edunn.randn(5, 3, device=device)
+    assert_close(U.fuse_linear_bn_eval(lin, bn1)(y).cpu(), bn1(lin(y)).cpu(), atol=1e-5)
+    m = U.skip_init(edunn.nn.Linear, 3, 2, device=device)
+    assert m.weight.device.type == device
+    assert U.convert_conv2d_weight_memory_format(conv, edunn.channels_last).weight.device.type == device
+
+
 # --------------------------------------------------------------------------- skip_init
 def test_skip_init():
     edunn.manual_seed(3)

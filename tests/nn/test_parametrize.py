@@ -468,3 +468,35 @@ def test_namespaces():
     o = inspect.signature(P.ParametrizationList.__init__).parameters
     t = inspect.signature(TP.ParametrizationList.__init__).parameters
     assert list(o) == list(t) and all(o[k].default == t[k].default for k in t)
+
+
+# --------------------------------------------------------------------------- gradients and devices
+@pytest.mark.parametrize("orth_map", ["matrix_exp", "cayley", "householder"])
+@pytest.mark.parametrize("shape", [(3, 3), (4, 2), (2, 4)])
+def test_orthogonal_gradcheck(orth_map, shape, device):
+    """The parametrization's forward against finite differences (float64), with a base."""
+    ours, _ = _orth_pair(shape)
+    ours.to(device)
+    PZ.orthogonal(ours, orthogonal_map=orth_map)
+    orth = ours.parametrizations.weight[0]
+    X = ours.parametrizations.weight.original.detach() + 0.1 * edunn.randn(*shape, dtype=edunn.float64,
+                                                                          device=device)
+    X.requires_grad_(True)
+    assert edunn.autograd.gradcheck(orth, (X,))
+
+
+def test_parametrized_module_on_device(device):
+    """A parametrized module moved with .to(device) computes what it computes on the CPU."""
+    ours, _ = _linear_pair(4, 3)
+    PZ.orthogonal(ours, "weight")
+    P.register_parametrization(ours, "weight", _double(edunn.nn))
+    P.register_parametrization(ours, "bias", _halves(edunn.nn))
+    twin = copy.deepcopy(ours).to(device)
+    assert twin.parametrizations.weight[0].base.device.type == device
+    x = np.random.default_rng(0).standard_normal((2, 4))
+    out = twin(edunn.tensor(x, device=device))
+    assert out.device.type == device
+    assert_close(out.cpu(), ours(edunn.tensor(x)), atol=1e-10)
+    out.sum().backward()
+    assert twin.parametrizations.bias.original0.grad.device.type == device
+    assert twin.parametrizations.weight.original.grad.device.type == device

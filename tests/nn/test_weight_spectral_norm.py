@@ -278,6 +278,29 @@ def test_old_spectral_norm_errors():
         U.weight_norm(edunn.nn.LazyLinear(2))
 
 
+# --------------------------------------------------------------------------- devices
+def test_norms_on_device(device):
+    """Each normalization on a module moved to ``device`` computes what it does on the CPU,
+    the power-iteration buffers included."""
+    import copy
+    x = np.random.default_rng(0).standard_normal((3, 4))
+    for apply in (PZ.weight_norm, PZ.spectral_norm, U.spectral_norm):
+        ours, _ = _pair("Linear", (4, 3))
+        apply(ours)
+        twin = copy.deepcopy(ours).to(device)
+        for _ in range(2):
+            out = twin(edunn.tensor(x, device=device))
+            assert_close(out.cpu(), ours(edunn.tensor(x)), atol=1e-10, what=apply.__module__)
+        out.sum().backward()
+        _same_state(twin, ours, atol=1e-10) if device == "cpu" else None
+        for (name, p), (_, q) in zip(twin.state_dict().items(), ours.state_dict().items()):
+            assert p.device.type == device
+            assert_close(p.cpu(), q, atol=1e-10, what=name)
+    with pytest.warns(FutureWarning):
+        old = U.weight_norm(edunn.nn.Linear(4, 3, dtype=edunn.float64).to(device))
+    assert old(edunn.tensor(x, device=device)).device.type == device
+
+
 # --------------------------------------------------------------------------- API
 @pytest.mark.parametrize("name", ["weight_norm", "remove_weight_norm", "spectral_norm", "remove_spectral_norm"])
 def test_signature_matches_torch(name):
