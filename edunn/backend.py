@@ -396,7 +396,10 @@ class Generator:
 
     @property
     def rng(self):
-        """The underlying NumPy/CuPy generator (``random``, ``normal``, ``integers``, ``permutation``)."""
+        """The underlying NumPy/CuPy generator (``random``, ``normal``, ``integers``, ``permutation``).
+        Every random op draws through here, so ``edunn.func.vmap(randomness=...)`` checks it."""
+        if random_draw_hook is not None:
+            random_draw_hook(self)
         return self._gen
 
 
@@ -408,6 +411,10 @@ def _curand_states(gen: Any) -> Any:
                            "(bit_generator._state), so CUDA generator state cannot be saved")
     return states
 
+
+# Called with the generator before every random draw when set: edunn.func.vmap sets it so that a
+# random op inside vmap(randomness='error') raises, as PyTorch's vmap does.
+random_draw_hook: Any = None
 
 _generators: dict[device, Generator] = {}
 _gen_lock = threading.Lock()
