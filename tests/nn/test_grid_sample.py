@@ -224,8 +224,11 @@ def test_grid_sample_dtype_errors():
     x, g = np.zeros((1, 1, 2, 2), np.float32), np.zeros((1, 1, 1, 2), np.float32)
     _same_error(lambda: F.grid_sample(edunn.tensor(x), edunn.tensor(g, dtype=edunn.float64), align_corners=True),
                 lambda: TF.grid_sample(torch.tensor(x), torch.tensor(g, dtype=torch.float64), align_corners=True))
-    with pytest.raises(NotImplementedError, match="grid_sampler_2d.*Int"):
-        F.grid_sample(edunn.tensor(x).int(), edunn.tensor(g).int(), align_corners=True)
+    _same_error(lambda: F.grid_sample(edunn.tensor(x).int(), edunn.tensor(g).int(), align_corners=True),
+                lambda: TF.grid_sample(torch.tensor(x).int(), torch.tensor(g).int(), align_corners=True))
+    x3, g3 = np.zeros((1, 1, 2, 2, 2), np.float32), np.zeros((1, 1, 1, 1, 3), np.float32)
+    _same_error(lambda: F.grid_sample(edunn.tensor(x3).int(), edunn.tensor(g3), align_corners=True),
+                lambda: TF.grid_sample(torch.tensor(x3).int(), torch.tensor(g3), align_corners=True))
     with pytest.raises(TypeError, match="grid"):
         F.grid_sample(edunn.tensor(x), g, align_corners=True)
 

@@ -37,7 +37,9 @@ gradients with respect to both ``input`` and ``grid`` (and again, for double bac
 """
 from __future__ import annotations
 
+import functools
 import itertools
+import operator
 import warnings
 from typing import Any, Sequence
 
@@ -189,7 +191,7 @@ def _sample_linear(cl: Tensor, coords: list, sizes: list, padding_mode: str, ali
     for corner in itertools.product((0, 1), repeat=len(per_dim)):
         picks = [per_dim[d][bit] for d, bit in zip(range(len(per_dim) - 1, -1, -1), corner)]
         index.append([p[0] for p in picks])
-        valid.append(xp.logical_and.reduce([p[1] for p in picks]))
+        valid.append(functools.reduce(operator.and_, [p[1] for p in picks]))
         w = picks[-1][2]
         for p in picks[-2::-1]:        # x * y (* z), ATen's order of the product
             w = w * p[2]
@@ -255,7 +257,8 @@ def _check_grid_sampler(input: Any, grid: Any, mode: str) -> None:
     if k == 3 and mode == "bicubic":
         raise RuntimeError("grid_sampler(): bicubic interpolation only supports 4D input")
     if not input.is_floating_point():
-        raise NotImplementedError(f"\"grid_sampler_{k}d_cpu\" not implemented for '{_type_name(input)}'")
+        kernel = "grid_sampler_2d_cpu_kernel_impl" if k == 2 else "grid_sampler3d_cpu"   # PyTorch's names
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{_type_name(input)}'")
     if grid.dtype != input.dtype:
         raise RuntimeError(f"expected scalar type {_type_name(input)} but found {_type_name(grid)}")
 
