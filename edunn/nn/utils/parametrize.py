@@ -254,6 +254,8 @@ def _inject_property(module: Module, tensor_name: str) -> None:
         parametrization = self.parametrizations[tensor_name]
         if not _cache_enabled:
             return parametrization()
+        # keyed by the instance reading it (PyTorch keys by the module the property was made
+        # for, which a deep copy shares; the instance is what is meant)
         key = (id(self), tensor_name)
         tensor = _cache.get(key)
         if tensor is None:
