@@ -160,6 +160,8 @@ def test_chunked_backward_twice():
     per_row = F.linear_cross_entropy(x, w, t, reduction="none", options=nn.LinearCrossEntropyOptions())
     per_row.sum().backward(retain_graph=True)
     per_row.sum().backward()
+    with pytest.raises(RuntimeError, match="first-order gradients only"):
+        edunn.autograd.grad(per_row.sum(), x, create_graph=True)
 
 
 def test_chunked_path_never_builds_the_full_logits(monkeypatch):

@@ -35,6 +35,7 @@ import warnings
 from typing import Any, Literal, NamedTuple
 
 from ... import backend
+from ...autograd import grad_mode
 from ...autograd.function import Function
 from ...tensor import Tensor
 from .linear import linear
@@ -220,6 +221,9 @@ class _LinearCrossEntropyChunked(Function):
 
     @staticmethod
     def backward(ctx, grad):
+        if grad_mode.state.enabled:   # create_graph=True: these gradients are arrays, not a graph
+            raise RuntimeError("linear_cross_entropy: the chunked path (options != None) supports first-order "
+                               "gradients only, as in PyTorch; use options=None for create_graph=True")
         if ctx.reduction == "none":
             xa, wa, ba, tt, coef, chunk = ctx.arrays
             need = ctx.needs_input_grad[:3]
