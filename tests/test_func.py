@@ -355,3 +355,34 @@ def test_replace_all_batch_norm_modules_functionalize_debug_unwrap():
         F.functionalize(f, remove="x")
     assert F.debug_unwrap(x) is x
     assert F.grad(lambda a: (F.debug_unwrap(a) ** 2).sum())(x).shape == (2, 2)
+
+
+def test_nested_grads_keep_levels_apart():
+    """Perturbation confusion: the inner grad differentiates only through its own input."""
+    x, tx = _pair(3, seed=17)
+    s = edunn.tensor(3.0, dtype=edunn.float64)
+    ts = torch.tensor(3.0, dtype=torch.float64)
+    _close(F.grad(lambda a: F.grad(lambda b: a * b)(a))(s), TF.grad(lambda a: TF.grad(lambda b: a * b)(a))(ts))
+    inner = lambda lib, fn: lambda w: fn(lambda z: (w * z.exp()).sum())(w * 0 + 1).sum()  # noqa: E731
+    _close(F.grad(inner(edunn, F.grad))(x), TF.grad(inner(torch, TF.grad))(tx))
+    _close(F.jvp(F.grad(f_poly), (x,), (x,)), TF.jvp(TF.grad(f_poly), (tx,), (tx,)))
+    _close(F.jacrev(F.jacrev(f_poly))(x), TF.jacrev(TF.jacrev(f_poly))(tx))
+
+
+def test_transformed_functions_pass_gradcheck():
+    """Finite differences in float64, independent of torch: the results of grad and vmap are
+    differentiable by ordinary autograd when the inputs require grad."""
+    x = edunn.tensor(np.random.default_rng(18).standard_normal(4), dtype=edunn.float64, requires_grad=True)
+    assert edunn.autograd.gradcheck(F.grad(lambda a: (a.sin() * a).sum()), (x,))
+    assert edunn.autograd.gradcheck(lambda a: F.vmap(lambda r: r.exp() * r.sum())(a.reshape(2, 2)), (x,))
+    assert edunn.autograd.gradcheck(lambda a: F.jvp(f_vec, (a,), (a.detach() * 0 + 1,))[1], (x,))
+
+
+def test_transforms_on_device(device):
+    x = edunn.tensor([[0.5, -1.0, 2.0], [1.5, 0.25, -0.5]], device=device)
+    g = F.vmap(F.grad(lambda a: (a ** 3).sum()))(x)
+    assert g.device == x.device
+    np.testing.assert_allclose(g.cpu().numpy(), 3 * x.cpu().numpy() ** 2, rtol=1e-6)
+    j = F.jacfwd(lambda a: a.sin())(x[0])
+    np.testing.assert_allclose(j.cpu().numpy(), np.diag(np.cos(x[0].cpu().numpy())), rtol=1e-6, atol=1e-7)
+    assert F.rearrange(x, "a b -> b a").cpu().numpy().tolist() == x.cpu().numpy().T.tolist()

@@ -270,7 +270,7 @@ def _linearize(func: Callable, primals: tuple, has_aux: bool, api: str) -> tuple
                                 create_graph=True, allow_unused=True)
     keep = not outermost or any(x.requires_grad for x in leaves)
 
-    def push(tangents: list, retain_graph: bool = True) -> list:
+    def push(tangents: list) -> list:
         for i, (t, x) in enumerate(zip(tangents, leaves)):
             if not isinstance(t, Tensor):
                 raise RuntimeError(f"{api}: Expected tangents to only contain Tensors, got {type(t)}")
@@ -286,7 +286,7 @@ def _linearize(func: Callable, primals: tuple, has_aux: bool, api: str) -> tuple
             jv = [None] * len(live)
             if pairs:
                 jv = _autograd_grad([g for g, _ in pairs], [us[k] for k in live], [t for _, t in pairs],
-                                    retain_graph=retain_graph, create_graph=True, allow_unused=True)
+                                    retain_graph=True, create_graph=True, allow_unused=True)
         by_k = dict(zip(live, jv))
         res = [zeros_like(o) if by_k.get(k) is None else by_k[k] for k, o in enumerate(out_leaves)]
         if not (keep or any(t.requires_grad for t in tangents)):
@@ -314,7 +314,7 @@ def jvp(func: Callable[..., Any], primals: Any, tangents: Any, *, strict: bool =
     if not t_leaves_spec[0]:
         raise RuntimeError(f"{api}: Expected tangents to contain at least one Tensor.")
     out, push, aux, _ = _linearize(func, primals, has_aux, api)
-    jv = push(t_leaves_spec[0], retain_graph=False)
+    jv = push(t_leaves_spec[0])  # the graph stays: outer transforms may differentiate jv
     return (out, jv, aux) if has_aux else (out, jv)
 
 
