@@ -67,7 +67,8 @@ _FLOAT_ARRAY_DTYPES = frozenset(d.np for d in backend.ALL_DTYPES if d.is_floatin
 
 # Saved-tensor hooks (``autograd/graph.py``): a stack of ``(pack_hook, unpack_hook)`` pairs, the
 # innermost last.  Empty (the usual case) means saving costs nothing extra.  ``_hooks_disabled``
-# holds the error message of ``disable_saved_tensors_hooks`` while hooks are disabled.
+# holds the error message of ``disable_saved_tensors_hooks`` while hooks are disabled (pushing
+# hooks is then refused, so saving never needs to look at it).
 _saved_hooks: list = []
 _hooks_disabled: list = [None]
 
@@ -246,7 +247,7 @@ class Function:
                 if t is not None and t.__class__ not in _NUMBERS:
                     self._saved_arrays = True
         self._saved = tuple(saved)
-        if _saved_hooks or _hooks_disabled[0] is not None:
+        if _saved_hooks:  # empty unless a saved_tensors_hooks context is active
             _take_hooks(self)
 
     @property
@@ -493,10 +494,6 @@ class _UnpackedLeaf(Function):
 def _take_hooks(ctx: Function) -> None:
     """``save_for_backward`` under saved-tensor hooks: remember the innermost pair, to apply once
     the outputs exist (a saved output is handed to the hook as the output tensor itself)."""
-    if not _saved_hooks:
-        return
-    if _hooks_disabled[0] is not None:
-        raise RuntimeError(_hooks_disabled[0])
     ctx._pack_hooks = _saved_hooks[-1]
     ctx._saved_arrays = True  # so that apply's fast path looks at the saved entries again
 

@@ -58,26 +58,27 @@ def test_mlp_gradients_and_call_count_match_torch(use_reentrant):
 
 
 @pytest.mark.parametrize("use_reentrant", VARIANTS)
-def test_dropout_block_same_mask_on_recompute(use_reentrant):
+def test_dropout_block_same_mask_on_recompute(use_reentrant, device):
     rng = np.random.default_rng(3)
-    x = edunn.tensor(rng.standard_normal((6, 4)), requires_grad=True)
-    w1 = edunn.tensor(rng.standard_normal((16, 4)), requires_grad=True)
-    w2 = edunn.tensor(rng.standard_normal((2, 16)), requires_grad=True)
+    x = edunn.tensor(rng.standard_normal((6, 4)), device=device, requires_grad=True)
+    w1 = edunn.tensor(rng.standard_normal((16, 4)), device=device, requires_grad=True)
+    w2 = edunn.tensor(rng.standard_normal((2, 16)), device=device, requires_grad=True)
     f = _block(edunn, w1, w2, [], [], p=0.5)
     edunn.manual_seed(7)
     y = eck.checkpoint(f, x, use_reentrant=use_reentrant)
-    after = edunn.rand(3)  # the stream after the forward
+    after = edunn.rand(3, device=device)  # the stream after the forward
     y.sum().backward()
-    got = [t.grad.numpy().copy() for t in (x, w1, w2)]
+    got = [t.grad.cpu().numpy().copy() for t in (x, w1, w2)]
     for t in (x, w1, w2):
         t.grad = None
     edunn.manual_seed(7)
     y_ref = f(x)
-    np.testing.assert_array_equal(y.detach().numpy(), y_ref.detach().numpy())
-    np.testing.assert_array_equal(after.numpy(), edunn.rand(3).numpy())  # backward left it alone
+    np.testing.assert_array_equal(y.detach().cpu().numpy(), y_ref.detach().cpu().numpy())
+    # backward left the random stream where the forward left it
+    np.testing.assert_array_equal(after.cpu().numpy(), edunn.rand(3, device=device).cpu().numpy())
     y_ref.sum().backward()
     for g, t in zip(got, (x, w1, w2)):
-        np.testing.assert_allclose(g, t.grad.numpy(), rtol=1e-12)
+        np.testing.assert_allclose(g, t.grad.cpu().numpy(), rtol=1e-12)
 
 
 def test_without_preserve_rng_state_the_mask_differs():
