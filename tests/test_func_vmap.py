@@ -77,6 +77,9 @@ def test_randomness_modes():
                     randomness="different")(edunn.zeros(3, 2))
     assert all(nested[i, 0].item() == nested[i, 1].item() for i in range(3))
     assert len({nested[i, 0].item() for i in range(3)}) == 3
+    twice_same = F.vmap(lambda b: F.vmap(lambda a: a + edunn.rand(()), randomness="same")(b),
+                        randomness="same")(edunn.zeros(3, 2))
+    assert len(set(twice_same.numpy().ravel().tolist())) == 1
     with pytest.raises(RuntimeError, match="Only allowed values for randomness are 'error', 'different', or 'same'. Got bad"):
         F.vmap(lambda a: a, randomness="bad")
 

@@ -24,6 +24,11 @@ argument's pytree.  Keyword arguments are never batched.  ``out_dims`` likewise 
   saved at its first draw and restored at the start of every slice;
 * ``'different'``: the stream just continues, so each slice gets its own draws (not the same
   numbers as PyTorch's batched draw, but independent across the batch, as there).
+
+Deliberate differences from PyTorch, both consequences of looping instead of batching:
+``out_dims=None`` accepts a tensor output whose slices are all equal (PyTorch refuses any output
+computed from a batched input, even a constant one), and a function with side effects (printing,
+appending to a list) sees them once per slice.
 """
 from __future__ import annotations
 
@@ -72,7 +77,7 @@ def _randomness_guard(mode: str) -> Iterator[dict]:
     try:
         yield level
     finally:
-        _levels.remove(level)
+        del _levels[next(i for i, lv in enumerate(_levels) if lv is level)]  # by identity, not ==
         backend.random_draw_hook = previous
 
 
