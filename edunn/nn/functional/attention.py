@@ -83,6 +83,9 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
 
     Returns: :math:`(N, \ldots, H_q, L, E_v)`.  A query row whose every score is masked gives 0.
     """
+    if attn_mask is not None and not isinstance(attn_mask, Tensor) and hasattr(attn_mask, "_dispatch"):
+        # a bias object (nn.attention.bias.CausalBias) computes the call: PyTorch's __torch_function__
+        return attn_mask._dispatch(query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa)
     if query.dim() < 2 or key.dim() < 2 or value.dim() < 2:
         raise RuntimeError(
             "Expected query, key, and value to all be  at least 2 dimensional, but got query.dim: "
@@ -97,6 +100,8 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
         raise RuntimeError(
             "Expected attn_mask dtype to be bool or float or to match query dtype, but got attn_mask.dtype: "
             f"{attn_mask.dtype} and  query.dtype: {query.dtype} instead.")
+    from ..attention import _select_sdp_backend  # (here: nn.attention imports this module)
+    _select_sdp_backend(query, key, value, attn_mask, dropout_p, is_causal, enable_gqa)  # sdpa_kernel
     L, S = query.size(-2), key.size(-2)
     scale_factor = 1.0 / math.sqrt(query.size(-1)) if scale is None else scale
     if enable_gqa and query.dim() >= 3 and key.dim() >= 3:
