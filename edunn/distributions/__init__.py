@@ -46,3 +46,5 @@ __all__ += ["ContinuousBernoulli", "GeneralizedPareto", "Gumbel", "HalfCauchy", 
             "Kumaraswamy", "LogNormal", "LogisticNormal", "OneHotCategoricalStraightThrough", "Pareto",
             "RelaxedBernoulli", "RelaxedOneHotCategorical", "TransformedDistribution", "Weibull",
             "biject_to", "transform_to"] + transforms.__all__
+from .inverse_gamma import InverseGamma  # noqa: E402
+__all__ += ["InverseGamma"]  # noqa: E402

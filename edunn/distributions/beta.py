@@ -63,7 +63,8 @@ class Dirichlet(ExponentialFamily):
         """``(alpha - 1)^+ / sum (alpha - 1)^+``; where every ``alpha < 1`` the density peaks at a
         vertex, and PyTorch returns the one-hot vector of the largest ``(alpha - 1)^+`` share."""
         concentrationm1 = (self.concentration - 1).clamp(min=0.0)
-        mode = concentrationm1 / concentrationm1.sum(-1, True)
+        total = concentrationm1.sum(-1, True)
+        mode = concentrationm1 / edunn.where(total == 0, 1.0, total).to(total.dtype)  # 0/0 where replaced below
         mask = (self.concentration < 1).all(dim=-1, keepdim=True)
         vertex = F.one_hot(mode.argmax(dim=-1), concentrationm1.shape[-1]).to(mode.dtype)
         return edunn.where(mask, vertex, mode)
