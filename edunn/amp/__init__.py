@@ -13,6 +13,8 @@ The functions below read and set the autocast state directly; PyTorch has them a
 """
 from __future__ import annotations
 
+import warnings
+
 from .. import backend
 from . import _policy
 from .autocast_mode import autocast, custom_bwd, custom_fwd, is_autocast_available
@@ -51,59 +53,78 @@ def set_autocast_dtype(device_type: str, dtype: backend.dtype) -> None:
     _policy.set_dtype(device_type, dtype)
 
 
+def _deprecated(old: str, new: str) -> None:
+    warnings.warn(f"torch.{old} is deprecated. Please use torch.{new} instead.", DeprecationWarning, stacklevel=3)
+
+
+# The per-device forms below are PyTorch's older API: each warns, as PyTorch's do, and forwards.
 def is_autocast_cpu_enabled() -> bool:
+    _deprecated("is_autocast_cpu_enabled()", "is_autocast_enabled('cpu')")
     return _policy.is_enabled("cpu")
 
 
 def set_autocast_cpu_enabled(enabled: bool) -> None:
+    _deprecated("set_autocast_cpu_enabled(enabled)", "set_autocast_enabled('cpu', enabled)")
     _policy.set_enabled("cpu", enabled)
 
 
 def get_autocast_cpu_dtype() -> backend.dtype:
+    _deprecated("get_autocast_cpu_dtype()", "get_autocast_dtype('cpu')")
     return _policy.get_dtype("cpu")
 
 
 def set_autocast_cpu_dtype(dtype: backend.dtype) -> None:
+    _deprecated("set_autocast_cpu_dtype(dtype)", "set_autocast_dtype('cpu', dtype)")
     _policy.set_dtype("cpu", dtype)
 
 
 def get_autocast_gpu_dtype() -> backend.dtype:
+    _deprecated("get_autocast_gpu_dtype()", "get_autocast_dtype('cuda')")
     return _policy.get_dtype("cuda")
 
 
 def set_autocast_gpu_dtype(dtype: backend.dtype) -> None:
+    _deprecated("set_autocast_gpu_dtype(dtype)", "set_autocast_dtype('cuda', dtype)")
     _policy.set_dtype("cuda", dtype)
 
 
 def is_autocast_ipu_enabled() -> bool:
+    _deprecated("is_autocast_ipu_enabled()", "is_autocast_enabled('ipu')")
     return _policy.is_enabled("ipu")
 
 
 def set_autocast_ipu_enabled(enabled: bool) -> None:
+    _deprecated("set_autocast_ipu_enabled(enabled)", "set_autocast_enabled('ipu', enabled)")
     _policy.set_enabled("ipu", enabled)
 
 
 def get_autocast_ipu_dtype() -> backend.dtype:
+    _deprecated("get_autocast_ipu_dtype()", "get_autocast_dtype('ipu')")
     return _policy.get_dtype("ipu")
 
 
 def set_autocast_ipu_dtype(dtype: backend.dtype) -> None:
+    _deprecated("set_autocast_ipu_dtype(dtype)", "set_autocast_dtype('ipu', dtype)")
     _policy.set_dtype("ipu", dtype)
 
 
 def is_autocast_xla_enabled() -> bool:
+    _deprecated("is_autocast_xla_enabled()", "is_autocast_enabled('xla')")
     return _policy.is_enabled("xla")
 
 
 def set_autocast_xla_enabled(enabled: bool) -> None:
+    _deprecated("set_autocast_xla_enabled(enabled)", "set_autocast_enabled('xla', enabled)")
     _policy.set_enabled("xla", enabled)
 
 
 def get_autocast_xla_dtype() -> backend.dtype:
+    _deprecated("get_autocast_xla_dtype()", "get_autocast_dtype('xla')")
     return _policy.get_dtype("xla")
 
 
 def set_autocast_xla_dtype(dtype: backend.dtype) -> None:
+    _deprecated("set_autocast_xla_dtype(dtype)", "set_autocast_dtype('xla', dtype)")
     _policy.set_dtype("xla", dtype)
 
 
