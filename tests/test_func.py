@@ -283,7 +283,7 @@ def test_per_sample_gradients_of_an_mlp():
     theirs = TF.vmap(TF.grad(make_loss(torch, tmodel)), in_dims=(None, 0, 0))(tparams, txs, tys)
     _close(ours, theirs, atol=1e-5, rtol=1e-4)
     # the per-sample gradients average to the batch gradient
-    make_loss(edunn, model)  # model untouched by functional_call:
+    assert all(isinstance(p, nn.Parameter) for p in model.parameters())  # functional_call restored them
     loss = edunn.nn.functional.cross_entropy(model(xs), ys)
     loss.backward()
     for k, p in model.named_parameters():

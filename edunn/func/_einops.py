@@ -20,6 +20,11 @@ How it executes, in three array-shape steps: reshape the input so that every *el
 is its own dimension (splitting groups, whose unknown length is inferred from the others), permute
 those dimensions into the right side's order, and reshape to the right side's groups.  Each step
 is an ordinary differentiable edunn op.
+
+Differences from PyTorch 2.13: a size that cannot be bound (two unknown lengths in one group, a
+length that does not divide) raises ``ValueError`` here, ``DimensionBindError`` there; and several
+unit axes on the right (``"a 1 b -> b 1 a 1"``), which PyTorch's first-class-dims path fails on,
+work here as in einops.
 """
 from __future__ import annotations
 

@@ -136,6 +136,4 @@ def debug_unwrap(tensor: Tensor, *, recurse: bool = True) -> Tensor:
     debugging; edunn's transforms pass ordinary tensors (see :mod:`edunn.func._transforms`), so
     there is nothing to peel and the tensor itself is returned, as PyTorch does for an
     unwrapped tensor."""
-    if not isinstance(tensor, Tensor):
-        return tensor
     return tensor
