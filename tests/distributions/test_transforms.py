@@ -422,3 +422,21 @@ def test_constraints_module_matches_torch():
     assert_close(base_e.check(edunn.tensor(v)), base_t.check(torch.tensor(v)))
     with pytest.raises(AssertionError, match="base_constraint must be a Constraint"):
         C.MixtureSameFamilyConstraint(3)
+
+
+DEVICE_CASES = [c for c in CASES if c[0] not in ("Affine_tensors", "Power", "CumulativeDistribution")]
+
+
+@pytest.mark.parametrize("case", DEVICE_CASES, ids=[c[0] for c in DEVICE_CASES])
+def test_on_device(case, device):
+    """The array code runs where the input lives: the same values as torch's on the CPU."""
+    name, make, array = case
+    te, tt = make(ET), make(TT)
+    x = edunn.tensor(array, dtype=edunn.float64, device=device)
+    y = te(x)
+    assert y.device == edunn.device(device)
+    yt = tt(torch.tensor(array))
+    assert_close(y.cpu(), yt, **TOL)
+    assert_close(te.inv(y).cpu(), tt.inv(yt), **TOL)
+    if te.bijective and name not in ("Reshape",):
+        assert_close(te.log_abs_det_jacobian(x, y).cpu(), tt.log_abs_det_jacobian(torch.tensor(array), yt), **TOL)
