@@ -522,3 +522,20 @@ def test_flex_attention_block_mask_and_option_errors_match_torch():
         EF.create_block_mask(mm, 1, 1, 4, 4, device="cpu", dq_kv_order=None)
     with pytest.raises(RuntimeError, match="BlockMask must have at least 2 dimensions"):
         EF.BlockMask.from_kv_blocks(edunn.ones(1, dtype=edunn.int32), edunn.zeros(1, dtype=edunn.int32))
+
+
+def test_flex_attention_on_device(device):
+    """flex_attention and its BlockMask on every device (CuPy on a GPU) against torch's CPU."""
+    B, H, L, S, E = 1, 2, 24, 24, 4
+    (eq, ek, ev), (tq, tk, tv) = _pair((B, H, L, E), (B, H, S, E), (B, H, S, E))
+    eq, ek, ev = (t.to(device) for t in (eq, ek, ev))
+
+    def mm(b, h, q, kv):
+        return (q >= kv) & ((q - kv) < 9)
+    ebm = EF.create_block_mask(mm, B, H, L, S, device=device, BLOCK_SIZE=8)
+    tbm = TF.create_block_mask(mm, B, H, L, S, device="cpu", BLOCK_SIZE=8)
+    assert ebm.kv_indices.device == eq.device
+    np.testing.assert_array_equal(_np(ebm.kv_indices), _np(tbm.kv_indices))
+    eo = EF.flex_attention(eq, ek, ev, score_mod=lambda s, b, h, q, kv: (s / 3).tanh() * 3, block_mask=ebm)
+    to = TF.flex_attention(tq, tk, tv, score_mod=lambda s, b, h, q, kv: (s / 3).tanh() * 3, block_mask=tbm)
+    np.testing.assert_allclose(_np(eo), _np(to), rtol=1e-5, atol=2e-6)

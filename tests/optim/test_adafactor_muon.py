@@ -329,3 +329,20 @@ def test_functional_forms():
         muon([p], [p], [p], foreach=True, lr=0.1, weight_decay=0.0, momentum=0.9,
              nesterov=True, ns_coefficients=(3.4445, -4.775, 2.0315), ns_steps=5, eps=1e-7,
              adjust_lr_fn=None, has_complex=False)
+
+
+@pytest.mark.parametrize("name,kwargs", [CASES[3], CASES[6]], ids=[IDS[3], IDS[6]])
+def test_matches_torch_on_device(name, kwargs, device):
+    """The same array code on every device (CuPy on a GPU) against torch's CPU run."""
+    init, grads = _problem(name, steps=8)
+    theirs = Run("torch", name, kwargs, init)
+    params = [edunn.tensor(a, requires_grad=True, device=device) for a in init]
+    opt = getattr(optim, name)(params, **_opts(kwargs, "edunn"))
+    for g in grads:
+        for p, x in zip(params, g):
+            p.grad = edunn.tensor(x, device=device)
+        opt.step()
+        theirs.step(g)
+    _assert_params_close([_to_np(p) for p in params], theirs.values(), f"{name} on {device}")
+    assert all(v.device == params[0].device for s in opt.state.values() for k, v in s.items()
+               if k != "step")

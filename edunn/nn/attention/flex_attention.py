@@ -376,8 +376,9 @@ class BlockMask:
         """A picture of the tiles of the first ``limit`` (batch, head) pairs: "█" computed,
         "░" partly computed (when several tiles share a character), " " skipped.
         ``grid_size=-1`` draws every tile."""
-        dense = self.to_dense().tolist()
-        *batch_dims, num_rows, num_cols = self.to_dense().shape
+        dense_mask = self.to_dense()
+        dense = dense_mask.tolist()
+        *batch_dims, num_rows, num_cols = dense_mask.shape
         if isinstance(grid_size, int) and grid_size != -1:
             max_rows = max_cols = grid_size
         elif grid_size == -1:
