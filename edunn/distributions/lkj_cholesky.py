@@ -22,6 +22,7 @@ __all__ = ["LKJCholesky"]
 class LKJCholesky(Distribution):
     """``event_shape = (dim, dim)``; ``batch_shape`` is that of ``concentration``."""
     arg_constraints = {"concentration": constraints.positive}
+    support = constraints.corr_cholesky
 
     def __init__(self, dim: int, concentration: Any = 1.0, validate_args: bool | None = None):
         if dim < 2:
@@ -48,10 +49,6 @@ class LKJCholesky(Distribution):
         Distribution.__init__(new, batch_shape, self.event_shape, validate_args=False)
         new._validate_args = self._validate_args
         return new
-
-    @property
-    def support(self):
-        return constraints.corr_cholesky
 
     def sample(self, sample_shape: Any = ()) -> edunn.Tensor:
         with edunn.no_grad():
