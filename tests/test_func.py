@@ -386,3 +386,21 @@ def test_transforms_on_device(device):
     j = F.jacfwd(lambda a: a.sin())(x[0])
     np.testing.assert_allclose(j.cpu().numpy(), np.diag(np.cos(x[0].cpu().numpy())), rtol=1e-6, atol=1e-7)
     assert F.rearrange(x, "a b -> b a").cpu().numpy().tolist() == x.cpu().numpy().T.tolist()
+
+
+def test_closure_over_tensors_requiring_grad_stays_differentiable():
+    """As PyTorch: a transform's result keeps its graph to a user's tensor that requires grad,
+    even one captured by closure (a model's parameters), and only to those."""
+    x, tx = _pair(3, seed=19)
+    w, tw = _pair(3, seed=20)
+    w.requires_grad_()
+    tw.requires_grad_()
+    f = lambda lib_w: lambda a: (lib_w * a.sin()).sum() * (lib_w ** 2).sum()  # noqa: E731
+    g, tg = F.grad(f(w))(x), TF.grad(f(tw))(tx)
+    assert g.grad_fn is not None and tg.grad_fn is not None
+    g.sum().backward()
+    tg.sum().backward()
+    _close(w.grad, tw.grad)
+    (o, fn), (to, _) = F.vjp(f(w), x), TF.vjp(f(tw), tx)
+    assert (o.grad_fn is None) == (to.grad_fn is None) and fn(o * 0 + 1)[0].grad_fn is not None
+    assert F.grad(f(w.detach()))(x).grad_fn is None

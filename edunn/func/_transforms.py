@@ -21,10 +21,10 @@ and ``vmap(grad(f))`` compose.  edunn has one reverse-mode autograd with higher-
   ``g(u)`` with respect to ``u`` against the tangent ``v`` gives ``J v``.  This is exact (not a
   finite difference) but costs two backward passes where PyTorch's dual numbers cost one
   forward; ``linearize`` keeps ``g`` so each further ``J v`` is one backward.
-* **Outside every transform** results are detached unless an input required grad, so
-  ``grad(f)(x).grad_fn`` is ``None`` as in PyTorch.  Deliberate difference: a tensor that ``f``
-  captures from outside (not an argument) and that requires grad does not keep the outermost
-  result connected to it; pass it as an argument if you need that.
+* **Outside every transform** a result connected only to the fresh inputs is detached, so
+  ``grad(f)(x).grad_fn`` is ``None`` as in PyTorch; a result that depends on a user's tensor
+  requiring grad (an argument, or a closure such as a model's parameters) keeps its graph to it,
+  so ordinary ``.backward()`` can go through the transform (MAML-style), as in PyTorch.
 """
 from __future__ import annotations
 
@@ -63,8 +63,35 @@ def _fresh(x: Any, api: str = "") -> Tensor:
     return x.view_as(x) if x.requires_grad else x.detach().requires_grad_(True)
 
 
-def _detach_tree(tree: Any) -> Any:
-    return tree_map_only(Tensor, lambda t: t.detach(), tree)
+def _reaches_outside(t: Tensor, own: set) -> bool:
+    """Whether ``t``'s graph reaches a leaf requiring grad that the transform did not create
+    (a user's tensor, through an argument or a closure): walk ``grad_fn.next_functions``."""
+    if not t.requires_grad:
+        return False
+    if t.grad_fn is None:
+        return id(t) not in own
+    stack, seen = [t.grad_fn], set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        for nxt, _ in node.next_functions:
+            leaf = getattr(nxt, "variable", None)  # an AccumulateGrad stands for a leaf
+            if leaf is not None:
+                if id(leaf) not in own:
+                    return True
+            elif nxt is not None:
+                stack.append(nxt)
+    return False
+
+
+def _release(tree: Any, own: list) -> Any:
+    """Outside every transform: detach each result tensor that is connected only to the fresh
+    leaves the transform made, so ``grad(f)(x).grad_fn is None`` as in PyTorch, while a result
+    that depends on a user's tensor requiring grad stays differentiable with respect to it."""
+    ids = {id(t) for t in own}
+    return tree_map_only(Tensor, lambda t: t if _reaches_outside(t, ids) else t.detach(), tree)
 
 
 def _normalize_argnums(argnums: Any, num_args: int) -> tuple[int, ...]:
@@ -130,8 +157,6 @@ def _vjp(func: Callable, primals: tuple, has_aux: bool, api: str = "vjp(f, *prim
         if not isinstance(o, Tensor):
             raise RuntimeError(f"{api}: expected f(*primals) to return only tensors, "
                                f"got unsupported type {type(o)}")
-    keep = not outermost or any(x.requires_grad for x in leaves)
-
     def vjp_fn(cotangents: Any, retain_graph: bool = True, create_graph: bool | None = None) -> Any:
         cot_leaves, cot_spec = tree_flatten(cotangents)
         if cot_spec != out_spec:
@@ -140,13 +165,12 @@ def _vjp(func: Callable, primals: tuple, has_aux: bool, api: str = "vjp(f, *prim
                                f"primal output: {out_spec}")
         with enable_grad():
             grads = _vjp_leaves(out_leaves, fresh, cot_leaves, retain_graph=retain_graph)
-        connected = keep or any(isinstance(c, Tensor) and c.requires_grad for c in cot_leaves)
-        if not connected or (create_graph is False and outermost):
-            grads = [g.detach() for g in grads]
+        if outermost:
+            grads = [g.detach() for g in grads] if create_graph is False else _release(grads, fresh)
         return tree_unflatten(grads, spec)
 
-    if not keep:
-        out, aux = _detach_tree(out), _detach_tree(aux)
+    if outermost:
+        out, aux = _release(out, fresh), _release(aux, fresh)
     return out, vjp_fn, aux
 
 
@@ -180,8 +204,8 @@ def grad_and_value(func: Callable[..., Any], argnums: argnums_t = 0, has_aux: bo
                                    f"with {out.dim()} dims. Maybe you wanted to use the vjp or "
                                    "jacrev APIs instead?")
             grads = _vjp_leaves([out], fresh, [None], retain_graph=True)
-        if outermost and not any(x.requires_grad for x in leaves):
-            grads, out, aux = [g.detach() for g in grads], out.detach(), _detach_tree(aux)
+        if outermost:
+            grads, out, aux = _release(grads, fresh), _release(out, fresh), _release(aux, fresh)
         g = tree_unflatten(grads, spec)
         return (g, (out, aux)) if has_aux else (g, out)
 
@@ -268,8 +292,6 @@ def _linearize(func: Callable, primals: tuple, has_aux: bool, api: str) -> tuple
         if live:
             gs = _autograd_grad([out_leaves[k] for k in live], fresh, [us[k] for k in live],
                                 create_graph=True, allow_unused=True)
-    keep = not outermost or any(x.requires_grad for x in leaves)
-
     def push(tangents: list) -> list:
         for i, (t, x) in enumerate(zip(tangents, leaves)):
             if not isinstance(t, Tensor):
@@ -289,12 +311,12 @@ def _linearize(func: Callable, primals: tuple, has_aux: bool, api: str) -> tuple
                                     retain_graph=True, create_graph=True, allow_unused=True)
         by_k = dict(zip(live, jv))
         res = [zeros_like(o) if by_k.get(k) is None else by_k[k] for k, o in enumerate(out_leaves)]
-        if not (keep or any(t.requires_grad for t in tangents)):
-            res = [r.detach() for r in res]
+        if outermost:
+            res = _release(res, fresh + list(us.values()))
         return tree_unflatten(res, out_spec)
 
-    if not keep:
-        out, aux = _detach_tree(out), _detach_tree(aux)
+    if outermost:
+        out, aux = _release(out, fresh), _release(aux, fresh)
     return out, push, aux, spec
 
 
