@@ -56,7 +56,7 @@ class _Level:
         _depth[0] -= 1
 
 
-def _fresh(x: Any, api: str = "") -> Tensor:
+def _fresh(x: Any) -> Tensor:
     """The tensor a transform differentiates with respect to (see the module docstring)."""
     if not isinstance(x, Tensor):
         raise ValueError(f"Thing passed to transform API must be Tensor, got {type(x)}")
