@@ -84,6 +84,11 @@ def _ops(L, F_):
         "bce_logits-bf16": lambda: F_.binary_cross_entropy_with_logits(x.bfloat16(), x.sigmoid()),
         "bce-bf16": lambda: F_.binary_cross_entropy(x.sigmoid().bfloat16(), x.sigmoid()),
         "relu-bf16": lambda: F_.relu(x.bfloat16()), "add-mixed": lambda: x.bfloat16() + x,
+        "tensordot": lambda: L.tensordot(b3, x, ([2], [0])), "tensordot-full": lambda: L.tensordot(x, x),
+        "inner": lambda: L.inner(b3, x), "inner-1d": lambda: L.inner(v, v), "outer": lambda: L.outer(v, v),
+        "multi_dot": lambda: L.linalg.multi_dot([x, x, x]), "matrix_power": lambda: L.matrix_power(x, 3),
+        "kron": lambda: L.kron(x, x), "det": lambda: L.det(x + eye), "vdot": lambda: L.vdot(v, v),
+        "sdpa": lambda: F_.scaled_dot_product_attention(b3, b3, b3),
     }
 
 

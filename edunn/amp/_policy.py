@@ -36,18 +36,19 @@ from ..tensor import Tensor
 # ----------------------------------------------------------------------------------------------
 # The op lists (names are the edunn/torch function names that call cast_inputs)
 # ----------------------------------------------------------------------------------------------
-# "einsum" is on neither documented list, but PyTorch's einsum is made of bmm calls, which are
-# autocast, so its result comes out in the autocast dtype; edunn's einsum is one op, so it asks.
+# "einsum" and "tensordot" are on neither documented list, but PyTorch builds them from bmm/mm
+# calls, which are autocast, so their results come out in the autocast dtype (a tensordot that
+# contracts every dim excepted: it is no matrix product); edunn's are one op each, so they ask.
 _LOWER_PRECISION = {
     "cpu": frozenset({
         "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
         "bmm", "mm", "linalg_vecdot", "baddbmm", "addmm", "addbmm", "linear", "matmul", "prelu",
-        "scaled_dot_product_attention", "einsum"}),
+        "scaled_dot_product_attention", "einsum", "tensordot"}),
     "cuda": frozenset({
         "matmul", "addbmm", "addmm", "addmv", "addr", "baddbmm", "bmm", "chain_matmul", "multi_dot",
         "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
         "GRUCell", "linear", "LSTMCell", "mm", "mv", "prelu", "RNNCell",
-        "scaled_dot_product_attention", "einsum"}),
+        "scaled_dot_product_attention", "einsum", "tensordot"}),
 }
 _FLOAT32 = {
     "cpu": frozenset({

@@ -388,6 +388,7 @@ def tensordot(a: Tensor, b: Tensor, dims: Any = 2, out: Any = None) -> Tensor:
                                f"dim {x} and second has size {b._data.shape[y]} in dim {y}")
         sb[y] = sa[x]
     out_s = "".join(c for k, c in enumerate(sa) if k not in da) + "".join(c for k, c in enumerate(sb) if k not in db)
+    if _autocast.active and out_s: a, b = _autocast.cast_inputs("tensordot", a, b)  # noqa: E701  (0-d: no mm)
     return write_out(Einsum.apply(["".join(sa), "".join(sb)], out_s, a, b), out)
 
 
