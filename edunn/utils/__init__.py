@@ -1,1 +1,2 @@
 from . import data  # noqa: F401
+from . import checkpoint  # noqa: F401,E402
