@@ -379,6 +379,9 @@ class Tensor(TensorMethods):
         data = self._data
         saved = node._saved
         if not any(e[0] is self or e[0] is data for e in saved):
+            if node._pack_hooks_used:  # saved through saved-tensor hooks (autograd/graph.py)
+                from .autograd.function import _repack_before_write
+                _repack_before_write(node, self)
             return
         snap = Tensor._make(data.copy(), self.requires_grad, self.grad_fn, self._output_nr)
         node._saved = tuple((snap, 0) if e[0] is self else (snap._data, None) if e[0] is data else e

@@ -113,6 +113,7 @@ class Function:
     _saved_arrays = False       # saved entries to revisit once the outputs exist: arrays (perhaps
                                 # the output itself) or, under saved-tensor hooks, anything saved
     _pack_hooks: Any = None     # the (pack, unpack) pair active when save_for_backward ran
+    _pack_hooks_used = False    # some saved entry went through a pack hook
     _not_recorded = False       # set by apply when no graph is recorded for this call
 
     # ------------------------------------------------------------------ the two methods to write
@@ -347,7 +348,6 @@ class Function:
     def __repr__(self) -> str:
         return f"<{self.name()} object at {hex(id(self))}>"
 
-
 class AccumulateGrad:
     """What a leaf looks like in ``next_functions`` (PyTorch's name); ``variable`` is the leaf."""
 
@@ -449,16 +449,27 @@ class _Packed:
     that turns it back into a tensor when ``saved_tensors`` is read, and where the original sat
     in the graph.  As in PyTorch, the unpacked tensor is put back in that place (same ``grad_fn``
     and output number; for a leaf, an edge into the leaf) when the hook returns a tensor without
-    a graph (``x.detach()``, a copy): double backward and nested checkpoints need it.  As in
-    PyTorch, no version check is made: what the hooks keep is their business
-    (``allow_mutation_on_saved_tensors`` relies on this)."""
+    a graph (``x.detach()``, a copy): double backward and nested checkpoints need it.
 
-    __slots__ = ("packed", "unpack_hook", "source", "nr")
+    In-place ops: ``x.mul_(w)`` runs ``Mul`` on ``x`` (which packs ``x``) and then writes the
+    result into ``x``; just before the write, :func:`_repack_before_write` packs a copy of the
+    original ``x`` instead, as ``Tensor._keep_original_for`` does without hooks (PyTorch saves
+    that copy in the first place).  Otherwise what the hooks keep is their business
+    (``allow_mutation_on_saved_tensors`` hands back a copy of a tensor changed in place), but
+    when the unpacked tensor still shares the saved input's version counter (``lambda x: x``,
+    ``x.detach()``) and that input was changed in place since, its values are no longer the
+    saved ones: that is the usual error (where PyTorch, not checking, would use the new values)."""
 
-    def __init__(self, packed: Any, unpack_hook: Any, source: Any = None, nr: int = 0):
+    __slots__ = ("packed", "unpack_hook", "source", "nr", "counter", "version", "ident", "pack_hook")
+
+    def __init__(self, packed: Any, unpack_hook: Any, source: Any = None, nr: int = 0,
+                 counter: Any = None, ident: int = 0, pack_hook: Any = None):
         # source: None (needs no grad), _OUTPUT (an output of the node that saved it), the
-        # producing node, or the leaf tensor itself
+        # producing node, or the leaf tensor itself; counter/ident: the saved input's version
+        # counter and id(), so that an in-place write into it can be detected
         self.packed, self.unpack_hook, self.source, self.nr = packed, unpack_hook, source, nr
+        self.counter, self.version = counter, (counter[0] if counter is not None else 0)
+        self.ident, self.pack_hook = ident, pack_hook
 
     def unpack(self, node: Any = None) -> Any:
         Tensor = _tensor_mod.Tensor
@@ -466,6 +477,13 @@ class _Packed:
         if not isinstance(t, Tensor):
             raise TypeError("Output of saved tensor unpack_hook expected to be a Tensor but got "
                             f"result of type {type(t).__name__}")
+        if self.counter is not None and t._version_counter is self.counter \
+                and self.counter[0] != self.version:
+            raise RuntimeError(
+                "one of the variables needed for gradient computation has been modified by an "
+                f"inplace operation: [{t.type()} {list(t.shape)}] is at version {self.counter[0]}; "
+                f"expected version {self.version} instead (saved by {node.name() if node else 'a node'}"
+                "). Hint: clone the tensor before modifying it in place.")
         src = self.source
         if src is None or t.requires_grad:
             return t
@@ -504,6 +522,7 @@ def _pack_saved(ctx: Function, outputs: tuple) -> None:
     runs with the hooks switched off, as in PyTorch, so that the ops it calls save plainly."""
     pack, unpack = ctx._pack_hooks
     ctx._pack_hooks = None
+    ctx._pack_hooks_used = True
     Tensor = _tensor_mod.Tensor
     hooks = _saved_hooks[:]
     _saved_hooks.clear()
@@ -514,21 +533,46 @@ def _pack_saved(ctx: Function, outputs: tuple) -> None:
             if obj is None or obj.__class__ in _NUMBERS:
                 saved.append(entry)
                 continue
-            source, nr = None, 0
+            source, nr, counter = None, 0, None
             if obj.__class__ is _OutputRef:
                 t = outputs[obj.nr]
                 if t is not None and t.requires_grad:
                     source, nr = _OUTPUT, obj.nr
             elif isinstance(obj, Tensor):
-                t = obj
+                t, counter = obj, obj._version_counter
                 if t.requires_grad:
                     source, nr = (t.grad_fn or t), t._output_nr
             else:
                 t = Tensor._make(obj if hasattr(obj, "__setitem__") else backend.as_ndarray(obj))
-            saved.append((_Packed(pack(t), unpack, source, nr), None))
+            saved.append((_Packed(pack(t), unpack, source, nr, counter, id(t), pack), None))
     finally:
         _saved_hooks[:] = hooks
     ctx._saved = tuple(saved)
+
+
+def _repack_before_write(node: Function, tensor: Any) -> None:
+    """``tensor`` is about to be overwritten by an in-place op whose out-of-place ``node`` saved
+    it through a pack hook: pack a copy of its current values in its place (the hook is called
+    again; the first packed value is dropped), so that backward sees the values from before the
+    write -- what ``Tensor._keep_original_for`` does for a plainly saved tensor."""
+    Tensor = _tensor_mod.Tensor
+    saved = list(node._saved)
+    snap = None
+    for i, (obj, version) in enumerate(saved):
+        if obj.__class__ is not _Packed or obj.ident != id(tensor) or obj.counter is not tensor._version_counter:
+            continue
+        if snap is None:
+            snap = Tensor._make(tensor._data.copy(), tensor.requires_grad, tensor.grad_fn,
+                                tensor._output_nr)
+        hooks = _saved_hooks[:]
+        _saved_hooks.clear()
+        try:
+            packed = obj.pack_hook(snap)
+        finally:
+            _saved_hooks[:] = hooks
+        saved[i] = (_Packed(packed, obj.unpack_hook, obj.source, obj.nr, snap._version_counter,
+                            id(snap), obj.pack_hook), None)
+    node._saved = tuple(saved)
 
 
 def _mark_outputs(entry: tuple, outputs: tuple) -> Any:

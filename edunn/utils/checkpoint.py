@@ -335,6 +335,7 @@ class _CheckpointFrame:
         self.saved_args: list = []
         self.weak_holders: list = []
         self.recomputed: dict = defaultdict(weakref.WeakKeyDictionary)  # gid -> {handle: tensor}
+        self.recomputed_versions: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self.recomp_counter: dict = defaultdict(int)
         self.is_recomputed: dict = defaultdict(bool)
         self.early_stop = early_stop
@@ -471,6 +472,7 @@ class _recomputation_hook(saved_tensors_hooks):
                 _internal_assert(holder.handles.get(gid, None) is None)
                 holder.handles[gid] = _Handle()
                 target_frame.recomputed[gid][holder.handles[gid]] = x
+                target_frame.recomputed_versions[holder.handles[gid]] = x._version
             if target_frame.early_stop and target_frame.recomp_counter[gid] == len(target_frame.weak_holders):
                 raise _StopRecomputationError
             return x
@@ -514,7 +516,14 @@ class _checkpoint_hook(saved_tensors_hooks):
                     "to do so only once. Otherwise please open an issue with details on your use case.")
             _internal_assert(holder.handles[gid] in frame.recomputed[gid])
             ret = frame.recomputed[gid][holder.handles[gid]]
+            version = frame.recomputed_versions.pop(holder.handles[gid])
             holder.handles[gid] = None
+            if ret._version != version:  # the re-run changed it in place after saving it
+                raise RuntimeError(
+                    "one of the variables needed for gradient computation has been modified by an "
+                    f"inplace operation: [{ret.type()} {list(ret.shape)}] is at version "
+                    f"{ret._version}; expected version {version} instead. Hint: in a checkpointed "
+                    "block, clone a tensor before modifying it in place.")
             return ret
 
         if frame.unpack_error_cb is not None:

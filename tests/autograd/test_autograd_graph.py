@@ -285,3 +285,23 @@ def test_variable_and_set_multithreading_enabled_like_torch():
     assert edunn.autograd._is_multithreading_enabled()
     assert str(inspect.signature(edunn.autograd.set_multithreading_enabled)) == \
         str(inspect.signature(torch.autograd.set_multithreading_enabled))
+
+
+@needs_torch
+def test_inplace_write_into_a_saved_input_under_hooks():
+    for lib, graph in ((edunn, eg), (torch, tg)):
+        a = lib.tensor([1.0, 2.0, 3.0], dtype=lib.float64, requires_grad=True)
+        w = lib.tensor([0.5, -1.0, 2.0], dtype=lib.float64, requires_grad=True)
+        with graph.saved_tensors_hooks(lambda t: t.detach(), lambda t: t):
+            x = a * 2
+            x.mul_(w)  # w's gradient needs x from before the write
+            x.sin().sum().backward()
+        np.testing.assert_allclose(w.grad.numpy(), (np.cos([1.0, -4.0, 12.0]) * [2.0, 4.0, 6.0]), rtol=1e-12)
+    # an unrelated in-place write into a tensor saved (and still shared) by a hook: the usual error
+    a = edunn.tensor([1.0, 2.0], requires_grad=True)
+    with eg.saved_tensors_hooks(lambda t: t.detach(), lambda t: t):
+        x = a * 1
+        y = x.sin()
+    x.add_(1)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.sum().backward()
