@@ -1,7 +1,7 @@
-"""Device random states for ``edunn.utils.checkpoint`` (PyTorch keeps these in
-``torch/utils/checkpoint.py``): which devices a checkpointed block's inputs live on, and saving and
-restoring their generators' states so that the re-run of the block draws the same random numbers
-(the same dropout masks) as the forward did."""
+"""The forward's state that ``edunn.utils.checkpoint`` replays in the re-run of a block (PyTorch
+keeps these in ``torch/utils/checkpoint.py``): which devices the block's inputs live on, their
+generators' states, so that the re-run draws the same random numbers (the same dropout masks) as
+the forward did, and the autocast state, so that it casts as the forward did."""
 from __future__ import annotations
 
 import contextlib
@@ -138,3 +138,23 @@ class _RngStash:
                     set_device_states(self.fwd_devices, self.fwd_device_states,
                                       device_type=self.device_type)
             yield
+
+
+def _get_autocast_kwargs(device_type: str = "cuda") -> tuple:
+    """The autocast state of the forward, for ``device_type`` (None where autocast does not
+    exist for it) and for the CPU: the re-run must cast as the forward did."""
+    from .. import amp
+
+    def state(dev: str) -> dict:
+        return {"enabled": amp.is_autocast_enabled(dev), "dtype": amp.get_autocast_dtype(dev),
+                "cache_enabled": amp.is_autocast_cache_enabled()}
+    return (state(device_type) if amp.is_autocast_available(device_type) else None), state("cpu")
+
+
+@contextlib.contextmanager
+def _autocast_as_in_forward(device_type: str, device_kwargs: "dict | None", cpu_kwargs: dict):
+    from .. import amp
+    device_ctx = amp.autocast(device_type, **device_kwargs) if device_kwargs is not None \
+        else contextlib.nullcontext()
+    with device_ctx, amp.autocast("cpu", **cpu_kwargs):
+        yield

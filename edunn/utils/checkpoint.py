@@ -22,7 +22,8 @@ Two implementations, as in PyTorch:
 
 Randomness: with ``preserve_rng_state=True`` (the default) the CPU generator's state, and that
 of each GPU an input lives on, is stored before the forward and restored for the re-run, so
-dropout draws the same mask twice; the surrounding random stream is left where it was.
+dropout draws the same mask twice; the surrounding random stream is left where it was.  The
+autocast state of the forward (``edunn.amp.autocast``) is replayed in the re-run too.
 
 Selective activation checkpointing (``CheckpointPolicy``, ``SelectiveCheckpointContext``,
 ``create_selective_checkpoint_contexts``) needs a hook on every op's dispatch, which edunn does
@@ -44,8 +45,8 @@ from ..autograd.function import Function
 from ..autograd.grad_mode import enable_grad, is_grad_enabled, no_grad
 from ..autograd.graph import saved_tensors_hooks
 from ..tensor import Tensor
-from ._checkpoint_rng import (DefaultDeviceType, _infer_device_type, _RngStash, get_device_states,
-                              set_device_states)
+from ._checkpoint_rng import (DefaultDeviceType, _autocast_as_in_forward, _get_autocast_kwargs,
+                              _infer_device_type, _RngStash, get_device_states, set_device_states)
 
 __all__ = ["checkpoint", "checkpoint_sequential", "CheckpointError", "CheckpointFunction",
            "check_backward_validity", "detach_variable", "get_device_states", "set_device_states",
@@ -107,6 +108,7 @@ class CheckpointFunction(Function):
         ctx.run_function = run_function
         ctx.preserve_rng_state = preserve_rng_state
         ctx.device_type = _infer_device_type(*args)
+        ctx.device_autocast_kwargs, ctx.cpu_autocast_kwargs = _get_autocast_kwargs(ctx.device_type)
         ctx.rng = _RngStash(preserve_rng_state, ctx.device_type, args)
         # non-tensor inputs kept on ctx, a None placeholder for each tensor (filled in backward)
         ctx.inputs = []
@@ -139,7 +141,8 @@ class CheckpointFunction(Function):
             inputs[idx] = tensors[i]
         with ctx.rng.restored():
             detached_inputs = detach_variable(tuple(inputs))
-            with enable_grad():
+            with enable_grad(), _autocast_as_in_forward(ctx.device_type, ctx.device_autocast_kwargs,
+                                                        ctx.cpu_autocast_kwargs):
                 outputs = ctx.run_function(*detached_inputs)
         if isinstance(outputs, Tensor):
             outputs = (outputs,)
@@ -556,10 +559,12 @@ def _checkpoint_without_reentrant_generator(fn, preserve_rng_state=True, context
             f"but got {determinism_check}")
     device_type = _infer_device_type(*args)
     forward_context, recompute_context = context_fn()
+    device_autocast_kwargs, cpu_autocast_kwargs = _get_autocast_kwargs(device_type)
     rng = _RngStash(preserve_rng_state, device_type, args)
 
     def recompute_fn(*inputs) -> None:
-        with rng.restored(), recompute_context:
+        with rng.restored(), _autocast_as_in_forward(device_type, device_autocast_kwargs,
+                                                     cpu_autocast_kwargs), recompute_context:
             fn(*inputs, **kwargs)
 
     new_frame = _CheckpointFrame(

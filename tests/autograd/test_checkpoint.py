@@ -270,3 +270,25 @@ def test_inplace_ops_inside_the_block_match_torch(use_reentrant):
             np.testing.assert_allclose(t.grad.numpy(), r.numpy(), rtol=1e-12)
         grads.append(w.grad.numpy())
     assert grads[0].shape == grads[1].shape
+
+
+@pytest.mark.parametrize("use_reentrant", VARIANTS)
+def test_recompute_replays_the_forward_autocast_state(use_reentrant):
+    rng = np.random.default_rng(5)
+    x = edunn.tensor(rng.standard_normal((4, 8)), dtype=edunn.float32, requires_grad=True)
+    w = edunn.tensor(rng.standard_normal((8, 8)), dtype=edunn.float32, requires_grad=True)
+    dtypes = []
+
+    def f(x):
+        h = x @ w
+        dtypes.append(h.dtype)
+        return h.float().tanh()
+
+    with edunn.autocast("cpu", dtype=edunn.bfloat16):
+        ref = edunn.autograd.grad(f(x).sum(), [x, w])
+        y = eck.checkpoint(f, x, use_reentrant=use_reentrant)
+    x.grad = w.grad = None
+    y.sum().backward()  # outside autocast: the re-run must still compute in bfloat16
+    assert dtypes == [edunn.bfloat16] * 3
+    for r, t in zip(ref, (x, w)):
+        np.testing.assert_array_equal(t.grad.numpy(), r.numpy())
