@@ -94,7 +94,7 @@ def from_notebook(path: Any, name: str, *replacements: tuple, prelude: str = "im
         if cell.cell_type != "code":
             continue
         for wanted in (*needs, name):
-            if f"def {wanted}(" in cell.source or f"class {wanted}(" in cell.source:
+            if any(f"{kind} {wanted}{end}" in cell.source for kind, end in (("def", "("), ("class", "("), ("class", ":"))):
                 cells[wanted] = cell.source
     namespace: dict = {}
     exec(prelude, namespace)
