@@ -26,8 +26,10 @@ dropout draws the same mask twice; the surrounding random stream is left where i
 autocast state of the forward (``edunn.amp.autocast``) is replayed in the re-run too.
 
 Selective activation checkpointing (``CheckpointPolicy``, ``SelectiveCheckpointContext``,
-``create_selective_checkpoint_contexts``) needs a hook on every op's dispatch, which edunn does
-not have; those names are not provided.
+``create_selective_checkpoint_contexts``, ``SAC_IGNORED_OPS``) needs a layer below autograd where
+an op's result can be served from a cache while its graph node is still recorded (PyTorch's
+dispatch modes); an edunn op computes and saves in one ``forward``, so those names are not
+provided.
 """
 from __future__ import annotations
 
@@ -51,7 +53,7 @@ from ._checkpoint_rng import (DefaultDeviceType, _autocast_as_in_forward, _get_a
 __all__ = ["checkpoint", "checkpoint_sequential", "CheckpointError", "CheckpointFunction",
            "check_backward_validity", "detach_variable", "get_device_states", "set_device_states",
            "noop_context_fn", "set_checkpoint_early_stop", "DefaultDeviceType",
-           "set_checkpoint_debug_enabled"]
+           "set_checkpoint_debug_enabled", "GraphExecGroup"]
 
 _DEFAULT_DETERMINISM_MODE = "default"
 _checkpoint_debug_enabled: "bool | None" = None
@@ -499,9 +501,11 @@ class _checkpoint_hook(saved_tensors_hooks):
             return holder
 
         def unpack_hook(holder):
-            gid = _engine.current_graph_task_id()
-            if gid == -1:  # unpacked outside a backward pass: a key of its own
-                gid = int(uuid.uuid4())
+            gid = GraphExecGroup._get_current_group()
+            if gid is None:
+                gid = _engine.current_graph_task_id()
+                if gid == -1:  # unpacked outside a backward pass: a key of its own
+                    gid = int(uuid.uuid4())
             if not frame.is_recomputed[gid]:
                 args = frame.get_inputs()
                 try:
@@ -513,10 +517,16 @@ class _checkpoint_hook(saved_tensors_hooks):
                 frame.check_recomputed_tensors_match(gid)
             _internal_assert(gid in holder.handles)
             if holder.handles[gid] is None:
+                extra = ""
+                if GraphExecGroup._get_current_group() is not None:
+                    extra = ("Performing two backward calls that overlap (i.e. require the same "
+                             "saved activation in order to compute gradients) is not allowed while "
+                             "under the torch.utils.checkpoint.GraphExecGroup context. ")
                 raise CheckpointError(
                     "torch.utils.checkpoint: Unpack is being triggered for a tensor that was already "
-                    "unpacked once. If you are calling ctx.saved_tensors in backward, make sure "
-                    "to do so only once. Otherwise please open an issue with details on your use case.")
+                    f"unpacked once. {extra}If you are calling ctx.saved_tensors in backward, make "
+                    "sure to do so only once. Otherwise please open an issue with details on your "
+                    "use case.")
             _internal_assert(holder.handles[gid] in frame.recomputed[gid])
             ret = frame.recomputed[gid][holder.handles[gid]]
             version = frame.recomputed_versions.pop(holder.handles[gid])
@@ -589,3 +599,26 @@ def _checkpoint_without_reentrant_generator(fn, preserve_rng_state=True, context
             "checkpointed forward. This is not supported because checkpoint "
             "cannot return a value for a failed forward.")
     new_frame.forward_completed = True
+
+
+class GraphExecGroup:
+    """Context manager: the backward calls made inside one group re-run each checkpointed block
+    at most once between them, even over several ``backward``/``grad`` calls (normally each
+    backward pass re-runs it).  The calls must then not need the same saved activation twice.
+    Only non-reentrant checkpoints are affected; groups cannot be nested."""
+
+    _current: "GraphExecGroup | None" = None
+
+    def __enter__(self) -> "GraphExecGroup":
+        if GraphExecGroup._current is not None:
+            raise RuntimeError("GraphExecGroup contexts cannot be nested. "
+                               f"Already inside group {GraphExecGroup._current}")
+        GraphExecGroup._current = self
+        return self
+
+    def __exit__(self, *args: object) -> None:
+        GraphExecGroup._current = None
+
+    @classmethod
+    def _get_current_group(cls) -> "GraphExecGroup | None":
+        return GraphExecGroup._current

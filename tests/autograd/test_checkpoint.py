@@ -292,3 +292,25 @@ def test_recompute_replays_the_forward_autocast_state(use_reentrant):
     assert dtypes == [edunn.bfloat16] * 3
     for r, t in zip(ref, (x, w)):
         np.testing.assert_array_equal(t.grad.numpy(), r.numpy())
+
+
+@needs_torch
+def test_graph_exec_group_recomputes_once_across_backward_calls():
+    counts = []
+    for lib, ck in ((edunn, eck), (torch, tck)):
+        calls = []
+        x = lib.ones(3, dtype=lib.float64, requires_grad=True)
+
+        def f(t):
+            calls.append(1)
+            return t.sin(), t.cos()
+        a, b = ck.checkpoint(f, x, use_reentrant=False)
+        with ck.GraphExecGroup():
+            a.sum().backward()  # each call needs a different saved activation
+            b.sum().backward()
+        with pytest.raises(RuntimeError, match="cannot be nested"):
+            with ck.GraphExecGroup(), ck.GraphExecGroup():
+                pass
+        np.testing.assert_allclose(x.grad.numpy(), np.cos(1.0) - np.sin(1.0))
+        counts.append(len(calls))
+    assert counts[0] == counts[1] == 2  # the forward and one re-run
