@@ -212,7 +212,6 @@ class _Recorded:
 @exercise("20.checkpoint", points=3, reference="edunn.lessons_support.transforms.checkpoint",
           title="activation checkpointing: forward without the graph, recompute in backward")
 def grade_checkpoint(student, t):
-    import edunn
 
     def run(fn: Any, block: _Recorded, x: Any, c: Any, w: Any) -> tuple:
         """The output, the inputs' and the weights' gradients of (fn(block, x, c) * w).sum()."""
