@@ -8,20 +8,19 @@ closed forms are 0/0, so within ``lims`` PyTorch uses Taylor expansions about 1/
 from __future__ import annotations
 
 import math
-import numbers
 from typing import Any
 
 import edunn
 import edunn.nn.functional as F
 from . import constraints
-from .distribution import (Distribution, broadcast_all, clamp_probs, lazy_property, logits_to_probs,
-                           probs_to_logits)
+from .distribution import (Distribution, _ProbsOrLogits, broadcast_all, clamp_probs, lazy_property,
+                           logits_to_probs)
 from .exp_family import ExponentialFamily
 
 __all__ = ["ContinuousBernoulli"]
 
 
-class ContinuousBernoulli(ExponentialFamily):
+class ContinuousBernoulli(_ProbsOrLogits, ExponentialFamily):
     """``probs`` (clamped inside (0, 1)) or ``logits``; ``lims`` bounds the unstable region
     around ``probs = 0.5`` where Taylor expansions replace the closed forms.
 
@@ -34,21 +33,14 @@ class ContinuousBernoulli(ExponentialFamily):
 
     def __init__(self, probs: Any = None, logits: Any = None, lims: tuple[float, float] = (0.499, 0.501),
                  validate_args: bool | None = None):
-        if (probs is None) == (logits is None):
-            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
+        batch_shape = self._store_probs_or_logits(probs, logits)
         if probs is not None:
-            is_scalar = isinstance(probs, numbers.Number)
-            (self.probs,) = broadcast_all(probs)
             # probs is clamped below, so it is checked here (when validation was asked for)
             if validate_args is not None:
                 if not bool(self.arg_constraints["probs"].check(self.probs).all()):
                     raise ValueError("The parameter probs has invalid values")
             self.probs = clamp_probs(self.probs)
-        else:
-            is_scalar = isinstance(logits, numbers.Number)
-            (self.logits,) = broadcast_all(logits)
-        self._param = self.probs if probs is not None else self.logits
-        batch_shape = edunn.Size(()) if is_scalar else self._param.size()
+            self._param = self.probs
         self._lims = lims
         super().__init__(batch_shape, validate_args=validate_args)
 
@@ -56,12 +48,7 @@ class ContinuousBernoulli(ExponentialFamily):
         new = self._get_checked_instance(ContinuousBernoulli, _instance)
         new._lims = self._lims
         batch_shape = edunn.Size(tuple(batch_shape))
-        if "probs" in self.__dict__:
-            new.probs = self.probs.expand(batch_shape)
-            new._param = new.probs
-        if "logits" in self.__dict__:
-            new.logits = self.logits.expand(batch_shape)
-            new._param = new.logits
+        self._expand_probs_or_logits(new, batch_shape)
         Distribution.__init__(new, batch_shape, validate_args=False)
         new._validate_args = self._validate_args
         return new
@@ -108,11 +95,8 @@ class ContinuousBernoulli(ExponentialFamily):
         return edunn.where(self._outside_unstable_region(), variances, taylor)
 
     @lazy_property
-    def logits(self):
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
     def probs(self):
+        # unlike the mixin's, clamped inside (0, 1), as PyTorch's
         return clamp_probs(logits_to_probs(self.logits, is_binary=True))
 
     @property

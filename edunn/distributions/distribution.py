@@ -191,6 +191,50 @@ class lazy_property:
         return value
 
 
+def _check_probs_or_logits(probs: Any, logits: Any) -> None:
+    """Exactly one of ``probs`` and ``logits`` must be given (PyTorch's message)."""
+    if (probs is None) == (logits is None):
+        raise ValueError("Either `probs` or `logits` must be specified, but not both.")
+
+
+class _ProbsOrLogits:
+    """Mixin for a distribution given ``probs`` or ``logits``: the one given is stored (and as
+    ``_param``), the other is computed on first use (``lazy_property``), and ``expand`` expands
+    whichever of them exist. ``_is_binary`` picks the conversion: the sigmoid/logit pair for one
+    probability per entry, or softmax/log along the last dim (``Categorical``)."""
+    _is_binary = True
+
+    def _store_probs_or_logits(self, probs: Any, logits: Any) -> edunn.Size:
+        """Stores the given parameter as a tensor; returns the batch shape it makes (``()`` for a
+        Python number)."""
+        _check_probs_or_logits(probs, logits)
+        given = probs if probs is not None else logits
+        (param,) = broadcast_all(given)
+        if probs is not None:
+            self.probs = param
+        else:
+            self.logits = param
+        self._param = param
+        return edunn.Size(()) if isinstance(given, numbers.Number) else param.size()
+
+    def _expand_probs_or_logits(self, new: Any, param_shape: Any) -> None:
+        """Gives ``new`` this distribution's ``probs`` and/or ``logits`` expanded to ``param_shape``."""
+        if "probs" in self.__dict__:
+            new.probs = self.probs.expand(param_shape)
+            new._param = new.probs
+        if "logits" in self.__dict__:
+            new.logits = self.logits.expand(param_shape)
+            new._param = new.logits
+
+    @lazy_property
+    def logits(self):
+        return probs_to_logits(self.probs, is_binary=self._is_binary)
+
+    @lazy_property
+    def probs(self):
+        return logits_to_probs(self.logits, is_binary=self._is_binary)
+
+
 def sum_rightmost(value: edunn.Tensor, dim: int) -> edunn.Tensor:
     """Sums the ``dim`` rightmost dimensions of ``value``."""
     if dim == 0:

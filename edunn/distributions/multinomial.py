@@ -15,15 +15,15 @@ import edunn
 import edunn.nn.functional as F
 from . import constraints
 from .bernoulli import Binomial
-from .categorical import Categorical
-from .distribution import Distribution, broadcast_all, lazy_property, logits_to_probs, probs_to_logits
+from .categorical import Categorical, _CategoricalParams
+from .distribution import Distribution, _check_probs_or_logits, _ProbsOrLogits, broadcast_all, lazy_property
 from .gamma import Gamma
 from .poisson import Poisson
 
 __all__ = ["Multinomial", "NegativeBinomial"]
 
 
-class Multinomial(Distribution):
+class Multinomial(_CategoricalParams, Distribution):
     """``event_shape = (K,)``: counts that add up to the integer ``total_count``. ``sample`` needs
     it; ``log_prob`` reads the count from the value, so ``total_count`` may be left at 1 there."""
     arg_constraints = {"probs": constraints.simplex, "logits": constraints.real_vector}
@@ -60,18 +60,6 @@ class Multinomial(Distribution):
     def variance(self):
         return self.total_count * self.probs * (1 - self.probs)
 
-    @property
-    def logits(self):
-        return self._categorical.logits
-
-    @property
-    def probs(self):
-        return self._categorical.probs
-
-    @property
-    def param_shape(self):
-        return self._categorical.param_shape
-
     def sample(self, sample_shape: Any = ()) -> edunn.Tensor:
         """``total_count`` categorical draws per event, counted with ``scatter_add``."""
         sample_shape = edunn.Size(tuple(sample_shape))
@@ -105,7 +93,7 @@ class Multinomial(Distribution):
         return log_factorial_n - log_factorial_xs + log_powers
 
 
-class NegativeBinomial(Distribution):
+class NegativeBinomial(_ProbsOrLogits, Distribution):
     """Mean ``r e^logits = r p / (1 - p)``, variance ``mean / (1 - p)``."""
     arg_constraints = {"total_count": constraints.greater_than_eq(0),
                        "probs": constraints.half_open_interval(0.0, 1.0), "logits": constraints.real}
@@ -113,8 +101,7 @@ class NegativeBinomial(Distribution):
 
     def __init__(self, total_count: Any, probs: Any = None, logits: Any = None,
                  validate_args: bool | None = None):
-        if (probs is None) == (logits is None):
-            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
+        _check_probs_or_logits(probs, logits)
         if probs is not None:
             self.total_count, self.probs = broadcast_all(total_count, probs)
             self.total_count = self.total_count.type_as(self.probs)
@@ -129,12 +116,7 @@ class NegativeBinomial(Distribution):
         new = self._get_checked_instance(NegativeBinomial, _instance)
         batch_shape = edunn.Size(tuple(batch_shape))
         new.total_count = self.total_count.expand(batch_shape)
-        if "probs" in self.__dict__:
-            new.probs = self.probs.expand(batch_shape)
-            new._param = new.probs
-        if "logits" in self.__dict__:
-            new.logits = self.logits.expand(batch_shape)
-            new._param = new.logits
+        self._expand_probs_or_logits(new, batch_shape)
         Distribution.__init__(new, batch_shape, validate_args=False)
         new._validate_args = self._validate_args
         return new
@@ -150,14 +132,6 @@ class NegativeBinomial(Distribution):
     @property
     def variance(self):
         return self.mean / edunn.sigmoid(-self.logits)
-
-    @lazy_property
-    def logits(self):
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self):
-        return logits_to_probs(self.logits, is_binary=True)
 
     @property
     def param_shape(self):

@@ -12,14 +12,13 @@ discrete choices, as PyTorch's ``relaxed_bernoulli``, ``relaxed_categorical`` an
 """
 from __future__ import annotations
 
-import numbers
 from typing import Any
 
 import edunn
 from . import constraints
-from .categorical import Categorical, OneHotCategorical
-from .distribution import (Distribution, broadcast_all, clamp_probs, lazy_property, logits_to_probs,
-                           probs_to_logits)
+from .categorical import Categorical, OneHotCategorical, _CategoricalParams
+from .bernoulli import _BinaryParams
+from .distribution import Distribution, broadcast_all, clamp_probs
 from .transformed_distribution import TransformedDistribution
 from .transforms import ExpTransform, SigmoidTransform
 
@@ -27,7 +26,24 @@ __all__ = ["ExpRelaxedCategorical", "LogitRelaxedBernoulli", "OneHotCategoricalS
            "RelaxedBernoulli", "RelaxedOneHotCategorical"]
 
 
-class LogitRelaxedBernoulli(Distribution):
+class _RelaxedParams:
+    """Mixin for a relaxed distribution built as a transform of its ``base_dist``: its
+    ``temperature``, ``logits`` and ``probs`` are the base distribution's."""
+
+    @property
+    def temperature(self):
+        return self.base_dist.temperature
+
+    @property
+    def logits(self):
+        return self.base_dist.logits
+
+    @property
+    def probs(self):
+        return self.base_dist.probs
+
+
+class LogitRelaxedBernoulli(_BinaryParams):
     """The logit of a ``RelaxedBernoulli``: with ``t = temperature`` and ``l = logits``,
     ``log p(x) = log t + (l - t x) - 2 log(1 + exp(l - t x))``."""
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
@@ -36,39 +52,12 @@ class LogitRelaxedBernoulli(Distribution):
     def __init__(self, temperature: edunn.Tensor, probs: Any = None, logits: Any = None,
                  validate_args: bool | None = None):
         self.temperature = temperature
-        if (probs is None) == (logits is None):
-            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
-        if probs is not None:
-            is_scalar = isinstance(probs, numbers.Number)
-            (self.probs,) = broadcast_all(probs)
-        else:
-            is_scalar = isinstance(logits, numbers.Number)
-            (self.logits,) = broadcast_all(logits)
-        self._param = self.probs if probs is not None else self.logits
-        batch_shape = edunn.Size(()) if is_scalar else self._param.size()
-        super().__init__(batch_shape, validate_args=validate_args)
+        super().__init__(probs, logits, validate_args=validate_args)
 
     def expand(self, batch_shape: Any, _instance: Any = None) -> "LogitRelaxedBernoulli":
         new = self._get_checked_instance(LogitRelaxedBernoulli, _instance)
-        batch_shape = edunn.Size(tuple(batch_shape))
         new.temperature = self.temperature
-        if "probs" in self.__dict__:
-            new.probs = self.probs.expand(batch_shape)
-            new._param = new.probs
-        if "logits" in self.__dict__:
-            new.logits = self.logits.expand(batch_shape)
-            new._param = new.logits
-        Distribution.__init__(new, batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
-
-    @lazy_property
-    def logits(self):
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self):
-        return logits_to_probs(self.logits, is_binary=True)
+        return super().expand(batch_shape, _instance=new)
 
     @property
     def param_shape(self):
@@ -89,7 +78,7 @@ class LogitRelaxedBernoulli(Distribution):
         return self.temperature.log() + diff - 2 * diff.exp().log1p()
 
 
-class RelaxedBernoulli(TransformedDistribution):
+class RelaxedBernoulli(_RelaxedParams, TransformedDistribution):
     """``sigmoid(X)`` with ``X ~ LogitRelaxedBernoulli(temperature, probs | logits)``."""
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
     support = constraints.unit_interval
@@ -104,20 +93,8 @@ class RelaxedBernoulli(TransformedDistribution):
         new = self._get_checked_instance(RelaxedBernoulli, _instance)
         return super().expand(batch_shape, _instance=new)
 
-    @property
-    def temperature(self):
-        return self.base_dist.temperature
 
-    @property
-    def logits(self):
-        return self.base_dist.logits
-
-    @property
-    def probs(self):
-        return self.base_dist.probs
-
-
-class ExpRelaxedCategorical(Distribution):
+class ExpRelaxedCategorical(_CategoricalParams, Distribution):
     """The log of a ``RelaxedOneHotCategorical`` sample. With ``K`` categories and
     ``t = temperature``: ``log p(x) = log Gamma(K) + (K-1) log t + sum_k s_k`` where
     ``s = log_softmax(logits - t x)``. The support is really a ``K - 1``-dimensional surface
@@ -143,18 +120,6 @@ class ExpRelaxedCategorical(Distribution):
         new._validate_args = self._validate_args
         return new
 
-    @property
-    def param_shape(self):
-        return self._categorical.param_shape
-
-    @property
-    def logits(self):
-        return self._categorical.logits
-
-    @property
-    def probs(self):
-        return self._categorical.probs
-
     def rsample(self, sample_shape: Any = ()) -> edunn.Tensor:
         """``log_softmax((logits + g) / temperature)`` with Gumbel noise ``g = -log(-log(u))``."""
         shape = self._extended_shape(sample_shape)
@@ -174,7 +139,7 @@ class ExpRelaxedCategorical(Distribution):
         return score + log_scale
 
 
-class RelaxedOneHotCategorical(TransformedDistribution):
+class RelaxedOneHotCategorical(_RelaxedParams, TransformedDistribution):
     """``exp(X)`` with ``X ~ ExpRelaxedCategorical(temperature, probs | logits)``: a point of the
     simplex that approaches a one-hot draw as ``temperature -> 0`` (Gumbel-softmax)."""
     arg_constraints = {"probs": constraints.simplex, "logits": constraints.real_vector}
@@ -189,18 +154,6 @@ class RelaxedOneHotCategorical(TransformedDistribution):
     def expand(self, batch_shape: Any, _instance: Any = None) -> "RelaxedOneHotCategorical":
         new = self._get_checked_instance(RelaxedOneHotCategorical, _instance)
         return super().expand(batch_shape, _instance=new)
-
-    @property
-    def temperature(self):
-        return self.base_dist.temperature
-
-    @property
-    def logits(self):
-        return self.base_dist.logits
-
-    @property
-    def probs(self):
-        return self.base_dist.probs
 
 
 class OneHotCategoricalStraightThrough(OneHotCategorical):
