@@ -333,8 +333,10 @@ def _kl_bernoulli_poisson(p, q):
 
 
 @register_kl(Beta, Exponential)
-def _kl_beta_exponential(p, q):
-    return -p.entropy() - q.rate.log() + q.rate * (p.concentration1 / (p.concentration1 + p.concentration0))
+@register_kl(Gamma, Exponential)
+def _kl_to_exponential(p, q):
+    """``-H(p) - log(rate) + rate E_p[x]``: the exponential's log-density is linear in ``x``."""
+    return -p.entropy() - q.rate.log() + q.rate * p.mean
 
 
 @register_kl(Beta, Gamma)
@@ -393,11 +395,6 @@ def _kl_exponential_normal(p, q):
 @register_kl(Gamma, Uniform)
 def _kl_gamma_infinity(p, q):
     return _infinite_like(p.concentration)
-
-
-@register_kl(Gamma, Exponential)
-def _kl_gamma_exponential(p, q):
-    return -p.entropy() - q.rate.log() + q.rate * p.concentration / p.rate
 
 
 @register_kl(Gamma, Normal)

@@ -12,7 +12,9 @@ import math
 import edunn
 from .beta import Beta
 from .continuous_bernoulli import ContinuousBernoulli
-from .kl import _kl_normal_normal, kl_divergence, register_kl
+from .kl import (_infinite_like, _kl_exponential_infinity, _kl_gamma_infinity, _kl_laplace_infinity,
+                 _kl_normal_infinity, _kl_normal_normal, _kl_to_exponential, _x_log_x, kl_divergence,
+                 register_kl)
 from .gamma import Gamma
 from .normal import Laplace, Normal
 from .transformed_distribution import TransformedDistribution
@@ -22,12 +24,11 @@ from .uniform import Exponential, Uniform
 __all__: list = []
 
 
-def _infinite_like(tensor: edunn.Tensor) -> edunn.Tensor:
-    return edunn.full_like(tensor, math.inf)
-
-
-def _x_log_x(tensor: edunn.Tensor) -> edunn.Tensor:
-    return tensor * tensor.log()
+@register_kl(Beta, ContinuousBernoulli)
+def _kl_to_continuous_bernoulli(p, q):
+    """``-H(p) - E_p[log q(x)]`` for ``q`` a ``ContinuousBernoulli``: its log-density is linear in
+    ``x`` (``x logits + log(1 - probs) + log C``), so only ``p``'s mean is needed."""
+    return -p.entropy() - p.mean * q.logits - edunn.log1p(-q.probs) - q._cont_bern_log_norm()
 
 
 # ---- same family ---------------------------------------------------------------------------
@@ -81,9 +82,7 @@ def _kl_continuous_bernoulli_infinity(p, q):
     return _infinite_like(p.probs)
 
 
-@register_kl(ContinuousBernoulli, Exponential)
-def _kl_continuous_bernoulli_exponential(p, q):
-    return -p.entropy() - edunn.log(q.rate) + q.rate * p.mean
+register_kl(ContinuousBernoulli, Exponential)(_kl_to_exponential)
 
 
 @register_kl(ContinuousBernoulli, Normal)
@@ -103,10 +102,9 @@ def _kl_continuous_bernoulli_uniform(p, q):
 
 # ---- others against ContinuousBernoulli, Gumbel, Pareto -------------------------------------
 
-@register_kl(Exponential, ContinuousBernoulli)
-@register_kl(Exponential, Pareto)
-def _kl_exponential_infinity(p, q):
-    return _infinite_like(p.rate)
+# pairs that are +inf for the same reason as kl.py's, registered on kl.py's functions
+register_kl(Exponential, ContinuousBernoulli)(_kl_exponential_infinity)
+register_kl(Exponential, Pareto)(_kl_exponential_infinity)
 
 
 @register_kl(Exponential, Gumbel)
@@ -123,6 +121,8 @@ def _kl_exponential_gumbel(p, q):
 @register_kl(Gumbel, Exponential)
 @register_kl(Gumbel, Pareto)
 @register_kl(Gumbel, Uniform)
+@register_kl(Gumbel, Beta)
+@register_kl(Gumbel, Gamma)
 def _kl_gumbel_infinity(p, q):
     return _infinite_like(p.loc)
 
@@ -136,16 +136,10 @@ def _kl_gumbel_normal(p, q):
     return -t1 + t2 + t3 - (euler_constant + 1)
 
 
-@register_kl(Laplace, ContinuousBernoulli)
-@register_kl(Laplace, Pareto)
-def _kl_laplace_infinity(p, q):
-    return _infinite_like(p.loc)
-
-
-@register_kl(Normal, ContinuousBernoulli)
-@register_kl(Normal, Pareto)
-def _kl_normal_infinity(p, q):
-    return _infinite_like(p.loc)
+register_kl(Laplace, ContinuousBernoulli)(_kl_laplace_infinity)
+register_kl(Laplace, Pareto)(_kl_laplace_infinity)
+register_kl(Normal, ContinuousBernoulli)(_kl_normal_infinity)
+register_kl(Normal, Pareto)(_kl_normal_infinity)
 
 
 @register_kl(Normal, Gumbel)
@@ -161,6 +155,7 @@ def _kl_normal_gumbel(p, q):
 
 @register_kl(Pareto, ContinuousBernoulli)
 @register_kl(Pareto, Uniform)
+@register_kl(Pareto, Beta)
 def _kl_pareto_infinity(p, q):
     return _infinite_like(p.scale)
 
@@ -189,7 +184,7 @@ def _kl_pareto_normal(p, q):
 
 @register_kl(Uniform, ContinuousBernoulli)
 def _kl_uniform_continuous_bernoulli(p, q):
-    result = -p.entropy() - p.mean * q.logits - edunn.log1p(-q.probs) - q._cont_bern_log_norm()
+    result = _kl_to_continuous_bernoulli(p, q)
     outside = (p.high >= q.support.upper_bound) | (p.low <= q.support.lower_bound)
     return edunn.where(outside, edunn.ones_like(result) * math.inf, result)
 
@@ -215,20 +210,13 @@ def _kl_uniform_pareto(p, q):
 
 # ---- the gamma family against ContinuousBernoulli, Gumbel, Pareto ---------------------------
 
-@register_kl(Beta, ContinuousBernoulli)
-def _kl_beta_continuous_bernoulli(p, q):
-    return -p.entropy() - p.mean * q.logits - edunn.log1p(-q.probs) - q._cont_bern_log_norm()
-
-
 @register_kl(Beta, Pareto)
 def _kl_beta_infinity(p, q):
     return _infinite_like(p.concentration1)
 
 
-@register_kl(Gamma, ContinuousBernoulli)
-@register_kl(Gamma, Pareto)
-def _kl_gamma_infinity(p, q):
-    return _infinite_like(p.concentration)
+register_kl(Gamma, ContinuousBernoulli)(_kl_gamma_infinity)
+register_kl(Gamma, Pareto)(_kl_gamma_infinity)
 
 
 @register_kl(Gamma, Gumbel)
@@ -239,17 +227,6 @@ def _kl_gamma_gumbel(p, q):
     t2 = beta_scale_prod.log() + p.concentration / beta_scale_prod
     t3 = edunn.exp(loc_scale_ratio) * (1 + beta_scale_prod.reciprocal()).pow(-p.concentration) - loc_scale_ratio
     return t1 + t2 + t3
-
-
-@register_kl(Gumbel, Beta)
-@register_kl(Gumbel, Gamma)
-def _kl_gumbel_infinity_gamma_family(p, q):
-    return _infinite_like(p.loc)
-
-
-@register_kl(Pareto, Beta)
-def _kl_pareto_infinity_beta(p, q):
-    return _infinite_like(p.scale)
 
 
 @register_kl(Pareto, Gamma)
