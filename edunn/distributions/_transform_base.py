@@ -88,24 +88,24 @@ class Transform:
 
     def __call__(self, x: edunn.Tensor) -> edunn.Tensor:
         """``y = t(x)``, from the cache when ``x`` is the last input seen."""
-        if self._cache_size == 0:
-            return self._call(x)
-        x_old, y_old = self._cached_x_y
-        if x is x_old:
-            return y_old
-        y = self._call(x)
-        self._cached_x_y = x, y
-        return y
+        return self._through_cache(x, self._call, forward=True)
 
     def _inv_call(self, y: edunn.Tensor) -> edunn.Tensor:
+        """``x = t^{-1}(y)``, from the cache when ``y`` is the last output seen."""
+        return self._through_cache(y, self._inverse, forward=False)
+
+    def _through_cache(self, value: edunn.Tensor, compute: Any, forward: bool) -> edunn.Tensor:
+        """``compute(value)``; with a cache, the other half of the cached ``(x, y)`` pair when
+        ``value`` is (the same object as) its ``x`` (``forward``) or its ``y``, and the new pair
+        stored otherwise."""
         if self._cache_size == 0:
-            return self._inverse(y)
+            return compute(value)
         x_old, y_old = self._cached_x_y
-        if y is y_old:
-            return x_old
-        x = self._inverse(y)
-        self._cached_x_y = x, y
-        return x
+        if value is (x_old if forward else y_old):
+            return y_old if forward else x_old
+        result = compute(value)
+        self._cached_x_y = (value, result) if forward else (result, value)
+        return result
 
     def _call(self, x):
         raise NotImplementedError
@@ -180,6 +180,23 @@ class _InverseTransform(Transform):
         return self._inv.forward_shape(shape)
 
 
+def _chain_end_constraint(parts: list, start: str, end: str) -> constraints.Constraint:
+    """The constraint at the ``end`` of a chain of transforms walked in the order of ``parts``
+    from its ``start`` (``"domain"``/``"codomain"``): the last part's ``end`` constraint, made
+    ``independent`` over as many event dims as the largest any part needs, counted along the
+    walk. ``ComposeTransform``'s ``codomain`` walks forward, its ``domain`` backward."""
+    if not parts:
+        return constraints.real
+    constraint = getattr(parts[-1], end)
+    event_dim = getattr(parts[0], start).event_dim
+    for part in parts:
+        event_dim += getattr(part, end).event_dim - getattr(part, start).event_dim
+        event_dim = max(event_dim, getattr(part, end).event_dim)
+    if event_dim > constraint.event_dim:
+        constraint = constraints.independent(constraint, event_dim - constraint.event_dim)
+    return constraint
+
+
 class ComposeTransform(Transform):
     """``parts[-1](... parts[1](parts[0](x)))``. The log-det is the sum of the parts' log-dets,
     each summed over the dims that are one event of the whole chain but batch dims of that part
@@ -199,30 +216,11 @@ class ComposeTransform(Transform):
 
     @constraints.dependent_property(is_discrete=False)
     def domain(self):
-        if not self.parts:
-            return constraints.real
-        domain = self.parts[0].domain
-        # the chain's event_dim is the largest any part needs, counted back to the input
-        event_dim = self.parts[-1].codomain.event_dim
-        for part in reversed(self.parts):
-            event_dim += part.domain.event_dim - part.codomain.event_dim
-            event_dim = max(event_dim, part.domain.event_dim)
-        if event_dim > domain.event_dim:
-            domain = constraints.independent(domain, event_dim - domain.event_dim)
-        return domain
+        return _chain_end_constraint(self.parts[::-1], "codomain", "domain")
 
     @constraints.dependent_property(is_discrete=False)
     def codomain(self):
-        if not self.parts:
-            return constraints.real
-        codomain = self.parts[-1].codomain
-        event_dim = self.parts[0].domain.event_dim
-        for part in self.parts:
-            event_dim += part.codomain.event_dim - part.domain.event_dim
-            event_dim = max(event_dim, part.codomain.event_dim)
-        if event_dim > codomain.event_dim:
-            codomain = constraints.independent(codomain, event_dim - codomain.event_dim)
-        return codomain
+        return _chain_end_constraint(self.parts, "domain", "codomain")
 
     @lazy_property
     def bijective(self):

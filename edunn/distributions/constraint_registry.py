@@ -16,6 +16,7 @@ constraints::
 """
 from __future__ import annotations
 
+import functools
 import numbers
 from typing import Any, Callable
 
@@ -61,18 +62,6 @@ transform_to = ConstraintRegistry()
 @transform_to.register(constraints.real)
 def _transform_to_real(constraint):
     return transforms.identity_transform
-
-
-@biject_to.register(constraints.independent)
-def _biject_to_independent(constraint):
-    base_transform = biject_to(constraint.base_constraint)
-    return transforms.IndependentTransform(base_transform, constraint.reinterpreted_batch_ndims)
-
-
-@transform_to.register(constraints.independent)
-def _transform_to_independent(constraint):
-    base_transform = transform_to(constraint.base_constraint)
-    return transforms.IndependentTransform(base_transform, constraint.reinterpreted_batch_ndims)
 
 
 @biject_to.register(constraints.positive)
@@ -144,21 +133,24 @@ def _transform_to_corr_cholesky(constraint):
     return transforms.CorrCholeskyTransform()
 
 
-@biject_to.register(constraints.cat)
-def _biject_to_cat(constraint):
-    return transforms.CatTransform([biject_to(c) for c in constraint.cseq], constraint.dim, constraint.lengths)
+# Constraints built from other constraints: the transform is built from the parts' transforms,
+# each looked up in the same registry (a bijection from bijections, a transform from transforms).
+
+def _independent(registry, constraint):
+    base_transform = registry(constraint.base_constraint)
+    return transforms.IndependentTransform(base_transform, constraint.reinterpreted_batch_ndims)
 
 
-@transform_to.register(constraints.cat)
-def _transform_to_cat(constraint):
-    return transforms.CatTransform([transform_to(c) for c in constraint.cseq], constraint.dim, constraint.lengths)
+def _cat(registry, constraint):
+    return transforms.CatTransform([registry(c) for c in constraint.cseq], constraint.dim, constraint.lengths)
 
 
-@biject_to.register(constraints.stack)
-def _biject_to_stack(constraint):
-    return transforms.StackTransform([biject_to(c) for c in constraint.cseq], constraint.dim)
+def _stack(registry, constraint):
+    return transforms.StackTransform([registry(c) for c in constraint.cseq], constraint.dim)
 
 
-@transform_to.register(constraints.stack)
-def _transform_to_stack(constraint):
-    return transforms.StackTransform([transform_to(c) for c in constraint.cseq], constraint.dim)
+for _registry in (biject_to, transform_to):
+    for _constraint, _factory in ((constraints.independent, _independent), (constraints.cat, _cat),
+                                  (constraints.stack, _stack)):
+        _registry.register(_constraint, functools.partial(_factory, _registry))
+del _registry, _constraint, _factory

@@ -282,29 +282,40 @@ class _PositiveSemidefinite(_Symmetric):
         return edunn.all(edunn.linalg.eigvalsh(value) >= 0, dim=-1)
 
 
-class _Cat(Constraint):
-    """``cseq[i]`` on the ``i``-th block (of ``lengths[i]`` entries) along ``dim``, as ``torch.cat``."""
+class _ConstraintSeq(Constraint):
+    """Base of ``_Cat`` and ``_Stack``: one constraint of ``cseq`` per part of the value along
+    ``dim``; discrete if any part is."""
 
-    def __init__(self, cseq: Any, dim: int = 0, lengths: Any = None):
+    def __init__(self, cseq: Any, dim: int):
         if not all(isinstance(c, Constraint) for c in cseq):
             raise AssertionError("All elements of cseq must be Constraint instances")
         self.cseq = list(cseq)
-        self.lengths = [1] * len(self.cseq) if lengths is None else list(lengths)
-        if len(self.lengths) != len(self.cseq):
-            raise AssertionError(f"lengths ({len(self.lengths)}) must match cseq ({len(self.cseq)})")
         self.dim = dim
 
     @property
     def is_discrete(self):
         return any(c.is_discrete for c in self.cseq)
 
+    def _check_dim(self, value) -> None:
+        if not (-value.dim() <= self.dim < value.dim()):
+            raise AssertionError(f"dim {self.dim} out of range for value with {value.dim()} dimensions")
+
+
+class _Cat(_ConstraintSeq):
+    """``cseq[i]`` on the ``i``-th block (of ``lengths[i]`` entries) along ``dim``, as ``torch.cat``."""
+
+    def __init__(self, cseq: Any, dim: int = 0, lengths: Any = None):
+        super().__init__(cseq, dim)
+        self.lengths = [1] * len(self.cseq) if lengths is None else list(lengths)
+        if len(self.lengths) != len(self.cseq):
+            raise AssertionError(f"lengths ({len(self.lengths)}) must match cseq ({len(self.cseq)})")
+
     @property
     def event_dim(self):
         return max(c.event_dim for c in self.cseq)
 
     def check(self, value):
-        if not (-value.dim() <= self.dim < value.dim()):
-            raise AssertionError(f"dim {self.dim} out of range for value with {value.dim()} dimensions")
+        self._check_dim(value)
         checks, start = [], 0
         for constr, length in zip(self.cseq, self.lengths):
             checks.append(constr.check(value.narrow(self.dim, start, length)))
@@ -312,18 +323,11 @@ class _Cat(Constraint):
         return edunn.cat(checks, self.dim)
 
 
-class _Stack(Constraint):
+class _Stack(_ConstraintSeq):
     """``cseq[i]`` on the ``i``-th slice along ``dim``, as ``torch.stack``."""
 
     def __init__(self, cseq: Any, dim: int = 0):
-        if not all(isinstance(c, Constraint) for c in cseq):
-            raise AssertionError("All elements of cseq must be Constraint instances")
-        self.cseq = list(cseq)
-        self.dim = dim
-
-    @property
-    def is_discrete(self):
-        return any(c.is_discrete for c in self.cseq)
+        super().__init__(cseq, dim)
 
     @property
     def event_dim(self):
@@ -333,8 +337,7 @@ class _Stack(Constraint):
         return dim
 
     def check(self, value):
-        if not (-value.dim() <= self.dim < value.dim()):
-            raise AssertionError(f"dim {self.dim} out of range for value with {value.dim()} dimensions")
+        self._check_dim(value)
         vs = [value.select(self.dim, i) for i in range(value.size(self.dim))]
         return edunn.stack([constr.check(v) for v, constr in zip(vs, self.cseq)], self.dim)
 
