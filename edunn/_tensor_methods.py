@@ -45,7 +45,7 @@ class TensorMethods:
     def __rmul__(self, other): return _ew.mul(other, self)
     def __imul__(self, other): return self._inplace(_ew.mul(self, other))
     def __truediv__(self, other): return _ew.div(self, other)
-    def __rtruediv__(self, other): return _ew.div(other, self)
+    def __rtruediv__(self, other): return _ew.div(other, _ew._autocast.cast_inputs("rtruediv", self)[0] if _ew._autocast.active else self)  # noqa: E501  (float32 under CUDA autocast)
     def __itruediv__(self, other): return self._inplace(_ew.div(self, other))
     def __floordiv__(self, other): return _ew.floor_divide(self, other)
     def __rfloordiv__(self, other): return _ew.floor_divide(other, self)

@@ -36,19 +36,27 @@ from ..tensor import Tensor
 # ----------------------------------------------------------------------------------------------
 # The op lists (names are the edunn/torch function names that call cast_inputs)
 # ----------------------------------------------------------------------------------------------
-# "einsum" and "tensordot" are on neither documented list, but PyTorch builds them from bmm/mm
-# calls, which are autocast, so their results come out in the autocast dtype (a tensordot that
+# PyTorch's lists are the docs' "Autocast Op Reference" completed from the installed torch's
+# source (aten/src/ATen/autocast_mode.{h,cpp}: AT_FORALL_LOWER_PRECISION_FP, AT_FORALL_FP32,
+# AT_FORALL_FP32_SET_OPT_DTYPE, AT_FORALL_PROMOTE and the CPU registrations).  Torch's aten names
+# are written as the edunn entry point that asks: ``linalg_inv`` is ``edunn.linalg.inv``,
+# ``grid_sampler`` is ``F.grid_sample``, ``upsample_*`` is ``F.interpolate`` (every mode but
+# 'area'), ``reflection_pad1d`` ... are ``F.pad`` by mode and size, ``gru_cell`` ... the cell
+# functions behind ``nn.GRUCell`` ..., ``rpow``/``rtruediv`` the reflected Tensor operators.
+# "einsum" and "tensordot" are not on the CPU list, but PyTorch builds them from bmm/mm calls,
+# which are, so on the CPU their results come out in the autocast dtype (a tensordot that
 # contracts every dim excepted: it is no matrix product); edunn's are one op each, so they ask.
 _LOWER_PRECISION = {
     "cpu": frozenset({
         "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
-        "bmm", "mm", "linalg_vecdot", "baddbmm", "addmm", "addbmm", "linear", "matmul", "prelu",
-        "scaled_dot_product_attention", "einsum", "tensordot"}),
+        "bmm", "mm", "linalg_vecdot", "baddbmm", "addmm", "addbmm", "linear", "matmul", "conv_tbc",
+        "prelu", "scaled_dot_product_attention", "multi_head_attention_forward", "einsum",
+        "tensordot"}),
     "cuda": frozenset({
         "matmul", "addbmm", "addmm", "addmv", "addr", "baddbmm", "bmm", "chain_matmul", "multi_dot",
         "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
-        "GRUCell", "linear", "LSTMCell", "mm", "mv", "prelu", "RNNCell",
-        "scaled_dot_product_attention", "einsum", "tensordot"}),
+        "conv_tbc", "gru_cell", "linear", "lstm_cell", "mm", "mv", "prelu", "rnn_tanh_cell",
+        "rnn_relu_cell", "linalg_vecdot", "scaled_dot_product_attention", "einsum"}),
 }
 _FLOAT32 = {
     "cpu": frozenset({
@@ -61,7 +69,11 @@ _FLOAT32 = {
         "smooth_l1_loss", "cross_entropy", "l1_loss", "huber_loss", "margin_ranking_loss",
         "soft_margin_loss", "triplet_margin_loss", "multi_margin_loss", "ctc_loss", "kl_div",
         "multilabel_margin_loss", "binary_cross_entropy_with_logits", "qr", "svd",
-        "triangular_solve", "fractional_max_pool2d", "fractional_max_pool3d", "adaptive_max_pool3d"}),
+        "triangular_solve", "fractional_max_pool2d", "fractional_max_pool3d", "adaptive_max_pool3d",
+        "linalg_cond", "linalg_matrix_rank", "linalg_solve", "linalg_cholesky", "linalg_svdvals",
+        "linalg_eigvals", "linalg_eigvalsh", "linalg_inv", "linalg_householder_product",
+        "linalg_tensorinv", "linalg_tensorsolve", "geqrf", "linalg_qr", "linalg_cholesky_ex",
+        "linalg_svd", "linalg_eig", "linalg_eigh", "linalg_lstsq", "linalg_inv_ex"}),
     "cuda": frozenset({
         "pow", "rdiv", "rpow", "rtruediv", "acos", "asin", "binary_cross_entropy_with_logits", "cosh",
         "cosine_embedding_loss", "cdist", "cosine_similarity", "cross_entropy", "cumprod", "cumsum",
@@ -70,7 +82,15 @@ _FLOAT32 = {
         "mse_loss", "multilabel_margin_loss", "multi_margin_loss", "nll_loss", "norm", "normalize",
         "pdist", "poisson_nll_loss", "prod", "reciprocal", "rsqrt", "sinh", "smooth_l1_loss",
         "soft_margin_loss", "softmax", "softmin", "softplus", "sum", "renorm", "tan",
-        "triplet_margin_loss"}),
+        "triplet_margin_loss", "huber_loss", "nll_loss2d", "logsumexp", "interpolate",
+        "linalg_vector_norm", "linalg_matrix_norm"}),
+}
+# "promote" ops: with mixed eligible inputs, all run in the widest of them (float32 if any is).
+_PROMOTE = {
+    "cpu": frozenset({"stack", "cat", "index_copy"}),
+    "cuda": frozenset({
+        "addcdiv", "addcmul", "atan2", "bilinear", "cross", "dot", "vdot", "grid_sampler", "index_put",
+        "tensordot", "scatter_add", "cat", "stack"}),
 }
 # Ops PyTorch refuses to run under CUDA autocast, with the reason.
 _BANNED = {
@@ -187,7 +207,8 @@ def _cast(t: Any, device_type: str, dtype: backend.dtype, lower: bool) -> Any:
 def cast_inputs(op_name: str, *args: Any) -> tuple:
     """``args`` as autocast would hand them to ``op_name``: unchanged unless autocast is on for
     the device of the first tensor among them and ``op_name`` is on that device's lower-precision
-    list (eligible tensors cast to the autocast dtype) or float32 list (cast to float32).
+    list (eligible tensors cast to the autocast dtype), float32 list (cast to float32) or
+    promote list (cast to the widest eligible dtype among them).
     Non-tensors (``None`` biases, ints, strings) pass through.  Callers check ``active`` first."""
     device_type = None
     for a in args:
@@ -201,8 +222,24 @@ def cast_inputs(op_name: str, *args: Any) -> tuple:
         dtype, lower = entry[1], True
     elif op_name in _FLOAT32.get(device_type, ()):
         dtype, lower = backend.float32, False
+    elif op_name in _PROMOTE.get(device_type, ()):
+        return _promote(args, device_type, entry[1])
     elif op_name in _BANNED.get(device_type, {}):
         raise RuntimeError(_BANNED[device_type][op_name])
     else:
         return args
     return tuple(_cast(a, device_type, dtype, lower) for a in args)
+
+
+def _promote(args: tuple, device_type: str, lower: backend.dtype) -> tuple:
+    """PyTorch's ``promote`` rule (``at::autocast::prioritize``): the eligible tensors all go to
+    float32 if any of them is float32, else stay in the autocast dtype; float64 and tensors on
+    other devices are left alone; a floating dtype that is neither is an error, as PyTorch's."""
+    widest = lower
+    for a in args:
+        if _eligible(a, device_type):
+            if a.dtype is backend.float32:
+                widest = backend.float32
+            elif a.dtype is not lower:
+                raise RuntimeError("Unexpected floating ScalarType in at::autocast::prioritize")
+    return tuple(_cast(a, device_type, widest, False) for a in args)

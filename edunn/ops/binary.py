@@ -18,6 +18,7 @@ from ..tensor import Tensor
 from ._out import write_out
 from .elementwise import (_FLOATS, _apply, _as_floats, _binary, _check_int_divisor, _where, _xp, _zeros_of,
                           div, mul, pow, sigmoid)
+from ..amp import _policy as _autocast
 
 __all__ = ['remainder', 'fmod', 'float_power', 'atan2', 'arctan2', 'hypot', 'maximum', 'minimum',
            'fmax', 'fmin', 'logaddexp', 'logaddexp2', 'xlogy', 'copysign', 'lerp', 'addcmul',
@@ -215,6 +216,7 @@ def float_power(input: Any, exponent: Any, *, out: Any = None) -> Tensor:
 
 
 def atan2(input: Any, other: Any, *, out: Any = None) -> Tensor:
+    if _autocast.active and out is None: input, other = _autocast.cast_inputs("atan2", input, other)  # noqa: E501,E701
     return write_out(_apply(Atan2, input, other), out)
 
 
@@ -292,12 +294,14 @@ def lerp(input: Tensor, end: Tensor, weight: Any, *, out: Any = None) -> Tensor:
 
 def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1, out: Any = None) -> Tensor:
     """``input + value * tensor1 * tensor2``."""
+    if _autocast.active and out is None: input, tensor1, tensor2 = _autocast.cast_inputs("addcmul", input, tensor1, tensor2)  # noqa: E501,E701
     prod = tensor1 * tensor2
     return write_out(input + (prod if value == 1 else prod * value), out)
 
 
 def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1, out: Any = None) -> Tensor:
     """``input + value * tensor1 / tensor2``."""
+    if _autocast.active and out is None: input, tensor1, tensor2 = _autocast.cast_inputs("addcdiv", input, tensor1, tensor2)  # noqa: E501,E701
     if not (tensor1.is_floating_point() or tensor2.is_floating_point()):
         raise RuntimeError("Integer division with addcdiv is no longer supported, and in a future "
                            "release addcdiv will perform a true division of tensor1 and tensor2.")

@@ -20,6 +20,7 @@ from .elementwise import _FLOATS, _where
 from .indexing import getitem
 from ._out import write_out
 from .joining import cat
+from ..amp import _policy as _autocast
 
 __all__ = ['diff', 'trapezoid', 'trapz', 'cumulative_trapezoid', 'cdist', 'dist']
 
@@ -165,6 +166,7 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0,
     (B..., R, M): (B..., P, R), batch dims broadcast.  ``compute_mode``: for p = 2, the
     matmul formula is used always (``use_mm_for_euclid_dist``), never (``donot_...``) or when
     P or R exceeds 25 (the default), as in PyTorch."""
+    if _autocast.active: x1, x2 = _autocast.cast_inputs("cdist", x1, x2)  # noqa: E501,E701
     from .reduction import norm
     if compute_mode not in _COMPUTE_MODES:
         raise ValueError(f"{compute_mode} is not a valid value for compute_mode")
@@ -224,6 +226,7 @@ def _type_name(t: Tensor) -> str:
 
 def dist(input: Tensor, other: Tensor, p: float = 2) -> Tensor:
     """``||input - other||_p`` over all elements (the operands broadcast)."""
+    if _autocast.active: input, other = _autocast.cast_inputs("dist", input, other)  # noqa: E501,E701
     from .reduction import norm
     d = input - other
     if not d.is_floating_point():

@@ -19,6 +19,7 @@ from .. import backend
 from ..autograd.function import Function
 from ..tensor import Tensor, wrap_dim
 from ._out import write_out
+from ..amp import _policy as _autocast
 
 __all__ = ['gather', 'scatter', 'scatter_add', 'scatter_reduce', 'index_select', 'index_add',
            'index_copy', 'index_fill', 'index_put', 'masked_fill', 'masked_select', 'masked_scatter',
@@ -214,6 +215,7 @@ def _as_value(v: Any, x: Tensor) -> Any:
 
 def index_put(input: Tensor, indices: Any, values: Any, accumulate: bool = False) -> Tensor:
     """``input`` with ``input[indices] = values`` (or ``+=``), out of place; ``x[i] = v`` calls it."""
+    if _autocast.active: input, values = _autocast.cast_inputs("index_put", input, values)  # noqa: E501,E701
     idx, _ = _normalize(input._data, indices)
     return IndexPut.apply(input, _as_value(values, input), idx, bool(accumulate))
 
@@ -299,6 +301,7 @@ def scatter(input: Tensor, dim: int, index: Tensor, src: Any = None, *, value: A
 
 def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     """``out[i][j][index[i][j][k]] += src[i][j][k]`` (dim 2), repeated positions adding up."""
+    if _autocast.active: input, src = _autocast.cast_inputs("scatter_add", input, src)  # noqa: E501,E701
     idx, _ = _dim_index(input, dim, index, "scatter_add")
     src = _src_part(src, tuple(_check_index(index, "scatter_add").shape))
     return IndexPut.apply(input, src, idx, True)
@@ -338,6 +341,7 @@ def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha: 
 
 def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor, *, out: Any = None) -> Tensor:
     """``out[..., index[i], ...] = source[..., i, ...]`` along ``dim``."""
+    if _autocast.active and out is None: input, source = _autocast.cast_inputs("index_copy", input, source)  # noqa: E501,E701
     return write_out(IndexPut.apply(input, source, _along(input, dim, index, "index_copy"), False), out)
 
 

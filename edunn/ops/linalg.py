@@ -146,6 +146,7 @@ def mv(input: Tensor, vec: Tensor, *, out: Any = None) -> Tensor:
 
 def dot(input: Tensor, tensor: Tensor, *, out: Any = None) -> Tensor:
     """``sum_i input_i * tensor_i`` of two 1-D tensors (torch names the second one ``tensor``)."""
+    if _autocast.active and out is None: input, tensor = _autocast.cast_inputs("dot", input, tensor)  # noqa: E501,E701
     if input._data.ndim != 1 or tensor._data.ndim != 1:
         raise RuntimeError(f"1D tensors expected, but got {input._data.ndim}D and {tensor._data.ndim}D tensors")
     return write_out(_matmul(input, tensor), out)
@@ -153,6 +154,7 @@ def dot(input: Tensor, tensor: Tensor, *, out: Any = None) -> Tensor:
 
 def vdot(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:
     """``sum_i conj(input_i) * other_i``; edunn's tensors are real, so this is ``dot``."""
+    if _autocast.active and out is None: input, other = _autocast.cast_inputs("vdot", input, other)  # noqa: E501,E701
     return dot(input, other, out=out)
 
 
@@ -212,6 +214,7 @@ def addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alph
 
 
 def chain_matmul(*matrices: Tensor, out: Any = None) -> Tensor:
+    if _autocast.active and out is None: matrices = _autocast.cast_inputs("chain_matmul", *matrices)  # noqa: E501,E701
     y = matrices[0]
     for m in matrices[1:]:
         y = mm(y, m)
@@ -507,6 +510,7 @@ class Cross(Function):
 
 
 def cross(input: Tensor, other: Tensor, dim: int | None = None, *, out: Any = None) -> Tensor:
+    if _autocast.active and out is None: input, other = _autocast.cast_inputs("cross", input, other)  # noqa: E501,E701
     from .broadcast import broadcast_shapes
     shape = broadcast_shapes(input._data.shape, other._data.shape)
     if dim is None:

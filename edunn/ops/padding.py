@@ -16,6 +16,7 @@ from typing import Any, Sequence
 from .. import backend
 from ..autograd.function import Function
 from ..tensor import Tensor
+from ..amp import _policy as _autocast
 
 __all__: list = []
 
@@ -54,6 +55,7 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: Any = 
 
     Shape: dim ``-1-k`` grows by ``pad[2k] + pad[2k+1]``.
     """
+    if _autocast.active and mode in ("reflect", "replicate"): input, = _autocast.cast_inputs(("reflection" if mode == "reflect" else "replication") + f"_pad{len(pad) // 2}d", input)  # noqa: E501,E701
     pad = tuple(int(p) for p in pad)
     x = input._data
     if len(pad) % 2:

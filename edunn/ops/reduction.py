@@ -18,6 +18,7 @@ from ._out import write_out
 from .broadcast import broadcast_to
 from .elementwise import _FLOATS, _float_array, _where, _xp, maximum, minimum
 from .unary import abs as _abs, sign, sqrt
+from ..amp import _policy as _autocast
 
 __all__ = ['sum', 'nansum', 'mean', 'nanmean', 'prod', 'max', 'min', 'amax', 'amin', 'aminmax',
            'argmax', 'argmin', 'var', 'std', 'var_mean', 'std_mean', 'norm', 'logsumexp', 'all',
@@ -163,6 +164,7 @@ def _check_float(input: Tensor, what: str, dtype: Any) -> Any:
 
 def sum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None, out: Any = None) -> Tensor:
     """Sum over ``dim`` (all dims when None); integers and bools are summed as int64."""
+    if _autocast.active and out is None and dtype is None: input, = _autocast.cast_inputs("sum", input)  # noqa: E501,E701
     return write_out(Sum.apply(input, _dims(dim, input._data.ndim), keepdim, _accumulate_dtype(input, dtype)), out)
 
 
@@ -213,6 +215,7 @@ class Prod(Function):
 
 
 def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype: Any = None, out: Any = None) -> Tensor:
+    if _autocast.active and out is None and dtype is None: input, = _autocast.cast_inputs("prod", input)  # noqa: E501,E701
     return write_out(Prod.apply(input, _dims(dim, input._data.ndim), keepdim, _accumulate_dtype(input, dtype)), out)
 
 
@@ -463,6 +466,7 @@ class Norm(Function):
 
 def norm(input: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False, out: Any = None, dtype: Any = None) -> Tensor:
     """The vector p-norm over ``dim`` (all elements when None); ``'fro'`` is p = 2."""
+    if _autocast.active and out is None and dtype is None: input, = _autocast.cast_inputs("norm", input)  # noqa: E501,E701
     if dtype is not None:
         input = input.to(backend.as_dtype(dtype))
     if p == "fro" or p is None:
@@ -501,6 +505,7 @@ class LogSumExp(Function):
 
 
 def logsumexp(input: Tensor, dim: Any = None, keepdim: bool = False, *, out: Any = None) -> Tensor:
+    if _autocast.active and out is None: input, = _autocast.cast_inputs("logsumexp", input)  # noqa: E501,E701
     return write_out(LogSumExp.apply(input, _dims(dim, input._data.ndim), keepdim), out)
 
 

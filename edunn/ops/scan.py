@@ -12,6 +12,7 @@ from ..tensor import Tensor, wrap_dim
 from ._out import write_out
 from .elementwise import _FLOATS, _float_array, _where, _xp, exp, log
 from .reduction import _accumulate_dtype
+from ..amp import _policy as _autocast
 
 __all__ = ['cumsum', 'cumprod', 'cummax', 'cummin', 'logcumsumexp']
 
@@ -143,10 +144,12 @@ class LogCumSumExp(Function):
 
 
 def cumsum(input: Tensor, dim: int, *, dtype: Any = None, out: Any = None) -> Tensor:
+    if _autocast.active and out is None and dtype is None: input, = _autocast.cast_inputs("cumsum", input)  # noqa: E501,E701
     return write_out(CumSum.apply(input, wrap_dim(dim, input._data.ndim), _accumulate_dtype(input, dtype)), out)
 
 
 def cumprod(input: Tensor, dim: int, *, dtype: Any = None, out: Any = None) -> Tensor:
+    if _autocast.active and out is None and dtype is None: input, = _autocast.cast_inputs("cumprod", input)  # noqa: E501,E701
     return write_out(CumProd.apply(input, wrap_dim(dim, input._data.ndim), _accumulate_dtype(input, dtype)), out)
 
 

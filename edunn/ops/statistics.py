@@ -12,6 +12,7 @@ from ..tensor import Tensor, wrap_dim
 from ._out import write_out
 from .elementwise import _FLOATS, _where, _xp
 from .reduction import _Select, _const, _take_along
+from ..amp import _policy as _autocast
 
 __all__ = ['median', 'nanmedian', 'mode', 'quantile', 'nanquantile']
 
@@ -155,10 +156,12 @@ def quantile(input: Tensor, q: Any, dim: int | None = None, keepdim: bool = Fals
              interpolation: str = "linear", out: Any = None) -> Tensor:
     """The q-th quantiles along ``dim`` (of all elements when None); for a 1-D ``q`` the
     quantiles are stacked along a new first dim.  ``linear``: x_lo + (x_hi - x_lo) * frac(q (n-1))."""
+    if _autocast.active and out is None: input, q = _autocast.cast_inputs("quantile", input, q)  # noqa: E501,E701
     return write_out(_quantile(input, q, dim, keepdim, interpolation, False, "quantile"), out)
 
 
 def nanquantile(input: Tensor, q: Any, dim: int | None = None, keepdim: bool = False, *,
                 interpolation: str = "linear", out: Any = None) -> Tensor:
     """``quantile`` ignoring NaNs."""
+    if _autocast.active and out is None: input, q = _autocast.cast_inputs("nanquantile", input, q)  # noqa: E501,E701
     return write_out(_quantile(input, q, dim, keepdim, interpolation, True, "nanquantile"), out)

@@ -18,6 +18,7 @@ from ._erf import _SQRT_PI, _erf_array, _erfc_array, _erfinv_array
 from ._out import write_out
 from .elementwise import (_FLOATS, _binary, _float_array, _where, _xp, _zeros_of, exp, log,  # noqa: F401
                           sigmoid, tanh)
+from ..amp import _policy as _autocast
 
 __all__ = ['abs', 'absolute', 'sign', 'sgn', 'exp2', 'expm1', 'log2', 'log10', 'log1p', 'sqrt',
            'rsqrt', 'square', 'sin', 'cos', 'tan', 'asin', 'acos', 'atan', 'arcsin', 'arccos',
@@ -393,18 +394,22 @@ def exp2(input: Tensor, *, out: Any = None) -> Tensor:
 
 
 def expm1(input: Tensor, *, out: Any = None) -> Tensor:
+    if _autocast.active and out is None: input, = _autocast.cast_inputs("expm1", input)  # noqa: E501,E701
     return write_out(Expm1.apply(input), out)
 
 
 def log2(input: Tensor, *, out: Any = None) -> Tensor:
+    if _autocast.active and out is None: input, = _autocast.cast_inputs("log2", input)  # noqa: E501,E701
     return write_out(Log2.apply(input), out)
 
 
 def log10(input: Tensor, *, out: Any = None) -> Tensor:
+    if _autocast.active and out is None: input, = _autocast.cast_inputs("log10", input)  # noqa: E501,E701
     return write_out(Log10.apply(input), out)
 
 
 def log1p(input: Tensor, *, out: Any = None) -> Tensor:
+    if _autocast.active and out is None: input, = _autocast.cast_inputs("log1p", input)  # noqa: E501,E701
     return write_out(Log1p.apply(input), out)
 
 
@@ -413,6 +418,7 @@ def sqrt(input: Tensor, *, out: Any = None) -> Tensor:
 
 
 def rsqrt(input: Tensor, *, out: Any = None) -> Tensor:
+    if _autocast.active and out is None: input, = _autocast.cast_inputs("rsqrt", input)  # noqa: E501,E701
     return write_out(Rsqrt.apply(input), out)
 
 
@@ -429,14 +435,17 @@ def cos(input: Tensor, *, out: Any = None) -> Tensor:
 
 
 def tan(input: Tensor, *, out: Any = None) -> Tensor:
+    if _autocast.active and out is None: input, = _autocast.cast_inputs("tan", input)  # noqa: E501,E701
     return write_out(Tan.apply(input), out)
 
 
 def asin(input: Tensor, *, out: Any = None) -> Tensor:
+    if _autocast.active and out is None: input, = _autocast.cast_inputs("asin", input)  # noqa: E501,E701
     return write_out(Asin.apply(input), out)
 
 
 def acos(input: Tensor, *, out: Any = None) -> Tensor:
+    if _autocast.active and out is None: input, = _autocast.cast_inputs("acos", input)  # noqa: E501,E701
     return write_out(Acos.apply(input), out)
 
 
@@ -448,10 +457,12 @@ arcsin, arccos, arctan = asin, acos, atan
 
 
 def sinh(input: Tensor, *, out: Any = None) -> Tensor:
+    if _autocast.active and out is None: input, = _autocast.cast_inputs("sinh", input)  # noqa: E501,E701
     return write_out(Sinh.apply(input), out)
 
 
 def cosh(input: Tensor, *, out: Any = None) -> Tensor:
+    if _autocast.active and out is None: input, = _autocast.cast_inputs("cosh", input)  # noqa: E501,E701
     return write_out(Cosh.apply(input), out)
 
 
@@ -471,6 +482,7 @@ arcsinh, arccosh, arctanh = asinh, acosh, atanh
 
 
 def reciprocal(input: Tensor, *, out: Any = None) -> Tensor:
+    if _autocast.active and out is None: input, = _autocast.cast_inputs("reciprocal", input)  # noqa: E501,E701
     return write_out(Reciprocal.apply(input), out)
 
 
@@ -518,6 +530,7 @@ def erfc(input: Tensor, *, out: Any = None) -> Tensor:
 
 
 def erfinv(input: Tensor, *, out: Any = None) -> Tensor:
+    if _autocast.active and out is None: input, = _autocast.cast_inputs("erfinv", input)  # noqa: E501,E701
     return write_out(Erfinv.apply(input), out)
 
 

@@ -16,6 +16,7 @@ from .. import backend
 from ..tensor import Tensor, wrap_dim
 from .differences import _type_name
 from .elementwise import _where, sub
+from ..amp import _policy as _autocast
 
 __all__ = ['isin', 'unravel_index', 'renorm', 'rsub', 'scalar_tensor', 'is_nonzero', 'is_same_size',
            'is_signed', 'detach', 'zero_', 'fill', 'fill_', 'empty_strided',
@@ -81,6 +82,7 @@ def unravel_index(indices: Tensor, shape: Any) -> tuple:
 def renorm(input: Tensor, p: float, dim: int, maxnorm: float, *, out: Any = None) -> Tensor:
     """Each sub-tensor ``input.select(dim, i)`` whose p-norm exceeds ``maxnorm`` scaled down to
     norm ``maxnorm``: ``x * (maxnorm / (norm + 1e-7))`` there, ``x`` elsewhere."""
+    if _autocast.active and out is None: input, = _autocast.cast_inputs("renorm", input)  # noqa: E501,E701
     from ._out import write_out
     from .reduction import norm
     if input._data.ndim <= 1:

@@ -29,6 +29,7 @@ from ...ops.elementwise import _where
 from ...ops._erf import _erf_array
 from ...tensor import Tensor, wrap_dim
 from ...ops.softmax import _FLOATS, _check_tensor, gumbel_softmax, log_softmax, softmax, softmin  # noqa: F401
+from ...amp import _policy as _autocast
 
 __all__ = ['threshold', 'threshold_', 'relu', 'relu_', 'hardtanh', 'hardtanh_', 'hardswish',
            'relu6', 'elu', 'elu_', 'selu', 'selu_', 'celu', 'celu_', 'leaky_relu', 'leaky_relu_',
@@ -463,6 +464,7 @@ def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
 def prelu(input: Tensor, weight: Tensor) -> Tensor:
     """``PReLU(x) = x if x > 0 else a * x`` with a learnable ``weight`` ``a``: one number, or one
     per channel (dimension 1 of the input).  The gradient at 0 takes the ``a x`` side."""
+    if _autocast.active: input, weight = _autocast.cast_inputs("prelu", input, weight)  # noqa: E501,E701
     _check_tensor(input, "prelu")
     if weight.dim() > 1:
         raise RuntimeError(
@@ -565,6 +567,7 @@ def softsign(input: Tensor) -> Tensor:
 
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """``Softplus(x) = log(1 + exp(beta x)) / beta``, linear (``= x``) where ``beta x > threshold``."""
+    if _autocast.active: input, = _autocast.cast_inputs("softplus", input)  # noqa: E501,E701
     _check_tensor(input, "softplus")
     return Softplus.apply(input, beta, threshold)
 

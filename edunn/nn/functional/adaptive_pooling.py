@@ -19,6 +19,7 @@ from ... import backend
 from ...ops.joining import cat
 from ...tensor import Tensor
 from .pooling import _TakePlanes, _ntuple, _planes, _unbatch
+from ...amp import _policy as _autocast
 
 __all__ = [
     "fractional_max_pool2d", "fractional_max_pool3d",
@@ -134,6 +135,7 @@ def adaptive_max_pool2d(input: Tensor, output_size: Any, return_indices: bool = 
 
 
 def adaptive_max_pool3d(input: Tensor, output_size: Any, return_indices: bool = False) -> Any:
+    if _autocast.active: input, = _autocast.cast_inputs("adaptive_max_pool3d", input)  # noqa: E501,E701
     out = _adaptive_max_pool(input, output_size, 3)
     return out if return_indices else out[0]
 
@@ -181,6 +183,7 @@ def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
 
 
 def adaptive_avg_pool3d(input: Tensor, output_size: Any) -> Tensor:
+    if _autocast.active: input, = _autocast.cast_inputs("adaptive_avg_pool3d", input)  # noqa: E501,E701
     return _adaptive_avg_pool(input, output_size, 3)
 
 
@@ -266,12 +269,14 @@ def fractional_max_pool3d_with_indices(input: Tensor, kernel_size: Any, output_s
 
 def fractional_max_pool2d(input: Tensor, kernel_size: Any, output_size: Any = None, output_ratio: Any = None,
                           return_indices: bool = False, _random_samples: Any = None) -> Any:
+    if _autocast.active: input, = _autocast.cast_inputs("fractional_max_pool2d", input)  # noqa: E501,E701
     out = _fractional_max_pool(input, kernel_size, output_size, output_ratio, _random_samples, 2)
     return out if return_indices else out[0]
 
 
 def fractional_max_pool3d(input: Tensor, kernel_size: Any, output_size: Any = None, output_ratio: Any = None,
                           return_indices: bool = False, _random_samples: Any = None) -> Any:
+    if _autocast.active: input, = _autocast.cast_inputs("fractional_max_pool3d", input)  # noqa: E501,E701
     out = _fractional_max_pool(input, kernel_size, output_size, output_ratio, _random_samples, 3)
     return out if return_indices else out[0]
 

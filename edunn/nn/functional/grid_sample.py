@@ -50,6 +50,7 @@ from ...ops.indexing import _index, where
 from ...ops.joining import stack
 from ...tensor import Tensor
 from .vision import _cubic1, _cubic2
+from ...amp import _policy as _autocast
 
 __all__ = ["affine_grid", "grid_sample"]
 
@@ -288,6 +289,7 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mod
     ``(N, C, D_out, H_out, W_out)`` (``'bilinear'`` is then trilinear).  ``grid[..., 0]`` is x
     (along W), ``grid[..., 1]`` is y (along H).  Differentiable in ``input`` and ``grid``.
     Lesson 10."""
+    if _autocast.active: input, grid = _autocast.cast_inputs("grid_sampler", input, grid)  # noqa: E501,E701
     if mode != "bilinear" and mode != "nearest" and mode != "bicubic":
         raise ValueError("nn.functional.grid_sample(): expected mode to be 'bilinear', 'nearest' or "
                          f"'bicubic', but got: '{mode}'")

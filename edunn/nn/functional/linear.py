@@ -164,6 +164,7 @@ def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None
     :math:`x_1^T A_k`) followed by a dot product of each with :math:`x_2`; autograd differentiates
     the composition (lesson 05).
     """
+    if _autocast.active: input1, input2, weight, bias = _autocast.cast_inputs("bilinear", input1, input2, weight, bias)  # noqa: E501,E701
     for name, t in (("input1", input1), ("input2", input2), ("weight", weight)):
         if not isinstance(t, Tensor):
             raise TypeError(f"bilinear(): argument '{name}' must be Tensor, not {type(t).__name__}")

@@ -134,6 +134,7 @@ def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full
         full:           + y log y - y + 0.5 log(2 pi y)  (Stirling), only where y > 1
 
     Shapes: input ``(*)``, target the same shape.  Lesson 06."""
+    if _autocast.active: input, target = _autocast.cast_inputs("poisson_nll_loss", input, target)  # noqa: E501,E701
     reduction = _reduction(size_average, reduce, reduction)
     if log_input:
         loss = input.exp() - target * input

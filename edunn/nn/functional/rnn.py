@@ -43,6 +43,7 @@ from ...tensor import Tensor
 from .dropout import dropout as _dropout
 from .linear import linear as _linear
 from ._lstm_arrays import _gate_scale, _lstm_backward_arrays, _lstm_forward_arrays
+from ...amp import _policy as _autocast
 
 __all__: list = []  # the cells are reached as ``edunn.nn.functional.rnn.lstm_cell`` etc.
 
@@ -138,8 +139,7 @@ class _GRUPointwise(Function):
 
 # ---------------------------------------------------------------------------- the cells
 def _affine(x: Tensor, w: Tensor, b: Optional[Tensor]) -> Tensor:
-    y = x.matmul(w.t())
-    return y if b is None else y + b
+    return _linear(x, w, b)  # PyTorch's cells are linear() calls: one autocast op, bias included
 
 
 def _check_cell(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor) -> None:
@@ -158,6 +158,7 @@ def rnn_tanh_cell(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor,
                   b_ih: Optional[Tensor] = None, b_hh: Optional[Tensor] = None) -> Tensor:
     """One Elman step, :math:`h' = \\tanh(x W_{ih}^T + b_{ih} + h W_{hh}^T + b_{hh})`.
     Shapes: input (N, H_in), hx (N, H) -> (N, H)."""
+    if _autocast.active: input, hx, w_ih, w_hh, b_ih, b_hh = _autocast.cast_inputs("rnn_tanh_cell", input, hx, w_ih, w_hh, b_ih, b_hh)  # noqa: E501,E701
     _check_cell(input, hx, w_ih, w_hh)
     return (_affine(input, w_ih, b_ih) + _affine(hx, w_hh, b_hh)).tanh()
 
@@ -165,6 +166,7 @@ def rnn_tanh_cell(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor,
 def rnn_relu_cell(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor,
                   b_ih: Optional[Tensor] = None, b_hh: Optional[Tensor] = None) -> Tensor:
     """As ``rnn_tanh_cell`` with ReLU."""
+    if _autocast.active: input, hx, w_ih, w_hh, b_ih, b_hh = _autocast.cast_inputs("rnn_relu_cell", input, hx, w_ih, w_hh, b_ih, b_hh)  # noqa: E501,E701
     _check_cell(input, hx, w_ih, w_hh)
     return (_affine(input, w_ih, b_ih) + _affine(hx, w_hh, b_hh)).relu()
 
@@ -172,6 +174,7 @@ def rnn_relu_cell(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor,
 def lstm_cell(input: Tensor, hx: Sequence[Tensor], w_ih: Tensor, w_hh: Tensor,
               b_ih: Optional[Tensor] = None, b_hh: Optional[Tensor] = None) -> tuple:
     """One LSTM step; ``hx = (h, c)``.  Shapes: input (N, H_in), h and c (N, H) -> (h', c')."""
+    if _autocast.active: input, w_ih, w_hh, b_ih, b_hh, *hx = _autocast.cast_inputs("lstm_cell", input, w_ih, w_hh, b_ih, b_hh, *hx)  # noqa: E501,E701
     h, c = hx
     _check_cell(input, h, w_ih, w_hh)
     _check_cell(input, c, w_ih, w_hh)
@@ -181,6 +184,7 @@ def lstm_cell(input: Tensor, hx: Sequence[Tensor], w_ih: Tensor, w_hh: Tensor,
 def gru_cell(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor,
              b_ih: Optional[Tensor] = None, b_hh: Optional[Tensor] = None) -> Tensor:
     """One GRU step.  Shapes: input (N, H_in), hx (N, H) -> (N, H)."""
+    if _autocast.active: input, hx, w_ih, w_hh, b_ih, b_hh = _autocast.cast_inputs("gru_cell", input, hx, w_ih, w_hh, b_ih, b_hh)  # noqa: E501,E701
     _check_cell(input, hx, w_ih, w_hh)
     return _GRUPointwise.apply(_affine(input, w_ih, b_ih), _affine(hx, w_hh, b_hh), hx)
 

@@ -21,6 +21,7 @@ from typing import Any
 from ... import backend
 from ...tensor import Tensor
 from .pooling import adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d
+from ...amp import _policy as _autocast
 
 __all__ = ["pixel_shuffle", "pixel_unshuffle", "channel_shuffle", "native_channel_shuffle", "interpolate",
            "upsample", "upsample_nearest", "upsample_bilinear"]
@@ -197,6 +198,7 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode:
     downscaling factor.  A given ``scale_factor`` is used for the index mapping unless
     ``recompute_scale_factor`` asks to derive it from the output size.  Lesson 10.
     """
+    if _autocast.active and mode != "area": input, = _autocast.cast_inputs("interpolate", input)  # noqa: E501,E701
     if not isinstance(input, Tensor):
         raise TypeError(f"interpolate(): argument 'input' must be Tensor, not {type(input).__name__}")
     if mode in ("nearest", "area", "nearest-exact"):
