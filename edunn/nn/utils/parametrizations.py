@@ -29,12 +29,20 @@ from ...autograd import no_grad
 from ...ops import creation as _cr
 from ...tensor import Tensor
 from .. import functional as F
-from ..modules.conv import ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
 from ..modules.module import Module
 from . import parametrize
+from .spectral_norm import _check_n_power_iterations, _default_dim, _weight_to_matrix
 from .weight_norm import _weight_norm, norm_except_dim
 
 __all__ = ["orthogonal", "spectral_norm", "weight_norm"]
+
+
+def _tensor_named(module: Module, name: str) -> Tensor:
+    """``module.<name>``, which must be a parameter or buffer (a tensor)."""
+    weight = getattr(module, name, None)
+    if not isinstance(weight, Tensor):
+        raise ValueError(f"Module '{module}' has no parameter or buffer with name '{name}'")
+    return weight
 
 
 def _is_orthogonal(Q: Tensor, eps: Optional[float] = None) -> bool:
@@ -172,9 +180,7 @@ def orthogonal(module: Module, name: str = "weight", orthogonal_map: Optional[st
     Returns:
         The original module with an orthogonal parametrization registered to the specified weight
     """
-    weight = getattr(module, name, None)
-    if not isinstance(weight, Tensor):
-        raise ValueError(f"Module '{module}' has no parameter or buffer with name '{name}'")
+    weight = _tensor_named(module, name)
     if weight.ndim < 2:
         raise ValueError(f"Expected a matrix or batch of matrices. Got a tensor of {weight.ndim} dimensions.")
     if orthogonal_map is None:
@@ -245,9 +251,7 @@ class _SpectralNorm(Module):
         if dim >= ndim or dim < -ndim:
             raise IndexError("Dimension out of range (expected to be in range of "
                              f"[-{ndim}, {ndim - 1}] but got {dim})")
-        if n_power_iterations <= 0:
-            raise ValueError("Expected n_power_iterations to be positive, but "
-                             f"got n_power_iterations={n_power_iterations}")
+        _check_n_power_iterations(n_power_iterations)
         self.dim = dim if dim >= 0 else dim + ndim
         self.eps = eps
         if ndim > 1:
@@ -265,9 +269,7 @@ class _SpectralNorm(Module):
     def _reshape_weight_to_matrix(self, weight: Tensor) -> Tensor:
         if weight.ndim <= 1:
             raise AssertionError(f"Expected weight to have more than 1 dimension, got {weight.ndim}")
-        if self.dim != 0:
-            weight = weight.permute(self.dim, *(d for d in range(weight.dim()) if d != self.dim))
-        return weight.flatten(1)
+        return _weight_to_matrix(weight, self.dim)
 
     def _power_method(self, weight_mat: Tensor, n_power_iterations: int) -> None:
         """``u <- normalize(W v)``, ``v <- normalize(W^T u)``, in place in the buffers."""
@@ -320,10 +322,7 @@ def spectral_norm(module: Module, name: str = "weight", n_power_iterations: int 
     Returns:
         The original module with a new parametrization registered to the specified weight
     """
-    weight = getattr(module, name, None)
-    if not isinstance(weight, Tensor):
-        raise ValueError(f"Module '{module}' has no parameter or buffer with name '{name}'")
-    if dim is None:
-        dim = 1 if isinstance(module, (ConvTranspose1d, ConvTranspose2d, ConvTranspose3d)) else 0
+    weight = _tensor_named(module, name)
+    dim = _default_dim(module, dim)
     parametrize.register_parametrization(module, name, _SpectralNorm(weight, n_power_iterations, dim, eps))
     return module

@@ -35,9 +35,30 @@ from .. import functional as F
 from ..modules.conv import ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
 from ..modules.module import Module
 from ..parameter import Parameter, UninitializedParameter
+from .weight_norm import _find_hook, _remove_hook
 
 __all__ = ["SpectralNorm", "SpectralNormLoadStateDictPreHook", "SpectralNormStateDictHook",
            "spectral_norm", "remove_spectral_norm"]
+
+
+def _check_n_power_iterations(n_power_iterations: int) -> None:
+    if n_power_iterations <= 0:
+        raise ValueError("Expected n_power_iterations to be positive, but "
+                         f"got n_power_iterations={n_power_iterations}")
+
+
+def _default_dim(module: Module, dim: Optional[int]) -> int:
+    """``dim`` or, when ``None``, the output-channel dimension: 1 for ``ConvTranspose``, else 0."""
+    if dim is None:
+        dim = 1 if isinstance(module, (ConvTranspose1d, ConvTranspose2d, ConvTranspose3d)) else 0
+    return dim
+
+
+def _weight_to_matrix(weight: Tensor, dim: int) -> Tensor:
+    """``weight`` as a ``(weight.size(dim), -1)`` matrix, ``dim`` moved first."""
+    if dim != 0:
+        weight = weight.permute(dim, *[d for d in range(weight.dim()) if d != dim])
+    return weight.reshape(weight.size(0), -1)
 
 
 class SpectralNorm:
@@ -53,19 +74,13 @@ class SpectralNorm:
                  eps: float = 1e-12) -> None:
         self.name = name
         self.dim = dim
-        if n_power_iterations <= 0:
-            raise ValueError("Expected n_power_iterations to be positive, but "
-                             f"got n_power_iterations={n_power_iterations}")
+        _check_n_power_iterations(n_power_iterations)
         self.n_power_iterations = n_power_iterations
         self.eps = eps
 
     def reshape_weight_to_matrix(self, weight: Tensor) -> Tensor:
         """``weight`` as a ``(weight.size(dim), -1)`` matrix, ``dim`` first."""
-        weight_mat = weight
-        if self.dim != 0:
-            weight_mat = weight_mat.permute(self.dim, *[d for d in range(weight_mat.dim()) if d != self.dim])
-        height = weight_mat.size(0)
-        return weight_mat.reshape(height, -1)
+        return _weight_to_matrix(weight, self.dim)
 
     def compute_weight(self, module: Module, do_power_iteration: bool) -> Tensor:
         weight = getattr(module, self.name + "_orig")
@@ -104,9 +119,8 @@ class SpectralNorm:
 
     @staticmethod
     def apply(module: Module, name: str, n_power_iterations: int, dim: int, eps: float) -> "SpectralNorm":
-        for hook in module._forward_pre_hooks.values():
-            if isinstance(hook, SpectralNorm) and hook.name == name:
-                raise RuntimeError(f"Cannot register two spectral_norm hooks on the same parameter {name}")
+        if _find_hook(module, SpectralNorm, name) is not None:
+            raise RuntimeError(f"Cannot register two spectral_norm hooks on the same parameter {name}")
         fn = SpectralNorm(name, n_power_iterations, dim, eps)
         weight = module._parameters[name]
         if weight is None:
@@ -207,9 +221,7 @@ def spectral_norm(module: T_module, name: str = "weight", n_power_iterations: in
     Returns:
         The original module with the spectral norm hook
     """
-    if dim is None:
-        dim = 1 if isinstance(module, (ConvTranspose1d, ConvTranspose2d, ConvTranspose3d)) else 0
-    SpectralNorm.apply(module, name, n_power_iterations, dim, eps)
+    SpectralNorm.apply(module, name, n_power_iterations, _default_dim(module, dim), eps)
     return module
 
 
@@ -220,19 +232,11 @@ def remove_spectral_norm(module: T_module, name: str = "weight") -> T_module:
     Raises:
         ValueError: if ``module`` has no spectral norm on ``name``
     """
-    for k, hook in module._forward_pre_hooks.items():
-        if isinstance(hook, SpectralNorm) and hook.name == name:
-            hook.remove(module)
-            del module._forward_pre_hooks[k]
-            break
-    else:
-        raise ValueError(f"spectral_norm of '{name}' not found in {module}")
-    for k, hook in module._state_dict_hooks.items():
-        if isinstance(hook, SpectralNormStateDictHook) and hook.fn.name == name:
-            del module._state_dict_hooks[k]
-            break
-    for k, hook in module._load_state_dict_pre_hooks.items():
-        if isinstance(hook, SpectralNormLoadStateDictPreHook) and hook.fn.name == name:
-            del module._load_state_dict_pre_hooks[k]
-            break
+    _remove_hook(module, SpectralNorm, name, "spectral_norm")
+    for hooks, hook_type in ((module._state_dict_hooks, SpectralNormStateDictHook),
+                             (module._load_state_dict_pre_hooks, SpectralNormLoadStateDictPreHook)):
+        for k, hook in hooks.items():
+            if isinstance(hook, hook_type) and hook.fn.name == name:
+                del hooks[k]
+                break
     return module

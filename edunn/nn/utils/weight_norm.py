@@ -47,6 +47,25 @@ def _weight_norm(v: Tensor, g: Tensor, dim: int = 0) -> Tensor:
     return v * (g / norm_except_dim(v, 2, dim))
 
 
+def _find_hook(module: Module, hook_type: type, name: str) -> Any:
+    """The key of ``module``'s forward pre-hook of ``hook_type`` for the tensor ``name`` (the
+    old hook-based ``weight_norm`` and ``spectral_norm``), or ``None``."""
+    for k, hook in module._forward_pre_hooks.items():
+        if isinstance(hook, hook_type) and hook.name == name:
+            return k
+    return None
+
+
+def _remove_hook(module: Module, hook_type: type, name: str, what: str) -> None:
+    """Undoes and drops ``module``'s ``hook_type`` hook for ``name``; ``ValueError`` naming
+    ``what`` when there is none."""
+    k = _find_hook(module, hook_type, name)
+    if k is None:
+        raise ValueError(f"{what} of '{name}' not found in {module}")
+    module._forward_pre_hooks[k].remove(module)
+    del module._forward_pre_hooks[k]
+
+
 class WeightNorm:
     """The forward pre-hook that rebuilds ``module.<name>`` from ``<name>_g`` and ``<name>_v``."""
 
@@ -68,9 +87,8 @@ class WeightNorm:
     def apply(module: Module, name: str, dim: int) -> "WeightNorm":
         warnings.warn("`torch.nn.utils.weight_norm` is deprecated in favor of "
                       "`torch.nn.utils.parametrizations.weight_norm`.", FutureWarning, stacklevel=2)
-        for hook in module._forward_pre_hooks.values():
-            if isinstance(hook, WeightNorm) and hook.name == name:
-                raise RuntimeError(f"Cannot register two weight_norm hooks on the same parameter {name}")
+        if _find_hook(module, WeightNorm, name) is not None:
+            raise RuntimeError(f"Cannot register two weight_norm hooks on the same parameter {name}")
         if dim is None:
             dim = -1
         fn = WeightNorm(name, dim)
@@ -129,9 +147,5 @@ def remove_weight_norm(module: T_module, name: str = "weight") -> T_module:
     Raises:
         ValueError: if ``module`` has no weight norm on ``name``
     """
-    for k, hook in module._forward_pre_hooks.items():
-        if isinstance(hook, WeightNorm) and hook.name == name:
-            hook.remove(module)
-            del module._forward_pre_hooks[k]
-            return module
-    raise ValueError(f"weight_norm of '{name}' not found in {module}")
+    _remove_hook(module, WeightNorm, name, "weight_norm")
+    return module
