@@ -128,14 +128,9 @@ class ParametrizationList(ModuleList):
         self.is_tensor = isinstance(new, Tensor)
         self.ntensors = 1 if self.is_tensor else len(new)
         if self.is_tensor:
-            if original.dtype != new.dtype:
-                raise ValueError("When `right_inverse` outputs one tensor, it may not change the dtype.\n"
-                                 f"original.dtype: {original.dtype}\n"
-                                 f"right_inverse(original).dtype: {new.dtype}")
-            if original.device != new.device:
-                raise ValueError("When `right_inverse` outputs one tensor, it may not change the device.\n"
-                                 f"original.device: {original.device}\n"
-                                 f"right_inverse(original).device: {new.device}")
+            _check_kept({"dtype": original.dtype, "device": original.device}, new,
+                        "When `right_inverse` outputs one tensor, it may not change the {}.",
+                        "original.{}", "right_inverse(original).{}")
             # keep the same object, so the user need not re-register it with the optimizer
             with no_grad():
                 _maybe_set(original, new)
@@ -155,16 +150,9 @@ class ParametrizationList(ModuleList):
             Z = self()
             if not isinstance(Z, Tensor):
                 raise ValueError(f"A parametrization must return a tensor. Got {type(Z).__name__}.")
-            if Z.dtype != original_dtype:
-                raise ValueError("Registering a parametrization may not change the dtype of the tensor, "
-                                 "unless `unsafe` flag is enabled.\n"
-                                 f"unparametrized dtype: {original_dtype}\n"
-                                 f"parametrized dtype: {Z.dtype}")
-            if Z.shape != original_shape:
-                raise ValueError("Registering a parametrization may not change the shape of the tensor, "
-                                 "unless `unsafe` flag is enabled.\n"
-                                 f"unparametrized shape: {original_shape}\n"
-                                 f"parametrized shape: {Z.shape}")
+            _check_kept({"dtype": original_dtype, "shape": original_shape}, Z,
+                        "Registering a parametrization may not change the {} of the tensor, "
+                        "unless `unsafe` flag is enabled.", "unparametrized {}", "parametrized {}")
 
     def right_inverse(self, value: Tensor) -> None:
         r"""Run the parametrizations' ``right_inverse`` in reverse registration order on
@@ -269,16 +257,16 @@ def _inject_property(module: Module, tensor_name: str) -> None:
     setattr(module.__class__, tensor_name, property(get_parametrized, set_original))
 
 
-def _check_same(what: str, tensor_name: str, expected: Tensor, got: Tensor, returned: str) -> None:
-    """The consistency checks when a parametrization is added on top of others."""
-    if got.dtype != expected.dtype:
-        raise ValueError(f"{what} must have the same dtype as module.{tensor_name}, unless the `unsafe` flag "
-                         f"is enabled.\nmodule.{tensor_name}.dtype: {expected.dtype}\n"
-                         f"{returned} dtype: {got.dtype}")
-    if got.shape != expected.shape:
-        raise ValueError(f"{what} must have the same shape as module.{tensor_name}, unless the `unsafe` flag "
-                         f"is enabled.\nmodule.{tensor_name}.shape: {expected.shape}\n"
-                         f"{returned} shape: {got.shape}")
+def _check_kept(expected: dict, got: Tensor, headline: str, expected_label: str, got_label: str) -> None:
+    """The consistency checks of a parametrization (PyTorch's messages): ``ValueError`` unless
+    ``got`` has each attribute (``dtype``, ``shape``, ``device``) of ``expected``, a dict from
+    the attribute's name to its value. The message is ``headline``, then the two values after
+    ``expected_label`` and ``got_label``; all three have the attribute's name put in for ``{}``."""
+    for attr, want in expected.items():
+        have = getattr(got, attr)
+        if have != want:
+            raise ValueError(f"{headline.format(attr)}\n{expected_label.format(attr)}: {want}\n"
+                             f"{got_label.format(attr)}: {have}")
 
 
 def register_parametrization(module: Module, tensor_name: str, parametrization: Module, *,
@@ -321,14 +309,10 @@ def register_parametrization(module: Module, tensor_name: str, parametrization: 
             X = parametrization(Y)
             if not isinstance(X, Tensor):
                 raise ValueError(f"A parametrization must return a tensor. Got {type(X).__name__}.")
-            if X.dtype != Y.dtype:
-                raise ValueError("Registering a parametrization may not change the dtype of the tensor, unless "
-                                 f"the `unsafe` flag is enabled.\nmodule.{tensor_name}.dtype: {Y.dtype}\n"
-                                 f"parametrization(module.{tensor_name}).dtype: {X.dtype}")
-            if X.shape != Y.shape:
-                raise ValueError("Registering a parametrization may not change the shape of the tensor, unless "
-                                 f"the `unsafe` flag is enabled.\nmodule.{tensor_name}.shape: {Y.shape}\n"
-                                 f"parametrization(module.{tensor_name}).shape: {X.shape}")
+            kept = {"dtype": Y.dtype, "shape": Y.shape}
+            _check_kept(kept, X, "Registering a parametrization may not change the {} of the tensor, unless "
+                        "the `unsafe` flag is enabled.", f"module.{tensor_name}.{{}}",
+                        f"parametrization(module.{tensor_name}).{{}}")
             if hasattr(parametrization, "right_inverse"):
                 try:
                     Z = parametrization.right_inverse(X)
@@ -338,8 +322,9 @@ def register_parametrization(module: Module, tensor_name: str, parametrization: 
                     if not isinstance(Z, Tensor):
                         raise ValueError(f"parametrization.right_inverse must return a tensor. Got: "
                                          f"{type(Z).__name__}")
-                    _check_same("The tensor returned by parametrization.right_inverse", tensor_name, Y, Z,
-                                "returned")
+                    _check_kept(kept, Z, "The tensor returned by parametrization.right_inverse must have the "
+                                f"same {{}} as module.{tensor_name}, unless the `unsafe` flag is enabled.",
+                                f"module.{tensor_name}.{{}}", "returned {}")
         module.parametrizations[tensor_name].append(parametrization)
         # once unsafe, the chain stays unsafe
         module.parametrizations[tensor_name].unsafe |= unsafe
