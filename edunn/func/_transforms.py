@@ -145,6 +145,16 @@ def _split_aux(out: Any, has_aux: bool, api: str) -> tuple[Any, Any]:
     return out
 
 
+def _tensor_outputs(out: Any, api: str) -> tuple:
+    """``tree_flatten(out)``, checking that every leaf is a tensor (vjp's and jvp's outputs)."""
+    out_leaves, out_spec = tree_flatten(out)
+    for o in out_leaves:
+        if not isinstance(o, Tensor):
+            raise RuntimeError(f"{api}: expected f(*primals) to return only tensors, "
+                               f"got unsupported type {type(o)}")
+    return out_leaves, out_spec
+
+
 # ---------------------------------------------------------------------------------- reverse mode
 def _vjp(func: Callable, primals: tuple, has_aux: bool, api: str = "vjp(f, *primals)") -> tuple:
     """``(output, vjp_fn, aux)``: run ``func`` once on fresh inputs and keep its graph."""
@@ -152,11 +162,8 @@ def _vjp(func: Callable, primals: tuple, has_aux: bool, api: str = "vjp(f, *prim
         leaves, spec = tree_flatten(primals)
         fresh = [_fresh(x) for x in leaves]
         out, aux = _split_aux(func(*tree_unflatten(fresh, spec)), has_aux, api)
-    out_leaves, out_spec = tree_flatten(out)
-    for o in out_leaves:
-        if not isinstance(o, Tensor):
-            raise RuntimeError(f"{api}: expected f(*primals) to return only tensors, "
-                               f"got unsupported type {type(o)}")
+    out_leaves, out_spec = _tensor_outputs(out, api)
+
     def vjp_fn(cotangents: Any, retain_graph: bool = True, create_graph: bool | None = None) -> Any:
         cot_leaves, cot_spec = tree_flatten(cotangents)
         if cot_spec != out_spec:
@@ -281,11 +288,7 @@ def _linearize(func: Callable, primals: tuple, has_aux: bool, api: str) -> tuple
                 raise RuntimeError(f"{api}: Expected primals to only contain Tensors, got {type(x)}")
         fresh = [_fresh(x) for x in leaves]
         out, aux = _split_aux(func(*tree_unflatten(fresh, spec)), has_aux, api)
-        out_leaves, out_spec = tree_flatten(out)
-        for o in out_leaves:
-            if not isinstance(o, Tensor):
-                raise RuntimeError(f"{api}: expected f(*primals) to return only tensors, "
-                                   f"got unsupported type {type(o)}")
+        out_leaves, out_spec = _tensor_outputs(out, api)
         live = [k for k, o in enumerate(out_leaves) if o.requires_grad]
         us = {k: zeros_like(out_leaves[k]).requires_grad_(True) for k in live}
         gs = [None] * len(fresh)
