@@ -338,6 +338,17 @@ class IndependentTransform(Transform):
         return self.base_transform.inverse_shape(shape)
 
 
+def _swap_event_shape(shape: Any, from_shape: Any, to_shape: Any) -> edunn.Size:
+    """``shape`` with its rightmost ``from_shape`` replaced by ``to_shape`` (``ReshapeTransform``'s
+    shapes, either way); the error messages are PyTorch's."""
+    if len(shape) < len(from_shape):
+        raise ValueError("Too few dimensions on input")
+    cut = len(shape) - len(from_shape)
+    if tuple(shape[cut:]) != tuple(from_shape):
+        raise ValueError(f"Shape mismatch: expected {edunn.Size(tuple(shape[cut:]))} but got {from_shape}")
+    return edunn.Size(tuple(shape[:cut]) + tuple(to_shape))
+
+
 class ReshapeTransform(Transform):
     """Reshapes the rightmost ``in_shape`` of a tensor to ``out_shape`` (same number of
     elements); a relabelling of coordinates, so ``log |det J| = 0``."""
@@ -376,20 +387,10 @@ class ReshapeTransform(Transform):
         return x.new_zeros(batch_shape)
 
     def forward_shape(self, shape):
-        if len(shape) < len(self.in_shape):
-            raise ValueError("Too few dimensions on input")
-        cut = len(shape) - len(self.in_shape)
-        if tuple(shape[cut:]) != tuple(self.in_shape):
-            raise ValueError(f"Shape mismatch: expected {edunn.Size(tuple(shape[cut:]))} but got {self.in_shape}")
-        return edunn.Size(tuple(shape[:cut]) + tuple(self.out_shape))
+        return _swap_event_shape(shape, self.in_shape, self.out_shape)
 
     def inverse_shape(self, shape):
-        if len(shape) < len(self.out_shape):
-            raise ValueError("Too few dimensions on input")
-        cut = len(shape) - len(self.out_shape)
-        if tuple(shape[cut:]) != tuple(self.out_shape):
-            raise ValueError(f"Shape mismatch: expected {edunn.Size(tuple(shape[cut:]))} but got {self.out_shape}")
-        return edunn.Size(tuple(shape[:cut]) + tuple(self.in_shape))
+        return _swap_event_shape(shape, self.out_shape, self.in_shape)
 
 
 def _check_dim(name: str, t: edunn.Tensor, dim: int, size: int, what: str, tensor_word: str = "tensor") -> None:
