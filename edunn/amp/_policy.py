@@ -16,13 +16,23 @@ lowers double precision) and on the autocast device.  The casts are ordinary dif
 autocast region the lower-precision copy of a float32 leaf that requires grad (a parameter)
 is cached, so a weight used by many ops is cast once (``cache_enabled``).
 
+While a listed op runs, PyTorch *excludes* the autocast dispatch key: the ops it calls
+internally are not cast again.  ``cdist`` (float32 list) computes its distances with a matrix
+product, and that ``matmul`` (lower-precision list) must not drop back to bfloat16 halfway
+through; ``scaled_dot_product_attention`` (float16 on CUDA) calls ``softmax`` (float32 on CUDA),
+and its result must stay float16.  Autocast is back on when the op returns, or raises.
+
 How edunn does it: each autocast-aware entry point (``matmul``, ``linear``, ``conv2d``, the
 losses ...) starts with one line::
 
-    if _autocast.active: input, weight = _autocast.cast_inputs("linear", input, weight)
+    if _autocast.active and "linear" in _autocast.listed: return _autocast.call("linear", linear, input, weight, bias)
 
-``active`` is a module-level bool that is only True while some device has autocast on, so the
-cost when autocast is off is one attribute read -- the per-op overhead benchmarks do not see it.
+``active`` is a module-level bool that is only True while some device has autocast on (and no
+listed op is running), so the cost when autocast is off is one attribute read -- the per-op
+overhead benchmarks do not see it.  ``listed`` holds the op names on the lists of the enabled
+devices.  ``call`` casts every tensor argument (also those inside a list or tuple argument,
+like ``cat``'s) per the policy, then runs the entry point again with autocast suspended: the
+second time its line is skipped, and so is every line of the ops it calls.
 The op lists below are PyTorch's (https://pytorch.org/docs/stable/amp.html, "Autocast Op
 Reference"), under edunn's function names.  Lesson 18 (GPUs) uses this.
 """
@@ -113,6 +123,8 @@ _state: dict[str, list] = {
     "xla": [False, backend.bfloat16],
 }
 active = False          # True while autocast is on for some device: the ops' one-line check
+listed: frozenset = frozenset()   # the op names some enabled device casts (or bans)
+_suspended = 0          # > 0 while a listed op runs: autocast is off for what it calls
 _cache_enabled = True
 _nesting = 0
 _cache: dict[int, tuple] = {}   # id(float32 leaf) -> (leaf, its lower-precision copy)
@@ -129,8 +141,11 @@ def _entry(device_type: Any, who: str) -> list:
 
 
 def _refresh_active() -> None:
-    global active
-    active = any(enabled for enabled, _ in _state.values())
+    global active, listed
+    on = [device for device, (enabled, _) in _state.items() if enabled]
+    active = bool(on) and not _suspended
+    listed = frozenset().union(*(table.get(device, ()) for device in on
+                                 for table in (_LOWER_PRECISION, _FLOAT32, _PROMOTE, _BANNED)))
 
 
 def is_enabled(device_type: str) -> bool:
@@ -243,3 +258,37 @@ def _promote(args: tuple, device_type: str, lower: backend.dtype) -> tuple:
             elif a.dtype is not lower:
                 raise RuntimeError("Unexpected floating ScalarType in at::autocast::prioritize")
     return tuple(_cast(a, device_type, widest, False) for a in args)
+
+
+def call(op_name: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """``fn(*args, **kwargs)`` as PyTorch's autocast dispatch runs the op ``op_name``: every
+    tensor argument -- positional, keyword, or inside a list/tuple argument (``cat``'s tensors,
+    ``lstm_cell``'s ``hx``) -- cast per the policy (``cast_inputs``), then ``fn`` run with autocast
+    suspended, so the listed ops it calls internally keep the dtypes it hands them (PyTorch
+    excludes its autocast dispatch key while an autocast-wrapped op runs).  Autocast is back on
+    when ``fn`` returns or raises.  ``fn`` is the entry point itself: re-entered with ``active``
+    False, it skips its autocast line and does the work."""
+    global active, _suspended
+    flat: list = []
+    for a in (*args, *kwargs.values()):
+        if isinstance(a, (list, tuple)):
+            flat.extend(a)
+        else:
+            flat.append(a)
+    cast = iter(cast_inputs(op_name, *flat))
+
+    def rebuild(a: Any) -> Any:
+        if isinstance(a, (list, tuple)):
+            items = [next(cast) for _ in a]
+            return items if type(a) is list else tuple(items) if type(a) is tuple else type(a)(*items)
+        return next(cast)
+
+    args = tuple(rebuild(a) for a in args)
+    kwargs = {k: rebuild(v) for k, v in kwargs.items()}
+    _suspended += 1
+    active = False
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        _suspended -= 1
+        _refresh_active()

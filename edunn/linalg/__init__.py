@@ -57,7 +57,7 @@ def vector_norm(x: Tensor, ord: Any = 2, dim: Any = None, keepdim: bool = False,
                 out: Any = None) -> Tensor:
     """``(sum_i |x_i|^ord)^(1/ord)`` over ``dim`` (all elements when None); ord = inf / -inf is
     the max / min of ``|x|``, ord = 0 the number of nonzeros."""
-    if _autocast.active and out is None and dtype is None: x, = _autocast.cast_inputs("linalg_vector_norm", x)  # noqa: E501,E701
+    if _autocast.active and out is None and dtype is None and "linalg_vector_norm" in _autocast.listed: return _autocast.call("linalg_vector_norm", vector_norm, x, ord, dim, keepdim, dtype=dtype, out=out)  # noqa: E501,E701
     if isinstance(ord, (str, bool)) or not isinstance(ord, (int, float)):
         raise TypeError(f"linalg_vector_norm(): argument 'ord' must be Number, not {type(ord).__name__}")
     if not x.dtype.is_floating_point:
@@ -82,7 +82,7 @@ def matrix_norm(A: Tensor, ord: Any = "fro", dim: Any = (-2, -1), keepdim: bool 
     """Matrix norms over the two ``dim``: ``'fro'`` (sqrt of the sum of squares), ``'nuc'`` (sum
     of singular values), 2 / -2 (largest / smallest singular value), 1 / -1 (max / min column
     sum of ``|A|``), inf / -inf (max / min row sum)."""
-    if _autocast.active and out is None and dtype is None: A, = _autocast.cast_inputs("linalg_matrix_norm", A)  # noqa: E501,E701
+    if _autocast.active and out is None and dtype is None and "linalg_matrix_norm" in _autocast.listed: return _autocast.call("linalg_matrix_norm", matrix_norm, A, ord, dim, keepdim, dtype=dtype, out=out)  # noqa: E501,E701
     who = "linalg.matrix_norm"
     check_matrix(A, who)
     if not A.dtype.is_floating_point:
@@ -144,14 +144,14 @@ def norm(input: Tensor, ord: Any = None, dim: Any = None, keepdim: bool = False,
 def inv(A: Tensor, *, out: Any = None) -> Tensor:
     """``A^{-1}`` of each square matrix; raises ``LinAlgError`` for a singular one.
     dL/dA = -A^{-T} g A^{-T}."""
-    if _autocast.active and out is None: A, = _autocast.cast_inputs("linalg_inv", A)  # noqa: E501,E701
+    if _autocast.active and out is None and "linalg_inv" in _autocast.listed: return _autocast.call("linalg_inv", inv, A, out=out)  # noqa: E501,E701
     return write_out(inv_checked(A, "linalg.inv"), out)
 
 
 def inv_ex(A: Tensor, *, check_errors: bool = False, out: Any = None) -> Any:
     """``(inverse, info)``: info is the first zero pivot of A's LU factorization (1-based; 0
     when A is invertible); the inverse is undefined where info is nonzero (here the identity)."""
-    if _autocast.active and out is None: A, = _autocast.cast_inputs("linalg_inv_ex", A)  # noqa: E501,E701
+    if _autocast.active and out is None and "linalg_inv_ex" in _autocast.listed: return _autocast.call("linalg_inv_ex", inv_ex, A, check_errors=check_errors, out=out)  # noqa: E501,E701
     from ..return_types import linalg_inv_ex
     who = "linalg.inv_ex"
     check_square(A, "linalg.inv")
@@ -186,7 +186,7 @@ def slogdet(A: Tensor, *, out: Any = None) -> Any:
 def cholesky(A: Tensor, *, upper: bool = False, out: Any = None) -> Tensor:
     """The lower factor L of ``A = L L^T`` (``upper``: ``U = L^T``) for symmetric positive-
     definite A, read from A's lower triangle; raises ``LinAlgError`` otherwise."""
-    if _autocast.active and out is None: A, = _autocast.cast_inputs("linalg_cholesky", A)  # noqa: E501,E701
+    if _autocast.active and out is None and "linalg_cholesky" in _autocast.listed: return _autocast.call("linalg_cholesky", cholesky, A, upper=upper, out=out)  # noqa: E501,E701
     f, info = cholesky_parts(A, upper, "linalg.cholesky")
     raise_for_info(info, "linalg.cholesky", _not_pd)
     return write_out(f, out)
@@ -195,7 +195,7 @@ def cholesky(A: Tensor, *, upper: bool = False, out: Any = None) -> Tensor:
 def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False, out: Any = None) -> Any:
     """``(L, info)``: info is the order of the first leading minor that is not positive-definite
     (0 on success); L is undefined where info is nonzero."""
-    if _autocast.active and out is None: A, = _autocast.cast_inputs("linalg_cholesky_ex", A)  # noqa: E501,E701
+    if _autocast.active and out is None and "linalg_cholesky_ex" in _autocast.listed: return _autocast.call("linalg_cholesky_ex", cholesky_ex, A, upper=upper, check_errors=check_errors, out=out)  # noqa: E501,E701
     from ..return_types import linalg_cholesky_ex
     f, info = cholesky_parts(A, upper, "linalg.cholesky")
     if check_errors:
@@ -206,7 +206,7 @@ def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False, o
 def qr(A: Tensor, mode: str = "reduced", *, out: Any = None) -> Any:
     """``A = Q R`` with orthonormal columns of Q and upper-triangular R: ``'reduced'`` (Q is
     (m, k), R (k, n), k = min(m, n)), ``'complete'`` (Q is (m, m)) or ``'r'`` (R only; Q empty)."""
-    if _autocast.active and out is None: A, = _autocast.cast_inputs("linalg_qr", A)  # noqa: E501,E701
+    if _autocast.active and out is None and "linalg_qr" in _autocast.listed: return _autocast.call("linalg_qr", qr, A, mode, out=out)  # noqa: E501,E701
     from ..return_types import linalg_qr
     Q, R = qr_parts(A, mode)
     return write_out(linalg_qr(Q, R), out)
@@ -223,7 +223,7 @@ def _eigh_checks(A: Tensor, UPLO: str, who: str) -> None:
 def eigh(A: Tensor, UPLO: str = "L", *, out: Any = None) -> Any:
     """``(eigenvalues, eigenvectors)`` of symmetric A (read from the ``UPLO`` triangle),
     eigenvalues ascending, ``A = V diag(L) V^T``.  Eigenvectors are defined up to sign."""
-    if _autocast.active and out is None: A, = _autocast.cast_inputs("linalg_eigh", A)  # noqa: E501,E701
+    if _autocast.active and out is None and "linalg_eigh" in _autocast.listed: return _autocast.call("linalg_eigh", eigh, A, UPLO, out=out)  # noqa: E501,E701
     from ..return_types import linalg_eigh
     _eigh_checks(A, UPLO, "linalg.eigh")
     w, v = Eigh.apply(A, UPLO)
@@ -232,7 +232,7 @@ def eigh(A: Tensor, UPLO: str = "L", *, out: Any = None) -> Any:
 
 def eigvalsh(A: Tensor, UPLO: str = "L", *, out: Any = None) -> Tensor:
     """The eigenvalues of symmetric A, ascending (differentiable, through ``eigh``)."""
-    if _autocast.active and out is None: A, = _autocast.cast_inputs("linalg_eigvalsh", A)  # noqa: E501,E701
+    if _autocast.active and out is None and "linalg_eigvalsh" in _autocast.listed: return _autocast.call("linalg_eigvalsh", eigvalsh, A, UPLO, out=out)  # noqa: E501,E701
     _eigh_checks(A, UPLO, "linalg.eigvalsh")
     return write_out(Eigh.apply(A, UPLO)[0], out)
 
@@ -241,7 +241,7 @@ def svd(A: Tensor, full_matrices: bool = True, *, driver: Any = None, out: Any =
     """``A = U diag(S) Vh``, S descending; ``full_matrices=False`` gives the reduced factors
     (U: (m, k), Vh: (k, n)).  Singular vectors are defined up to sign: differentiate only
     functions that do not depend on it.  ``driver`` is accepted and ignored."""
-    if _autocast.active and out is None: A, = _autocast.cast_inputs("linalg_svd", A)  # noqa: E501,E701
+    if _autocast.active and out is None and "linalg_svd" in _autocast.listed: return _autocast.call("linalg_svd", svd, A, full_matrices, driver=driver, out=out)  # noqa: E501,E701
     from ..return_types import linalg_svd
     check_matrix(A, "linalg.svd")
     check_float(A, "linalg.svd", "linalg_svd_cpu")
@@ -251,7 +251,7 @@ def svd(A: Tensor, full_matrices: bool = True, *, driver: Any = None, out: Any =
 
 def svdvals(A: Tensor, *, driver: Any = None, out: Any = None) -> Tensor:
     """The singular values of A, descending; dL/dA = U diag(g) Vh."""
-    if _autocast.active and out is None: A, = _autocast.cast_inputs("linalg_svdvals", A)  # noqa: E501,E701
+    if _autocast.active and out is None and "linalg_svdvals" in _autocast.listed: return _autocast.call("linalg_svdvals", svdvals, A, driver=driver, out=out)  # noqa: E501,E701
     check_matrix(A, "linalg.svd")
     check_float(A, "linalg.svd", "linalg_svd_cpu")
     return write_out(SVD.apply(A, False)[1], out)
@@ -268,7 +268,7 @@ def matrix_rank(A: Tensor, *, atol: Any = None, rtol: Any = None, hermitian: boo
                 out: Any = None) -> Tensor:
     """The number of singular values (``|eigenvalues|`` if ``hermitian``) above
     ``max(atol, rtol * s_max)``, tolerances as in ``pinv``; int64."""
-    if _autocast.active and out is None: A, = _autocast.cast_inputs("linalg_matrix_rank", A)  # noqa: E501,E701
+    if _autocast.active and out is None and "linalg_matrix_rank" in _autocast.listed: return _autocast.call("linalg_matrix_rank", matrix_rank, A, atol=atol, rtol=rtol, hermitian=hermitian, out=out)  # noqa: E501,E701
     who = "torch.linalg.matrix_rank"
     if A._data.ndim < 2:
         raise RuntimeError(f"{who}: The input tensor input must have at least 2 dimensions.")
@@ -300,7 +300,7 @@ def lstsq(A: Tensor, B: Tensor, rcond: Any = None, *, driver: Any = None) -> Any
     so its gradient is PyTorch's.  ``rank`` counts the singular values above ``rcond * s_max``
     for every driver (gelsy estimates it from a pivoted QR instead; the two agree but for
     matrices with a singular value right at the threshold)."""
-    if _autocast.active: A, B = _autocast.cast_inputs("linalg_lstsq", A, B)  # noqa: E501,E701
+    if _autocast.active and "linalg_lstsq" in _autocast.listed: return _autocast.call("linalg_lstsq", lstsq, A, B, rcond, driver=driver)  # noqa: E501,E701
     from ..return_types import linalg_lstsq
     who = "torch.linalg.lstsq"
     driver = "gelsy" if driver is None else driver
@@ -362,7 +362,7 @@ def matmul(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:
 
 def vecdot(x: Tensor, y: Tensor, *, dim: int = -1, out: Any = None) -> Tensor:
     """``sum_i x_i y_i`` along ``dim`` (no conjugation is needed for real tensors), broadcast."""
-    if _autocast.active and out is None: x, y = _autocast.cast_inputs("linalg_vecdot", x, y)  # noqa: E501,E701
+    if _autocast.active and out is None and "linalg_vecdot" in _autocast.listed: return _autocast.call("linalg_vecdot", vecdot, x, y, dim=dim, out=out)  # noqa: E501,E701
     who = "linalg.vecdot"
     if x.dtype != y.dtype:
         raise RuntimeError(f"{who}: Expected x and y to have the same dtype, but found x of type {torch_name(x)} and "
@@ -416,7 +416,7 @@ def _chain_order(dims: list) -> Any:
 def multi_dot(tensors: Sequence[Tensor], *, out: Any = None) -> Tensor:
     """``A_1 @ A_2 @ ... @ A_k`` in the order with fewest multiplications; the first and last may
     be vectors (a row and a column), the rest are matrices."""
-    if _autocast.active and out is None: tensors = _autocast.cast_inputs("multi_dot", *tensors)  # noqa: E501,E701
+    if _autocast.active and out is None and "multi_dot" in _autocast.listed: return _autocast.call("multi_dot", multi_dot, tensors, out=out)  # noqa: E501,E701
     ts = list(tensors)
     k = len(ts)
     if k < 2:
@@ -463,7 +463,7 @@ def cond(A: Tensor, p: Any = None, *, out: Any = None) -> Tensor:
     """The condition number ``||A||_p ||A^{-1}||_p``; for p = None / 2 (-2) the ratio of the
     largest to the smallest singular value (its inverse), for any A; the other norms need square
     A and give inf for a singular one."""
-    if _autocast.active and out is None: A, = _autocast.cast_inputs("linalg_cond", A)  # noqa: E501,E701
+    if _autocast.active and out is None and "linalg_cond" in _autocast.listed: return _autocast.call("linalg_cond", cond, A, p, out=out)  # noqa: E501,E701
     if p in (None, 2, -2) and not isinstance(p, bool):
         check_matrix(A, "linalg.cond")
         check_float(A, "linalg.svd", "linalg_svd_cpu")
@@ -491,7 +491,7 @@ def cond(A: Tensor, p: Any = None, *, out: Any = None) -> Tensor:
 def tensorinv(A: Tensor, ind: int = 2, *, out: Any = None) -> Tensor:
     """The inverse of A seen as a linear map from its last dims to its first ``ind`` dims:
     ``tensordot(tensorinv(A, ind), A, ind)`` is the identity."""
-    if _autocast.active and out is None: A, = _autocast.cast_inputs("linalg_tensorinv", A)  # noqa: E501,E701
+    if _autocast.active and out is None and "linalg_tensorinv" in _autocast.listed: return _autocast.call("linalg_tensorinv", tensorinv, A, ind, out=out)  # noqa: E501,E701
     if ind <= 0:
         raise RuntimeError(f"Expected a strictly positive integer for 'ind', but got {ind}")
     shape = A._data.shape
@@ -505,7 +505,7 @@ def tensorinv(A: Tensor, ind: int = 2, *, out: Any = None) -> Tensor:
 
 def tensorsolve(A: Tensor, B: Tensor, dims: Any = None, *, out: Any = None) -> Tensor:
     """X with ``tensordot(A, X, X.ndim) = B``; ``dims`` of A are moved to the end first."""
-    if _autocast.active and out is None: A, B = _autocast.cast_inputs("linalg_tensorsolve", A, B)  # noqa: E501,E701
+    if _autocast.active and out is None and "linalg_tensorsolve" in _autocast.listed: return _autocast.call("linalg_tensorsolve", tensorsolve, A, B, dims, out=out)  # noqa: E501,E701
     if dims is not None:
         nd = A._data.ndim
         dims = [wrap_dim(d, nd) for d in dims]

@@ -216,7 +216,7 @@ def float_power(input: Any, exponent: Any, *, out: Any = None) -> Tensor:
 
 
 def atan2(input: Any, other: Any, *, out: Any = None) -> Tensor:
-    if _autocast.active and out is None: input, other = _autocast.cast_inputs("atan2", input, other)  # noqa: E501,E701
+    if _autocast.active and out is None and "atan2" in _autocast.listed: return _autocast.call("atan2", atan2, input, other, out=out)  # noqa: E501,E701
     return write_out(_apply(Atan2, input, other), out)
 
 
@@ -294,14 +294,14 @@ def lerp(input: Tensor, end: Tensor, weight: Any, *, out: Any = None) -> Tensor:
 
 def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1, out: Any = None) -> Tensor:
     """``input + value * tensor1 * tensor2``."""
-    if _autocast.active and out is None: input, tensor1, tensor2 = _autocast.cast_inputs("addcmul", input, tensor1, tensor2)  # noqa: E501,E701
+    if _autocast.active and out is None and "addcmul" in _autocast.listed: return _autocast.call("addcmul", addcmul, input, tensor1, tensor2, value=value, out=out)  # noqa: E501,E701
     prod = tensor1 * tensor2
     return write_out(input + (prod if value == 1 else prod * value), out)
 
 
 def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1, out: Any = None) -> Tensor:
     """``input + value * tensor1 / tensor2``."""
-    if _autocast.active and out is None: input, tensor1, tensor2 = _autocast.cast_inputs("addcdiv", input, tensor1, tensor2)  # noqa: E501,E701
+    if _autocast.active and out is None and "addcdiv" in _autocast.listed: return _autocast.call("addcdiv", addcdiv, input, tensor1, tensor2, value=value, out=out)  # noqa: E501,E701
     if not (tensor1.is_floating_point() or tensor2.is_floating_point()):
         raise RuntimeError("Integer division with addcdiv is no longer supported, and in a future "
                            "release addcdiv will perform a true division of tensor1 and tensor2.")

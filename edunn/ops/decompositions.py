@@ -112,7 +112,7 @@ def cholesky(input: Tensor, upper: bool = False, *, out: Any = None) -> Tensor:
     """``torch.cholesky`` (deprecated there for ``torch.linalg.cholesky``): the lower factor L of
     ``A = L L^T``, or ``U = L^T`` with ``upper``.  Raises ``LinAlgError`` if A is not
     positive-definite."""
-    if _autocast.active and out is None: input, = _autocast.cast_inputs("cholesky", input)  # noqa: E501,E701
+    if _autocast.active and out is None and "cholesky" in _autocast.listed: return _autocast.call("cholesky", cholesky, input, upper, out=out)  # noqa: E501,E701
     check_kernel(input, "cholesky_cpu")
     f, info = cholesky_parts(input, upper, "cholesky")
     raise_for_info(info, "cholesky", _not_pd)
@@ -211,7 +211,7 @@ def svd(input: Tensor, some: bool = True, compute_uv: bool = True, *, out: Any =
     """``torch.svd`` (deprecated there for ``torch.linalg.svd``): ``(U, S, V)`` with
     ``A = U diag(S) V^T`` -- V, not V^T; ``some=False`` gives the full square U and V;
     ``compute_uv=False`` returns zero-filled (m, m) U and (n, n) V, as PyTorch does."""
-    if _autocast.active and out is None: input, = _autocast.cast_inputs("svd", input)  # noqa: E501,E701
+    if _autocast.active and out is None and "svd" in _autocast.listed: return _autocast.call("svd", svd, input, some, compute_uv, out=out)  # noqa: E501,E701
     from ..return_types import svd as _rt
     who = "linalg.svd"
     check_matrix(input, who)
@@ -297,7 +297,7 @@ def qr_parts(A: Tensor, mode: str) -> tuple:
 def qr(input: Tensor, some: bool = True, *, out: Any = None) -> Any:
     """``torch.qr`` (deprecated there for ``torch.linalg.qr``): ``(Q, R)``, reduced if ``some``
     else complete."""
-    if _autocast.active and out is None: input, = _autocast.cast_inputs("qr", input)  # noqa: E501,E701
+    if _autocast.active and out is None and "qr" in _autocast.listed: return _autocast.call("qr", qr, input, some, out=out)  # noqa: E501,E701
     from ..return_types import qr as _rt
     Q, R = qr_parts(input, "reduced" if some else "complete")
     return write_out(_rt(Q, R), out)
@@ -339,7 +339,7 @@ def pinv_parts(A: Tensor, atol: Any, rtol: Any, hermitian: bool, who: str) -> Te
 def pinverse(input: Tensor, rcond: float = 1e-15) -> Tensor:
     """``torch.pinverse``: the pseudo-inverse with singular values below ``rcond * s_max``
     dropped (``torch.linalg.pinv(input, rtol=rcond)``)."""
-    if _autocast.active: input, = _autocast.cast_inputs("pinverse", input)  # noqa: E501,E701
+    if _autocast.active and "pinverse" in _autocast.listed: return _autocast.call("pinverse", pinverse, input, rcond)  # noqa: E501,E701
     return pinv_parts(input, None, rcond, False, "linalg.pinv")
 
 
@@ -371,7 +371,7 @@ class Geqrf(Function):
 
 def geqrf(input: Tensor, *, out: Any = None) -> tuple:
     """``(a, tau)`` as LAPACK's ``geqrf``: ``householder_product(a, tau)`` is the Q of ``qr``."""
-    if _autocast.active and out is None: input, = _autocast.cast_inputs("geqrf", input)  # noqa: E501,E701
+    if _autocast.active and out is None and "geqrf" in _autocast.listed: return _autocast.call("geqrf", geqrf, input, out=out)  # noqa: E501,E701
     from ..return_types import geqrf as _rt
     if input._data.ndim < 2:
         raise RuntimeError("torch.geqrf: input must have at least 2 dimensions.")
@@ -406,7 +406,7 @@ def apply_reflectors(A: Tensor, tau: Tensor, C: Tensor, left: bool, transpose: b
 def householder_product(A: Tensor, tau: Tensor, *, out: Any = None) -> Tensor:
     """The first n columns of ``H_1 H_2 ... H_k``, ``H_i = I - tau_i v_i v_i^T``, where v_i is
     column i of A below the diagonal with a 1 on it (``geqrf``'s output gives ``Q``)."""
-    if _autocast.active and out is None: A, tau = _autocast.cast_inputs("linalg_householder_product", A, tau)  # noqa: E501,E701
+    if _autocast.active and out is None and "linalg_householder_product" in _autocast.listed: return _autocast.call("linalg_householder_product", householder_product, A, tau, out=out)  # noqa: E501,E701
     who = "torch.linalg.householder_product"
     if A._data.ndim < 2:
         raise RuntimeError(f"{who}: input must have at least 2 dimensions.")
@@ -428,7 +428,7 @@ def householder_product(A: Tensor, tau: Tensor, *, out: Any = None) -> Tensor:
 
 def orgqr(input: Tensor, tau: Tensor) -> Tensor:
     """``torch.orgqr``: an alias of ``torch.linalg.householder_product``."""
-    if _autocast.active: input, tau = _autocast.cast_inputs("orgqr", input, tau)  # noqa: E501,E701
+    if _autocast.active and "orgqr" in _autocast.listed: return _autocast.call("orgqr", orgqr, input, tau)  # noqa: E501,E701
     return householder_product(input, tau)
 
 
@@ -436,7 +436,7 @@ def ormqr(input: Tensor, tau: Tensor, other: Tensor, left: bool = True, transpos
           out: Any = None) -> Tensor:
     """``op(Q) other`` (``left``) or ``other op(Q)``, op = transpose if ``transpose``, with Q given
     by ``geqrf``'s reflectors (``input``, ``tau``) -- without forming Q."""
-    if _autocast.active and out is None: input, tau, other = _autocast.cast_inputs("ormqr", input, tau, other)  # noqa: E501,E701
+    if _autocast.active and out is None and "ormqr" in _autocast.listed: return _autocast.call("ormqr", ormqr, input, tau, other, left, transpose, out=out)  # noqa: E501,E701
     who = "torch.ormqr"
     if input._data.ndim < 2:
         raise RuntimeError(f"{who}: input must have at least 2 dimensions.")

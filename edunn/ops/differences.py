@@ -166,7 +166,7 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0,
     (B..., R, M): (B..., P, R), batch dims broadcast.  ``compute_mode``: for p = 2, the
     matmul formula is used always (``use_mm_for_euclid_dist``), never (``donot_...``) or when
     P or R exceeds 25 (the default), as in PyTorch."""
-    if _autocast.active: x1, x2 = _autocast.cast_inputs("cdist", x1, x2)  # noqa: E501,E701
+    if _autocast.active and "cdist" in _autocast.listed: return _autocast.call("cdist", cdist, x1, x2, p, compute_mode)  # noqa: E501,E701
     from .reduction import norm
     if compute_mode not in _COMPUTE_MODES:
         raise ValueError(f"{compute_mode} is not a valid value for compute_mode")
@@ -226,7 +226,7 @@ def _type_name(t: Tensor) -> str:
 
 def dist(input: Tensor, other: Tensor, p: float = 2) -> Tensor:
     """``||input - other||_p`` over all elements (the operands broadcast)."""
-    if _autocast.active: input, other = _autocast.cast_inputs("dist", input, other)  # noqa: E501,E701
+    if _autocast.active and "dist" in _autocast.listed: return _autocast.call("dist", dist, input, other, p)  # noqa: E501,E701
     from .reduction import norm
     d = input - other
     if not d.is_floating_point():

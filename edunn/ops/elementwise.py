@@ -484,19 +484,19 @@ negative = neg
 
 def pow(input: Any, exponent: Any, *, out: Any = None) -> Tensor:
     """``input ** exponent`` (either may be a Python number)."""
-    if _autocast.active and out is None: input, exponent = _autocast.cast_inputs("pow", input, exponent)  # noqa: E501,E701
+    if _autocast.active and out is None and "pow" in _autocast.listed: return _autocast.call("pow", pow, input, exponent, out=out)  # noqa: E501,E701
     y = _apply(Pow, input, exponent)
     return y if out is None else write_out(y, out)
 
 
 def exp(input: Tensor, *, out: Any = None) -> Tensor:
-    if _autocast.active and out is None: input, = _autocast.cast_inputs("exp", input)  # noqa: E501,E701
+    if _autocast.active and out is None and "exp" in _autocast.listed: return _autocast.call("exp", exp, input, out=out)  # noqa: E501,E701
     y = Exp.apply(input)
     return y if out is None else write_out(y, out)
 
 
 def log(input: Tensor, *, out: Any = None) -> Tensor:
-    if _autocast.active and out is None: input, = _autocast.cast_inputs("log", input)  # noqa: E501,E701
+    if _autocast.active and out is None and "log" in _autocast.listed: return _autocast.call("log", log, input, out=out)  # noqa: E501,E701
     y = Log.apply(input)
     return y if out is None else write_out(y, out)
 

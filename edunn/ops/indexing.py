@@ -215,7 +215,7 @@ def _as_value(v: Any, x: Tensor) -> Any:
 
 def index_put(input: Tensor, indices: Any, values: Any, accumulate: bool = False) -> Tensor:
     """``input`` with ``input[indices] = values`` (or ``+=``), out of place; ``x[i] = v`` calls it."""
-    if _autocast.active: input, values = _autocast.cast_inputs("index_put", input, values)  # noqa: E501,E701
+    if _autocast.active and "index_put" in _autocast.listed: return _autocast.call("index_put", index_put, input, indices, values, accumulate)  # noqa: E501,E701
     idx, _ = _normalize(input._data, indices)
     return IndexPut.apply(input, _as_value(values, input), idx, bool(accumulate))
 
@@ -301,7 +301,7 @@ def scatter(input: Tensor, dim: int, index: Tensor, src: Any = None, *, value: A
 
 def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     """``out[i][j][index[i][j][k]] += src[i][j][k]`` (dim 2), repeated positions adding up."""
-    if _autocast.active: input, src = _autocast.cast_inputs("scatter_add", input, src)  # noqa: E501,E701
+    if _autocast.active and "scatter_add" in _autocast.listed: return _autocast.call("scatter_add", scatter_add, input, dim, index, src)  # noqa: E501,E701
     idx, _ = _dim_index(input, dim, index, "scatter_add")
     src = _src_part(src, tuple(_check_index(index, "scatter_add").shape))
     return IndexPut.apply(input, src, idx, True)
@@ -341,7 +341,7 @@ def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha: 
 
 def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor, *, out: Any = None) -> Tensor:
     """``out[..., index[i], ...] = source[..., i, ...]`` along ``dim``."""
-    if _autocast.active and out is None: input, source = _autocast.cast_inputs("index_copy", input, source)  # noqa: E501,E701
+    if _autocast.active and out is None and "index_copy" in _autocast.listed: return _autocast.call("index_copy", index_copy, input, dim, index, source, out=out)  # noqa: E501,E701
     return write_out(IndexPut.apply(input, source, _along(input, dim, index, "index_copy"), False), out)
 
 

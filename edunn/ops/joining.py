@@ -55,7 +55,7 @@ class Cat(Function):
 
 def cat(tensors: Sequence[Tensor], dim: int = 0, *, out: Any = None) -> Tensor:
     """Concatenate along ``dim``; every other dim must match.  dtypes promote as in ``+``."""
-    if _autocast.active and out is None: tensors = _autocast.cast_inputs("cat", *tensors)  # noqa: E501,E701
+    if _autocast.active and out is None and "cat" in _autocast.listed: return _autocast.call("cat", cat, tensors, dim, out=out)  # noqa: E501,E701
     tensors = _check_tensors(tensors, "cat")
     # PyTorch's legacy rule: 1-D empty tensors are skipped.
     kept = [t for t in tensors if not (t._data.ndim == 1 and t._data.shape[0] == 0)] or tensors[:1]
@@ -92,7 +92,7 @@ def concatenate(tensors: Sequence[Tensor], axis: int = 0, *, out: Any = None) ->
 
 def stack(tensors: Sequence[Tensor], dim: int = 0, *, out: Any = None) -> Tensor:
     """Join along a new dim ``dim``; every tensor must have the same shape."""
-    if _autocast.active and out is None: tensors = _autocast.cast_inputs("stack", *tensors)  # noqa: E501,E701
+    if _autocast.active and out is None and "stack" in _autocast.listed: return _autocast.call("stack", stack, tensors, dim, out=out)  # noqa: E501,E701
     from .shape import unsqueeze
     tensors = _check_tensors(tensors, "stack")
     shape = tensors[0]._data.shape

@@ -59,7 +59,7 @@ def matmul(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:
     if not isinstance(input, Tensor) or not isinstance(other, Tensor):
         raise TypeError(f"matmul(): argument 'other' must be Tensor, not "
                         f"{type(other if isinstance(input, Tensor) else input).__name__}")
-    if _autocast.active: input, other = _autocast.cast_inputs("matmul", input, other)  # noqa: E701
+    if _autocast.active and "matmul" in _autocast.listed: return _autocast.call("matmul", matmul, input, other, out=out)  # noqa: E501,E701
     return _matmul(input, other, out)
 
 
@@ -112,7 +112,7 @@ def _in_out_dtype(out_dtype: Any, *tensors: Tensor) -> tuple:
 def mm(input: Tensor, mat2: Tensor, out_dtype: Any = None, *, out: Any = None) -> Tensor:
     """``input @ mat2`` of two matrices; ``out_dtype=float32`` for float16/bfloat16 inputs
     returns (and accumulates in) float32."""
-    if _autocast.active: input, mat2 = _autocast.cast_inputs("mm", input, mat2)  # noqa: E701
+    if _autocast.active and "mm" in _autocast.listed: return _autocast.call("mm", mm, input, mat2, out_dtype, out=out)  # noqa: E501,E701
     input, mat2 = _in_out_dtype(out_dtype, input, mat2)
     if input._data.ndim != 2:
         raise RuntimeError(f"self must be a matrix (got a {input._data.ndim}-D tensor of shape {list(input.shape)})")
@@ -123,7 +123,7 @@ def mm(input: Tensor, mat2: Tensor, out_dtype: Any = None, *, out: Any = None) -
 
 def bmm(input: Tensor, mat2: Tensor, out_dtype: Any = None, *, out: Any = None) -> Tensor:
     """Batched ``input[b] @ mat2[b]``; ``out_dtype`` as in ``mm``."""
-    if _autocast.active: input, mat2 = _autocast.cast_inputs("bmm", input, mat2)  # noqa: E701
+    if _autocast.active and "bmm" in _autocast.listed: return _autocast.call("bmm", bmm, input, mat2, out_dtype, out=out)  # noqa: E501,E701
     input, mat2 = _in_out_dtype(out_dtype, input, mat2)
     if input._data.ndim != 3:
         raise RuntimeError(f"batch1 must be a 3D tensor (got shape {list(input.shape)})")
@@ -137,7 +137,7 @@ def bmm(input: Tensor, mat2: Tensor, out_dtype: Any = None, *, out: Any = None) 
 
 
 def mv(input: Tensor, vec: Tensor, *, out: Any = None) -> Tensor:
-    if _autocast.active: input, vec = _autocast.cast_inputs("mv", input, vec)  # noqa: E701
+    if _autocast.active and "mv" in _autocast.listed: return _autocast.call("mv", mv, input, vec, out=out)  # noqa: E501,E701
     if input._data.ndim != 2 or vec._data.ndim != 1:
         raise RuntimeError(f"vector + matrix @ vector expected, got {input._data.ndim}, {vec._data.ndim} "
                            f"(shapes {list(input.shape)} and {list(vec.shape)})")
@@ -146,7 +146,7 @@ def mv(input: Tensor, vec: Tensor, *, out: Any = None) -> Tensor:
 
 def dot(input: Tensor, tensor: Tensor, *, out: Any = None) -> Tensor:
     """``sum_i input_i * tensor_i`` of two 1-D tensors (torch names the second one ``tensor``)."""
-    if _autocast.active and out is None: input, tensor = _autocast.cast_inputs("dot", input, tensor)  # noqa: E501,E701
+    if _autocast.active and out is None and "dot" in _autocast.listed: return _autocast.call("dot", dot, input, tensor, out=out)  # noqa: E501,E701
     if input._data.ndim != 1 or tensor._data.ndim != 1:
         raise RuntimeError(f"1D tensors expected, but got {input._data.ndim}D and {tensor._data.ndim}D tensors")
     return write_out(_matmul(input, tensor), out)
@@ -154,7 +154,7 @@ def dot(input: Tensor, tensor: Tensor, *, out: Any = None) -> Tensor:
 
 def vdot(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:
     """``sum_i conj(input_i) * other_i``; edunn's tensors are real, so this is ``dot``."""
-    if _autocast.active and out is None: input, other = _autocast.cast_inputs("vdot", input, other)  # noqa: E501,E701
+    if _autocast.active and out is None and "vdot" in _autocast.listed: return _autocast.call("vdot", vdot, input, other, out=out)  # noqa: E501,E701
     return dot(input, other, out=out)
 
 
@@ -189,32 +189,32 @@ def _scaled_sum(input: Tensor, prod: Tensor, beta: Any, alpha: Any) -> Tensor:
 def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, out_dtype: Any = None, *, beta: Any = 1, alpha: Any = 1,
           out: Any = None) -> Tensor:
     """``beta * input + alpha * (mat1 @ mat2)``; ``out_dtype`` as in ``mm``."""
-    if _autocast.active: input, mat1, mat2 = _autocast.cast_inputs("addmm", input, mat1, mat2)  # noqa: E701
+    if _autocast.active and "addmm" in _autocast.listed: return _autocast.call("addmm", addmm, input, mat1, mat2, out_dtype, beta=beta, alpha=alpha, out=out)  # noqa: E501,E701
     input, mat1, mat2 = _in_out_dtype(out_dtype, input, mat1, mat2)
     return write_out(_scaled_sum(input, mm(mat1, mat2), beta, alpha), out)
 
 
 def addmv(input: Tensor, mat: Tensor, vec: Tensor, *, beta: Any = 1, alpha: Any = 1, out: Any = None) -> Tensor:
-    if _autocast.active: input, mat, vec = _autocast.cast_inputs("addmv", input, mat, vec)  # noqa: E701
+    if _autocast.active and "addmv" in _autocast.listed: return _autocast.call("addmv", addmv, input, mat, vec, beta=beta, alpha=alpha, out=out)  # noqa: E501,E701
     return write_out(_scaled_sum(input, mv(mat, vec), beta, alpha), out)
 
 
 def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, out_dtype: Any = None, *, beta: Any = 1,
             alpha: Any = 1, out: Any = None) -> Tensor:
     """``beta * input + alpha * (batch1 @ batch2)`` per batch; ``out_dtype`` as in ``mm``."""
-    if _autocast.active: input, batch1, batch2 = _autocast.cast_inputs("baddbmm", input, batch1, batch2)  # noqa: E701
+    if _autocast.active and "baddbmm" in _autocast.listed: return _autocast.call("baddbmm", baddbmm, input, batch1, batch2, out_dtype, beta=beta, alpha=alpha, out=out)  # noqa: E501,E701
     input, batch1, batch2 = _in_out_dtype(out_dtype, input, batch1, batch2)
     return write_out(_scaled_sum(input, bmm(batch1, batch2), beta, alpha), out)
 
 
 def addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alpha: Any = 1, out: Any = None) -> Tensor:
     """``beta * input + alpha * sum_b (batch1[b] @ batch2[b])``."""
-    if _autocast.active: input, batch1, batch2 = _autocast.cast_inputs("addbmm", input, batch1, batch2)  # noqa: E701
+    if _autocast.active and "addbmm" in _autocast.listed: return _autocast.call("addbmm", addbmm, input, batch1, batch2, beta=beta, alpha=alpha, out=out)  # noqa: E501,E701
     return write_out(_scaled_sum(input, bmm(batch1, batch2).sum(0), beta, alpha), out)
 
 
 def chain_matmul(*matrices: Tensor, out: Any = None) -> Tensor:
-    if _autocast.active and out is None: matrices = _autocast.cast_inputs("chain_matmul", *matrices)  # noqa: E501,E701
+    if _autocast.active and out is None and "chain_matmul" in _autocast.listed: return _autocast.call("chain_matmul", chain_matmul, *matrices, out=out)  # noqa: E501,E701
     y = matrices[0]
     for m in matrices[1:]:
         y = mm(y, m)
@@ -347,7 +347,7 @@ def einsum(equation: str, *operands: Any) -> Tensor:
     ``"ii->i"`` a diagonal, ``"bij,bjk->bik"`` a batched product, ``...`` broadcast dims)."""
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
-    if _autocast.active: operands = _autocast.cast_inputs("einsum", *operands)  # noqa: E701
+    if _autocast.active and "einsum" in _autocast.listed: return _autocast.call("einsum", einsum, equation, *operands)  # noqa: E501,E701
     subs, out = _parse_einsum(equation, [t._data.shape for t in operands])
     for s, t in zip(subs, operands):
         for c in set(s):
@@ -391,7 +391,7 @@ def tensordot(a: Tensor, b: Tensor, dims: Any = 2, out: Any = None) -> Tensor:
                                f"dim {x} and second has size {b._data.shape[y]} in dim {y}")
         sb[y] = sa[x]
     out_s = "".join(c for k, c in enumerate(sa) if k not in da) + "".join(c for k, c in enumerate(sb) if k not in db)
-    if _autocast.active and out_s: a, b = _autocast.cast_inputs("tensordot", a, b)  # noqa: E701  (0-d: no mm)
+    if _autocast.active and out_s and "tensordot" in _autocast.listed: return _autocast.call("tensordot", tensordot, a, b, dims, out)  # noqa: E501,E701  (0-d: no mm)
     return write_out(Einsum.apply(["".join(sa), "".join(sb)], out_s, a, b), out)
 
 
@@ -411,7 +411,7 @@ def kron(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:
 # ----------------------------------------------------------------------------------------------
 def trace(input: Tensor) -> Tensor:
     """Sum of the main diagonal of a 2-D tensor."""
-    if _autocast.active: input, = _autocast.cast_inputs("trace", input)  # noqa: E701
+    if _autocast.active and "trace" in _autocast.listed: return _autocast.call("trace", trace, input)  # noqa: E501,E701
     if input._data.ndim != 2:
         raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {input._data.ndim}")
     return input.diagonal().sum()
@@ -444,7 +444,7 @@ class Inverse(Function):
 
 
 def inverse(input: Tensor, *, out: Any = None) -> Tensor:
-    if _autocast.active: input, = _autocast.cast_inputs("inverse", input)  # noqa: E701
+    if _autocast.active and "inverse" in _autocast.listed: return _autocast.call("inverse", inverse, input, out=out)  # noqa: E501,E701
     _check_square(input, "linalg.inv")
     return write_out(Inverse.apply(input), out)
 
@@ -510,7 +510,7 @@ class Cross(Function):
 
 
 def cross(input: Tensor, other: Tensor, dim: int | None = None, *, out: Any = None) -> Tensor:
-    if _autocast.active and out is None: input, other = _autocast.cast_inputs("cross", input, other)  # noqa: E501,E701
+    if _autocast.active and out is None and "cross" in _autocast.listed: return _autocast.call("cross", cross, input, other, dim, out=out)  # noqa: E501,E701
     from .broadcast import broadcast_shapes
     shape = broadcast_shapes(input._data.shape, other._data.shape)
     if dim is None:

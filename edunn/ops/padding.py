@@ -50,12 +50,19 @@ def _source_index(xp, n: int, before: int, after: int, mode: str):
     return xp.where(j >= n, period - j, j)
 
 
+def _autocast_name(mode: str, pad: Sequence[int]) -> str:
+    """The aten op PyTorch's autocast lists for this ``F.pad`` call (``reflection_pad1d`` ...)."""
+    if mode in ("reflect", "replicate"):
+        return ("reflection" if mode == "reflect" else "replication") + f"_pad{len(pad) // 2}d"
+    return ""
+
+
 def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: Any = None) -> Tensor:
     """Pad ``input`` by ``pad = (last_left, last_right, prev_left, prev_right, ...)``.
 
     Shape: dim ``-1-k`` grows by ``pad[2k] + pad[2k+1]``.
     """
-    if _autocast.active and mode in ("reflect", "replicate"): input, = _autocast.cast_inputs(("reflection" if mode == "reflect" else "replication") + f"_pad{len(pad) // 2}d", input)  # noqa: E501,E701
+    if _autocast.active and _autocast_name(mode, pad) in _autocast.listed: return _autocast.call(_autocast_name(mode, pad), _pad, input, pad, mode, value)  # noqa: E501,E701
     pad = tuple(int(p) for p in pad)
     x = input._data
     if len(pad) % 2:
@@ -102,3 +109,7 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: Any = 
         index = _source_index(xp, n, a, b, mode)
         out = index_select(out, k, Tensor._make(index.astype(backend.int64.np)))
     return out
+
+
+
+_pad = pad   # ``pad``'s parameter ``pad`` hides the function inside it; autocast re-enters through this

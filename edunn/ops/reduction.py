@@ -164,7 +164,7 @@ def _check_float(input: Tensor, what: str, dtype: Any) -> Any:
 
 def sum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None, out: Any = None) -> Tensor:
     """Sum over ``dim`` (all dims when None); integers and bools are summed as int64."""
-    if _autocast.active and out is None and dtype is None: input, = _autocast.cast_inputs("sum", input)  # noqa: E501,E701
+    if _autocast.active and out is None and dtype is None and "sum" in _autocast.listed: return _autocast.call("sum", sum, input, dim, keepdim, dtype=dtype, out=out)  # noqa: E501,E701
     return write_out(Sum.apply(input, _dims(dim, input._data.ndim), keepdim, _accumulate_dtype(input, dtype)), out)
 
 
@@ -215,7 +215,7 @@ class Prod(Function):
 
 
 def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype: Any = None, out: Any = None) -> Tensor:
-    if _autocast.active and out is None and dtype is None: input, = _autocast.cast_inputs("prod", input)  # noqa: E501,E701
+    if _autocast.active and out is None and dtype is None and "prod" in _autocast.listed: return _autocast.call("prod", prod, input, dim, keepdim, dtype=dtype, out=out)  # noqa: E501,E701
     return write_out(Prod.apply(input, _dims(dim, input._data.ndim), keepdim, _accumulate_dtype(input, dtype)), out)
 
 
@@ -466,7 +466,7 @@ class Norm(Function):
 
 def norm(input: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False, out: Any = None, dtype: Any = None) -> Tensor:
     """The vector p-norm over ``dim`` (all elements when None); ``'fro'`` is p = 2."""
-    if _autocast.active and out is None and dtype is None: input, = _autocast.cast_inputs("norm", input)  # noqa: E501,E701
+    if _autocast.active and out is None and dtype is None and "norm" in _autocast.listed: return _autocast.call("norm", norm, input, p, dim, keepdim, out, dtype)  # noqa: E501,E701
     if dtype is not None:
         input = input.to(backend.as_dtype(dtype))
     if p == "fro" or p is None:
@@ -505,7 +505,7 @@ class LogSumExp(Function):
 
 
 def logsumexp(input: Tensor, dim: Any = None, keepdim: bool = False, *, out: Any = None) -> Tensor:
-    if _autocast.active and out is None: input, = _autocast.cast_inputs("logsumexp", input)  # noqa: E501,E701
+    if _autocast.active and out is None and "logsumexp" in _autocast.listed: return _autocast.call("logsumexp", logsumexp, input, dim, keepdim, out=out)  # noqa: E501,E701
     return write_out(LogSumExp.apply(input, _dims(dim, input._data.ndim), keepdim), out)
 
 

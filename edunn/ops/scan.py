@@ -144,12 +144,12 @@ class LogCumSumExp(Function):
 
 
 def cumsum(input: Tensor, dim: int, *, dtype: Any = None, out: Any = None) -> Tensor:
-    if _autocast.active and out is None and dtype is None: input, = _autocast.cast_inputs("cumsum", input)  # noqa: E501,E701
+    if _autocast.active and out is None and dtype is None and "cumsum" in _autocast.listed: return _autocast.call("cumsum", cumsum, input, dim, dtype=dtype, out=out)  # noqa: E501,E701
     return write_out(CumSum.apply(input, wrap_dim(dim, input._data.ndim), _accumulate_dtype(input, dtype)), out)
 
 
 def cumprod(input: Tensor, dim: int, *, dtype: Any = None, out: Any = None) -> Tensor:
-    if _autocast.active and out is None and dtype is None: input, = _autocast.cast_inputs("cumprod", input)  # noqa: E501,E701
+    if _autocast.active and out is None and dtype is None and "cumprod" in _autocast.listed: return _autocast.call("cumprod", cumprod, input, dim, dtype=dtype, out=out)  # noqa: E501,E701
     return write_out(CumProd.apply(input, wrap_dim(dim, input._data.ndim), _accumulate_dtype(input, dtype)), out)
 
 

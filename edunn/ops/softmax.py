@@ -141,7 +141,7 @@ def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: 
 
     ``dtype``: cast the input to it first (to compute a float16 model's softmax in float32).
     Computed stably (shift by the maximum) with a fused backward (lesson 06)."""
-    if _autocast.active and dtype is None: input, = _autocast.cast_inputs("softmax", input)  # noqa: E501,E701
+    if _autocast.active and dtype is None and "softmax" in _autocast.listed: return _autocast.call("softmax", softmax, input, dim, _stacklevel, dtype)  # noqa: E501,E701
     if dim is None:
         dim = _get_softmax_dim("softmax", input.dim(), _stacklevel)
     return _softmax_apply(Softmax, "softmax", input, dim, dtype)
@@ -150,7 +150,7 @@ def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: 
 def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
     """``LogSoftmax(x_i) = x_i - log sum_j exp(x_j)`` along ``dim``: finite even where softmax
     underflows to 0, which is why cross-entropy is built on it (lesson 06)."""
-    if _autocast.active and dtype is None: input, = _autocast.cast_inputs("log_softmax", input)  # noqa: E501,E701
+    if _autocast.active and dtype is None and "log_softmax" in _autocast.listed: return _autocast.call("log_softmax", log_softmax, input, dim, _stacklevel, dtype)  # noqa: E501,E701
     if dim is None:
         dim = _get_softmax_dim("log_softmax", input.dim(), _stacklevel)
     return _softmax_apply(LogSoftmax, "log_softmax", input, dim, dtype)
@@ -158,7 +158,7 @@ def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dty
 
 def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
     """``Softmin(x) = Softmax(-x)`` along ``dim``."""
-    if _autocast.active and dtype is None: input, = _autocast.cast_inputs("softmin", input)  # noqa: E501,E701
+    if _autocast.active and dtype is None and "softmin" in _autocast.listed: return _autocast.call("softmin", softmin, input, dim, _stacklevel, dtype)  # noqa: E501,E701
     if dim is None:
         dim = _get_softmax_dim("softmin", input.dim(), _stacklevel)
     _check_tensor(input, "softmin")

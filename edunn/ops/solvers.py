@@ -313,7 +313,7 @@ def solve_ex(A: Tensor, B: Tensor, *, left: bool = True, check_errors: bool = Fa
 def solve(A: Tensor, B: Tensor, *, left: bool = True, out: Any = None) -> Tensor:
     """``torch.linalg.solve``: X with ``A X = B`` (``left``) or ``X A = B``; B may be a vector (or
     a batch of vectors); batch dims broadcast.  A singular A raises ``LinAlgError`` as in PyTorch."""
-    if _autocast.active and out is None: A, B = _autocast.cast_inputs("linalg_solve", A, B)  # noqa: E501,E701
+    if _autocast.active and out is None and "linalg_solve" in _autocast.listed: return _autocast.call("linalg_solve", solve, A, B, left=left, out=out)  # noqa: E501,E701
     vector = _solve_shapes(A, B, left, "linalg.solve")
     x = _solve(A, B, left, vector)
     xp = _xp(x)
@@ -474,7 +474,7 @@ def lu_solve_parts(LU: Tensor, pivots: Tensor, B: Tensor, left: bool, adjoint: b
 
 def lu_solve(b: Tensor, LU_data: Tensor, LU_pivots: Tensor, *, out: Any = None) -> Tensor:
     """``torch.lu_solve`` (deprecated there for ``torch.linalg.lu_solve(LU, pivots, B)``)."""
-    if _autocast.active and out is None: b, LU_data = _autocast.cast_inputs("lu_solve", b, LU_data)  # noqa: E501,E701
+    if _autocast.active and out is None and "lu_solve" in _autocast.listed: return _autocast.call("lu_solve", lu_solve, b, LU_data, LU_pivots, out=out)  # noqa: E501,E701
     return write_out(lu_solve_parts(LU_data, LU_pivots, b, True, False), out)
 
 
@@ -482,7 +482,7 @@ def triangular_solve(b: Tensor, A: Tensor, upper: bool = True, transpose: bool =
                      unitriangular: bool = False, *, out: Any = None) -> Any:
     """``torch.triangular_solve`` (deprecated there for ``torch.linalg.solve_triangular``):
     ``(solution, cloned_coefficient)`` with ``op(A) X = b``, op = transpose if ``transpose``."""
-    if _autocast.active and out is None: b, A = _autocast.cast_inputs("triangular_solve", b, A)  # noqa: E501,E701
+    if _autocast.active and out is None and "triangular_solve" in _autocast.listed: return _autocast.call("triangular_solve", triangular_solve, b, A, upper, transpose, unitriangular, out=out)  # noqa: E501,E701
     from ..return_types import triangular_solve as _rt
     check_square(A, "linalg.solve_triangular")
     check_kernel(A, "triangular_solve_cpu")
@@ -525,7 +525,7 @@ class CholeskySolve(Function):
 def cholesky_solve(B: Tensor, L: Tensor, upper: bool = False, *, out: Any = None) -> Tensor:
     """``torch.cholesky_solve``: X with ``A X = B`` for ``A = L L^T`` (``U^T U`` if ``upper``)
     given the Cholesky factor; batch dims broadcast."""
-    if _autocast.active and out is None: B, L = _autocast.cast_inputs("cholesky_solve", B, L)  # noqa: E501,E701
+    if _autocast.active and out is None and "cholesky_solve" in _autocast.listed: return _autocast.call("cholesky_solve", cholesky_solve, B, L, upper, out=out)  # noqa: E501,E701
     for t, name in ((B, "b"), (L, "u")):
         if t._data.ndim < 2:
             raise RuntimeError(f"{name} should have at least 2 dimensions, but has {t._data.ndim} dimensions instead")
@@ -543,7 +543,7 @@ def cholesky_solve(B: Tensor, L: Tensor, upper: bool = False, *, out: Any = None
 def cholesky_inverse(L: Tensor, upper: bool = False, *, out: Any = None) -> Tensor:
     """``torch.cholesky_inverse``: ``(L L^T)^{-1}`` from the Cholesky factor (``U^T U`` if
     ``upper``); its gradient is PyTorch's, ``-(A^{-1}(g + g^T)A^{-1}) L``."""
-    if _autocast.active and out is None: L, = _autocast.cast_inputs("cholesky_inverse", L)  # noqa: E501,E701
+    if _autocast.active and out is None and "cholesky_inverse" in _autocast.listed: return _autocast.call("cholesky_inverse", cholesky_inverse, L, upper, out=out)  # noqa: E501,E701
     check_square(L, "linalg.cholesky_inverse")
     check_kernel(L, "cholesky_inverse_out_cpu")
     eye = eye_like(L).expand(L._data.shape)

@@ -156,12 +156,12 @@ def quantile(input: Tensor, q: Any, dim: int | None = None, keepdim: bool = Fals
              interpolation: str = "linear", out: Any = None) -> Tensor:
     """The q-th quantiles along ``dim`` (of all elements when None); for a 1-D ``q`` the
     quantiles are stacked along a new first dim.  ``linear``: x_lo + (x_hi - x_lo) * frac(q (n-1))."""
-    if _autocast.active and out is None: input, q = _autocast.cast_inputs("quantile", input, q)  # noqa: E501,E701
+    if _autocast.active and out is None and "quantile" in _autocast.listed: return _autocast.call("quantile", quantile, input, q, dim, keepdim, interpolation=interpolation, out=out)  # noqa: E501,E701
     return write_out(_quantile(input, q, dim, keepdim, interpolation, False, "quantile"), out)
 
 
 def nanquantile(input: Tensor, q: Any, dim: int | None = None, keepdim: bool = False, *,
                 interpolation: str = "linear", out: Any = None) -> Tensor:
     """``quantile`` ignoring NaNs."""
-    if _autocast.active and out is None: input, q = _autocast.cast_inputs("nanquantile", input, q)  # noqa: E501,E701
+    if _autocast.active and out is None and "nanquantile" in _autocast.listed: return _autocast.call("nanquantile", nanquantile, input, q, dim, keepdim, interpolation=interpolation, out=out)  # noqa: E501,E701
     return write_out(_quantile(input, q, dim, keepdim, interpolation, True, "nanquantile"), out)

@@ -394,22 +394,22 @@ def exp2(input: Tensor, *, out: Any = None) -> Tensor:
 
 
 def expm1(input: Tensor, *, out: Any = None) -> Tensor:
-    if _autocast.active and out is None: input, = _autocast.cast_inputs("expm1", input)  # noqa: E501,E701
+    if _autocast.active and out is None and "expm1" in _autocast.listed: return _autocast.call("expm1", expm1, input, out=out)  # noqa: E501,E701
     return write_out(Expm1.apply(input), out)
 
 
 def log2(input: Tensor, *, out: Any = None) -> Tensor:
-    if _autocast.active and out is None: input, = _autocast.cast_inputs("log2", input)  # noqa: E501,E701
+    if _autocast.active and out is None and "log2" in _autocast.listed: return _autocast.call("log2", log2, input, out=out)  # noqa: E501,E701
     return write_out(Log2.apply(input), out)
 
 
 def log10(input: Tensor, *, out: Any = None) -> Tensor:
-    if _autocast.active and out is None: input, = _autocast.cast_inputs("log10", input)  # noqa: E501,E701
+    if _autocast.active and out is None and "log10" in _autocast.listed: return _autocast.call("log10", log10, input, out=out)  # noqa: E501,E701
     return write_out(Log10.apply(input), out)
 
 
 def log1p(input: Tensor, *, out: Any = None) -> Tensor:
-    if _autocast.active and out is None: input, = _autocast.cast_inputs("log1p", input)  # noqa: E501,E701
+    if _autocast.active and out is None and "log1p" in _autocast.listed: return _autocast.call("log1p", log1p, input, out=out)  # noqa: E501,E701
     return write_out(Log1p.apply(input), out)
 
 
@@ -418,7 +418,7 @@ def sqrt(input: Tensor, *, out: Any = None) -> Tensor:
 
 
 def rsqrt(input: Tensor, *, out: Any = None) -> Tensor:
-    if _autocast.active and out is None: input, = _autocast.cast_inputs("rsqrt", input)  # noqa: E501,E701
+    if _autocast.active and out is None and "rsqrt" in _autocast.listed: return _autocast.call("rsqrt", rsqrt, input, out=out)  # noqa: E501,E701
     return write_out(Rsqrt.apply(input), out)
 
 
@@ -435,17 +435,17 @@ def cos(input: Tensor, *, out: Any = None) -> Tensor:
 
 
 def tan(input: Tensor, *, out: Any = None) -> Tensor:
-    if _autocast.active and out is None: input, = _autocast.cast_inputs("tan", input)  # noqa: E501,E701
+    if _autocast.active and out is None and "tan" in _autocast.listed: return _autocast.call("tan", tan, input, out=out)  # noqa: E501,E701
     return write_out(Tan.apply(input), out)
 
 
 def asin(input: Tensor, *, out: Any = None) -> Tensor:
-    if _autocast.active and out is None: input, = _autocast.cast_inputs("asin", input)  # noqa: E501,E701
+    if _autocast.active and out is None and "asin" in _autocast.listed: return _autocast.call("asin", asin, input, out=out)  # noqa: E501,E701
     return write_out(Asin.apply(input), out)
 
 
 def acos(input: Tensor, *, out: Any = None) -> Tensor:
-    if _autocast.active and out is None: input, = _autocast.cast_inputs("acos", input)  # noqa: E501,E701
+    if _autocast.active and out is None and "acos" in _autocast.listed: return _autocast.call("acos", acos, input, out=out)  # noqa: E501,E701
     return write_out(Acos.apply(input), out)
 
 
@@ -457,12 +457,12 @@ arcsin, arccos, arctan = asin, acos, atan
 
 
 def sinh(input: Tensor, *, out: Any = None) -> Tensor:
-    if _autocast.active and out is None: input, = _autocast.cast_inputs("sinh", input)  # noqa: E501,E701
+    if _autocast.active and out is None and "sinh" in _autocast.listed: return _autocast.call("sinh", sinh, input, out=out)  # noqa: E501,E701
     return write_out(Sinh.apply(input), out)
 
 
 def cosh(input: Tensor, *, out: Any = None) -> Tensor:
-    if _autocast.active and out is None: input, = _autocast.cast_inputs("cosh", input)  # noqa: E501,E701
+    if _autocast.active and out is None and "cosh" in _autocast.listed: return _autocast.call("cosh", cosh, input, out=out)  # noqa: E501,E701
     return write_out(Cosh.apply(input), out)
 
 
@@ -482,7 +482,7 @@ arcsinh, arccosh, arctanh = asinh, acosh, atanh
 
 
 def reciprocal(input: Tensor, *, out: Any = None) -> Tensor:
-    if _autocast.active and out is None: input, = _autocast.cast_inputs("reciprocal", input)  # noqa: E501,E701
+    if _autocast.active and out is None and "reciprocal" in _autocast.listed: return _autocast.call("reciprocal", reciprocal, input, out=out)  # noqa: E501,E701
     return write_out(Reciprocal.apply(input), out)
 
 
@@ -530,7 +530,7 @@ def erfc(input: Tensor, *, out: Any = None) -> Tensor:
 
 
 def erfinv(input: Tensor, *, out: Any = None) -> Tensor:
-    if _autocast.active and out is None: input, = _autocast.cast_inputs("erfinv", input)  # noqa: E501,E701
+    if _autocast.active and out is None and "erfinv" in _autocast.listed: return _autocast.call("erfinv", erfinv, input, out=out)  # noqa: E501,E701
     return write_out(Erfinv.apply(input), out)
 
 

@@ -82,7 +82,7 @@ def unravel_index(indices: Tensor, shape: Any) -> tuple:
 def renorm(input: Tensor, p: float, dim: int, maxnorm: float, *, out: Any = None) -> Tensor:
     """Each sub-tensor ``input.select(dim, i)`` whose p-norm exceeds ``maxnorm`` scaled down to
     norm ``maxnorm``: ``x * (maxnorm / (norm + 1e-7))`` there, ``x`` elsewhere."""
-    if _autocast.active and out is None: input, = _autocast.cast_inputs("renorm", input)  # noqa: E501,E701
+    if _autocast.active and out is None and "renorm" in _autocast.listed: return _autocast.call("renorm", renorm, input, p, dim, maxnorm, out=out)  # noqa: E501,E701
     from ._out import write_out
     from .reduction import norm
     if input._data.ndim <= 1:

@@ -464,7 +464,7 @@ def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
 def prelu(input: Tensor, weight: Tensor) -> Tensor:
     """``PReLU(x) = x if x > 0 else a * x`` with a learnable ``weight`` ``a``: one number, or one
     per channel (dimension 1 of the input).  The gradient at 0 takes the ``a x`` side."""
-    if _autocast.active: input, weight = _autocast.cast_inputs("prelu", input, weight)  # noqa: E501,E701
+    if _autocast.active and "prelu" in _autocast.listed: return _autocast.call("prelu", prelu, input, weight)  # noqa: E501,E701
     _check_tensor(input, "prelu")
     if weight.dim() > 1:
         raise RuntimeError(
@@ -567,7 +567,7 @@ def softsign(input: Tensor) -> Tensor:
 
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """``Softplus(x) = log(1 + exp(beta x)) / beta``, linear (``= x``) where ``beta x > threshold``."""
-    if _autocast.active: input, = _autocast.cast_inputs("softplus", input)  # noqa: E501,E701
+    if _autocast.active and "softplus" in _autocast.listed: return _autocast.call("softplus", softplus, input, beta, threshold)  # noqa: E501,E701
     _check_tensor(input, "softplus")
     return Softplus.apply(input, beta, threshold)
 

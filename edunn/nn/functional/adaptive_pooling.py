@@ -135,7 +135,7 @@ def adaptive_max_pool2d(input: Tensor, output_size: Any, return_indices: bool = 
 
 
 def adaptive_max_pool3d(input: Tensor, output_size: Any, return_indices: bool = False) -> Any:
-    if _autocast.active: input, = _autocast.cast_inputs("adaptive_max_pool3d", input)  # noqa: E501,E701
+    if _autocast.active and "adaptive_max_pool3d" in _autocast.listed: return _autocast.call("adaptive_max_pool3d", adaptive_max_pool3d, input, output_size, return_indices)  # noqa: E501,E701
     out = _adaptive_max_pool(input, output_size, 3)
     return out if return_indices else out[0]
 
@@ -183,7 +183,7 @@ def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
 
 
 def adaptive_avg_pool3d(input: Tensor, output_size: Any) -> Tensor:
-    if _autocast.active: input, = _autocast.cast_inputs("adaptive_avg_pool3d", input)  # noqa: E501,E701
+    if _autocast.active and "adaptive_avg_pool3d" in _autocast.listed: return _autocast.call("adaptive_avg_pool3d", adaptive_avg_pool3d, input, output_size)  # noqa: E501,E701
     return _adaptive_avg_pool(input, output_size, 3)
 
 
@@ -269,14 +269,14 @@ def fractional_max_pool3d_with_indices(input: Tensor, kernel_size: Any, output_s
 
 def fractional_max_pool2d(input: Tensor, kernel_size: Any, output_size: Any = None, output_ratio: Any = None,
                           return_indices: bool = False, _random_samples: Any = None) -> Any:
-    if _autocast.active: input, = _autocast.cast_inputs("fractional_max_pool2d", input)  # noqa: E501,E701
+    if _autocast.active and "fractional_max_pool2d" in _autocast.listed: return _autocast.call("fractional_max_pool2d", fractional_max_pool2d, input, kernel_size, output_size, output_ratio, return_indices, _random_samples)  # noqa: E501,E701
     out = _fractional_max_pool(input, kernel_size, output_size, output_ratio, _random_samples, 2)
     return out if return_indices else out[0]
 
 
 def fractional_max_pool3d(input: Tensor, kernel_size: Any, output_size: Any = None, output_ratio: Any = None,
                           return_indices: bool = False, _random_samples: Any = None) -> Any:
-    if _autocast.active: input, = _autocast.cast_inputs("fractional_max_pool3d", input)  # noqa: E501,E701
+    if _autocast.active and "fractional_max_pool3d" in _autocast.listed: return _autocast.call("fractional_max_pool3d", fractional_max_pool3d, input, kernel_size, output_size, output_ratio, return_indices, _random_samples)  # noqa: E501,E701
     out = _fractional_max_pool(input, kernel_size, output_size, output_ratio, _random_samples, 3)
     return out if return_indices else out[0]
 

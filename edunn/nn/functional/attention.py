@@ -84,7 +84,7 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
 
     Returns: :math:`(N, \ldots, H_q, L, E_v)`.  A query row whose every score is masked gives 0.
     """
-    if _autocast.active: query, key, value, attn_mask = _autocast.cast_inputs("scaled_dot_product_attention", query, key, value, attn_mask)  # noqa: E501,E701
+    if _autocast.active and "scaled_dot_product_attention" in _autocast.listed: return _autocast.call("scaled_dot_product_attention", scaled_dot_product_attention, query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa)  # noqa: E501,E701
     if attn_mask is not None and not isinstance(attn_mask, Tensor) and hasattr(attn_mask, "_dispatch"):
         # a bias object (nn.attention.bias.CausalBias) computes the call: PyTorch's __torch_function__
         return attn_mask._dispatch(query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa)
@@ -257,7 +257,7 @@ def multi_head_attention_forward(
     needed and no key padding mask is given, as in PyTorch.  Dropout on the weights only when
     ``training``.
     """
-    if _autocast.active: query, key, value, in_proj_weight, in_proj_bias, bias_k, bias_v, out_proj_weight, out_proj_bias, q_proj_weight, k_proj_weight, v_proj_weight, static_k, static_v = _autocast.cast_inputs("multi_head_attention_forward", query, key, value, in_proj_weight, in_proj_bias, bias_k, bias_v, out_proj_weight, out_proj_bias, q_proj_weight, k_proj_weight, v_proj_weight, static_k, static_v)  # noqa: E501,E701
+    if _autocast.active and "multi_head_attention_forward" in _autocast.listed: return _autocast.call("multi_head_attention_forward", multi_head_attention_forward, query, key, value, embed_dim_to_check, num_heads, in_proj_weight, in_proj_bias, bias_k, bias_v, add_zero_attn, dropout_p, out_proj_weight, out_proj_bias, training, key_padding_mask, need_weights, attn_mask, use_separate_proj_weight, q_proj_weight, k_proj_weight, v_proj_weight, static_k, static_v, average_attn_weights, is_causal)  # noqa: E501,E701
     is_batched = _mha_shape_check(query, key, value, key_padding_mask, attn_mask, num_heads)
     if not is_batched:
         # Pretend there is a batch of one; squeeze it away at the end.

@@ -399,7 +399,7 @@ def _sizes(t: tuple) -> str:
 
 def _conv(name: str, nd: int, input: Tensor, weight: Tensor, bias: Tensor | None, stride: Any,
           padding: Any, dilation: Any, groups: int) -> Tensor:
-    if _autocast.active: input, weight, bias = _autocast.cast_inputs(name, input, weight, bias)  # noqa: E701
+    if _autocast.active and name in _autocast.listed: return _autocast.call(name, _conv, name, nd, input, weight, bias, stride, padding, dilation, groups)  # noqa: E501,E701
     batched = _check_tensors(name, input, weight, bias, nd)
     stride, dilation, groups = _tuple(stride, nd, "stride"), _tuple(dilation, nd, "dilation"), int(groups)
     _check_params(stride, dilation, groups)
@@ -460,7 +460,7 @@ def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
 
 def _conv_transpose(name: str, nd: int, input: Tensor, weight: Tensor, bias: Tensor | None, stride: Any,
                     padding: Any, output_padding: Any, groups: int, dilation: Any) -> Tensor:
-    if _autocast.active: input, weight, bias = _autocast.cast_inputs(name, input, weight, bias)  # noqa: E701
+    if _autocast.active and name in _autocast.listed: return _autocast.call(name, _conv_transpose, name, nd, input, weight, bias, stride, padding, output_padding, groups, dilation)  # noqa: E501,E701
     batched = _check_tensors(name, input, weight, bias, nd)
     if isinstance(padding, str):
         raise TypeError(f"{name}(): argument 'padding' must be tuple of ints, not str")

@@ -25,7 +25,7 @@ __all__ = ["conv_tbc"]
 def conv_tbc(input: Tensor, weight: Tensor, bias: Tensor, pad: int = 0) -> Tensor:
     r"""1-D sequence convolution with (Time, Batch, Channels) input: ``(T, B, C_in)``, weight
     ``(K, C_in, C_out)``, bias ``(C_out)`` -> ``(T + 2 pad - K + 1, B, C_out)``.  Lesson 09."""
-    if _autocast.active: input, weight, bias = _autocast.cast_inputs("conv_tbc", input, weight, bias)  # noqa: E501,E701
+    if _autocast.active and "conv_tbc" in _autocast.listed: return _autocast.call("conv_tbc", conv_tbc, input, weight, bias, pad)  # noqa: E501,E701
     for i, (name, t) in enumerate((("input", input), ("weight", weight), ("bias", bias))):
         if not isinstance(t, Tensor):
             raise TypeError(f"conv_tbc(): argument '{name}' (position {i + 1}) must be Tensor, "

@@ -296,7 +296,7 @@ def ctc_loss(log_probs: Tensor, targets: Tensor, input_lengths: Tensor | Sequenc
     ``blank`` gets the exact gradient (PyTorch's kernel overwrites one term at the last frame,
     so its gradient fails its own gradcheck there); the loss itself is PyTorch's.
     Derived in lesson 12."""
-    if _autocast.active: log_probs, = _autocast.cast_inputs("ctc_loss", log_probs)  # noqa: E501,E701
+    if _autocast.active and "ctc_loss" in _autocast.listed: return _autocast.call("ctc_loss", ctc_loss, log_probs, targets, input_lengths, target_lengths, blank, reduction, zero_infinity)  # noqa: E501,E701
     if not isinstance(log_probs, Tensor) or not isinstance(targets, Tensor):
         bad = "log_probs" if not isinstance(log_probs, Tensor) else "targets"
         raise TypeError(f"ctc_loss(): argument '{bad}' must be Tensor, not "

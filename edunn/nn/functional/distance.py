@@ -88,7 +88,7 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
 
     (ATen's formula: each input is normalised first, so the result is within [-1, 1]).
     Shapes: ``(*1, D, *2)`` and a tensor broadcastable to it -> ``(*1, *2)``.  Lesson 08."""
-    if _autocast.active: x1, x2 = _autocast.cast_inputs("cosine_similarity", x1, x2)  # noqa: E501,E701
+    if _autocast.active and "cosine_similarity" in _autocast.listed: return _autocast.call("cosine_similarity", cosine_similarity, x1, x2, dim, eps)  # noqa: E501,E701
     _check_tensor(x1, "x1", "cosine_similarity")
     _check_tensor(x2, "x2", "cosine_similarity")
     common = edunn.result_type(x1, x2)
@@ -166,7 +166,7 @@ def pdist(input: Tensor, p: float = 2.0) -> Tensor:
         out[k] = || input[i] - input[j] ||_p      for i < j
 
     Lesson 08."""
-    if _autocast.active: input, = _autocast.cast_inputs("pdist", input)  # noqa: E501,E701
+    if _autocast.active and "pdist" in _autocast.listed: return _autocast.call("pdist", pdist, input, p)  # noqa: E501,E701
     _check_tensor(input, "input", "pdist")
     if input.dim() != 2:
         raise RuntimeError(f"pdist only supports 2D tensors, got: {input.dim()}D")
@@ -187,7 +187,7 @@ def normalize(input: Tensor, p: float = 2.0, dim: Any = 1, eps: float = 1e-12,
 
     ``dim`` may be a tuple.  With ``out`` the result is written there and is not
     differentiable, as in PyTorch.  Lesson 08."""
-    if _autocast.active and out is None: input, = _autocast.cast_inputs("normalize", input)  # noqa: E501,E701
+    if _autocast.active and out is None and "normalize" in _autocast.listed: return _autocast.call("normalize", normalize, input, p, dim, eps, out)  # noqa: E501,E701
     _check_tensor(input, "input", "normalize")
     denom = input.norm(p, dim, keepdim=True).clamp_min(eps).expand_as(input)
     if out is None:

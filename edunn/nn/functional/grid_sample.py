@@ -289,7 +289,7 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mod
     ``(N, C, D_out, H_out, W_out)`` (``'bilinear'`` is then trilinear).  ``grid[..., 0]`` is x
     (along W), ``grid[..., 1]`` is y (along H).  Differentiable in ``input`` and ``grid``.
     Lesson 10."""
-    if _autocast.active: input, grid = _autocast.cast_inputs("grid_sampler", input, grid)  # noqa: E501,E701
+    if _autocast.active and "grid_sampler" in _autocast.listed: return _autocast.call("grid_sampler", grid_sample, input, grid, mode, padding_mode, align_corners)  # noqa: E501,E701
     if mode != "bilinear" and mode != "nearest" and mode != "bicubic":
         raise ValueError("nn.functional.grid_sample(): expected mode to be 'bilinear', 'nearest' or "
                          f"'bicubic', but got: '{mode}'")

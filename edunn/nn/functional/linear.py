@@ -118,7 +118,7 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         raise TypeError(f"linear(): argument 'weight' (position 2) must be Tensor, not {type(weight).__name__}")
     if bias is not None and not isinstance(bias, Tensor):
         raise TypeError(f"linear(): argument 'bias' (position 3) must be Tensor, not {type(bias).__name__}")
-    if _autocast.active: input, weight, bias = _autocast.cast_inputs("linear", input, weight, bias)  # noqa: E701
+    if _autocast.active and "linear" in _autocast.listed: return _autocast.call("linear", linear, input, weight, bias)  # noqa: E501,E701
     xd, wd = input._data, weight._data
     if xd.ndim == 0 or wd.ndim == 0:
         raise RuntimeError(f"both arguments to linear need to be at least 1D, but they are {xd.ndim}D "
@@ -164,7 +164,7 @@ def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None
     :math:`x_1^T A_k`) followed by a dot product of each with :math:`x_2`; autograd differentiates
     the composition (lesson 05).
     """
-    if _autocast.active: input1, input2, weight, bias = _autocast.cast_inputs("bilinear", input1, input2, weight, bias)  # noqa: E501,E701
+    if _autocast.active and "bilinear" in _autocast.listed: return _autocast.call("bilinear", bilinear, input1, input2, weight, bias)  # noqa: E501,E701
     for name, t in (("input1", input1), ("input2", input2), ("weight", weight)):
         if not isinstance(t, Tensor):
             raise TypeError(f"bilinear(): argument '{name}' must be Tensor, not {type(t).__name__}")

@@ -62,7 +62,7 @@ def l1_loss(input: Tensor, target: Tensor, size_average: bool | None = None,
 
     'mean' with a weight divides by sum(weight).  Shapes: input ``(*)``, target and weight the
     same shape (a target that broadcasts is accepted, with PyTorch's warning).  Lesson 06."""
-    if _autocast.active: input, target, weight = _autocast.cast_inputs("l1_loss", input, target, weight)  # noqa: E501,E701
+    if _autocast.active and "l1_loss" in _autocast.listed: return _autocast.call("l1_loss", l1_loss, input, target, size_average, reduce, reduction, weight)  # noqa: E501,E701
     _warn_size(input, target)
     reduction = _reduction(size_average, reduce, reduction)
     return _weighted((input - target).abs(), weight, reduction, input, True)
@@ -75,7 +75,7 @@ def mse_loss(input: Tensor, target: Tensor, size_average: bool | None = None,
 
     'mean' with a weight divides by sum(weight).  Shapes: input ``(*)``, target and weight the
     same shape.  Lesson 06."""
-    if _autocast.active: input, target, weight = _autocast.cast_inputs("mse_loss", input, target, weight)  # noqa: E501,E701
+    if _autocast.active and "mse_loss" in _autocast.listed: return _autocast.call("mse_loss", mse_loss, input, target, size_average, reduce, reduction, weight)  # noqa: E501,E701
     _warn_size(input, target)
     reduction = _reduction(size_average, reduce, reduction)
     if not (input.is_floating_point() or target.is_floating_point()):
@@ -91,7 +91,7 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
     Quadratic near 0, linear (slope ``delta``) beyond: MSE's smoothness with L1's robustness.
     'mean' with a weight is the plain mean of the weighted losses, as in PyTorch.  Shapes:
     input ``(*)``, target and weight the same shape.  Lesson 06."""
-    if _autocast.active: input, target, weight = _autocast.cast_inputs("huber_loss", input, target, weight)  # noqa: E501,E701
+    if _autocast.active and "huber_loss" in _autocast.listed: return _autocast.call("huber_loss", huber_loss, input, target, reduction, delta, weight)  # noqa: E501,E701
     _warn_size(input, target)
     reduction = _get_reduction(reduction)
     if delta <= 0:
@@ -110,7 +110,7 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average: bool | None = No
 
     Huber's loss divided by ``beta``; beta = 0 is the L1 loss.  Shapes: input ``(*)``, target
     the same shape.  Lesson 06."""
-    if _autocast.active: input, target = _autocast.cast_inputs("smooth_l1_loss", input, target)  # noqa: E501,E701
+    if _autocast.active and "smooth_l1_loss" in _autocast.listed: return _autocast.call("smooth_l1_loss", smooth_l1_loss, input, target, size_average, reduce, reduction, beta)  # noqa: E501,E701
     _warn_size(input, target)
     reduction = _reduction(size_average, reduce, reduction)
     if beta < 0:
@@ -134,7 +134,7 @@ def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full
         full:           + y log y - y + 0.5 log(2 pi y)  (Stirling), only where y > 1
 
     Shapes: input ``(*)``, target the same shape.  Lesson 06."""
-    if _autocast.active: input, target = _autocast.cast_inputs("poisson_nll_loss", input, target)  # noqa: E501,E701
+    if _autocast.active and "poisson_nll_loss" in _autocast.listed: return _autocast.call("poisson_nll_loss", poisson_nll_loss, input, target, log_input, full, size_average, eps, reduce, reduction)  # noqa: E501,E701
     reduction = _reduction(size_average, reduce, reduction)
     if log_input:
         loss = input.exp() - target * input
@@ -189,7 +189,7 @@ def kl_div(input: Tensor, target: Tensor, size_average: bool | None = None,
 
     'batchmean' (sum / batch size) is the true KL divergence; 'mean' divides by every element
     and warns, as in PyTorch.  Shapes: input ``(*)``, target broadcastable to it.  Lesson 06."""
-    if _autocast.active: input, target = _autocast.cast_inputs("kl_div", input, target)  # noqa: E501,E701
+    if _autocast.active and "kl_div" in _autocast.listed: return _autocast.call("kl_div", kl_div, input, target, size_average, reduce, reduction, log_target)  # noqa: E501,E701
     if not input.is_floating_point() or not target.is_floating_point():
         raise RuntimeError("kl_div: Integral inputs not supported.")
     if size_average is not None or reduce is not None:
@@ -459,7 +459,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
 
     Shapes: input ``(N, C)``, ``(C)`` or ``(N, C, d1, ..., dK)``; target ``(N)``, ``()`` or
     ``(N, d1, ..., dK)`` of int64 in [0, C).  Lesson 06."""
-    if _autocast.active: input, target, weight = _autocast.cast_inputs("nll_loss", input, target, weight)  # noqa: E501,E701
+    if _autocast.active and "nll_loss" in _autocast.listed: return _autocast.call("nll_loss", nll_loss, input, target, weight, size_average, ignore_index, reduce, reduction)  # noqa: E501,E701
     _check_tensor(input, "input", "nll_loss")
     _check_tensor(target, "target", "nll_loss")
     reduction = _reduction(size_average, reduce, reduction)
@@ -482,7 +482,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
 
     Computed from log-softmax (shift by the maximum), so logits of any size are fine.  Shapes:
     input ``(N, C)``, ``(C)`` or ``(N, C, d1, ..., dK)``.  Lesson 06."""
-    if _autocast.active: input, target, weight = _autocast.cast_inputs("cross_entropy", input, target, weight)  # noqa: E501,E701
+    if _autocast.active and "cross_entropy" in _autocast.listed: return _autocast.call("cross_entropy", cross_entropy, input, target, weight, size_average, ignore_index, reduce, reduction, label_smoothing)  # noqa: E501,E701
     _check_tensor(input, "input", "cross_entropy")
     _check_tensor(target, "target", "cross_entropy")
     reduction = _reduction(size_average, reduce, reduction)
@@ -612,7 +612,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
         l_n = -w_n [ y_n log x_n + (1 - y_n) log(1 - x_n) ],  each log clamped at -100
 
     so x = 0 or 1 give finite losses.  ``weight`` broadcasts to the target's shape.  Lesson 06."""
-    if _autocast.active: input, target, weight = _autocast.cast_inputs("binary_cross_entropy", input, target, weight)  # noqa: E501,E701
+    if _autocast.active and "binary_cross_entropy" in _autocast.listed: return _autocast.call("binary_cross_entropy", binary_cross_entropy, input, target, weight, size_average, reduce, reduction)  # noqa: E501,E701
     _check_tensor(input, "input", "binary_cross_entropy")
     _check_tensor(target, "target", "binary_cross_entropy")
     reduction = _reduction(size_average, reduce, reduction)
@@ -673,7 +673,7 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
 
     with ``log sigmoid(x) = min(x, 0) - log1p(exp(-|x|))``, finite for any logit.
     ``pos_weight`` (p) weighs the positive term and broadcasts with the target.  Lesson 06."""
-    if _autocast.active: input, target, weight, pos_weight = _autocast.cast_inputs("binary_cross_entropy_with_logits", input, target, weight, pos_weight)  # noqa: E501,E701
+    if _autocast.active and "binary_cross_entropy_with_logits" in _autocast.listed: return _autocast.call("binary_cross_entropy_with_logits", binary_cross_entropy_with_logits, input, target, weight, size_average, reduce, reduction, pos_weight)  # noqa: E501,E701
     _check_tensor(input, "input", "binary_cross_entropy_with_logits")
     _check_tensor(target, "target", "binary_cross_entropy_with_logits")
     reduction = _reduction(size_average, reduce, reduction)

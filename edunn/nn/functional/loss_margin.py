@@ -28,7 +28,7 @@ def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: 
     r"""``l = max(0, -y (x1 - x2) + margin)``, y in {1, -1}: x1 should rank higher when y = 1.
 
     Shapes: ``(N)`` or ``()`` for all three.  Lesson 06."""
-    if _autocast.active: input1, input2, target = _autocast.cast_inputs("margin_ranking_loss", input1, input2, target)  # noqa: E501,E701
+    if _autocast.active and "margin_ranking_loss" in _autocast.listed: return _autocast.call("margin_ranking_loss", margin_ranking_loss, input1, input2, target, margin, size_average, reduce, reduction)  # noqa: E501,E701
     reduction = _reduction(size_average, reduce, reduction)
     if input1.dim() != input2.dim() or input1.dim() != target.dim():
         raise RuntimeError(f"margin_ranking_loss : All input tensors should have same dimension but "
@@ -44,7 +44,7 @@ def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0,
     pairs are pulled together and dissimilar ones pushed beyond ``margin``).
 
     Shapes: input ``(*)``, target the same with values in {1, -1}.  Lesson 08."""
-    if _autocast.active: input, target = _autocast.cast_inputs("hinge_embedding_loss", input, target)  # noqa: E501,E701
+    if _autocast.active and "hinge_embedding_loss" in _autocast.listed: return _autocast.call("hinge_embedding_loss", hinge_embedding_loss, input, target, margin, size_average, reduce, reduction)  # noqa: E501,E701
     reduction = _reduction(size_average, reduce, reduction)
     zeros = edunn.zeros_like(input)
     out = edunn.where(target != 1, (margin - input).clamp_min(0), zeros) + \
@@ -57,7 +57,7 @@ def soft_margin_loss(input: Tensor, target: Tensor, size_average: bool | None = 
     r"""``l = log(1 + exp(-y x))``, y in {1, -1}: the logistic loss of a two-class problem.
 
     Shapes: input ``(*)``, target the same.  Lesson 06."""
-    if _autocast.active: input, target = _autocast.cast_inputs("soft_margin_loss", input, target)  # noqa: E501,E701
+    if _autocast.active and "soft_margin_loss" in _autocast.listed: return _autocast.call("soft_margin_loss", soft_margin_loss, input, target, size_average, reduce, reduction)  # noqa: E501,E701
     reduction = _reduction(size_average, reduce, reduction)
     if not (input.is_floating_point() or target.is_floating_point()):
         raise RuntimeError(f"result type Float can't be cast to the desired output type "
@@ -111,7 +111,7 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float =
         l = 1/C sum_{i != y} w_y max(0, margin - x_y + x_i)^p,   p in {1, 2}
 
     Shapes: input ``(N, C)`` or ``(C)``, target ``(N)`` or ``()`` of int64.  Lesson 06."""
-    if _autocast.active: input, target, weight = _autocast.cast_inputs("multi_margin_loss", input, target, weight)  # noqa: E501,E701
+    if _autocast.active and "multi_margin_loss" in _autocast.listed: return _autocast.call("multi_margin_loss", multi_margin_loss, input, target, p, margin, weight, size_average, reduce, reduction)  # noqa: E501,E701
     reduction = _reduction(size_average, reduce, reduction)
     if p != 1 and p != 2:
         raise ValueError("only p == 1 and p == 2 supported")
@@ -147,7 +147,7 @@ def multilabel_margin_loss(input: Tensor, target: Tensor, size_average: bool | N
         l = 1/C sum_{j in targets} sum_{i not in targets} max(0, 1 - (x_j - x_i))
 
     Shapes: input ``(N, C)`` or ``(C)``, target the same shape, int64.  Lesson 06."""
-    if _autocast.active: input, target = _autocast.cast_inputs("multilabel_margin_loss", input, target)  # noqa: E501,E701
+    if _autocast.active and "multilabel_margin_loss" in _autocast.listed: return _autocast.call("multilabel_margin_loss", multilabel_margin_loss, input, target, size_average, reduce, reduction)  # noqa: E501,E701
     reduction = _reduction(size_average, reduce, reduction)
     if target.dtype != edunn.int64:
         raise RuntimeError(f"expected scalar type Long but found {_type_name(target)}")
@@ -187,7 +187,7 @@ def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin
     ``cos = <x1, x2> / sqrt((|x1|^2 + 1e-12)(|x2|^2 + 1e-12))`` (ATen's).
 
     Shapes: inputs ``(N, D)`` with target ``(N)``, or ``(D)`` with target ``()``.  Lesson 08."""
-    if _autocast.active: input1, input2, target = _autocast.cast_inputs("cosine_embedding_loss", input1, input2, target)  # noqa: E501,E701
+    if _autocast.active and "cosine_embedding_loss" in _autocast.listed: return _autocast.call("cosine_embedding_loss", cosine_embedding_loss, input1, input2, target, margin, size_average, reduce, reduction)  # noqa: E501,E701
     reduction = _reduction(size_average, reduce, reduction)
     td = target.dim()
     if td not in (0, 1):
@@ -225,7 +225,7 @@ def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, marg
     ``swap`` uses ``min(d(a, n), d(p, n))`` as the negative distance (Balntas et al. 2016).
 
     Shapes: ``(N, D)`` or ``(D)`` for all three.  Lesson 08."""
-    if _autocast.active: anchor, positive, negative = _autocast.cast_inputs("triplet_margin_loss", anchor, positive, negative)  # noqa: E501,E701
+    if _autocast.active and "triplet_margin_loss" in _autocast.listed: return _autocast.call("triplet_margin_loss", triplet_margin_loss, anchor, positive, negative, margin, p, eps, swap, size_average, reduce, reduction)  # noqa: E501,E701
     reduction = _reduction(size_average, reduce, reduction)
     if margin <= 0:
         raise ValueError(f"margin must be greater than 0, got {margin}")

@@ -319,7 +319,7 @@ def layer_norm(input: Tensor, normalized_shape: Sequence[int], weight: Tensor | 
         y = (x - E[x]) / sqrt(Var[x] + eps) * weight + bias
 
     E and Var (biased) per sample over those dims; weight and bias have ``normalized_shape``."""
-    if _autocast.active: input, weight, bias = _autocast.cast_inputs("layer_norm", input, weight, bias)  # noqa: E501,E701
+    if _autocast.active and "layer_norm" in _autocast.listed: return _autocast.call("layer_norm", layer_norm, input, normalized_shape, weight, bias, eps)  # noqa: E501,E701
     _check_input(input, "layer_norm", "LayerNormKernelImpl")
     shape = _shape_list(normalized_shape, "layer_norm")
     _check_normalized(input, shape, "*, ", weight=weight, bias=bias)
@@ -336,7 +336,7 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bia
                eps: float = 1e-5) -> Tensor:
     """Group normalization of x (N, C, *): the C channels in ``num_groups`` groups, each group of
     each sample normalised over its channels and positions, then ``* weight[c] + bias[c]``."""
-    if _autocast.active: input, weight, bias = _autocast.cast_inputs("group_norm", input, weight, bias)  # noqa: E501,E701
+    if _autocast.active and "group_norm" in _autocast.listed: return _autocast.call("group_norm", group_norm, input, num_groups, weight, bias, eps)  # noqa: E501,E701
     _check_input(input, "group_norm", "GroupNormKernelImpl")
     if input.dim() < 2:
         raise RuntimeError(f"Expected at least 2 dimensions for input tensor but received {input.dim()}")

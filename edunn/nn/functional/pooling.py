@@ -462,7 +462,7 @@ def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
 
 def max_pool3d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
                ceil_mode: bool = False, return_indices: bool = False) -> Any:
-    if _autocast.active: input, = _autocast.cast_inputs("max_pool3d", input)  # noqa: E501,E701
+    if _autocast.active and "max_pool3d" in _autocast.listed: return _autocast.call("max_pool3d", max_pool3d, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)  # noqa: E501,E701
     out = _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, 3, "max_pool3d", return_indices)
     return out if return_indices else out[0]
 
@@ -527,13 +527,13 @@ def max_unpool1d(input: Tensor, indices: Tensor, kernel_size: Any, stride: Any =
 
 def max_unpool2d(input: Tensor, indices: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
                  output_size: Any = None) -> Tensor:
-    if _autocast.active: input, = _autocast.cast_inputs("max_unpool2d", input)  # noqa: E501,E701
+    if _autocast.active and "max_unpool2d" in _autocast.listed: return _autocast.call("max_unpool2d", max_unpool2d, input, indices, kernel_size, stride, padding, output_size)  # noqa: E501,E701
     return _max_unpool(input, indices, kernel_size, stride, padding, output_size, 2)
 
 
 def max_unpool3d(input: Tensor, indices: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
                  output_size: Any = None) -> Tensor:
-    if _autocast.active: input, = _autocast.cast_inputs("max_unpool3d", input)  # noqa: E501,E701
+    if _autocast.active and "max_unpool3d" in _autocast.listed: return _autocast.call("max_unpool3d", max_unpool3d, input, indices, kernel_size, stride, padding, output_size)  # noqa: E501,E701
     return _max_unpool(input, indices, kernel_size, stride, padding, output_size, 3)
 
 
@@ -591,7 +591,7 @@ def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
 
 def avg_pool3d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
                count_include_pad: bool = True, divisor_override: Any = None) -> Tensor:
-    if _autocast.active: input, = _autocast.cast_inputs("avg_pool3d", input)  # noqa: E501,E701
+    if _autocast.active and "avg_pool3d" in _autocast.listed: return _autocast.call("avg_pool3d", avg_pool3d, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)  # noqa: E501,E701
     return _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override, 3)
 
 

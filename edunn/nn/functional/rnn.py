@@ -158,7 +158,7 @@ def rnn_tanh_cell(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor,
                   b_ih: Optional[Tensor] = None, b_hh: Optional[Tensor] = None) -> Tensor:
     """One Elman step, :math:`h' = \\tanh(x W_{ih}^T + b_{ih} + h W_{hh}^T + b_{hh})`.
     Shapes: input (N, H_in), hx (N, H) -> (N, H)."""
-    if _autocast.active: input, hx, w_ih, w_hh, b_ih, b_hh = _autocast.cast_inputs("rnn_tanh_cell", input, hx, w_ih, w_hh, b_ih, b_hh)  # noqa: E501,E701
+    if _autocast.active and "rnn_tanh_cell" in _autocast.listed: return _autocast.call("rnn_tanh_cell", rnn_tanh_cell, input, hx, w_ih, w_hh, b_ih, b_hh)  # noqa: E501,E701
     _check_cell(input, hx, w_ih, w_hh)
     return (_affine(input, w_ih, b_ih) + _affine(hx, w_hh, b_hh)).tanh()
 
@@ -166,7 +166,7 @@ def rnn_tanh_cell(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor,
 def rnn_relu_cell(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor,
                   b_ih: Optional[Tensor] = None, b_hh: Optional[Tensor] = None) -> Tensor:
     """As ``rnn_tanh_cell`` with ReLU."""
-    if _autocast.active: input, hx, w_ih, w_hh, b_ih, b_hh = _autocast.cast_inputs("rnn_relu_cell", input, hx, w_ih, w_hh, b_ih, b_hh)  # noqa: E501,E701
+    if _autocast.active and "rnn_relu_cell" in _autocast.listed: return _autocast.call("rnn_relu_cell", rnn_relu_cell, input, hx, w_ih, w_hh, b_ih, b_hh)  # noqa: E501,E701
     _check_cell(input, hx, w_ih, w_hh)
     return (_affine(input, w_ih, b_ih) + _affine(hx, w_hh, b_hh)).relu()
 
@@ -174,7 +174,7 @@ def rnn_relu_cell(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor,
 def lstm_cell(input: Tensor, hx: Sequence[Tensor], w_ih: Tensor, w_hh: Tensor,
               b_ih: Optional[Tensor] = None, b_hh: Optional[Tensor] = None) -> tuple:
     """One LSTM step; ``hx = (h, c)``.  Shapes: input (N, H_in), h and c (N, H) -> (h', c')."""
-    if _autocast.active: input, w_ih, w_hh, b_ih, b_hh, *hx = _autocast.cast_inputs("lstm_cell", input, w_ih, w_hh, b_ih, b_hh, *hx)  # noqa: E501,E701
+    if _autocast.active and "lstm_cell" in _autocast.listed: return _autocast.call("lstm_cell", lstm_cell, input, hx, w_ih, w_hh, b_ih, b_hh)  # noqa: E501,E701
     h, c = hx
     _check_cell(input, h, w_ih, w_hh)
     _check_cell(input, c, w_ih, w_hh)
@@ -184,7 +184,7 @@ def lstm_cell(input: Tensor, hx: Sequence[Tensor], w_ih: Tensor, w_hh: Tensor,
 def gru_cell(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor,
              b_ih: Optional[Tensor] = None, b_hh: Optional[Tensor] = None) -> Tensor:
     """One GRU step.  Shapes: input (N, H_in), hx (N, H) -> (N, H)."""
-    if _autocast.active: input, hx, w_ih, w_hh, b_ih, b_hh = _autocast.cast_inputs("gru_cell", input, hx, w_ih, w_hh, b_ih, b_hh)  # noqa: E501,E701
+    if _autocast.active and "gru_cell" in _autocast.listed: return _autocast.call("gru_cell", gru_cell, input, hx, w_ih, w_hh, b_ih, b_hh)  # noqa: E501,E701
     _check_cell(input, hx, w_ih, w_hh)
     return _GRUPointwise.apply(_affine(input, w_ih, b_ih), _affine(hx, w_hh, b_hh), hx)
 

@@ -198,7 +198,7 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode:
     downscaling factor.  A given ``scale_factor`` is used for the index mapping unless
     ``recompute_scale_factor`` asks to derive it from the output size.  Lesson 10.
     """
-    if _autocast.active and mode != "area": input, = _autocast.cast_inputs("interpolate", input)  # noqa: E501,E701
+    if _autocast.active and mode != "area" and "interpolate" in _autocast.listed: return _autocast.call("interpolate", interpolate, input, size, scale_factor, mode, align_corners, recompute_scale_factor, antialias)  # noqa: E501,E701
     if not isinstance(input, Tensor):
         raise TypeError(f"interpolate(): argument 'input' must be Tensor, not {type(input).__name__}")
     if mode in ("nearest", "area", "nearest-exact"):
