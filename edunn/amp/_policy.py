@@ -32,7 +32,9 @@ listed op is running), so the cost when autocast is off is one attribute read --
 overhead benchmarks do not see it.  ``listed`` holds the op names on the lists of the enabled
 devices.  ``call`` casts every tensor argument (also those inside a list or tuple argument,
 like ``cat``'s) per the policy, then runs the entry point again with autocast suspended: the
-second time its line is skipped, and so is every line of the ops it calls.
+second time its line is skipped, and so is every line of the ops it calls.  (One simplification:
+PyTorch's exclusion is per device; edunn suspends all of autocast, which differs only when two
+devices have autocast on at once and the op is listed for a device its tensors are not on.)
 The op lists below are PyTorch's (https://pytorch.org/docs/stable/amp.html, "Autocast Op
 Reference"), under edunn's function names.  Lesson 18 (GPUs) uses this.
 """
