@@ -305,3 +305,33 @@ def test_inplace_write_into_a_saved_input_under_hooks():
     x.add_(1)
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         y.sum().backward()
+
+
+@needs_torch
+def test_grad_and_backward_take_gradient_edges_like_torch():
+    xn = np.random.RandomState(3).randn(2, 3)
+    results = []
+    for lib, graph in ((edunn, eg), (torch, tg)):
+        x = lib.tensor(xn, requires_grad=True)
+        y = x.exp()
+        z = (y.sin() * y).sum()
+        edge_y, edge_x = graph.get_gradient_edge(y), graph.get_gradient_edge(x)
+        row = [lib.autograd.grad(z, edge_y, retain_graph=True)[0],               # into y's edge
+               lib.autograd.grad(z, (edge_x, y), retain_graph=True),              # leaf edge and a tensor
+               lib.autograd.grad(edge_y, x, grad_outputs=lib.ones(2, 3), retain_graph=True)[0]]  # output edge
+        with pytest.raises(RuntimeError, match="only for scalar outputs"):
+            lib.autograd.grad(edge_y, x, retain_graph=True)
+        unused = graph.get_gradient_edge(x.cos())
+        with pytest.raises(RuntimeError, match="materialize_grads cannot be used when the given input is a GradientEdge"):
+            lib.autograd.grad(z, unused, materialize_grads=True, retain_graph=True)
+        row.append(lib.autograd.grad(z, edge_y, materialize_grads=True, retain_graph=True)[0])   # used: fine
+        lib.autograd.backward(z, inputs=[edge_y])
+        row.append(x.grad)                       # nothing accumulates into a leaf through an edge
+        results.append(row)
+    mine, theirs = results
+    np.testing.assert_allclose(mine[0].numpy(), theirs[0].detach().numpy(), rtol=1e-12)
+    for a, b in zip(mine[1], theirs[1]):
+        np.testing.assert_allclose(a.numpy(), b.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(mine[2].numpy(), theirs[2].detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(mine[3].numpy(), theirs[3].detach().numpy(), rtol=1e-12)
+    assert mine[4] is None and theirs[4] is None
