@@ -15,7 +15,10 @@ accepted for PyTorch compatibility and has no effect: it only chooses the stride
 from __future__ import annotations
 
 import functools
+import math
 from typing import Any
+
+from . import backend
 
 # Bound by ``_import_ops()`` once tensor.py has defined ``Tensor`` (the ops import it).
 _ew = _red = _sh = _ix = _la = _so = _cv = _cr = _smx = _ops = None
@@ -29,6 +32,7 @@ def _import_ops() -> None:
     from .ops import elementwise as _ew, reduction as _red, shape as _sh, indexing as _ix  # noqa: F811
     from .ops import linalg as _la, sorting as _so, conversion as _cv, creation as _cr  # noqa: F811
     from .ops import softmax as _smx  # noqa: F811
+    from .ops import broadcast, index_reduce, joining  # noqa: F401  (sum_to_size, index_reduce, nonzero_static)
 
 
 class TensorMethods:
@@ -131,6 +135,10 @@ class TensorMethods:
     def pow(self, exponent): return _ew.pow(self, exponent)
     def pow_(self, exponent): return self._inplace(_ew.pow(self, exponent))
     def float_power(self, exponent): return _ew.float_power(self, exponent)
+    def float_power_(self, exponent):
+        if self.dtype is not _cv.float64:  # float_power computes in float64, and _inplace would cast down
+            raise RuntimeError(f"the base given to float_power_ has dtype {self.dtype.scalar_name} but the operation's result requires dtype Double")
+        return self._inplace(_ew.float_power(self, exponent))
     def atan2(self, other): return _ew.atan2(self, other)
     def atan2_(self, other): return self._inplace(_ew.atan2(self, other))
     arctan2 = atan2
@@ -355,6 +363,16 @@ class TensorMethods:
     def where(self, condition, other): return _ix.where(condition, self, other)
     def put_(self, index, source, accumulate=False): return self._inplace(_ix.put(self, index, source, accumulate))
     def put(self, index, source, accumulate=False): return _ix.put(self, index, source, accumulate)
+    def index_reduce(self, dim, index, source, reduce, *, include_self=True): return _ops.index_reduce.index_reduce(self, dim, index, source, reduce, include_self=include_self)
+    def index_reduce_(self, dim, index, source, reduce, *, include_self=True): return self._inplace(_ops.index_reduce.index_reduce(self, dim, index, source, reduce, include_self=include_self))
+
+    def nonzero_static(self, *, size, fill_value=-1):
+        """``nonzero()`` with exactly ``size`` rows: cut, or padded with ``fill_value`` rows."""
+        if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+            raise RuntimeError("nonzero_static: 'size' must be an non-negative integer")
+        found = _ix.nonzero(self)[:size]
+        pad = _cr.full((size - found.shape[0], found.shape[1]), fill_value, dtype=found.dtype, device=self.device)
+        return _ops.joining.cat([found, pad])
 
     # ------------------------------------------------------------------ linear algebra
     def matmul(self, other): return _la.matmul(self, other)
@@ -436,6 +454,105 @@ class TensorMethods:
     def bincount(self, weights=None, minlength=0): return _so.bincount(self, weights, minlength)
     def histc(self, bins=100, min=0, max=0): return _so.histc(self, bins, min, max)
 
+    # ------------------------------------------------------------------ the rarer everyday methods
+    def hardshrink(self, lambd=0.5): return _nn_functional().hardshrink(self, lambd)
+    def prelu(self, weight): return _nn_functional().prelu(self, weight)
+    def resolve_neg(self): return self  # edunn has no lazy negation bit: nothing to resolve
+    def is_neg(self): return False
+    def is_conj(self): return False
+    def sum_to_size(self, *size):
+        """Sum over the dims that broadcasting ``size`` to this shape would stretch or add."""
+        size, shape = tuple(_shape_arg(size)), tuple(self.shape)
+        if len(size) > len(shape) or any(a not in (b, 1) for a, b in zip(size[::-1], shape[::-1])):
+            raise RuntimeError(f"size {{{list(size)}}} is not expandable to size {{{list(shape)}}}.")
+        return _ops.broadcast.sum_to(self, size)
+
+    def resize_(self, *sizes, memory_format=None):
+        """PyTorch's storage semantics: the first ``numel`` elements in memory order, reused in
+        place when they fit (a contiguous tensor keeps sharing its memory); growth copies into a
+        new array whose new elements PyTorch leaves uninitialised and edunn fills with zeros."""
+        if self.requires_grad:
+            raise RuntimeError("cannot resize variables that require grad")
+        size = tuple(_shape_arg(sizes))
+        if any(s < 0 for s in size):
+            raise RuntimeError(f"Trying to create tensor with negative dimension {min(size)}: {list(size)}")
+        d, n = self._data, math.prod(size)
+        flat = d.reshape(-1) if d.flags.c_contiguous else d.ravel(order="K")
+        if n > flat.size:
+            grown = _cr.zeros(n, dtype=self.dtype, device=self.device)._data
+            grown[:flat.size] = flat
+            flat = grown
+        if flat.base is None or flat is not d.reshape(-1):  # a copy now: no longer a view of _base
+            self._base, self._view_chain = None, ()
+        self._data = flat[:n].reshape(size)
+        self._version_counter[0] += 1
+        return self
+
+    def resize_as_(self, the_template, memory_format=None): return self.resize_(the_template.shape)
+
+    def apply_(self, callable):
+        """``callable`` on every element, as a Python number (CPU only, as in PyTorch)."""
+        return self._map("apply_", callable)
+
+    def map_(self, tensor, callable): return self._map("map_", callable, tensor)
+    def map2_(self, x, y, callable): return self._map("map2_", callable, x, y)
+
+    def _map(self, who, fn, *others):
+        if self.is_cuda:
+            raise TypeError(f"{who} is only implemented on CPU tensors")
+        if self.requires_grad:
+            raise RuntimeError(f"Can't call {who}() on Variable that requires grad. Use var.detach().{who}() instead.")
+        for t in others:
+            if t.dtype != self.dtype:
+                raise TypeError(f"{who}: expected {self.type()} for 'other' (got {t.type()})")
+        args = [self._data] + [_sh.expand(t, self.shape)._data for t in others]
+        xp = backend.array_module(self._data)
+        out = xp.frompyfunc(fn, len(args), 1)(*(a.astype(object) for a in args))
+        return self._inplace(type(self)._make(xp.asarray(out).astype(self._data.dtype)))
+
+    def new(self, *args, device=None):
+        """The legacy constructor on this tensor's dtype and device: ``x.new(2, 3)`` (or a
+        ``Size``) is uninitialised, ``x.new(data)`` holds the data, ``x.new(t)`` aliases ``t``."""
+        if len(args) == 1 and isinstance(args[0], type(self)):
+            if args[0].dtype != self.dtype:
+                raise TypeError(f"expected {self.type()} (got {args[0].type()})")
+            return args[0].detach()
+        if len(args) == 1 and type(args[0]).__name__ == "Size":
+            args = tuple(args[0])
+        return type(self)(*args, dtype=self.dtype, device=device if device is not None else self.device)
+
+    def dim_order(self, *, ambiguity_check=False):
+        """The dims from outermost to innermost in memory (largest stride first)."""
+        if not isinstance(ambiguity_check, (bool, list)):
+            raise TypeError("The ambiguity_check argument must be a bool or a list of memory formats.")
+        strides, sizes = self.stride(), self.shape
+        ambiguous = len(set(strides)) < len(strides) or 1 in sizes
+        if ambiguity_check is True and ambiguous or isinstance(ambiguity_check, list) and ambiguous and sum(
+                self.is_contiguous(memory_format=f) for f in ambiguity_check) != 1:
+            raise RuntimeError("The tensor does not have unique dim order, or cannot map to exact one of the given memory formats.")
+        return tuple(sorted(range(self.ndim), key=lambda d: -strides[d]))
+
+    def to_dense(self, dtype=None, *, masked_grad=True): return self if dtype is None or dtype == self.dtype else _cv.to(self, dtype)
+    def is_set_to(self, tensor):
+        """Same memory, offset, shape and strides (``x.view(x.shape)`` is set to ``x``)."""
+        return (self.data_ptr() == tensor.data_ptr() and self.shape == tensor.shape and self.stride() == tensor.stride()
+                and self.device == tensor.device)
+
+    def as_subclass(self, cls):
+        """This tensor's data (and place in the graph) as an instance of ``cls``."""
+        if not (isinstance(cls, type) and issubclass(cls, _tensor_class())):
+            raise TypeError("Creating a Tensor subclass from a class that does not inherit from Tensor is not possible. "
+                            "Make sure your class inherits from Tensor.")
+        t = object.__new__(cls)
+        t._data, t.requires_grad, t.grad_fn, t._output_nr = self._data, self.requires_grad, self.grad_fn, self._output_nr
+        t._version_counter = self._version_counter
+        return t
+
+    def module_load(self, other, assign=False):
+        """What ``Module.load_state_dict`` stores for this parameter: ``other`` itself (``assign``)
+        or this tensor with ``other``'s values copied in, detached either way."""
+        return other.detach() if assign else self.copy_(other).detach()
+
     # ------------------------------------------------------------------ layout (edunn/sparse.py)
     is_sparse = False  # SparseCOOTensor says True
 
@@ -509,6 +626,17 @@ class TensorMethods:
         return self
 
 
+def _nn_functional() -> Any:
+    """``nn.functional`` (hardshrink, prelu live there), imported late: nn sits above tensors."""
+    from .nn import functional
+    return functional
+
+
+def _tensor_class() -> Any:
+    from .tensor import Tensor
+    return Tensor
+
+
 def _shape_arg(args: tuple) -> tuple:
     """``x.reshape(2, 3)``, ``x.reshape((2, 3))`` and ``x.reshape([2, 3])`` all mean (2, 3)."""
     if len(args) == 1 and isinstance(args[0], (tuple, list)):
@@ -526,7 +654,8 @@ _INPLACE_FORMS = (
     "log2", "log10", "logit", "fix", "frac", "sgn", "copysign", "hypot", "xlogy", "cumprod",
     "addmm", "baddbmm", "eq", "ne", "not_equal", "lt", "less", "le", "less_equal", "gt", "greater",
     "ge", "greater_equal", "logical_and", "logical_or", "logical_xor", "logical_not",
-    "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "deg2rad", "rad2deg")
+    "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "deg2rad", "rad2deg",
+    "bitwise_left_shift", "bitwise_right_shift", "hardshrink")
 
 
 def _inplace_form(method: Any) -> Any:

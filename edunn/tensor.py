@@ -96,6 +96,30 @@ class Tensor(TensorMethods):
     def is_cuda(self) -> bool:
         return backend.is_cupy_array(self._data)
 
+    @property
+    def is_cpu(self) -> bool:
+        return not backend.is_cupy_array(self._data)
+
+    is_meta = False  # edunn has no meta (data-less) tensors
+
+    @property
+    def output_nr(self) -> int:
+        """Which output of ``grad_fn`` this tensor is (0 for a leaf)."""
+        return self._output_nr
+
+    def is_inference(self) -> bool:
+        """PyTorch marks tensors made under ``inference_mode`` as inference tensors; edunn's
+        ``inference_mode`` is ``no_grad`` and marks nothing, so this is always False."""
+        return False
+
+    def data_ptr(self) -> int:
+        """The address of the first element (NumPy's ``__array_interface__``, CuPy's
+        ``data.ptr``); views report where their first element sits, as in PyTorch."""
+        d = self._data
+        return int(d.data.ptr) if backend.is_cupy_array(d) else int(d.__array_interface__["data"][0])
+
+    const_data_ptr = data_ptr
+
     def get_device(self) -> int:
         """The CUDA device index of a CUDA tensor; -1 on the CPU (``torch.Tensor.get_device``)."""
         return self.device.index if self.is_cuda else -1
