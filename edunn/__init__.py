@@ -41,6 +41,8 @@ from .ops.construction import *  # noqa: F401,F403  (block_diag, combinations, v
 from .ops.scatter_views import *  # noqa: F401,F403  (select, select_scatter, slice_scatter, ...)
 from .ops.utilities import *  # noqa: F401,F403  (isin, renorm, rsub, fill, use_deterministic_algorithms, ...)
 from .ops.windows import *  # noqa: F401,F403  (hann_window, kaiser_window, ...)
+from .ops.inplace_toplevel import *  # noqa: F401,F403  (abs_, clamp_, exp_, ...)
+from .ops.view_copies import *  # noqa: F401,F403  (permute_copy, split_copy, unsafe_split, ...)
 from . import special, linalg  # noqa: E402,F401  (torch.special and torch.linalg)
 from . import sparse  # noqa: E402
 from .sparse import sparse_coo_tensor, layout, strided, sparse_coo  # noqa: E402,F401

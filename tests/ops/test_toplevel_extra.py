@@ -1,0 +1,110 @@
+"""The top-level in-place functions (``torch.abs_`` ...), the ``*_copy`` view copies and the
+split variants, compared with PyTorch: values, dtypes, in-place identity, gradients, errors,
+and each signature against torch's native schema."""
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+import pytest
+
+import edunn
+from edunn.ops import inplace_toplevel
+from opcheck import assert_close, needs_torch, torch
+
+pytestmark = needs_torch
+
+
+def _schema_params(name: str) -> list:
+    """(name, keyword_only, has_default) of the first native overload of ``aten::name``, with
+    ``self`` spelled ``input`` as torch's Python binding does and ``out`` left out."""
+    schemas = [s for s in torch._C._jit_get_schemas_for_operator("aten::" + name)
+               if not s.overload_name.endswith("out")]
+    params = []
+    for a in schemas[0].arguments:
+        params.append(("input" if a.name == "self" else a.name, a.kwarg_only, a.default_value is not None
+                       or a.has_default_value()))
+    return params
+
+
+@pytest.mark.parametrize("name", inplace_toplevel.__all__)
+def test_inplace_signature_matches_native_schema(name):
+    ours = [(p.name, p.kind == p.KEYWORD_ONLY, p.default is not p.empty)
+            for p in inspect.signature(getattr(edunn, name)).parameters.values()]
+    theirs = _schema_params(name)
+    if name == "round_":  # two overloads: round_(self) and round_(self, *, int decimals)
+        theirs = [("input", False, False), ("decimals", True, True)]
+    assert ours == theirs
+
+
+_POSITIVE = {"acosh", "arccosh"}
+_UNIT = {"acos", "arccos", "asin", "arcsin", "atanh", "arctanh", "logit"}
+
+
+def _values(name):
+    rng = np.random.default_rng(0)
+    if name in _POSITIVE:
+        return rng.uniform(1.1, 3, (3, 4))
+    if name in _UNIT:
+        return rng.uniform(0.05, 0.9, (3, 4))
+    if name in {"log", "log2", "log10", "sqrt", "rsqrt", "reciprocal", "log1p"}:
+        return rng.uniform(0.2, 3, (3, 4))
+    return rng.uniform(-2.5, 2.5, (3, 4))
+
+
+_ARGS = {"clamp_": ((-0.5, 1.0), {}), "clip_": ((), {"max": 0.3}), "clamp_min_": ((0.2,), {}),
+         "clamp_max_": ((0.2,), {}), "round_": ((), {"decimals": 1}), "logit_": ((), {"eps": 0.1}),
+         "xlogy_": ((2.0,), {}), "nan_to_num_": ((), {"posinf": 7.0})}
+
+
+@pytest.mark.parametrize("name", [n for n in inplace_toplevel.__all__
+                                  if n not in {"gcd_", "lcm_", "ldexp_", "addmv_", "index_put_"}])
+def test_inplace_values_match_torch(name, device):
+    a = _values(name[:-1])
+    args, kwargs = _ARGS.get(name, ((), {}))
+    x = edunn.tensor(a, dtype=edunn.float64, device=device)
+    tx = torch.tensor(a, dtype=torch.float64)
+    r = getattr(edunn, name)(x, *args, **kwargs)
+    getattr(torch, name)(tx, *args, **kwargs)
+    assert r is x
+    assert r.dtype == edunn.float64
+    assert_close(x, tx, atol=1e-10, rtol=1e-10)
+
+
+def test_inplace_binary_and_matrix_forms():
+    a = np.array([[4, 6, 9], [10, 15, 21]])
+    b = np.array([6, 4, 3])
+    x, tx = edunn.tensor(a), torch.tensor(a)
+    edunn.gcd_(x, edunn.tensor(b)), torch.gcd_(tx, torch.tensor(b))
+    assert_close(x, tx)
+    x, tx = edunn.tensor(a), torch.tensor(a)
+    edunn.lcm_(x, edunn.tensor(b)), torch.lcm_(tx, torch.tensor(b))
+    assert_close(x, tx)
+    y, ty = edunn.tensor([1.0, 2.0]), torch.tensor([1.0, 2.0])
+    edunn.ldexp_(y, edunn.tensor([2, 3])), torch.ldexp_(ty, torch.tensor([2, 3]))
+    assert_close(y, ty)
+    m, v = np.arange(6.0, dtype=np.float32).reshape(2, 3), np.array([1.0, -1.0, 2.0], dtype=np.float32)
+    y, ty = edunn.tensor([1.0, 2.0]), torch.tensor([1.0, 2.0])
+    edunn.addmv_(y, edunn.tensor(m), edunn.tensor(v), beta=2, alpha=0.5)
+    torch.addmv_(ty, torch.tensor(m), torch.tensor(v), beta=2, alpha=0.5)
+    assert_close(y, ty)
+    z, tz = edunn.zeros(4), torch.zeros(4)
+    edunn.index_put_(z, (edunn.tensor([1, 1, 3]),), edunn.tensor([1.0, 2.0, 3.0]), accumulate=True)
+    torch.index_put_(tz, (torch.tensor([1, 1, 3]),), torch.tensor([1.0, 2.0, 3.0]), accumulate=True)
+    assert_close(z, tz)
+
+
+def test_inplace_gradient_and_errors():
+    a = edunn.tensor([0.5, -1.0, 2.0], requires_grad=True)
+    b = a * 1.0
+    edunn.exp_(b)
+    b.sum().backward()
+    assert_close(a.grad, np.exp([0.5, -1.0, 2.0]))
+    with pytest.raises(RuntimeError, match="leaf"):
+        edunn.exp_(a)
+    with pytest.raises(RuntimeError, match="can't be cast"):
+        edunn.sqrt_(edunn.tensor([1, 4]))
+    with pytest.raises(TypeError, match="must be Tensor"):
+        edunn.abs_([1.0])
+    with pytest.raises(TypeError):
+        edunn.clamp_min_(edunn.ones(2))
