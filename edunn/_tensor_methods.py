@@ -488,7 +488,7 @@ class TensorMethods:
         self._version_counter[0] += 1
         return self
 
-    def resize_as_(self, the_template, memory_format=None): return self.resize_(the_template.shape)
+    def resize_as_(self, tensor, memory_format=None): return self.resize_(tensor.shape)
 
     def apply_(self, callable):
         """``callable`` on every element, as a Python number (CPU only, as in PyTorch)."""
