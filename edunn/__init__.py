@@ -43,6 +43,8 @@ from .ops.utilities import *  # noqa: F401,F403  (isin, renorm, rsub, fill, use_
 from .ops.windows import *  # noqa: F401,F403  (hann_window, kaiser_window, ...)
 from .ops.inplace_toplevel import *  # noqa: F401,F403  (abs_, clamp_, exp_, ...)
 from .ops.view_copies import *  # noqa: F401,F403  (permute_copy, split_copy, unsafe_split, ...)
+from .ops.numerical import *  # noqa: F401,F403  (gradient)
+from .ops.runtime_queries import *  # noqa: F401,F403  (get_device, typename, set_anomaly_enabled, ...)
 from . import special, linalg  # noqa: E402,F401  (torch.special and torch.linalg)
 from . import sparse  # noqa: E402
 from .sparse import sparse_coo_tensor, layout, strided, sparse_coo  # noqa: E402,F401
@@ -52,6 +54,7 @@ from .nn._top_level import *  # noqa: E402,F401,F403
 from .serialization import save, load  # noqa: E402
 from . import distributed  # noqa: E402,F401  (mpi4py/cupy imported by init_process_group only)
 from . import random, testing, func, amp  # noqa: E402,F401
+from .func import vmap  # noqa: E402,F401  (torch.vmap is torch.func.vmap)
 from .amp import (autocast, is_autocast_enabled, set_autocast_enabled, get_autocast_dtype,  # noqa: E402,F401
                   set_autocast_dtype, is_autocast_cpu_enabled, set_autocast_cpu_enabled, get_autocast_cpu_dtype,
                   set_autocast_cpu_dtype, get_autocast_gpu_dtype, set_autocast_gpu_dtype, is_autocast_ipu_enabled,
