@@ -45,6 +45,9 @@ from .ops.inplace_toplevel import *  # noqa: F401,F403  (abs_, clamp_, exp_, ...
 from .ops.view_copies import *  # noqa: F401,F403  (permute_copy, split_copy, unsafe_split, ...)
 from .ops.numerical import *  # noqa: F401,F403  (gradient)
 from .ops.runtime_queries import *  # noqa: F401,F403  (get_device, typename, set_anomaly_enabled, ...)
+from .ops.linalg_extra import *  # noqa: F401,F403  (addr, nuclear_norm, frobenius_norm)
+from .ops.interop import *  # noqa: F401,F403  (frombuffer, from_dlpack, to_dlpack, range)
+from .ops.sampling import *  # noqa: F401,F403  (poisson, binomial)
 from . import special, linalg  # noqa: E402,F401  (torch.special and torch.linalg)
 from . import sparse  # noqa: E402
 from .sparse import sparse_coo_tensor, layout, strided, sparse_coo  # noqa: E402,F401

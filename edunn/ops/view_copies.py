@@ -168,6 +168,7 @@ def unsafe_chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
     return chunk(input, chunks, dim)
 
 
-def unsafe_split_with_sizes(input: Tensor, split_sizes: Sequence[int], dim: int = 0) -> tuple:
+def unsafe_split_with_sizes(input: Tensor, split_sizes: Sequence[int], dim: int = 0, *, out: Any = None) -> tuple:
     _check_tensor(input, "unsafe_split_with_sizes")
-    return split(input, _sizes(split_sizes, "unsafe_split_with_sizes"), dim)
+    pieces = split(input, _sizes(split_sizes, "unsafe_split_with_sizes"), dim)
+    return pieces if out is None else _copied(pieces, out, "unsafe_split_with_sizes")

@@ -89,6 +89,10 @@ def test_anomaly_switch(restore_settings):
     assert torch.is_anomaly_enabled() is edunn.is_anomaly_enabled()
     with pytest.raises(TypeError):
         edunn.set_anomaly_enabled("yes")
+    prev = (torch.is_anomaly_enabled(), torch.is_anomaly_check_nan_enabled())
+    torch.set_anomaly_enabled(True, False)  # the same positional form
+    assert (torch.is_anomaly_enabled(), torch.is_anomaly_check_nan_enabled()) == (True, False)
+    torch.set_anomaly_enabled(*prev)
 
 
 def test_warn_always_flush_denormal_interop(restore_settings):

@@ -108,3 +108,43 @@ def test_inplace_gradient_and_errors():
         edunn.abs_([1.0])
     with pytest.raises(TypeError):
         edunn.clamp_min_(edunn.ones(2))
+
+
+# ---- signatures of the other new top-level names --------------------------------------------
+# names torch documents with a signature line are checked by tests/test_signatures.py's reader;
+# the undocumented builtins are checked against every native overload: each of its arguments is
+# accepted by edunn under that name (or, where overloads share a slot, ALTERNATIVES' name), with
+# the same keyword-only marker.
+ALTERNATIVES = {("view_copy", "dtype"): "size"}
+# pybind functions with neither a signature nor a schema; called positionally like torch in
+# tests/ops/test_runtime_queries.py::test_anomaly_switch
+NO_SIGNATURE = {"set_anomaly_enabled", "is_anomaly_enabled", "is_anomaly_check_nan_enabled"}
+
+
+def _new_names():
+    import importlib
+    names = []
+    for m in ("view_copies", "numerical", "runtime_queries", "linalg_extra", "interop", "sampling"):
+        names += importlib.import_module(f"edunn.ops.{m}").__all__
+    return names
+
+
+@pytest.mark.parametrize("name", [n for n in _new_names() if n not in NO_SIGNATURE])
+def test_new_names_take_torchs_arguments(name):
+    import warnings
+    from test_signatures import mismatches, torch_signatures
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        overloads = torch_signatures(name, getattr(torch, name), name)
+    if overloads:
+        assert mismatches(getattr(edunn, name), overloads) == []
+        return
+    ours = {p.name: p.kind == p.KEYWORD_ONLY for p in inspect.signature(getattr(edunn, name)).parameters.values()}
+    schemas = torch._C._jit_get_schemas_for_operator("aten::" + name)
+    assert schemas, f"torch.{name} has neither a documented signature nor a native schema"
+    for schema in schemas:
+        for a in schema.arguments:
+            arg = "input" if a.name == "self" else a.name
+            arg = ALTERNATIVES.get((name, arg), arg)
+            assert arg in ours, f"{schema}: edunn.{name} lacks {arg!r}"
+            assert ours[arg] == a.kwarg_only, f"{schema}: {arg!r} keyword-only differs"
