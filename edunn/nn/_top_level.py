@@ -21,6 +21,7 @@ from .functional.conv import (conv1d, conv2d, conv3d, conv_transpose1d, conv_tra
                               conv_transpose3d)
 from .functional.pooling import avg_pool1d
 from .functional import adaptive_avg_pool1d
+from .functional.rnn import rnn_tanh_cell, rnn_relu_cell, lstm_cell, gru_cell
 from .functional import (bilinear, cosine_similarity, pairwise_distance, pdist, pixel_shuffle,
                          pixel_unshuffle, channel_shuffle, prelu, selu_, celu_, rrelu_, threshold_,
                          hardshrink, relu_, rms_norm)
@@ -31,6 +32,7 @@ __all__ = [
     "avg_pool1d", "adaptive_avg_pool1d", "bilinear", "cosine_similarity", "pairwise_distance",
     "pdist", "pixel_shuffle", "pixel_unshuffle", "channel_shuffle", "prelu", "selu_", "celu_",
     "rrelu_", "threshold_", "hardshrink", "relu_", "rms_norm",
+    "rnn_tanh_cell", "rnn_relu_cell", "lstm_cell", "gru_cell",
     # native signatures
     "max_pool1d", "max_pool2d", "max_pool3d", "max_pool1d_with_indices", "adaptive_max_pool1d",
     "dropout", "dropout_", "alpha_dropout", "alpha_dropout_", "feature_dropout", "feature_dropout_",
@@ -39,6 +41,7 @@ __all__ = [
     "selu", "celu", "rrelu", "threshold", "constant_pad_nd",
     "kl_div", "binary_cross_entropy_with_logits", "cosine_embedding_loss", "hinge_embedding_loss",
     "margin_ranking_loss", "triplet_margin_loss", "poisson_nll_loss", "ctc_loss",
+    "embedding_bag", "conv_tbc", "grid_sampler", "affine_grid_generator",
 ]
 
 def _reduction(reduction: int, who: str) -> str:
@@ -238,3 +241,90 @@ def ctc_loss(log_probs: Tensor, targets: Tensor, input_lengths: Any, target_leng
              reduction: int = 0, zero_infinity: bool = False) -> Tensor:
     r = _reduction(reduction, "ctc_loss")
     return F.ctc_loss(log_probs, targets, input_lengths, target_lengths, blank, r, zero_infinity)
+
+
+# ---- embedding_bag, conv_tbc, the sampling-grid kernels -----------------------------------------
+_BAG_MODES = ("sum", "mean", "max")
+
+
+def embedding_bag(weight: Tensor, indices: Tensor, offsets: Tensor, scale_grad_by_freq: bool = False,
+                  mode: int = 0, sparse: bool = False, per_sample_weights: Tensor | None = None,
+                  include_last_offset: bool = False, padding_idx: int | None = None) -> tuple:
+    """ATen's ``embedding_bag``: the table first, ``mode`` an int (0 sum, 1 mean, 2 max), and four
+    results ``(output, offset2bag, bag_size, max_indices)``.  ``output`` is
+    :func:`edunn.nn.functional.embedding_bag`'s; the other three are what the kernel keeps for
+    its backward: the bag of each index, each bag's size (padding rows left out) and, in max
+    mode, the table row that gave each maximum (in mean mode the bag sizes again).  In sum mode PyTorch's CPU kernel
+    needs no sizes and returns zeros for them, as edunn does; its float32/float16 fast path
+    (FBGEMM) also leaves ``offset2bag`` empty, which edunn always fills (as PyTorch's float64)."""
+    from .. import backend
+    if isinstance(mode, bool) or not isinstance(mode, int) or not 0 <= mode <= 2:
+        raise ValueError(f"embedding_bag(): mode has to be 0 (sum), 1 (mean) or 2 (max), got {mode!r}")
+    out = F.embedding_bag(indices, weight, offsets, scale_grad_by_freq=scale_grad_by_freq,
+                          mode=_BAG_MODES[mode], sparse=sparse, per_sample_weights=per_sample_weights,
+                          include_last_offset=include_last_offset, padding_idx=padding_idx)
+    xp = backend.array_module(weight._data)
+    idx = backend.to_device(indices._data, weight.device).reshape(-1).astype(xp.int64)
+    n_bags, length = out.shape[0], idx.shape[0]
+    if indices.ndim == 2:
+        starts = xp.arange(n_bags, dtype=xp.int64) * indices.shape[1]
+    else:
+        starts = backend.to_device(offsets._data, weight.device).astype(xp.int64)[:n_bags]
+    bag = xp.searchsorted(starts, xp.arange(length), side="right").astype(xp.int64) - 1
+    valid = bag >= 0 if padding_idx is None else (bag >= 0) & (idx != padding_idx % weight.shape[0])
+    zeros = xp.zeros(n_bags, dtype=xp.int64)
+    if mode == 0:
+        offset2bag, bag_size, max_indices = bag, zeros, zeros
+    else:
+        offset2bag = bag
+        bag_size = xp.bincount(bag[valid], minlength=n_bags).astype(xp.int64)
+        max_indices = bag_size
+        if mode == 2:
+            # the first position of each bag whose row attains the maximum, per column
+            rows = weight._data[idx]
+            hit = (rows == out._data[xp.maximum(bag, 0)]) & valid[:, None]
+            first = xp.full(out.shape, length, dtype=xp.int64)
+            pos = xp.where(hit, xp.arange(length, dtype=xp.int64)[:, None], length)
+            backend.scatter_reduce_at(first, xp.maximum(bag, 0), pos, "minimum")
+            max_indices = xp.concatenate([idx, xp.zeros(1, dtype=xp.int64)])[first]
+    return (out,) + tuple(Tensor._make(a) for a in (offset2bag, bag_size, max_indices))
+
+
+def conv_tbc(input: Tensor, weight: Tensor, bias: Tensor, pad: int = 0) -> Tensor:
+    """A 1-D convolution laid out time-first: ``input`` (T, N, C_in), ``weight`` (K, C_in,
+    C_out), ``bias`` (C_out), ``pad`` zeros at both ends of time -> (T + 2 pad - K + 1, N, C_out).
+    It is ``conv1d`` on the permuted tensors (a cross-correlation, as all of PyTorch's convs)."""
+    for name, t, nd in (("input", input, 3), ("weight", weight, 3), ("bias", bias, 1)):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"conv_tbc(): argument '{name}' must be Tensor, not {type(t).__name__}")
+        if t.ndim != nd:
+            raise RuntimeError(f"{name} must have {nd} dims")
+    if input.shape[2] != weight.shape[1]:
+        raise RuntimeError("Input dim 2 (input channels) is not == dim 1 in the weight tensor")
+    if weight.shape[2] != bias.shape[0]:
+        raise RuntimeError("Bias size must equal dim 2 in the weight tensor (output channels).")
+    return conv1d(input.permute(1, 2, 0), weight.permute(2, 1, 0), bias, padding=pad).permute(2, 0, 1)
+
+
+_INTERPOLATION = ("bilinear", "nearest", "bicubic")
+_PADDING = ("zeros", "border", "reflection")
+
+
+def grid_sampler(input: Tensor, grid: Tensor, interpolation_mode: int, padding_mode: int,
+                 align_corners: bool) -> Tensor:
+    """ATen's ``grid_sampler``: :func:`edunn.nn.functional.grid_sample` with the modes as ints
+    (interpolation 0 bilinear, 1 nearest, 2 bicubic; padding 0 zeros, 1 border, 2 reflection)."""
+    if interpolation_mode not in (0, 1, 2):
+        raise RuntimeError(f"grid_sampler(): expected interpolation_mode to be 0 (bilinear), 1 (nearest) or "
+                           f"2 (bicubic), but got: {interpolation_mode}")
+    if padding_mode not in (0, 1, 2):
+        raise RuntimeError(f"grid_sampler(): expected padding_mode to be 0 (zeros), 1 (border) or "
+                           f"2 (reflection), but got: {padding_mode}")
+    return F.grid_sample(input, grid, _INTERPOLATION[interpolation_mode], _PADDING[padding_mode],
+                         align_corners)
+
+
+def affine_grid_generator(theta: Tensor, size: Sequence[int], align_corners: bool) -> Tensor:
+    """ATen's ``affine_grid_generator``: :func:`edunn.nn.functional.affine_grid` with
+    ``align_corners`` required."""
+    return F.affine_grid(theta, list(size), align_corners)

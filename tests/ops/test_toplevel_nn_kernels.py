@@ -1,0 +1,118 @@
+"""The nn kernels torch exports at the top level with native signatures -- ``embedding_bag``
+(four results), ``conv_tbc``, ``grid_sampler``, ``affine_grid_generator`` and the RNN cells --
+compared with PyTorch: values, auxiliary results, gradients, errors."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import edunn
+from opcheck import assert_close, needs_torch, torch
+
+pytestmark = needs_torch
+
+R = np.random.default_rng(4)
+W = R.standard_normal((10, 3))
+IDX, OFFS = [1, 2, 4, 5, 4, 3, 2, 9], [0, 4, 4]
+
+
+@pytest.mark.parametrize("args", [(False, 0), (False, 1), (False, 2), (False, 1, False, None, True),
+                                  (False, 0, False, None, False, 2), (False, 2, False, None, False, 4),
+                                  (True, 1, False, None, False, 4)])
+def test_embedding_bag_four_results(args, device):
+    offs = [0, 3, 8] if len(args) > 4 and args[4] else OFFS  # include_last_offset: the last is len(IDX)
+    ours = edunn.embedding_bag(edunn.tensor(W, device=device), edunn.tensor(IDX, device=device),
+                               edunn.tensor(offs, device=device), *args)
+    theirs = torch.embedding_bag(torch.tensor(W), torch.tensor(IDX), torch.tensor(offs), *args)
+    assert len(ours) == 4
+    for a, b in zip(ours, theirs):
+        assert tuple(a.shape) == tuple(b.shape)
+        assert_close(a, b, atol=1e-12)
+    assert [t.dtype for t in ours[1:]] == [edunn.int64] * 3
+
+
+def test_embedding_bag_per_sample_weights_2d_and_grad():
+    psw = R.standard_normal(8)
+    ours = edunn.embedding_bag(edunn.tensor(W), edunn.tensor(IDX), edunn.tensor(OFFS), False, 0, False,
+                               edunn.tensor(psw))
+    theirs = torch.embedding_bag(torch.tensor(W), torch.tensor(IDX), torch.tensor(OFFS), False, 0, False,
+                                 torch.tensor(psw))
+    assert_close(ours[0], theirs[0], atol=1e-12)
+    idx2 = [[1, 2, 3], [4, 4, 0]]
+    ours = edunn.embedding_bag(edunn.tensor(W), edunn.tensor(idx2), None, False, 2)
+    theirs = torch.nn.functional.embedding_bag(torch.tensor(idx2), torch.tensor(W), mode="max")
+    assert_close(ours[0], theirs, atol=1e-12)
+    w = edunn.tensor(W, requires_grad=True)
+    assert edunn.autograd.gradcheck(lambda t: edunn.embedding_bag(t, edunn.tensor(IDX), edunn.tensor(OFFS),
+                                                                  False, 1)[0], (w,))
+    with pytest.raises(ValueError, match="mode has to be 0"):
+        edunn.embedding_bag(edunn.tensor(W), edunn.tensor(IDX), edunn.tensor(OFFS), False, 3)
+
+
+def test_conv_tbc(device):
+    x, w, b = R.standard_normal((7, 2, 3)), R.standard_normal((3, 3, 4)), R.standard_normal(4)
+    for pad in (0, 1, 2):
+        ours = edunn.conv_tbc(*(edunn.tensor(a, device=device) for a in (x, w, b)), pad)
+        assert_close(ours, torch.conv_tbc(*(torch.tensor(a) for a in (x, w, b)), pad), atol=1e-10)
+    xs = [edunn.tensor(a, requires_grad=True) for a in (x, w, b)]
+    assert edunn.autograd.gradcheck(lambda *t: edunn.conv_tbc(*t, 1), xs)
+    with pytest.raises(RuntimeError, match="input channels"):
+        edunn.conv_tbc(edunn.ones(7, 2, 2), edunn.ones(3, 3, 4), edunn.ones(4))
+    with pytest.raises(RuntimeError, match="output channels"):
+        edunn.conv_tbc(edunn.ones(7, 2, 3), edunn.ones(3, 3, 4), edunn.ones(5))
+    with pytest.raises(RuntimeError, match="input must have 3 dims"):
+        edunn.conv_tbc(edunn.ones(7, 2), edunn.ones(3, 3, 4), edunn.ones(4))
+
+
+@pytest.mark.parametrize("interp,pad,align", [(0, 0, False), (1, 1, True), (2, 2, False), (0, 2, True)])
+def test_grid_sampler_and_affine_grid_generator(interp, pad, align):
+    theta = R.standard_normal((2, 2, 3)) * 0.5
+    img = R.standard_normal((2, 3, 5, 6))
+    g = edunn.affine_grid_generator(edunn.tensor(theta), [2, 3, 4, 4], align)
+    tg = torch.affine_grid_generator(torch.tensor(theta), [2, 3, 4, 4], align)
+    assert_close(g, tg, atol=1e-12)
+    out = edunn.grid_sampler(edunn.tensor(img), g, interp, pad, align)
+    assert_close(out, torch.grid_sampler(torch.tensor(img), tg, interp, pad, align), atol=1e-10)
+
+
+def test_grid_sampler_errors():
+    with pytest.raises(RuntimeError, match="interpolation_mode"):
+        edunn.grid_sampler(edunn.ones(1, 1, 2, 2), edunn.zeros(1, 2, 2, 2), 5, 0, False)
+    with pytest.raises(RuntimeError, match="padding_mode"):
+        edunn.grid_sampler(edunn.ones(1, 1, 2, 2), edunn.zeros(1, 2, 2, 2), 0, 7, False)
+
+
+@pytest.mark.parametrize("name", ["rnn_tanh_cell", "rnn_relu_cell", "gru_cell", "lstm_cell"])
+def test_rnn_cells(name):
+    gates = {"rnn_tanh_cell": 1, "rnn_relu_cell": 1, "gru_cell": 3, "lstm_cell": 4}[name]
+    x, h = R.standard_normal((2, 3)), R.standard_normal((2, 4))
+    w_ih, w_hh = R.standard_normal((4 * gates, 3)), R.standard_normal((4 * gates, 4))
+    b_ih, b_hh = R.standard_normal(4 * gates), R.standard_normal(4 * gates)
+    hx = (h, R.standard_normal((2, 4))) if name == "lstm_cell" else h
+
+    def conv(lib, a):
+        return tuple(lib.tensor(t) for t in a) if isinstance(a, tuple) else lib.tensor(a)
+    for biases in ((b_ih, b_hh), ()):
+        ours = getattr(edunn, name)(conv(edunn, x), conv(edunn, hx), conv(edunn, w_ih), conv(edunn, w_hh),
+                                    *(conv(edunn, b) for b in biases))
+        theirs = getattr(torch, name)(conv(torch, x), conv(torch, hx), conv(torch, w_ih), conv(torch, w_hh),
+                                      *(conv(torch, b) for b in biases))
+        for a, b in zip(ours if isinstance(ours, tuple) else (ours,), theirs if isinstance(theirs, tuple) else (theirs,)):
+            assert_close(a, b, atol=1e-10)
+
+
+@pytest.mark.parametrize("name", ["embedding_bag", "conv_tbc", "grid_sampler", "affine_grid_generator",
+                                  "lstm_cell", "gru_cell", "rnn_tanh_cell", "rnn_relu_cell"])
+def test_kernels_take_the_native_schemas_arguments(name):
+    """Torch documents no signature for these: compare with the first native overload (``self``
+    is ``input``), positions, names and which have defaults."""
+    import inspect
+    schema = torch._C._jit_get_schemas_for_operator("aten::" + name)[-1 if name == "embedding_bag" else 0]
+    theirs = [("input" if a.name == "self" else a.name, a.kwarg_only) for a in schema.arguments if a.name != "out"]
+    params = inspect.signature(getattr(edunn, name)).parameters.values()
+    assert [(p.name, p.kind == p.KEYWORD_ONLY) for p in params] == theirs
+    defaults = {a.name: a.default_value for a in torch._C._jit_get_schemas_for_operator("aten::" + name)[0].arguments
+                if a.default_value is not None}
+    for p in params:
+        if p.name in defaults:
+            assert p.default == defaults[p.name], p.name
