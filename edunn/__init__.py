@@ -48,6 +48,7 @@ from .ops.runtime_queries import *  # noqa: F401,F403  (get_device, typename, se
 from .ops.linalg_extra import *  # noqa: F401,F403  (addr, nuclear_norm, frobenius_norm)
 from .ops.interop import *  # noqa: F401,F403  (frombuffer, from_dlpack, to_dlpack, range)
 from .ops.sampling import *  # noqa: F401,F403  (poisson, binomial)
+from .ops.lowrank import *  # noqa: F401,F403  (svd_lowrank, pca_lowrank)
 from . import special, linalg  # noqa: E402,F401  (torch.special and torch.linalg)
 from . import sparse  # noqa: E402
 from .sparse import sparse_coo_tensor, layout, strided, sparse_coo  # noqa: E402,F401

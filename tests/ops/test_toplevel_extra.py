@@ -124,7 +124,7 @@ NO_SIGNATURE = {"set_anomaly_enabled", "is_anomaly_enabled", "is_anomaly_check_n
 def _new_names():
     import importlib
     names = []
-    for m in ("view_copies", "numerical", "runtime_queries", "linalg_extra", "interop", "sampling"):
+    for m in ("view_copies", "numerical", "runtime_queries", "linalg_extra", "interop", "sampling", "lowrank"):
         names += importlib.import_module(f"edunn.ops.{m}").__all__
     return names
 
