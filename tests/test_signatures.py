@@ -61,7 +61,8 @@ SKIP = {
     # undocumented native kernels; checked against their aten schemas in
     # tests/ops/test_toplevel_nn_kernels.py::test_kernels_take_the_native_schemas_arguments
     **{n: "undocumented native kernel (aten schema checked in test_toplevel_nn_kernels.py)"
-       for n in ("embedding_bag", "conv_tbc", "grid_sampler", "affine_grid_generator", "lstm_cell",
+       for n in ("embedding_bag", "conv_tbc", "grid_sampler", "grid_sampler_2d", "grid_sampler_3d",
+                 "affine_grid_generator", "lstm_cell",
                  "gru_cell", "rnn_tanh_cell", "rnn_relu_cell")},
     "Tensor.index_reduce": "Tensor.index_reduce's docstring opens with no signature line; edunn: index_reduce(dim, index, source, reduce, *, include_self=True), compared with torch in tests/test_tensor_methods_extra.py",
     "Tensor.map2_": "undocumented builtin: map2_(x, y, callable)",

@@ -41,7 +41,7 @@ __all__ = [
     "selu", "celu", "rrelu", "threshold", "constant_pad_nd",
     "kl_div", "binary_cross_entropy_with_logits", "cosine_embedding_loss", "hinge_embedding_loss",
     "margin_ranking_loss", "triplet_margin_loss", "poisson_nll_loss", "ctc_loss",
-    "embedding_bag", "conv_tbc", "grid_sampler", "affine_grid_generator",
+    "embedding_bag", "conv_tbc", "grid_sampler", "grid_sampler_2d", "grid_sampler_3d", "affine_grid_generator",
 ]
 
 def _reduction(reduction: int, who: str) -> str:
@@ -322,6 +322,26 @@ def grid_sampler(input: Tensor, grid: Tensor, interpolation_mode: int, padding_m
                            f"2 (reflection), but got: {padding_mode}")
     return F.grid_sample(input, grid, _INTERPOLATION[interpolation_mode], _PADDING[padding_mode],
                          align_corners)
+
+
+def _grid_sampler_nd(nd: int, input: Tensor, grid: Tensor, interpolation_mode: int, padding_mode: int,
+                     align_corners: bool) -> Tensor:
+    if input.ndim != nd or grid.ndim != nd:
+        raise RuntimeError(f"grid_sampler(): expected {nd}D input and grid with same number of dimensions, but got "
+                           f"input with sizes {list(input.shape)} and grid with sizes {list(grid.shape)}")
+    return grid_sampler(input, grid, interpolation_mode, padding_mode, align_corners)
+
+
+def grid_sampler_2d(input: Tensor, grid: Tensor, interpolation_mode: int, padding_mode: int,
+                    align_corners: bool) -> Tensor:
+    """:func:`grid_sampler` for 4-D ``input`` (N, C, H, W) and ``grid`` (N, H_out, W_out, 2)."""
+    return _grid_sampler_nd(4, input, grid, interpolation_mode, padding_mode, align_corners)
+
+
+def grid_sampler_3d(input: Tensor, grid: Tensor, interpolation_mode: int, padding_mode: int,
+                    align_corners: bool) -> Tensor:
+    """:func:`grid_sampler` for 5-D ``input`` (N, C, D, H, W) and ``grid`` (N, D_out, H_out, W_out, 3)."""
+    return _grid_sampler_nd(5, input, grid, interpolation_mode, padding_mode, align_corners)
 
 
 def affine_grid_generator(theta: Tensor, size: Sequence[int], align_corners: bool) -> Tensor:

@@ -75,6 +75,19 @@ def test_grid_sampler_and_affine_grid_generator(interp, pad, align):
     assert_close(out, torch.grid_sampler(torch.tensor(img), tg, interp, pad, align), atol=1e-10)
 
 
+def test_grid_sampler_2d_3d():
+    img2, img3 = R.standard_normal((1, 2, 4, 5)), R.standard_normal((1, 2, 3, 4, 5))
+    g2, g3 = R.uniform(-1.1, 1.1, (1, 3, 3, 2)), R.uniform(-1.1, 1.1, (1, 2, 3, 3, 3))
+    assert_close(edunn.grid_sampler_2d(edunn.tensor(img2), edunn.tensor(g2), 0, 1, True),
+                 torch.grid_sampler_2d(torch.tensor(img2), torch.tensor(g2), 0, 1, True), atol=1e-10)
+    assert_close(edunn.grid_sampler_3d(edunn.tensor(img3), edunn.tensor(g3), 1, 0, False),
+                 torch.grid_sampler_3d(torch.tensor(img3), torch.tensor(g3), 1, 0, False), atol=1e-10)
+    with pytest.raises(RuntimeError, match="expected 4D input and grid with same number of dimensions"):
+        edunn.grid_sampler_2d(edunn.tensor(img3), edunn.tensor(g3), 0, 0, False)
+    with pytest.raises(RuntimeError, match="expected 4D input and grid with same number of dimensions"):
+        torch.grid_sampler_2d(torch.tensor(img3), torch.tensor(g3), 0, 0, False)
+
+
 def test_grid_sampler_errors():
     with pytest.raises(RuntimeError, match="interpolation_mode"):
         edunn.grid_sampler(edunn.ones(1, 1, 2, 2), edunn.zeros(1, 2, 2, 2), 5, 0, False)
@@ -101,7 +114,8 @@ def test_rnn_cells(name):
             assert_close(a, b, atol=1e-10)
 
 
-@pytest.mark.parametrize("name", ["embedding_bag", "conv_tbc", "grid_sampler", "affine_grid_generator",
+@pytest.mark.parametrize("name", ["embedding_bag", "conv_tbc", "grid_sampler", "grid_sampler_2d", "grid_sampler_3d",
+                                  "affine_grid_generator",
                                   "lstm_cell", "gru_cell", "rnn_tanh_cell", "rnn_relu_cell"])
 def test_kernels_take_the_native_schemas_arguments(name):
     """Torch documents no signature for these: compare with the first native overload (``self``
