@@ -46,6 +46,7 @@ from .ops.view_copies import *  # noqa: F401,F403  (permute_copy, split_copy, un
 from .ops.numerical import *  # noqa: F401,F403  (gradient)
 from .ops.runtime_queries import *  # noqa: F401,F403  (get_device, typename, set_anomaly_enabled, ...)
 from .ops.linalg_extra import *  # noqa: F401,F403  (addr, nuclear_norm, frobenius_norm)
+from .ops.index_reduce import *  # noqa: F401,F403  (index_reduce)
 from .ops.interop import *  # noqa: F401,F403  (frombuffer, from_dlpack, to_dlpack, range)
 from .ops.sampling import *  # noqa: F401,F403  (poisson, binomial)
 from .ops.lowrank import *  # noqa: F401,F403  (svd_lowrank, pca_lowrank)

@@ -15,10 +15,9 @@ accepted for PyTorch compatibility and has no effect: it only chooses the stride
 from __future__ import annotations
 
 import functools
-import math
 from typing import Any
 
-from . import backend
+from ._tensor_methods_rare import RareTensorMethods
 
 # Bound by ``_import_ops()`` once tensor.py has defined ``Tensor`` (the ops import it).
 _ew = _red = _sh = _ix = _la = _so = _cv = _cr = _smx = _ops = None
@@ -33,9 +32,10 @@ def _import_ops() -> None:
     from .ops import linalg as _la, sorting as _so, conversion as _cv, creation as _cr  # noqa: F811
     from .ops import softmax as _smx  # noqa: F811
     from .ops import broadcast, index_reduce, joining  # noqa: F401  (sum_to_size, index_reduce, nonzero_static)
+    from .ops import linalg_extra, view_copies  # noqa: F401  (addr, narrow_copy, split_with_sizes, unsafe_*)
 
 
-class TensorMethods:
+class TensorMethods(RareTensorMethods):
     __slots__ = ()
 
     # ------------------------------------------------------------------ arithmetic operators
@@ -453,105 +453,6 @@ class TensorMethods:
     def unique_consecutive(self, return_inverse=False, return_counts=False, dim=None): return _so.unique_consecutive(self, return_inverse, return_counts, dim)
     def bincount(self, weights=None, minlength=0): return _so.bincount(self, weights, minlength)
     def histc(self, bins=100, min=0, max=0): return _so.histc(self, bins, min, max)
-
-    # ------------------------------------------------------------------ the rarer everyday methods
-    def hardshrink(self, lambd=0.5): return _nn_functional().hardshrink(self, lambd)
-    def prelu(self, weight): return _nn_functional().prelu(self, weight)
-    def resolve_neg(self): return self  # edunn has no lazy negation bit: nothing to resolve
-    def is_neg(self): return False
-    def is_conj(self): return False
-    def sum_to_size(self, *size):
-        """Sum over the dims that broadcasting ``size`` to this shape would stretch or add."""
-        size, shape = tuple(_shape_arg(size)), tuple(self.shape)
-        if len(size) > len(shape) or any(a not in (b, 1) for a, b in zip(size[::-1], shape[::-1])):
-            raise RuntimeError(f"size {{{list(size)}}} is not expandable to size {{{list(shape)}}}.")
-        return _ops.broadcast.sum_to(self, size)
-
-    def resize_(self, *sizes, memory_format=None):
-        """PyTorch's storage semantics: the first ``numel`` elements in memory order, reused in
-        place when they fit (a contiguous tensor keeps sharing its memory); growth copies into a
-        new array whose new elements PyTorch leaves uninitialised and edunn fills with zeros."""
-        if self.requires_grad:
-            raise RuntimeError("cannot resize variables that require grad")
-        size = tuple(_shape_arg(sizes))
-        if any(s < 0 for s in size):
-            raise RuntimeError(f"Trying to create tensor with negative dimension {min(size)}: {list(size)}")
-        d, n = self._data, math.prod(size)
-        flat = d.reshape(-1) if d.flags.c_contiguous else d.ravel(order="K")
-        if n > flat.size:
-            grown = _cr.zeros(n, dtype=self.dtype, device=self.device)._data
-            grown[:flat.size] = flat
-            flat = grown
-        if flat.base is None or flat is not d.reshape(-1):  # a copy now: no longer a view of _base
-            self._base, self._view_chain = None, ()
-        self._data = flat[:n].reshape(size)
-        self._version_counter[0] += 1
-        return self
-
-    def resize_as_(self, tensor, memory_format=None): return self.resize_(tensor.shape)
-
-    def apply_(self, callable):
-        """``callable`` on every element, as a Python number (CPU only, as in PyTorch)."""
-        return self._map("apply_", callable)
-
-    def map_(self, tensor, callable): return self._map("map_", callable, tensor)
-    def map2_(self, x, y, callable): return self._map("map2_", callable, x, y)
-
-    def _map(self, who, fn, *others):
-        if self.is_cuda:
-            raise TypeError(f"{who} is only implemented on CPU tensors")
-        if self.requires_grad:
-            raise RuntimeError(f"Can't call {who}() on Variable that requires grad. Use var.detach().{who}() instead.")
-        for t in others:
-            if t.dtype != self.dtype:
-                raise TypeError(f"{who}: expected {self.type()} for 'other' (got {t.type()})")
-        args = [self._data] + [_sh.expand(t, self.shape)._data for t in others]
-        xp = backend.array_module(self._data)
-        out = xp.frompyfunc(fn, len(args), 1)(*(a.astype(object) for a in args))
-        return self._inplace(type(self)._make(xp.asarray(out).astype(self._data.dtype)))
-
-    def new(self, *args, device=None):
-        """The legacy constructor on this tensor's dtype and device: ``x.new(2, 3)`` (or a
-        ``Size``) is uninitialised, ``x.new(data)`` holds the data, ``x.new(t)`` aliases ``t``."""
-        if len(args) == 1 and isinstance(args[0], type(self)):
-            if args[0].dtype != self.dtype:
-                raise TypeError(f"expected {self.type()} (got {args[0].type()})")
-            return args[0].detach()
-        if len(args) == 1 and type(args[0]).__name__ == "Size":
-            args = tuple(args[0])
-        return type(self)(*args, dtype=self.dtype, device=device if device is not None else self.device)
-
-    def dim_order(self, *, ambiguity_check=False):
-        """The dims from outermost to innermost in memory (largest stride first)."""
-        if not isinstance(ambiguity_check, (bool, list)):
-            raise TypeError("The ambiguity_check argument must be a bool or a list of memory formats.")
-        strides, sizes = self.stride(), self.shape
-        ambiguous = len(set(strides)) < len(strides) or 1 in sizes
-        if ambiguity_check is True and ambiguous or isinstance(ambiguity_check, list) and ambiguous and sum(
-                self.is_contiguous(memory_format=f) for f in ambiguity_check) != 1:
-            raise RuntimeError("The tensor does not have unique dim order, or cannot map to exact one of the given memory formats.")
-        return tuple(sorted(range(self.ndim), key=lambda d: -strides[d]))
-
-    def to_dense(self, dtype=None, *, masked_grad=True): return self if dtype is None or dtype == self.dtype else _cv.to(self, dtype)
-    def is_set_to(self, tensor):
-        """Same memory, offset, shape and strides (``x.view(x.shape)`` is set to ``x``)."""
-        return (self.data_ptr() == tensor.data_ptr() and self.shape == tensor.shape and self.stride() == tensor.stride()
-                and self.device == tensor.device)
-
-    def as_subclass(self, cls):
-        """This tensor's data (and place in the graph) as an instance of ``cls``."""
-        if not (isinstance(cls, type) and issubclass(cls, _tensor_class())):
-            raise TypeError("Creating a Tensor subclass from a class that does not inherit from Tensor is not possible. "
-                            "Make sure your class inherits from Tensor.")
-        t = object.__new__(cls)
-        t._data, t.requires_grad, t.grad_fn, t._output_nr = self._data, self.requires_grad, self.grad_fn, self._output_nr
-        t._version_counter = self._version_counter
-        return t
-
-    def module_load(self, other, assign=False):
-        """What ``Module.load_state_dict`` stores for this parameter: ``other`` itself (``assign``)
-        or this tensor with ``other``'s values copied in, detached either way."""
-        return other.detach() if assign else self.copy_(other).detach()
 
     # ------------------------------------------------------------------ layout (edunn/sparse.py)
     is_sparse = False  # SparseCOOTensor says True

@@ -45,6 +45,8 @@ OPAQUE = object()  # a default that is not a plain constant (``torch.strided``):
 # Names torch has but gives no signature for: builtins whose docstring is missing, or does not
 # open with a signature line.
 SKIP = {
+    "Tensor.split_with_sizes": "undocumented method (torch.Tensor.split_with_sizes.__doc__ is None); tested against torch in tests/test_tensor_methods_extra.py",
+    "Tensor.unsafe_split_with_sizes": "undocumented method; tested against torch in tests/test_tensor_methods_extra.py",
     "clamp_min": "undocumented builtin (torch.clamp_min.__doc__ is None); edunn: clamp_min(input, min)",
     "clamp_max": "undocumented builtin (torch.clamp_max.__doc__ is None); edunn: clamp_max(input, max)",
     "index_fill": "undocumented builtin function (only Tensor.index_fill is documented)",

@@ -215,3 +215,31 @@ def test_dim_order_subclass_module_load():
     out = p.module_load(q)
     assert np.array_equal(_np(p), [1., 1.]) and out.data_ptr() == p.data_ptr() and not out.requires_grad
     assert p.module_load(q, assign=True).data_ptr() == q.data_ptr()
+
+
+@needs_torch
+def test_addr_narrow_copy_and_the_splits_as_methods_like_torch():
+    xn = np.random.RandomState(5).randn(3, 4)
+    v1n, v2n = np.random.RandomState(6).randn(3), np.random.RandomState(7).randn(4)
+    x, tx = edunn.tensor(xn, requires_grad=True), torch.tensor(xn, requires_grad=True)
+    v1, v2 = edunn.tensor(v1n), edunn.tensor(v2n)
+    tv1, tv2 = torch.tensor(v1n), torch.tensor(v2n)
+    out, tout = x.addr(v1, v2, beta=0.5, alpha=2.0), tx.addr(tv1, tv2, beta=0.5, alpha=2.0)
+    np.testing.assert_allclose(out.detach().numpy(), tout.detach().numpy(), rtol=1e-12)
+    out.sum().backward()
+    tout.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy())
+    y, ty = edunn.tensor(xn), torch.tensor(xn)
+    assert y.addr_(v1, v2) is y and ty.addr_(tv1, tv2) is ty
+    np.testing.assert_allclose(y.numpy(), ty.numpy(), rtol=1e-12)
+    e, t = edunn.tensor(xn), torch.tensor(xn)
+    copy = e.narrow_copy(1, 1, 2)
+    np.testing.assert_array_equal(copy.numpy(), t.narrow_copy(1, 1, 2).numpy())
+    copy.fill_(0.0)
+    assert e.numpy()[0, 1] == xn[0, 1], "narrow_copy must not share memory"
+    for name, args in (("split_with_sizes", ([1, 2],)), ("unsafe_chunk", (2, 1)), ("unsafe_split", (2,)),
+                       ("unsafe_split_with_sizes", ([3, 1], 1))):
+        mine, theirs = getattr(e, name)(*args), getattr(t, name)(*args)
+        assert len(mine) == len(theirs)
+        for a, b in zip(mine, theirs):
+            np.testing.assert_array_equal(a.numpy(), b.numpy())
