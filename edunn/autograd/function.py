@@ -37,7 +37,7 @@ from __future__ import annotations
 import traceback
 from typing import Any
 
-from . import grad_mode
+from . import grad_mode, op_hooks as _op_hooks
 from .. import backend
 import edunn.tensor as _tensor_mod  # the module (not the class) -- tensor.py imports this file
 
@@ -141,6 +141,8 @@ class Function:
 
         This runs for every op, so it is written for speed: the common case (one array out)
         takes the shortest path."""
+        if _state.op_hooks:  # a profiler, FlopCounterMode or forward-mode AD is watching
+            return _op_hooks.call_hooked(cls, args, kwargs)
         Tensor = _tensor_mod.Tensor
         ctx = _new(cls)
         record = False

@@ -16,6 +16,9 @@ class _GradState(threading.local):
         self.inference = False
         self.anomaly = False
         self.anomaly_check_nan = True
+        # Observers of every op (profilers, FlopCounterMode, forward-mode AD), outermost first;
+        # see ``Function.apply`` and ``autograd/op_hooks.py``.  Empty: the op costs one check.
+        self.op_hooks = ()
 
 
 # The one mutable flag that ``Function.apply`` reads on every op.
