@@ -8,7 +8,8 @@
 2. nodes whose gradient is complete (count zero) are processed: their ``backward`` turns the
    gradients of their outputs into gradients of their inputs;
 3. each input gradient is summed back to the input's shape when broadcasting widened it -- the
-   one place in edunn where that happens -- and added into the buffer of the node that produced
+   one place in edunn where that happens -- cast to the input's dtype (a complex gradient of a
+   real input keeps its real part, PyTorch's rule), and added into the buffer of the node that produced
    the input (``grad = g if grad is None else grad + g``), or into a leaf's ``.grad``.
 
 Lesson 02 builds this file.
@@ -199,7 +200,7 @@ def run_backward(roots: Sequence[Any], root_grads: Sequence[Any], retain_graph: 
                 if gd.shape != shape:
                     g = sum_to(g, shape, node)
                 if gd.dtype is not np_dtype and gd.dtype != np_dtype:
-                    g = g._cast_np(np_dtype)
+                    g = _to_input_dtype(g, np_dtype)
                 if isinstance(target, Function):
                     buf = get_buffer(target)
                     if buf is None:
@@ -246,6 +247,18 @@ def run_backward(roots: Sequence[Any], root_grads: Sequence[Any], retain_graph: 
                 "the graph. Set allow_unused=True if this is the desired behavior.")
         result.append(g)
     return result
+
+
+def _to_input_dtype(g: Any, np_dtype: Any) -> Any:
+    """A gradient cast (differentiably) to its input's dtype.  A complex gradient reaching a real
+    input (``x * 1j`` with a real ``x``) keeps only its real part, ``dL/dx`` -- PyTorch's
+    ``handle_r_to_c``, done here once instead of in every op."""
+    if g._data.dtype.kind == "c" and np_dtype.kind != "c":
+        from ..ops.complex import real
+        g = real(g)
+        if g._data.dtype == np_dtype:
+            return g
+    return g._cast_np(np_dtype)
 
 
 _final_callbacks: list = []     # one list per running backward (a hook may start another one)
@@ -335,11 +348,13 @@ def _calibrate_sole_owner() -> None:
     from ..ops.creation import ones
     from .grad_mode import enable_grad
     _sole_owner_refs = -1
+    observers, _state.op_hooks = _state.op_hooks, ()  # a profiler must not see this measurement
     try:
         with enable_grad():
             x, w = ones(2, 2, requires_grad=True), ones(2, 2, requires_grad=True)
             (x @ w).sum().backward()
     finally:
+        _state.op_hooks = observers
         _sole_owner_refs = min(_calibration_counts) if len(_calibration_counts) == 2 else 1
         _calibration_counts.clear()
 
