@@ -10,8 +10,8 @@ What lives here:
   ``_device.py`` with the memory formats, re-exported here);
 * :func:`array_module` -- ``xp`` for an array, and :func:`device_of` -- the device of an array;
 * :func:`to_device` -- copy an array to another device;
-* the dtype table -- ``edunn.float32`` ... ``edunn.bfloat16`` (through ``ml_dtypes``) and PyTorch's
-  type-promotion rules (:func:`result_type`);
+* the dtype table -- ``edunn.float32`` ... ``edunn.bfloat16`` (through ``ml_dtypes``),
+  ``edunn.complex64``/``complex128`` and PyTorch's type-promotion rules (:func:`result_type`);
 * per-device random generators and :func:`manual_seed`.
 
 Lesson 01 (tensors) walks through this file.
@@ -181,13 +181,15 @@ class dtype:
 
     __slots__ = ("name", "np", "itemsize", "is_floating_point", "is_complex", "is_signed", "_kind")
 
-    def __init__(self, name: str, np_dtype: Any, kind: int):
+    def __init__(self, name: str, np_dtype: Any, kind: int, itemsize: int = 0):
         self.name = name
-        self.np = numpy.dtype(np_dtype)
-        self.itemsize = self.np.itemsize
-        self._kind = kind  # 0 bool, 1 integer, 2 floating -- PyTorch's promotion categories
+        if np_dtype is not None:  # complex32 has no NumPy type: see _UnstorableDtype
+            self.np = numpy.dtype(np_dtype)
+        self.itemsize = itemsize or self.np.itemsize
+        # 0 bool, 1 integer, 2 floating, 3 complex -- PyTorch's promotion categories
+        self._kind = kind
         self.is_floating_point = kind == 2
-        self.is_complex = False
+        self.is_complex = kind == 3
         self.is_signed = name not in ("bool", "uint8")
 
     def __repr__(self) -> str:
@@ -199,10 +201,33 @@ class dtype:
         return _SCALAR_NAMES[self.name]
 
     def to_real(self) -> "dtype":
-        return self
+        """The real type of a complex type (complex64 -> float32); other types are their own."""
+        return _COMPLEX_TO_REAL.get(self, self)
+
+    def to_complex(self) -> "dtype":
+        """The complex type whose parts have this float type (float32 -> complex64), as
+        ``torch.dtype.to_complex``; complex types are their own."""
+        if self._kind == 3:
+            return self
+        if self._kind != 2:
+            raise RuntimeError(f"to_complex is only supported for floating point dtypes, got {self}")
+        return _REAL_TO_COMPLEX[self]
 
     def __reduce__(self):
         return (_dtype_by_name, (self.name,))
+
+
+class _UnstorableDtype(dtype):
+    """``complex32`` (``chalf``): PyTorch has it, NumPy and CuPy have no such type, so it exists
+    as a dtype (for promotion and comparisons) but no tensor can be made of it: every use of
+    its storage type ``.np`` raises a clear TypeError."""
+
+    __slots__ = ()
+
+    @property
+    def np(self):
+        raise TypeError(f"edunn cannot make {self.name} (chalf) tensors: NumPy and CuPy have no "
+                        "complex32 type; use edunn.complex64 (cfloat) instead")
 
 
 def _dtype_by_name(name: str) -> dtype:
@@ -219,20 +244,48 @@ float16 = dtype("float16", numpy.float16, 2)
 bfloat16 = dtype("bfloat16", ml_dtypes.bfloat16, 2)
 float32 = dtype("float32", numpy.float32, 2)
 float64 = dtype("float64", numpy.float64, 2)
+complex32 = _UnstorableDtype("complex32", None, 3, itemsize=4)
+complex64 = dtype("complex64", numpy.complex64, 3)
+complex128 = dtype("complex128", numpy.complex128, 3)
 
 _SCALAR_NAMES = {"bool": "Bool", "uint8": "Byte", "int8": "Char", "int16": "Short", "int32": "Int",
                  "int64": "Long", "float16": "Half", "bfloat16": "BFloat16", "float32": "Float",
-                 "float64": "Double"}
-ALL_DTYPES = (bool_, uint8, int8, int16, int32, int64, float16, bfloat16, float32, float64)
+                 "float64": "Double", "complex32": "ComplexHalf", "complex64": "ComplexFloat",
+                 "complex128": "ComplexDouble"}
+# The dtypes a tensor can have (complex32 is a name only, see _UnstorableDtype).
+ALL_DTYPES = (bool_, uint8, int8, int16, int32, int64, float16, bfloat16, float32, float64,
+              complex64, complex128)
 _BY_NAME = {d.name: d for d in ALL_DTYPES}
-_BY_NP = {d.np: d for d in ALL_DTYPES}
 _BY_NAME.update({"half": float16, "float": float32, "double": float64, "long": int64, "int": int32,
-                 "short": int16, "bool_": bool_})
+                 "short": int16, "bool_": bool_, "complex32": complex32, "chalf": complex32,
+                 "cfloat": complex64, "cdouble": complex128})
+# Array dtype -> edunn dtype.  The complex entries join on first use (_note_complex), so that a
+# program that never meets a complex number pays nothing for the guard in Function.apply.
+_BY_NP = {d.np: d for d in ALL_DTYPES if not d.is_complex}
+_COMPLEX_NP = {complex64.np: complex64, complex128.np: complex128}
 # PyTorch's promotion order inside a category (floats: float16 and bfloat16 promote to float32).
 _RANK = {bool_: 0, uint8: 1, int8: 1, int16: 2, int32: 3, int64: 4,
-         float16: 5, bfloat16: 5, float32: 6, float64: 7}
+         float16: 5, bfloat16: 5, float32: 6, float64: 7, complex32: 8, complex64: 9, complex128: 10}
+_COMPLEX_TO_REAL = {complex32: float16, complex64: float32, complex128: float64}
+# torch's toComplexType; bfloat16 has no complex partner and widens to complex64 as in promotion
+_REAL_TO_COMPLEX = {float16: complex32, bfloat16: complex64, float32: complex64, float64: complex128}
 
 _default_dtype = float32
+
+# The complex guard: False until the process first meets a complex dtype, array or Python
+# ``complex`` (see _note_complex).  ``Function.apply`` looks at its arguments' dtypes only once
+# this is True, so that ops not known to handle complex numbers refuse them (autograd/function.py).
+complex_seen = False
+
+
+def _note_complex() -> None:
+    """Flip :data:`complex_seen`: from now on ``Function.apply`` checks for complex arguments.
+    Code that makes complex arrays out of real ones without going through :func:`as_dtype`,
+    :func:`dtype_of` or a Python ``complex`` (an FFT of a real signal) calls this first."""
+    global complex_seen
+    if not complex_seen:
+        _BY_NP.update(_COMPLEX_NP)
+        complex_seen = True
 
 
 def get_default_dtype() -> dtype:
@@ -247,9 +300,17 @@ def set_default_dtype(d: dtype) -> None:
     _default_dtype = d
 
 
+def default_complex_dtype() -> dtype:
+    """The complex type of Python ``complex`` numbers: the default float type's complex partner
+    (complex64 with float32, complex128 with float64), as in PyTorch."""
+    return _REAL_TO_COMPLEX[_default_dtype]
+
+
 def as_dtype(d: Any) -> dtype:
     """An edunn dtype from an edunn dtype, a NumPy dtype, a Python type or a name."""
     if isinstance(d, dtype):
+        if d._kind == 3:
+            _note_complex()
         return d
     if d is float:
         return _default_dtype
@@ -257,10 +318,16 @@ def as_dtype(d: Any) -> dtype:
         return int64
     if d is bool:
         return bool_
+    if d is complex:
+        _note_complex()
+        return default_complex_dtype()
     if isinstance(d, str) and d in _BY_NAME:
-        return _BY_NAME[d]
+        return as_dtype(_BY_NAME[d])
     try:
-        return _BY_NP[numpy.dtype(d)]
+        np_dtype = numpy.dtype(d)
+        if np_dtype in _COMPLEX_NP:
+            _note_complex()
+        return _BY_NP[np_dtype]
     except (TypeError, KeyError):
         raise TypeError(f"edunn has no dtype {d!r}; expected one of "
                         f"{', '.join('edunn.' + x.name for x in ALL_DTYPES)}") from None
@@ -270,16 +337,23 @@ def dtype_of(array: Any) -> dtype:
     try:
         return _BY_NP[array.dtype]
     except KeyError:
+        if array.dtype in _COMPLEX_NP:
+            _note_complex()
+            return _COMPLEX_NP[array.dtype]
         raise TypeError(f"arrays of dtype {array.dtype} are not supported by edunn") from None
 
 
 def promote_types(a: dtype, b: dtype) -> dtype:
     """PyTorch's ``promote_types``: the higher category wins; inside a category the wider type.
-    (uint8 with int8 gives int16; float16 with bfloat16 gives float32.)"""
+    (uint8 with int8 gives int16; float16 with bfloat16 gives float32.)  A complex type meeting
+    a float type keeps the wider of the two real widths: float64 with complex64 is complex128."""
     if a is b:
         return a
     if a._kind != b._kind:
-        return a if a._kind > b._kind else b
+        hi, lo = (a, b) if a._kind > b._kind else (b, a)
+        if hi._kind == 3 and lo._kind == 2:
+            return promote_types(hi.to_real(), lo).to_complex()
+        return hi
     if {a, b} == {uint8, int8}:
         return int16
     if {a, b} == {float16, bfloat16}:
@@ -288,11 +362,27 @@ def promote_types(a: dtype, b: dtype) -> dtype:
 
 
 def scalar_kind(value: Any) -> int:
+    """PyTorch's category of a Python number: 0 bool, 1 int, 2 float, 3 complex."""
     if isinstance(value, bool):
         return 0
     if isinstance(value, int):
         return 1
+    if isinstance(value, complex):
+        _note_complex()
+        return 3
     return 2
+
+
+def _combine(dim_t: dtype, other: dtype) -> dtype:
+    """torch's ``combine_categories``: a dimensioned operand of type ``dim_t`` meets a
+    zero-dimensional tensor or a Python number of type ``other``.  ``other`` only counts when
+    it is of a higher category; a complex one then takes the float operand's width
+    (``float32_tensor * 1j`` is complex64, ``float64_tensor * 1j`` complex128)."""
+    if other._kind <= dim_t._kind:
+        return dim_t
+    if other._kind == 3 and dim_t._kind == 2:
+        return dim_t.to_complex()
+    return other
 
 
 def result_type(a_dtype: dtype, a_dim: int, b_dtype: dtype, b_dim: int) -> dtype:
@@ -302,22 +392,25 @@ def result_type(a_dtype: dtype, a_dim: int, b_dtype: dtype, b_dim: int) -> dtype
         return a_dtype
     if (a_dim == 0) != (b_dim == 0):
         dim_t, zero_t = (a_dtype, b_dtype) if b_dim == 0 else (b_dtype, a_dtype)
-        return zero_t if zero_t._kind > dim_t._kind else dim_t
+        return _combine(dim_t, zero_t)
     return promote_types(a_dtype, b_dtype)
 
 
 def scalar_default_dtype(value: Any) -> dtype:
-    """The dtype a Python number gets as a tensor: bool, int64 or the default float dtype."""
-    return (bool_, int64, _default_dtype)[scalar_kind(value)]
+    """The dtype a Python number gets as a tensor: bool, int64, the default float dtype, or its
+    complex partner for a ``complex``."""
+    kind = scalar_kind(value)
+    return default_complex_dtype() if kind == 3 else (bool_, int64, _default_dtype)[kind]
 
 
 def scalar_result_type(t_dtype: dtype, value: Any) -> dtype:
     """The dtype of ``tensor op python_scalar``: the scalar only matters when it is of a higher
-    category (``int_tensor * 2.5`` is float32, ``float16_tensor * 2.5`` stays float16)."""
+    category (``int_tensor * 2.5`` is float32, ``float16_tensor * 2.5`` stays float16,
+    ``float64_tensor * 1j`` is complex128)."""
     kind = scalar_kind(value)
     if kind <= t_dtype._kind:
         return t_dtype
-    return int64 if kind == 1 else _default_dtype
+    return _combine(t_dtype, scalar_default_dtype(value))
 
 
 def check_dtype_on_device(np_dtype: Any, dev: device) -> None:
@@ -455,7 +548,7 @@ def seed() -> int:
 def can_cast_result(src_np: Any, dst_np: Any) -> bool:
     """Whether an in-place op may store a result of dtype ``src_np`` into a tensor of ``dst_np``:
     PyTorch allows it unless the result is of a higher category (float into an int tensor)."""
-    return _BY_NP[numpy.dtype(src_np)]._kind <= _BY_NP[numpy.dtype(dst_np)]._kind
+    return as_dtype(src_np)._kind <= as_dtype(dst_np)._kind
 
 
 # ----------------------------------------------------------------------------------------------

@@ -175,7 +175,7 @@ class Tensor(TensorMethods):
         return self.dtype.is_floating_point
 
     def is_complex(self) -> bool:
-        return False
+        return self._data.dtype.kind == "c"
 
     @property
     def is_leaf(self) -> bool:
@@ -285,7 +285,7 @@ class Tensor(TensorMethods):
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
         if requires_grad and self._data.dtype not in _FLOAT_NP:
             raise RuntimeError(
-                f"only Tensors of floating point dtype can require gradients, got {self.dtype}")
+                f"only Tensors of floating point and complex dtype can require gradients, got {self.dtype}")
         if not requires_grad and self.grad_fn is not None:
             raise RuntimeError(
                 "you can only change requires_grad flags of leaf variables. If you want to use a "
@@ -394,6 +394,9 @@ class Tensor(TensorMethods):
             self.grad_fn = result.grad_fn
             self._output_nr = result._output_nr
             self.requires_grad = True
+        if _state.op_hooks:  # forward-mode AD may be on: the tangent follows the values
+            from .autograd.forward_ad import _after_inplace
+            _after_inplace(self, result)
         return self
 
     def _keep_original_for(self, node: Any) -> None:
@@ -511,7 +514,8 @@ class Tensor(TensorMethods):
 
 _TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
                "bfloat16": "BFloat16Tensor", "int64": "LongTensor", "int32": "IntTensor",
-               "int16": "ShortTensor", "int8": "CharTensor", "uint8": "ByteTensor", "bool": "BoolTensor"}
+               "int16": "ShortTensor", "int8": "CharTensor", "uint8": "ByteTensor", "bool": "BoolTensor",
+               "complex64": "ComplexFloatTensor", "complex128": "ComplexDoubleTensor"}
 
 
 def _rebuild_tensor(array: Any, device: str, requires_grad: bool) -> Tensor:
@@ -546,7 +550,7 @@ def wrap_dim(dim: int, ndim: int) -> int:
     return dim + n if dim < 0 else dim
 
 
-_FLOAT_NP = frozenset(d.np for d in backend.ALL_DTYPES if d.is_floating_point)
+_FLOAT_NP = frozenset(d.np for d in backend.ALL_DTYPES if d.is_floating_point or d.is_complex)
 
 # The ops import ``Tensor`` from this module, so they are imported once it exists.
 from . import _tensor_methods  # noqa: E402

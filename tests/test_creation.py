@@ -68,7 +68,7 @@ def test_tensor_copies_and_errors():
     with pytest.raises(TypeError):
         edunn.tensor(["a"])
     with pytest.raises(TypeError):
-        edunn.tensor([1j])
+        edunn.tensor([object()])
 
 
 def test_tensor_of_tensors():

@@ -129,7 +129,7 @@ def test_dtype_queries_and_casts():
 
 
 def test_requires_grad_only_for_floats():
-    with pytest.raises(RuntimeError, match="only Tensors of floating point dtype can require gradients"):
+    with pytest.raises(RuntimeError, match="only Tensors of floating point and complex dtype can require gradients"):
         edunn.tensor([1, 2]).requires_grad_()
     with pytest.raises(RuntimeError, match="floating point"):
         edunn.tensor([1, 2], requires_grad=True)

@@ -63,7 +63,9 @@ def _same_device_args(args: tuple, Tensor: type, exc: Exception) -> tuple | None
         return tuple(a.to(cuda[0]) if isinstance(a, Tensor) and a.device != cuda[0] else a for a in args)
     raise RuntimeError(f"Expected all tensors to be on the same device, but found at least two "
                        f"devices, {devices[0]} and {devices[1]}!") from exc
-_FLOAT_ARRAY_DTYPES = frozenset(d.np for d in backend.ALL_DTYPES if d.is_floating_point)
+# Outputs of these dtypes carry gradients (float and complex, as in PyTorch); integer and bool
+# outputs (indices, masks) never do.
+_FLOAT_ARRAY_DTYPES = frozenset(d.np for d in backend.ALL_DTYPES if d.is_floating_point or d.is_complex)
 
 # Saved-tensor hooks (``autograd/graph.py``): a stack of ``(pack_hook, unpack_hook)`` pairs, the
 # innermost last.  Empty (the usual case) means saving costs nothing extra.  ``_hooks_disabled``
@@ -115,6 +117,18 @@ class Function:
     _pack_hooks: Any = None     # the (pack, unpack) pair active when save_for_backward ran
     _pack_hooks_used = False    # some saved entry went through a pack hook
     _not_recorded = False       # set by apply when no graph is recorded for this call
+    # Complex numbers: a built-in op refuses complex tensors unless its own class says it
+    # handles them, forward *and* backward (PyTorch's Wirtinger convention), so that an op
+    # written for real numbers raises instead of giving wrong numbers.  Set per class: inside
+    # edunn a subclass does not inherit True from its base (``Remainder`` is a ``_BinaryOp``
+    # like ``Add`` but refuses complex).  Users' own Functions are trusted (True), as in PyTorch.
+    supports_complex = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "supports_complex" not in cls.__dict__:
+            module = cls.__module__ or ""
+            cls.supports_complex = not (module == "edunn" or module.startswith("edunn."))
 
     # ------------------------------------------------------------------ the two methods to write
     @staticmethod
@@ -127,6 +141,15 @@ class Function:
         raise NotImplementedError(
             "You must implement either the backward or vjp method for your custom "
             "autograd.Function to use it with backward mode AD.")
+
+    @staticmethod
+    def jvp(ctx: "Function", *grad_inputs: Any) -> Any:
+        """Forward-mode AD (``autograd/forward_ad.py``): given one tangent per ``forward`` argument
+        (None for non-tensors), return one tangent per output.  A custom Function used on dual
+        tensors must define it; the built-in ops have rules in ``autograd/_forward_rules.py``."""
+        raise NotImplementedError(
+            "You must implement the jvp function for custom autograd.Function to use it with "
+            "forward mode AD.")
 
     @staticmethod
     def setup_context(ctx: "Function", inputs: tuple, output: Any) -> None:
@@ -152,6 +175,8 @@ class Function:
                 if (a.__class__ is Tensor or isinstance(a, Tensor)) and a.requires_grad:
                     record = True
                     break
+        if backend.complex_seen and not cls.supports_complex:  # False until a complex number appears
+            _refuse_complex(cls, args, kwargs, Tensor)
         if record:  # where each input came from; also answers ctx.needs_input_grad in forward
             ctx._next = _edges(args, Tensor)
         else:
@@ -252,6 +277,15 @@ class Function:
         self._saved = tuple(saved)
         if _saved_hooks:  # empty unless a saved_tensors_hooks context is active
             _take_hooks(self)
+
+    def save_for_forward(self, *tensors: Any) -> None:
+        """Keep tensors for ``jvp``, where ``ctx.saved_tensors`` returns them (PyTorch's API)."""
+        Tensor = _tensor_mod.Tensor
+        for t in tensors:
+            if not (t is None or isinstance(t, Tensor)):
+                raise AssertionError("save_for_forward expects all arguments to be tensors; you should "
+                                     "save non-tensors as attributes on ctx.")
+        self.saved_for_forward = tensors
 
     @property
     def saved_tensors(self) -> tuple:
@@ -405,6 +439,27 @@ _new = object.__new__
 _ndarray = backend.ndarray
 _NUMBERS = (int, float, bool)
 _BASE_SETUP = Function.setup_context
+
+
+def _refuse_complex(cls: type, args: tuple, kwargs: dict, Tensor: type) -> None:
+    """The complex guard of ``apply``: an op whose class does not declare ``supports_complex``
+    raises when a tensor argument (or one inside a list/tuple argument, as for ``cat``) is
+    complex, or a Python ``complex`` number is passed.  Runs only once the process has met a
+    complex number (``backend.complex_seen``), so real programs never pay for it."""
+    for a in (*args, *kwargs.values()):
+        if a.__class__ is list or a.__class__ is tuple:
+            bad = any(isinstance(t, Tensor) and t._data.dtype.kind == "c" or isinstance(t, complex)
+                      for t in a)
+        else:
+            bad = isinstance(a, Tensor) and a._data.dtype.kind == "c" or isinstance(a, complex)
+        if bad:
+            raise RuntimeError(f"{_op_name(cls)} does not support complex tensors in edunn")
+
+
+def _op_name(cls: type) -> str:
+    """``ReLU`` -> ``relu``, ``_BinaryOp`` subclass ``Remainder`` -> ``remainder``: the op's
+    name as a user knows it (PyTorch names the op in its error messages)."""
+    return cls.__name__.strip("_").lower()
 
 
 def _edges(args: tuple, Tensor: type) -> tuple:

@@ -1,12 +1,18 @@
 """Conversions: ``to(dtype | device | other)``, ``copy_``, ``view(dtype)``.
 
-* :class:`Cast` -- ``y = x`` in another dtype; the gradient is cast back.
+* :class:`Cast` -- ``y = x`` in another dtype; the gradient is cast back.  From complex to real
+  it keeps the real part (``to()`` and ``copy_`` warn, as PyTorch does: "Casting complex values
+  to real discards the imaginary part"); its backward is then the real gradient as a complex
+  one with zero imaginary part.  The autograd engine casts every gradient to its input's dtype
+  with ``Cast``, so a real input that received a complex gradient keeps its real part --
+  PyTorch's rule for real inputs of complex computations.
 * :class:`ToDevice` -- ``y = x`` on another device; the gradient moves back (``backend.to_device``).
 
 Lesson 01 (dtypes, devices).
 """
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from .. import backend
@@ -23,12 +29,17 @@ __all__: list = []
 class Cast(Function):
     """``y = x.to(dtype)``.  Backward: the gradient cast back to x's dtype."""
 
+    supports_complex = True
+
     @staticmethod
     def forward(ctx, x, np_dtype):
         ctx.in_dtype = x._data.dtype
-        if x._data.__class__ is not backend.ndarray:  # CuPy would cast to bfloat16 silently
+        data = x._data
+        if data.__class__ is not backend.ndarray:  # CuPy would cast to bfloat16 silently
             backend.check_dtype_on_device(np_dtype, x.device)
-        return x._data.astype(np_dtype)
+        if data.dtype.kind == "c" and backend.numpy.dtype(np_dtype).kind != "c":
+            data = data.real  # what NumPy's astype does, without its ComplexWarning
+        return data.astype(np_dtype)
 
     @staticmethod
     def backward(ctx, grad):
@@ -38,6 +49,8 @@ class Cast(Function):
 class ToDevice(Function):
     """``y = x.to(device)``: the same values in another device's memory.  Backward: the
     gradient moved back to x's device."""
+
+    supports_complex = True
 
     @staticmethod
     def forward(ctx, x, dev):
@@ -85,7 +98,12 @@ def to(input: Tensor, *args: Any, **kwargs: Any) -> Tensor:
     change (unless ``copy=True``).  Differentiable across both."""
     if len(args) == 1 and not kwargs and isinstance(args[0], backend.dtype):  # the common fast path
         d = args[0]
-        return input if d.np == input._data.dtype else Cast.apply(input, d.np)
+        if d.np == input._data.dtype:
+            return input
+        if d.is_complex:
+            backend._note_complex()  # from now on, ops check their inputs for complex values
+        _warn_if_discarding_imag(input._data.dtype, d)
+        return Cast.apply(input, d.np)
     dev, dtype, copy = _parse_to(args, dict(kwargs))
     out = input
     target_dtype = None if dtype is None else backend.as_dtype(dtype)
@@ -99,6 +117,7 @@ def to(input: Tensor, *args: Any, **kwargs: Any) -> Tensor:
         if target_dev is not None and target_dev.type == "cuda":
             out = ToDevice.apply(out, target_dev)  # cast on the GPU (bfloat16 was refused above)
             target_dev = None
+        _warn_if_discarding_imag(input._data.dtype, target_dtype)
         out = Cast.apply(out, target_dtype.np)
     if target_dev is not None:
         out = ToDevice.apply(out, target_dev)
@@ -108,14 +127,26 @@ def to(input: Tensor, *args: Any, **kwargs: Any) -> Tensor:
     return out
 
 
+def _warn_if_discarding_imag(src_np: Any, dst: backend.dtype) -> None:
+    """PyTorch warns when a cast from complex to a real type drops the imaginary parts."""
+    if src_np.kind == "c" and not dst.is_complex:
+        warnings.warn("Casting complex values to real discards the imaginary part", UserWarning,
+                      stacklevel=3)
+
+
 class CopyFrom(Function):
     """``dst.copy_(src)``: ``src`` broadcast to dst's shape and cast to its dtype (a new array).
     Backward: the gradient, which the engine sums back to src's shape and dtype."""
 
+    supports_complex = True
+
     @staticmethod
     def forward(ctx, src, shape, np_dtype):
         xp = backend.array_module(src._data)
-        return xp.broadcast_to(src._data, shape).astype(np_dtype, copy=True)
+        data = src._data
+        if data.dtype.kind == "c" and backend.numpy.dtype(np_dtype).kind != "c":
+            data = data.real
+        return xp.broadcast_to(data, shape).astype(np_dtype, copy=True)
 
     @staticmethod
     def backward(ctx, grad):
@@ -134,6 +165,7 @@ def copy_from(dst: Tensor, src: Any) -> Tensor:
                            f"{list(broadcast_shapes(src._data.shape, dst._data.shape))}")
     if src.device != dst.device:
         src = ToDevice.apply(src, dst.device)
+    _warn_if_discarding_imag(src._data.dtype, dst.dtype)
     return CopyFrom.apply(src, dst._data.shape, dst._data.dtype)
 
 

@@ -66,8 +66,10 @@ def _infer_dtype(data: Any) -> backend.dtype:
         seen = True
         if isinstance(item, Tensor):
             d = item.dtype
-            if d._kind == 2:
-                return d if kind < 2 and d is not float32 and not isinstance(data, (list, tuple)) else get_default_dtype()
+            if d._kind >= 2:
+                if not isinstance(data, (list, tuple)) and kind < d._kind and d not in (float32, backend.complex64):
+                    return d
+                return get_default_dtype() if d._kind == 2 else backend.default_complex_dtype()
             kind = max(kind, d._kind)
         elif hasattr(item, "dtype") and type(item) not in (bool, int, float):
             # a NumPy scalar (NumPy registers them as numbers.Integral/Real): its own dtype,
@@ -81,14 +83,15 @@ def _infer_dtype(data: Any) -> backend.dtype:
             kind = max(kind, 1)
         elif isinstance(item, numbers.Real):
             kind = 2
-        elif isinstance(item, complex):
-            raise TypeError("edunn has no complex dtypes")
+        elif isinstance(item, complex):  # after numbers.Real: a complex is not Real
+            kind = 3
+            backend._note_complex()
         else:
             raise TypeError(f"Could not infer dtype of {type(item).__name__}")
         python_seen = True
     if not seen:
         return get_default_dtype()
-    python_dtype = (bool_, int64, get_default_dtype())[kind]
+    python_dtype = (bool_, int64, get_default_dtype(), backend.default_complex_dtype())[kind]
     if numpy_dtype is None:
         return python_dtype
     return backend.promote_types(numpy_dtype, python_dtype) if python_seen else numpy_dtype
@@ -108,19 +111,24 @@ def _to_array(data: Any, dtype: Any = None, device: Any = None) -> Any:
         if dtype is None and not backend.is_cupy_array(arr):
             arr = backend.numpy.asarray(arr)
             if arr.dtype not in backend._BY_NP:
-                if arr.dtype.kind == "f":
+                if arr.dtype in (backend.complex64.np, backend.complex128.np):
+                    backend._note_complex()
+                elif arr.dtype.kind == "c":
+                    arr = arr.astype(backend.complex128.np)
+                elif arr.dtype.kind == "f":
                     arr = arr.astype(backend.numpy.float64)
                 elif arr.dtype.kind in "iu":
                     arr = arr.astype(backend.numpy.int64)
                 else:
                     raise TypeError(f"can't convert an array of dtype {arr.dtype}; edunn supports "
-                                    "bool, uint8, int8/16/32/64, float16, bfloat16, float32, float64")
+                                    "bool, uint8, int8/16/32/64, float16, bfloat16, float32, float64, "
+                                    "complex64, complex128")
     else:
         if isinstance(data, (list, tuple)) and any(isinstance(x, Tensor) for x in _flat(data)):
             data = _tensors_to_nested(data)
-        inferred = _infer_dtype(data) if dtype is None else as_dtype(dtype)
+        inferred = (_infer_dtype(data) if dtype is None else as_dtype(dtype)).np
         try:
-            arr = backend.numpy.array(data, dtype=inferred.np)
+            arr = backend.numpy.array(data, dtype=inferred)
         except (ValueError, TypeError) as err:
             raise ValueError(f"could not make a tensor from {type(data).__name__}: {err}") from None
         dev = dev or backend.CPU
@@ -157,13 +165,21 @@ def _gen(generator: Any, dev: backend.device):
 
 def _float_dtype(dtype: Any, who: str) -> backend.dtype:
     d = get_default_dtype() if dtype is None else as_dtype(dtype)
-    if not d.is_floating_point:
-        raise TypeError(f"{who}() expects a floating point dtype, got {d}")
+    if not (d.is_floating_point or d.is_complex):
+        raise TypeError(f"{who}() expects a floating point or complex dtype, got {d}")
     return d
 
 
 def _random_float(rng, kind: str, size: tuple, d: backend.dtype, dev, *args):
-    """Draw in float32/float64 (what the generators offer) and cast to ``d``."""
+    """Draw in float32/float64 (what the generators offer) and cast to ``d``.  A complex ``d``
+    draws its real and imaginary parts side by side (the last axis of a real array, seen as
+    complex): uniform parts on [0, 1) each, or normal parts of variance 1/2 each so that
+    ``E|z|^2 = 1``, as PyTorch's complex ``rand``/``randn``."""
+    if d.is_complex:
+        parts = _random_float(rng, kind, size + (2,), d.to_real(), dev)
+        if kind == "normal":
+            parts *= parts.dtype.type(math.sqrt(0.5))
+        return parts.view(d.np).reshape(size)
     draw_np = d.np if d in (float32, float64) else float32.np
     with backend.device_context(dev):
         if kind == "uniform":
@@ -620,4 +636,4 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, g
 
 def _as_float(t: Tensor) -> backend.dtype:
     d = t.dtype
-    return d if d.is_floating_point else float64
+    return d if d.is_floating_point or d.is_complex else float64

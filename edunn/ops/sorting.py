@@ -24,6 +24,8 @@ def _argsort(x: Any, dim: int, descending: bool, stable: bool) -> Any:
     """Indices that sort ``x`` along ``dim``; NaN counts as the largest value (PyTorch's order)
     and equal values keep their original order."""
     xp = backend.array_module(x)
+    if x.dtype.kind == "c":  # NumPy would order complex numbers lexicographically; torch refuses
+        raise RuntimeError("Sort does not support complex dtypes")
     if not descending:
         return xp.argsort(x, axis=dim, kind="stable")
     # Descending and stable: sort the reversed array ascending, then reverse the result; equal
