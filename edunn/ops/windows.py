@@ -9,6 +9,11 @@ with an FFT) is the symmetric window of length N + 1 without its last point::
     blackman: 0.42 - 0.5 cos(2 pi n / (N - 1)) + 0.08 cos(4 pi n / (N - 1))
     bartlett: 1 - |2 n / (N - 1) - 1|
     kaiser: I0(beta sqrt(1 - ((n - (N - 1)/2) / ((N - 1)/2))^2)) / I0(beta)
+
+The formulas are module-level functions ``formula(n, N)`` (``general_cosine``, ``bartlett``,
+``kaiser``, ``cosine``, ``gaussian``, ``exponential``) evaluated by :func:`_window`, which
+``edunn.signal.windows`` (``torch.signal.windows``: the same windows with ``sym=`` instead of
+``periodic=``, plus ``cosine``/``gaussian``/``exponential``/``nuttall``) shares.
 """
 from __future__ import annotations
 
@@ -45,37 +50,85 @@ def _window(name: str, window_length: int, periodic: bool, formula: Any, dtype: 
     return w.detach().requires_grad_(requires_grad)
 
 
+# ----------------------------------------------------------------------------------------------
+# the formulas: each returns formula(n, N), n the float64 positions 0 .. N-1 of a symmetric window
+# ----------------------------------------------------------------------------------------------
+def general_cosine_formula(a: Any) -> Any:
+    """``sum_k (-1)^k a_k cos(2 pi k n / (N - 1))``: hann/hamming (two terms), blackman (three),
+    nuttall (four)."""
+    coeffs = [float(c) for c in a]
+
+    def formula(n: Tensor, N: int) -> Tensor:
+        x = n * (2 * math.pi / (N - 1))
+        w = n * 0 + coeffs[0]
+        for k, c in enumerate(coeffs[1:], start=1):  # a few terms, not elements
+            w = w + (x * k).cos() * (c if k % 2 == 0 else -c)
+        return w
+    return formula
+
+
+def bartlett_formula(n: Tensor, N: int) -> Tensor:
+    """The triangle ``1 - |2 n / (N - 1) - 1|``."""
+    return 1 - (n * (2.0 / (N - 1)) - 1).abs()
+
+
+def kaiser_formula(beta: float) -> Any:
+    """``I0(beta sqrt(1 - ((n - a) / a)^2)) / I0(beta)`` with a = (N - 1) / 2."""
+    from .bessel import i0
+
+    def formula(n: Tensor, N: int) -> Tensor:
+        a = (N - 1) / 2.0
+        r = (1 - ((n - a) / a) ** 2).abs().sqrt()
+        return i0(r * float(beta)) / i0(n[:1] * 0 + float(beta))
+    return formula
+
+
+def cosine_formula(n: Tensor, N: int) -> Tensor:
+    """``sin(pi (n + 1/2) / N)`` (the sine window)."""
+    return ((n + 0.5) * (math.pi / N)).sin()
+
+
+def gaussian_formula(std: float) -> Any:
+    """``exp(-(n - (N - 1)/2)^2 / (2 std^2))``."""
+    def formula(n: Tensor, N: int) -> Tensor:
+        return (-((n - (N - 1) / 2.0) / (float(std) * math.sqrt(2))) ** 2).exp()
+    return formula
+
+
+def exponential_formula(center: Any, tau: float) -> Any:
+    """``exp(-|n - center| / tau)``, centre (N - 1)/2 unless given."""
+    def formula(n: Tensor, N: int) -> Tensor:
+        c = (N - 1) / 2.0 if center is None else float(center)
+        return (-((n - c) / float(tau)).abs()).exp()
+    return formula
+
+
 def hamming_window(window_length: int, periodic: bool = True, alpha: float = 0.54, beta: float = 0.46, *,
                    dtype: Any = None, layout: Any = None, device: Any = None, pin_memory: bool = False,
                    requires_grad: bool = False) -> Tensor:
     """``alpha - beta cos(2 pi n / (N - 1))``; ``pin_memory`` is accepted and does nothing."""
-    return _window("hamming_window", window_length, periodic,
-                   lambda n, N: alpha - beta * (n * (2 * math.pi / (N - 1))).cos(),
+    return _window("hamming_window", window_length, periodic, general_cosine_formula((alpha, beta)),
                    dtype, layout, device, requires_grad)
 
 
 def hann_window(window_length: int, periodic: bool = True, *, dtype: Any = None, layout: Any = None,
                 device: Any = None, pin_memory: bool = False, requires_grad: bool = False) -> Tensor:
     """``0.5 - 0.5 cos(2 pi n / (N - 1))`` = ``sin^2(pi n / (N - 1))``."""
-    return _window("hann_window", window_length, periodic,
-                   lambda n, N: 0.5 - 0.5 * (n * (2 * math.pi / (N - 1))).cos(),
+    return _window("hann_window", window_length, periodic, general_cosine_formula((0.5, 0.5)),
                    dtype, layout, device, requires_grad)
 
 
 def blackman_window(window_length: int, periodic: bool = True, *, dtype: Any = None, layout: Any = None,
                     device: Any = None, pin_memory: bool = False, requires_grad: bool = False) -> Tensor:
     """``0.42 - 0.5 cos(2 pi n / (N - 1)) + 0.08 cos(4 pi n / (N - 1))``."""
-    def formula(n: Tensor, N: int) -> Tensor:
-        x = n * (math.pi / (N - 1))
-        return (x * 4).cos() * 0.08 - (x * 2).cos() * 0.5 + 0.42
-    return _window("blackman_window", window_length, periodic, formula, dtype, layout, device, requires_grad)
+    return _window("blackman_window", window_length, periodic, general_cosine_formula((0.42, 0.5, 0.08)),
+                   dtype, layout, device, requires_grad)
 
 
 def bartlett_window(window_length: int, periodic: bool = True, *, dtype: Any = None, layout: Any = None,
                     device: Any = None, pin_memory: bool = False, requires_grad: bool = False) -> Tensor:
     """The triangle ``1 - |2 n / (N - 1) - 1|``."""
-    return _window("bartlett_window", window_length, periodic,
-                   lambda n, N: 1 - (n * (2.0 / (N - 1)) - 1).abs(),
+    return _window("bartlett_window", window_length, periodic, bartlett_formula,
                    dtype, layout, device, requires_grad)
 
 
@@ -84,10 +137,5 @@ def kaiser_window(window_length: int, periodic: bool = True, beta: float = 12.0,
                   requires_grad: bool = False) -> Tensor:
     """``I0(beta sqrt(1 - ((n - a) / a)^2)) / I0(beta)`` with a = (N - 1) / 2 and I0 the modified
     Bessel function of order 0 (``edunn.i0``)."""
-    from .bessel import i0
-
-    def formula(n: Tensor, N: int) -> Tensor:
-        a = (N - 1) / 2.0
-        r = (1 - ((n - a) / a) ** 2).abs().sqrt()
-        return i0(r * float(beta)) / i0(n[:1] * 0 + float(beta))
-    return _window("kaiser_window", window_length, periodic, formula, dtype, layout, device, requires_grad)
+    return _window("kaiser_window", window_length, periodic, kaiser_formula(beta),
+                   dtype, layout, device, requires_grad)
