@@ -6,8 +6,8 @@ The functions here check their arguments as PyTorch does (same messages) and com
 ``MatrixExp``), whose backwards are PyTorch's; what is built from them (norms, ``cond``,
 ``lstsq``, ``lu_solve``, ``householder_product`` ...) is differentiated by autograd through them.
 
-edunn has no complex dtype, so ``eig`` and ``eigvals`` (whose results are complex even for real
-input) are left out; ``eigh``/``eigvalsh`` cover symmetric matrices.  ``driver=`` of ``svd`` and
+``eig`` and ``eigvals`` (complex results even for real input, NumPy only: CuPy has no general
+``eig``) live in ``_eig.py``; ``eigh``/``eigvalsh`` cover symmetric matrices.  ``driver=`` of ``svd`` and
 ``svdvals`` is accepted and ignored (PyTorch uses it only with cuSOLVER).  ``ldl_factor`` runs
 LAPACK's pivoting steps on the host (``ops/ldl.py``).  Lesson 01 (section 7) uses ``solve``
 and ``eigh``.
@@ -31,9 +31,10 @@ from ..ops.solvers import (LinAlgError, LinalgLU, check_float, check_kernel, che
                            solve, solve_ex, solve_triangular, torch_name)
 from ..tensor import Tensor, wrap_dim
 from ..amp import _policy as _autocast
+from ._eig import eig, eigvals
 
 __all__ = ['vector_norm', 'matrix_norm', 'norm', 'inv', 'inv_ex', 'det', 'slogdet', 'solve', 'solve_ex',
-           'cholesky', 'cholesky_ex', 'qr', 'eigh', 'eigvalsh', 'svd', 'svdvals', 'pinv', 'lstsq',
+           'cholesky', 'cholesky_ex', 'qr', 'eig', 'eigvals', 'eigh', 'eigvalsh', 'svd', 'svdvals', 'pinv', 'lstsq',
            'matrix_rank', 'matrix_power', 'matrix_exp', 'solve_triangular', 'cross', 'multi_dot', 'vecdot',
            'vander', 'diagonal', 'cond', 'tensorinv', 'tensorsolve', 'lu_factor', 'lu_factor_ex', 'lu',
            'lu_solve', 'householder_product', 'matmul', 'ldl_factor', 'ldl_factor_ex', 'ldl_solve']
@@ -60,7 +61,7 @@ def vector_norm(x: Tensor, ord: Any = 2, dim: Any = None, keepdim: bool = False,
     if _autocast.active and out is None and dtype is None and "linalg_vector_norm" in _autocast.listed: return _autocast.call("linalg_vector_norm", vector_norm, x, ord, dim, keepdim, dtype=dtype, out=out)  # noqa: E501,E701
     if isinstance(ord, (str, bool)) or not isinstance(ord, (int, float)):
         raise TypeError(f"linalg_vector_norm(): argument 'ord' must be Number, not {type(ord).__name__}")
-    if not x.dtype.is_floating_point:
+    if not (x.dtype.is_floating_point or x.dtype.is_complex):  # complex: a real norm of |x|
         check_float(x, "linalg.vector_norm")
     if dim is not None and not isinstance(dim, int):
         seen: set = set()

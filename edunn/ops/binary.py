@@ -16,8 +16,8 @@ from .. import backend, return_types
 from ..autograd.function import Function
 from ..tensor import Tensor
 from ._out import write_out
-from .elementwise import (_FLOATS, _apply, _as_floats, _binary, _check_int_divisor, _where, _xp, _zeros_of,
-                          div, mul, pow, sigmoid)
+from .elementwise import (_FLOATS, _apply, _as_floats, _binary, _check_int_divisor, _conj, _where, _xp,
+                          _zeros_of, div, mul, pow, sigmoid)
 from ..amp import _policy as _autocast
 
 __all__ = ['remainder', 'fmod', 'float_power', 'atan2', 'arctan2', 'hypot', 'maximum', 'minimum',
@@ -262,7 +262,8 @@ def copysign(input: Any, other: Any, *, out: Any = None) -> Tensor:
 class Lerp(Function):
     """``y = input + w (end - input)``, with PyTorch's formula, exact at both ends: as written
     where ``|w| < 0.5``, else ``end - (end - input)(1 - w)``.  dy/dinput = 1 - w, dy/dend = w,
-    dy/dw = end - input (a weight tensor)."""
+    dy/dw = end - input (a weight tensor).  Complex operands or weight: those, conjugated."""
+    supports_complex = True
 
     @staticmethod
     def forward(ctx, input, end, weight):
@@ -282,6 +283,8 @@ class Lerp(Function):
     def backward(ctx, grad):
         input, end = ctx.saved_tensors
         w = ctx.weight
+        if grad._data.dtype.kind == "c":
+            input, end, w = _conj(input), _conj(end), _conj(w)
         gw = grad * (end - input) if isinstance(w, Tensor) and ctx.needs_input_grad[2] else None
         return grad * (1 - w), grad * w, gw
 
@@ -302,7 +305,7 @@ def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1, 
 def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1, out: Any = None) -> Tensor:
     """``input + value * tensor1 / tensor2``."""
     if _autocast.active and out is None and "addcdiv" in _autocast.listed: return _autocast.call("addcdiv", addcdiv, input, tensor1, tensor2, value=value, out=out)  # noqa: E501,E701
-    if not (tensor1.is_floating_point() or tensor2.is_floating_point()):
+    if not any(t.is_floating_point() or t.is_complex() for t in (tensor1, tensor2)):
         raise RuntimeError("Integer division with addcdiv is no longer supported, and in a future "
                            "release addcdiv will perform a true division of tensor1 and tensor2.")
     quot = tensor1 / tensor2

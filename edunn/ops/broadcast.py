@@ -45,6 +45,7 @@ def reduction_axes(shape: tuple, target: tuple) -> tuple[tuple, tuple]:
 
 class SumTo(Function):
     """``y = sum_to(x, shape)``: sum over the broadcast axes.  Backward: broadcast back."""
+    supports_complex = True  # linear: complex gradients sum like real ones
 
     @staticmethod
     def forward(ctx, x, shape):
@@ -64,6 +65,7 @@ class SumTo(Function):
 
 class BroadcastTo(Function):
     """``y = broadcast_to(x, shape)`` (a read-only view).  Backward: ``sum_to``."""
+    supports_complex = True  # linear: complex gradients sum like real ones
 
     @staticmethod
     def forward(ctx, x, shape):

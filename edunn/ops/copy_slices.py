@@ -13,7 +13,7 @@ gradient, in particular:
            \\frac{\\partial L}{\\partial r} = \\mathrm{view}(g)
 
 where ``g`` is the gradient of the new base, ``M`` is 1 inside the view's region and ``r`` is
-the value written into the view.
+the value written into the view.  Both are linear, so complex tensors need nothing more.
 """
 from __future__ import annotations
 
@@ -38,6 +38,7 @@ class CopySlices(Function):
     """``base[view region] = result``, after the fact: the values are already in ``base``'s
     memory (the in-place op wrote them through the view); this node records where they came
     from."""
+    supports_complex = True
 
     @staticmethod
     def forward(ctx, base, result, chain):

@@ -8,9 +8,20 @@ on either side.  Two things are handled once, here and in the engine, instead of
   give float, a Python ``2.5`` does not turn a float16 tensor into float64, ...);
 * broadcasting: forward relies on NumPy's; backward returns full-size gradients and the engine
   sums them back to each input's shape (``ops/broadcast.py``).
+
+Complex tensors follow PyTorch's convention.  For ``z = x + iy`` and a real loss ``L`` the
+gradient stored is ``dL/dx + i dL/dy``, and the backward of a holomorphic op ``w = f(z)`` is
+``grad * conj(f'(z))``.  Every op here whose derivative ``f'`` is a formula with real
+coefficients (``mul``, ``exp``, ``sin`` ...) gets that for free by evaluating its real formula on
+the *conjugated* saved values, since ``conj(f'(z)) = f'(conj z)``: :func:`_conj` does it, and
+costs one dtype check for real tensors.  Classes that do this are marked
+``supports_complex = True``; the others refuse complex inputs (``Function.apply``).  When a
+real input meets a complex one (``x * 1j``), the engine keeps the real part of the gradient
+that flows back to the real input (PyTorch's ``handle_r_to_c``).
 """
 from __future__ import annotations
 
+import cmath
 import math
 from typing import Any
 
@@ -26,6 +37,29 @@ _grad_state = grad_mode.state
 
 _FLOATS = frozenset(d.np for d in backend.ALL_DTYPES if d.is_floating_point)
 _NUMPY_FLOATS = _FLOATS - {backend.bfloat16.np}  # NumPy's own floats: scalars stay "weak"
+_COMPLEX = frozenset(backend.numpy.dtype(n) for n in ("complex64", "complex128"))
+_INEXACT = _FLOATS | _COMPLEX  # what math functions compute in without casting to float first
+
+
+def _is_complex(v: Any) -> bool:
+    """Whether ``v`` (a tensor, an array or a Python number) is complex."""
+    if isinstance(v, Tensor):
+        return v._data.dtype.kind == "c"
+    return isinstance(v, complex) or getattr(getattr(v, "dtype", None), "kind", "") == "c"
+
+
+def _conj(v: Any) -> Any:
+    """``conj(v)`` for a complex tensor or number, ``v`` itself otherwise (a real tensor, a real
+    number, None).  The backward of a holomorphic op is its real formula on conjugated values
+    (see the module docstring); ``edunn.conj`` keeps it differentiable for double backward."""
+    if isinstance(v, Tensor):
+        if v._data.dtype.kind == "c":
+            from .complex import conj
+            return conj(v)
+        return v
+    if isinstance(v, complex):
+        return v.conjugate()
+    return v
 
 
 
@@ -33,7 +67,7 @@ _NUMPY_FLOATS = _FLOATS - {backend.bfloat16.np}  # NumPy's own floats: scalars s
 # operands
 # ----------------------------------------------------------------------------------------------
 def _check_scalar(value: Any) -> None:
-    if not isinstance(value, (int, float, bool)):
+    if not isinstance(value, (int, float, bool, complex)):
         if hasattr(value, "dtype") and hasattr(value, "item") and getattr(value, "ndim", 1) == 0:
             return
         raise TypeError(
@@ -89,7 +123,7 @@ def _weak_scalar(value: Any, rt: backend.dtype, array: Any) -> Any:
 def _float_array(x: Tensor) -> Any:
     """The data of ``x`` as floats: math functions of integer tensors give the default dtype."""
     d = x._data
-    return d if d.dtype in _FLOATS else d.astype(backend.get_default_dtype().np)
+    return d if d.dtype in _INEXACT else d.astype(backend.get_default_dtype().np)
 
 
 def _xp(x: Any):
@@ -119,6 +153,7 @@ def _apply(cls: type, a: Any, b: Any, *rest: Any) -> Tensor:
 class _Where(Function):
     """``y = cond ? a : b`` with a constant boolean ``cond`` (used inside backward formulas);
     dy/da = cond, dy/db = not cond."""
+    supports_complex = True
 
     @staticmethod
     def forward(ctx, cond, a, b):
@@ -151,7 +186,8 @@ def _zeros_of(grad: Tensor) -> Tensor:
 # arithmetic
 # ----------------------------------------------------------------------------------------------
 class Add(Function):
-    """``y = a + alpha * b``;  dy/da = 1, dy/db = alpha."""
+    """``y = a + alpha * b``;  dy/da = 1, dy/db = alpha (conjugated when complex)."""
+    supports_complex = True
 
     @staticmethod
     def forward(ctx, a, b, alpha=1):
@@ -161,11 +197,12 @@ class Add(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return grad, (grad if ctx.alpha == 1 else grad * ctx.alpha), None
+        return grad, (grad if ctx.alpha == 1 else grad * _conj(ctx.alpha)), None
 
 
 class Sub(Function):
-    """``y = a - alpha * b``;  dy/da = 1, dy/db = -alpha."""
+    """``y = a - alpha * b``;  dy/da = 1, dy/db = -alpha (conjugated when complex)."""
+    supports_complex = True
 
     @staticmethod
     def forward(ctx, a, b, alpha=1):
@@ -180,11 +217,12 @@ class Sub(Function):
     def backward(ctx, grad):
         if ctx._next[1] is None:  # b needs no gradient (a number, or a constant)
             return grad, None, None
-        return grad, (-grad if ctx.alpha == 1 else grad * -ctx.alpha), None
+        return grad, (-grad if ctx.alpha == 1 else grad * -_conj(ctx.alpha)), None
 
 
 class Mul(Function):
-    """``y = a * b``;  dy/da = b, dy/db = a."""
+    """``y = a * b``;  dy/da = b, dy/db = a (for complex: ``grad * conj(b)``, ``grad * conj(a)``)."""
+    supports_complex = True
 
     @staticmethod
     def forward(ctx, a, b):
@@ -195,25 +233,30 @@ class Mul(Function):
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
+        if grad._data.dtype.kind == "c":
+            a, b = _conj(a), _conj(b)
         need_a, need_b = ctx.needs_input_grad
         return (grad * b if need_a else None), (grad * a if need_b else None)
 
 
 class Div(Function):
-    """``y = a / b``;  dy/da = 1/b, dy/db = -a/b^2."""
+    """``y = a / b``;  dy/da = 1/b, dy/db = -a/b^2 (conjugated when complex)."""
+    supports_complex = True
 
     @staticmethod
     def forward(ctx, a, b):
         ad, bd = _binary(a, b)
         ctx.save_for_backward(a, b)
         y = ad / bd
-        if (ad if hasattr(ad, "dtype") else bd).dtype not in _FLOATS:  # int / int is a float
+        if (ad if hasattr(ad, "dtype") else bd).dtype not in _INEXACT:  # int / int is a float
             y = y.astype(backend.get_default_dtype().np)
         return y
 
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
+        if grad._data.dtype.kind == "c":
+            a, b = _conj(a), _conj(b)
         need_a, need_b = ctx.needs_input_grad
         ga = grad / b if need_a else None
         gb = -grad * a / (b * b) if need_b else None
@@ -222,6 +265,7 @@ class Div(Function):
 
 class Neg(Function):
     """``y = -x``."""
+    supports_complex = True
 
     @staticmethod
     def forward(ctx, x):
@@ -236,12 +280,18 @@ class Neg(Function):
 
 
 class Pow(Function):
-    """``y = a ** b``;  dy/da = b a^(b-1), dy/db = a^b log a."""
+    """``y = a ** b``;  dy/da = b a^(b-1), dy/db = a^b log a.
+
+    Complex (``z ** 2.5``, ``2j ** x``, ``z ** w``): the same formulas conjugated, with
+    PyTorch's conventions at 0: no gradient for ``a`` where ``b == 0``, and none for ``b``
+    where ``a == 0`` and ``b`` is real and non-negative."""
+    supports_complex = True
 
     @staticmethod
     def forward(ctx, a, b):
         ad, bd = _binary(a, b)
-        y = ad ** bd
+        with backend.numpy.errstate(divide="ignore", invalid="ignore"):  # 0j ** -1, as PyTorch
+            y = ad ** bd
         ctx.save_for_backward(a, b, y)
         return y
 
@@ -249,6 +299,8 @@ class Pow(Function):
     def backward(ctx, grad):
         a, b, y = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
+        if grad._data.dtype.kind == "c":
+            return _pow_backward_complex(grad, a, b, y, need_a, need_b)
         ga = gb = None
         if need_a:
             ga = grad * b * a ** (b - 1) if not (isinstance(b, (int, float)) and b == 0) else _zeros_of(grad)
@@ -256,6 +308,35 @@ class Pow(Function):
             # a^b log a, with the convention 0^b log 0 = 0 used by PyTorch where a == 0
             gb = grad * y * _log_or_zero(a)
         return ga, gb
+
+
+def _pow_backward_complex(grad: Tensor, a: Any, b: Any, y: Tensor, need_a: bool, need_b: bool) -> tuple:
+    """Pow's gradients when the result is complex (PyTorch's ``pow_backward_self`` and
+    ``pow_backward_exponent``): ``grad * conj(b a^(b-1))`` (0 where b == 0) and
+    ``grad * conj(y log a)`` (0 where a == 0 and b is real and >= 0)."""
+    ga = gb = None
+    if need_a:
+        if isinstance(b, (int, float, complex)):
+            ga = _zeros_of(grad) if b == 0 else grad * _conj(b * a ** (b - 1))
+        else:
+            ga = _where(b._data == 0, 0.0, grad * _conj(b * a ** (b - 1)))
+    if need_b:
+        with backend.numpy.errstate(divide="ignore", invalid="ignore"):
+            log_a = (cmath.log(a) if a != 0 else complex(-math.inf, 0.0)) if isinstance(a, (int, float, complex)) \
+                else log(a)
+            gb = grad * _conj(y * log_a)
+        at_zero = _real_nonnegative(b) & (a._data == 0) if isinstance(a, Tensor) else \
+            (_real_nonnegative(b) if a == 0 else False)
+        if at_zero is not False:
+            gb = _where(at_zero, 0.0, gb)
+    return ga, gb
+
+
+def _real_nonnegative(b: Tensor) -> Any:
+    """Where the exponent ``b`` (a tensor) is a real number >= 0 (PyTorch's test in
+    ``pow_backward_exponent``): a constant bool array."""
+    bd = b._data
+    return (bd >= 0) if bd.dtype.kind != "c" else (bd.imag == 0) & (bd.real >= 0)
 
 
 def _log_or_zero(a: Any) -> Any:
@@ -304,7 +385,8 @@ class DivRounded(Function):
 # unary math
 # ----------------------------------------------------------------------------------------------
 class Exp(Function):
-    """``y = e^x``;  dy/dx = y."""
+    """``y = e^x``;  dy/dx = y (for complex: ``grad * conj(y)``)."""
+    supports_complex = True
 
     @staticmethod
     def forward(ctx, x):
@@ -315,11 +397,12 @@ class Exp(Function):
     @staticmethod
     def backward(ctx, grad):
         y, = ctx.saved_tensors
-        return grad * y
+        return grad * _conj(y)
 
 
 class Log(Function):
-    """``y = ln x``;  dy/dx = 1/x."""
+    """``y = ln x`` (the principal branch for complex);  dy/dx = 1/x, conjugated for complex."""
+    supports_complex = True
 
     @staticmethod
     def forward(ctx, x):
@@ -329,11 +412,12 @@ class Log(Function):
     @staticmethod
     def backward(ctx, grad):
         x, = ctx.saved_tensors
-        return grad / x
+        return grad / _conj(x)
 
 
 class Tanh(Function):
-    """``y = tanh x``;  dy/dx = 1 - y^2."""
+    """``y = tanh x``;  dy/dx = 1 - y^2 (``TanhBackward`` conjugates it for complex)."""
+    supports_complex = True
 
     @staticmethod
     def forward(ctx, x):
@@ -350,22 +434,30 @@ class Tanh(Function):
 class TanhBackward(Function):
     """``dx = grad * (1 - y^2)`` as one op (PyTorch's ``tanh_backward``): one array expression
     instead of three tensor ops in every backward, and still differentiable for double backward:
-    d/dgrad = 1 - y^2, d/dy = -2 y grad."""
+    d/dgrad = 1 - y^2, d/dy = -2 y grad.  Complex: ``grad * conj(1 - y^2)``, holomorphic in
+    ``grad`` and anti-holomorphic in ``y``, which gives its double backward."""
+    supports_complex = True
 
     @staticmethod
     def forward(ctx, grad, y):
         ctx.save_for_backward(grad, y)
         yd = y._data
+        if yd.dtype.kind == "c":
+            yd = yd.conj()
         return grad._data * (1 - yd * yd)
 
     @staticmethod
     def backward(ctx, gg):
         grad, y = ctx.saved_tensors
+        if gg._data.dtype.kind == "c":  # holomorphic in grad, anti-holomorphic in y
+            return gg * (1 - y * y), _conj(gg * y) * grad * -2
         return gg * (1 - y * y), gg * grad * y * -2
 
 
 class Sigmoid(Function):
-    """``y = 1 / (1 + e^-x)``, computed stably;  dy/dx = y (1 - y)."""
+    """``y = 1 / (1 + e^-x)``, computed stably;  dy/dx = y (1 - y) (``SigmoidBackward`` conjugates
+    it for complex)."""
+    supports_complex = True
 
     @staticmethod
     def forward(ctx, x):
@@ -373,7 +465,7 @@ class Sigmoid(Function):
         xp = _xp(x)
         wd = xd.astype(backend.float32.np) if xd.dtype.itemsize < 4 else xd  # half in float32
         # e^-x overflows to inf for x < -88 (float32), and 1 / (1 + inf) = 0 is the right answer
-        with backend.numpy.errstate(over="ignore"):
+        with backend.numpy.errstate(over="ignore", invalid="ignore"):
             y = xp.exp(-wd)
         y += 1
         xp.reciprocal(y, out=y)
@@ -389,17 +481,23 @@ class Sigmoid(Function):
 
 class SigmoidBackward(Function):
     """``dx = grad * y (1 - y)`` as one op (PyTorch's ``sigmoid_backward``); differentiable:
-    d/dgrad = y (1 - y), d/dy = grad (1 - 2y)."""
+    d/dgrad = y (1 - y), d/dy = grad (1 - 2y).  Complex: ``grad * conj(y (1 - y))``, holomorphic
+    in ``grad`` and anti-holomorphic in ``y``, which gives its double backward."""
+    supports_complex = True
 
     @staticmethod
     def forward(ctx, grad, y):
         ctx.save_for_backward(grad, y)
         yd = y._data
+        if yd.dtype.kind == "c":
+            yd = yd.conj()
         return grad._data * yd * (1 - yd)
 
     @staticmethod
     def backward(ctx, gg):
         grad, y = ctx.saved_tensors
+        if gg._data.dtype.kind == "c":  # holomorphic in grad, anti-holomorphic in y
+            return gg * y * (1 - y), _conj(gg * (1 - 2 * y)) * grad
         return gg * y * (1 - y), gg * grad * (1 - 2 * y)
 
 

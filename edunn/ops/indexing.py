@@ -10,6 +10,10 @@ Everything here is built on two ops:
 ``gather``, ``scatter``, ``index_select``, ``index_add``, ``take``, ``put`` ... are those two ops
 with an index tuple built for them, so their gradients come for free.  Lesson 01 (indexing
 semantics) and lesson 02 (the gradient of a gather is a scatter-add).
+
+Indexing moves values, so complex tensors work as real ones (``supports_complex``).
+``scatter_reduce`` takes them for ``sum``, ``mean`` and ``prod`` (without gradients, as in
+PyTorch), not for ``amax``/``amin``, which need an order.
 """
 from __future__ import annotations
 
@@ -116,6 +120,7 @@ def _basic_view(xd: Any, idx: tuple) -> Any:
 class Index(Function):
     """``y = x[index]`` with basic and advanced (integer array) indices.
     Backward: :class:`IndexBackward` -- zeros with the gradient added at ``index``."""
+    supports_complex = True
 
     @staticmethod
     def forward(ctx, x, idx, advanced):
@@ -134,11 +139,13 @@ class Index(Function):
 
 class BasicIndex(Index):
     """``y = x[slices, ints, None, ...]``: a view of x."""
+    supports_complex = True
     _is_view = True
 
 
 class IndexBackward(Function):
     """``y = zeros(shape); y[index] += g`` once per occurrence of a position.  Backward: ``g[index]``."""
+    supports_complex = True
 
     @staticmethod
     def forward(ctx, g, shape, idx, advanced):
@@ -169,6 +176,7 @@ class IndexPut(Function):
     """``y = x.clone(); y[index] = v`` (``+= v`` with ``accumulate``; ``v`` broadcast).
     Backward: dL/dx = grad with the overwritten positions zeroed (all of grad when
     accumulating), dL/dv = grad[index] (summed over v's broadcast dims by the engine)."""
+    supports_complex = True
 
     @staticmethod
     def forward(ctx, x, v, idx, accumulate):
@@ -207,7 +215,7 @@ def _as_value(v: Any, x: Tensor) -> Any:
             raise RuntimeError(f"Expected all tensors to be on the same device, but found at least two "
                                f"devices, {x.device} and {v.device}!")
         return v
-    if isinstance(v, (int, float, bool)):
+    if isinstance(v, (int, float, bool, complex)):
         return v
     from .creation import tensor
     return tensor(v, dtype=x.dtype, device=x.device)
@@ -359,6 +367,7 @@ def index_fill(input: Tensor, dim: int, index: Tensor, value: Any) -> Tensor:
 class Where(Function):
     """``y = condition ? a : b`` elementwise (broadcast).  Backward: the gradient goes to ``a``
     where the condition holds and to ``b`` elsewhere."""
+    supports_complex = True
 
     @staticmethod
     def forward(ctx, cond, a, b):
@@ -420,7 +429,8 @@ def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:
             value = to(value, input.dtype)
     else:
         kind = input._data.dtype.kind
-        value = bool(value) if kind == "b" else int(value) if kind in "iu" else float(value)
+        value = bool(value) if kind == "b" else int(value) if kind in "iu" else \
+            complex(value) if kind == "c" else float(value)
     if m.shape != input._data.shape:
         from .broadcast import broadcast_shapes
         from .shape import expand
@@ -534,11 +544,20 @@ class ScatterReduce(Function):
     (``sum``, ``prod``, ``mean``, ``amax``, ``amin``), starting from ``input`` or, without
     ``include_self``, from the reduction's identity.  Backward (PyTorch's formulas): sum passes
     the gradient, mean divides it by the count, prod multiplies by ``out / value`` (for nonzero
-    values), amax/amin share it evenly between the entries equal to the result."""
+    values), amax/amin share it evenly between the entries equal to the result.  Complex tensors:
+    sum, mean and prod, without gradients; amax/amin refuse them, as PyTorch."""
+    supports_complex = True
 
     @staticmethod
     def forward(ctx, x, src, idx, reduce, include_self):
         xd, sd = x._data, src._data
+        if xd.dtype.kind == "c" or sd.dtype.kind == "c":
+            if reduce in ("amax", "amin"):
+                raise NotImplementedError(f'"scatter_gather_tensor_cpu_reduce_{reduce}" not implemented for '
+                                          f"'{backend.dtype_of(xd).scalar_name}'")
+            if any(e is not None for e in ctx._next):  # as PyTorch, which has no complex formula here
+                raise RuntimeError("scatter_reduce does not support automatic differentiation for outputs "
+                                   "with complex dtype.")
         xp = backend.array_module(xd)
         sd = sd if sd.dtype == xd.dtype else sd.astype(xd.dtype)
         out = xd.copy()
@@ -563,7 +582,7 @@ class ScatterReduce(Function):
                 count[touched] = 0
             backend.scatter_add_at(count, idx, xp.ones(sd.shape, xd.dtype))
             count = xp.maximum(count, 1)
-            out = out / count if xd.dtype.kind == "f" else out // count
+            out = out / count if xd.dtype.kind in "fc" else out // count
         ctx.idx, ctx.reduce, ctx.include_self = idx, reduce, include_self
         ctx.touched, ctx.count = touched, count
         ctx.save_for_backward(x, src, out)

@@ -4,6 +4,7 @@
 ``cat`` and ``split`` are each other's derivative: the gradient of a concatenation is split into
 the pieces' shapes, and the gradients of the pieces of a split are concatenated back (a piece
 that was not used gets zeros, which the engine supplies).  Re-exported by ``shape.py``.
+Complex tensors join and split like real ones (``supports_complex``).
 """
 from __future__ import annotations
 
@@ -40,6 +41,7 @@ def _check_tensors(tensors: Any, who: str) -> list:
 class Cat(Function):
     """``y = cat(tensors, dim)``.  Backward: the gradient split back into each input's extent
     along ``dim``."""
+    supports_complex = True
 
     @staticmethod
     def forward(ctx, dim, np_dtype, *tensors):
@@ -200,6 +202,7 @@ def meshgrid(*tensors: Any, indexing: str | None = None) -> tuple:
 class SplitAt(Function):
     """Pieces of ``x`` along ``dim`` between ``bounds`` (views).  Backward: the pieces'
     gradients concatenated (zeros for a piece that got none)."""
+    supports_complex = True
     _is_view = True
 
     @staticmethod
@@ -296,6 +299,7 @@ def dsplit(input: Tensor, sections: Any) -> tuple:
 
 class Unbind(Function):
     """Every slice of ``x`` along ``dim`` (views).  Backward: the slices' gradients stacked."""
+    supports_complex = True
     _is_view = True
 
     @staticmethod

@@ -4,6 +4,10 @@ The workhorse is :class:`MatMul` on (batched) matrices; 1-D operands are turned 
 first (``matmul`` does it as ``torch.matmul`` documents) so its backward stays two lines.
 ``einsum`` differentiates by writing the gradient of each operand as another ``einsum``.
 Lesson 02 (the matmul gradient), lesson 13 (einsum in attention).
+
+Complex matrices: a product is holomorphic in each operand, so PyTorch's gradient is the real
+formula with the other operand conjugated -- ``g @ b^H`` and ``a^H @ g`` for ``matmul``, and the
+other operands conjugated in each ``einsum`` gradient.  ``vdot`` conjugates its first operand.
 """
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from .. import backend
 from ..autograd.function import Function
 from ..tensor import Tensor, wrap_dim
 from ._out import write_out
-from .elementwise import _binary
+from .elementwise import _binary, _conj
 from ..amp import _policy as _autocast
 
 __all__ = ['matmul', 'mm', 'bmm', 'mv', 'dot', 'vdot', 'inner', 'outer', 'ger', 'addmm', 'addmv',
@@ -22,7 +26,9 @@ __all__ = ['matmul', 'mm', 'bmm', 'mv', 'dot', 'vdot', 'inner', 'outer', 'ger', 
 
 
 class MatMul(Function):
-    """``y = a @ b``;  dL/da = g @ b^T, dL/db = a^T @ g (batched, broadcast)."""
+    """``y = a @ b``;  dL/da = g @ b^T, dL/db = a^T @ g (batched, broadcast); for complex
+    operands ``g @ b^H`` and ``a^H @ g``."""
+    supports_complex = True
 
     @staticmethod
     def forward(ctx, a, b):
@@ -35,6 +41,8 @@ class MatMul(Function):
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
+        if grad._data.dtype.kind == "c":
+            a, b = _conj(a), _conj(b)
         need_a, need_b = ctx.needs_input_grad
         return (MatMul.apply(grad, b.mT) if need_a else None), (MatMul.apply(a.mT, grad) if need_b else None)
 
@@ -46,7 +54,8 @@ def _shape_str(shape: tuple) -> str:
 def _check_same_dtype(a: Tensor, b: Tensor) -> None:
     if a._data.dtype != b._data.dtype:
         names = {"float32": "float", "float64": "double", "float16": "c10::Half", "bfloat16": "c10::BFloat16",
-                 "int64": "long int", "int32": "int"}
+                 "int64": "long int", "int32": "int", "complex64": "c10::complex<float>",
+                 "complex128": "c10::complex<double>"}
         n1, n2 = a.dtype.name, b.dtype.name
         raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {names.get(n1, n1)} != "
                            f"{names.get(n2, n2)}")
@@ -153,9 +162,11 @@ def dot(input: Tensor, tensor: Tensor, *, out: Any = None) -> Tensor:
 
 
 def vdot(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:
-    """``sum_i conj(input_i) * other_i``; edunn's tensors are real, so this is ``dot``."""
+    """``sum_i conj(input_i) * other_i`` (``dot`` for real tensors)."""
     if _autocast.active and out is None and "vdot" in _autocast.listed: return _autocast.call("vdot", vdot, input, other, out=out)  # noqa: E501,E701
-    return dot(input, other, out=out)
+    if input._data.ndim != 1 or other._data.ndim != 1:
+        raise RuntimeError(f"1D tensors expected, but got {input._data.ndim}D and {other._data.ndim}D tensors")
+    return dot(_conj(input), other, out=out)
 
 
 def inner(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:
@@ -271,6 +282,11 @@ def _parse_einsum(equation: str, shapes: list) -> tuple[list, str]:
     return subs, out
 
 
+# How an einsum of 3+ operands picks its contraction order: NumPy/CuPy's einsum_path search,
+# "greedy" or "optimal"; False contracts left to right (torch.backends.opt_einsum sets it).
+_einsum_optimize: Any = "greedy"
+
+
 def _einsum_arrays(xp, subs: list, out: str, arrays: list) -> Any:
     # Size-1 dims meeting a larger size under the same letter (broadcast ellipsis dims) are
     # stretched first: not every array library's einsum broadcasts labelled dims.
@@ -283,15 +299,18 @@ def _einsum_arrays(xp, subs: list, out: str, arrays: list) -> Any:
     eq = ",".join(subs) + "->" + out
     dtype = arrays[0].dtype
     if dtype == backend.bfloat16.np:  # NumPy's einsum has no bfloat16 loop: float32, as PyTorch accumulates
-        return xp.einsum(eq, *[a.astype(backend.float32.np) for a in arrays], optimize=len(arrays) > 2).astype(dtype)
-    return xp.einsum(eq, *arrays, optimize=len(arrays) > 2)
+        return xp.einsum(eq, *[a.astype(backend.float32.np) for a in arrays],
+                         optimize=_einsum_optimize if len(arrays) > 2 else False).astype(dtype)
+    return xp.einsum(eq, *arrays, optimize=_einsum_optimize if len(arrays) > 2 else False)
 
 
 class Einsum(Function):
     """``y = einsum(equation, *operands)``.  dL/d(operand i) is itself an einsum: of the gradient
     and the other operands, onto operand i's letters.  Letters that appear only in operand i
     (summed there alone) are broadcast back; a repeated letter (a trace or diagonal) puts the
-    gradient on that diagonal by multiplying with identity matrices."""
+    gradient on that diagonal by multiplying with identity matrices.  Complex operands: the
+    other operands enter each gradient conjugated."""
+    supports_complex = True
 
     @staticmethod
     def forward(ctx, subs, out, *operands):
@@ -308,6 +327,8 @@ class Einsum(Function):
     @staticmethod
     def backward(ctx, grad):
         operands = ctx.saved_tensors
+        if grad._data.dtype.kind == "c":
+            operands = tuple(_conj(t) for t in operands)
         subs, out = ctx.subs, ctx.out
         grads = []
         for i, (s, t) in enumerate(zip(subs, operands)):

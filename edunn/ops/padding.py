@@ -8,6 +8,8 @@
   ``replicate`` -- the edge repeated, ``circular`` -- wrapped around.  These three are a gather
   along each padded dim with an index array (``index_select``), so the backward adds the
   gradient of every copy back onto the element it came from.  Lesson 10.
+
+All of them move values only, so complex tensors pad as real ones do.
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ __all__: list = []
 class ConstantPad(Function):
     """``y = pad(x, pad, value)`` with non-negative widths ``[(before, after), ...]`` per dim.
     Backward: the gradient cropped to x's extent."""
+    supports_complex = True
 
     @staticmethod
     def forward(ctx, x, widths, value):

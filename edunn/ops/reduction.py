@@ -5,6 +5,11 @@ Every backward starts the same way: the gradient has the reduced shape, so it is
 *kept* shape (size 1 in each reduced dim) and broadcast back over the input.  Cumulative ops
 (``cumsum`` ...) are in ``scan.py``, order statistics (``median``, ``quantile`` ...) in
 ``statistics.py``; both are re-exported here.
+
+Complex tensors: ``sum``, ``mean``, ``prod`` stay complex (``prod``'s gradient is conjugated,
+PyTorch's ``grad * conj(dy/dx)``); ``var``/``std`` and ``norm`` give real results, whose real
+gradients flow back as ``2 (x - mean) grad / (N - correction)`` and ``grad * sgn(x) ...``.
+Order-based reductions (``max``, ``amax``, ``median`` ...) refuse complex, as in PyTorch.
 """
 from __future__ import annotations
 
@@ -16,8 +21,8 @@ from ..autograd.function import Function
 from ..tensor import Tensor, wrap_dim
 from ._out import write_out
 from .broadcast import broadcast_to
-from .elementwise import _FLOATS, _float_array, _where, _xp, maximum, minimum
-from .unary import abs as _abs, sign, sqrt
+from .elementwise import _FLOATS, _INEXACT, _conj, _float_array, _where, _xp, maximum, minimum
+from .unary import abs as _abs, sgn, sqrt
 from ..amp import _policy as _autocast
 
 __all__ = ['sum', 'nansum', 'mean', 'nanmean', 'prod', 'max', 'min', 'amax', 'amin', 'aminmax',
@@ -101,6 +106,7 @@ def _take_along(x: Tensor, index: Any, dim: int, keepdim: bool) -> Tensor:
 # ---------------------------------------------------------------------------------------- sums
 class Sum(Function):
     """``y = sum(x, dim)``;  dy/dx = 1: the gradient is broadcast back over the summed dims."""
+    supports_complex = True
 
     @staticmethod
     def forward(ctx, x, dims, keepdim, np_dtype):
@@ -132,6 +138,7 @@ class NanSum(Function):
 
 class Mean(Function):
     """``y = sum(x, dim) / N``;  dy/dx = 1 / N."""
+    supports_complex = True
 
     @staticmethod
     def forward(ctx, x, dims, keepdim, np_dtype):
@@ -156,7 +163,7 @@ def _accumulate_dtype(input: Tensor, dtype: Any) -> Any:
 
 def _check_float(input: Tensor, what: str, dtype: Any) -> Any:
     np_dtype = None if dtype is None else backend.as_dtype(dtype).np
-    if (np_dtype or input._data.dtype) not in _FLOATS:
+    if (np_dtype or input._data.dtype) not in _INEXACT:
         raise RuntimeError(f"{what}(): could not infer output dtype. Input dtype must be either a "
                            f"floating point or complex dtype. Got: {input.dtype.name.capitalize()}")
     return np_dtype
@@ -190,7 +197,9 @@ def nanmean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any
 
 class Prod(Function):
     """``y = prod(x, dim)``;  dy/dx_i = prod of the other elements -- ``y / x_i`` without zeros; with
-    one zero only that element gets a gradient; with two or more, none does."""
+    one zero only that element gets a gradient; with two or more, none does.  Complex: the
+    gradient is ``grad * conj(dy/dx_i)``."""
+    supports_complex = True
 
     @staticmethod
     def forward(ctx, x, dims, keepdim, np_dtype):
@@ -211,7 +220,7 @@ class Prod(Function):
         xp = _xp(x)
         no_zero = xp.broadcast_to(n_zero == 0, xd.shape)
         lone_zero = zero & (n_zero == 1)
-        return g * _where(no_zero, p / x_safe, _where(lone_zero, p, 0.0)), None, None, None
+        return g * _conj(_where(no_zero, p / x_safe, _where(lone_zero, p, 0.0))), None, None, None
 
 
 def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype: Any = None, out: Any = None) -> Tensor:
@@ -279,6 +288,8 @@ def amin(input: Tensor, dim: Any = None, keepdim: bool = False, *, out: Any = No
 def _extreme(input: Tensor, dim: Any, keepdim: bool, name: str) -> Any:
     if isinstance(dim, Tensor):  # x.max(other) is the elementwise maximum
         return (maximum if name == "max" else minimum)(input, dim)
+    if input._data.dtype.kind == "c":  # complex numbers have no order (argmax would pick one)
+        raise RuntimeError(f"{name}(): does not support complex input")
     if dim is None:   # of everything: amax/amin's value, with the hits filled (PyTorch's max())
         if input._data.size == 0:
             raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0. "
@@ -327,6 +338,8 @@ def aminmax(input: Tensor, *, dim: int | None = None, keepdim: bool = False, out
 
 def _arg(input: Tensor, dim: Any, keepdim: bool, fn: str) -> Tensor:
     xd = input._data
+    if xd.dtype.kind == "c":
+        raise RuntimeError(f"{fn}(): does not support complex input")
     xp = _xp(input)
     if dim is None:
         out = getattr(xp, fn)(xd.reshape(-1))
@@ -349,7 +362,10 @@ def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tens
 
 # ---------------------------------------------------------------------------------------- spread
 class Var(Function):
-    """``y = sum((x - mean)^2) / (N - correction)``;  dy/dx = 2 (x - mean) / (N - correction)."""
+    """``y = sum(|x - mean|^2) / (N - correction)``;  dy/dx = 2 (x - mean) / (N - correction).
+    A complex ``x`` gives a real ``y``, and the same formula is its gradient (``|w|^2`` grows
+    fastest in the direction ``2 w``)."""
+    supports_complex = True
 
     @staticmethod
     def forward(ctx, x, dims, keepdim, correction):
@@ -358,7 +374,8 @@ class Var(Function):
         ctx.denom = _count(xd.shape, dims) - correction
         ctx.save_for_backward(x)
         with backend.numpy.errstate(all="ignore"):
-            return _xp(x).asarray(_xp(x).var(xd, axis=dims, keepdims=keepdim, ddof=correction)).astype(xd.dtype)
+            y = _xp(x).asarray(_xp(x).var(xd, axis=dims, keepdims=keepdim, ddof=correction))
+        return y.astype(xd.dtype if xd.dtype.kind != "c" else y.dtype)  # complex: real variance
 
     @staticmethod
     def backward(ctx, grad):
@@ -370,7 +387,7 @@ class Var(Function):
 def _var_args(input: Tensor, dim: Any, unbiased: Any, correction: Any) -> tuple:
     if isinstance(dim, bool):  # the old overload var(unbiased)
         dim, unbiased = None, dim
-    if input._data.dtype not in _FLOATS:
+    if input._data.dtype not in _INEXACT:
         raise RuntimeError(f"std and var only support floating point and complex dtypes, got "
                            f"{input.dtype.name}")
     if correction is None:
@@ -407,7 +424,9 @@ def std_mean(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool
 
 class Norm(Function):
     """``y = (sum |x|^p)^(1/p)`` (p = inf: max |x|, -inf: min |x|, 0: count of nonzeros);
-    dy/dx = sign(x) |x|^(p-1) / y^(p-1), 0 where y = 0 (p = 2: x / y)."""
+    dy/dx = sign(x) |x|^(p-1) / y^(p-1), 0 where y = 0 (p = 2: x / y).  Complex ``x``: the norm
+    of ``|x|``, real, and ``sgn(x) = x / |x|`` in place of ``sign(x)`` in the gradient."""
+    supports_complex = True
 
     @staticmethod
     def forward(ctx, x, p, dims, keepdim):
@@ -429,7 +448,7 @@ class Norm(Function):
         elif p == -math.inf:
             y = a.min(axis=dims, keepdims=True)
         elif p == 0:
-            y = (a != 0).sum(axis=dims, keepdims=True).astype(xd.dtype)
+            y = (a != 0).sum(axis=dims, keepdims=True).astype(a.dtype)
         elif p == 1:
             y = a.sum(axis=dims, keepdims=True)
         elif p == 2:
@@ -451,16 +470,17 @@ class Norm(Function):
         if p == 0:
             return g * 0, None, None, None
         if p == 1:
-            return g * sign(x), None, None, None
+            return g * sgn(x), None, None, None
         if p in (math.inf, -math.inf):
             hit = _abs(x)._data == y._data
-            w = (hit / hit.sum(axis=ctx.dims, keepdims=True)).astype(x._data.dtype)
-            return g * sign(x) * _const(w), None, None, None
+            w = (hit / hit.sum(axis=ctx.dims, keepdims=True)).astype(y._data.dtype)
+            return g * sgn(x) * _const(w), None, None, None
         y_safe = _where(y == 0, 1.0, y)
         if p == 2:
             return g * x / y_safe, None, None, None
         ax = _abs(x)
-        d = sign(x) * _where(x == 0, 0.0, _where(x == 0, 1.0, ax) ** (p - 1)) / y_safe ** (p - 1)
+        zero = x._data == 0
+        d = sgn(x) * _where(zero, 0.0, _where(zero, 1.0, ax) ** (p - 1)) / y_safe ** (p - 1)
         return g * d, None, None, None
 
 

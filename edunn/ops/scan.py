@@ -1,6 +1,7 @@
 """Cumulative (scan) ops along one dim: ``cumsum``, ``cumprod``, ``cummax``, ``cummin``,
 ``logcumsumexp``.  Each output element depends on the input elements at and before it, so each
-backward is a *reverse* scan of the gradient.
+backward is a *reverse* scan of the gradient.  ``cumsum`` and ``cumprod`` take complex tensors
+(``cumprod``'s gradient is then conjugated: ``grad * conj(dy/dx)``, PyTorch's convention).
 """
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from .. import backend, return_types
 from ..autograd.function import Function
 from ..tensor import Tensor, wrap_dim
 from ._out import write_out
-from .elementwise import _FLOATS, _float_array, _where, _xp, exp, log
+from .elementwise import _FLOATS, _conj, _float_array, _where, _xp, exp, log
 from .reduction import _accumulate_dtype
 from ..amp import _policy as _autocast
 
@@ -24,6 +25,7 @@ def _reverse_cumsum(g: Tensor, dim: int) -> Tensor:
 
 class _Flip(Function):
     """``y = x`` reversed along ``dim`` (its own derivative)."""
+    supports_complex = True
 
     @staticmethod
     def forward(ctx, x, dim):
@@ -37,6 +39,7 @@ class _Flip(Function):
 
 class CumSum(Function):
     """``y_i = sum_{k <= i} x_k``;  dL/dx_i = sum_{k >= i} dL/dy_k."""
+    supports_complex = True
 
     @staticmethod
     def forward(ctx, x, dim, np_dtype):
@@ -50,7 +53,9 @@ class CumSum(Function):
 
 class CumProd(Function):
     """``y_i = prod_{k <= i} x_k``;  dL/dx_i = sum_{k >= i} g_k prod_{j <= k, j != i} x_j, which is
-    ``reverse_cumsum(g * y) / x`` without zeros; zeros are handled exactly (first zero per slice)."""
+    ``reverse_cumsum(g * y) / x`` without zeros; zeros are handled exactly (first zero per slice).
+    Complex: the same with ``conj(x)`` and ``conj(y)``."""
+    supports_complex = True
 
     @staticmethod
     def forward(ctx, x, dim, np_dtype):
@@ -62,6 +67,8 @@ class CumProd(Function):
     @staticmethod
     def backward(ctx, grad):
         x, y = ctx.saved_tensors
+        if grad._data.dtype.kind == "c":
+            x, y = _conj(x), _conj(y)
         if not (x._data == 0).any():
             return _reverse_cumsum(grad * y, ctx.dim) / x, None, None
         return Tensor._make(_cumprod_grad_with_zeros(x._data, y._data, grad._data, ctx.dim)), None, None

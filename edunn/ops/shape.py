@@ -5,6 +5,9 @@ A shape op moves elements without changing them, so its backward moves the gradi
 the stretched dims.  Joining and splitting (``cat``, ``stack``, ``split``, ``chunk``) live in
 ``joining.py`` and ``pad`` in ``padding.py``; both are re-exported here.  Lesson 01 (views,
 strides) and lesson 02 (their gradients).
+
+They move values without arithmetic, so complex tensors go through them as real ones do, and the
+gradient is moved back the same way: every op class here is marked ``supports_complex``.
 """
 from __future__ import annotations
 
@@ -43,6 +46,7 @@ def _infer_shape(shape: tuple, numel: int, ndshape: tuple) -> tuple:
 
 class Reshape(Function):
     """``y = x.reshape(shape)``: same elements, new shape.  Backward: reshape back."""
+    supports_complex = True
     _is_view = True
 
     @staticmethod
@@ -139,6 +143,7 @@ def unflatten(input: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
 # ----------------------------------------------------------------------------------------------
 class Clone(Function):
     """``y = x`` in new memory.  Backward: the gradient unchanged."""
+    supports_complex = True
 
     @staticmethod
     def forward(ctx, x):
@@ -151,6 +156,7 @@ class Clone(Function):
 
 class Contiguous(Function):
     """``y = x`` laid out in C order.  Backward: the gradient unchanged."""
+    supports_complex = True
 
     @staticmethod
     def forward(ctx, x):
@@ -175,6 +181,7 @@ def contiguous(input: Tensor) -> Tensor:
 class Permute(Function):
     """``y = x.permute(dims)``: dim k of y is dim ``dims[k]`` of x.  Backward: the inverse
     permutation."""
+    supports_complex = True
     _is_view = True
 
     @staticmethod
@@ -270,6 +277,7 @@ def unsqueeze(input: Tensor, dim: int) -> Tensor:
 class Expand(Function):
     """``y = x.expand(sizes)``: size-1 dims stretched, new leading dims added (a view with
     stride 0).  Backward: the gradient summed over the stretched dims."""
+    supports_complex = True
     _is_view = True
 
     @staticmethod
@@ -325,6 +333,7 @@ def broadcast_to(input: Tensor, shape: Sequence[int]) -> Tensor:
 class Repeat(Function):
     """``y = x.repeat(sizes)``: x tiled ``sizes[k]`` times along dim k.  Backward: the gradient
     viewed as (r0, s0, r1, s1, ...) and summed over the r's."""
+    supports_complex = True
 
     @staticmethod
     def forward(ctx, x, sizes):
@@ -384,6 +393,7 @@ def repeat_interleave(input: Tensor, repeats: Any = None, dim: int | None = None
 # ----------------------------------------------------------------------------------------------
 class Flip(Function):
     """``y = flip(x, dims)``: reversed along ``dims``.  Backward: flip again."""
+    supports_complex = True
     _is_view = False
 
     @staticmethod
@@ -415,6 +425,7 @@ def flipud(input: Tensor) -> Tensor:
 
 class Roll(Function):
     """``y = roll(x, shifts, dims)``: elements shifted cyclically.  Backward: roll back."""
+    supports_complex = True
 
     @staticmethod
     def forward(ctx, x, shifts, dims):
@@ -475,6 +486,7 @@ def narrow(input: Tensor, dim: int, start: Any, length: int) -> Tensor:
 class Tri(Function):
     """``tril``/``triu``: entries outside the triangle set to 0.  Backward: the same mask on the
     gradient."""
+    supports_complex = True
 
     @staticmethod
     def forward(ctx, x, diagonal, upper):
@@ -509,6 +521,7 @@ def _diag_index(xp, n1: int, n2: int, offset: int):
 class Diagonal(Function):
     """``y = diagonal(x, offset, dim1, dim2)``: the diagonal becomes the last dim.  Backward:
     the gradient written onto the diagonal of zeros (:class:`DiagonalScatter`)."""
+    supports_complex = True
     _is_view = True
 
     @staticmethod
@@ -524,6 +537,7 @@ class Diagonal(Function):
 class DiagonalScatter(Function):
     """Zeros of ``shape`` with ``src`` on the (offset, dim1, dim2) diagonal; the backward of
     ``diagonal`` and the forward of ``diag_embed``.  Backward: ``diagonal``."""
+    supports_complex = True
 
     @staticmethod
     def forward(ctx, src, shape, offset, dim1, dim2):
@@ -576,6 +590,7 @@ class Unfold(Function):
     """``y = x.unfold(dim, size, step)``: every window of ``size`` along ``dim`` (step ``step``);
     windows count along ``dim`` and the window becomes a new last dim.  Backward: the windows'
     gradients added back where they came from (:class:`UnfoldBackward`)."""
+    supports_complex = True
 
     @staticmethod
     def forward(ctx, x, dim, size, step):
@@ -592,6 +607,7 @@ class Unfold(Function):
 
 class UnfoldBackward(Function):
     """Windows of gradient summed into an array of the unfolded input's shape."""
+    supports_complex = True
 
     @staticmethod
     def forward(ctx, g, shape, dim, size, step):

@@ -1,7 +1,8 @@
 """Order statistics: ``median``, ``nanmedian``, ``mode``, ``quantile``, ``nanquantile``.
 
 Each result is one of the input's elements (or, for ``quantile``, a blend of two), found by
-sorting; the gradient goes back to the element(s) picked, through ``_TakeAlong``.
+sorting; the gradient goes back to the element(s) picked, through ``_TakeAlong``.  Complex
+numbers have no order, so complex tensors are refused (PyTorch's error), never sorted somehow.
 """
 from __future__ import annotations
 
@@ -32,8 +33,15 @@ def _median_index(xd: Any, dim: int, skip_nan: bool) -> Any:
     return xp.take_along_axis(order, k, dim)
 
 
+def _refuse_complex(input: Tensor, kernel: str) -> None:
+    """PyTorch's error for an order statistic of a complex tensor."""
+    if input._data.dtype.kind == "c":
+        raise NotImplementedError(f'"{kernel}" not implemented for \'{input.dtype.scalar_name}\'')
+
+
 def _median(input: Tensor, dim: Any, keepdim: bool, skip_nan: bool, name: str) -> Any:
     xd = input._data
+    _refuse_complex(input, f"{name}_cpu")
     if dim is None:
         flat = xd.reshape(-1)
         if flat.size == 0:
@@ -68,6 +76,7 @@ def mode(input: Tensor, dim: int = -1, keepdim: bool = False, *, out: Any = None
     the last index where it occurs, as PyTorch.  Counting compares all pairs: O(n^2) per slice."""
     xd = input._data
     xp = _xp(input)
+    _refuse_complex(input, "mode_cpu")
     if xd.ndim == 0:
         return write_out(return_types.mode(input * 1, Tensor._make(xp.zeros((), backend.int64.np))), out)
     d = wrap_dim(dim, xd.ndim)

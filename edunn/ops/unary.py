@@ -5,6 +5,13 @@ Most ops here are ``y = f(x)`` with a derivative that is a formula in ``x`` and 
 ``grad * df(x, y)``, written with tensor ops (so double backward works).  Each subclass is the
 function and its derivative, side by side.  Integer inputs to float functions give the default
 float dtype (``exp`` of an int tensor is float32), as in PyTorch.
+
+Complex inputs: for the holomorphic functions (``sqrt``, ``sin``, ``atanh`` ...) PyTorch's
+gradient is ``grad * conj(f'(z))``; their ``df`` has real coefficients, so ``conj(df(x, y))``
+is ``df(conj x, conj y)`` and :class:`_Unary` just conjugates what it saved.  ``abs`` (complex
+in, real out) and ``sgn`` are not holomorphic and have formulas of their own.  Functions PyTorch
+refuses for complex (``floor``, ``sign``, ``clamp``, ``erf`` ...) are not marked
+``supports_complex`` and raise.
 """
 from __future__ import annotations
 
@@ -16,7 +23,7 @@ from ..autograd.function import Function
 from ..tensor import Tensor
 from ._erf import _SQRT_PI, _erf_array, _erfc_array, _erfinv_array
 from ._out import write_out
-from .elementwise import (_FLOATS, _binary, _float_array, _where, _xp, _zeros_of, exp, log,  # noqa: F401
+from .elementwise import (_FLOATS, _binary, _conj, _float_array, _where, _xp, _zeros_of, exp, log,  # noqa: F401
                           sigmoid, tanh)
 from ..amp import _policy as _autocast
 
@@ -33,9 +40,11 @@ class _Unary(Function):
     """``y = f(x)`` elementwise;  dy/dx = ``df(x, y)``.  ``keeps_int``: integer inputs keep their
     dtype (``abs``, ``floor`` ...) instead of becoming floats.  ``saves``: what ``df`` needs, the
     input ``"x"``, the output ``"y"``, both or nothing: saving only that lets the other be changed in
-    place afterwards, as PyTorch allows (``sqrt`` keeps its result, ``sin`` its input)."""
+    place afterwards, as PyTorch allows (``sqrt`` keeps its result, ``sin`` its input).
+    ``holomorphic``: for complex inputs the gradient is ``grad * df(conj x, conj y)``."""
     keeps_int = False
     saves = "x"
+    holomorphic = True
 
     @classmethod
     def forward(cls, ctx, x):
@@ -52,6 +61,8 @@ class _Unary(Function):
         saved = list(ctx.saved_tensors)
         x = saved.pop(0) if "x" in cls.saves else None
         y = saved.pop(0) if "y" in cls.saves else None
+        if grad._data.dtype.kind == "c" and cls.holomorphic:  # grad * conj(f'(z))
+            x, y = _conj(x), _conj(y)
         return grad * cls.df(x, y)
 
 
@@ -65,10 +76,14 @@ class _Step(_Unary):
 
 
 class Abs(_Unary):
-    """``y = |x|``;  dy/dx = sign(x) (0 at 0, as PyTorch)."""
+    """``y = |x|``;  dy/dx = sign(x) (0 at 0, as PyTorch).  A complex ``z`` gives a real ``|z|``
+    whose (real) gradient flows back as ``grad * sgn(z) = grad * z / |z|``: the direction in which
+    ``|z|`` grows fastest."""
     keeps_int = True
+    holomorphic = False
+    supports_complex = True
     f = staticmethod(lambda xp, x: xp.abs(x))
-    df = staticmethod(lambda x, y: sign(x))
+    df = staticmethod(lambda x, y: sgn(x))
 
 
 class Sign(_Step):
@@ -76,15 +91,47 @@ class Sign(_Step):
     f = staticmethod(lambda xp, x: x.copy() if x.dtype == bool else xp.sign(x))
 
 
+class Sgn(Function):
+    """``y = sgn(x)``: ``sign(x)`` for a real tensor (zero gradient), ``z / |z|`` (0 at 0) for a
+    complex one.  With ``s = z / |z|``, a change ``dz`` moves ``s`` by ``(dz - s Re(conj(s) dz)) / |z|``,
+    so the gradient is ``(grad - s Re(grad conj(s))) / |z|``, 0 where ``z == 0`` (PyTorch's
+    ``sgn_backward``)."""
+    supports_complex = True
+
+    @staticmethod
+    def forward(ctx, x):
+        xd = x._data
+        if xd.dtype.kind != "c":
+            return Sign.f(_xp(x), xd)
+        xp = _xp(x)
+        a = xp.abs(xd)
+        s = xp.where(a == 0, 0, xd / xp.where(a == 0, 1, a)).astype(xd.dtype, copy=False)
+        ctx.save_for_backward(x, s)
+        return s
+
+    @staticmethod
+    def backward(ctx, grad):
+        if grad._data.dtype.kind != "c":
+            return _zeros_of(grad)
+        from .complex import real
+        x, s = ctx.saved_tensors
+        a = abs(x)
+        zero = a == 0
+        g = (grad - s * real(grad * _conj(s))) / _where(zero, 1.0, a)
+        return _where(zero, 0.0, g)
+
+
 class Exp2(_Unary):
     """``y = 2^x``;  dy/dx = y ln 2."""
+    supports_complex = True
     saves = "y"
-    f = staticmethod(lambda xp, x: xp.exp2(x))
+    f = staticmethod(lambda xp, x: xp.exp2(x) if x.dtype.kind != "c" else xp.exp(x * math.log(2.0)))
     df = staticmethod(lambda x, y: y * math.log(2.0))
 
 
 class Expm1(_Unary):
     """``y = e^x - 1`` (accurate near 0);  dy/dx = y + 1."""
+    supports_complex = True
     saves = "y"
     f = staticmethod(lambda xp, x: xp.expm1(x))
     df = staticmethod(lambda x, y: y + 1)
@@ -92,24 +139,28 @@ class Expm1(_Unary):
 
 class Log2(_Unary):
     """``y = log2 x``;  dy/dx = 1 / (x ln 2)."""
+    supports_complex = True
     f = staticmethod(lambda xp, x: xp.log2(x))
     df = staticmethod(lambda x, y: 1 / (x * math.log(2.0)))
 
 
 class Log10(_Unary):
     """``y = log10 x``;  dy/dx = 1 / (x ln 10)."""
+    supports_complex = True
     f = staticmethod(lambda xp, x: xp.log10(x))
     df = staticmethod(lambda x, y: 1 / (x * math.log(10.0)))
 
 
 class Log1p(_Unary):
     """``y = ln(1 + x)`` (accurate near 0);  dy/dx = 1 / (1 + x)."""
+    supports_complex = True
     f = staticmethod(lambda xp, x: xp.log1p(x))
     df = staticmethod(lambda x, y: 1 / (x + 1))
 
 
 class Sqrt(_Unary):
     """``y = sqrt x``;  dy/dx = 1 / (2 y)."""
+    supports_complex = True
     saves = "y"
     f = staticmethod(lambda xp, x: xp.sqrt(x))
     df = staticmethod(lambda x, y: 0.5 / y)
@@ -117,6 +168,7 @@ class Sqrt(_Unary):
 
 class Rsqrt(_Unary):
     """``y = 1 / sqrt x``;  dy/dx = -y^3 / 2."""
+    supports_complex = True
     saves = "y"
     f = staticmethod(lambda xp, x: 1 / xp.sqrt(x))
     df = staticmethod(lambda x, y: -0.5 * y * y * y)
@@ -124,6 +176,7 @@ class Rsqrt(_Unary):
 
 class Square(_Unary):
     """``y = x^2``;  dy/dx = 2x.  Integers stay integers (bool becomes int64)."""
+    supports_complex = True
     keeps_int = True
     f = staticmethod(lambda xp, x: x.astype(backend.int64.np) ** 2 if x.dtype == bool else x * x)
     df = staticmethod(lambda x, y: 2 * x)
@@ -131,18 +184,21 @@ class Square(_Unary):
 
 class Sin(_Unary):
     """``y = sin x``;  dy/dx = cos x."""
+    supports_complex = True
     f = staticmethod(lambda xp, x: xp.sin(x))
     df = staticmethod(lambda x, y: cos(x))
 
 
 class Cos(_Unary):
     """``y = cos x``;  dy/dx = -sin x."""
+    supports_complex = True
     f = staticmethod(lambda xp, x: xp.cos(x))
     df = staticmethod(lambda x, y: -sin(x))
 
 
 class Tan(_Unary):
     """``y = tan x``;  dy/dx = 1 + y^2."""
+    supports_complex = True
     saves = "y"
     f = staticmethod(lambda xp, x: xp.tan(x))
     df = staticmethod(lambda x, y: 1 + y * y)
@@ -150,54 +206,64 @@ class Tan(_Unary):
 
 class Asin(_Unary):
     """``y = asin x``;  dy/dx = 1 / sqrt(1 - x^2)."""
+    supports_complex = True
     f = staticmethod(lambda xp, x: xp.arcsin(x))
     df = staticmethod(lambda x, y: rsqrt(1 - x * x))
 
 
 class Acos(_Unary):
     """``y = acos x``;  dy/dx = -1 / sqrt(1 - x^2)."""
+    supports_complex = True
     f = staticmethod(lambda xp, x: xp.arccos(x))
     df = staticmethod(lambda x, y: -rsqrt(1 - x * x))
 
 
 class Atan(_Unary):
     """``y = atan x``;  dy/dx = 1 / (1 + x^2)."""
+    supports_complex = True
     f = staticmethod(lambda xp, x: xp.arctan(x))
     df = staticmethod(lambda x, y: 1 / (1 + x * x))
 
 
 class Sinh(_Unary):
     """``y = sinh x``;  dy/dx = cosh x."""
+    supports_complex = True
     f = staticmethod(lambda xp, x: xp.sinh(x))
     df = staticmethod(lambda x, y: cosh(x))
 
 
 class Cosh(_Unary):
     """``y = cosh x``;  dy/dx = sinh x."""
+    supports_complex = True
     f = staticmethod(lambda xp, x: xp.cosh(x))
     df = staticmethod(lambda x, y: sinh(x))
 
 
 class Asinh(_Unary):
     """``y = asinh x``;  dy/dx = 1 / sqrt(x^2 + 1)."""
+    supports_complex = True
     f = staticmethod(lambda xp, x: xp.arcsinh(x))
     df = staticmethod(lambda x, y: rsqrt(x * x + 1))
 
 
 class Acosh(_Unary):
-    """``y = acosh x``;  dy/dx = 1 / sqrt(x^2 - 1)."""
+    """``y = acosh x``;  dy/dx = 1 / (sqrt(x - 1) sqrt(x + 1)): ``1 / sqrt(x^2 - 1)`` for real
+    ``x > 1``, and on the principal branch for complex ``x`` (where the two differ in sign)."""
+    supports_complex = True
     f = staticmethod(lambda xp, x: xp.arccosh(x))
-    df = staticmethod(lambda x, y: rsqrt(x * x - 1))
+    df = staticmethod(lambda x, y: rsqrt(x - 1) * rsqrt(x + 1))
 
 
 class Atanh(_Unary):
     """``y = atanh x``;  dy/dx = 1 / (1 - x^2)."""
+    supports_complex = True
     f = staticmethod(lambda xp, x: xp.arctanh(x))
     df = staticmethod(lambda x, y: 1 / (1 - x * x))
 
 
 class Reciprocal(_Unary):
     """``y = 1 / x``;  dy/dx = -y^2."""
+    supports_complex = True
     saves = "y"
     f = staticmethod(lambda xp, x: 1 / x)
     df = staticmethod(lambda x, y: -(y * y))
@@ -259,13 +325,15 @@ class Rad2Deg(_Unary):
 
 class Sinc(_Unary):
     """``y = sin(pi x) / (pi x)`` (1 at 0);  dy/dx = (cos(pi x) - y) / x (0 at 0)."""
+    supports_complex = True
     saves = "xy"
     f = staticmethod(lambda xp, x: xp.sinc(x))
 
     @staticmethod
     def df(x, y):
-        safe = _where(x == 0, 1.0, x)
-        return _where(x == 0, 0.0, (cos(math.pi * x) - y) / safe)
+        zero = x._data == 0  # an array: a constant mask, for real and complex x alike
+        safe = _where(zero, 1.0, x)
+        return _where(zero, 0.0, (cos(math.pi * x) - y) / safe)
 
 
 class Erf(_Unary):
@@ -386,7 +454,9 @@ def sign(input: Tensor, *, out: Any = None) -> Tensor:
     return write_out(Sign.apply(input), out)
 
 
-sgn = sign
+def sgn(input: Tensor, *, out: Any = None) -> Tensor:
+    """``sign(input)`` for real tensors, ``input / |input|`` (0 at 0) for complex ones."""
+    return write_out(Sgn.apply(input), out)
 
 
 def exp2(input: Tensor, *, out: Any = None) -> Tensor:

@@ -41,7 +41,9 @@ def _check_device(a: Tensor, b: Tensor) -> None:
 
 class Linear(Function):
     """``y = x W^T + b`` with ``x`` of shape ``(*, in)``, ``W`` of shape ``(out, in)`` (or ``(in,)``,
-    which drops the last dim of ``y``) and ``b`` broadcastable to ``y``."""
+    which drops the last dim of ``y``) and ``b`` broadcastable to ``y``.  Complex tensors: the
+    gradients are ``g conj(W)`` and ``g^T conj(x)`` (PyTorch's convention, as for ``matmul``)."""
+    supports_complex = True
 
     @staticmethod
     def forward(ctx, x, w, b):
@@ -65,7 +67,10 @@ class Linear(Function):
     def backward(ctx, grad):
         x, w = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad
-        if _grad_state.enabled:   # create_graph: the gradient must be differentiable again
+        if _grad_state.enabled or grad._data.dtype.kind == "c":
+            if grad._data.dtype.kind == "c":  # holomorphic in x and in W: the other one conjugated
+                x, w = x.conj(), w.conj()
+            # create_graph: the gradient must be differentiable again
             return _linear_backward_graph(grad, x, w, need_x, need_w, need_b)
         xd, wd, g = x._data, w._data, grad._data
         k = xd.shape[-1]
