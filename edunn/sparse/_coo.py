@@ -1,58 +1,16 @@
-"""Sparse COO tensors (lesson 08): ``edunn.sparse_coo_tensor`` and the gradient of an
-``Embedding(sparse=True)``.
-
-A sparse COO ("coordinate") tensor of size ``(s_0, ..., s_{k-1}, d_0, ...)`` stores only the
-entries it names:
-
-* ``indices``: an int64 tensor of shape ``(sparse_dim, nnz)``; column ``j`` is the position of
-  entry ``j`` along the ``sparse_dim`` leading dimensions;
-* ``values``: a tensor of shape ``(nnz, *dense_dims)``; row ``j`` is what sits there.
-
-So ``to_dense()[indices[0, j], ..., indices[k-1, j]] += values[j]`` for every ``j``: a position
-named twice holds the *sum* of its values.  That is what makes concatenation a valid addition
-(``a + b`` keeps both lists of entries) and why an embedding's gradient can simply list the
-rows that were looked up, once per lookup.  ``coalesce()`` sorts the positions and sums the
-duplicates; a non-linear consumer (``SparseAdam``) needs that form.
-
-As in PyTorch, a sparse tensor is a ``Tensor`` (``isinstance`` holds, so it can be a
-parameter's ``.grad``) with ``is_sparse`` True and ``layout`` ``edunn.sparse_coo``; it offers
-the operations listed on :class:`SparseCOOTensor`, and every other tensor operation raises
-``NotImplementedError`` (PyTorch's answer too for most ops on its sparse backend): call
-``to_dense()`` first.  Differences from PyTorch: ``sparse_coo_tensor`` always checks the
-indices against the size (PyTorch only with ``check_invariants=True``), and a sparse gradient
-reaching a non-leaf tensor is made dense there (same numbers).
-"""
+"""The sparse COO tensor class (see :mod:`edunn.sparse` for the format) and the small
+helpers that wrap, densify and print index/value arrays."""
 from __future__ import annotations
 
 import builtins
 from typing import Any
 
-from . import backend
-from .autograd import grad_mode
-from .autograd.function import Function
-from .tensor import Size, Tensor
-
-__all__ = ["layout", "strided", "sparse_coo", "SparseCOOTensor", "sparse_coo_tensor"]
+from .. import backend
+from ..tensor import Size, Tensor
+from ._autograd import Coalesce, Scale, SparseFullSum, ToDense, _no_graph, _record
+from ._layout import sparse_coo
 
 _INT64 = backend.int64.np
-
-
-class layout:
-    """How a tensor stores its elements: ``edunn.strided`` (dense arrays, every tensor but the
-    sparse ones) or ``edunn.sparse_coo`` (indices and values), as ``torch.layout``."""
-
-    def __init__(self, name: str) -> None:
-        self._name = name
-
-    def __repr__(self) -> str:
-        return f"edunn.{self._name}"
-
-    def __reduce__(self) -> str:
-        return self._name
-
-
-strided = layout("strided")
-sparse_coo = layout("sparse_coo")
 
 
 def _sparse_only(what: str) -> NotImplementedError:
@@ -155,14 +113,16 @@ class SparseCOOTensor(Tensor):
         self._sparse_size, self._coalesced = value._sparse_size, value._coalesced
 
     def sum(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
-        """The sum of every entry (a dense 0-d tensor, as PyTorch's).  Differentiable: like
-        PyTorch, the gradient is dense (every entry of the tensor, named or not, moves the
-        sum), where ``to_dense()`` gives a sparse one."""
+        """The sum of every entry (a dense 0-d tensor, as PyTorch's), or over ``dim`` as
+        ``torch.sparse.sum`` (``keepdim`` keeps summed dimensions with size 1).
+        Differentiable: like PyTorch, the gradient of the full sum is dense (every entry of the
+        tensor, named or not, moves the sum), where ``to_dense()`` gives a sparse one."""
         if dim is not None:
-            raise _sparse_only("sum over a dimension")
+            from ._reduce import _sum
+            return _sum(self, dim, dtype, keepdim)
         vals = self._vals._data
         total = Tensor._make(backend.array_module(vals).asarray(vals.sum()))
-        _record(total, SparseSum, self, size=self._sparse_size)
+        _record(total, SparseFullSum, self, size=self._sparse_size)
         return total if dtype is None else total.to(dtype)
 
     def _nnz(self) -> int:
@@ -389,90 +349,6 @@ class SparseCOOTensor(Tensor):
 
 
 # ----------------------------------------------------------------------------------------------
-# autograd: the few differentiable sparse operations.  Each node has one input edge, to a sparse
-# tensor (or, for sparse_coo_tensor, to its values); a sparse gradient arriving at a non-leaf
-# is made dense by the engine, so these backwards read dense gradients.
-# ----------------------------------------------------------------------------------------------
-def _record(out: Tensor, node_cls: type, parent: Tensor, **saved: Any) -> Tensor:
-    """Make ``out`` the output of a ``node_cls`` node whose input is ``parent``, when autograd
-    is recording and ``parent`` requires grad."""
-    if not (parent.requires_grad and grad_mode.state.enabled):
-        return out
-    ctx = object.__new__(node_cls)
-    if parent.is_sparse:
-        shape, np_dtype = parent._sparse_size, parent._vals._data.dtype
-    else:
-        shape, np_dtype = parent._data.shape, parent._data.dtype
-    ctx._next = ((parent.grad_fn or parent, parent._output_nr, tuple(shape), np_dtype),)
-    ctx.__dict__.update(saved)
-    out.requires_grad, out.grad_fn = True, ctx
-    return out
-
-
-class ToDense(Function):
-    """``dense = s.to_dense()``.  Backward: the dense gradient read at ``s``'s positions, as a
-    coalesced sparse tensor with ``s``'s distinct indices (PyTorch's ``sparse_mask``)."""
-
-    @staticmethod
-    def backward(ctx, grad):
-        s = ctx.sparse.coalesce()
-        vals = grad._data[tuple(s._idx._data)]
-        return _new_sparse(s._idx._data, vals, s._sparse_size, vals.shape[0] <= 1)  # PyTorch's flag
-
-
-class SparseSum(Function):
-    """``total = s.sum()``.  Backward: the gradient spread over every entry (dense)."""
-
-    @staticmethod
-    def backward(ctx, grad):
-        return grad.expand(ctx.size)
-
-
-class Scale(Function):
-    """``out = factor * s`` (``mul``/``div`` by a number, ``neg``, ``clone``, ``to``).
-    Backward: ``factor * grad``, on ``s``'s device."""
-
-    @staticmethod
-    def backward(ctx, grad):
-        grad = grad if ctx.factor == 1 else grad * ctx.factor
-        device = ctx.__dict__.get("device")
-        return grad if device is None else grad.to(device)
-
-
-def _no_graph(what: str, *operands: Any) -> None:
-    """Refuse, rather than silently drop, a gradient edunn does not derive through ``what``."""
-    if grad_mode.state.enabled and any(getattr(o, "requires_grad", False) for o in operands):
-        raise RuntimeError(f"edunn does not differentiate through the sparse {what}; call "
-                           ".to_dense() on the operands that require grad first (dense "
-                           "arithmetic is differentiable)")
-
-
-class Coalesce(Function):
-    """``c = s.coalesce()``: the same dense tensor.  Backward: the gradient, unchanged."""
-
-    @staticmethod
-    def backward(ctx, grad):
-        return grad
-
-
-class ToSparse(Coalesce):
-    """``s = x.to_sparse()``: the same tensor in another layout.  Backward: the gradient."""
-
-
-class SparseCooTensor(Function):
-    """``s = sparse_coo_tensor(indices, values, size)``.  Backward: the dense gradient read at
-    each entry's position, one row per value."""
-
-    @staticmethod
-    def backward(ctx, grad):
-        if grad.is_sparse:
-            grad = grad.to_dense()
-        if not ctx.indices:  # no sparse dimension: every value covers the whole tensor
-            return grad.unsqueeze(0).expand((ctx.nnz,) + tuple(grad.shape))
-        return grad[tuple(Tensor._make(i) for i in ctx.indices)]
-
-
-# ----------------------------------------------------------------------------------------------
 # helpers
 # ----------------------------------------------------------------------------------------------
 def _new_sparse(indices: Any, values: Any, size: tuple, coalesced: bool) -> SparseCOOTensor:
@@ -516,109 +392,9 @@ def _to_dense_array(s: SparseCOOTensor) -> Any:
     return out
 
 
-def _accumulate(prev: Tensor, grad: Tensor) -> Tensor:
-    """``prev + grad`` where either is sparse (the engine's gradient accumulation): sparse +
-    sparse stays sparse (entries concatenated); any dense term makes the sum dense."""
-    if prev.is_sparse and grad.is_sparse:
-        return prev.add(grad)
-    if prev.is_sparse:
-        return grad + prev  # dense + sparse
-    return prev + grad
-
-
-def sparse_coo_tensor(indices: Any, values: Any, size: Any = None, *, dtype: Any = None,
-                      device: Any = None, pin_memory: bool = False, requires_grad: bool = False,
-                      check_invariants: bool | None = None,
-                      is_coalesced: bool | None = None) -> SparseCOOTensor:
-    """A sparse COO tensor with ``values[j]`` at position ``indices[:, j]``, as
-    ``torch.sparse_coo_tensor``.
-
-    Args:
-        indices: integer tensor (or nested list) of shape ``(sparse_dim, nnz)``.
-        values: tensor (or nested list) of shape ``(nnz, *dense_dims)``.
-        size: the tensor's size; without it, ``max(indices[k]) + 1`` along each sparse
-            dimension followed by ``values``' trailing sizes.
-        dtype, device: of the values (default: inferred from ``values``).
-        requires_grad: the result is a leaf that gets a sparse ``.grad`` through ``to_dense()``.
-            (Values that require grad make it a non-leaf, differentiable in them, instead.)
-        check_invariants: PyTorch checks the indices only when True; edunn always checks them
-            (negative or out-of-range indices raise), which costs little here.
-        is_coalesced: declare the indices sorted and unique (trusted, as PyTorch does).
-    """
-    from .ops.creation import tensor as _tensor
-    if not isinstance(indices, Tensor):
-        indices = _tensor(indices, device=device if not isinstance(values, Tensor) else values.device)
-    values_in = values if isinstance(values, Tensor) else None
-    if isinstance(values, Tensor):
-        if dtype is not None or device is not None:
-            values_in = values = values.to(device=device, dtype=dtype)  # differentiable casts
-        values = values.detach()
-    else:
-        values = _tensor(values, dtype=dtype, device=device)
-    if indices.dtype.is_floating_point or indices.dtype is backend.bool_:
-        raise RuntimeError(f"indices must be an int64 tensor, got {indices.dtype}")
-    if indices.ndim != 2:
-        raise RuntimeError(f"indices must be sparse_dim x nnz, but got: {list(indices.shape)}")
-    if values.ndim == 0:
-        raise RuntimeError("values must be at least 1-dimensional (nnz, *dense_dims), got a "
-                           "0-d tensor")
-    if indices.shape[1] != values.shape[0]:
-        raise RuntimeError(f"indices and values must have same nnz, but got nnz from indices: "
-                           f"{indices.shape[1]}, nnz from values: {values.shape[0]}")
-    idx = indices._data.astype(_INT64, copy=False)
-    if backend.device_of(idx) != values.device:
-        idx = backend.to_device(idx, values.device)
-    sparse_dim, dense_dim = idx.shape[0], values.ndim - 1
-    if size is None:
-        sparse_sizes = tuple(builtins.int(idx[k].max()) + 1 if idx.shape[1] else 0
-                             for k in range(sparse_dim))
-        size = sparse_sizes + tuple(values.shape[1:])
-    else:
-        size = tuple(builtins.int(n) for n in size)
-        if len(size) != sparse_dim + dense_dim:
-            raise RuntimeError(f"'len(size) == sparse_dim + dense_dim' is not satisfied: len(size) "
-                               f"= {len(size)}, sparse_dim = {sparse_dim}, dense_dim = {dense_dim}")
-        if tuple(values.shape[1:]) != size[sparse_dim:]:
-            raise RuntimeError(f"values has incorrect size, expected {[values.shape[0]] + list(size[sparse_dim:])}"
-                               f", got {list(values.shape)}")
-    if idx.shape[1]:
-        low, high = idx.min(axis=1), idx.max(axis=1)
-        for k in range(sparse_dim):
-            if builtins.int(low[k]) < 0:
-                raise RuntimeError(f"found negative index {builtins.int(low[k])} for dim {k}")
-            if builtins.int(high[k]) >= size[k]:
-                raise RuntimeError(f"size is inconsistent with indices: for dim {k}, size is "
-                                   f"{size[k]} but found index {builtins.int(high[k])}")
-    coalesced = bool(is_coalesced) if is_coalesced is not None else idx.shape[1] <= 1
-    out = _new_sparse(idx if idx is not indices._data else idx.copy(), values._data, size, coalesced)
-    if requires_grad:
-        out.requires_grad_(True)
-    if values_in is None:
-        return out
-    # differentiable with respect to values that require grad (then a non-leaf)
-    return _record(out, SparseCooTensor, values_in, indices=tuple(idx), nnz=idx.shape[1])
-
-
-def to_sparse(input: Tensor, sparse_dim: int | None = None) -> SparseCOOTensor:
-    """``input.to_sparse(sparse_dim)``: the nonzero entries (along the first ``sparse_dim``
-    dimensions, all of them by default) of a dense tensor, coalesced."""
-    if input.is_sparse:
-        return input
-    arr = input._data
-    sd = arr.ndim if sparse_dim is None else builtins.int(sparse_dim)
-    if not 0 <= sd <= arr.ndim:
-        raise RuntimeError(f"sparse_dim must be between 0 and {arr.ndim}, got {sd}")
-    xp = backend.array_module(arr)
-    lead = arr.reshape(arr.shape[:sd] + (-1,)) if sd < arr.ndim else arr[..., None]
-    nonzero = (lead != 0).any(axis=-1) if lead.shape[-1] else xp.zeros(lead.shape[:-1], bool)
-    idx = xp.stack(xp.nonzero(nonzero)).astype(_INT64) if sd else xp.zeros((0, 1), _INT64)
-    vals = arr[tuple(idx)] if sd else arr[None]
-    return _record(_new_sparse(idx.reshape(sd, -1), vals.copy(), arr.shape, True), ToSparse, input)
-
-
 def _sparse_repr(s: SparseCOOTensor) -> str:
     """PyTorch's text for a sparse tensor: indices, values, then size, nnz, dtype, layout."""
-    from ._tensor_str import _add_suffixes, _tensor_str
+    from .._tensor_str import _add_suffixes, _tensor_str
     indent = len("tensor(")
     suffixes = []
     if s.device.type != "cpu":
