@@ -8,7 +8,10 @@ The rules are PyTorch's (``torch/_tensor_str.py``), applied to a host copy of th
   a factor of 1000, exceed 1e8 or fall below 1e-4 -- and a common width, so columns line up;
 * above ``threshold`` elements only ``edgeitems`` rows/columns at each end are shown, with ``...``;
 * suffixes name what the values do not show: a non-default dtype, a device other than the CPU,
-  ``requires_grad=True`` on a leaf or ``grad_fn=<MulBackward>`` on a computed tensor.
+  ``requires_grad=True`` on a leaf or ``grad_fn=<MulBackward>`` on a computed tensor;
+* complex numbers print as ``1.0000+2.0000j``: the real parts share one formatter and the
+  imaginary parts another (``tensor([1.+2.j, 3.-1.j])``); complex64 -- or complex128 when the
+  default dtype is float64 -- is the default complex type and gets no dtype suffix.
 
 ``edunn.set_printoptions`` changes the options, as ``torch.set_printoptions``.  Lesson 01 shows it.
 """
@@ -149,35 +152,49 @@ def _summarized(array: Any) -> Any:
     return xp.stack([_summarized(array[i]) for i in rows])
 
 
-def _vector_str(array: Any, indent: int, summarize: bool, fmt: _Formatter) -> str:
+def _value_str(value: Any, fmt: _Formatter, fmt_imag: _Formatter | None) -> str:
+    """One value; a complex one as its real part, then the signed imaginary part and ``j``."""
+    if fmt_imag is None:
+        return fmt.format(value)
+    real_str = fmt.format(value.real)
+    imag_str = (fmt_imag.format(value.imag) + "j").lstrip()
+    return real_str + imag_str if imag_str[0] in "+-" else real_str + "+" + imag_str
+
+
+def _vector_str(array: Any, indent: int, summarize: bool, fmt: _Formatter,
+                fmt_imag: _Formatter | None = None) -> str:
     element_length = fmt.width() + 2
+    if fmt_imag is not None:  # the imaginary part and its "j"
+        element_length += fmt_imag.width() + 1
     per_line = max(1, math.floor((PRINT_OPTS.linewidth - indent) / element_length))
     e = PRINT_OPTS.edgeitems
     if summarize and not e:
         data = ["..."]
     elif summarize and array.shape[0] > 2 * e:
-        data = ([fmt.format(v) for v in array[:e].tolist()] + [" ..."]
-                + [fmt.format(v) for v in array[-e:].tolist()])
+        data = ([_value_str(v, fmt, fmt_imag) for v in array[:e].tolist()] + [" ..."]
+                + [_value_str(v, fmt, fmt_imag) for v in array[-e:].tolist()])
     else:
-        data = [fmt.format(v) for v in array.tolist()]
+        data = [_value_str(v, fmt, fmt_imag) for v in array.tolist()]
     lines = [", ".join(data[i:i + per_line]) for i in range(0, len(data), per_line)]
     return "[" + (",\n" + " " * (indent + 1)).join(lines) + "]"
 
 
-def _tensor_str_with_formatter(array: Any, indent: int, summarize: bool, fmt: _Formatter) -> str:
+def _tensor_str_with_formatter(array: Any, indent: int, summarize: bool, fmt: _Formatter,
+                               fmt_imag: _Formatter | None = None) -> str:
     dim = array.ndim
     if dim == 0:
-        return fmt.format(array.item())
+        return _value_str(array.item(), fmt, fmt_imag)
     if dim == 1:
-        return _vector_str(array, indent, summarize, fmt)
+        return _vector_str(array, indent, summarize, fmt, fmt_imag)
     e = PRINT_OPTS.edgeitems
     n = array.shape[0]
     if summarize and n > 2 * e:
-        slices = ([_tensor_str_with_formatter(array[i], indent + 1, summarize, fmt) for i in range(e)]
+        slices = ([_tensor_str_with_formatter(array[i], indent + 1, summarize, fmt, fmt_imag) for i in range(e)]
                   + ["..."]
-                  + [_tensor_str_with_formatter(array[i], indent + 1, summarize, fmt) for i in range(n - e, n)])
+                  + [_tensor_str_with_formatter(array[i], indent + 1, summarize, fmt, fmt_imag)
+                     for i in range(n - e, n)])
     else:
-        slices = [_tensor_str_with_formatter(array[i], indent + 1, summarize, fmt) for i in range(n)]
+        slices = [_tensor_str_with_formatter(array[i], indent + 1, summarize, fmt, fmt_imag) for i in range(n)]
     return "[" + ("," + "\n" * (dim - 1) + " " * (indent + 1)).join(slices) + "]"
 
 
@@ -185,6 +202,10 @@ def _tensor_str(array: Any, floating: bool, indent: int) -> str:
     if array.size == 0:
         return "[]"
     summarize = array.size > PRINT_OPTS.threshold
+    if array.dtype.kind == "c":  # one formatter for the real parts, one for the imaginary parts
+        shown = _summarized(array) if summarize else array
+        return _tensor_str_with_formatter(array, indent, summarize, _Formatter(shown.real, True),
+                                          _Formatter(shown.imag, True))
     if floating and array.dtype.itemsize < 4:  # float16/bfloat16: exact in float32, and
         array = array.astype(backend.float32.np)  # every NumPy function knows float32
     fmt = _Formatter(_summarized(array) if summarize else array, floating)
@@ -216,16 +237,17 @@ def tensor_repr(t: Any) -> str:
         suffixes.append(f"device='{dev}'")
     dtype = t.dtype
     array = backend.to_numpy(t._data)
+    default_complex = backend.default_complex_dtype()
     if array.size == 0:
         if array.ndim != 1:
             suffixes.append(f"size={tuple(array.shape)}")
-        if dtype is not backend.get_default_dtype():
+        if dtype is not backend.get_default_dtype():  # PyTorch names even complex64 here
             suffixes.append(f"dtype={dtype!r}")
         body = "[]"
     else:
         if not PRINT_OPTS.edgeitems:
             suffixes.append(f"size={tuple(array.shape)}")
-        if dtype not in (backend.get_default_dtype(), backend.int64, backend.bool_):
+        if dtype not in (backend.get_default_dtype(), default_complex, backend.int64, backend.bool_):
             suffixes.append(f"dtype={dtype!r}")
         body = _tensor_str(array, dtype.is_floating_point, indent)
     if t.grad_fn is not None:

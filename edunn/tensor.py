@@ -208,11 +208,36 @@ class Tensor(TensorMethods):
 
     @property
     def H(self) -> "Tensor":
-        return self.T
+        """The conjugate transpose of a matrix (the transpose, for a real one)."""
+        from .ops.complex import conj
+        return conj(self.T)
 
     @property
     def mH(self) -> "Tensor":
-        return self.mT
+        """The conjugate transpose of the last two dimensions (``adjoint``)."""
+        from .ops.complex import conj
+        return conj(self.mT)
+
+    # ------------------------------------------------------------------ complex parts
+    @property
+    def real(self) -> "Tensor":
+        """The real parts, a view (``z.real[0] = 1`` writes into ``z``); a real tensor itself."""
+        from .ops.complex import real
+        return real(self)
+
+    @real.setter
+    def real(self, value: Any) -> None:
+        self.real.copy_(value)
+
+    @property
+    def imag(self) -> "Tensor":
+        """The imaginary parts, a view; only complex tensors have them, as in PyTorch."""
+        from .ops.complex import imag
+        return imag(self)
+
+    @imag.setter
+    def imag(self, value: Any) -> None:
+        self.imag.copy_(value)
 
     def _wrap_dim(self, dim: int) -> int:
         return wrap_dim(dim, self._data.ndim)
@@ -224,12 +249,16 @@ class Tensor(TensorMethods):
         prefix = "edunn.cuda." if self.is_cuda else "edunn."
         if dtype is None:
             return prefix + _TYPE_NAMES[self.dtype.name]
+        if isinstance(dtype, type) and hasattr(dtype, "is_cuda"):  # edunn.DoubleTensor, edunn.cuda.*
+            dtype = ("edunn.cuda." if dtype.is_cuda else "edunn.") + dtype.__name__
         if isinstance(dtype, str) and dtype.endswith("Tensor"):
             name = dtype.rsplit(".", 1)[-1]
             by_type = {v: k for k, v in _TYPE_NAMES.items()}
             if name not in by_type:
                 raise ValueError(f"invalid type: '{dtype}'")
-            dtype = by_type[name]
+            cuda = ".cuda." in dtype  # the name says the device too: torch.cuda.FloatTensor
+            return self.to(self.device if cuda == self.is_cuda else ("cuda" if cuda else "cpu"),
+                           backend.as_dtype(by_type[name]))
         return self.to(backend.as_dtype(dtype))
 
     # ------------------------------------------------------------------ autograd

@@ -48,10 +48,16 @@ class CopySlices(Function):
     @staticmethod
     def backward(ctx, grad):
         xp = backend.array_module(grad._data)
-        keep = Tensor._make(xp.ones(grad._data.shape, grad._data.dtype))
+        is_complex = grad._data.dtype.kind == "c"
+        # complex: one mask entry per real component (1+1j), since a view such as ``z.real``
+        # covers only one of the two and no complex factor can zero just that one
+        keep = Tensor._make(xp.full(grad._data.shape, 1 + 1j if is_complex else 1, grad._data.dtype))
         with no_grad():
             region = replay_view(ctx.chain, keep)
         region._data[...] = 0  # a view into ``keep``: zero where the view's values came from
+        if is_complex:
+            from .complex import view_as_complex, view_as_real
+            return view_as_complex(view_as_real(grad) * view_as_real(keep)), replay_view(ctx.chain, grad), None
         return grad * keep, replay_view(ctx.chain, grad), None
 
 
