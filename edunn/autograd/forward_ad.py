@@ -1,0 +1,408 @@
+"""Forward-mode automatic differentiation (PyTorch's ``torch.autograd.forward_ad``).
+
+Reverse mode (``backward``) gives ``vᵀJ`` -- one gradient of one output with respect to every
+input -- after the forward pass.  Forward mode gives ``J·t``, the derivative of every output along
+one input direction ``t``, *during* the forward pass: each tensor ``x`` carries a tangent ``ẋ``,
+and each op computes its output's tangent from its inputs' tangents as it runs.  One forward
+pass, no graph kept: the cheap way to get a Jacobian-vector product, a directional derivative,
+or a Jacobian with few inputs and many outputs::
+
+    with forward_ad.dual_level():
+        x = forward_ad.make_dual(p, t)          # p, carrying the tangent t
+        y = f(x)
+        jvp = forward_ad.unpack_dual(y).tangent  # J_f(p) · t
+
+How edunn does it
+-----------------
+* **Tangents** live in a table next to the tensors (``_tangents``: ``id(tensor) -> (weak
+  reference, tangent)``), so a tensor is never kept alive by its tangent and every tangent goes
+  when the level is exited.  PyTorch keeps them in the tensor's autograd metadata, per level.
+* **Levels**: PyTorch allows one level at a time (``enter_dual_level`` inside a level raises
+  "Nested forward mode AD is not supported"); so does edunn.  For higher-order forward
+  derivatives PyTorch points to ``torch.func.jvp``; ``edunn.func.jvp`` is there too.
+* **Seeing every op**: every op runs through ``Function.apply``; while a level is entered an
+  observer (``op_hooks.add_hook``) looks at each call.  When some tensor argument has a tangent,
+  it lets the op compute its value (``proceed()``) and then computes the output tangents:
+
+  - a user's ``autograd.Function`` must define ``jvp(ctx, *input_tangents)`` (PyTorch's API;
+    ``forward`` keeps what ``jvp`` needs with ``ctx.save_for_forward``, read back as
+    ``ctx.saved_tensors``); without one it raises as PyTorch does;
+  - the common built-in ops have explicit rules (``_forward_rules.py``): linear ops applied to
+    the tangent, the product rule, ``f'(x)·ẋ`` for elementwise functions;
+  - every other built-in op with a ``backward`` uses the **double-vjp trick**, op by op (see
+    :func:`_fallback`): the backward computes ``u = Jᵀg``, which is linear in ``g``, so
+    ``d⟨u, t⟩/dg = J·t``;
+  - ops without a gradient (integer or bool outputs: comparisons, ``argmax``) give no tangent.
+
+* **In-place ops** (``x.mul_(2)``) compute ``x * 2`` as an op (which gets a tangent) and then
+  write it into ``x`` (``Tensor._inplace``), which tells :func:`_after_inplace`: ``x``'s tangent
+  is overwritten in place with the new one, as PyTorch does -- and for a view, the region of its
+  base's tangent, so that the base and every other view see it.  A view's tangent is the same
+  view of its base's tangent (the view op applied to the tangent), hence shares its memory.
+* **Reverse mode through forward mode**: the tangent computations are ordinary recorded ops, so
+  ``grad`` of a tangent (or of anything computed with forward AD inside) works.
+
+Lesson 02 derives both modes; ``edunn.func`` builds ``jvp``/``jacfwd`` on reverse mode.
+"""
+from __future__ import annotations
+
+import weakref
+from typing import Any, NamedTuple
+
+from . import grad_mode, op_hooks
+from .function import Function
+import edunn.tensor as _tensor_mod  # the module: tensor.py imports this package
+
+__all__ = ["UnpackedDualTensor", "enter_dual_level", "exit_dual_level", "make_dual",
+           "unpack_dual", "dual_level"]
+
+_current_level = -1          # -1: no level entered; PyTorch's levels start at 0
+_tangents: dict = {}         # id(tensor) -> (weakref to the tensor, its tangent)
+_BASE_JVP = Function.jvp
+
+
+# ------------------------------------------------------------------------------- the tangent table
+def _lookup(t: Any) -> Any:
+    """``t``'s tangent at the current level, or None."""
+    entry = _tangents.get(id(t))
+    if entry is not None and entry[0]() is t:
+        return entry[1]
+    return None
+
+
+def _store(t: Any, tangent: Any) -> None:
+    key = id(t)
+
+    def forget(ref: Any, key: int = key) -> None:  # the tensor died: its tangent goes too
+        entry = _tangents.get(key)
+        if entry is not None and entry[0] is ref:
+            del _tangents[key]
+    _tangents[key] = (weakref.ref(t, forget), tangent)
+
+
+class _Alias(Function):
+    """The same values under a new tensor (same memory, same version counter): the dual tensor
+    ``make_dual`` returns and the primal ``unpack_dual`` returns (PyTorch returns views).
+    Differentiable in reverse mode: the gradient passes through unchanged."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return x._data
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad
+
+
+def _alias(t: Any) -> Any:
+    out = _Alias.apply(t)
+    out._version_counter = t._version_counter
+    return out
+
+
+# ------------------------------------------------------------------------------- the public API
+class UnpackedDualTensor(NamedTuple):
+    """What :func:`unpack_dual` returns: the ``primal`` and its ``tangent`` (None if it has none)."""
+
+    primal: Any
+    tangent: Any
+
+
+def enter_dual_level() -> int:
+    """Enter a forward-AD level (PyTorch allows only one at a time) and return it (0).  From now
+    on every op propagates the tangents of dual tensors."""
+    global _current_level
+    if _current_level >= 0:
+        raise RuntimeError("Nested forward mode AD is not supported at the moment")
+    _current_level = 0
+    op_hooks.add_hook(_observe)
+    return _current_level
+
+
+def exit_dual_level(*, level: int | None = None) -> None:
+    """Leave the current level: every tangent made at it is deleted (dual tensors become plain
+    tensors).  Only the last entered level can be exited."""
+    global _current_level
+    if level is None:
+        level = _current_level
+    if level != _current_level:
+        raise RuntimeError("Trying to exit a forward AD level that was not the last one that was "
+                           "created. This is not supported.")
+    if level < 0:
+        raise RuntimeError("Dual level must be a positive number.")
+    op_hooks.remove_hook(_observe)
+    _tangents.clear()
+    _current_level = level - 1
+
+
+def make_dual(tensor: Any, tangent: Any, *, level: int | None = None) -> Any:
+    """A dual tensor: ``tensor``'s values (shared, like a view) carrying ``tangent`` as its
+    forward gradient.  ``tangent`` is kept as it is (not copied): an in-place op on the dual
+    tensor updates it.  Differentiable in reverse mode with respect to ``tensor``."""
+    Tensor = _tensor_mod.Tensor
+    if level is None:
+        level = _current_level
+    if level < 0:
+        raise RuntimeError("Trying to create a dual Tensor for forward AD but no level exists, make "
+                           "sure to enter_dual_level() first.")
+    for name, t in (("tensor", tensor), ("tangent", tangent)):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"make_dual(): argument '{name}' must be Tensor, not {type(t).__name__}")
+    if not (tensor.is_floating_point() or tensor.is_complex()):
+        raise ValueError(f"Expected primal to be floating point or complex, but got: {tensor.dtype}")
+    if not (tangent.is_floating_point() or tangent.is_complex()):
+        raise ValueError(f"Expected tangent to be floating point or complex, but got: {tangent.dtype}")
+    if level != _current_level:
+        raise RuntimeError("Invalid level given to _make_dual")
+    if _lookup(tensor) is not None:
+        raise RuntimeError("Making a dual Tensor based on a Tensor that already has a forward "
+                           f"gradient at the same level {level} is not supported.")
+    if tangent.shape != tensor.shape:
+        raise RuntimeError("Trying to set a forward gradient that has a different size than that of "
+                           "the original Tensor, this is not supported. Tensor is of size "
+                           f"{list(tensor.shape)} while the given forward gradient is of size "
+                           f"{list(tangent.shape)}.")
+    if tangent.device != tensor.device:
+        raise RuntimeError("Trying to set a forward gradient that is on a different device than "
+                           f"the original Tensor, this is not supported. Tensor is on "
+                           f"{tensor.device} while the given forward gradient is on "
+                           f"{tangent.device}.")
+    dual = _alias(tensor)
+    _store(dual, tangent)
+    return dual
+
+
+def unpack_dual(tensor: Any, *, level: int | None = None) -> UnpackedDualTensor:
+    """``(primal, tangent)``: a new tensor sharing ``tensor``'s values without its tangent, and
+    the tangent as it is (None when ``tensor`` has none, or outside every level)."""
+    if level is None:
+        level = _current_level
+    if level < 0:
+        return UnpackedDualTensor(tensor, None)
+    tangent = _lookup(tensor)
+    if level != _current_level:
+        if tangent is not None:  # PyTorch checks the level only for a dual tensor
+            raise RuntimeError("Invalid level given to _fw_primal")
+        return UnpackedDualTensor(_alias(tensor), None)
+    return UnpackedDualTensor(_alias(tensor), tangent)
+
+
+class dual_level(grad_mode._DecoratorContextManager):
+    """``with dual_level():`` enters a forward-AD level and exits it (deleting its tangents) at
+    the end of the block; also a decorator.  ``as`` gives the level number."""
+
+    def __enter__(self) -> int:
+        return enter_dual_level()
+
+    def __exit__(self, exc_type: Any, exc_value: Any, traceback: Any) -> None:
+        exit_dual_level()
+
+
+# ------------------------------------------------------------------------------- propagation
+def _observe(cls: type, args: tuple, kwargs: dict, proceed: Any) -> Any:
+    """The op observer installed while a level is entered: run the op, then give its outputs
+    their tangents when some argument had one."""
+    if not _tangents:
+        return proceed()
+    Tensor = _tensor_mod.Tensor
+    tangents = None
+    for i, a in enumerate(args):
+        if isinstance(a, Tensor):
+            entry = _tangents.get(id(a))
+            if entry is not None and entry[0]() is a:
+                if tangents is None:
+                    tangents = [None] * len(args)
+                tangents[i] = entry[1]
+    if tangents is None or cls is _Alias:
+        return proceed()
+    if cls.jvp is not _BASE_JVP or not cls.__module__.startswith("edunn."):
+        return _custom(cls, args, tangents, proceed)
+    out = proceed()
+    outs = tuple(out) if isinstance(out, (tuple, list)) else (out,)
+    if not any(_differentiable(o) for o in outs):
+        return out  # integer and bool outputs carry no tangent
+    from ._forward_rules import rules
+    rule = rules().get(cls)
+    if rule is not None:
+        touts = rule(cls, args, kwargs, tangents, out)
+    else:
+        touts = _fallback(cls, args, kwargs, tangents)
+    _attach(outs, touts)
+    return out
+
+
+def _differentiable(o: Any) -> bool:
+    return isinstance(o, _tensor_mod.Tensor) and (o.is_floating_point() or o.is_complex())
+
+
+def _attach(outs: tuple, touts: Any) -> None:
+    """Store each output's tangent, broadcast to its shape and cast to its dtype."""
+    touts = tuple(touts) if isinstance(touts, (tuple, list)) else (touts,)
+    for o, t in zip(outs, touts):
+        if t is None or not _differentiable(o):
+            continue
+        if t.shape != o.shape:
+            t = t.expand(o.shape)
+        if t.dtype != o.dtype:
+            t = t.to(o.dtype)
+        _store(o, t)
+
+
+def _custom(cls: type, args: tuple, tangents: list, proceed: Any) -> Any:
+    """A user's ``autograd.Function``: its ``jvp(ctx, *tangents)`` with the very ``ctx`` that
+    ``forward`` filled (and that ``backward`` will get).
+
+    ``apply`` creates that ``ctx`` and, when it records the op, hangs it on the outputs as
+    ``grad_fn``; when nothing would be recorded (the usual case here: the inputs need no
+    gradient) we let ``apply`` record this one call -- one input marked as requiring grad while
+    it runs -- to find ``ctx``, and then take the graph off the outputs again.  So ``forward``
+    sees ``ctx.needs_input_grad`` True for that input (in PyTorch, False)."""
+    Tensor = _tensor_mod.Tensor
+    tensors = [a for a in args if isinstance(a, Tensor)]
+    recorded = grad_mode.state.enabled and any(a.requires_grad for a in tensors)
+    forced = None
+    if recorded:
+        out = proceed()
+    else:
+        forced = next(a for a, t in zip(args, tangents) if t is not None)
+        forced.requires_grad = True
+        try:
+            with grad_mode.enable_grad():
+                out = proceed()
+        finally:
+            forced.requires_grad = False
+    outs = tuple(out) if isinstance(out, (tuple, list)) else (out,)
+    ctx = next((o.grad_fn for o in outs if isinstance(o, Tensor) and o.grad_fn is not None), None)
+    if forced is not None:
+        for o in outs:
+            if isinstance(o, Tensor):
+                o.grad_fn, o.requires_grad = None, False
+    if ctx is None:
+        return out  # no differentiable output
+    from ..ops.creation import zeros_like
+    full = [t if t is not None else zeros_like(a) if isinstance(a, Tensor) else None
+            for a, t in zip(args, tangents)]
+    saved = ctx._saved
+    ctx._saved = tuple((t, t._version_counter[0]) if isinstance(t, Tensor) else (t, None)
+                       for t in ctx.__dict__.get("saved_for_forward", ()))
+    try:
+        touts = cls.jvp(ctx, *full)
+    finally:
+        ctx._saved = saved
+    _attach(outs, touts)
+    return out
+
+
+def _fallback(cls: type, args: tuple, kwargs: dict, tangents: list) -> Any:
+    """``J·t`` for an op with a ``backward`` but no forward rule: the double-vjp trick.
+
+    The op's backward computes ``u = Jᵀg`` for any output gradient ``g``.  ``u`` is linear in
+    ``g``, so ``⟨u, t⟩ = ⟨Jᵀg, t⟩ = ⟨g, J·t⟩`` and differentiating it with respect to ``g`` gives
+    ``J·t``.  Concretely: run the op again on stand-ins for the dual inputs that require grad,
+    take ``u`` by ``grad`` with ``create_graph=True`` and a dummy ``g`` (zeros requiring grad; the
+    value does not matter, ``u`` is linear in it), then one more ``grad`` of ``⟨u, t⟩`` with
+    respect to ``g``.  Three passes instead of one, but correct for every op whose backward is
+    itself differentiable -- which edunn requires of every op (double backward).
+
+    A stand-in is a detached copy of the input, or -- when the input needs a gradient and grad
+    mode is on -- a recorded alias of it, so that the tangent stays differentiable in reverse
+    mode with respect to the input as well as to the tangent."""
+    from .api import grad
+    from ..ops.creation import zeros_like
+    Tensor = _tensor_mod.Tensor
+    keep = grad_mode.state.enabled and (
+        any(t.requires_grad for t in tangents if t is not None)
+        or any(a.requires_grad for a, t in zip(args, tangents) if t is not None))
+    with grad_mode.enable_grad():
+        new = list(args)
+        stand_ins, dirs = [], []
+        for i, t in enumerate(tangents):
+            if t is None:
+                continue
+            a = args[i]
+            s = _alias(a) if keep and a.requires_grad else a.detach().requires_grad_()
+            new[i] = s
+            stand_ins.append(s)
+            dirs.append(t)
+        out = cls.apply(*new, **kwargs)  # observers are off while an op is observed
+        outs = tuple(out) if isinstance(out, (tuple, list)) else (out,)
+        diff = [o for o in outs if isinstance(o, Tensor) and o.requires_grad]
+        if not diff:
+            return None
+        gs = [zeros_like(o).requires_grad_() for o in diff]
+        us = grad(diff, stand_ins, gs, create_graph=True, allow_unused=True)
+        total = None
+        for u, t in zip(us, dirs):
+            if u is not None:
+                term = (u * t).sum()
+                total = term if total is None else total + term
+        if total is None or not total.requires_grad:
+            jv = [None] * len(gs)
+        else:
+            jv = grad(total, gs, create_graph=keep, allow_unused=True)
+    it = iter(zip(gs, jv))
+    result = []
+    for o in outs:
+        if isinstance(o, Tensor) and o.requires_grad:
+            g, j = next(it)
+            result.append(j if j is not None else zeros_like(g).detach())
+        else:
+            result.append(None)
+    if not keep:
+        result = [r.detach() if r is not None else None for r in result]
+    return result
+
+
+# ------------------------------------------------------------------------------- in-place ops
+def _after_inplace(tensor: Any, result: Any) -> None:
+    """Called by ``Tensor._inplace`` once ``result``'s values were written into ``tensor``: the
+    tangent follows the values.
+
+    ``tensor``'s tangent is overwritten in place (as PyTorch does: the tangent given to
+    ``make_dual`` changes with the dual tensor), and for a view, the region of its base's tangent
+    (zeros are made for a base without one), which every other view of that base shares.
+
+    When the tangents take part in a reverse-mode graph, overwriting one could change a tensor
+    that a recorded op saved for its backward (the new tangent ``ẋ·w`` of ``x.mul_(w)`` saved a
+    view of the old one); then the new tangent is a fresh tensor instead (for a view: a copy of
+    the base's tangent with the region replaced, by recorded ops), and views taken earlier keep
+    the old values -- the one place where edunn differs from PyTorch, which saves copies."""
+    if not _tangents or _current_level < 0:
+        return
+    from ..ops.creation import zeros_like
+    new = _lookup(result)
+    base = tensor._base
+    view = base is not None and tensor._view_chain
+    old = _lookup(base if view else tensor)
+    if old is None and new is None:
+        return
+    graph = grad_mode.state.enabled and (
+        (new is not None and new.requires_grad) or (old is not None and old.requires_grad))
+    if not view:
+        if old is None or graph:
+            _store(tensor, new if new is not None else zeros_like(tensor))
+            return
+        with grad_mode.no_grad():
+            old.copy_(new) if new is not None else old.zero_()
+        return
+    from ..ops.copy_slices import replay_view
+    if old is None:
+        old = zeros_like(base)
+    elif graph:
+        old = old.clone()
+    _store(base, old)
+    region = replay_view(tensor._view_chain, old)
+    with grad_mode.set_grad_enabled(graph):
+        region.copy_(new) if new is not None else region.zero_()
+    _store(tensor, region)
+
+
+def _after_inplace_view(tensor: Any, result: Any) -> None:
+    """``x.t_()``, ``x.unsqueeze_(0)``: ``x`` takes ``result``'s shape, and its tangent."""
+    if not _tangents or _current_level < 0:
+        return
+    new = _lookup(result)
+    if new is not None:
+        _store(tensor, new)
+    elif _lookup(tensor) is not None:
+        del _tangents[id(tensor)]
