@@ -10,7 +10,7 @@ __all__ = ['max', 'min', 'aminmax', 'median', 'nanmedian', 'mode', 'cummax', 'cu
            'geqrf', 'histogram', 'histogramdd', 'linalg_inv_ex', 'linalg_cholesky_ex', 'linalg_solve_ex',
            'linalg_slogdet', 'linalg_qr', 'linalg_eigh', 'linalg_svd', 'linalg_lstsq', 'linalg_lu_factor',
            'linalg_lu_factor_ex', 'linalg_lu', 'lu_unpack', 'triangular_solve', 'frexp',
-           'linalg_ldl_factor', 'linalg_ldl_factor_ex']
+           'linalg_ldl_factor', 'linalg_ldl_factor_ex', 'linalg_eig']
 
 
 def _make(name: str, fields: str):
@@ -50,6 +50,7 @@ linalg_cholesky_ex = _make("linalg_cholesky_ex", "L info")
 linalg_solve_ex = _make("linalg_solve_ex", "result info")
 linalg_slogdet = _make("linalg_slogdet", "sign logabsdet")
 linalg_qr = _make("linalg_qr", "Q R")
+linalg_eig = _make("linalg_eig", "eigenvalues eigenvectors")
 linalg_eigh = _make("linalg_eigh", "eigenvalues eigenvectors")
 linalg_svd = _make("linalg_svd", "U S Vh")
 linalg_lstsq = _make("linalg_lstsq", "solution residuals rank singular_values")

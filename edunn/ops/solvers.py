@@ -189,8 +189,11 @@ def _triangle(xp: Any, a: Any, upper: bool, unitriangular: bool) -> Any:
 # solve, solve_triangular
 # ----------------------------------------------------------------------------------------------
 class Solve(Function):
-    """``X = A^{-1} B`` for (*, n, n) A and (*, n, k) B;  dL/dB = A^{-T} g,  dL/dA = -(dL/dB) X^T.
-    A singular A gives NaNs here; the public functions report it."""
+    """``X = A^{-1} B`` for (*, n, n) A and (*, n, k) B;  dL/dB = A^{-H} g,  dL/dA = -(dL/dB) X^H
+    (^H: conjugate transpose, ^T for real matrices).  A singular A gives NaNs here; the public
+    functions report it."""
+
+    supports_complex = True  # linalg.eig's backward solves with complex matrices
 
     @staticmethod
     def forward(ctx, a, b):
@@ -206,8 +209,8 @@ class Solve(Function):
     @staticmethod
     def backward(ctx, grad):
         a, x = ctx.saved_tensors
-        gb = Solve.apply(a.mT, grad)
-        return (-(gb @ x.mT) if ctx.needs_input_grad[0] else None), gb
+        gb = Solve.apply(a.mH, grad)
+        return (-(gb @ x.mH) if ctx.needs_input_grad[0] else None), gb
 
 
 class SolveTriangular(Function):
