@@ -794,6 +794,8 @@ def writable(array: Any) -> bool:
 def array_to_bytes(array: Any) -> bytes:
     """The elements of ``array`` (any device, any strides) in C order as little-endian bytes."""
     host = to_numpy(array)
+    if sys.byteorder == "big" and host.dtype.kind == "c":  # each part is swapped on its own
+        host = numpy.ascontiguousarray(host).view(host.real.dtype)
     if sys.byteorder == "big" and host.dtype.itemsize > 1:
         host = host.view(f"u{host.dtype.itemsize}").byteswap()
     return host.tobytes(order="C")
@@ -813,7 +815,9 @@ def array_from_bytes(buffer: Any, np_dtype: Any, shape: tuple, offset: int = 0,
         return numpy.frombuffer(buffer, numpy.uint8, count, offset).reshape(shape) != 0
     array = numpy.frombuffer(buffer, np_dtype, count, offset).reshape(shape)
     if sys.byteorder == "big" and np_dtype.itemsize > 1:
-        return array.view(f"u{np_dtype.itemsize}").byteswap().view(np_dtype)
+        part = numpy.dtype(f"u{np_dtype.itemsize // 2}") if np_dtype.kind == "c" else \
+            numpy.dtype(f"u{np_dtype.itemsize}")  # complex: each part is swapped on its own
+        return array.view(part).byteswap().view(np_dtype)
     if copy or not array.flags.aligned:
         return array.copy()
     return array

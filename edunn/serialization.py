@@ -21,8 +21,12 @@ A safetensors file (https://huggingface.co/docs/safetensors) is::
     the rest     the byte buffer: every tensor's elements in C order, little-endian, one after
                  another; ``data_offsets`` count from the start of this buffer
 
-dtypes are written ``BOOL U8 I8 I16 I32 I64 F16 BF16 F32 F64``.  The buffer is covered exactly:
-no gaps, no overlaps, nothing after the last tensor.
+dtypes are written ``BOOL U8 I8 I16 I32 I64 F16 BF16 F32 F64 C64``.  The buffer is covered
+exactly: no gaps, no overlaps, nothing after the last tensor.  safetensors has no complex128
+code, so a complex128 tensor of shape ``(...)`` is written as its ``view_as_real``, an ``F64``
+tensor of shape ``(..., 2)``, and its entry in edunn's metadata says ``"complex": true``: edunn
+reads it back as complex128, and a PyTorch user gets the pairs (``torch.view_as_complex``
+turns them back).
 
 A model's ``state_dict`` (a flat dict ``str -> Tensor``) keeps its own keys as tensor names, so
 a PyTorch user opens the file with ``safetensors.torch.load_file``.  Anything else is flattened:
@@ -68,8 +72,11 @@ FileLike = Union[str, "os.PathLike[str]", IO[bytes]]
 
 FORMAT_VERSION = 1
 _CODES = {"bool": "BOOL", "uint8": "U8", "int8": "I8", "int16": "I16", "int32": "I32",
-          "int64": "I64", "float16": "F16", "bfloat16": "BF16", "float32": "F32", "float64": "F64"}
+          "int64": "I64", "float16": "F16", "bfloat16": "BF16", "float32": "F32", "float64": "F64",
+          "complex64": "C64"}
 _DTYPE_OF_CODE = {code: backend._BY_NAME[name] for name, code in _CODES.items()}
+# dtypes that may appear as values in the tree (complex128 tensors are stored as F64 pairs)
+_DTYPE_NAMES = set(_CODES) | {"complex128", "complex32"}
 _MAX_HEADER = 100_000_000  # safetensors' own limit: a larger header is a damaged length field
 _TAGS = ("dict", "odict", "list", "tuple", "size", "float", "dtype", "device", "tensor")
 _CONVERT_HINT = (
@@ -157,6 +164,8 @@ class _Encoder:
         is_param = self.param_cls is not None and isinstance(t, self.param_cls)
         self.info[name] = {"device": str(t.device), "requires_grad": bool(t.requires_grad),
                            "parameter": is_param}
+        if t.dtype is backend.complex128:  # written as F64 pairs (see the module docstring)
+            self.info[name]["complex"] = True
         return {"tensor": name}
 
     def encode(self, obj: Any, path: str, parts: list, key: bool = False) -> Any:
@@ -217,8 +226,10 @@ def _encode(obj: Any) -> tuple:
     offset = 0
     for name, t in order:
         nbytes = t.numel() * t.dtype.itemsize
-        header[name] = {"dtype": _CODES[t.dtype.name], "shape": list(t.shape),
-                        "data_offsets": [offset, offset + nbytes]}
+        code, shape = _CODES.get(t.dtype.name, "F64"), list(t.shape)
+        if t.dtype is backend.complex128:
+            shape.append(2)
+        header[name] = {"dtype": code, "shape": shape, "data_offsets": [offset, offset + nbytes]}
         offset += nbytes
     raw = json.dumps(header, separators=(",", ":"), allow_nan=False).encode("utf-8")
     raw += b" " * (-len(raw) % 8)
@@ -488,6 +499,13 @@ def _make_tensor(data: Any, start: int, entry: tuple, meta: Any, tname: str,
     info = meta["tensors"].get(tname, {}) if meta is not None else {}
     location = info.get("device", "cpu")
     array = backend.array_from_bytes(data, dtype.np, shape, start + begin, copy=copy)
+    if info.get("complex"):  # a complex128 tensor stored as float64 (real, imaginary) pairs
+        if dtype is not backend.float64 or not shape or shape[-1] != 2:
+            raise RuntimeError(f"edunn.load: tensor '{tname}' is marked complex but is stored as "
+                               f"{dtype.name} of shape {list(shape)}, not float64 pairs (..., 2)")
+        array = array.view(backend.complex128.np).reshape(shape[:-1])
+    if array.dtype.kind == "c":
+        backend._note_complex()  # complex arrays made here, not through a dtype lookup
     t = _place(array, location, map_location)
     requires_grad = bool(info.get("requires_grad", False))
     if info.get("parameter"):
@@ -555,7 +573,7 @@ def _decode(node: Any, tensor: Callable[[str], Tensor], name: str) -> Any:
         if tag == "tensor":
             return tensor(value)
         if tag == "dtype":
-            if value not in _CODES:
+            if value not in _DTYPE_NAMES:
                 raise bad(f"edunn has no dtype {value!r}")
             return backend._BY_NAME[value]
         if tag == "float":

@@ -3,6 +3,11 @@
 
 None of these is differentiable: their outputs are bool (or integer) tensors, which never carry
 gradients.  Operands go through ``_binary`` so ``int_tensor == 2.5`` compares as PyTorch does.
+
+Complex tensors, as in PyTorch: ``eq``/``ne`` compare both parts, ``isclose`` measures
+``|a - b|`` with the complex absolute value, ``isnan``/``isinf``/``isfinite`` look at both parts
+(``nan+1j`` is NaN), the logical ops treat nonzero as true, ``isreal`` tests ``imag == 0``; the
+orderings (``lt`` ...), ``isposinf``/``isneginf`` and the bitwise ops refuse complex inputs.
 """
 from __future__ import annotations
 
@@ -37,10 +42,12 @@ class _Compare(Function):
 
 class Eq(_Compare):
     op = "equal"
+    supports_complex = True
 
 
 class Ne(_Compare):
     op = "not_equal"
+    supports_complex = True
 
 
 class Lt(_Compare):
@@ -61,14 +68,17 @@ class Ge(_Compare):
 
 class LogicalAnd(_Compare):
     op = "logical_and"
+    supports_complex = True
 
 
 class LogicalOr(_Compare):
     op = "logical_or"
+    supports_complex = True
 
 
 class LogicalXor(_Compare):
     op = "logical_xor"
+    supports_complex = True
 
 
 class _Bitwise(Function):
@@ -114,21 +124,24 @@ class _Test(Function):
     def forward(cls, ctx, x):
         xd = x._data
         xp = _xp(x)
-        if xd.dtype not in _FLOATS:  # integers are never NaN or infinite
+        if xd.dtype not in _FLOATS and xd.dtype.kind != "c":  # integers are never NaN or infinite
             return xp.ones(xd.shape, bool) if cls.op == "isfinite" else xp.zeros(xd.shape, bool)
         return getattr(xp, cls.op)(xd)
 
 
 class IsNan(_Test):
     op = "isnan"
+    supports_complex = True
 
 
 class IsInf(_Test):
     op = "isinf"
+    supports_complex = True
 
 
 class IsFinite(_Test):
     op = "isfinite"
+    supports_complex = True
 
 
 class IsPosInf(_Test):
@@ -141,6 +154,7 @@ class IsNegInf(_Test):
 
 class LogicalNot(Function):
     """``y = not x`` (nonzero is true)."""
+    supports_complex = True
 
     @staticmethod
     def forward(ctx, x):
@@ -158,7 +172,9 @@ class BitwiseNot(Function):
 
 
 class IsClose(Function):
-    """``|a - b| <= atol + rtol * |b|`` (infinities equal themselves; NaN only with equal_nan)."""
+    """``|a - b| <= atol + rtol * |b|`` (infinities equal themselves; NaN only with equal_nan).
+    For complex numbers ``|.|`` is the complex absolute value, as NumPy's ``isclose`` does."""
+    supports_complex = True
 
     @staticmethod
     def forward(ctx, a, b, rtol, atol, equal_nan):
@@ -226,16 +242,26 @@ def isfinite(input: Tensor) -> Tensor:
     return IsFinite.apply(input)
 
 
+def _refuse_complex(input: Any, name: str) -> None:
+    if isinstance(input, Tensor) and input._data.dtype.kind == "c":
+        raise RuntimeError(f"{name} does not support complex inputs.")
+
+
 def isposinf(input: Tensor, *, out: Any = None) -> Tensor:
+    _refuse_complex(input, "isposinf")
     return write_out(IsPosInf.apply(input), out)
 
 
 def isneginf(input: Tensor, *, out: Any = None) -> Tensor:
+    _refuse_complex(input, "isneginf")
     return write_out(IsNegInf.apply(input), out)
 
 
 def isreal(input: Tensor) -> Tensor:
-    """Every element of a real tensor is real."""
+    """Whether each element is real: ``imag == 0`` for a complex tensor, all True otherwise."""
+    if input._data.dtype.kind == "c":
+        from .complex import imag
+        return eq(imag(input), 0)
     return IsFinite.apply(input) | True
 
 

@@ -14,8 +14,10 @@ PyTorch's design, kept here so that a failing grader prints exactly what PyTorch
    the greatest absolute and relative differences and where (``msg`` replaces or, as a
    callable, edits that message; nested inputs add "The failure occurred for item [0]['w']").
 
-Differences from PyTorch: edunn has no complex, quantized, float8 or meta tensors, so those
-branches do not exist; dtypes and sizes print as ``edunn.float32`` and ``edunn.Size([3])``.
+Complex values are compared as PyTorch does, with the complex absolute value of the difference
+and complex64/complex128 taking the tolerances of float32/float64.  Differences from PyTorch:
+edunn has no quantized, float8 or meta tensors, so those branches do not exist; dtypes and sizes
+print as ``edunn.float32`` and ``edunn.Size([3])``.
 """
 from __future__ import annotations
 
@@ -54,6 +56,9 @@ _DTYPE_PRECISIONS = {
     backend.bfloat16: (0.016, 1e-5),
     backend.float32: (1.3e-6, 1e-5),
     backend.float64: (1e-7, 1e-7),
+    backend.complex32: (0.001, 1e-5),
+    backend.complex64: (1.3e-6, 1e-5),
+    backend.complex128: (1e-7, 1e-7),
 }
 
 
@@ -136,7 +141,7 @@ def make_tensor_mismatch_msg(actual: Tensor, expected: Tensor, matches: Tensor, 
     extra = (f"Mismatched elements: {total_mismatches} / {number_of_elements} "
              f"({total_mismatches / number_of_elements:.1%})")
     actual_flat, expected_flat, matches_flat = actual.flatten(), expected.flatten(), matches.flatten()
-    if not actual.dtype.is_floating_point:
+    if not (actual.dtype.is_floating_point or actual.dtype.is_complex):
         # integers (and bools) in int64, so the difference cannot overflow
         actual_flat, expected_flat = actual_flat.to(backend.int64), expected_flat.to(backend.int64)
     abs_diff = (actual_flat - expected_flat).abs()
@@ -211,7 +216,7 @@ class BooleanPair(Pair):
 class NumberPair(Pair):
     """Python numbers (and NumPy scalars), with the tolerances of int64 / float64 / complex128."""
 
-    _TYPE_TO_DTYPE = {int: backend.int64, float: backend.float64, complex: None}
+    _TYPE_TO_DTYPE = {int: backend.int64, float: backend.float64, complex: backend.complex128}
     _NUMBER_TYPES = (int, float, complex)
 
     def __init__(self, actual: Any, expected: Any, *, id: tuple = (), rtol: float | None = None,
@@ -220,13 +225,8 @@ class NumberPair(Pair):
         self._check_inputs_isinstance(actual, expected, cls=self._NUMBER_TYPES + (backend.numpy.number,))
         actual, expected = (v.item() if isinstance(v, backend.numpy.number) else v for v in (actual, expected))
         super().__init__(actual, expected, id=id, **other_parameters)
-        if isinstance(actual, complex) or isinstance(expected, complex):
-            default = (1e-7, 1e-7)       # complex128's, which edunn has no dtype for
-            self.rtol, self.atol = (default if rtol is None and atol is None
-                                    else get_tolerances(rtol=rtol, atol=atol, id=id))
-        else:
-            self.rtol, self.atol = get_tolerances(*[self._TYPE_TO_DTYPE[type(v)] for v in (actual, expected)],
-                                                  rtol=rtol, atol=atol, id=id)
+        self.rtol, self.atol = get_tolerances(*[self._TYPE_TO_DTYPE[type(v)] for v in (actual, expected)],
+                                              rtol=rtol, atol=atol, id=id)
         self.equal_nan, self.check_dtype = equal_nan, check_dtype
 
     def compare(self) -> None:

@@ -1,7 +1,7 @@
 """``make_tensor``: a random test input of any shape, dtype and device (``torch.testing``).
 
 Values are drawn uniformly from ``[low, high)``: ``randint`` for bool and integer dtypes,
-``uniform_`` for floating ones, with PyTorch's default ranges (bool [0, 2), unsigned [0, 10),
+``uniform_`` for floating ones and for both parts of complex ones, with PyTorch's default ranges (bool [0, 2), unsigned [0, 10),
 signed [-9, 10), floating [-9, 9)), user bounds clamped to what the dtype can hold.  Options give
 the layouts that catch bugs in ops: ``noncontiguous`` (every other element of a tensor twice as
 wide), ``memory_format`` (e.g. channels_last), ``exclude_zero`` (for division, log ...).
@@ -21,6 +21,7 @@ __all__ = ["make_tensor"]
 
 _INTEGRAL_TYPES = [backend.uint8, backend.int8, backend.int16, backend.int32, backend.int64]
 _FLOATING_TYPES = [backend.float16, backend.bfloat16, backend.float32, backend.float64]
+_COMPLEX_TYPES = [backend.complex64, backend.complex128]
 _BOOLEAN_OR_INTEGRAL_TYPES = [backend.bool_, *_INTEGRAL_TYPES]
 
 
@@ -45,8 +46,9 @@ def make_tensor(*shape: int | Any, dtype: backend.dtype, device: str | Any, low:
 
     Raises ``ValueError`` for ``low >= high``, NaN bounds, a range the dtype cannot hold, both
     ``noncontiguous`` and ``memory_format``, or ``requires_grad`` with an integer dtype;
-    ``TypeError`` for a dtype edunn cannot make (complex: edunn has none).
+    ``TypeError`` for a dtype edunn cannot make (complex32, which NumPy lacks).
     """
+    from ..ops.complex import view_as_real
     from ..ops.creation import empty, randint
 
     def modify_low_high(low: float | None, high: float | None, *, lowest_inclusive: float,
@@ -58,7 +60,7 @@ def make_tensor(*shape: int | Any, dtype: backend.dtype, device: str | Any, low:
         high = high if high is not None else default_high
         if any(isinstance(value, float) and math.isnan(value) for value in [low, high]):
             raise ValueError(f"`low` and `high` cannot be NaN, but got {low=} and {high=}")
-        elif low == high and dtype in _FLOATING_TYPES:
+        elif low == high and dtype in _FLOATING_TYPES + _COMPLEX_TYPES:
             warnings.warn("Passing `low==high` to `torch.testing.make_tensor` for floating or complex types "
                           "is deprecated since 2.1 and will be removed in 2.3. Use `torch.full(...)` instead.",
                           FutureWarning, stacklevel=3)
@@ -106,9 +108,15 @@ def make_tensor(*shape: int | Any, dtype: backend.dtype, device: str | Any, low:
                                     default_low=-9, default_high=9)
         result = empty(shape, device=device, dtype=dtype)
         _uniform_random_(result, low, high)
+    elif dtype in _COMPLEX_TYPES:  # real and imaginary parts each uniform in [low, high)
+        info = backend.finfo(dtype)
+        low, high = modify_low_high(low, high, lowest_inclusive=float(info.min), highest_exclusive=float(info.max),
+                                    default_low=-9, default_high=9)
+        result = empty(shape, device=device, dtype=dtype)
+        _uniform_random_(view_as_real(result), low, high)
     else:
         raise TypeError(f"The requested dtype '{dtype}' is not supported by edunn.testing.make_tensor() "
-                        "(edunn has no complex or float8 dtypes).")
+                        "(edunn has no complex32 or float8 dtypes).")
 
     if noncontiguous:
         result = result[..., 1::2]   # offset by one, to also catch offset bugs
@@ -116,6 +124,6 @@ def make_tensor(*shape: int | Any, dtype: backend.dtype, device: str | Any, low:
         result = result.clone(memory_format=memory_format)
     if exclude_zero:
         result[result == 0] = 1 if dtype in _BOOLEAN_OR_INTEGRAL_TYPES else float(backend.finfo(dtype).tiny)
-    if dtype in _FLOATING_TYPES:
+    if dtype in _FLOATING_TYPES + _COMPLEX_TYPES:
         result.requires_grad = requires_grad
     return result

@@ -320,3 +320,94 @@ def test_the_guard_costs_nothing_until_complex_appears():
     code = ("import edunn; from edunn import backend; x = edunn.ones(3); (x * 2).sum(); "
             "assert not backend.complex_seen; edunn.tensor([1j]); assert backend.complex_seen")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# ---------------------------------------------------------------------------------- comparisons
+@needs_torch
+@pytest.mark.parametrize("name", ["eq", "ne", "isclose", "isnan", "isinf", "isfinite", "isreal",
+                                  "logical_and", "logical_not", "equal", "allclose"])
+def test_comparisons_on_complex_match_torch(name):
+    nan, inf = float("nan"), float("inf")
+    a = [1 + 2j, complex(nan, 1), complex(inf, 0), 3, 1j, 0j]
+    b = [1 + 2.0000001j, complex(1, nan), complex(inf, 0), 3, 2j, 0j]
+    binary = name in ("eq", "ne", "isclose", "logical_and", "equal", "allclose")
+    results = []
+    for fw in (edunn, torch):
+        args = (fw.tensor(a), fw.tensor(b)) if binary else (fw.tensor(a),)
+        r = getattr(fw, name)(*args)
+        results.append(r.tolist() if hasattr(r, "tolist") else r)
+    assert results[0] == results[1]
+    for equal_nan in (True, False):
+        e = edunn.isclose(edunn.tensor(a), edunn.tensor(b), equal_nan=equal_nan)
+        t = torch.isclose(torch.tensor(a), torch.tensor(b), equal_nan=equal_nan)
+        assert e.tolist() == t.tolist()
+
+
+@needs_torch
+@pytest.mark.parametrize("name", ["isposinf", "isneginf", "lt", "ge"])
+def test_comparisons_torch_refuses_on_complex_raise(name):
+    args = (edunn.tensor([1j]),) if name.startswith("is") else (edunn.tensor([1j]), edunn.tensor([2j]))
+    with pytest.raises(RuntimeError, match=f"{name} does not support complex"):
+        getattr(edunn, name)(*args)
+
+
+@needs_torch
+def test_assert_close_on_complex_matches_torch():
+    from edunn.testing import assert_close
+    a = [1 + 2j, 3j]
+    assert_close(edunn.tensor(a), edunn.tensor(a))
+    assert_close(edunn.tensor([complex(float("nan"), 1)]), edunn.tensor([complex(1, float("nan"))]), equal_nan=True)
+    for actual, expected in (([1 + 2j, 3j], [1 + 2.1j, 3j]), (1 + 2j, 1 + 2.1j)):
+        ea, ee = (edunn.tensor(x) if isinstance(x, list) else x for x in (actual, expected))
+        ta, te = (torch.tensor(x) if isinstance(x, list) else x for x in (actual, expected))
+        with pytest.raises(AssertionError) as ours:
+            assert_close(ea, ee)
+        with pytest.raises(AssertionError) as theirs:
+            torch.testing.assert_close(ta, te)
+        assert str(ours.value) == str(theirs.value)
+    # complex64 has float32's tolerances
+    assert_close(edunn.tensor([1 + 1j]), edunn.tensor([1 + 1.000001j]))
+
+
+def test_make_tensor_complex():
+    from edunn.testing import make_tensor
+    t = make_tensor((2000,), dtype=edunn.complex128, device="cpu", low=-2, high=3, requires_grad=True)
+    assert t.dtype is edunn.complex128 and t.requires_grad
+    parts = t.detach().numpy()
+    for p in (parts.real, parts.imag):
+        assert p.min() >= -2 and p.max() < 3 and p.std() > 1
+    assert make_tensor((3, 2), dtype=edunn.cfloat, device="cpu", noncontiguous=True).stride() == (4, 2)
+    with pytest.raises(TypeError, match="complex32"):
+        make_tensor((2,), dtype=edunn.complex32, device="cpu")
+
+
+# ---------------------------------------------------------------------------------- save / load
+def test_save_load_complex_round_trip(tmp_path):
+    z64 = edunn.tensor([1 + 2j, 3 - 1j])
+    z128 = edunn.tensor(np.array([[1 + 2j, -3j], [0.5, 1e300j]]), requires_grad=True)
+    path = str(tmp_path / "c.pt")
+    edunn.save({"a": z64, "b": z128, "dt": edunn.complex128, "same": [z64]}, path)
+    back = edunn.load(path)
+    assert back["a"].dtype is edunn.complex64 and back["a"].tolist() == z64.tolist()
+    assert back["b"].dtype is edunn.complex128 and back["b"].tolist() == z128.tolist()
+    assert back["b"].requires_grad and back["dt"] is edunn.complex128 and back["same"][0] is back["a"]
+    loaded = edunn.load(path, mmap=True)
+    assert loaded["b"].tolist() == z128.tolist()
+
+
+@needs_torch
+def test_complex_files_and_safetensors():
+    pytest.importorskip("safetensors")
+    import os
+    import tempfile
+    from safetensors.torch import load_file, save_file
+    with tempfile.TemporaryDirectory() as d:
+        ours = os.path.join(d, "ours.safetensors")
+        edunn.save({"a": edunn.tensor([1 + 2j]), "b": edunn.tensor([1j], dtype=edunn.complex128)}, ours)
+        theirs = load_file(ours)  # complex64 natively (C64), complex128 as float64 pairs
+        assert theirs["a"].dtype == torch.complex64 and theirs["a"].tolist() == [1 + 2j]
+        assert torch.view_as_complex(theirs["b"]).tolist() == [1j]
+        path = os.path.join(d, "torch.safetensors")
+        save_file({"w": torch.tensor([1 + 1j, 2j])}, path)
+        w = edunn.load(path)["w"]
+        assert w.dtype is edunn.complex64 and w.tolist() == [1 + 1j, 2j]
