@@ -74,7 +74,8 @@ def _get_allow_tf32() -> bool:
 
 
 def _set_allow_tf32(value: bool) -> None:
-    _set_fp32_precision("cuda", "conv", "tf32" if _check_bool("_set_cudnn_allow_tf32", value) else "ieee")
+    if _check_bool("_set_cudnn_allow_tf32", value) != _get_allow_tf32():  # an unchanged value stays inherited
+        _set_fp32_precision("cuda", "conv", "tf32" if value else "ieee")
 
 
 def set_flags(_enabled: bool | None = None, _benchmark: bool | None = None, _benchmark_limit: int | None = None,

@@ -59,7 +59,8 @@ def _get_allow_tf32() -> bool:
 
 
 def _set_allow_tf32(value: bool) -> None:
-    _set_fp32_precision("mkldnn", "all", "tf32" if _check_bool("_set_onednn_allow_tf32", value) else "ieee")
+    if _check_bool("_set_onednn_allow_tf32", value) != _get_allow_tf32():  # an unchanged value stays inherited
+        _set_fp32_precision("mkldnn", "all", "tf32" if value else "ieee")
 
 
 def set_flags(_enabled: bool | None = None, _deterministic: bool | None = None, _allow_tf32: bool | None = None,

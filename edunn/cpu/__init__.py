@@ -11,6 +11,7 @@ complete), and synchronising has nothing to wait for -- exactly PyTorch's behavi
 """
 from __future__ import annotations
 
+import os
 import types
 from contextlib import AbstractContextManager
 from functools import lru_cache
@@ -20,9 +21,7 @@ __all__ = ["is_available", "is_initialized", "synchronize", "current_device", "c
            "set_device", "device_count", "Stream", "StreamContext", "Event", "get_capabilities"]
 
 # NumPy's feature names that differ from PyTorch's (cpuinfo's) spelling
-_FEATURE_NAMES = {"SSE41": "sse4_1", "SSE42": "sse4_2", "AVX512_SKX": "avx512_skx", "FMA3": "fma3",
-                  "FMA4": "fma4", "AVX512VNNI": "avx512vnni", "AVX512BF16": "avx512bf16",
-                  "AVX512FP16": "avx512fp16", "ASIMD": "asimd", "ASIMDHP": "fp16arith"}
+_FEATURE_NAMES = {"SSE41": "sse4_1", "SSE42": "sse4_2", "ASIMDHP": "fp16arith"}
 
 
 @lru_cache
@@ -30,8 +29,17 @@ def get_capabilities() -> types.MappingProxyType:
     """The CPU's instruction-set features (``{"avx2": True, "avx512f": True, ...}``), read-only.
     edunn reads them from NumPy's CPU detection; the names are lower-case, as PyTorch's."""
     from ..backends.cpu import cpu_features
-    caps = {_FEATURE_NAMES.get(name, name.lower()): bool(value) for name, value in cpu_features().items()}
+    caps = {_feature_name(name): bool(value) for name, value in cpu_features().items()}
+    caps["num_logical_cores"] = os.cpu_count() or 1
     return types.MappingProxyType(caps)
+
+
+def _feature_name(numpy_name: str) -> str:
+    """NumPy's "AVX512BW" -> PyTorch's (cpuinfo's) "avx512_bw"; "SSE41" -> "sse4_1"."""
+    name = _FEATURE_NAMES.get(numpy_name, numpy_name.lower())
+    if name.startswith("avx512") and not name.startswith("avx512_"):
+        name = "avx512_" + name[len("avx512"):]
+    return name
 
 
 def is_available() -> bool:
