@@ -20,8 +20,8 @@ def _restore_printoptions():
 
 def _same(e, t, grad_fn=None):
     expected = repr(t).replace("torch.", "edunn.")
-    if grad_fn is not None:  # PyTorch numbers its nodes (MulBackward0); edunn does not
-        expected = expected.replace(grad_fn + "0>", grad_fn + ">")
+    if grad_fn is not None:  # the node's name is PyTorch's (MulBackward0)
+        assert f"grad_fn=<{grad_fn}>" in expected
     assert repr(e) == expected
     assert str(e) == expected
 
@@ -94,12 +94,12 @@ def test_repr_requires_grad_and_grad_fn():
     e = edunn.tensor([1.0, 2.0], requires_grad=True)
     t = torch.tensor([1.0, 2.0], requires_grad=True)
     _same(e, t)
-    _same(e * 2, t * 2, grad_fn="MulBackward")
+    _same(e * 2, t * 2, grad_fn="MulBackward0")
     _same(e.detach(), t.detach())
     e64 = edunn.tensor([1.0, 2.0], dtype=edunn.float64, requires_grad=True)
     t64 = torch.tensor([1.0, 2.0], dtype=torch.float64, requires_grad=True)
     _same(e64, t64)
-    _same(e64 + 1, t64 + 1, grad_fn="AddBackward")
+    _same(e64 + 1, t64 + 1, grad_fn="AddBackward0")
 
 
 def test_repr_suffix_wraps_past_linewidth():

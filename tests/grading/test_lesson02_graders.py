@@ -329,7 +329,7 @@ def test_topological_order_reference_on_a_deep_chain():
     for _ in range(20000):
         y = y * 1.0
     order = lesson02.topological_order(y.sum())
-    assert len(order) == 20001 and order[0].name() == "SumBackward"
+    assert len(order) == 20001 and order[0].name() == "SumBackward0"
 
 
 # ---------------------------------------------------------------------------- the notebook's solutions
