@@ -1,8 +1,10 @@
-"""``RemovableHandle``, what every hook registration returns, and ``BackwardHook``, the machinery
-behind a module's full backward hooks (``torch.utils.hooks``; lesson 04)."""
+"""``RemovableHandle``, what every hook registration returns, ``BackwardHook``, the machinery
+behind a module's full backward hooks, and ``unserializable_hook``/``warn_if_has_hooks`` for
+saving tensors that carry hooks (``torch.utils.hooks``; lesson 04)."""
 from __future__ import annotations
 
 import itertools
+import warnings
 import weakref
 from typing import Any
 
@@ -34,6 +36,29 @@ class RemovableHandle:
 
     def __exit__(self, *exc: Any) -> None:
         self.remove()
+
+
+def unserializable_hook(f: Any) -> Any:
+    """Mark ``f`` as a hook that is not expected to be saved with its tensor, which silences
+    :func:`warn_if_has_hooks` for it."""
+    f.__torch_unserializable__ = True
+    return f
+
+
+def warn_if_has_hooks(tensor: Any) -> None:
+    """Warn about each backward hook on ``tensor`` that saving will drop (hooks are code, and
+    neither PyTorch's pickle-based save nor edunn's safetensors one keeps them), unless marked
+    with :func:`unserializable_hook`."""
+    node = tensor.grad_fn  # a non-leaf's hooks live on the node that made it, by output index
+    hooks = (node._pre_hooks or {}).get(tensor._output_nr) if node is not None else tensor._hooks
+    if hooks:
+        for k in hooks:
+            hook = hooks[k]
+            if not hasattr(hook, "__torch_unserializable__"):
+                warnings.warn(f"backward hook {repr(hook)} on tensor will not be "
+                              "serialized.  If this is expected, you can "
+                              "decorate the function with @torch.utils.hooks.unserializable_hook "
+                              "to suppress this warning", stacklevel=2)
 
 
 def _weakrefable(obj: Any) -> bool:
