@@ -42,7 +42,14 @@ How edunn does it
 * **Reverse mode through forward mode**: the tangent computations are ordinary recorded ops, so
   ``grad`` of a tangent (or of anything computed with forward AD inside) works.
 
-Lesson 02 derives both modes; ``edunn.func`` builds ``jvp``/``jacfwd`` on reverse mode.
+Differences from PyTorch: a custom Function's ``forward`` sees ``ctx.needs_input_grad`` True
+for one dual input (see :func:`_custom`); where tangents are part of a reverse-mode graph, an
+in-place op gives the tensor a new tangent instead of overwriting the old one (see
+:func:`_after_inplace`); ``x = make_dual(p, t)`` shares ``p``'s memory and version counter but is
+not a view of ``p``, so ``x.mul_(2)`` with ``p`` a leaf requiring grad is not refused.
+
+Lesson 02 builds reverse mode; ``edunn.func.jvp``/``jacfwd`` get ``J·t`` from reverse mode by the
+double-vjp trick over the whole function (and nest, which one forward-AD level cannot).
 """
 from __future__ import annotations
 
@@ -265,12 +272,13 @@ def _custom(cls: type, args: tuple, tangents: list, proceed: Any) -> Any:
         out = proceed()
     else:
         forced = next(a for a, t in zip(args, tangents) if t is not None)
+        before = forced.requires_grad  # True under no_grad: then it only needs grad mode on
         forced.requires_grad = True
         try:
             with grad_mode.enable_grad():
                 out = proceed()
         finally:
-            forced.requires_grad = False
+            forced.requires_grad = before
     outs = tuple(out) if isinstance(out, (tuple, list)) else (out,)
     ctx = next((o.grad_fn for o in outs if isinstance(o, Tensor) and o.grad_fn is not None), None)
     if forced is not None:

@@ -221,6 +221,16 @@ def test_custom_function_without_ctx_recording():
         np.testing.assert_allclose(_np(fwad.unpack_dual(out).tangent), _np(p.exp() * 2 * t), rtol=1e-6)
 
 
+def test_custom_function_under_no_grad_keeps_requires_grad():
+    ScaledExp, _, seen = _custom_classes(edunn)
+    p, t = edunn.randn(3).requires_grad_(), edunn.randn(3)
+    with fwad.dual_level(), edunn.no_grad():
+        out, _ = ScaledExp.apply(fwad.make_dual(p, t), edunn.ones(3), 2.0)
+        assert seen["jvp"] is seen["forward"] and out.grad_fn is None
+    assert p.requires_grad and p.grad_fn is None
+    np.testing.assert_allclose(_np(out), _np(p.exp() * 2), rtol=1e-6)
+
+
 def test_custom_function_without_jvp_raises_like_torch():
     ours_cls, theirs_cls = _custom_classes(edunn)[1], _custom_classes(torch)[1]
     with fwad.dual_level(), tfwad.dual_level():
@@ -346,6 +356,21 @@ def test_view_tangents_share_the_base_tangent():
             results.append([fw.unpack_dual(v).tangent.clone() for v in (base, row, col, plain)])
     for ours, theirs in zip(*results):
         np.testing.assert_allclose(_np(ours), _np(theirs))
+
+
+def test_inplace_on_views_on_device(device):
+    """The same in-place bookkeeping on whichever device the tensors live."""
+    p = edunn.arange(6.0, device=device).reshape(2, 3)
+    t = edunn.ones(2, 3, device=device)
+    with fwad.dual_level():
+        y = fwad.make_dual(p, t) * 2           # tangent 2 everywhere
+        y[0].mul_(y[1])                        # row 0: d(y0*y1) = 2*y1 + y0*2 (old y0)
+        y.t_()
+        tangent = fwad.unpack_dual(y).tangent
+    y0, y1 = 2 * p[0], 2 * p[1]
+    expected = edunn.stack([2 * y1 + 2 * y0, 2 * edunn.ones(3, device=device)]).t()
+    assert tangent.device == p.device and tuple(tangent.shape) == (3, 2)
+    np.testing.assert_allclose(_np(tangent), _np(expected))
 
 
 @pytest.fixture(autouse=True)
