@@ -56,8 +56,11 @@ class CUDAGraph:
         self._pool: tuple[int, int] | None = None
         self._debug = False
 
-    def capture_begin(self, pool: tuple[int, int] | None = None, capture_error_mode: str = "global") -> None:
-        """Start capturing the current stream (which must not be the default stream)."""
+    def capture_begin(self, pool: tuple[int, int] | None = None, capture_error_mode: str = "global",
+                      check_input_liveness: bool = False) -> None:
+        """Start capturing the current stream (which must not be the default stream).
+        ``check_input_liveness`` (PyTorch's debugging check that captured inputs stay alive) is
+        accepted; CuPy keeps no record of a capture's inputs to check."""
         cupy = _require("CUDAGraph.capture_begin")
         runtime = cupy.cuda.runtime
         modes = {"global": runtime.streamCaptureModeGlobal, "thread_local": runtime.streamCaptureModeThreadLocal,
@@ -116,6 +119,16 @@ class CUDAGraph:
         with open(debug_path, "w") as f:
             f.write(self._captured().debug_dot_str())
 
+    def get_graph_data(self) -> dict:
+        """PyTorch: the graph's nodes and their dependencies (for reading profiler traces), through
+        NVIDIA's ``cuda.bindings``.  CuPy exposes only the Graphviz dump (:meth:`debug_dump`), so
+        edunn cannot list the nodes: raises ``NotImplementedError`` (after PyTorch's own check)."""
+        if not self.keep_graph:
+            raise RuntimeError("get_graph_data() requires keep_graph=True")
+        raise NotImplementedError("edunn.cuda.CUDAGraph.get_graph_data is not available: CuPy does not expose a "
+                                  "captured graph's nodes; use enable_debug_mode() and debug_dump(path) for a dot "
+                                  "description of the graph")
+
     def raw_cuda_graph(self) -> int:
         """The ``cudaGraph_t`` pointer."""
         return int(self._captured().graph)
@@ -154,7 +167,8 @@ class graph:
         empty_cache()
         self.stream_ctx = stream(self.capture_stream)
         self.stream_ctx.__enter__()
-        self.cuda_graph.capture_begin(*self.pool, capture_error_mode=self.capture_error_mode)
+        self.cuda_graph.capture_begin(*self.pool, capture_error_mode=self.capture_error_mode,
+                                      check_input_liveness=self.check_input_liveness)
 
     def __exit__(self, *args: Any) -> None:
         self.cuda_graph.capture_end()

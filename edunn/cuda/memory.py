@@ -110,6 +110,7 @@ def memory_reserved(device: Any = None) -> int:
 
 def memory_cached(device: Any = None) -> int:
     """Deprecated name of :func:`memory_reserved`."""
+    _require("memory_cached")
     return memory_reserved(device)
 
 
@@ -124,7 +125,12 @@ def memory_stats(device: Any = None) -> dict[str, Any]:
     ``"allocated_bytes.all.peak"``, ``"reserved_bytes.all.allocated"``, ``"allocation.all.freed"``,
     ... (the ``"all"`` pool only: CuPy does not split small and large blocks), plus
     ``"num_alloc_retries"`` and ``"num_ooms"`` (0: CuPy does not count them)."""
-    index = _target(device, "memory_stats")
+    return _memory_stats(device, "memory_stats")
+
+
+def _memory_stats(device: Any, what: str) -> dict[str, Any]:
+    """:func:`memory_stats`, with ``what`` (the function the user called) named in the error."""
+    index = _target(device, what)
     cupy = backend.cupy
     stats = _device_stats(index)
     with cupy.cuda.Device(index):
@@ -144,7 +150,7 @@ def memory_stats(device: Any = None) -> dict[str, Any]:
 def memory_stats_as_nested_dict(device: Any = None) -> dict[str, Any]:
     """:func:`memory_stats` as nested dicts (``stats["allocated_bytes"]["all"]["peak"]``)."""
     nested: dict = {}
-    for key, value in memory_stats(device).items():
+    for key, value in _memory_stats(device, "memory_stats_as_nested_dict").items():
         node = nested
         *path, leaf = key.split(".")
         for part in path:
@@ -155,35 +161,39 @@ def memory_stats_as_nested_dict(device: Any = None) -> dict[str, Any]:
 
 def max_memory_allocated(device: Any = None) -> int:
     """The peak of :func:`memory_allocated` (see the module docstring for since when)."""
-    return memory_stats(device)["allocated_bytes.all.peak"]
+    return _memory_stats(device, "max_memory_allocated")["allocated_bytes.all.peak"]
 
 
 def max_memory_reserved(device: Any = None) -> int:
     """The peak of :func:`memory_reserved`."""
-    return memory_stats(device)["reserved_bytes.all.peak"]
+    return _memory_stats(device, "max_memory_reserved")["reserved_bytes.all.peak"]
 
 
 def max_memory_cached(device: Any = None) -> int:
     """Deprecated name of :func:`max_memory_reserved`."""
-    return max_memory_reserved(device)
+    return _memory_stats(device, "max_memory_cached")["reserved_bytes.all.peak"]
 
 
 def reset_peak_memory_stats(device: Any = None) -> None:
     """Start the peaks again from the current values."""
-    index = _target(device, "reset_peak_memory_stats")
-    memory_stats(index)
+    _reset_peaks(device, "reset_peak_memory_stats")
+
+
+def _reset_peaks(device: Any, what: str) -> None:
+    index = _target(device, what)
+    _memory_stats(index, what)
     for counter in _device_stats(index).values():
         counter["peak"] = counter["current"]
 
 
 def reset_max_memory_allocated(device: Any = None) -> None:
     """Deprecated: resets every peak, as :func:`reset_peak_memory_stats` (so does PyTorch)."""
-    reset_peak_memory_stats(device)
+    _reset_peaks(device, "reset_max_memory_allocated")
 
 
 def reset_max_memory_cached(device: Any = None) -> None:
     """Deprecated: resets every peak, as :func:`reset_peak_memory_stats` (so does PyTorch)."""
-    reset_peak_memory_stats(device)
+    _reset_peaks(device, "reset_max_memory_cached")
 
 
 def reset_accumulated_memory_stats(device: Any = None) -> None:
@@ -206,7 +216,7 @@ def memory_summary(device: Any = None, abbreviated: bool = False) -> str:
     allocated, total freed, for each counter).  ``abbreviated`` is accepted; the table already
     has only the "all" rows."""
     index = _target(device, "memory_summary")
-    stats = memory_stats(index)
+    stats = _memory_stats(index, "memory_summary")
     rule, thin = "|" + "=" * 75 + "|", "|" + "-" * 75 + "|"
     lines = [rule, "|                  PyTorch CUDA memory summary, device ID {:<20d}|".format(index),
              thin, "|            CUDA OOMs: {:<13d}        |        cudaMalloc retries: {:<8d}|".format(
@@ -233,7 +243,7 @@ def memory_snapshot(mempool_id: Any = None, include_traces: bool = True) -> list
     from . import device_count
     segments = []
     for index in range(device_count()):
-        stats = memory_stats(index)
+        stats = _memory_stats(index, "memory_snapshot")
         if stats["reserved_bytes.all.current"]:
             segments.append({"device": index, "address": 0, "total_size": stats["reserved_bytes.all.current"],
                              "allocated_size": stats["allocated_bytes.all.current"],

@@ -42,7 +42,7 @@ def range_pop() -> int:
 
 def range_start(msg: str) -> int:
     """Open a range that may end on another thread; returns its id for :func:`range_end`."""
-    return int(_nvtx("range_start").RangeStart(msg))
+    return int(_nvtx("range_start").RangeStart(msg, 0xFF76B900))  # CuPy wants an ARGB colour
 
 
 def range_end(range_id: int) -> None:
