@@ -57,7 +57,7 @@ import weakref
 from typing import Any, NamedTuple
 
 from . import grad_mode, op_hooks
-from .function import Function
+from .function import Function, _FLOAT_ARRAY_DTYPES
 import edunn.tensor as _tensor_mod  # the module: tensor.py imports this package
 
 __all__ = ["UnpackedDualTensor", "enter_dual_level", "exit_dual_level", "make_dual",
@@ -137,7 +137,8 @@ def exit_dual_level(*, level: int | None = None) -> None:
                            "created. This is not supported.")
     if level < 0:
         raise RuntimeError("Dual level must be a positive number.")
-    op_hooks.remove_hook(_observe)
+    if _observe in grad_mode.state.op_hooks:  # (not when the level was entered on another thread)
+        op_hooks.remove_hook(_observe)
     _tangents.clear()
     _current_level = level - 1
 
@@ -239,7 +240,7 @@ def _observe(cls: type, args: tuple, kwargs: dict, proceed: Any) -> Any:
 
 
 def _differentiable(o: Any) -> bool:
-    return isinstance(o, _tensor_mod.Tensor) and (o.is_floating_point() or o.is_complex())
+    return isinstance(o, _tensor_mod.Tensor) and o._data.dtype in _FLOAT_ARRAY_DTYPES
 
 
 def _attach(outs: tuple, touts: Any) -> None:
@@ -248,9 +249,10 @@ def _attach(outs: tuple, touts: Any) -> None:
     for o, t in zip(outs, touts):
         if t is None or not _differentiable(o):
             continue
-        if t.shape != o.shape:
+        td, od = t._data, o._data
+        if td.shape != od.shape:
             t = t.expand(o.shape)
-        if t.dtype != o.dtype:
+        if td.dtype != od.dtype:
             t = t.to(o.dtype)
         _store(o, t)
 

@@ -147,6 +147,9 @@ def test_errors_match_torch():
         with pytest.raises(TypeError, match="tangent.*must be Tensor"):
             fwad.make_dual(edunn.ones(2), [1.0, 2.0])
     assert fwad._current_level == -1
+    assert fwad.enter_dual_level() == tfwad.enter_dual_level() == 0  # a level again after exit
+    fwad.exit_dual_level(level=0)
+    tfwad.exit_dual_level(level=0)
 
 
 # ------------------------------------------------------------------------------- custom Functions
