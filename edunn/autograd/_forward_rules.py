@@ -178,6 +178,14 @@ def _log_softmax(cls, args, kwargs, tangents, out):
     return t - (out.exp() * t).sum(dim, keepdim=True)
 
 
+def _abs(cls, args, kwargs, tangents, out):
+    """``y = |x|``: ``ẏ = sign(x) ẋ``; for complex ``x``, ``ẏ = Re(conj(sgn x) ẋ)``."""
+    x, t = args[0], tangents[0]
+    if x.is_complex():
+        return (x.sgn().conj() * t).real
+    return t * x.sign()
+
+
 def _pad(cls, args, kwargs, tangents, out):
     """Constant padding: the tangent is padded with zeros (the fill value is a constant)."""
     return cls.apply(tangents[0], args[1], 0.0)
@@ -222,7 +230,7 @@ def _build() -> None:
         un.Cosh: _unary(lambda x, y: x.sinh()),
         un.Atan: _unary(lambda x, y: 1 / (1 + x * x)),
         un.Asin: _unary(lambda x, y: (1 - x * x).rsqrt()),
-        un.Abs: _unary(lambda x, y: x.sign()),
+        un.Abs: _abs,
         un.Erf: _unary(lambda x, y: (-(x * x)).exp() * (2 / math.sqrt(math.pi))),
         un.Deg2Rad: _linear(0), un.Rad2Deg: _linear(0),
         # linear algebra

@@ -91,6 +91,7 @@ class _Alias(Function):
     """The same values under a new tensor (same memory, same version counter): the dual tensor
     ``make_dual`` returns and the primal ``unpack_dual`` returns (PyTorch returns views).
     Differentiable in reverse mode: the gradient passes through unchanged."""
+    supports_complex = True  # an identity: right for every dtype
 
     @staticmethod
     def forward(ctx, x):
@@ -344,7 +345,8 @@ def _fallback(cls: type, args: tuple, kwargs: dict, tangents: list) -> Any:
         total = None
         for u, t in zip(us, dirs):
             if u is not None:
-                term = (u * t).sum()
+                # complex: Re⟨u, t⟩, whose gradient in g (PyTorch's convention) is again J·t
+                term = (u.conj() * t).real.sum() if u.is_complex() or t.is_complex() else (u * t).sum()
                 total = term if total is None else total + term
         if total is None or not total.requires_grad:
             jv = [None] * len(gs)
