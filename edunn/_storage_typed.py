@@ -285,6 +285,7 @@ ShortStorage = _LEGACY_CLASSES["int16"]
 IntStorage = _LEGACY_CLASSES["int32"]
 LongStorage = _LEGACY_CLASSES["int64"]
 BoolStorage = _LEGACY_CLASSES["bool"]
+Storage = FloatStorage  # ``torch.Storage``: the legacy storage of the (original) default type
 
 
 # ----------------------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from __future__ import annotations
 import atexit
 import mmap
 import os
+import weakref
 from typing import Any
 
 from . import backend
@@ -58,18 +59,27 @@ def _bytes_of(a: Any) -> Any:
     return xp.lib.stride_tricks.as_strided(a, (span,), (item,)).view(xp.uint8)
 
 
-# start address -> (end address, kind, name, keep-alive object); kind is "shm" or "file"
+# start address -> (end address, kind, name, keep-alive); kind is "shm" (a POSIX shared-memory
+# block, kept alive here), "file" (a shared file mapping) or "private" (a copy-on-write one) --
+# file mappings are held weakly, so they are unmapped once no array uses them.
 _shared_blocks: dict[int, tuple] = {}
 
 
+def _live(entry: tuple) -> Any:
+    keep = entry[3]
+    return keep() if isinstance(keep, weakref.ref) else keep
+
+
 def _shared_block_of(a: Any) -> tuple | None:
-    """``(start, kind, name)`` of the shared block holding CPU array ``a``, or None."""
+    """``(start, end, kind, name)`` of the shared block holding CPU array ``a``, or None."""
     if backend.is_cupy_array(a) or a.size == 0:
         return None
     address = _address(a)
-    for start, (end, kind, name, _) in _shared_blocks.items():
-        if start <= address < end:
-            return start, kind, name
+    for start, entry in list(_shared_blocks.items()):
+        if _live(entry) is None:  # unmapped: its addresses may be reused
+            del _shared_blocks[start]
+        elif start <= address < entry[0]:
+            return start, entry[0], entry[1], entry[2]
     return None
 
 
@@ -102,9 +112,10 @@ def _unlink_created_blocks() -> None:
 def _attach_shared(kind: str, name: str, nbytes: int) -> Any:
     """The bytes of a block another process made (by its shared-memory name or file name)."""
     xp = backend.xp_for(_CPU)
-    for start, (end, k, n, _) in _shared_blocks.items():
-        if k == kind and n == name:
-            return _from_address(start, end - start)[:nbytes]
+    for start, entry in list(_shared_blocks.items()):
+        keep = _live(entry)
+        if entry[1] == kind and entry[2] == name and keep is not None:
+            return xp.frombuffer(keep.buf if kind == "shm" else keep, xp.uint8, nbytes)
     if kind == "shm":
         from multiprocessing import resource_tracker, shared_memory
         shm = shared_memory.SharedMemory(name=name)
@@ -116,15 +127,6 @@ def _attach_shared(kind: str, name: str, nbytes: int) -> Any:
         _shared_blocks[_address(arr)] = (_address(arr) + nbytes, kind, name, shm)
         return arr
     return _map_file(name, True, nbytes)
-
-
-def _from_address(start: int, nbytes: int) -> Any:
-    for s, (end, kind, name, keep) in _shared_blocks.items():
-        if s == start:
-            xp = backend.xp_for(_CPU)
-            buf = keep.buf if kind == "shm" else keep
-            return xp.frombuffer(buf, xp.uint8, nbytes)
-    raise KeyError(start)
 
 
 def _map_file(filename: str, shared: bool, nbytes: int) -> Any:
@@ -144,7 +146,8 @@ def _map_file(filename: str, shared: bool, nbytes: int) -> Any:
     with open(filename, "r+b" if shared else "rb") as f:
         m = mmap.mmap(f.fileno(), nbytes, access=mmap.ACCESS_WRITE if shared else mmap.ACCESS_COPY)
     arr = xp.frombuffer(m, xp.uint8, nbytes)
-    _shared_blocks[_address(arr)] = (_address(arr) + nbytes, "file", os.path.abspath(filename), m)
+    _shared_blocks[_address(arr)] = (_address(arr) + nbytes, "file" if shared else "private",
+                                     os.path.abspath(filename), weakref.ref(m))
     return arr
 
 

@@ -25,3 +25,10 @@ def write_into_received(i, queue, done):
 
 def write_into_arg(i, t):
     t[0] = 42.0
+
+
+def write_tensor_then_fill_storage(i, queue, done):
+    write_into_received(i, queue, done)
+    s = queue.get()
+    s.fill_(5)
+    done.put(s.nbytes())

@@ -87,3 +87,24 @@ def test_sharing_strategies_and_names_match_torch():
     assert inspect.signature(mp.spawn) == inspect.signature(tmp.spawn)
     assert inspect.signature(mp.start_processes) == inspect.signature(tmp.start_processes)
     assert torch is not None
+
+
+def test_file_backed_tensors_and_storages_are_shared_through_queues(tmp_path):
+    ctx = std_mp.get_context("spawn")
+    x = edunn.from_file(str(tmp_path / "t.bin"), shared=True, size=4, dtype=edunn.float32)
+    s = edunn.UntypedStorage(8).share_memory_()
+    view = edunn.empty(0, dtype=edunn.uint8).set_(s)
+    queue, done = ctx.Queue(), ctx.Queue()
+    p = ctx.Process(target=kids.write_tensor_then_fill_storage, args=(0, queue, done))
+    p.start()
+    queue.put(x[1:])
+    assert done.get(timeout=120) == [1.0, 1.0, 1.0]
+    assert x.tolist() == [0.0, 1.0, 1.0, 1.0]
+    queue.put(s)
+    assert done.get(timeout=120) == 8
+    p.join()
+    assert view.tolist() == [5] * 8
+    private = edunn.from_file(str(tmp_path / "t.bin"), shared=False, size=4, dtype=edunn.float32)
+    assert private.is_shared()  # as torch says of a private mapping; but it is sent by value:
+    assert std_mp.reduction.ForkingPickler.loads(std_mp.reduction.ForkingPickler.dumps(private)).data_ptr() != \
+        private.data_ptr()

@@ -37,11 +37,9 @@ def reduce_tensor(tensor: Any) -> tuple:
             "support crossing process boundaries.  If you just want to transfer the data, call detach() on "
             "the tensor before serializing (e.g., putting it on the queue).")
     block = _shared_block_of(tensor._data)
-    if block is None:
+    if block is None or block[2] == "private":  # a copy-on-write file mapping is this process's own
         return tensor.__reduce_ex__(4)
-    start, kind, name = block
-    from ..storage import _shared_blocks
-    end = _shared_blocks[start][0]
+    start, end, kind, name = block
     a = tensor._data
     return (_rebuild_shared_tensor, (kind, name, end - start, _address(a) - start, tensor.dtype.name,
                                      tuple(a.shape), tuple(a.strides), tensor.requires_grad))
@@ -49,13 +47,13 @@ def reduce_tensor(tensor: Any) -> tuple:
 
 def reduce_storage(storage: Any) -> tuple:
     """An untyped storage in shared memory is sent by name; any other by value."""
-    from ..storage import UntypedStorage, _address, _shared_block_of, _shared_blocks
+    from ..storage import UntypedStorage, _address, _shared_block_of
     block = _shared_block_of(storage._bytes)
-    if block is None:
+    if block is None or block[2] == "private":
         return storage.__reduce__()
-    start, kind, name = block
-    return (_rebuild_shared_storage, (kind, name, _shared_blocks[start][0] - start,
-                                      _address(storage._bytes) - start, storage.nbytes(), UntypedStorage))
+    start, end, kind, name = block
+    return (_rebuild_shared_storage, (kind, name, end - start, _address(storage._bytes) - start, storage.nbytes(),
+                                      UntypedStorage))
 
 
 def _rebuild_shared_storage(kind: str, name: str, block_nbytes: int, offset: int, nbytes: int, cls: type) -> Any:
@@ -76,7 +74,8 @@ def init_reductions() -> None:
 
 def _reduce_parameter(param: Any) -> tuple:
     from ..storage import _shared_block_of
-    if _shared_block_of(param._data) is None:
+    block = _shared_block_of(param._data)
+    if block is None or block[2] == "private":
         return param.__reduce_ex__(4)
     fn, args = reduce_tensor(param)
     return (_rebuild_parameter, (fn, args, param.requires_grad))
