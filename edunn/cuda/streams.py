@@ -17,6 +17,7 @@ which also lets :meth:`Event.from_ipc_handle` open an event another process shar
 """
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from . import _index, _require, current_device
@@ -101,7 +102,10 @@ class ExternalStream(Stream):
         cupy = _require("ExternalStream")
         index = _index(device)
         index = current_device() if index is None else index
-        super().__init__(index, _cupy_stream=cupy.cuda.ExternalStream(int(stream_ptr), index), **kwargs)
+        with warnings.catch_warnings():   # CuPy 14 deprecates the class in favour of a protocol
+            warnings.simplefilter("ignore", DeprecationWarning)
+            external = cupy.cuda.ExternalStream(int(stream_ptr), index)
+        super().__init__(index, _cupy_stream=external, **kwargs)
 
 
 class Event:
