@@ -174,3 +174,22 @@ def test_share_memory_moves_into_shared_memory():
     assert x.share_memory_() is x and x.is_shared() and x.tolist() == [0, 1, 2, 3]
     s = edunn.UntypedStorage(8).share_memory_()
     assert s.is_shared() and not s.resizable()
+
+
+@needs_torch
+def test_inplace_ops_on_set_tensors_keep_autograd_like_torch():
+    grads = []
+    for m in (edunn, torch):
+        t = m.empty(0).set_(m.UntypedStorage(16).fill_(0), 0, (2, 2))
+        w = m.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+        t.add_(w * w)
+        (t * t).sum().backward()
+        grads.append(w.grad.tolist())
+    assert grads[0] == grads[1]
+
+
+def test_storage_view_gradient_with_overlapping_strides():
+    import edunn._storage_typed as st
+    st._set_on_storage(edunn.empty(0), edunn.UntypedStorage(8), 0, (1,), None)  # makes the class
+    base = edunn.randn(7, dtype=edunn.float64, requires_grad=True)
+    assert edunn.autograd.gradcheck(lambda b: st._StorageView.apply(b, (3, 2), (2, 1), 1), (base,))
