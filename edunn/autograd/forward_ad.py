@@ -45,8 +45,8 @@ How edunn does it
 Differences from PyTorch: a custom Function's ``forward`` sees ``ctx.needs_input_grad`` True
 for one dual input (see :func:`_custom`); where tangents are part of a reverse-mode graph, an
 in-place op gives the tensor a new tangent instead of overwriting the old one (see
-:func:`_after_inplace`); ``x = make_dual(p, t)`` shares ``p``'s memory and version counter but is
-not a view of ``p``, so ``x.mul_(2)`` with ``p`` a leaf requiring grad is not refused.
+:func:`_after_inplace`); ``out=`` arguments do not carry tangents (PyTorch refuses them with dual
+inputs).
 
 Lesson 02 builds reverse mode; ``edunn.func.jvp``/``jacfwd`` get ``J·t`` from reverse mode by the
 double-vjp trick over the whole function (and nest, which one forward-AD level cannot).
@@ -88,23 +88,41 @@ def _store(t: Any, tangent: Any) -> None:
 
 
 class _Alias(Function):
-    """The same values under a new tensor (same memory, same version counter): the dual tensor
-    ``make_dual`` returns and the primal ``unpack_dual`` returns (PyTorch returns views).
-    Differentiable in reverse mode: the gradient passes through unchanged."""
+    """A view of the whole tensor (same memory, same version counter): the dual tensor
+    ``make_dual`` returns and the primal ``unpack_dual`` returns are views, as in PyTorch, so an
+    in-place op on a dual tensor is checked and recorded like one on any view of its primal.
+    Differentiable in reverse mode: the gradient passes through unchanged.
+
+    ``owner`` marks where tangents start: the view chain of a view of a dual tensor ``x``
+    (``x[0]``) runs from ``x``'s primal through this op, whose ``owner`` leads back to ``x`` --
+    the tensor whose tangent the view's tangent is a region of (see :func:`_tangent_owner`)."""
     supports_complex = True  # an identity: right for every dtype
+    _is_view = True
 
     @staticmethod
-    def forward(ctx, x):
-        return x._data
+    def forward(ctx, x, owner):
+        return x._data.view()
 
     @staticmethod
     def backward(ctx, grad):
-        return grad
+        return grad, None
 
 
-def _alias(t: Any) -> Any:
-    out = _Alias.apply(t)
-    out._version_counter = t._version_counter
+class _Owner:
+    """A weak reference to a dual tensor, kept in the view chain of its views."""
+
+    __slots__ = ("ref",)
+
+    def __init__(self) -> None:
+        self.ref = None
+
+
+def _alias(t: Any, dual: bool = False) -> Any:
+    """A view of ``t``; with ``dual``, one that will carry its own tangent (``make_dual``)."""
+    owner = _Owner() if dual else None
+    out = _Alias.apply(t, owner)
+    if owner is not None:
+        owner.ref = weakref.ref(out)
     return out
 
 
@@ -176,7 +194,7 @@ def make_dual(tensor: Any, tangent: Any, *, level: int | None = None) -> Any:
                            f"the original Tensor, this is not supported. Tensor is on "
                            f"{tensor.device} while the given forward gradient is on "
                            f"{tangent.device}.")
-    dual = _alias(tensor)
+    dual = _alias(tensor, dual=True)
     _store(dual, tangent)
     return dual
 
@@ -382,15 +400,14 @@ def _after_inplace(tensor: Any, result: Any) -> None:
     if not _tangents or _current_level < 0:
         return
     from ..ops.creation import zeros_like
+    owner, steps = _tangent_owner(tensor)
     new = _lookup(result)
-    base = tensor._base
-    view = base is not None and tensor._view_chain
-    old = _lookup(base if view else tensor)
+    old = _lookup(owner)
     if old is None and new is None:
         return
     graph = grad_mode.state.enabled and (
         (new is not None and new.requires_grad) or (old is not None and old.requires_grad))
-    if not view:
+    if not steps:  # the tensor holds its tangent itself
         if old is None or graph:
             _store(tensor, new if new is not None else zeros_like(tensor))
             return
@@ -399,14 +416,33 @@ def _after_inplace(tensor: Any, result: Any) -> None:
         return
     from ..ops.copy_slices import replay_view
     if old is None:
-        old = zeros_like(base)
+        old = zeros_like(owner)
     elif graph:
         old = old.clone()
-    _store(base, old)
-    region = replay_view(tensor._view_chain, old)
+    _store(owner, old)
+    region = replay_view(steps, old)
     with grad_mode.set_grad_enabled(graph):
         region.copy_(new) if new is not None else region.zero_()
     _store(tensor, region)
+
+
+def _tangent_owner(tensor: Any) -> tuple:
+    """``(owner, steps)``: the tensor whose tangent ``tensor``'s tangent is a region of, and the
+    view ops that cut that region out of it.  For a view of a dual tensor the owner is the dual
+    tensor (the last ``_Alias`` step of the view chain says which); for any other view, its base;
+    for a tensor that is not a view (or a dual tensor itself, or a primal from ``unpack_dual``),
+    the tensor itself with no steps."""
+    base, chain = tensor._base, tensor._view_chain
+    if base is None or not chain:
+        return tensor, ()
+    for k in range(len(chain) - 1, -1, -1):
+        if chain[k][0] is _Alias:
+            owner = chain[k][1][0]
+            dual = owner.ref() if owner is not None else None
+            if dual is None:
+                return tensor, ()
+            return dual, chain[k + 1:]
+    return base, chain
 
 
 def _after_inplace_view(tensor: Any, result: Any) -> None:

@@ -372,6 +372,25 @@ def test_tangent_requires_grad_through_inplace_and_views():
 
 
 # ------------------------------------------------------------------------------- views and in place
+def test_dual_is_a_view_of_its_primal_for_inplace_ops():
+    results = []
+    for M, fw in ((edunn, fwad), (torch, tfwad)):
+        leaf = M.tensor([0.5, -1.0, 2.0], dtype=M.float64, requires_grad=True)
+        t = M.tensor([1.0, 2.0, 3.0], dtype=M.float64)
+        with fw.dual_level():
+            with pytest.raises(RuntimeError, match="a view of a leaf Variable that requires grad"):
+                fw.make_dual(leaf, t).mul_(2)
+            p = leaf * 1                    # a non-leaf: the write into the dual reaches p's graph
+            x = fw.make_dual(p, t)
+            assert x._base is p
+            x.mul_(leaf)
+            tangent = fw.unpack_dual(x).tangent.clone()
+            (grad,) = M.autograd.grad((p * p).sum(), leaf)
+        results.append((p.detach(), tangent, grad))
+    for ours, theirs in zip(*results):
+        np.testing.assert_allclose(_np(ours), _np(theirs), rtol=1e-12)
+
+
 def test_view_tangents_share_the_base_tangent():
     results = []
     for M, fw in ((edunn, fwad), (torch, tfwad)):
