@@ -107,10 +107,25 @@ class OptimizedModule(Module):
         super().__setattr__("_super_module_initialized", True)
         self._orig_mod = mod
         self.dynamo_ctx = dynamo_ctx
-        self.forward = dynamo_ctx(mod.__call__)
-        self._torchdynamo_orig_callable = mod.__call__
-        self.get_compiler_config = dynamo_ctx.get_compiler_config
+        self._initialize()
         self.training = self._orig_mod.training
+
+    def _initialize(self) -> None:
+        """The call path: ``forward`` calls the wrapped module (hooks included)."""
+        self.forward = self.dynamo_ctx(self._orig_mod.__call__)
+        self._torchdynamo_orig_callable = self._orig_mod.__call__
+        self.get_compiler_config = self.dynamo_ctx.get_compiler_config
+
+    def __getstate__(self) -> dict:
+        # the bound methods would still point at the *original* module after a copy
+        state = dict(self.__dict__)
+        for name in ("forward", "_torchdynamo_orig_callable", "get_compiler_config"):
+            state.pop(name, None)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        super().__setstate__(state)
+        self._initialize()
 
     @property
     def training(self) -> bool:
@@ -124,9 +139,12 @@ class OptimizedModule(Module):
             modules["_orig_mod"].training = value
 
     def __getattr__(self, name: str) -> Any:
+        modules = self.__dict__.get("_modules")
+        if modules is None or "_orig_mod" not in modules:  # half-built (copy/pickle): nothing to forward to
+            raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
         if name == "_orig_mod":
-            return self._modules["_orig_mod"]
-        return getattr(self._orig_mod, name)
+            return modules["_orig_mod"]
+        return getattr(modules["_orig_mod"], name)
 
     def __setattr__(self, name: str, val: Any) -> None:
         if hasattr(type(self), name) or name in self._opt_mod_attributes or \

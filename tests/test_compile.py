@@ -84,6 +84,11 @@ def test_optimized_module_forwards_attributes_and_modes():
     compiled.load_state_dict(state)
     np.testing.assert_allclose(model.bias.detach().numpy(), state["_orig_mod.bias"].numpy())
     assert "weight" in dir(compiled) and "_orig_mod" in dir(compiled)
+    twin = copy.deepcopy(compiled)   # the copy calls its own module, not the original
+    with edunn.no_grad():
+        twin.weight.fill_(0.0)
+        twin.bias.fill_(0.0)
+    assert float(twin(edunn.ones(1, 2)).abs().sum()) == 0.0 and float(model.weight.abs().sum()) > 0
     with pytest.raises(AttributeError):
         compiled.no_such_attribute
 
