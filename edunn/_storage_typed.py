@@ -121,6 +121,9 @@ class TypedStorage:
     def is_pinned(self, device: Any = None) -> bool:
         return False
 
+    def resizable(self) -> bool:
+        return self._untyped_storage.resizable()
+
     def pickle_storage_type(self) -> str:
         return _LEGACY_CLASSES[self.dtype.name].__name__
 
@@ -208,6 +211,8 @@ class TypedStorage:
     def bfloat16(self): return self._to(backend.bfloat16)
     def float(self): return self._to(backend.float32)
     def double(self): return self._to(backend.float64)
+    def complex_float(self): return self._to(backend.complex64)
+    def complex_double(self): return self._to(backend.complex128)
 
     @classmethod
     def from_buffer(cls, *args: Any, **kwargs: Any) -> "TypedStorage":
@@ -218,7 +223,7 @@ class TypedStorage:
         return TypedStorage(wrap_storage=untyped, dtype=dtype, _internal=True)
 
     @classmethod
-    def from_file(cls, filename: str, shared: bool = False, size: int = 0) -> "TypedStorage":
+    def from_file(cls, filename: str, shared: bool, size: int) -> "TypedStorage":
         """``size`` elements (not bytes, unlike ``UntypedStorage.from_file``) of a mapped file."""
         dtype = backend.get_default_dtype() if cls is TypedStorage else cls.dtype
         untyped = UntypedStorage.from_file(filename, shared, int(size) * dtype.itemsize)
@@ -273,7 +278,8 @@ _LEGACY_CLASSES = {d.name: _legacy(n, d) for d, n in (
     (backend.float32, "FloatStorage"), (backend.float64, "DoubleStorage"), (backend.float16, "HalfStorage"),
     (backend.bfloat16, "BFloat16Storage"), (backend.uint8, "ByteStorage"), (backend.int8, "CharStorage"),
     (backend.int16, "ShortStorage"), (backend.int32, "IntStorage"), (backend.int64, "LongStorage"),
-    (backend.bool_, "BoolStorage"))}
+    (backend.bool_, "BoolStorage"), (backend.complex64, "ComplexFloatStorage"),
+    (backend.complex128, "ComplexDoubleStorage"))}
 _LEGACY_BY_NAME = {c.__name__: c for c in _LEGACY_CLASSES.values()}
 FloatStorage = _LEGACY_CLASSES["float32"]
 DoubleStorage = _LEGACY_CLASSES["float64"]
@@ -285,6 +291,8 @@ ShortStorage = _LEGACY_CLASSES["int16"]
 IntStorage = _LEGACY_CLASSES["int32"]
 LongStorage = _LEGACY_CLASSES["int64"]
 BoolStorage = _LEGACY_CLASSES["bool"]
+ComplexFloatStorage = _LEGACY_CLASSES["complex64"]
+ComplexDoubleStorage = _LEGACY_CLASSES["complex128"]
 Storage = FloatStorage  # ``torch.Storage``: the legacy storage of the (original) default type
 
 

@@ -360,6 +360,8 @@ class UntypedStorage:
     def bfloat16(self): return self._typed(backend.bfloat16)
     def float(self): return self._typed(backend.float32)
     def double(self): return self._typed(backend.float64)
+    def complex_float(self): return self._typed(backend.complex64)
+    def complex_double(self): return self._typed(backend.complex128)
 
     # ---------------------------------------------------------------- construction from memory
     @classmethod

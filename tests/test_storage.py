@@ -193,3 +193,27 @@ def test_storage_view_gradient_with_overlapping_strides():
     st._set_on_storage(edunn.empty(0), edunn.UntypedStorage(8), 0, (1,), None)  # makes the class
     base = edunn.randn(7, dtype=edunn.float64, requires_grad=True)
     assert edunn.autograd.gradcheck(lambda b: st._StorageView.apply(b, (3, 2), (2, 1), 1), (base,))
+
+
+@needs_torch
+def test_typed_storage_signatures_and_complex_storages_match_torch():
+    import inspect
+
+    def params(f):
+        try:
+            return [(p.name, p.default, p.kind) for p in inspect.signature(f).parameters.values()]
+        except ValueError:  # a builtin without a signature
+            return None
+    skipped = {"hpu", "is_hpu", "float8_e4m3fn", "float8_e4m3fnuz", "float8_e5m2", "float8_e5m2fnuz"}
+    for name in dir(torch.storage.TypedStorage):
+        if name.startswith("_") and name not in ("__init__", "__getitem__", "__setitem__") or name in skipped:
+            continue
+        theirs = params(getattr(torch.storage.TypedStorage, name))
+        if theirs is not None:
+            assert params(getattr(TypedStorage, name)) == theirs, name
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ours, theirs = edunn.tensor([1 + 2j, 3j]).storage(), torch.tensor([1 + 2j, 3j]).storage()
+        assert ours.tolist() == theirs.tolist() and ours.nbytes() == theirs.nbytes()
+        assert isinstance(ours, edunn.ComplexFloatStorage) and edunn.Storage is edunn.FloatStorage
+        assert edunn.FloatStorage([1, 2]).complex_double().tolist() == torch.FloatStorage([1, 2]).complex_double().tolist()
