@@ -248,6 +248,11 @@ def test_matmul_allow_tf32_is_float32_matmul_precision(restore_torch_flags):
         assert edunn.get_float32_matmul_precision() == torch.get_float32_matmul_precision()
         assert eb.cuda.matmul.fp32_precision == torch.backends.cuda.matmul.fp32_precision
         assert eb.cuda.matmul.allow_tf32 is value
+    edunn.set_float32_matmul_precision("high")     # the other spelling of the same permission
+    eb._fp32_precision[("cuda", "matmul")] = "none"
+    assert eb.cuda.matmul.allow_tf32 is True
+    edunn.set_float32_matmul_precision("highest")
+    assert eb.cuda.matmul.allow_tf32 is False
     eb.cuda.matmul.allow_fp16_reduced_precision_reduction = (False, False)
     assert eb.cuda.matmul.allow_fp16_reduced_precision_reduction is False
     assert eb.cuda.matmul.allow_fp16_reduced_precision_reduction_split_k is False
