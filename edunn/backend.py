@@ -207,11 +207,10 @@ class dtype:
     def to_complex(self) -> "dtype":
         """The complex type whose parts have this float type (float32 -> complex64), as
         ``torch.dtype.to_complex``; complex types are their own."""
-        if self._kind == 3:
-            return self
-        if self._kind != 2:
+        if self._kind != 2 and self._kind != 3:
             raise RuntimeError(f"to_complex is only supported for floating point dtypes, got {self}")
-        return _REAL_TO_COMPLEX[self]
+        _note_complex()  # whoever asks is about to make complex numbers: switch the guard on
+        return _REAL_TO_COMPLEX.get(self, self)
 
     def __reduce__(self):
         return (_dtype_by_name, (self.name,))

@@ -373,6 +373,8 @@ def arange(start: Any, end: Any = None, step: Any = 1, *, out: Any = None, dtype
     if dtype is None:
         dtype = get_default_dtype() if any(isinstance(v, float) for v in vals) else int64
     d, dev = as_dtype(dtype), backend.factory_device(device)
+    if d.is_complex:
+        raise NotImplementedError(f'"arange_cpu" not implemented for \'{d.scalar_name}\'')
     n = max(0, math.ceil((vals[1] - vals[0]) / vals[2]))
     xp = backend.xp_for(dev)
     with backend.device_context(dev):
@@ -397,19 +399,25 @@ def linspace(start: Any, end: Any, steps: int, *, out: Any = None, dtype: Any = 
     dtype, device = _dtype_device_of_out(out, dtype, device)
     if steps < 0:
         raise RuntimeError(f"number of steps must be non-negative, got {steps}")
-    d, dev = (get_default_dtype() if dtype is None else as_dtype(dtype)), backend.factory_device(device)
     start, end = (v.item() if isinstance(v, Tensor) else v for v in (start, end))
+    if dtype is None:  # complex ends give the default complex type, as in PyTorch
+        dtype = backend.default_complex_dtype() if isinstance(start, complex) or isinstance(end, complex) \
+            else get_default_dtype()
+    d, dev = as_dtype(dtype), backend.factory_device(device)
     xp = backend.xp_for(dev)
     with backend.device_context(dev):
         if steps == 1:
-            arr = xp.full((1,), start, float64.np)
+            arr = xp.full((1,), start, backend.complex128.np if d._kind == 3 else float64.np)
         else:
             # PyTorch fills the first half from the start and the second half from the end, each
             # value one fused multiply-add in the output's precision: start + step * i.  For
             # float32 the product and sum are exact in float64, so rounding once to float32
             # gives PyTorch's values bit for bit.
             i = xp.arange(steps, dtype=float64.np)
-            if d._kind == 2 and d is not float64:
+            if d._kind == 3:  # complex: computed in complex128, rounded once below
+                start, end = complex(start), complex(end)
+                stepv = (end - start) / (steps - 1)
+            elif d._kind == 2 and d is not float64:
                 f32 = float32.np.type
                 start, end = float(f32(start)), float(f32(end))
                 stepv = float(f32(f32(end - start) / f32(steps - 1)))
@@ -418,7 +426,7 @@ def linspace(start: Any, end: Any, steps: int, *, out: Any = None, dtype: Any = 
                     start, end = int(start), int(end)
                 stepv = (end - start) / (steps - 1)
             arr = xp.where(i < steps // 2, start + stepv * i, end - stepv * (steps - 1 - i))
-        arr = arr.astype(d.np) if d._kind == 2 else xp.trunc(arr).astype(d.np)
+        arr = arr.astype(d.np) if d._kind >= 2 else xp.trunc(arr).astype(d.np)
     return write_out(_finish(arr, requires_grad), out)
 
 

@@ -165,6 +165,18 @@ def test_filled_creation_matches_torch(dtype):
     assert _name(edunn.full((2,), 1j).dtype) == str(torch.full((2,), 1j).dtype).split(".")[-1]
 
 
+@needs_torch
+def test_linspace_complex_and_arange_refusal_match_torch():
+    for args, kw in (((0, 1 + 1j, 3), {}), ((0, 2, 3), {"dtype": "cfloat"}), ((1j, 2, 5), {"dtype": "complex128"}),
+                     ((-1 - 1j, 1 + 2j, 1), {})):
+        e = edunn.linspace(*args, **{k: getattr(edunn, v) for k, v in kw.items()})
+        t = torch.linspace(*args, **{k: getattr(torch, v) for k, v in kw.items()})
+        assert _name(e.dtype) == str(t.dtype).split(".")[-1]
+        np.testing.assert_allclose(e.numpy(), t.numpy(), rtol=1e-6)
+    with pytest.raises(NotImplementedError, match="arange_cpu.*ComplexFloat"):
+        edunn.arange(3, dtype=edunn.cfloat)
+
+
 @pytest.mark.parametrize("dtype", ["complex64", "complex128"])
 def test_random_complex_tensors(dtype, device):
     d = getattr(edunn, dtype)
@@ -313,13 +325,27 @@ def test_builtin_marks_are_not_inherited():
 
 
 def test_the_guard_costs_nothing_until_complex_appears():
-    # the flag that switches the guard on is set by meeting a complex dtype
-    assert backend.complex_seen  # this module has made complex tensors by now
+    # the flag that switches the guard on is set by meeting a complex dtype, array or number:
+    # a fresh process that never does keeps it off
     import subprocess
     import sys
-    code = ("import edunn; from edunn import backend; x = edunn.ones(3); (x * 2).sum(); "
-            "assert not backend.complex_seen; edunn.tensor([1j]); assert backend.complex_seen")
+    code = ("import edunn; from edunn import backend; x = edunn.tensor([1.0, 2.0], requires_grad=True); "
+            "y = (x * 2).exp().sum(); y.backward(); repr(y); x.to(edunn.float64); edunn.randn(3); "
+            "assert not backend.complex_seen")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize("first_complex", [
+    lambda x: edunn.tensor([1j]), lambda x: x * 1j, lambda x: x.to(edunn.cfloat),
+    lambda x: edunn.zeros(1, dtype=edunn.cdouble), lambda x: edunn.float32.to_complex(),
+    lambda x: edunn.from_numpy(np.ones(1, complex)), lambda x: edunn.complex(x, x)])
+def test_every_way_to_meet_complex_switches_the_guard_on(first_complex, monkeypatch):
+    # pretend this process has not met a complex number yet (monkeypatch restores both)
+    monkeypatch.setattr(backend, "complex_seen", False)
+    monkeypatch.setattr(backend, "_BY_NP", {k: v for k, v in backend._BY_NP.items() if k.kind != "c"})
+    x = edunn.ones(2)
+    first_complex(x)
+    assert backend.complex_seen
 
 
 # ---------------------------------------------------------------------------------- comparisons
