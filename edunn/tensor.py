@@ -21,6 +21,7 @@ from typing import Any
 
 from . import backend
 from .autograd import grad_mode
+from .autograd._inference import InferenceVersion as _InferenceVersion
 from ._tensor_methods import TensorMethods
 
 _state = grad_mode.state
@@ -35,6 +36,7 @@ class Tensor(TensorMethods):
 
     # Rarely set, so they live on the class until an instance needs its own.
     _grad: "Tensor | None" = None
+    _grad_dtype: Any = None  # Tensor.grad_dtype when set (autograd/_grad_dtype.py)
     _base: "Tensor | None" = None
     _hooks: Any = None
     _post_accumulate_hooks: Any = None
@@ -71,7 +73,7 @@ class Tensor(TensorMethods):
         t.requires_grad = requires_grad
         t.grad_fn = grad_fn
         t._output_nr = output_nr
-        t._version_counter = [0]
+        t._version_counter = [0] if not _state.inference else _InferenceVersion((0,))
         return t
 
     # ------------------------------------------------------------------ what a tensor is
@@ -108,9 +110,9 @@ class Tensor(TensorMethods):
         return self._output_nr
 
     def is_inference(self) -> bool:
-        """PyTorch marks tensors made under ``inference_mode`` as inference tensors; edunn's
-        ``inference_mode`` is ``no_grad`` and marks nothing, so this is always False."""
-        return False
+        """Whether this tensor was created under ``inference_mode`` (and is not a view of a
+        normal tensor): see ``autograd/_inference.py``."""
+        return self._version_counter.__class__ is _InferenceVersion
 
     def data_ptr(self) -> int:
         """The address of the first element (NumPy's ``__array_interface__``, CuPy's
@@ -292,10 +294,9 @@ class Tensor(TensorMethods):
                     f"attempting to assign a gradient of size '{list(value.shape)}' to a tensor "
                     f"of size '{list(self._data.shape)}'. Please ensure that the gradient and the "
                     "tensor are the same size")
-            if value.dtype != self.dtype:
-                raise RuntimeError(
-                    f"attempting to assign a gradient with dtype '{value.dtype.name}' to a tensor "
-                    f"with dtype '{self.dtype.name}'. The gradient must match the tensor's dtype.")
+            if value.dtype != self.dtype or self._grad_dtype is not None:
+                from .autograd._grad_dtype import check_assigned
+                check_assigned(self, value)
             if value.device != self.device:
                 raise RuntimeError(f"assigned grad has data located on a different device: "
                                    f"expected {self.device}, got {value.device}")
@@ -423,6 +424,13 @@ class Tensor(TensorMethods):
             self.grad_fn = result.grad_fn
             self._output_nr = result._output_nr
             self.requires_grad = True
+        elif self.grad_fn is not None and _state.enabled:
+            # overwritten by a constant (``fill_``, ``zero_``): the old values get a zero gradient,
+            # through a node that takes the new values everywhere (PyTorch's ``FillBackward``)
+            from .ops.elementwise import _where
+            everywhere = backend.array_module(src).ones(src.shape, bool)
+            node = _where(everywhere, result, self)
+            self.grad_fn, self._output_nr = node.grad_fn, node._output_nr
         if _state.op_hooks:  # forward-mode AD may be on: the tangent follows the values
             from .autograd.forward_ad import _after_inplace
             _after_inplace(self, result)

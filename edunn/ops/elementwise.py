@@ -323,7 +323,7 @@ def _pow_backward_complex(grad: Tensor, a: Any, b: Any, y: Tensor, need_a: bool,
     if need_b:
         with backend.numpy.errstate(divide="ignore", invalid="ignore"):
             log_a = (cmath.log(a) if a != 0 else complex(-math.inf, 0.0)) if isinstance(a, (int, float, complex)) \
-                else log(a)
+                else log(a if a._data.dtype == y._data.dtype else a.to(y.dtype))  # log(-2) is complex here
             gb = grad * _conj(y * log_a)
         at_zero = _real_nonnegative(b) & (a._data == 0) if isinstance(a, Tensor) else \
             (_real_nonnegative(b) if a == 0 else False)

@@ -209,6 +209,13 @@ class IndexPut(Function):
         return gx, gv, None, None
 
 
+def _check_not_complex_into_real(value: Any, x: Tensor) -> None:
+    """PyTorch's error for a Python complex number written into a real tensor."""
+    if isinstance(value, complex) and x._data.dtype.kind != "c":
+        name = {"float64": "double", "float32": "float"}.get(x.dtype.name, x.dtype.name)
+        raise RuntimeError(f"value cannot be converted to type {name} without overflow")
+
+
 def _as_value(v: Any, x: Tensor) -> Any:
     if isinstance(v, Tensor):
         if v.device != x.device:
@@ -216,6 +223,7 @@ def _as_value(v: Any, x: Tensor) -> Any:
                                f"devices, {x.device} and {v.device}!")
         return v
     if isinstance(v, (int, float, bool, complex)):
+        _check_not_complex_into_real(v, x)
         return v
     from .creation import tensor
     return tensor(v, dtype=x.dtype, device=x.device)
@@ -428,6 +436,7 @@ def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:
             from .conversion import to
             value = to(value, input.dtype)
     else:
+        _check_not_complex_into_real(value, input)
         kind = input._data.dtype.kind
         value = bool(value) if kind == "b" else int(value) if kind in "iu" else \
             complex(value) if kind == "c" else float(value)

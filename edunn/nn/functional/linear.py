@@ -69,7 +69,8 @@ class Linear(Function):
         need_x, need_w, need_b = ctx.needs_input_grad
         if _grad_state.enabled or grad._data.dtype.kind == "c":
             if grad._data.dtype.kind == "c":  # holomorphic in x and in W: the other one conjugated
-                x, w = x.conj(), w.conj()
+                from ...ops.elementwise import _conj
+                x, w = _conj(x), _conj(w)
             # create_graph: the gradient must be differentiable again
             return _linear_backward_graph(grad, x, w, need_x, need_w, need_b)
         xd, wd, g = x._data, w._data, grad._data
