@@ -23,9 +23,10 @@ every op goes through ``Function.apply``, so ``edunn.autograd.op_hooks`` gives t
   ops; each recorded node's backward is also a range
   ``autograd::engine::evaluate_function: LinearBackward`` (scope 1, PyTorch's
   ``BACKWARD_FUNCTION``), which holds the backward FLOPs of ops whose backward is array code;
-* **CUDA time**: when CUDA is profiled and an op touches a CUDA tensor, the device is
-  synchronized before and after it, and the time between is recorded as the op's kernel time
-  (``Kernel``).  This serializes the GPU while profiling, as timing it from the host requires.
+* **CUDA time**: when CUDA is profiled and an op touches a CUDA tensor, two CUDA events (CuPy's,
+  through ``backend``) are recorded on the current stream around it; the time between them is
+  the op's device time (a ``Kernel``), read after the profile stops and the device is
+  synchronized, so profiling does not serialize the GPU.
 """
 from __future__ import annotations
 
@@ -218,14 +219,14 @@ class Recorder:
         rec = _Record(op_name(cls, args), "op", threading.get_native_id())
         cuda = self.use_device == "cuda" and any(
             hasattr(a, "_data") and backend.is_cupy_array(a._data) for a in args)
-        if cuda:
-            backend.cuda_synchronize()
-            t0 = _now_us()
+        if cuda:   # CUDA events around the op's kernels, read once the profile stops
+            events = (backend.cupy.cuda.Event(), backend.cupy.cuda.Event())
+            events[0].record()
         rec.start = _now_us()
         out = proceed()
         if cuda:
-            backend.cuda_synchronize()
-            rec.kernel_us = _now_us() - t0
+            events[1].record()
+            rec.kernel_us = events
         rec.end = _now_us()
         self.records.append(rec)
         if self.record_shapes:
@@ -290,6 +291,15 @@ class Recorder:
         node.register_hook(post)
 
     # -------------------------------------------------------------- results
+    @staticmethod
+    def _kernel_time(r: _Record) -> float:
+        """Microseconds between the op's two CUDA events (computed once, after they complete)."""
+        if isinstance(r.kernel_us, tuple):
+            start, end = r.kernel_us
+            end.synchronize()
+            r.kernel_us = backend.cupy.cuda.get_elapsed_time(start, end) * 1000.0
+        return r.kernel_us
+
     def events(self, legacy: bool = False, step_wildcard: bool = False) -> EventList:
         """The records as ``FunctionEvent``s (ranges never closed end now), parents before
         children, with each range's memory the sum of what it contains.  With
@@ -313,7 +323,7 @@ class Recorder:
                 input_dtypes=r.dtypes)
             e._kind = r.kind
             if r.kernel_us is not None:
-                e.append_kernel(r.name, 0, r.kernel_us)
+                e.append_kernel(r.name, 0, self._kernel_time(r))
             evs.append(e)
         out = EventList(evs, use_device=self.use_device, profile_memory=self.profile_memory,
                         with_flops=self.with_flops)
