@@ -336,7 +336,9 @@ class profile(_KinetoProfile):
         super().__init__(activities=activities_set, record_shapes=record_shapes,
                          profile_memory=profile_memory, with_stack=with_stack, with_flops=with_flops,
                          with_modules=with_modules, experimental_config=experimental_config,
-                         execution_trace_observer=execution_trace_observer, acc_events=acc_events,
+                         execution_trace_observer=execution_trace_observer
+                         or ExecutionTraceObserver.build_execution_trace_obs_from_env(),
+                         acc_events=acc_events,
                          custom_trace_id_callback=custom_trace_id_callback,
                          post_processing_timeout_s=post_processing_timeout_s)
         if schedule:

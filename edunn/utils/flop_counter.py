@@ -312,8 +312,23 @@ def convert_to_percent_str(num: int, denom: int) -> str:
     return f"{num / denom:.2%}"
 
 
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False
+
+
 def _tabulate(rows: list, headers: list, colalign: tuple) -> str:
-    """``tabulate``'s "simple" format (PyTorch imports the tabulate package for this)."""
+    """``tabulate``'s "simple" format (PyTorch imports the tabulate package for this), including
+    its number parsing: a column whose every cell is a number is printed with format ``"g"``
+    (``"1280.000"`` becomes ``"1280"``)."""
+    rows = [list(r) for r in rows]
+    for i in range(len(headers)):
+        if rows and all(_is_number(r[i]) for r in rows):
+            for r in rows:
+                r[i] = r[i] if "." not in r[i] else format(float(r[i]), "g")
     widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
 
     def line(cells):
