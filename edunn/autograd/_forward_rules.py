@@ -200,7 +200,8 @@ def _relu(cls, args, kwargs, tangents, out):
 def _build() -> None:
     from ..ops import (elementwise as ew, unary as un, shape as sh, indexing as ix,
                       reduction as red, joining as jn, linalg as la, softmax as sm,
-                      broadcast as bc, conversion as cv, scan as sc, padding as pd)
+                      broadcast as bc, conversion as cv, scan as sc, padding as pd,
+                      copy_slices as cs)
     import importlib
     lin = importlib.import_module("edunn.nn.functional.linear")  # the module, not the function
     ln2, ln10 = math.log(2.0), math.log(10.0)
@@ -245,6 +246,8 @@ def _build() -> None:
         ix.Where: _where_rule, ew._Where: _where_rule,
         jn.Cat: _linear(rest=2), jn.SplitAt: _linear(0), jn.Unbind: _linear(0),
         pd.ConstantPad: _pad,
+        # an in-place write into a view: forward_ad._after_inplace moves the tangents itself
+        cs.CopySlices: lambda cls, args, kwargs, tangents, out: None,
         # reductions and scans
         red.Sum: _linear(0), red.Mean: _linear(0), red._TakeAlong: _linear(0),
         sc.CumSum: _linear(0), sc._Flip: _linear(0),

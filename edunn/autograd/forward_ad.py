@@ -40,7 +40,9 @@ How edunn does it
   base's tangent, so that the base and every other view see it.  A view's tangent is the same
   view of its base's tangent (the view op applied to the tangent), hence shares its memory.
 * **Reverse mode through forward mode**: the tangent computations are ordinary recorded ops, so
-  ``grad`` of a tangent (or of anything computed with forward AD inside) works.
+  ``grad`` of a tangent (or of anything computed with forward AD inside) works.  Forward over
+  reverse -- the tangent of a gradient, ``H·t`` -- needs ``grad(..., create_graph=True)``: only
+  then does edunn's backward run as tensor ops that forward AD sees (PyTorch also without).
 
 Differences from PyTorch: a custom Function's ``forward`` sees ``ctx.needs_input_grad`` True
 for one dual input (see :func:`_custom`); where tangents are part of a reverse-mode graph, an
@@ -64,7 +66,7 @@ __all__ = ["UnpackedDualTensor", "enter_dual_level", "exit_dual_level", "make_du
            "unpack_dual", "dual_level"]
 
 _current_level = -1          # -1: no level entered; PyTorch's levels start at 0
-_tangents: dict = {}         # id(tensor) -> (weakref to the tensor, its tangent)
+_tangents: dict = {}         # id(tensor) -> (weakref to the tensor, its tangent); see _store
 _BASE_JVP = Function.jvp
 
 
@@ -74,17 +76,33 @@ def _lookup(t: Any) -> Any:
     entry = _tangents.get(id(t))
     if entry is not None and entry[0]() is t:
         return entry[1]
+    node = t.grad_fn
+    if node is not None:  # perhaps an output rebuilt by ``saved_tensors``: same node, same place
+        entry = _tangents.get((id(node), t._output_nr))
+        if entry is not None:
+            owner = entry[0]()
+            if owner is not None and owner.grad_fn is node and owner._output_nr == t._output_nr:
+                return entry[1]
     return None
 
 
 def _store(t: Any, tangent: Any) -> None:
+    """Give ``t`` its tangent.  Kept under ``id(t)`` and, for a recorded tensor, also under its
+    place in the graph ``(id(grad_fn), output_nr)``: a node that saved its own output for
+    backward (``exp``, ``tanh``) hands back a new tensor object for it, which must find the
+    tangent too when a gradient is computed inside a level (forward over reverse)."""
     key = id(t)
+    place = (id(t.grad_fn), t._output_nr) if t.grad_fn is not None else None
 
-    def forget(ref: Any, key: int = key) -> None:  # the tensor died: its tangent goes too
-        entry = _tangents.get(key)
-        if entry is not None and entry[0] is ref:
-            del _tangents[key]
-    _tangents[key] = (weakref.ref(t, forget), tangent)
+    def forget(ref: Any) -> None:  # the tensor died: its tangent goes too
+        for k in (key, place):
+            entry = _tangents.get(k)
+            if entry is not None and entry[0] is ref:
+                del _tangents[k]
+    ref = weakref.ref(t, forget)
+    _tangents[key] = (ref, tangent)
+    if place is not None:
+        _tangents[place] = (ref, tangent)
 
 
 class _Alias(Function):
@@ -235,11 +253,11 @@ def _observe(cls: type, args: tuple, kwargs: dict, proceed: Any) -> Any:
     tangents = None
     for i, a in enumerate(args):
         if isinstance(a, Tensor):
-            entry = _tangents.get(id(a))
-            if entry is not None and entry[0]() is a:
+            tangent = _lookup(a)
+            if tangent is not None:
                 if tangents is None:
                     tangents = [None] * len(args)
-                tangents[i] = entry[1]
+                tangents[i] = tangent
     if tangents is None or cls is _Alias:
         return proceed()
     if cls.jvp is not _BASE_JVP or not cls.__module__.startswith("edunn."):
@@ -452,5 +470,5 @@ def _after_inplace_view(tensor: Any, result: Any) -> None:
     new = _lookup(result)
     if new is not None:
         _store(tensor, new)
-    elif _lookup(tensor) is not None:
+    elif _tangents.get(id(tensor), (lambda: None,))[0]() is tensor:  # no tangent any more
         del _tangents[id(tensor)]

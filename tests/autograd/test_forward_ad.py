@@ -355,6 +355,36 @@ def test_grad_of_a_function_using_forward_ad():
     np.testing.assert_allclose(_np(results[0]), _np(results[1]), rtol=1e-10)
 
 
+# Ops whose backward saves their own output (exp, tanh, sigmoid, softmax ...): saved_tensors hands
+# back a new tensor object for it, which must still find the output's tangent.
+HVP_FUNCTIONS = {
+    "sin_pow": lambda M, x, w: (x.sin() * x ** 3).sum(),
+    "tanh_matmul": lambda M, x, w: M.tanh(x @ w.t()).pow(2).sum(),
+    "exp_sigmoid": lambda M, x, w: (x.exp() + x.sigmoid() * x).sum(),
+    "softmax": lambda M, x, w: (M.softmax(x, 0) * w[0]).sum() + (M.log_softmax(x, 0) * w[1]).sum(),
+    "relu_gelu": lambda M, x, w: (M.relu(x) ** 2).sum() + M.nn.functional.gelu(x).sum(),
+    "layer_norm_sqrt": lambda M, x, w: (M.nn.functional.layer_norm(x, (3,)) * w[0]).sum()
+    + (x * x + 1).sqrt().sum(),
+}
+
+
+@pytest.mark.parametrize("name", list(HVP_FUNCTIONS))
+def test_forward_over_reverse_hessian_vector_product(name):
+    """A gradient computed inside a level (with ``create_graph=True``: the backward runs as
+    recorded ops, which forward AD sees) carries the tangent H·t."""
+    results = []
+    for M, fw in ((edunn, fwad), (torch, tfwad)):
+        p = M.tensor([0.5, -1.0, 2.0], dtype=M.float64, requires_grad=True)
+        t = M.tensor([1.0, 2.0, 3.0], dtype=M.float64)
+        w = M.tensor([[0.3, -0.2, 0.5], [1.0, 0.1, -0.7]], dtype=M.float64)
+        with fw.dual_level():
+            x = fw.make_dual(p, t)
+            (g,) = M.autograd.grad(HVP_FUNCTIONS[name](M, x, w), p, create_graph=True)
+            results.append(fw.unpack_dual(g))
+    for ours, theirs in zip(*results):
+        np.testing.assert_allclose(_np(ours), _np(theirs), rtol=1e-10, atol=1e-12)
+
+
 def test_tangent_requires_grad_through_inplace_and_views():
     results = []
     for M, fw in ((edunn, fwad), (torch, tfwad)):
