@@ -15,8 +15,9 @@ or a Jacobian with few inputs and many outputs::
 How edunn does it
 -----------------
 * **Tangents** live in a table next to the tensors (``_tangents``: ``id(tensor) -> (weak
-  reference, tangent)``), so a tensor is never kept alive by its tangent and every tangent goes
-  when the level is exited.  PyTorch keeps them in the tensor's autograd metadata, per level.
+  reference, tangent)``, see :func:`_store`), so a tensor is never kept alive by its tangent and
+  every tangent goes when the level is exited.  PyTorch keeps them in the tensor's autograd
+  metadata, per level.  ``make_dual(p, t)`` returns a view of ``p`` that carries ``t``.
 * **Levels**: PyTorch allows one level at a time (``enter_dual_level`` inside a level raises
   "Nested forward mode AD is not supported"); so does edunn.  For higher-order forward
   derivatives PyTorch points to ``torch.func.jvp``; ``edunn.func.jvp`` is there too.
