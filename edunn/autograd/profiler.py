@@ -6,7 +6,7 @@ as an ``EventList``; ``edunn.profiler.profile`` is the newer interface to the sa
 live in ``edunn/profiler/_events.py`` and are shared by both.
 
 Also here: ``emit_nvtx`` (NVTX ranges for NVIDIA's profilers, through CuPy), ``emit_itt``
-(Intel's ITT, which edunn does not have), ``load_nvprof``/``parse_nvprof_trace`` (read an
+(Intel's ITT ranges for VTune; edunn has no ITT, so they go nowhere), ``load_nvprof``/``parse_nvprof_trace`` (read an
 ``nvprof`` SQLite trace), ``EnforceUnique``, ``KinetoStepTracker`` and ``MemRecordsAcc``.
 """
 from __future__ import annotations
@@ -226,24 +226,34 @@ class _AnnotatingObserver:
 
 
 class emit_itt:
-    """Annotate every op with an Intel ITT range, for VTune.  PyTorch builds with ITT support;
-    edunn has none (no ``ittnotify`` binding), so entering with ``enabled=True`` raises
-    ``RuntimeError`` -- what PyTorch's ITT functions raise in a build without ITT.  With
-    ``enabled=False`` it does nothing, as in PyTorch."""
+    """Annotate every op with an Intel ITT range, for VTune.  edunn has no ITT binding
+    (``edunn.profiler.itt.is_available()`` is False), so, as PyTorch on a machine without VTune
+    collecting, entering and leaving work and the ranges go nowhere: the ops pass through
+    ``edunn.profiler.itt.range_push``/``range_pop``, which are no-ops here.  Not reentrant, as in
+    PyTorch; ``enabled=False`` does nothing."""
 
     def __init__(self, enabled=True, record_shapes=False):
         self.enabled = enabled
         self.entered = False
         self.record_shapes = record_shapes
+        self._observer: Any = None
 
     def __enter__(self) -> "emit_itt | None":
         if not self.enabled:
             return None
         if self.entered:
             raise RuntimeError("ITT annotation context manager is not reentrant")
-        raise RuntimeError("ITT functions not installed. Are you sure you have a ITT build?")
+        from ..profiler import itt
+        self.entered = True
+        self._observer = _AnnotatingObserver(itt.range_push, itt.range_pop, self.record_shapes)
+        op_hooks.add_hook(self._observer)
+        return self
 
     def __exit__(self, exc_type: Any, exc_val: Any, exc_tb: Any) -> bool:
+        if not self.enabled or self._observer is None:
+            return False
+        op_hooks.remove_hook(self._observer)
+        self._observer = None
         self.entered = False
         return False
 

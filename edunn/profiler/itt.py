@@ -1,38 +1,34 @@
 """``edunn.profiler.itt``: Intel ITT annotations for VTune (PyTorch's ``torch.profiler.itt``).
 
-PyTorch is usually built with ITT; then ``is_available()`` is True and the range calls are cheap
-no-ops unless VTune is collecting.  edunn has no ITT binding, so it behaves as PyTorch built
-without ITT: ``is_available()`` is False and ``range_push``/``range_pop``/``mark`` (and so
-``range``) raise ``RuntimeError``.  Use ``edunn.profiler.record_function`` to label code instead.
+PyTorch is built with ITT; without VTune attached its calls do nothing and return ``None``.
+edunn has no ITT binding at all, so ``is_available()`` is False and ``range_push``,
+``range_pop`` and ``mark`` are documented no-ops returning ``None`` -- what the same calls do in
+PyTorch on a machine without VTune -- so code that annotates for VTune runs unchanged.  To
+label code for edunn's own profiler, use ``edunn.profiler.record_function``.
 """
 from contextlib import contextmanager
-from typing import NoReturn
 
 __all__ = ["is_available", "range_push", "range_pop", "mark", "range"]
 
 
-def _fail(*args, **kwargs) -> NoReturn:
-    raise RuntimeError("ITT functions not installed. Are you sure you have a ITT build?")
-
-
 def is_available() -> bool:
-    """Whether ITT can be used: never in edunn."""
+    """Whether ITT can be used: never in edunn (no ITT binding)."""
     return False
 
 
-def range_push(msg: str) -> int:
-    """Push a range onto the stack of nested range spans (needs ITT: raises here)."""
-    return _fail(msg)
+def range_push(msg: str) -> None:
+    """Push a range onto the stack of nested range spans: a no-op here (no ITT)."""
+    return None
 
 
-def range_pop() -> int:
-    """Pop a range off the stack of nested range spans (needs ITT: raises here)."""
-    return _fail()
+def range_pop() -> None:
+    """Pop a range off the stack of nested range spans: a no-op here (no ITT)."""
+    return None
 
 
 def mark(msg: str) -> None:
-    """Describe an instantaneous event (needs ITT: raises here)."""
-    return _fail(msg)
+    """Describe an instantaneous event: a no-op here (no ITT)."""
+    return None
 
 
 @contextmanager
