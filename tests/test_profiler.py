@@ -473,3 +473,18 @@ def test_enforce_unique_step_tracker_and_mem_records():
     acc = AP.MemRecordsAcc([(R(30), "c"), (R(10), "a"), (R(20), "b")])
     assert [r[1] for r in acc.in_interval(10, 25)] == ["a", "b"]
     assert list(AP.MemRecordsAcc([]).in_interval(0, 1)) == []
+
+
+def test_grouping_top_level_rows_and_range_memory():
+    prof = _run(edunn, with_stack=True, profile_memory=True)
+    by_stack = prof.key_averages(group_by_stack_n=1)
+    muls = [e for e in by_stack if e.key == "aten::mul"]
+    assert sum(e.count for e in muls) == 3 and all(len(e.stack) == 1 for e in muls)
+    assert len(muls) == 3        # three different lines of _program
+    top = prof.key_averages().table(top_level_events_only=True).splitlines()
+    assert top[1] == "This report only display top-level ops statistics"
+    names = [line.split()[0] for line in top[5:-2]]
+    assert "my_range" in names and "aten::mul" not in names
+    rng = next(e for e in prof.events() if e.name == "my_range")
+    assert rng.cpu_memory_usage == sum(c.cpu_memory_usage for c in rng.cpu_children) == 3 * 48
+    assert rng.self_cpu_memory_usage == 0
