@@ -258,7 +258,8 @@ class LogSigmoid(_Pointwise):
 class Hardshrink(_Pointwise):
     """``y = x if |x| > lambd else 0``;  dy/dx = 1 if |x| > lambd else 0."""
     name_, constant_df = "hardshrink", True
-    f = staticmethod(lambda m, x, lambd: x * ~((x >= -lambd) & (x <= lambd)))
+    # ``+ 0``: a negative x inside the band gives x * False = -0., which torch prints as 0.
+    f = staticmethod(lambda m, x, lambd: x * ~((x >= -lambd) & (x <= lambd)) + 0)
     df = staticmethod(lambda m, x, lambd: ~((x >= -lambd) & (x <= lambd)))
     cut = staticmethod(lambda m, x, lambd: (x >= -lambd) & (x <= lambd))
 

@@ -52,7 +52,12 @@ from ...tensor import Tensor
 from .vision import _cubic1, _cubic2
 from ...amp import _policy as _autocast
 
-__all__ = ["affine_grid", "grid_sample"]
+__all__ = ["affine_grid", "grid_sample", "GRID_SAMPLE_INTERPOLATION_MODES",
+           "GRID_SAMPLE_PADDING_MODES"]
+
+# PyTorch's numbering of the modes, as the kernels ``torch.grid_sampler*`` take them
+GRID_SAMPLE_INTERPOLATION_MODES = {"bilinear": 0, "nearest": 1, "bicubic": 2}
+GRID_SAMPLE_PADDING_MODES = {"zeros": 0, "border": 1, "reflection": 2}
 
 _INT64 = backend.int64.np
 _CUBIC_A = -0.75  # Keys' cubic convolution constant, as PyTorch's bicubic modes use it
