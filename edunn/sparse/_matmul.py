@@ -9,7 +9,7 @@ matrix.  For ``C = A @ D`` with ``A`` sparse (entries ``(i_e, k_e, a_e)``) and `
 
 and for ``C = A @ B`` with both sparse, the entries ``(i, k, a)`` of ``A`` are *joined* with
 the entries ``(k, j, b)`` of ``B`` that share ``k`` (a sort of ``B`` by row, ``searchsorted``
-and ``repeat`` give every matching pair at once); each pair contributes ``a * b`` at ``(i, j)``
+and a cumulative sum give every matching pair at once); each pair contributes ``a * b`` at ``(i, j)``
 and ``coalesce`` sums them.
 
 Gradients (PyTorch's ``SparseAddmmBackward0`` and ``SparseSparseMatmulBackward0``): the
@@ -118,13 +118,16 @@ class SparseSparseMatmul(Function):
 
 def _join(ea: tuple, eb: tuple, xp: Any) -> tuple:
     """Every pair ``(e, f)`` of entries of A and B with ``col_e == row_f``: two index arrays.
-    ``eb`` is coalesced, so B's entries are sorted by row and a row's entries are contiguous."""
+    ``eb`` is coalesced, so B's entries are sorted by row and a row's entries are contiguous:
+    A's entry ``e`` pairs with the run ``starts[e] .. starts[e] + counts[e]`` of B's."""
     starts = xp.searchsorted(eb[0], ea[1], side="left")
     counts = xp.searchsorted(eb[0], ea[1], side="right") - starts
-    total = builtins.int(counts.sum()) if counts.shape[0] else 0
-    ia = xp.repeat(xp.arange(ea[0].shape[0], dtype=_INT64), counts)
-    first = xp.cumsum(counts) - counts  # where each A entry's run of pairs begins
-    ib = xp.repeat(starts, counts) + (xp.arange(total, dtype=_INT64) - xp.repeat(first, counts))
+    ends = xp.cumsum(counts)  # pair p belongs to the A entry whose run ends first after p
+    total = builtins.int(ends[-1]) if counts.shape[0] else 0
+    pair = xp.arange(total, dtype=_INT64)
+    # ``repeat`` with per-element counts, written with searchsorted (CuPy's repeat takes ints)
+    ia = xp.searchsorted(ends, pair, side="right").astype(_INT64, copy=False)
+    ib = starts[ia] + (pair - (ends - counts)[ia])
     return ia, ib.astype(_INT64, copy=False)
 
 
