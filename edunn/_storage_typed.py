@@ -306,7 +306,9 @@ def tensor_untyped_storage(t: Any) -> UntypedStorage:
     own = base.__dict__.get("_storage")
     if own is not None:  # a tensor made by set_ on a storage: that very storage
         return own
-    return UntypedStorage._wrap(_bytes_of(base._data))
+    storage = UntypedStorage._wrap(_bytes_of(base._data))
+    storage._owner = base  # so that share_memory_() can move the tensor along
+    return storage
 
 
 def tensor_storage(t: Any) -> TypedStorage:
@@ -453,4 +455,6 @@ def tensor_share_memory_(t: Any) -> Any:
 
 
 def tensor_is_shared(t: Any) -> bool:
-    return tensor_untyped_storage(t).is_shared()
+    """Whether the tensor's own elements live in shared memory (CUDA tensors count, as in PyTorch)."""
+    from .storage import _shared_block_of
+    return t.is_cuda or _shared_block_of(t._data) is not None

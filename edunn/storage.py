@@ -324,8 +324,14 @@ class UntypedStorage:
 
     def share_memory_(self, *args: Any, **kwargs: Any) -> "UntypedStorage":
         """Move the bytes into POSIX shared memory, where other processes can map them; a
-        no-op for CUDA or already shared storages."""
-        if not self.is_shared():
+        no-op for CUDA or already shared storages.  The storage of a tensor moves that tensor
+        too (``x.untyped_storage().share_memory_()`` makes ``x.is_shared()`` True)."""
+        owner = self.__dict__.get("_owner")
+        if owner is not None and not self.is_shared():
+            from ._storage_typed import tensor_share_memory_
+            tensor_share_memory_(owner)
+            self._bytes = _bytes_of(owner._data)
+        elif not self.is_shared():
             new = _new_shared_bytes(self._bytes.size)
             new[...] = self._bytes
             self._bytes, self._resizable = new, False

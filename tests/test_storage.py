@@ -218,3 +218,14 @@ def test_typed_storage_signatures_and_complex_storages_match_torch():
         assert ours.tolist() == theirs.tolist() and ours.nbytes() == theirs.nbytes()
         assert isinstance(ours, edunn.ComplexFloatStorage) and edunn.Storage is edunn.FloatStorage
         assert edunn.FloatStorage([1, 2]).complex_double().tolist() == torch.FloatStorage([1, 2]).complex_double().tolist()
+
+
+def test_sharing_a_tensors_storage_moves_the_tensor():
+    x = edunn.arange(4.)
+    early_view = x[1:]
+    storage = x.untyped_storage()
+    assert storage.share_memory_() is storage and storage.is_shared()
+    assert x.is_shared() and x.tolist() == [0.0, 1.0, 2.0, 3.0]
+    assert x.untyped_storage().data_ptr() == storage.data_ptr() == x.data_ptr()
+    assert not early_view.is_shared()  # made before the move: keeps the old memory (see storage.py)
+    assert x[1:].is_shared()
