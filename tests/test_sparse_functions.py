@@ -308,6 +308,19 @@ def test_as_sparse_gradcheck():
     assert gradcheck(lambda s: edunn.sparse.sum(s, 0), (x,))
 
 
+def test_legacy_typed_classes():
+    for name in ["FloatTensor", "DoubleTensor", "LongTensor", "ByteTensor", "HalfTensor"]:
+        e_cls, t_cls = getattr(edunn.sparse, name), getattr(torch.sparse, name)
+        e, t = e_cls(3, 2), t_cls(3, 2)
+        assert e.dtype.name == str(t.dtype).split(".")[1] and tuple(e.shape) == tuple(t.shape)
+        assert (e._nnz(), e.sparse_dim()) == (t._nnz(), t.sparse_dim())
+        assert isinstance(e, e_cls) and not isinstance(edunn.ones(2), e_cls)
+    e = edunn.sparse.FloatTensor(edunn.tensor([[0, 2]]), edunn.tensor([1.0, 2.0]), (3,))
+    t = torch.sparse.FloatTensor(torch.tensor([[0, 2]]), torch.tensor([1.0, 2.0]), (3,))
+    _same_sparse(e, t)
+    assert tuple(edunn.sparse.FloatTensor().shape) == tuple(torch.sparse.FloatTensor().shape)
+
+
 def test_semi_structured_is_cuda_only():
     for fn in [lambda m: m.sparse.to_sparse_semi_structured(m.ones(32, 32)),
                lambda m: m.sparse.SparseSemiStructuredTensorCUTLASS.from_dense(m.ones(32, 32))]:
@@ -316,6 +329,16 @@ def test_semi_structured_is_cuda_only():
         with pytest.raises(RuntimeError, match=str(te.value).replace(".", r"\.")):
             fn(edunn)
     assert set(torch.sparse.__all__) - {"solve"} <= set(dir(edunn.sparse))
+    public = {n for n in dir(torch.sparse) if not n.startswith("_") and callable(getattr(torch.sparse, n))
+              and getattr(getattr(torch.sparse, n), "__module__", "").startswith("torch.sparse")}
+    assert public <= set(dir(edunn.sparse)), public - set(dir(edunn.sparse))
+    s = edunn.sparse_coo_tensor([[0, 1], [0, 1]], [1.0, 2.0], (2, 2))
+    for call in (lambda m, s: m.sparse.sampled_addmm(s, m.ones(2, 2), m.ones(2, 2)),
+                 lambda m, s: m.sparse.spsolve(s, m.ones(2))):
+        with pytest.raises(NotImplementedError):
+            call(torch, torch.sparse_coo_tensor(torch.tensor([[0, 1], [0, 1]]), torch.tensor([1.0, 2.0]), (2, 2)))
+        with pytest.raises(NotImplementedError, match="CSR"):
+            call(edunn, s)
     assert issubclass(edunn.sparse.SparseSemiStructuredTensorCUSPARSELT,
                       edunn.sparse.SparseSemiStructuredTensor)
 

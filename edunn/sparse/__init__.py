@@ -33,11 +33,13 @@ The package, by topic:
 * ``_matmul``: ``mm``/``addmm`` and the top-level ``smm``, ``hspmm``, ``sspaddmm``, ``dsmm``,
   ``spmm``, ``saddmm``, ``sparse_mask``, ``spdiags``;
 * ``_reduce``: ``sum``, ``softmax``, ``log_softmax``;
+* ``_legacy``: the legacy typed classes ``FloatTensor`` ... ``LongTensor``;
 * ``_checks``: ``check_sparse_tensor_invariants``, ``as_sparse_gradcheck``, and the CUDA-only
   semi-structured (2:4) format (PyTorch's error on a CPU).
 
 PyTorch lists ``solve`` in ``torch.sparse.__all__`` without defining it (2.13); edunn leaves
-it out too.  ``spsolve`` and ``sampled_addmm`` need the CSR layout, which edunn does not have.
+it out too.  ``spsolve`` and ``sampled_addmm`` exist only for the CSR layout, which edunn does
+not have: for COO tensors they raise ``NotImplementedError``, as PyTorch does.
 """
 from ._layout import _strided_error, layout, sparse_coo, strided
 from ._coo import (_INT64, SparseCOOTensor, _linear_key, _new_sparse, _rebuild_sparse,
@@ -45,9 +47,11 @@ from ._coo import (_INT64, SparseCOOTensor, _linear_key, _new_sparse, _rebuild_s
 from ._autograd import (Coalesce, Scale, SparseCooTensor, SparseFullSum, ToDense, ToSparse,
                         _no_graph, _record, _record_many)
 from ._creation import _accumulate, sparse_coo_tensor, to_sparse
-from ._matmul import (addmm, dsmm, hspmm, mm, saddmm, smm, sparse_mask, spdiags, spmm,
-                      sspaddmm)
+from ._matmul import (addmm, dsmm, hspmm, mm, saddmm, sampled_addmm, smm, sparse_mask, spdiags,
+                      spmm, spsolve, sspaddmm)
 from ._reduce import log_softmax, softmax, sum
+from ._legacy import (BFloat16Tensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor,
+                      HalfTensor, IntTensor, LongTensor, ShortTensor)
 from ._checks import (SparseSemiStructuredTensor, SparseSemiStructuredTensorCUSPARSELT,
                       SparseSemiStructuredTensorCUTLASS, as_sparse_gradcheck,
                       check_sparse_tensor_invariants, to_sparse_semi_structured)
@@ -62,4 +66,5 @@ __all__ = ["layout", "strided", "sparse_coo", "SparseCOOTensor", "sparse_coo_ten
 _ = (_strided_error, _INT64, _linear_key, _new_sparse, _rebuild_sparse, _sparse_only, _sparse_repr,
      _to_dense_array, Coalesce, Scale, SparseCooTensor, SparseFullSum, ToDense, ToSparse,
      _no_graph, _record, _record_many, _accumulate, to_sparse, dsmm, hspmm, saddmm, smm,
-     sparse_mask, spmm, sspaddmm)  # names kept importable from edunn.sparse
+     sparse_mask, spmm, sspaddmm, sampled_addmm, spsolve, BFloat16Tensor, ByteTensor, CharTensor,
+     DoubleTensor, FloatTensor, HalfTensor, IntTensor, LongTensor, ShortTensor)  # names kept importable from edunn.sparse

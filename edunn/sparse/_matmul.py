@@ -34,7 +34,7 @@ from ._autograd import _record_many
 from ._coo import _INT64, SparseCOOTensor, _new_sparse
 
 __all__ = ["mm", "addmm", "smm", "hspmm", "sspaddmm", "dsmm", "spmm", "saddmm", "sparse_mask",
-           "spdiags"]
+           "spdiags", "sampled_addmm", "spsolve"]
 
 
 def _entries(s: SparseCOOTensor) -> tuple:
@@ -328,3 +328,24 @@ def spdiags(diagonals: Tensor, offsets: Tensor, shape: Any, layout: Any = None) 
     from ._creation import sparse_coo_tensor
     vals = diag[Tensor._make(which), Tensor._make(col)]
     return sparse_coo_tensor(Tensor._make(xp.stack([row, col])), vals, shape)
+
+
+def _csr_only(op: str) -> NotImplementedError:
+    return NotImplementedError(
+        f"Could not run 'aten::{op}' with arguments from the 'SparseCPU' backend: PyTorch has it "
+        "only for the sparse CSR layout, and edunn has only sparse COO")
+
+
+def sampled_addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1.0, alpha: Any = 1.0,
+                  out: Any = None) -> Tensor:
+    """``torch.sparse.sampled_addmm``: ``mat1 @ mat2`` computed only at the entries of a sparse
+    CSR ``input``.  PyTorch has no COO kernel for it (it raises ``NotImplementedError`` for a
+    COO input, as this does); with COO, ``(mat1 @ mat2).sparse_mask(input)`` is the same idea."""
+    raise _csr_only("sparse_sampled_addmm")
+
+
+def spsolve(input: Tensor, other: Tensor, *, left: bool = True) -> Tensor:
+    """``torch.sparse.spsolve``: solve a square sparse CSR system.  PyTorch has no COO kernel
+    (it raises ``NotImplementedError`` for COO, as this does); use ``linalg.solve`` on
+    ``input.to_dense()``."""
+    raise _csr_only("_spsolve")
