@@ -41,17 +41,18 @@ def get_device(input: Tensor) -> int:
 
 
 def is_complex(input: Tensor) -> bool:
-    """Whether ``input``'s dtype is complex (never, in edunn)."""
+    """Whether ``input``'s dtype is complex (``complex64``/``complex128``)."""
     return _tensor(input, "is_complex").is_complex()
 
 
 def is_conj(input: Tensor) -> bool:
-    """Whether ``input`` is a lazily conjugated view (only complex tensors can be)."""
+    """Whether ``input`` is a lazily conjugated view: never in edunn, whose ``conj()`` computes
+    the conjugate at once (see ``ops/complex.py``)."""
     return _tensor(input, "is_conj").is_conj()
 
 
 def is_neg(input: Tensor) -> bool:
-    """Whether ``input`` is a lazily negated view (only conjugate views of complex tensors are)."""
+    """Whether ``input`` is a lazily negated view: never in edunn, which has no lazy negation."""
     return _tensor(input, "is_neg").is_neg()
 
 
