@@ -98,9 +98,12 @@ class ViewAsReal(Function):
 
     @staticmethod
     def forward(ctx, z):
-        # a new last axis of length 1, then each complex element read as two reals: a view
-        # for any strides (NumPy needs only the last axis contiguous, and length 1 always is)
-        return z._data[..., None].view(z._data.real.dtype)
+        # the real parts (a view with z's strides) plus a last axis of length 2 whose step is
+        # one real number, so that it reaches the imaginary part: a view for any strides
+        # (``ndarray.view(float64)`` would need a contiguous array on CuPy)
+        re = z._data.real
+        xp = backend.array_module(re)
+        return xp.lib.stride_tricks.as_strided(re, re.shape + (2,), re.strides + (re.itemsize,))
 
     @staticmethod
     def backward(ctx, grad):
@@ -115,6 +118,8 @@ class ViewAsComplex(Function):
 
     @staticmethod
     def forward(ctx, x):
+        # NumPy reads each (re, im) pair as one complex number as long as the last axis is
+        # contiguous; CuPy's ``view`` also needs the whole array C-contiguous (else ValueError)
         return x._data.view(_complex_np(x._data.dtype))[..., 0]
 
     @staticmethod
