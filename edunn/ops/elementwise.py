@@ -37,15 +37,8 @@ _grad_state = grad_mode.state
 
 _FLOATS = frozenset(d.np for d in backend.ALL_DTYPES if d.is_floating_point)
 _NUMPY_FLOATS = _FLOATS - {backend.bfloat16.np}  # NumPy's own floats: scalars stay "weak"
-_COMPLEX = frozenset(backend.numpy.dtype(n) for n in ("complex64", "complex128"))
+_COMPLEX = frozenset(d.np for d in backend.ALL_DTYPES if d.is_complex)
 _INEXACT = _FLOATS | _COMPLEX  # what math functions compute in without casting to float first
-
-
-def _is_complex(v: Any) -> bool:
-    """Whether ``v`` (a tensor, an array or a Python number) is complex."""
-    if isinstance(v, Tensor):
-        return v._data.dtype.kind == "c"
-    return isinstance(v, complex) or getattr(getattr(v, "dtype", None), "kind", "") == "c"
 
 
 def _conj(v: Any) -> Any:

@@ -207,6 +207,9 @@ def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, out_dtype: Any = None, *, b
 
 def addmv(input: Tensor, mat: Tensor, vec: Tensor, *, beta: Any = 1, alpha: Any = 1, out: Any = None) -> Tensor:
     if _autocast.active and "addmv" in _autocast.listed: return _autocast.call("addmv", addmv, input, mat, vec, beta=beta, alpha=alpha, out=out)  # noqa: E501,E701
+    if not input.dtype == mat.dtype == vec.dtype:  # PyTorch does not promote here
+        raise RuntimeError(f"addmv input tensors must have the same dtype, but got {input.dtype.scalar_name}, "
+                           f"{mat.dtype.scalar_name}, and {vec.dtype.scalar_name}")
     return write_out(_scaled_sum(input, mv(mat, vec), beta, alpha), out)
 
 
@@ -515,7 +518,9 @@ def logdet(input: Tensor) -> Tensor:
 
 
 class Cross(Function):
-    """``c = a x b`` along ``dim`` (size 3);  dL/da = b x g, dL/db = g x a."""
+    """``c = a x b`` along ``dim`` (size 3);  dL/da = b x g, dL/db = g x a (with ``conj(a)``,
+    ``conj(b)`` for complex vectors)."""
+    supports_complex = True
 
     @staticmethod
     def forward(ctx, a, b, dim):
@@ -527,6 +532,8 @@ class Cross(Function):
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
+        if grad._data.dtype.kind == "c":
+            a, b = _conj(a), _conj(b)
         return Cross.apply(b, grad, ctx.dim), Cross.apply(grad, a, ctx.dim), None
 
 

@@ -451,6 +451,9 @@ absolute = abs
 
 
 def sign(input: Tensor, *, out: Any = None) -> Tensor:
+    if input._data.dtype.kind == "c":
+        raise NotImplementedError("Unlike NumPy, torch.sign is not intended to support complex numbers. "
+                                  "Please use torch.sgn instead.")
     return write_out(Sign.apply(input), out)
 
 
