@@ -627,6 +627,11 @@ def scatter_add_at(array: Any, index: Any, values: Any) -> None:
     position (``numpy.add.at``; CuPy calls it ``cupyx.scatter_add``)."""
     if is_cupy_array(array):
         import cupyx  # type: ignore
+        if array.dtype.kind == "c":  # CuPy's atomics have no complex type: add the two parts
+            values = cupy.asarray(values, dtype=array.dtype)
+            cupyx.scatter_add(array.real, index, values.real)
+            cupyx.scatter_add(array.imag, index, values.imag)
+            return
         cupyx.scatter_add(array, index, values)
     else:
         numpy.add.at(array, index, values)
