@@ -10,7 +10,8 @@ import edunn
 from tests.opcheck import assert_close, needs_torch, torch
 
 pytestmark = [pytest.mark.lesson08, needs_torch,
-              pytest.mark.filterwarnings("ignore:Sparse invariant checks")]
+              pytest.mark.filterwarnings("ignore:Sparse invariant checks"),
+              pytest.mark.filterwarnings("ignore:torch.sparse.SparseTensor")]
 
 
 def _random_sparse(shape, sparse_dim=None, density=0.5, seed=0, dtype=np.float64, dup=False):
