@@ -41,6 +41,8 @@ from .ops.construction import *  # noqa: F401,F403  (block_diag, combinations, v
 from .ops.scatter_views import *  # noqa: F401,F403  (select, select_scatter, slice_scatter, ...)
 from .ops.utilities import *  # noqa: F401,F403  (isin, renorm, rsub, fill, use_deterministic_algorithms, ...)
 from .ops.windows import *  # noqa: F401,F403  (hann_window, kaiser_window, ...)
+from .ops.spectral import *  # noqa: F401,F403  (stft, istft)
+from .ops.complex import *  # noqa: F401,F403  (real, imag, view_as_real, polar, angle, conj, ...)
 from .ops.inplace_toplevel import *  # noqa: F401,F403  (abs_, clamp_, exp_, ...)
 from .ops.view_copies import *  # noqa: F401,F403  (permute_copy, split_copy, unsafe_split, ...)
 from .ops.numerical import *  # noqa: F401,F403  (gradient)
@@ -51,14 +53,25 @@ from .ops.interop import *  # noqa: F401,F403  (frombuffer, from_dlpack, to_dlpa
 from .ops.sampling import *  # noqa: F401,F403  (poisson, binomial)
 from .ops.lowrank import *  # noqa: F401,F403  (svd_lowrank, pca_lowrank)
 from . import special, linalg  # noqa: E402,F401  (torch.special and torch.linalg)
+from . import fft, signal  # noqa: E402,F401  (torch.fft and torch.signal)
 from . import sparse  # noqa: E402
 from .sparse import sparse_coo_tensor, layout, strided, sparse_coo  # noqa: E402,F401
+from .sparse import smm, hspmm, sspaddmm, dsmm, spmm, saddmm  # noqa: E402,F401
 from . import nn, optim  # noqa: E402  (layers 4 and 5: they use everything above)
 from . import distributions  # noqa: E402,F401
 from .nn._top_level import *  # noqa: E402,F401,F403
 from .serialization import save, load  # noqa: E402
+from ._typed_tensors import *  # noqa: E402,F401,F403  (FloatTensor ... BoolTensor, set_default_tensor_type)
+from .storage import UntypedStorage, TypedStorage, is_storage, from_file  # noqa: E402,F401
+from ._storage_typed import (FloatStorage, DoubleStorage, HalfStorage, BFloat16Storage, ByteStorage,  # noqa: E402,F401
+                             CharStorage, ShortStorage, IntStorage, LongStorage, BoolStorage,
+                             ComplexFloatStorage, ComplexDoubleStorage, Storage)
+from . import quasirandom, hub, multiprocessing  # noqa: E402,F401
 from . import distributed  # noqa: E402,F401  (mpi4py/cupy imported by init_process_group only)
 from . import random, testing, func, amp  # noqa: E402,F401
+from . import backends, cpu, accelerator, compiler  # noqa: E402,F401  (torch.backends, torch.cpu, ...)
+from ._compile import compile  # noqa: E402,F401  (torch.compile: runs eagerly)
+from . import profiler  # noqa: E402,F401  (torch.profiler; loads edunn.autograd.profiler too)
 from .func import vmap  # noqa: E402,F401  (torch.vmap is torch.func.vmap)
 from .amp import (autocast, is_autocast_enabled, set_autocast_enabled, get_autocast_dtype,  # noqa: E402,F401
                   set_autocast_dtype, is_autocast_cpu_enabled, set_autocast_cpu_enabled, get_autocast_cpu_dtype,
@@ -69,6 +82,8 @@ from .amp import (autocast, is_autocast_enabled, set_autocast_enabled, get_autoc
                   autocast_increment_nesting, autocast_decrement_nesting)
 
 half, float, double = float16, float32, float64
+from .backend import complex32, complex64, complex128  # noqa: E402
+cfloat, cdouble, chalf = complex64, complex128, complex32
 long, int, short = int64, int32, int16
 
 __version__ = "0.1.0"

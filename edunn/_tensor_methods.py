@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from ._tensor_methods_rare import RareTensorMethods
+from ._tensor_methods_rare import RareTensorMethods, _tm_storage
 
 # Bound by ``_import_ops()`` once tensor.py has defined ``Tensor`` (the ops import it).
 _ew = _red = _sh = _ix = _la = _so = _cv = _cr = _smx = _ops = None
@@ -169,7 +169,7 @@ class TensorMethods(RareTensorMethods):
     absolute = abs
     def sign(self): return _ew.sign(self)
     def sign_(self): return self._inplace(_ew.sign(self))
-    def sgn(self): return _ew.sign(self)
+    def sgn(self): return _ew.sgn(self)
     def exp(self): return _ew.exp(self)
     def exp_(self): return self._inplace(_ew.exp(self))
     def exp2(self): return _ew.exp2(self)
@@ -294,7 +294,7 @@ class TensorMethods(RareTensorMethods):
     def permute(self, *dims): return _sh.permute(self, _shape_arg(dims))
     def t(self): return _sh.t(self)
     def t_(self): return self._inplace_view(_sh.t(self))
-    def adjoint(self): return _sh.transpose(self, -2, -1)
+    def adjoint(self): return _ops.complex.adjoint(self)
     def movedim(self, source, destination): return _sh.movedim(self, source, destination)
     moveaxis = movedim
     def squeeze(self, dim=None): return _sh.squeeze(self, dim)
@@ -491,8 +491,8 @@ class TensorMethods(RareTensorMethods):
     def byte(self, memory_format=None): return _cv.to(self, _cv.uint8)
     def bool(self, memory_format=None): return _cv.to(self, _cv.bool_)
     def type_as(self, other): return _cv.to(self, other.dtype)
-    def share_memory_(self): return self
-    def is_shared(self): return False
+    def share_memory_(self): return _tm_storage().tensor_share_memory_(self)
+    def is_shared(self): return _tm_storage().tensor_is_shared(self)
     def pin_memory(self): return self
     def is_pinned(self): return False
 
@@ -524,6 +524,10 @@ class TensorMethods(RareTensorMethods):
         self._data = result._data
         if result.requires_grad:
             self.grad_fn, self._output_nr = result.grad_fn, result._output_nr
+        from .autograd import grad_mode
+        if grad_mode.state.op_hooks:  # forward-mode AD may be on: the tangent follows the view
+            from .autograd.forward_ad import _after_inplace_view
+            _after_inplace_view(self, result)
         return self
 
 

@@ -16,11 +16,31 @@ def _tm():
     return _tensor_methods
 
 
+def _tm_storage():
+    """``_storage_typed`` (through ``storage``, which it completes): the tensor side of storages."""
+    from . import storage, _storage_typed  # noqa: F401
+    return _storage_typed
+
+
 class RareTensorMethods:
     __slots__ = ()
 
+    def untyped_storage(self): return _tm_storage().tensor_untyped_storage(self)
+    def storage(self): return _tm_storage().tensor_storage(self)
+    def storage_type(self): return _tm_storage().tensor_storage_type(self)
+    def set_(self, source=None, storage_offset=0, size=None, stride=None):
+        return _tm_storage().tensor_set_(self, source, storage_offset, size, stride)
+
     def hardshrink(self, lambd=0.5): return _tm()._nn_functional().hardshrink(self, lambd)
     def prelu(self, weight): return _tm()._nn_functional().prelu(self, weight)
+    def cfloat(self, memory_format=None): return _tm()._cv.to(self, backend.complex64)
+    def angle(self): return _tm()._ops.complex.angle(self)
+    def conj(self): return _tm()._ops.complex.conj(self)
+    def conj_physical(self): return _tm()._ops.complex.conj_physical(self)
+    def conj_physical_(self): return _tm()._ops.complex.conj_physical_(self)
+    def resolve_conj(self): return self  # edunn conjugates eagerly: nothing to resolve
+    def cdouble(self, memory_format=None): return _tm()._cv.to(self, backend.complex128)
+    def chalf(self, memory_format=None): return _tm()._cv.to(self, backend.complex32)  # a clear TypeError
     def resolve_neg(self): return self  # edunn has no lazy negation bit: nothing to resolve
     def is_neg(self): return False
     def is_conj(self): return False
@@ -97,6 +117,22 @@ class RareTensorMethods:
         return tuple(sorted(range(self.ndim), key=lambda d: -strides[d]))
 
     def to_dense(self, dtype=None, *, masked_grad=True): return self if dtype is None or dtype == self.dtype else _tm()._cv.to(self, dtype)
+    # sparse COO queries and products (edunn/sparse/): a strided tensor has no sparse dimension
+    def sparse_dim(self): return 0
+    def dense_dim(self): return self.ndim
+    def to_sparse_coo(self): return self.to_sparse()
+    def sparse_mask(self, mask): from .sparse import sparse_mask; return sparse_mask(self, mask)
+    def smm(self, mat): from .sparse import smm; return smm(self, mat)
+    def sspaddmm(self, mat1, mat2, *, beta=1, alpha=1): from .sparse import sspaddmm; return sspaddmm(self, mat1, mat2, beta=beta, alpha=alpha)
+    def coalesce(self): from .sparse import _strided_error; raise _strided_error("coalesce")
+    def is_coalesced(self): from .sparse import _strided_error; raise _strided_error("is_coalesced")
+    def indices(self): from .sparse import _strided_error; raise _strided_error("indices")
+    def values(self): from .sparse import _strided_error; raise _strided_error("values")
+    def _nnz(self): from .sparse import _strided_error; raise _strided_error("_nnz")
+    @property
+    def grad_dtype(self): from .autograd._grad_dtype import get; return get(self)
+    @grad_dtype.setter
+    def grad_dtype(self, value): from .autograd._grad_dtype import set_; set_(self, value)
     def is_set_to(self, tensor):
         """Same memory, offset, shape and strides (``x.view(x.shape)`` is set to ``x``)."""
         return (self.data_ptr() == tensor.data_ptr() and self.shape == tensor.shape and self.stride() == tensor.stride()
@@ -125,3 +161,5 @@ class RareTensorMethods:
     def unsafe_chunk(self, chunks, dim=0): return _tm()._ops.view_copies.unsafe_chunk(self, chunks, dim)
     def unsafe_split(self, split_size, dim=0): return _tm()._ops.view_copies.unsafe_split(self, split_size, dim)
     def unsafe_split_with_sizes(self, split_sizes, dim=0): return _tm()._ops.view_copies.unsafe_split_with_sizes(self, split_sizes, dim)
+    def stft(self, n_fft, hop_length=None, win_length=None, window=None, center=True, pad_mode="reflect", normalized=False, onesided=None, return_complex=None, align_to_window=None): return _tm()._ops.spectral.stft(self, n_fft, hop_length, win_length, window, center, pad_mode, normalized, onesided, return_complex, align_to_window)  # noqa: E501
+    def istft(self, n_fft, hop_length=None, win_length=None, window=None, center=True, normalized=False, onesided=None, length=None, return_complex=False): return _tm()._ops.spectral.istft(self, n_fft, hop_length, win_length, window, center, normalized, onesided, length, return_complex)  # noqa: E501

@@ -12,7 +12,6 @@ pytestmark = [pytest.mark.lesson01, needs_torch]
 
 # names edunn leaves out, and why
 NOT_IN_EDUNN = {
-    "linalg": {"eig", "eigvals"},                       # complex results; edunn has no complex dtype
     "testing": {"FileCheck"},                           # checks TorchScript IR, which edunn does not have
     "utils.checkpoint": {"CheckpointPolicy", "SelectiveCheckpointContext",   # selective checkpointing
                          "create_selective_checkpoint_contexts", "SAC_IGNORED_OPS"},  # needs op-level caching
@@ -20,8 +19,13 @@ NOT_IN_EDUNN = {
 
 SPACES = ["special", "linalg", "func", "testing", "random", "amp", "nn.utils", "nn.utils.parametrize",
           "nn.utils.parametrizations", "nn.attention", "nn.attention.bias", "nn.attention.flex_attention",
-          "autograd.graph", "utils.checkpoint", "distributions", "distributions.transforms",
+          "autograd.graph", "autograd.forward_ad", "utils.checkpoint", "distributions", "distributions.transforms",
           "distributions.constraints", "distributions.constraint_registry"]
+SPACES += ["quasirandom", "hub", "multiprocessing", "storage", "utils.dlpack", "utils.hooks", "utils.model_zoo"]
+SPACES += ["cpu", "accelerator", "compiler", "cuda.amp", "cuda.random", "cuda.graphs"]
+SPACES += ["fft", "signal", "signal.windows", "backends", "backends.cuda", "backends.mps",
+           "backends.opt_einsum", "backends.cpu"]
+SPACES += ["profiler", "profiler.itt", "autograd.profiler", "utils.benchmark", "utils.flop_counter"]
 
 
 def _functions(module) -> set:

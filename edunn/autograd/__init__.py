@@ -7,6 +7,7 @@
 * ``gradcheck.py`` -- finite-difference checks of any op's gradient;
 * ``anomaly_mode.py`` -- ``detect_anomaly``;
 * ``graph.py``     -- the graph's nodes and edges, saved-tensor hooks, multi-grad hooks.
+* ``forward_ad.py`` -- forward-mode AD: dual tensors carrying tangents (``_forward_rules.py``).
 
 Also here, for old code: ``Variable`` (before PyTorch 0.4 tensors had to be wrapped in one;
 ``Variable(t)`` now just returns a tensor) and ``set_multithreading_enabled``.
@@ -16,10 +17,12 @@ Lesson 02 builds this package.
 from .grad_mode import (no_grad, enable_grad, set_grad_enabled, inference_mode, is_grad_enabled,
                         is_inference_mode_enabled)
 from .function import Function, FunctionCtx, once_differentiable
+from ._nested_io import NestedIOFunction
 from .api import backward, grad
 from .anomaly_mode import detect_anomaly, set_detect_anomaly, is_anomaly_enabled, is_anomaly_check_nan_enabled
 from .gradcheck import gradcheck, gradgradcheck, GradcheckError
 from . import functional
+from . import forward_ad
 from . import engine as _engine
 from .grad_mode import _DecoratorContextManager
 
@@ -106,5 +109,6 @@ __all__ = ["Function", "FunctionCtx", "once_differentiable", "backward", "grad",
            "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled",
            "is_inference_mode_enabled", "detect_anomaly", "set_detect_anomaly",
            "is_anomaly_enabled", "is_anomaly_check_nan_enabled", "gradcheck", "gradgradcheck",
-           "GradcheckError", "functional", "graph", "Variable", "set_multithreading_enabled",
+           "GradcheckError", "functional", "forward_ad", "graph", "Variable",
+           "set_multithreading_enabled", "NestedIOFunction",
            "variable"]

@@ -372,6 +372,11 @@ def _accumulate_leaf(leaf, g, create_graph, accumulate, inputs, leaf_grads, from
     """``AccumulateGrad``: run the leaf's hooks, then add ``g`` into ``leaf.grad``."""
     if not (g.is_sparse or leaf.is_sparse) and g._data.__class__ is not leaf._data.__class__:
         g = _to_leaf_device(leaf, g)
+    if leaf._grad_dtype is not None:  # Tensor.grad_dtype was set (autograd/_grad_dtype.py)
+        from ._grad_dtype import wanted
+        want = wanted(leaf)
+        if want is not None and g.dtype != want:
+            g = g.to(want)
     hooked = False
     if leaf._hooks:
         for hook in list(leaf._hooks.values()):

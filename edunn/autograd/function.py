@@ -38,6 +38,7 @@ import traceback
 from typing import Any
 
 from . import grad_mode, op_hooks as _op_hooks
+from ._inference import mark as _mark_inference
 from .. import backend
 import edunn.tensor as _tensor_mod  # the module (not the class) -- tensor.py imports this file
 
@@ -219,6 +220,8 @@ class Function:
             if not record or out.dtype not in _FLOAT_ARRAY_DTYPES:
                 t.requires_grad = False
                 t.grad_fn = None
+                if _state.inference:  # made under inference_mode: an inference tensor
+                    _mark_inference(t)
                 return t
             t.requires_grad = True
             t.grad_fn = ctx
@@ -335,9 +338,11 @@ class Function:
         self._materialize_grads = bool(value)
 
     # ------------------------------------------------------------------ the node's public face
-    @classmethod
-    def name(cls) -> str:
-        return cls.__name__ + "Backward"
+    def name(self) -> str:
+        """PyTorch's name for this node (``MulBackward0``; ``<Class>Backward`` for a custom
+        Function): see ``autograd/_node_names.py``."""
+        from ._node_names import node_name
+        return node_name(self)
 
     @property
     def next_functions(self) -> tuple:

@@ -248,3 +248,8 @@ from .graphs import (CUDAGraph, graph, graph_pool_handle, is_current_stream_capt
 from . import amp, nvtx, random, streams, memory, graphs  # noqa: E402
 
 _SUBMODULES = (amp, nvtx, random, streams, memory, graphs)
+from .._typed_tensors import (CudaFloatTensor as FloatTensor, CudaDoubleTensor as DoubleTensor,  # noqa: E402,F401
+                              CudaHalfTensor as HalfTensor, CudaBFloat16Tensor as BFloat16Tensor,
+                              CudaByteTensor as ByteTensor, CudaCharTensor as CharTensor,
+                              CudaShortTensor as ShortTensor, CudaIntTensor as IntTensor,
+                              CudaLongTensor as LongTensor, CudaBoolTensor as BoolTensor)
