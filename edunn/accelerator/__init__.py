@@ -31,15 +31,9 @@ def _require() -> None:
         raise RuntimeError("Cannot access accelerator device when none is available.")
 
 
-def _device_index(device: Any) -> int | None:
-    """An index for the accelerator from ``None``, an int, ``"cuda:1"`` or a device (a device of
-    another type is refused, as PyTorch's ``_get_device_index``)."""
-    if device is None or isinstance(device, int):
-        return device
-    dev = backend.device(device)
-    if dev.type != "cuda":
-        raise ValueError(f"Expected a cuda device, but got: {dev}")
-    return dev.index
+# ``None``, an int, ``"cuda:1"`` or a device -> an index; another device type is refused, as
+# PyTorch's ``_get_device_index``.
+_device_index = _cuda._index
 
 
 def is_available() -> bool:
