@@ -22,6 +22,8 @@ import os
 import time
 from typing import Any, Callable
 
+from ..futures import Future
+
 # PyTorch's default: a collective that has not completed after 30 minutes is an error.
 default_pg_timeout = datetime.timedelta(minutes=30)
 
@@ -39,6 +41,10 @@ class Backend(str):
     backend_list = [UNDEFINED, GLOO, NCCL, MPI]
     # edunn has no Gloo; "cpu:mpi,cuda:nccl" style strings are PyTorch's, not ours.
     _available = ("mpi", "nccl")
+    # which device types each backend moves, and the backend a device type gets by default
+    # (PyTorch's default for cpu is gloo; edunn's is mpi)
+    backend_capability = {MPI: ["cpu", "cuda"], NCCL: ["cuda"]}
+    default_device_backend_map = {"cpu": MPI, "cuda": NCCL}
 
     def __new__(cls, name: str) -> "Backend":
         if not isinstance(name, str):
@@ -110,7 +116,24 @@ def as_red_op(op: Any) -> ReduceOp.RedOpType:
                     f"but got {op!r}")
 
 
-class DistBackendError(RuntimeError):
+class DistError(RuntimeError):
+    """Base of the errors ``edunn.distributed`` raises for communication failures (as
+    ``torch.distributed.DistError``)."""
+
+
+class DistNetworkError(DistError):
+    """A network failure (a peer cannot be reached)."""
+
+
+class DistStoreError(DistError):
+    """A key-value store failed (a ``get``/``wait`` timed out, say)."""
+
+
+class QueueEmptyError(DistStoreError):
+    """A store queue had nothing to pop."""
+
+
+class DistBackendError(DistError):
     """A backend failed (as ``torch.distributed.DistBackendError``): a timed-out or aborted
     collective; the group cannot be used afterwards."""
 
@@ -174,56 +197,24 @@ class Work:
     def synchronize(self) -> None:
         self.wait()
 
-    def get_future(self) -> "Future":
-        """A :class:`Future` whose value is the list of output tensors, once the work is done."""
-        return Future(self)
+    def get_future(self) -> Future:
+        """An :class:`edunn.futures.Future` whose value is the list of output tensors, once the
+        work is done (``done()`` tests the work, ``wait()`` waits for it with the group's
+        time-out; an error of the work becomes the future's error)."""
+        fut: Future = Future()
+
+        def drive() -> None:
+            try:
+                value = self.result()
+            except Exception as e:
+                fut.set_exception(e)
+                return
+            fut.set_result(value)
+        return fut._drive_with(self.is_completed, drive)
 
     def __repr__(self) -> str:
         state = "completed" if self._done else "failed" if self._exception else "running"
         return f"<edunn.distributed.Work {self._name} {state}>"
-
-
-class Future:
-    """``torch.futures.Future`` reduced to what a collective needs: ``wait()`` (or ``value()``)
-    gives the work's output tensors, ``done()`` asks without blocking, ``then(fn)`` returns a
-    future of ``fn(this future)``, ``set_result`` completes a future made with ``Future()``."""
-
-    def __init__(self, work: "Work | None" = None) -> None:
-        self._work = work
-        self._value: Any = None
-        self._has_value = False
-        self._parent: "Future | None" = None
-        self._callback: Callable | None = None
-
-    def done(self) -> bool:
-        if self._has_value:
-            return True
-        if self._parent is not None:
-            return self._parent.done()
-        return self._work is not None and self._work.is_completed()
-
-    def wait(self) -> Any:
-        if not self._has_value:
-            if self._parent is not None:
-                self._parent.wait()
-                self._value = self._callback(self._parent)
-            elif self._work is not None:
-                self._value = self._work.result()
-            else:
-                raise RuntimeError("this Future has no result yet: call set_result() first")
-            self._has_value = True
-        return self._value
-
-    def value(self) -> Any:
-        return self.wait()
-
-    def set_result(self, result: Any) -> None:
-        self._value, self._has_value = result, True
-
-    def then(self, callback: Callable[["Future"], Any]) -> "Future":
-        child = Future()
-        child._parent, child._callback = self, callback
-        return child
 
 
 def poll(test: Callable[[], bool], timeout: datetime.timedelta, group: "ProcessGroup", name: str,

@@ -5,6 +5,10 @@ How the processes find each other:
 * ``backend="mpi"``: the MPI launcher already did it -- ``mpiexec -n 4 python train.py`` starts
   four processes and ``MPI.COMM_WORLD`` knows each one's rank.  ``init_method``, ``rank`` and
   ``world_size`` are not needed (if given they must agree with MPI's).
+* ``new_subgroups``/``new_subgroups_by_enumeration``/``split_group`` cut the world into several
+  disjoint groups at once (each process gets the one it belongs to) -- the building block of 2-D
+  parallelism, where a process reduces gradients with its "data-parallel" peers and exchanges
+  activations with its "model-parallel" peers.
 * ``backend="nccl"``: NCCL needs every process to hold the same 128-byte *unique id* made by rank
   0.  Under ``mpiexec`` it is broadcast through MPI; otherwise through a *store* (a tiny shared
   key-value table): ``init_method="env://"`` (the default, PyTorch's: ``MASTER_ADDR``,
@@ -82,6 +86,7 @@ def init_process_group(backend: str | None = None, init_method: str | None = Non
         pg = ProcessGroup("nccl", list(range(comm.size)), comm, timeout, group_name, dev)
     _state.default_pg = pg
     _state.groups = [pg]
+    _state.group_count = 1
     GroupMember.WORLD = pg
 
 
@@ -105,6 +110,7 @@ def new_group(ranks: list | None = None, timeout: datetime.timedelta | None = No
     pg = ProcessGroup(world._backend, members, sub, as_timeout(timeout) if timeout else world.timeout,
                       group_desc or "", world.device)
     _state.groups.append(pg)
+    _state.group_count += 1
     if sub is None:
         return GroupMember.NON_GROUP_MEMBER
     return pg
@@ -120,6 +126,7 @@ def destroy_process_group(group: Any = None) -> None:
                 pg.comm.destroy()
         _state.default_pg = None
         _state.groups = []
+        _state.group_count = 0
         GroupMember.WORLD = None
         return
     if group is GroupMember.NON_GROUP_MEMBER:
@@ -129,3 +136,75 @@ def destroy_process_group(group: Any = None) -> None:
         pg.comm.destroy()
     _state.groups.remove(pg)
 
+
+
+def new_subgroups(group_size: int | None = None, group: Any = None, timeout: datetime.timedelta | None = None,
+                  backend: str | None = None, pg_options: Any = None, group_desc: str | None = None) -> tuple:
+    """Cut ``group`` (default: the world) into consecutive subgroups of ``group_size`` ranks
+    (default: the number of GPUs of a machine, i.e. one subgroup per machine).  Every process must
+    call it.  Returns ``(this process's subgroup, all subgroups)``."""
+    from .. import cuda
+    if group_size is None:
+        if not cuda.is_available():
+            raise ValueError("Default group size only takes effect when CUDA is available.If your "
+                             "subgroup using a backend that does not depend on CUDA,please pass in "
+                             "'group_size' correctly.")
+        group_size = cuda.device_count()
+    if group_size <= 0:
+        raise ValueError(f"The arg 'group_size' ({group_size}) must be positive")
+    ranks = list(range(default_group().size())) if group is None else _member_ranks(group)
+    if group_size > len(ranks):
+        raise ValueError(f"The arg 'group_size' ({group_size}) must not exceed the world size "
+                         f"({len(ranks)})")
+    if len(ranks) % group_size:
+        raise ValueError(f"The world size ({len(ranks)}) must be divisible by 'group_size={group_size}'")
+    lists = [ranks[i:i + group_size] for i in range(0, len(ranks), group_size)]
+    return new_subgroups_by_enumeration(lists, timeout, backend, pg_options, group_desc)
+
+
+def new_subgroups_by_enumeration(ranks_per_subgroup_list: list, timeout: datetime.timedelta | None = None,
+                                 backend: str | None = None, pg_options: Any = None,
+                                 group_desc: str | None = None) -> tuple:
+    """One subgroup per list of global ranks in ``ranks_per_subgroup_list`` (disjoint lists).
+    Every process must call it.  Returns ``(this process's subgroup or None, all subgroups)``."""
+    if not ranks_per_subgroup_list:
+        raise ValueError("The arg 'ranks_per_subgroup_list' cannot be empty")
+    seen: dict = {}
+    for i, ranks in enumerate(ranks_per_subgroup_list):
+        for r in ranks:
+            if r in seen:
+                raise ValueError(f"Rank {r} has appeared in both subgroup {seen[r]} and "
+                                 f"{list(ranks_per_subgroup_list[i])}")
+            seen[r] = list(ranks)
+    me = default_group().rank()
+    subgroups, mine = [], None
+    for ranks in ranks_per_subgroup_list:
+        pg = new_group(ranks=list(ranks), timeout=timeout, backend=backend, pg_options=pg_options,
+                       group_desc=group_desc)
+        subgroups.append(pg)
+        if me in ranks:
+            mine = pg
+    return mine, subgroups
+
+
+def split_group(parent_pg: Any = None, split_ranks: list | None = None,
+                timeout: datetime.timedelta | None = None, pg_options: Any = None,
+                group_desc: str | None = None, backend: str | None = None) -> Any:
+    """Split ``parent_pg`` (default: the world) into the disjoint groups ``split_ranks`` (lists
+    of global ranks) and return the one this process is in (``None`` if none).  Every process of
+    the parent must call it."""
+    if not split_ranks:
+        raise ValueError("split_ranks cannot be None or empty")
+    parent = _member_ranks(parent_pg) if parent_pg is not None else list(range(default_group().size()))
+    outside = sorted({r for ranks in split_ranks for r in ranks} - set(parent))
+    if outside:
+        raise ValueError(f"split_group: ranks {outside} are not in the parent group {parent}")
+    mine, _ = new_subgroups_by_enumeration(split_ranks, timeout, backend, pg_options, group_desc)
+    return mine
+
+
+def _member_ranks(group: Any) -> list:
+    pg = resolve(group)
+    if pg is None:
+        raise ValueError("Invalid process group specified")
+    return list(pg._ranks)

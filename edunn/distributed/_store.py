@@ -25,6 +25,8 @@ import threading
 import time
 from typing import Any
 
+from ._group import DistNetworkError, DistStoreError
+
 _DEFAULT = datetime.timedelta(seconds=300)
 
 
@@ -59,7 +61,7 @@ class Store:
         deadline = time.monotonic() + limit
         while not self.check(keys):
             if time.monotonic() > deadline:
-                raise RuntimeError(f"{type(self).__name__}: timed out after {limit:g} s waiting for "
+                raise DistStoreError(f"{type(self).__name__}: timed out after {limit:g} s waiting for "
                                    f"the keys {keys} (did every process start?)")
             time.sleep(0.01)
 
@@ -234,7 +236,7 @@ class TCPStore(Store):
                 break
             except OSError as e:
                 if time.monotonic() > deadline:
-                    raise RuntimeError(f"TCPStore: could not reach {self.host}:{self.port} within "
+                    raise DistNetworkError(f"TCPStore: could not reach {self.host}:{self.port} within "
                                        f"{timeout.total_seconds():g} s ({e})") from e
                 time.sleep(0.05)
         self._lock = threading.Lock()

@@ -27,7 +27,8 @@ accumulated more than once in one backward after its bucket left, the bucket is 
 end of backward (the engine runs post-accumulate hooks once per leaf, as PyTorch's AccumulateGrad,
 so this is the exception); ``static_graph`` and ``check_reduction`` change nothing here; with MPI,
 progress happens when MPI is called, so "overlap" is mostly the structure rather than a speed-up;
-``register_comm_hook`` takes a Python hook (``register_builtin_comm_hook`` does not exist).
+``register_comm_hook`` takes a Python hook; ``_register_builtin_comm_hook`` maps PyTorch's C++
+hooks to the same Python ones of ``default_hooks``.
 """
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ from typing import Any, Iterator
 from ... import backend
 from ...autograd import engine
 from ...autograd.grad_mode import is_grad_enabled, no_grad
+from ...distributed._comm_hooks import BuiltinCommHookType, GradBucket
 from ...tensor import Tensor
 from ..modules.module import Module
 
@@ -72,36 +74,6 @@ class _Bucket:
         self.averaged = False        # a comm hook's result is already the average
 
 
-class GradBucket:
-    """What a communication hook receives (``torch.distributed.GradBucket``): the flattened
-    gradients of one bucket (``buffer()``), views of it per parameter (``gradients()``), the
-    parameters, the bucket's index and whether it is the last one."""
-
-    def __init__(self, index: int, bucket: _Bucket, params: list, is_last: bool) -> None:
-        self._index, self._bucket, self._is_last = index, bucket, is_last
-        self._params = [params[i] for i in bucket.indices]
-
-    def index(self) -> int:
-        return self._index
-
-    def buffer(self) -> Tensor:
-        return self._bucket.flat
-
-    def set_buffer(self, buffer: Tensor) -> None:
-        self._bucket.flat._data[...] = buffer._data
-
-    def gradients(self) -> list:
-        flat = self._bucket.flat._data
-        return [Tensor._make(flat[off:off + p.numel()].reshape(p._data.shape))
-                for p, off in zip(self._params, self._bucket.offsets)]
-
-    def parameters(self) -> list:
-        return list(self._params)
-
-    def is_last(self) -> bool:
-        return self._is_last
-
-
 class _FutureWork:
     """A comm hook's future, waited like a ``Work``: its value becomes the bucket's flat array."""
 
@@ -118,8 +90,9 @@ class _FutureWork:
         if not isinstance(value, Tensor) or value.numel() != self.bucket.numel:
             raise RuntimeError(f"a DDP communication hook's future must hold a tensor of "
                                f"{self.bucket.numel} elements (the bucket's buffer), but holds {value!r}")
-        if value._data is not self.bucket.flat._data:
-            self.bucket.flat._data[...] = value._data.reshape(-1)
+        if value._data is not self.bucket.flat._data:   # a compressed copy: cast back
+            flat = self.bucket.flat._data
+            flat[...] = value._data.reshape(-1).astype(flat.dtype)
 
 
 class DistributedDataParallel(Module):
@@ -467,6 +440,18 @@ class DistributedDataParallel(Module):
         if not callable(hook):
             raise TypeError(f"hook must be callable, but got {type(hook).__name__}")
         self._comm_hook = (state, hook)
+
+    def _register_builtin_comm_hook(self, comm_hook_type: Any) -> None:
+        """Register one of PyTorch's built-in hooks by name: ``BuiltinCommHookType.ALLREDUCE``
+        or ``FP16_COMPRESS`` (PyTorch runs them in C++; here they are ``default_hooks``'s
+        ``allreduce_hook``/``fp16_compress_hook`` on this model's process group)."""
+        from ...distributed.algorithms.ddp_comm_hooks import default_hooks
+        if not isinstance(comm_hook_type, BuiltinCommHookType):
+            raise TypeError(f"comm_hook_type must be a torch.distributed.BuiltinCommHookType "
+                            f"(ALLREDUCE or FP16_COMPRESS), but got {comm_hook_type!r}")
+        hook = {BuiltinCommHookType.ALLREDUCE: default_hooks.allreduce_hook,
+                BuiltinCommHookType.FP16_COMPRESS: default_hooks.fp16_compress_hook}[comm_hook_type]
+        self.register_comm_hook(self.process_group, hook)
 
     @contextlib.contextmanager
     def join(self, divide_by_initial_world_size: bool = True, enable: bool = True,
