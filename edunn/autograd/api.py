@@ -105,7 +105,7 @@ def backward(tensors: Any, grad_tensors: Any = None, retain_graph: bool | None =
     if inputs is not None:  # non-leaf inputs get their .grad here (leaves got it in the engine)
         for t, g in zip(inputs, results):
             if t.grad_fn is not None and g is not None and t.__class__ is not _EdgeEnd:
-                t._grad = (g if create_graph else g.detach()) if t._grad is None else t._grad + g
+                t._grad = (g if create_graph else engine.detach_result(g)) if t._grad is None else t._grad + g
 
 
 def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool | None = None,
@@ -134,5 +134,5 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
         from ..ops.creation import zeros_like
         result = [zeros_like(t) if g is None else g for g, t in zip(result, ins)]
     if not create_graph:
-        result = [g.detach() if g is not None else None for g in result]
+        result = [engine.detach_result(g) if g is not None else None for g in result]
     return tuple(result)

@@ -12,6 +12,13 @@
    real input keeps its real part, PyTorch's rule), and added into the buffer of the node that produced
    the input (``grad = g if grad is None else grad + g``), or into a leaf's ``.grad``.
 
+Every backward is written with tensor ops, run without recording unless ``create_graph``; so
+while a forward-AD level is entered (``forward_ad.py``) its observer sees them, and a gradient
+computed from dual tensors carries a tangent -- ``H·t``, forward over reverse -- also without
+``create_graph``, as in PyTorch.  The few places below that copy raw arrays for speed (a leaf's
+``.grad``, ``retain_grad``, the detached results of ``autograd.grad``) take the tensor-op path
+instead when :func:`_dual_active` says tangents exist (one dict check: nothing on the normal path).
+
 Lesson 02 builds this file.
 """
 from __future__ import annotations
@@ -21,9 +28,9 @@ import sys
 
 from typing import Any, Sequence
 
-from . import grad_mode
+from . import forward_ad as _fw, grad_mode
 from .. import backend
-from .function import Function
+from .function import Function, _OutputRef
 import edunn.tensor as _tensor_mod
 
 _state = grad_mode.state
@@ -146,6 +153,9 @@ def run_backward(roots: Sequence[Any], root_grads: Sequence[Any], retain_graph: 
     pop, push = ready.pop, ready.append
     get_buffer, pop_buffer = node_buffers.get, node_buffers.pop
     anomaly = _state.anomaly
+    # forward over reverse: while forward AD holds tangents, a node whose gradient or saved
+    # tensors carry one runs its backward recorded (see _backward_with_tangents)
+    fw_tangents = None if create_graph else _fw._tangents
     prev_mode = _state.enabled
     _state.enabled = create_graph
     try:
@@ -170,7 +180,10 @@ def run_backward(roots: Sequence[Any], root_grads: Sequence[Any], retain_graph: 
                 for nr in range(len(grads)):
                     if grads[nr] is None:
                         grads[nr] = _zeros_for_output(node, nr)
-            grads_in = node.backward(node, *grads)
+            if fw_tangents and _carries_tangent(node, grads):
+                grads_in = _backward_with_tangents(node, grads)
+            else:
+                grads_in = node.backward(node, *grads)
             next_edges = node._next
             if grads_in.__class__ is not tuple:
                 grads_in = tuple(grads_in) if isinstance(grads_in, list) else (grads_in,)
@@ -247,6 +260,61 @@ def run_backward(roots: Sequence[Any], root_grads: Sequence[Any], retain_graph: 
                 "the graph. Set allow_unused=True if this is the desired behavior.")
         result.append(g)
     return result
+
+
+def _dual_active() -> bool:
+    """Whether forward-mode AD holds tangents now (a level is entered and some dual tensor
+    lives): only then can a gradient carry one.  ``forward_ad`` clears its table on leaving the
+    level, so this is one dict check."""
+    return bool(_fw._tangents)
+
+
+def _carries_tangent(node: Function, grads: list) -> bool:
+    """Whether a forward-AD tangent reaches ``node``'s backward: through a gradient, a saved
+    tensor (a saved output is found by its place in the graph) or a tensor kept on ``ctx``."""
+    lookup, tangents = _fw._lookup, _fw._tangents
+    Tensor = _tensor_mod.Tensor
+    for g in grads:
+        if g is not None and lookup(g) is not None:
+            return True
+    for obj, _ in node._saved or ():
+        if obj.__class__ is _OutputRef:
+            entry = tangents.get((id(node), obj.nr))
+            if entry is not None and entry[0]() is not None:
+                return True
+        elif isinstance(obj, Tensor) and lookup(obj) is not None:
+            return True
+    return any(isinstance(v, Tensor) and lookup(v) is not None for v in node.__dict__.values())
+
+
+def _backward_with_tangents(node: Function, grads: list) -> tuple:
+    """``node.backward`` with grad mode on, as under ``create_graph``.  Several backwards take
+    a raw-array shortcut when grad mode is off (``Linear``, ``cross_entropy``): arrays carry no
+    tangent, so here they must run as tensor ops, which forward AD sees.  The graph this records
+    is dropped again (the gradients are detached, keeping their tangents): without
+    ``create_graph`` the result is not differentiable, as in PyTorch."""
+    _state.enabled = True
+    try:
+        grads_in = node.backward(node, *grads)
+    finally:
+        _state.enabled = False
+    if grads_in.__class__ is not tuple:
+        grads_in = tuple(grads_in) if isinstance(grads_in, list) else (grads_in,)
+    Tensor = _tensor_mod.Tensor
+    return tuple(detach_result(g) if isinstance(g, Tensor) and g.requires_grad else g for g in grads_in)
+
+
+def detach_result(g: Any) -> Any:
+    """``g.detach()`` for what ``autograd.grad``/``backward(inputs=...)`` hand back without
+    ``create_graph``, keeping ``g``'s forward-AD tangent (detached too): PyTorch's results of
+    ``grad`` inside a dual level carry ``H·t`` even without ``create_graph``, while ``detach``
+    itself drops tangents, as PyTorch's does."""
+    d = g.detach()
+    if _fw._tangents:
+        tangent = _fw._lookup(g)
+        if tangent is not None:
+            _fw._store(d, tangent.detach())
+    return d
 
 
 def _to_input_dtype(g: Any, np_dtype: Any) -> Any:
@@ -410,6 +478,11 @@ def _accumulate_leaf(leaf, g, create_graph, accumulate, inputs, leaf_grads, from
     elif g.is_sparse or leaf._grad.is_sparse:  # sparse + sparse stays sparse, else dense
         from ..sparse import _accumulate
         leaf._grad = _accumulate(leaf._grad, g)
+    elif _fw._tangents and _fw._lookup(g) is not None:
+        # forward over reverse: accumulate as an in-place tensor op, so that ``.grad`` takes
+        # the tangent of the sum (PyTorch's ``variable_grad += new_grad`` under no_grad)
+        with grad_mode.no_grad():
+            leaf._grad.add_(g)
     else:
         leaf._grad._data += g._data
         leaf._grad._version_counter[0] += 1
@@ -442,7 +515,13 @@ def _retain_grads(node: Function, grads: list, create_graph: bool) -> None:
         if t is None or g is None:
             continue
         if t._grad is None:
-            t._grad = g if create_graph else _tensor_mod.Tensor._make(g._data.copy())
+            if create_graph:
+                t._grad = g
+            elif _fw._tangents:  # a clone (an op) keeps a forward-AD tangent; a raw copy would not
+                with grad_mode.no_grad():
+                    t._grad = g.clone()
+            else:
+                t._grad = _tensor_mod.Tensor._make(g._data.copy())
         else:
             t._grad = t._grad + g
 

@@ -42,14 +42,16 @@ How edunn does it
   view of its base's tangent (the view op applied to the tangent), hence shares its memory.
 * **Reverse mode through forward mode**: the tangent computations are ordinary recorded ops, so
   ``grad`` of a tangent (or of anything computed with forward AD inside) works.  Forward over
-  reverse -- the tangent of a gradient, ``H·t`` -- needs ``grad(..., create_graph=True)``: only
-  then does edunn's backward run as tensor ops that forward AD sees (PyTorch also without).
+  reverse -- the tangent of a gradient, ``H·t`` -- works with or without ``create_graph``, as in
+  PyTorch: backwards are tensor ops, which this observer sees, and the engine runs a node whose
+  gradient or saved tensors carry a tangent with grad mode on, so that backwards with a raw-array
+  shortcut (``Linear``, ``cross_entropy``) take their tensor-op path (``engine.py``).
 
 Differences from PyTorch: a custom Function's ``forward`` sees ``ctx.needs_input_grad`` True
 for one dual input (see :func:`_custom`); where tangents are part of a reverse-mode graph, an
 in-place op gives the tensor a new tangent instead of overwriting the old one (see
-:func:`_after_inplace`); ``out=`` arguments do not carry tangents (PyTorch refuses them with dual
-inputs).
+:func:`_after_inplace`).  ``out=`` with a dual input or ``out`` is refused with PyTorch's
+``NotImplementedError`` (``ops/_out.py``).
 
 Lesson 02 builds reverse mode; ``edunn.func.jvp``/``jacfwd`` get ``J·t`` from reverse mode by the
 double-vjp trick over the whole function (and nest, which one forward-AD level cannot).

@@ -7,6 +7,10 @@ The rules are PyTorch's:
 
 * no autograd through ``out=``: refused when grad mode is on and an input (or ``out``) requires
   grad, because the written tensor cannot take part in a graph;
+* no forward-mode AD through ``out=`` either: while a forward-AD level holds tangents, a dual
+  input or a dual ``out`` is refused with PyTorch's ``NotImplementedError`` naming ``<op>_out``
+  (``write_out`` does not get the op's inputs; it looks at the arguments of the function that
+  called it -- the op's own wrapper -- and at the result, which has a tangent when an input had);
 * ``out`` of another shape is resized (with PyTorch's deprecation warning when it held elements);
 * the result is cast into ``out``'s dtype if PyTorch's in-place casting rule allows it (int into
   a float tensor, yes; float into an int tensor, no); the tensors of a tuple ``out`` such as
@@ -14,11 +18,13 @@ The rules are PyTorch's:
 """
 from __future__ import annotations
 
+import builtins
+import sys
 import warnings
 from typing import Any
 
 from .. import backend
-from ..autograd import grad_mode
+from ..autograd import forward_ad as _forward_ad, grad_mode
 from ..tensor import Tensor
 
 
@@ -27,6 +33,8 @@ def write_out(result: Any, out: Any, name: str = "") -> Any:
     if out is None:
         return result
     op = f"{name}(): " if name else ""
+    if _forward_ad._tangents:  # a forward-AD level holds dual tensors (empty otherwise)
+        _refuse_forward_ad(name, result, out, sys._getframe(1))
     if isinstance(result, Tensor):
         if isinstance(out, (tuple, list)):
             raise TypeError(f"{op}out= expected a Tensor, got a {type(out).__name__}")
@@ -49,6 +57,21 @@ def _refuse_autograd(op: str, results: tuple, outs: tuple) -> None:
     if any(r.requires_grad for r in results) or any(getattr(o, "requires_grad", False) for o in outs):
         raise RuntimeError(f"{op}functions with out=... arguments don't support automatic "
                            "differentiation, but one of the arguments requires grad.")
+
+
+def _refuse_forward_ad(name: str, result: Any, out: Any, caller: Any) -> None:
+    """PyTorch's error for an ``out=`` call that sees a dual tensor: among the arguments of the
+    wrapper that called ``write_out`` (``caller``, its frame), in the result, or as ``out``."""
+    def dual(v: Any) -> bool:
+        if isinstance(v, Tensor):
+            return _forward_ad._lookup(v) is not None
+        return isinstance(v, (tuple, list)) and builtins.any(dual(t) for t in v)
+    code = caller.f_code
+    names = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
+    args = [caller.f_locals.get(n) for n in names if n != "out"]
+    if dual(result) or dual(out) or builtins.any(dual(a) for a in args):
+        raise NotImplementedError(f"Trying to use forward AD with {name or code.co_name}_out that does "
+                                  "not support it because it is an out= function")
 
 
 def _store(op: str, result: Tensor, out: Any, exact_dtype: bool) -> None:
