@@ -6,6 +6,7 @@ gradients through a pruned layer, a training loop on a pruned MLP, PyTorch's err
 signatures; the random methods by their counts and statistics (edunn's generator is not
 PyTorch's), and L1 ties by the property torch guarantees (its tie order is that of a C++
 partial sort)."""
+import copy
 import importlib
 import inspect
 
@@ -401,3 +402,37 @@ def test_container_errors_are_torchs():
     assert len(c) == 1 and c[0] is m1 and list(c) == [m1]
     with pytest.raises(TypeError):
         prune.BasePruningMethod()  # abstract, as torch's
+
+
+def _every_other(P):
+    """The pruning tutorial's custom method, written against ``P``'s BasePruningMethod."""
+    class FooBarPruningMethod(P.BasePruningMethod):
+        PRUNING_TYPE = "unstructured"
+
+        def compute_mask(self, t, default_mask):
+            mask = default_mask.clone()
+            mask.view(-1)[::2] = 0
+            return mask
+    return FooBarPruningMethod
+
+
+def test_a_user_defined_method_as_in_the_tutorial():
+    ours, theirs = _pair("Linear", 3, 5, seed=24)
+    _every_other(prune).apply(ours, "bias")
+    _every_other(TP).apply(theirs, "bias")
+    prune.l1_unstructured(ours, "bias", amount=1)  # then among the remaining entries
+    TP.l1_unstructured(theirs, "bias", amount=1)
+    _same_state(ours, theirs)
+
+
+def test_deepcopy_and_dtype_moves_behave_as_torchs():
+    ours, theirs = _pair("Linear", 4, 3, seed=25)
+    prune.l1_unstructured(ours, "weight", 0.5)
+    TP.l1_unstructured(theirs, "weight", 0.5)
+    _raises_like_torch(lambda: copy.deepcopy(ours), lambda: copy.deepcopy(theirs), exact=False)
+    ours.float()
+    theirs.float()
+    assert ours.weight_orig.dtype == edunn.float32 and ours.weight_mask.dtype == edunn.float32
+    x = np.ones((1, 4), np.float32)
+    assert_close(ours(edunn.tensor(x)), theirs(torch.from_numpy(x)).detach().numpy())
+    assert ours.weight.dtype == edunn.float32

@@ -79,8 +79,7 @@ class BasePruningMethod(ABC):
         reaching ``<name>_orig`` is masked)."""
         if self._tensor_name is None:  # set by apply()
             raise AssertionError(f"Module {module} has to be pruned")
-        mask = getattr(module, self._tensor_name + "_mask")
-        orig = getattr(module, self._tensor_name + "_orig")
+        mask, orig = getattr(module, self._tensor_name + "_mask"), getattr(module, self._tensor_name + "_orig")
         return mask.to(dtype=orig.dtype) * orig
 
     @classmethod
@@ -101,9 +100,7 @@ class BasePruningMethod(ABC):
 
         def _get_composite_method(cls, module, name, *args, **kwargs):
             # a parameter carries at most one pruning hook (a container when pruned repeatedly)
-            old_method = None
-            found = 0
-            hooks_to_remove = []
+            old_method, found, hooks_to_remove = None, 0, []
             for k, hook in module._forward_pre_hooks.items():
                 if isinstance(hook, BasePruningMethod) and hook._tensor_name == name:
                     old_method = hook
@@ -369,10 +366,9 @@ class RandomStructured(BasePruningMethod):
             return mask
 
         if nparams_toprune == 0:  # kthvalue needs k >= 1
-            mask = default_mask
-        else:
-            mask = make_mask(t, self.dim, tensor_size, nparams_toprune)
-            mask *= default_mask.to(dtype=mask.dtype)
+            return default_mask
+        mask = make_mask(t, self.dim, tensor_size, nparams_toprune)
+        mask *= default_mask.to(dtype=mask.dtype)  # on top of the earlier (maybe unstructured) mask
         return mask
 
     @classmethod
@@ -415,10 +411,9 @@ class LnStructured(BasePruningMethod):
             return mask
 
         if nparams_toprune == 0:
-            mask = default_mask
-        else:
-            mask = make_mask(t, self.dim, topk.indices)
-            mask *= default_mask.to(dtype=mask.dtype)
+            return default_mask
+        mask = make_mask(t, self.dim, topk.indices)
+        mask *= default_mask.to(dtype=mask.dtype)
         return mask
 
     @classmethod
@@ -526,13 +521,11 @@ def global_unstructured(parameters: Iterable, pruning_method: Any, importance_sc
     container.add_pruning_method(method)
     final_mask = container.compute_mask(relevant_importance_scores, default_mask)
 
-    pointer = 0
+    pointer = 0  # each parameter takes its slice of the flat mask, in order
     for module, name in parameters:
         param = getattr(module, name)
-        num_param = param.numel()
-        param_mask = final_mask[pointer:pointer + num_param].view_as(param)
-        custom_from_mask(module, name, mask=param_mask)
-        pointer += num_param
+        custom_from_mask(module, name, mask=final_mask[pointer:pointer + param.numel()].view_as(param))
+        pointer += param.numel()
 
 
 def custom_from_mask(module: Module, name: str, mask: Tensor) -> Module:
