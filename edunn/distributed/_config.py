@@ -176,9 +176,10 @@ class _reduce_op:
     :class:`ReduceOp`.  Every attribute access warns (``FutureWarning``), as in PyTorch."""
 
     def __init__(self) -> None:
-        for k, v in ReduceOp.RedOpType.__members__.items():
+        members = {k: v for k, v in ReduceOp.RedOpType.__members__.items() if k != "UNUSED"}
+        for k, v in members.items():
             setattr(self, k, v)
-        self.__members__ = ReduceOp.RedOpType.__members__
+        self.__members__ = members
 
     def __getattribute__(self, key: str) -> Any:
         warnings.warn("`torch.distributed.reduce_op` is deprecated, please use "
