@@ -28,13 +28,17 @@ def call_hooked(cls: type, args: tuple, kwargs: dict) -> Any:
     hooks = _state.op_hooks
     _state.op_hooks = ()
     try:
-        def run(i: int) -> Any:
-            if i == len(hooks):
-                return cls.apply(*args, **kwargs)
-            return hooks[i](cls, args, kwargs, lambda: run(i + 1))
-        return run(0)
+        return _run(hooks, 0, cls, args, kwargs)
     finally:
         _state.op_hooks = hooks
+
+
+def _run(hooks: tuple, i: int, cls: type, args: tuple, kwargs: dict) -> Any:
+    # a module-level function, not a closure calling itself: such a closure is a reference
+    # cycle that would keep the op's inputs alive until the garbage collector runs
+    if i == len(hooks):
+        return cls.apply(*args, **kwargs)
+    return hooks[i](cls, args, kwargs, lambda: _run(hooks, i + 1, cls, args, kwargs))
 
 
 @contextlib.contextmanager
