@@ -26,10 +26,11 @@ dropout draws the same mask twice; the surrounding random stream is left where i
 autocast state of the forward (``edunn.amp.autocast``) is replayed in the re-run too.
 
 Selective activation checkpointing (``CheckpointPolicy``, ``SelectiveCheckpointContext``,
-``create_selective_checkpoint_contexts``, ``SAC_IGNORED_OPS``) needs a layer below autograd where
-an op's result can be served from a cache while its graph node is still recorded (PyTorch's
-dispatch modes); an edunn op computes and saves in one ``forward``, so those names are not
-provided.
+``create_selective_checkpoint_contexts``, ``SAC_IGNORED_OPS``; in ``_checkpoint_selective.py``):
+pass ``context_fn=functools.partial(create_selective_checkpoint_contexts, policy)`` to a
+non-reentrant checkpoint, and the ops the policy names keep their outputs in the forward and are
+not recomputed in backward; the others are.  It is built on ``edunn.autograd.op_hooks``, which
+sees each op and can serve its result from a cache.
 """
 from __future__ import annotations
 
@@ -46,11 +47,16 @@ from ._checkpoint_nonreentrant import (_DEFAULT_DETERMINISM_MODE, CheckpointErro
                                        GraphExecGroup, _checkpoint_without_reentrant_generator,
                                        noop_context_fn, set_checkpoint_debug_enabled,
                                        set_checkpoint_early_stop)
+from ._checkpoint_selective import (SAC_IGNORED_OPS, CheckpointPolicy, SACOp,  # noqa: F401
+                                    SelectiveCheckpointContext,
+                                    create_selective_checkpoint_contexts)
 
 __all__ = ["checkpoint", "checkpoint_sequential", "CheckpointError", "CheckpointFunction",
            "check_backward_validity", "detach_variable", "get_device_states", "set_device_states",
            "noop_context_fn", "set_checkpoint_early_stop", "DefaultDeviceType",
-           "set_checkpoint_debug_enabled", "GraphExecGroup"]
+           "set_checkpoint_debug_enabled", "GraphExecGroup", "CheckpointPolicy",
+           "SelectiveCheckpointContext", "create_selective_checkpoint_contexts", "SAC_IGNORED_OPS",
+           "SACOp"]  # SACOp: edunn's stand-in for an ATen op (see _checkpoint_selective.py)
 
 
 def detach_variable(inputs: Tuple[Any, ...]) -> Tuple[Tensor, ...]:
