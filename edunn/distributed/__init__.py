@@ -22,7 +22,7 @@ Files: ``_group.py`` (groups, ``ReduceOp``, ``Work``, time-outs), ``_init.py``
 ``_objects.py`` (pickled objects through them), ``_coalesced.py`` (lists of tensors in one
 collective), ``_p2p.py`` (``batch_isend_irecv``, objects to one rank), ``_config.py`` (debug
 level, backend configuration, options records, ``breakpoint``), ``_comm_hooks.py`` (what DDP
-communication hooks see), ``_mpi.py`` and ``_nccl.py`` (the two engines),
+communication hooks see), ``device_mesh.py`` (``DeviceMesh``: ranks in an n-d grid), ``_mpi.py`` and ``_nccl.py`` (the two engines),
 ``_store.py`` (the key-value stores NCCL uses to meet).  Importing this package is cheap: mpi4py
 and CuPy's NCCL are imported by ``init_process_group``.
 """
@@ -47,6 +47,7 @@ from ._config import (AllToAllOptions, AllreduceCoalescedOptions, AllreduceOptio
                       get_node_local_rank, get_pg_count, group, is_backend_available, reduce_op,
                       set_debug_level, set_debug_level_from_env)
 from ._comm_hooks import BuiltinCommHookType, GradBucket
+from .device_mesh import DeviceMesh, init_device_mesh
 from ._store import FileStore, HashStore, PrefixStore, Store, TCPStore
 
 __all__ = [
@@ -68,5 +69,5 @@ __all__ = [
     "ReduceOptions", "ReduceScatterOptions", "ScatterOptions", "breakpoint", "get_backend_config",
     "get_debug_level", "get_default_backend_for_device", "get_node_local_rank", "get_pg_count",
     "group", "is_backend_available", "reduce_op", "set_debug_level", "set_debug_level_from_env",
-    "BuiltinCommHookType", "GradBucket",
+    "BuiltinCommHookType", "GradBucket", "DeviceMesh", "init_device_mesh",
 ]

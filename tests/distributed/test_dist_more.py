@@ -51,6 +51,16 @@ def test_other_signatures_match_torch():
         assert [p[0] for p in _params(getattr(DistributedDataParallel, name))] == \
             [p[0] for p in _params(getattr(ddp, name))], name
     assert [p[0] for p in _params(dist.BackendConfig)] == [p[0] for p in _params(torch.distributed.BackendConfig)]
+    assert _params(dist.init_device_mesh)[:2] == _params(torch.distributed.init_device_mesh)[:2]
+    public = [p for p in _params(torch.distributed.DeviceMesh.__init__) if not p[0].startswith("_")]
+    assert [p for p in _params(dist.DeviceMesh.__init__) if not p[0].startswith("_")] == public
+    for name in [n for n in dir(torch.distributed.DeviceMesh) if not n.startswith("_")]:
+        theirs = getattr(torch.distributed.DeviceMesh, name)
+        ours = getattr(dist.DeviceMesh, name)
+        if callable(theirs):
+            assert [p[0] for p in _params(ours)] == [p[0] for p in _params(theirs)], name
+        else:
+            assert isinstance(ours, property), name
 
 
 @needs_torch
@@ -172,7 +182,8 @@ def test_before_init():
     for call in (lambda: dist.reduce_scatter(edunn.zeros(2), [edunn.zeros(2)]),
                  lambda: dist.send_object_list([1], dst=1), lambda: dist.recv_object_list([None]),
                  lambda: dist.P2POp(dist.isend, edunn.zeros(2), 1), lambda: dist.new_subgroups(1),
-                 lambda: dist.get_backend_config(), lambda: dist.breakpoint(timeout_s=None)):
+                 lambda: dist.get_backend_config(), lambda: dist.breakpoint(timeout_s=None),
+                 lambda: dist.init_device_mesh("cpu", (1,))):
         with pytest.raises(RuntimeError, match="Default process group has not been initialized"):
             call()
     with pytest.raises(ValueError, match="Invalid ``op``"):

@@ -238,6 +238,33 @@ def check_breakpoint_on_one_rank():
         _config._make_distributed_pdb = saved
 
 
+def check_device_mesh_2d():
+    mesh = dist.init_device_mesh("cpu", (2, 1), mesh_dim_names=("dp", "tp"))
+    assert mesh.shape == (2, 1) and mesh.ndim == 2 and mesh.size() == 2 and mesh.size(1) == 1
+    assert mesh.get_coordinate() == (R, 0) and mesh.get_local_rank("dp") == R
+    assert mesh.get_local_rank("tp") == 0 and mesh.mesh.tolist() == [[0], [1]]
+    dp, tp = mesh["dp"], mesh["tp"]
+    assert dp.mesh.tolist() == [0, 1] and dp.mesh_dim_names == ("dp",) and tp.mesh.tolist() == [R]
+    assert dp.get_group() is mesh.get_group("dp") and tp.get_group() is mesh.get_group(1)
+    t = edunn.tensor(held(R))
+    dist.all_reduce(t, group=mesh.get_group("dp"))
+    close(t, held(0) + held(1))
+    t = edunn.tensor(held(R))
+    dist.all_reduce(t, group=tp.get_group())
+    close(t, held(R))                              # a line of one process
+    flipped = mesh["tp", "dp"]
+    assert flipped.shape == (1, 2) and flipped.mesh.tolist() == [[0, 1]]
+    assert flipped.get_all_groups() == [mesh.get_group("tp"), mesh.get_group("dp")]
+    row = dist.init_device_mesh("cpu", (1, 2), mesh_dim_names=("a", "b"))
+    assert row.get_local_rank("b") == R and row.get_group("b") is dist.group.WORLD
+    one = dist.init_device_mesh("cpu", (2,))
+    assert one.get_group() is dist.group.WORLD and one == dist.DeviceMesh("cpu", [0, 1])
+    _expect_error(lambda: mesh.get_group(), "needs to be specified", RuntimeError)
+    _expect_error(lambda: mesh["x"], "Invalid mesh_dim_names", KeyError)
+    _expect_error(lambda: dist.init_device_mesh("cpu", (2, 2)), "bigger than default world size 2",
+                  RuntimeError)
+
+
 def check_timeout_when_a_rank_skips():
     group = dist.new_group([0, 1], timeout=datetime.timedelta(seconds=1))
     if R == 0:

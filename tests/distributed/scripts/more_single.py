@@ -73,6 +73,30 @@ def check_hooks_with_world_of_one():
         raise AssertionError("a string was accepted as a BuiltinCommHookType")
 
 
+def check_device_mesh_of_one():
+    mesh = dist.init_device_mesh("cpu", (1, 1), mesh_dim_names=("dp", "tp"))
+    assert mesh.get_coordinate() == (0, 0) and mesh["tp"].mesh.tolist() == [0]
+    assert mesh.mesh.dtype == edunn.int32 and mesh.get_rank() == 0
+    assert repr(mesh["dp"]) == "DeviceMesh('cpu', [0], mesh_dim_names=('dp',))"
+    for args, fragment in ((((1,),), "mesh_shape and mesh_dim_names should have same length"),
+                           (((1, 1),), "Each mesh_dim_name must be unique")):
+        names = ("a", "b") if "same length" in fragment else ("a", "a")
+        try:
+            dist.init_device_mesh("cpu", *args, mesh_dim_names=names)
+        except RuntimeError as e:
+            assert fragment in str(e), str(e)
+        else:
+            raise AssertionError(fragment)
+    try:
+        dist.init_device_mesh("cpu", (1,))["dp"]
+    except RuntimeError as e:
+        assert "without mesh_dim_names" in str(e)
+    else:
+        raise AssertionError("sliced a mesh without names")
+    sub = dist.DeviceMesh.from_group(dist.group.WORLD, "cpu", mesh_dim_names=("w",))
+    assert sub.get_group("w") is dist.group.WORLD and sub.size() == 1
+
+
 def check_destroy_resets_pg_count():
     dist.destroy_process_group()
     assert dist.get_pg_count() == 0 and dist.group.WORLD is None
