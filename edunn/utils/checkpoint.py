@@ -158,7 +158,8 @@ def checkpoint(function, *args, use_reentrant: "bool | None" = None,
     ``use_reentrant`` should be passed: left out, it warns and uses the reentrant variant
     (PyTorch 2.13's behaviour; ``False`` is recommended).  ``preserve_rng_state`` (keyword,
     default True) replays the random state in the re-run.  Non-reentrant only: ``context_fn``
-    returns two context managers, for the forward and for the re-run; ``determinism_check``
+    returns two context managers, for the forward and for the re-run (selective checkpointing:
+    ``functools.partial(create_selective_checkpoint_contexts, policy)``); ``determinism_check``
     (``"default"``: the re-run must save tensors of the same shapes, dtypes and devices, or
     ``"none"``); ``debug`` adds the saving sites of both runs to such an error; ``early_stop``
     stops the re-run once everything needed is recomputed (overridden by

@@ -341,3 +341,59 @@ def test_an_outer_observer_sees_served_ops_an_inner_one_does_not():
     y.sum().backward()
     assert outer.n["aten.mm.default"] == 2 and inner.n["aten.mm.default"] == 0
     assert outer.n["aten.relu.default"] == inner.n["aten.relu.default"] == 1
+
+
+
+def _sac_block(ck, policy):
+    def f(a, b):
+        ctx_fn = functools.partial(ck.create_selective_checkpoint_contexts, policy)
+        return ck.checkpoint(lambda a, b: ((a @ b).tanh() @ b).exp(), a, b,
+                             use_reentrant=False, context_fn=ctx_fn)
+    return f
+
+
+@pytest.mark.parametrize("policy", [[MatMul], ["aten::tanh", "aten.exp"], []])
+def test_gradcheck_through_a_selective_checkpoint(policy):
+    """edunn's gradcheck runs ``func`` afresh for each backward, so each pass has its own cache
+    (torch's reuses one graph and meets the error of the next test)."""
+    rng = np.random.default_rng(0)
+    x = edunn.tensor(rng.standard_normal((2, 3)), requires_grad=True)
+    w = edunn.tensor(rng.standard_normal((3, 3)) * 0.5, requires_grad=True)
+    assert edunn.autograd.gradcheck(_sac_block(eck, policy), (x, w))
+
+
+@needs_torch
+def test_a_second_pass_over_the_region_raises_like_torch():
+    """A selectively checkpointed region can be differentiated once: the cache is consumed, so
+    double backward, which re-runs the region, raises (in torch too)."""
+    msgs = []
+    for lib, ck in ((edunn, eck), (torch, tck)):
+        w = lib.tensor(np.random.default_rng(1).standard_normal((3, 3)), requires_grad=True)
+        x = lib.tensor(np.random.default_rng(0).standard_normal((2, 3)), requires_grad=True)
+        gx, gw = lib.autograd.grad(_sac_block(ck, _policies(ck)["save_mm"])(x, w).sum(), (x, w),
+                                   create_graph=True)
+        with pytest.raises(RuntimeError) as info:
+            lib.autograd.grad((gx * gx).sum() + gw.sum(), (x,))
+        msgs.append(str(info.value))
+    assert msgs[0] == msgs[1] and msgs[0].startswith("Trying to backward an extra time")
+
+
+@needs_torch
+@pytest.mark.parametrize("nested", [False, True])
+def test_nested_checkpoints_and_autograd_grad_match_torch(nested):
+    pairs = [_pair(4, 4), _pair(4, 4, seed=1)]
+    grads = []
+    for lib, ck, k in ((edunn, eck, 0), (torch, tck, 1)):
+        x, w = (p[k] for p in pairs)
+        ctx_fn = functools.partial(ck.create_selective_checkpoint_contexts, _policies(ck)["save_mm"])
+
+        def inner(t):
+            return (t @ w).sin()
+
+        def outer(t):
+            h = ck.checkpoint(inner, t, use_reentrant=False, context_fn=ctx_fn) if nested else inner(t)
+            return (h @ w).relu() * h
+        y = ck.checkpoint(outer, x, use_reentrant=False, context_fn=ctx_fn)
+        grads.append([g.numpy() for g in lib.autograd.grad((y * y).sum(), (x, w))])
+    for ge, gt in zip(*grads):
+        np.testing.assert_allclose(ge, gt, rtol=1e-10, atol=1e-12)
