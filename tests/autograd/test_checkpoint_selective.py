@@ -121,7 +121,7 @@ def _policies(ck):
 
 @needs_torch
 @pytest.mark.parametrize("name", ["save_mm", "save_nothing", "save_all", "save_pointwise",
-                                  "offload_means_recompute", "every_other_mm", "list"])
+                                  "offload_means_recompute", "every_other_mm", "list", "by_class"])
 def test_gradients_recomputed_ops_and_cache_match_torch(name):
     pairs = [_pair(5, 4), _pair(4, 6, seed=1), _pair(6, 6, seed=2), _pair(6, 3, seed=3)]
     results = {}
@@ -129,6 +129,9 @@ def test_gradients_recomputed_ops_and_cache_match_torch(name):
         inputs = [p[k] for p in pairs]
         if name == "list":
             policy = [MatMul] if lib is edunn else [torch.ops.aten.mm.default]
+        elif name == "by_class":               # edunn's op is its class; torch's an OpOverload
+            mm = MatMul if lib is edunn else torch.ops.aten.mm.default
+            policy = (lambda mm: lambda ctx, op, *a, **k: op == mm)(mm)
         else:
             policy = _policies(ck)[name]
         results[lib.__name__] = _run(lib, ck, counter, inputs, policy)
@@ -397,3 +400,29 @@ def test_nested_checkpoints_and_autograd_grad_match_torch(nested):
         grads.append([g.numpy() for g in lib.autograd.grad((y * y).sum(), (x, w))])
     for ge, gt in zip(*grads):
         np.testing.assert_allclose(ge, gt, rtol=1e-10, atol=1e-12)
+
+
+@needs_torch
+@pytest.mark.parametrize("allow", [False, True])
+@pytest.mark.parametrize("save", [False, True])
+def test_views_and_in_place_writes_in_the_block_match_torch(allow, save):
+    results = []
+    for lib, ck in ((edunn, eck), (torch, tck)):
+        x = lib.tensor(np.random.default_rng(0).standard_normal((3, 4)), requires_grad=True)
+
+        def block(t):
+            a = t * 3
+            a[0].mul_(2)                       # through a view
+            a.reshape(4, 3).add_(1)
+            return (a * a).sum()
+        ctx_fn = functools.partial(ck.create_selective_checkpoint_contexts,
+                                   lambda ctx, op, *a, **k: save, allow_cache_entry_mutation=allow)
+        try:
+            ck.checkpoint(block, x, use_reentrant=False, context_fn=ctx_fn).backward()
+            results.append(x.grad.numpy())
+        except RuntimeError as e:
+            results.append(str(e))
+    if isinstance(results[1], str):
+        assert results[0] == results[1]
+    else:
+        np.testing.assert_allclose(results[0], results[1], rtol=1e-12)
