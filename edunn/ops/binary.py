@@ -131,19 +131,62 @@ class Fmin(Fmax):
 
 class LogAddExp(_BinaryOp):
     """``y = log(e^a + e^b)`` (base 2 with ``logaddexp2``), computed stably;
-    dy/da = sigmoid((a - b) ln base), dy/db = sigmoid((b - a) ln base)."""
+    dy/da = sigmoid((a - b) ln base), dy/db = sigmoid((b - a) ln base).
+
+    Complex operands (``logaddexp`` only, as PyTorch): see :func:`_logaddexp_complex`; the
+    gradients are conjugated, ``grad * conj(sigmoid(a - b))`` = PyTorch's ``grad / (1 +
+    exp(b - a)).conj()``.  PyTorch has no complex ``logaddexp2`` and says so."""
     op, to_float, ln_base = "logaddexp", True, 1.0
+    supports_complex = True
+
+    @classmethod
+    def forward(cls, ctx, a, b):
+        ad, bd = _binary(a, b)
+        arr = ad if hasattr(ad, "dtype") else bd
+        xp = _xp(arr)
+        if arr.dtype.kind == "c":
+            if cls.ln_base != 1.0:
+                kind = "cuda" if backend.is_cupy_array(arr) else "cpu"
+                name = "ComplexFloat" if arr.dtype == backend.complex64.np else "ComplexDouble"
+                raise NotImplementedError(f'"{cls.op}_{kind}" not implemented for \'{name}\'')
+            ctx.save_for_backward(a, b)
+            return _logaddexp_complex(xp, xp.asarray(ad, dtype=arr.dtype), xp.asarray(bd, dtype=arr.dtype))
+        ctx.save_for_backward(a, b)
+        return getattr(xp, cls.op)(*_as_floats(ad, bd))
 
     @classmethod
     def backward(cls, ctx, grad):
         a, b = ctx.saved_tensors
         d = (a - b) * cls.ln_base if cls.ln_base != 1.0 else a - b
-        return grad * sigmoid(d), grad * sigmoid(-d)
+        return grad * _conj(sigmoid(d)), grad * _conj(sigmoid(-d))
 
 
 class LogAddExp2(LogAddExp):
     """``y = log2(2^a + 2^b)``."""
     op, ln_base = "logaddexp2", math.log(2.0)
+    supports_complex = True  # to raise PyTorch's own NotImplementedError (see LogAddExp.forward)
+
+
+def _logaddexp_complex(xp: Any, a: Any, b: Any) -> Any:
+    """PyTorch's complex ``logaddexp``: with ``hi`` the operand of larger real part and ``lo``
+    the other, ``log1p(exp(lo - hi)) + hi`` (``|exp(lo - hi)| <= 1``, so nothing overflows).
+    As PyTorch: a NaN anywhere gives ``nan+nanj``; two real parts of -inf give ``lo`` (its
+    angle is arbitrary), two of +inf ``log(exp(lo) + exp(hi))``.  ``log1p`` of a complex ``w``
+    is written with real functions (CuPy's ``log1p`` is real-only):
+    ``log|1 + w| = log1p(2 Re w + |w|^2) / 2`` and ``arg(1 + w) = atan2(Im w, 1 + Re w)``."""
+    first_lo = a.real < b.real   # PyTorch takes the second operand as ``lo`` on a tie
+    lo, hi = xp.where(first_lo, a, b), xp.where(first_lo, b, a)
+    with backend.numpy.errstate(all="ignore"):
+        w = xp.exp(lo - hi)
+        x, y = w.real, w.imag
+        out = 0.5 * xp.log1p(x * (2 + x) + y * y) + 1j * xp.arctan2(y, 1 + x)
+        out = (out + hi).astype(a.dtype, copy=False)
+        lo_r = lo.real
+        tie = ~xp.isfinite(lo_r) & (lo_r == hi.real)
+        out = xp.where(tie & (lo_r < 0), lo, out)
+        out = xp.where(tie & (lo_r > 0), xp.log(xp.exp(lo) + xp.exp(hi)), out)
+        nan = xp.isnan(a) | xp.isnan(b)
+    return xp.where(nan, xp.asarray(complex(math.nan, math.nan), dtype=a.dtype), out)
 
 
 def _masked_zero(g: Tensor, x: Tensor, outside: Any) -> Tensor:

@@ -9,6 +9,8 @@ Every backward starts the same way: the gradient has the reduced shape, so it is
 Complex tensors: ``sum``, ``mean``, ``prod`` stay complex (``prod``'s gradient is conjugated,
 PyTorch's ``grad * conj(dy/dx)``); ``var``/``std`` and ``norm`` give real results, whose real
 gradients flow back as ``2 (x - mean) grad / (N - correction)`` and ``grad * sgn(x) ...``.
+``logsumexp`` is complex too (its shift is the largest real part, its gradient conjugated);
+``nansum``/``nanmean`` sum complex tensors on CUDA and refuse them on the CPU, as PyTorch does.
 Order-based reductions (``max``, ``amax``, ``median`` ...) refuse complex, as in PyTorch.
 """
 from __future__ import annotations
@@ -121,13 +123,16 @@ class Sum(Function):
 
 
 class NanSum(Function):
-    """``y = sum of the non-NaN x``;  dy/dx = 1 where x is not NaN, else 0."""
+    """``y = sum of the non-NaN x``;  dy/dx = 1 where x is not NaN, else 0.  Complex: PyTorch
+    sums complex tensors on CUDA only (a number with a NaN part counts as NaN) and refuses them
+    on the CPU, and so does ``nansum`` below."""
+    supports_complex = True
 
     @staticmethod
     def forward(ctx, x, dims, keepdim, np_dtype):
         xd = x._data
         ctx.in_shape, ctx.kept = xd.shape, _keepdim_shape(xd.shape, dims)
-        ctx.keep = ~_xp(x).isnan(xd) if xd.dtype in _FLOATS else None
+        ctx.keep = ~_xp(x).isnan(xd) if xd.dtype in _INEXACT else None
         return _xp(x).asarray(_xp(x).nansum(xd, axis=dims, keepdims=keepdim, dtype=np_dtype))
 
     @staticmethod
@@ -176,7 +181,9 @@ def sum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = N
 
 
 def nansum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None, out: Any = None) -> Tensor:
-    """Sum treating NaN as zero."""
+    """Sum treating NaN as zero (complex tensors on CUDA only, as in PyTorch)."""
+    if input._data.dtype.kind == "c" and input.device.type == "cpu":
+        raise RuntimeError("nansum on CPU does not support complex inputs")
     return write_out(NanSum.apply(input, _dims(dim, input._data.ndim), keepdim, _accumulate_dtype(input, dtype)), out)
 
 
@@ -501,15 +508,21 @@ def norm(input: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False, 
 
 class LogSumExp(Function):
     """``y = log sum exp(x)`` computed as ``m + log sum exp(x - m)`` with m = max(x) (rows of -inf
-    give -inf);  dy/dx = exp(x - y) = softmax(x)."""
+    give -inf);  dy/dx = exp(x - y) = softmax(x).
+
+    Complex ``x`` (as PyTorch): m is the largest *real part* (``exp(x - m)`` then has moduli at
+    most 1; the imaginary parts only turn it), and the gradient is conjugated, ``grad *
+    conj(exp(x - y))`` (``y`` is holomorphic in each ``x_i``)."""
+    supports_complex = True
 
     @staticmethod
     def forward(ctx, x, dims, keepdim):
         xd = _float_array(x)
         xp = _xp(x)
-        m = xd.max(axis=dims, keepdims=True) if xd.size else xp.zeros(_keepdim_shape(xd.shape, dims), xd.dtype)
+        real = xd.real if xd.dtype.kind == "c" else xd
+        m = real.max(axis=dims, keepdims=True) if xd.size else xp.zeros(_keepdim_shape(xd.shape, dims), real.dtype)
         m = xp.where(xp.isfinite(m), m, 0)
-        with backend.numpy.errstate(divide="ignore"):
+        with backend.numpy.errstate(divide="ignore", invalid="ignore"):  # -inf rows; complex infinities
             y = xp.log(xp.exp(xd - m).sum(axis=dims, keepdims=True)) + m
         ctx.kept = y.shape
         out = y if keepdim else y.reshape(tuple(s for i, s in enumerate(y.shape)
@@ -521,7 +534,7 @@ class LogSumExp(Function):
     def backward(ctx, grad):
         x, y = ctx.saved_tensors
         from .elementwise import exp
-        return _spread(grad, ctx.kept, x.shape) * exp(x - y.reshape(ctx.kept)), None, None
+        return _spread(grad, ctx.kept, x.shape) * _conj(exp(x - y.reshape(ctx.kept))), None, None
 
 
 def logsumexp(input: Tensor, dim: Any = None, keepdim: bool = False, *, out: Any = None) -> Tensor:
