@@ -504,6 +504,16 @@ class Tensor(TensorMethods):
         arr = backend.to_numpy(self._data)
         return arr if dtype is None else arr.astype(dtype)
 
+    def __dlpack__(self, *, stream: Any = -1, max_version: Any = None, dl_device: Any = None,
+                   copy: Any = None) -> Any:
+        """The DLPack protocol (``ops/interop.py``): a capsule of this tensor's memory."""
+        from .ops.interop import dlpack_export
+        return dlpack_export(self, stream, max_version, dl_device, copy)
+
+    def __dlpack_device__(self) -> tuple:
+        from .ops.interop import dlpack_device
+        return dlpack_device(self)
+
     def __iter__(self):
         if self._data.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")

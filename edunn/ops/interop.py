@@ -8,6 +8,13 @@ between libraries inside a ``PyCapsule`` so that no bytes are copied.  An export
 for CUDA device ``i``); ``numpy.from_dlpack``/``cupy.from_dlpack`` consume it.  edunn reads the
 device, lets that device's array module (``backend.xp_for``) import the array, and wraps it:
 the tensor shares the exporter's memory.
+
+The other direction: an edunn tensor is itself an exporter.  ``Tensor.__dlpack__`` and
+``Tensor.__dlpack_device__`` (PyTorch's signatures) call :func:`dlpack_export` and
+:func:`dlpack_device` here, which check what PyTorch checks (no tensor that requires grad, only
+the strided layout) and hand the rest to the NumPy or CuPy array under the tensor, which speak
+DLPack themselves -- so ``torch.from_dlpack(t)``, ``numpy.from_dlpack(t)`` and
+``cupy.from_dlpack(t)`` see the tensor's own memory.
 """
 from __future__ import annotations
 
@@ -21,7 +28,7 @@ from ..tensor import Tensor
 from ._out import write_out
 from .creation import _check_layout, _finish, arange
 
-__all__ = ["frombuffer", "from_dlpack", "to_dlpack", "range"]
+__all__ = ["frombuffer", "from_dlpack", "to_dlpack", "range"]  # dlpack_export/dlpack_device: Tensor's
 
 _DL_CPU, _DL_CUDA, _DL_CUDA_HOST = 1, 2, 3
 
@@ -98,12 +105,51 @@ def from_dlpack(ext_tensor: Any, *, device: Any = None, copy: bool | None = None
 
 
 def to_dlpack(tensor: Tensor) -> Any:
-    """A DLPack capsule viewing ``tensor``'s memory (consumable once, by any DLPack importer)."""
+    """A DLPack capsule viewing ``tensor``'s memory (consumable once, by any DLPack importer).
+    The legacy function: unlike ``__dlpack__`` it also exports a tensor that requires grad (its
+    values, as PyTorch's ``to_dlpack`` does)."""
     if not isinstance(tensor, Tensor):
         raise TypeError(f"to_dlpack(): argument 'tensor' (position 1) must be Tensor, not {type(tensor).__name__}")
-    if tensor.requires_grad:
-        raise RuntimeError("Can't export tensors that require gradient, use tensor.detach()")
+    if tensor.is_sparse:
+        raise RuntimeError("Cannot access data pointer of Tensor that doesn't have storage")
     return tensor._data.__dlpack__()
+
+
+def dlpack_export(tensor: Tensor, stream: Any = -1, max_version: Any = None, dl_device: Any = None,
+                  copy: Any = None) -> Any:
+    """``tensor.__dlpack__(...)``: a DLPack capsule of the tensor's memory.
+
+    As PyTorch: a tensor that requires grad is refused (the consumer would bypass autograd;
+    ``detach()`` first), and so is any layout but strided.  ``stream`` is the consumer's CUDA
+    stream (PyTorch's default -1: no synchronization); on the CPU it must be None or -1.
+    ``max_version`` (the newest DLPack version the consumer reads: from (1, 0) on, a versioned
+    capsule), ``dl_device`` (where the consumer wants the data) and ``copy`` (True: always copy,
+    False: never) go to the array's own ``__dlpack__``, which refuses what it cannot do."""
+    from ..sparse import strided
+    if tensor.requires_grad:
+        raise BufferError("Can't export tensors that require gradient, use tensor.detach()")
+    if tensor.is_sparse or tensor.layout is not strided:
+        raise BufferError(f"Can't export tensors with layout other than {strided}")
+    data = tensor._data
+    if data.dtype == backend.bfloat16.np:  # a deliberate difference: PyTorch exports bfloat16
+        raise BufferError("edunn cannot export bfloat16 tensors through DLPack: its bfloat16 is "
+                          "ml_dtypes', which NumPy's DLPack does not know; convert it (.float()) first")
+    if not backend.is_cupy_array(data):
+        if stream is not None and stream != -1:
+            raise AssertionError("stream should be None on cpu.")
+        stream = None   # NumPy takes only None
+    # only what was given: an older array library may not know the newer keywords
+    extra = {k: v for k, v in (("max_version", max_version), ("dl_device", dl_device), ("copy", copy))
+             if v is not None}
+    return data.__dlpack__(stream=stream, **extra)
+
+
+def dlpack_device(tensor: Tensor) -> tuple:
+    """``tensor.__dlpack_device__()``: ``(DLDeviceType.kDLCPU, 0)`` or ``(DLDeviceType.kDLCUDA, i)``,
+    the array's own answer with PyTorch's enum for the device type."""
+    from ..utils.dlpack import DLDeviceType
+    kind, index = tensor._data.__dlpack_device__()
+    return DLDeviceType(int(kind)), int(index)
 
 
 def range(start: Any = 0, end: Any = None, step: Any = 1, *, out: Any = None, dtype: Any = None,
