@@ -67,6 +67,7 @@ from ._storage_typed import (FloatStorage, DoubleStorage, HalfStorage, BFloat16S
                              CharStorage, ShortStorage, IntStorage, LongStorage, BoolStorage,
                              ComplexFloatStorage, ComplexDoubleStorage, Storage)
 from . import quasirandom, hub, multiprocessing  # noqa: E402,F401
+from . import futures  # noqa: E402,F401  (torch.futures: Future, collect_all, wait_all)
 from . import distributed  # noqa: E402,F401  (mpi4py/cupy imported by init_process_group only)
 from . import random, testing, func, amp  # noqa: E402,F401
 from . import backends, cpu, accelerator, compiler  # noqa: E402,F401  (torch.backends, torch.cpu, ...)

@@ -13,8 +13,6 @@ pytestmark = [pytest.mark.lesson01, needs_torch]
 # names edunn leaves out, and why
 NOT_IN_EDUNN = {
     "testing": {"FileCheck"},                           # checks TorchScript IR, which edunn does not have
-    "utils.checkpoint": {"CheckpointPolicy", "SelectiveCheckpointContext",   # selective checkpointing
-                         "create_selective_checkpoint_contexts", "SAC_IGNORED_OPS"},  # needs op-level caching
 }
 
 SPACES = ["special", "linalg", "func", "testing", "random", "amp", "nn.utils", "nn.utils.parametrize",
@@ -26,6 +24,7 @@ SPACES += ["cpu", "accelerator", "compiler", "cuda.amp", "cuda.random", "cuda.gr
 SPACES += ["fft", "signal", "signal.windows", "backends", "backends.cuda", "backends.mps",
            "backends.opt_einsum", "backends.cpu"]
 SPACES += ["profiler", "profiler.itt", "autograd.profiler", "utils.benchmark", "utils.flop_counter"]
+SPACES += ["nn.utils.prune", "futures"]
 
 
 def _functions(module) -> set:
