@@ -55,8 +55,8 @@ __all__ = ["checkpoint", "checkpoint_sequential", "CheckpointError", "Checkpoint
            "check_backward_validity", "detach_variable", "get_device_states", "set_device_states",
            "noop_context_fn", "set_checkpoint_early_stop", "DefaultDeviceType",
            "set_checkpoint_debug_enabled", "GraphExecGroup", "CheckpointPolicy",
-           "SelectiveCheckpointContext", "create_selective_checkpoint_contexts", "SAC_IGNORED_OPS",
-           "SACOp"]  # SACOp: edunn's stand-in for an ATen op (see _checkpoint_selective.py)
+           "SelectiveCheckpointContext", "create_selective_checkpoint_contexts", "SAC_IGNORED_OPS"]
+# Also importable from here: ``SACOp``, edunn's stand-in for an ATen op (``_checkpoint_selective.py``).
 
 
 def detach_variable(inputs: Tuple[Any, ...]) -> Tuple[Tensor, ...]:
