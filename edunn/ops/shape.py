@@ -1,10 +1,11 @@
-"""Shape ops: ``reshape``, ``transpose``, ``expand``, ``flip``, ``diagonal`` ... (most return views).
+"""Shape ops: ``reshape``, ``transpose``, ``expand``, ``diagonal``, ``unfold`` ... (most return views).
 
 A shape op moves elements without changing them, so its backward moves the gradient back:
 ``reshape`` reshapes it back, ``permute`` applies the inverse permutation, ``expand`` sums over
 the stretched dims.  Joining and splitting (``cat``, ``stack``, ``split``, ``chunk``) live in
-``joining.py`` and ``pad`` in ``padding.py``; both are re-exported here.  Lesson 01 (views,
-strides) and lesson 02 (their gradients).
+``joining.py``, ``pad`` in ``padding.py``, and the copies that repeat or reorder elements
+(``repeat``, ``tile``, ``repeat_interleave``, ``flip``, ``roll``, ``rot90``) in ``rearranging.py``;
+all are re-exported here.  Lesson 01 (views, strides) and lesson 02 (their gradients).
 
 They move values without arithmetic, so complex tensors go through them as real ones do, and the
 gradient is moved back the same way: every op class here is marked ``supports_complex``.
@@ -272,7 +273,7 @@ def unsqueeze(input: Tensor, dim: int) -> Tensor:
 
 
 # ----------------------------------------------------------------------------------------------
-# broadcasting copies: expand, repeat, tile, repeat_interleave
+# broadcasting: expand (a view)
 # ----------------------------------------------------------------------------------------------
 class Expand(Function):
     """``y = x.expand(sizes)``: size-1 dims stretched, new leading dims added (a view with
@@ -328,144 +329,6 @@ def expand(input: Tensor, sizes: Sequence[int]) -> Tensor:
 
 def broadcast_to(input: Tensor, shape: Sequence[int]) -> Tensor:
     return expand(input, shape)
-
-
-class Repeat(Function):
-    """``y = x.repeat(sizes)``: x tiled ``sizes[k]`` times along dim k.  Backward: the gradient
-    viewed as (r0, s0, r1, s1, ...) and summed over the r's."""
-    supports_complex = True
-
-    @staticmethod
-    def forward(ctx, x, sizes):
-        shape = (1,) * (len(sizes) - x._data.ndim) + x._data.shape
-        ctx.in_shape, ctx.shape, ctx.sizes = x._data.shape, shape, sizes
-        return backend.array_module(x._data).tile(x._data.reshape(shape), sizes)
-
-    @staticmethod
-    def backward(ctx, grad):
-        split = []
-        for r, s in zip(ctx.sizes, ctx.shape):
-            split += [r, s]
-        g = grad.reshape(tuple(split)).sum(tuple(range(0, 2 * len(ctx.sizes), 2)))
-        return g.reshape(ctx.in_shape), None
-
-
-def repeat(input: Tensor, sizes: Sequence[int]) -> Tensor:
-    sizes = tuple(int(s) for s in sizes)
-    if len(sizes) < input._data.ndim:
-        raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number of "
-                           f"dimensions of tensor (repeat dims {list(sizes)}, tensor shape "
-                           f"{list(input._data.shape)})")
-    return Repeat.apply(input, sizes)
-
-
-def tile(input: Tensor, dims: Sequence[int]) -> Tensor:
-    dims = (dims,) if isinstance(dims, int) else tuple(dims)
-    dims = (1,) * (input._data.ndim - len(dims)) + dims
-    return Repeat.apply(input, dims)
-
-
-def repeat_interleave(input: Tensor, repeats: Any = None, dim: int | None = None, *,
-                      output_size: int | None = None) -> Tensor:
-    """Each element (or slice along ``dim``) repeated ``repeats`` times, in place; built from
-    ``index_select``, whose backward adds the copies' gradients back together."""
-    from .indexing import index_select
-    xp = backend.array_module(input._data)
-    if repeats is None:  # repeat_interleave(repeats): arange repeated
-        r = input._data
-        out = xp.repeat(xp.arange(r.shape[0], dtype=backend.int64.np), r)
-        return Tensor._make(out)
-    if dim is None:
-        input = flatten(input)
-        dim = 0
-    d = wrap_dim(dim, input._data.ndim)
-    n = input._data.shape[d]
-    r = repeats._data if isinstance(repeats, Tensor) else repeats
-    if getattr(r, "ndim", 0) == 1 and r.shape[0] not in (1, n):
-        raise RuntimeError(f"repeats must have the same size as input along dim, but got repeats.size(0) = "
-                           f"{r.shape[0]} and input.size({dim}) = {n}")
-    index = xp.repeat(xp.arange(n, dtype=backend.int64.np), r)
-    return index_select(input, d, Tensor._make(index))
-
-
-# ----------------------------------------------------------------------------------------------
-# reordering: flip, roll, rot90
-# ----------------------------------------------------------------------------------------------
-class Flip(Function):
-    """``y = flip(x, dims)``: reversed along ``dims``.  Backward: flip again."""
-    supports_complex = True
-    _is_view = False
-
-    @staticmethod
-    def forward(ctx, x, dims):
-        ctx.dims = dims
-        return backend.array_module(x._data).flip(x._data, dims).copy()
-
-    @staticmethod
-    def backward(ctx, grad):
-        return Flip.apply(grad, ctx.dims), None
-
-
-def flip(input: Tensor, dims: Any) -> Tensor:
-    dims = (dims,) if isinstance(dims, int) else tuple(dims)
-    return Flip.apply(input, tuple(wrap_dim(d, input._data.ndim) for d in dims))
-
-
-def fliplr(input: Tensor) -> Tensor:
-    if input._data.ndim < 2:
-        raise RuntimeError("Input must be >= 2-d.")
-    return flip(input, (1,))
-
-
-def flipud(input: Tensor) -> Tensor:
-    if input._data.ndim < 1:
-        raise RuntimeError("Input must be >= 1-d.")
-    return flip(input, (0,))
-
-
-class Roll(Function):
-    """``y = roll(x, shifts, dims)``: elements shifted cyclically.  Backward: roll back."""
-    supports_complex = True
-
-    @staticmethod
-    def forward(ctx, x, shifts, dims):
-        ctx.shifts, ctx.dims = shifts, dims
-        return backend.array_module(x._data).roll(x._data, shifts, dims)
-
-    @staticmethod
-    def backward(ctx, grad):
-        back = None if ctx.shifts is None else (
-            -ctx.shifts if isinstance(ctx.shifts, int) else tuple(-s for s in ctx.shifts))
-        return Roll.apply(grad, back, ctx.dims), None, None
-
-
-def roll(input: Tensor, shifts: Any, dims: Any = None) -> Tensor:
-    if dims is None:
-        shape = input._data.shape
-        return Roll.apply(flatten(input), shifts if isinstance(shifts, int) else tuple(shifts), 0).reshape(shape)
-    shifts = shifts if isinstance(shifts, int) else tuple(shifts)
-    dims = dims if isinstance(dims, int) else tuple(dims)
-    if not isinstance(shifts, int) and not isinstance(dims, int) and len(shifts) != len(dims):
-        raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:{len(dims)}")
-    return Roll.apply(input, shifts, dims)
-
-
-def rot90(input: Tensor, k: int = 1, dims: Sequence[int] = (0, 1)) -> Tensor:
-    """Rotation by 90 degrees ``k`` times in the plane ``dims`` (from the first towards the
-    second axis): made of ``flip`` and ``transpose``, so the gradient needs nothing new."""
-    if len(dims) != 2:
-        raise RuntimeError(f"expected total rotation dims == 2, but got dims = {len(dims)}")
-    a, b = wrap_dim(dims[0], input._data.ndim), wrap_dim(dims[1], input._data.ndim)
-    if a == b:
-        raise RuntimeError(f"expected rotation dims to be different, but got dim0 = {a} and dim1 = {b}")
-    k %= 4
-    if k == 1:
-        return transpose(flip(input, (b,)), a, b)
-    if k == 2:
-        return flip(input, (a, b))
-    if k == 3:
-        return flip(transpose(input, a, b), (b,))
-    return clone(input)
 
 
 def narrow(input: Tensor, dim: int, start: Any, length: int) -> Tensor:
@@ -638,9 +501,11 @@ def unfold(input: Tensor, dimension: int, size: int, step: int) -> Tensor:
     return Unfold.apply(input, d, size, step)
 
 
+from .rearranging import flip, fliplr, flipud, repeat_interleave, roll, rot90, tile  # noqa: E402
+from .rearranging import Flip, Repeat, Roll, repeat  # noqa: E402,F401  (x.repeat; the classes for forward AD)
 from .joining import *  # noqa: E402,F401,F403  (cat, stack, split, chunk, unbind, meshgrid ...)
 from .joining import __all__ as _joining_all  # noqa: E402
 from .joining import split, tensor_split, chunk, unbind  # noqa: E402,F401
 from .padding import pad  # noqa: E402,F401
 
-__all__ = __all__ + list(_joining_all)
+__all__ += list(_joining_all)

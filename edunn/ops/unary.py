@@ -1,4 +1,4 @@
-"""Unary math: ``abs``, ``sqrt``, ``sin`` ... ``erf``, ``clamp``, rounding.
+"""Unary math: ``abs``, ``sqrt``, ``exp2``, ``log1p`` ... ``erf``, ``clamp``, rounding.
 
 Most ops here are ``y = f(x)`` with a derivative that is a formula in ``x`` and ``y``; they share
 :class:`_Unary`, whose ``forward`` computes ``f`` on the array and whose ``backward`` is
@@ -12,6 +12,10 @@ is ``df(conj x, conj y)`` and :class:`_Unary` just conjugates what it saved.  ``
 in, real out) and ``sgn`` are not holomorphic and have formulas of their own.  Functions PyTorch
 refuses for complex (``floor``, ``sign``, ``clamp``, ``erf`` ...) are not marked
 ``supports_complex`` and raise.
+
+The trigonometric and hyperbolic functions (``sin`` ... ``atanh``, ``sinc``, ``deg2rad``,
+``rad2deg``) are :class:`_Unary` ops too; they moved to ``trigonometric.py`` and are re-exported
+here, so ``edunn.ops.unary.sin`` still works.
 """
 from __future__ import annotations
 
@@ -23,8 +27,8 @@ from ..autograd.function import Function
 from ..tensor import Tensor
 from ._erf import _SQRT_PI, _erf_array, _erfc_array, _erfinv_array
 from ._out import write_out
-from .elementwise import (_FLOATS, _binary, _conj, _float_array, _where, _xp, _zeros_of, exp, log,  # noqa: F401
-                          sigmoid, tanh)
+from ._operands import _FLOATS, _conj, _float_array, _where, _xp, _zeros_of
+from .elementwise import exp
 from ..amp import _policy as _autocast
 
 __all__ = ['abs', 'absolute', 'sign', 'sgn', 'exp2', 'expm1', 'log2', 'log10', 'log1p', 'sqrt',
@@ -182,85 +186,6 @@ class Square(_Unary):
     df = staticmethod(lambda x, y: 2 * x)
 
 
-class Sin(_Unary):
-    """``y = sin x``;  dy/dx = cos x."""
-    supports_complex = True
-    f = staticmethod(lambda xp, x: xp.sin(x))
-    df = staticmethod(lambda x, y: cos(x))
-
-
-class Cos(_Unary):
-    """``y = cos x``;  dy/dx = -sin x."""
-    supports_complex = True
-    f = staticmethod(lambda xp, x: xp.cos(x))
-    df = staticmethod(lambda x, y: -sin(x))
-
-
-class Tan(_Unary):
-    """``y = tan x``;  dy/dx = 1 + y^2."""
-    supports_complex = True
-    saves = "y"
-    f = staticmethod(lambda xp, x: xp.tan(x))
-    df = staticmethod(lambda x, y: 1 + y * y)
-
-
-class Asin(_Unary):
-    """``y = asin x``;  dy/dx = 1 / sqrt(1 - x^2)."""
-    supports_complex = True
-    f = staticmethod(lambda xp, x: xp.arcsin(x))
-    df = staticmethod(lambda x, y: rsqrt(1 - x * x))
-
-
-class Acos(_Unary):
-    """``y = acos x``;  dy/dx = -1 / sqrt(1 - x^2)."""
-    supports_complex = True
-    f = staticmethod(lambda xp, x: xp.arccos(x))
-    df = staticmethod(lambda x, y: -rsqrt(1 - x * x))
-
-
-class Atan(_Unary):
-    """``y = atan x``;  dy/dx = 1 / (1 + x^2)."""
-    supports_complex = True
-    f = staticmethod(lambda xp, x: xp.arctan(x))
-    df = staticmethod(lambda x, y: 1 / (1 + x * x))
-
-
-class Sinh(_Unary):
-    """``y = sinh x``;  dy/dx = cosh x."""
-    supports_complex = True
-    f = staticmethod(lambda xp, x: xp.sinh(x))
-    df = staticmethod(lambda x, y: cosh(x))
-
-
-class Cosh(_Unary):
-    """``y = cosh x``;  dy/dx = sinh x."""
-    supports_complex = True
-    f = staticmethod(lambda xp, x: xp.cosh(x))
-    df = staticmethod(lambda x, y: sinh(x))
-
-
-class Asinh(_Unary):
-    """``y = asinh x``;  dy/dx = 1 / sqrt(x^2 + 1)."""
-    supports_complex = True
-    f = staticmethod(lambda xp, x: xp.arcsinh(x))
-    df = staticmethod(lambda x, y: rsqrt(x * x + 1))
-
-
-class Acosh(_Unary):
-    """``y = acosh x``;  dy/dx = 1 / (sqrt(x - 1) sqrt(x + 1)): ``1 / sqrt(x^2 - 1)`` for real
-    ``x > 1``, and on the principal branch for complex ``x`` (where the two differ in sign)."""
-    supports_complex = True
-    f = staticmethod(lambda xp, x: xp.arccosh(x))
-    df = staticmethod(lambda x, y: rsqrt(x - 1) * rsqrt(x + 1))
-
-
-class Atanh(_Unary):
-    """``y = atanh x``;  dy/dx = 1 / (1 - x^2)."""
-    supports_complex = True
-    f = staticmethod(lambda xp, x: xp.arctanh(x))
-    df = staticmethod(lambda x, y: 1 / (1 - x * x))
-
-
 class Reciprocal(_Unary):
     """``y = 1 / x``;  dy/dx = -y^2."""
     supports_complex = True
@@ -307,33 +232,6 @@ class Round(_Step):
     @staticmethod
     def backward(ctx, grad):
         return _zeros_of(grad), None
-
-
-class Deg2Rad(_Unary):
-    """``y = x * pi / 180``;  dy/dx = pi / 180."""
-    saves = ""
-    f = staticmethod(lambda xp, x: x * (math.pi / 180))
-    df = staticmethod(lambda x, y: math.pi / 180)
-
-
-class Rad2Deg(_Unary):
-    """``y = x * 180 / pi``;  dy/dx = 180 / pi."""
-    saves = ""
-    f = staticmethod(lambda xp, x: x * (180 / math.pi))
-    df = staticmethod(lambda x, y: 180 / math.pi)
-
-
-class Sinc(_Unary):
-    """``y = sin(pi x) / (pi x)`` (1 at 0);  dy/dx = (cos(pi x) - y) / x (0 at 0)."""
-    supports_complex = True
-    saves = "xy"
-    f = staticmethod(lambda xp, x: xp.sinc(x))
-
-    @staticmethod
-    def df(x, y):
-        zero = x._data == 0  # an array: a constant mask, for real and complex x alike
-        safe = _where(zero, 1.0, x)
-        return _where(zero, 0.0, (cos(math.pi * x) - y) / safe)
 
 
 class Erf(_Unary):
@@ -499,61 +397,6 @@ def square(input: Tensor, *, out: Any = None) -> Tensor:
     return write_out(Square.apply(input), out)
 
 
-def sin(input: Tensor, *, out: Any = None) -> Tensor:
-    return write_out(Sin.apply(input), out)
-
-
-def cos(input: Tensor, *, out: Any = None) -> Tensor:
-    return write_out(Cos.apply(input), out)
-
-
-def tan(input: Tensor, *, out: Any = None) -> Tensor:
-    if _autocast.active and out is None and "tan" in _autocast.listed: return _autocast.call("tan", tan, input, out=out)  # noqa: E501,E701
-    return write_out(Tan.apply(input), out)
-
-
-def asin(input: Tensor, *, out: Any = None) -> Tensor:
-    if _autocast.active and out is None and "asin" in _autocast.listed: return _autocast.call("asin", asin, input, out=out)  # noqa: E501,E701
-    return write_out(Asin.apply(input), out)
-
-
-def acos(input: Tensor, *, out: Any = None) -> Tensor:
-    if _autocast.active and out is None and "acos" in _autocast.listed: return _autocast.call("acos", acos, input, out=out)  # noqa: E501,E701
-    return write_out(Acos.apply(input), out)
-
-
-def atan(input: Tensor, *, out: Any = None) -> Tensor:
-    return write_out(Atan.apply(input), out)
-
-
-arcsin, arccos, arctan = asin, acos, atan
-
-
-def sinh(input: Tensor, *, out: Any = None) -> Tensor:
-    if _autocast.active and out is None and "sinh" in _autocast.listed: return _autocast.call("sinh", sinh, input, out=out)  # noqa: E501,E701
-    return write_out(Sinh.apply(input), out)
-
-
-def cosh(input: Tensor, *, out: Any = None) -> Tensor:
-    if _autocast.active and out is None and "cosh" in _autocast.listed: return _autocast.call("cosh", cosh, input, out=out)  # noqa: E501,E701
-    return write_out(Cosh.apply(input), out)
-
-
-def asinh(input: Tensor, *, out: Any = None) -> Tensor:
-    return write_out(Asinh.apply(input), out)
-
-
-def acosh(input: Tensor, *, out: Any = None) -> Tensor:
-    return write_out(Acosh.apply(input), out)
-
-
-def atanh(input: Tensor, *, out: Any = None) -> Tensor:
-    return write_out(Atanh.apply(input), out)
-
-
-arcsinh, arccosh, arctanh = asinh, acosh, atanh
-
-
 def reciprocal(input: Tensor, *, out: Any = None) -> Tensor:
     if _autocast.active and out is None and "reciprocal" in _autocast.listed: return _autocast.call("reciprocal", reciprocal, input, out=out)  # noqa: E501,E701
     return write_out(Reciprocal.apply(input), out)
@@ -580,18 +423,6 @@ fix = trunc
 
 def round(input: Tensor, *, decimals: int = 0, out: Any = None) -> Tensor:
     return write_out(Round.apply(input, int(decimals)), out)
-
-
-def deg2rad(input: Tensor, *, out: Any = None) -> Tensor:
-    return write_out(Deg2Rad.apply(input), out)
-
-
-def rad2deg(input: Tensor, *, out: Any = None) -> Tensor:
-    return write_out(Rad2Deg.apply(input), out)
-
-
-def sinc(input: Tensor, *, out: Any = None) -> Tensor:
-    return write_out(Sinc.apply(input), out)
 
 
 def erf(input: Tensor, *, out: Any = None) -> Tensor:
@@ -640,3 +471,12 @@ def positive(input: Tensor) -> Tensor:
     if input._data.dtype == bool:
         raise RuntimeError("The `+` operator, on a bool tensor is not supported.")
     return input
+
+
+# The trigonometric family (see the module docstring).  It imports ``_Unary`` and ``rsqrt`` from
+# here, so it comes last; ``__all__`` above already lists its names.
+from .trigonometric import (acos, acosh, arccos, arccosh, arcsin, arcsinh, arctan, arctanh,  # noqa: E402
+                            asin, asinh, atan, atanh, cos, cosh, deg2rad, rad2deg, sin, sinc,
+                            sinh, tan)
+from .trigonometric import (Acos, Acosh, Asin, Asinh, Atan, Atanh, Cos, Cosh, Deg2Rad,  # noqa: E402,F401
+                            Rad2Deg, Sin, Sinc, Sinh, Tan)
