@@ -16,8 +16,9 @@ Every backward is written with tensor ops, run without recording unless ``create
 while a forward-AD level is entered (``forward_ad.py``) its observer sees them, and a gradient
 computed from dual tensors carries a tangent -- ``H·t``, forward over reverse -- also without
 ``create_graph``, as in PyTorch.  The few places below that copy raw arrays for speed (a leaf's
-``.grad``, ``retain_grad``, the detached results of ``autograd.grad``) take the tensor-op path
-instead when :func:`_dual_active` says tangents exist (one dict check: nothing on the normal path).
+``.grad``, ``retain_grad``, the detached results of ``autograd.grad``, the backwards of
+``Linear`` and ``cross_entropy``) take the tensor-op path instead while forward AD's tangent table is not empty (a level is entered and a dual tensor
+lives; one dict check, nothing on the normal path).
 
 Lesson 02 builds this file.
 """
@@ -260,13 +261,6 @@ def run_backward(roots: Sequence[Any], root_grads: Sequence[Any], retain_graph: 
                 "the graph. Set allow_unused=True if this is the desired behavior.")
         result.append(g)
     return result
-
-
-def _dual_active() -> bool:
-    """Whether forward-mode AD holds tangents now (a level is entered and some dual tensor
-    lives): only then can a gradient carry one.  ``forward_ad`` clears its table on leaving the
-    level, so this is one dict check."""
-    return bool(_fw._tangents)
 
 
 def _carries_tangent(node: Function, grads: list) -> bool:
