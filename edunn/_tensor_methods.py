@@ -165,7 +165,11 @@ class TensorMethods(RareTensorMethods):
     def neg_(self): return self._inplace(_ew.neg(self))
     negative, negative_ = neg, neg_
     def abs(self): return _ew.abs(self)
-    def abs_(self): return self._inplace(_ew.abs(self))
+    def abs_(self):
+        if self.is_complex():  # |z| is real: it cannot be stored back into z (PyTorch refuses too)
+            raise RuntimeError("In-place abs is not supported for complex tensors.")
+        return self._inplace(_ew.abs(self))
+    absolute_ = abs_
     absolute = abs
     def sign(self): return _ew.sign(self)
     def sign_(self): return self._inplace(_ew.sign(self))
@@ -554,7 +558,7 @@ def _shape_arg(args: tuple) -> tuple:
 # line each above.  ``_inplace`` casts the result to ``x``'s dtype (``x.eq_(y)`` keeps a float x).
 _INPLACE_FORMS = (
     "gcd", "lcm", "ldexp", "nextafter", "i0", "lgamma", "digamma", "mvlgamma", "igamma", "igammac",
-    "absolute", "acos", "acosh", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2",
+    "acos", "acosh", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2",
     "arctanh", "asin", "asinh", "atan", "atanh", "cosh", "sinh", "tan", "erf", "erfc", "exp2",
     "log2", "log10", "logit", "fix", "frac", "sgn", "copysign", "hypot", "xlogy", "cumprod",
     "addmm", "baddbmm", "eq", "ne", "not_equal", "lt", "less", "le", "less_equal", "gt", "greater",

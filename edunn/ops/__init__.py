@@ -1,10 +1,15 @@
 """Every differentiable op of edunn: one ``Function`` subclass per op, grouped by kind.
 
 * ``broadcast.py``   -- ``sum_to``/``broadcast_to``: the one place broadcast gradients are reduced
-* ``elementwise.py`` -- ``+ - * / ** ...``, unary math, comparisons
+* ``elementwise.py`` -- ``+ - * / ** ...``, unary math, comparisons (``_operands.py``: the dtype
+  promotion and operand helpers every elementwise op starts with; ``unary.py``,
+  ``trigonometric.py``, ``binary.py``: the rest of the elementwise math)
+* ``complex.py``     -- ``real``, ``imag``, ``view_as_real``, ``complex``, ``polar``, ``angle``, ``conj`` ...
 * ``reduction.py``   -- ``sum``, ``mean``, ``max``, ``var``, ``logsumexp``, ``cumsum`` ...
 * ``shape.py``       -- ``reshape``, ``transpose``, ``cat``, ``split``, ``pad`` ...
-* ``indexing.py``    -- ``x[i]``, ``x[i] = v``, ``gather``, ``scatter``, ``where`` ...
+  (``rearranging.py``: ``repeat``, ``tile``, ``flip``, ``roll``, ``rot90``)
+* ``indexing.py``    -- ``x[i]``, ``x[i] = v``, ``where`` ... (``scatter_gather.py``: ``gather``,
+  ``scatter``, ``scatter_add``, ``scatter_reduce``, ``take_along_dim``)
 * ``linalg.py``      -- ``matmul``, ``einsum`` ...
 * ``sorting.py``     -- ``sort``, ``topk`` ...
 * ``conversion.py``  -- ``to(dtype|device)``, ``copy_``
@@ -15,6 +20,7 @@
 * ``scatter_views.py`` -- ``select`` and ``select_scatter``, ``slice_scatter``, ``diagonal_scatter``
 * ``utilities.py``   -- ``isin``, ``unravel_index``, ``renorm``, ``rsub``, ``fill``, determinism flags ...
 * ``windows.py``     -- ``hann_window``, ``hamming_window``, ``blackman_window``, ``bartlett_window``, ``kaiser_window``
+  (and the formulas of ``edunn.signal.windows``);  ``spectral.py`` -- ``stft``, ``istft``
 * ``gamma.py``, ``normal.py``, ``bessel.py`` (+ ``_bessel_tables.py``), ``polynomials.py`` -- the
   special functions: ``lgamma``, ``digamma``, ``zeta``, ``igamma``; ``ndtr``, ``erfcx``; ``i0``,
   ``bessel_j0``, ``airy_ai``; Chebyshev, Hermite, Laguerre, Legendre (``edunn.special`` gathers them)
