@@ -3,9 +3,9 @@
 process-wide settings ``set_deterministic_debug_mode``, ``set_anomaly_enabled``,
 ``set_warn_always``, ``set_flush_denormal`` and the inter-op thread count, with their getters.
 
-Each predicate asks the tensor (the answer lives in one place, the ``Tensor`` method).  edunn has
-no complex dtypes, so no tensor is complex, conjugated or negated-lazily: those three are always
-False, as in PyTorch for every real tensor.  The settings reuse the switches edunn already has
+Each predicate asks the tensor (the answer lives in one place, the ``Tensor`` method).
+``is_complex`` follows the dtype; edunn conjugates eagerly (``conj()`` copies) and has no lazy
+negation bit, so ``is_conj`` and ``is_neg`` are always False.  The settings reuse the switches edunn already has
 (the determinism flag in ``ops/utilities.py``, anomaly mode in ``autograd``); where edunn has no
 such machinery (an inter-op thread pool, control of the CPU's denormal mode) the value is
 validated and recorded, and the docstring says what it does and does not change.

@@ -120,17 +120,8 @@ def test_dual_level_as_decorator_and_tangents_freed():
     assert not edunn.autograd.grad_mode.state.op_hooks  # the observer is gone too
 
 
-def _complex_supported():
-    try:
-        return bool((edunn.tensor([1 + 2j]) * 2).abs().sum().item() > 0)
-    except Exception:  # noqa: BLE001 -- edunn without complex tensors: nothing to compare
-        return False
-
-
 @pytest.mark.parametrize("rules", ["table", "fallback"])
 def test_complex_tangents_match_torch(rules, monkeypatch):
-    if not _complex_supported():
-        pytest.skip("this edunn has no complex tensors")
     if rules == "fallback":
         from edunn.autograd import _forward_rules
         monkeypatch.setattr(_forward_rules, "rules", lambda: {})
