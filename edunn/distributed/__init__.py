@@ -23,20 +23,23 @@ Files: ``_group.py`` (groups, ``ReduceOp``, ``Work``, time-outs), ``_init.py``
 collective), ``_p2p.py`` (``batch_isend_irecv``, objects to one rank), ``_config.py`` (debug
 level, backend configuration, options records, ``breakpoint``), ``_comm_hooks.py`` (what DDP
 communication hooks see), ``device_mesh.py`` (``DeviceMesh``: ranks in an n-d grid), ``_mpi.py`` and ``_nccl.py`` (the two engines),
-``_store.py`` (the key-value stores NCCL uses to meet).  Importing this package is cheap: mpi4py
+``_store.py`` (the key-value stores NCCL uses to meet), ``rendezvous.py`` (which store a URL
+``init_method`` names: ``env://``, ``tcp://``, ``file://`` and schemes you register).  Importing this package is cheap: mpi4py
 and CuPy's NCCL are imported by ``init_process_group``.
 """
 from ._group import (Backend, DistBackendError, DistError, DistNetworkError, DistStoreError, Future,
                      GroupMember, ProcessGroup, QueueEmptyError, ReduceOp, Work, default_pg_timeout,
                      get_backend, get_global_rank, get_group_rank, get_process_group_ranks, get_rank,
-                     get_world_size, is_initialized)
+                     get_world_size, is_initialized, record_comm, supports_complex)
 from ._init import (destroy_process_group, init_process_group, is_available, is_gloo_available,
-                    is_mpi_available, is_nccl_available, is_torchelastic_launched, new_group,
-                    new_subgroups, new_subgroups_by_enumeration, split_group)
+                    is_mpi_available, is_nccl_available, is_torchelastic_launched, is_ucc_available,
+                    is_xccl_available, new_group, new_subgroups, new_subgroups_by_enumeration,
+                    shrink_group, split_group)
 from ._collectives import (all_gather, all_gather_into_tensor, all_reduce, all_to_all,
                            all_to_all_single, barrier, broadcast, gather, irecv, isend,
                            monitored_barrier, recv, reduce, reduce_scatter_tensor, scatter, send)
-from ._coalesced import all_gather_coalesced, all_reduce_coalesced, reduce_scatter
+from ._coalesced import (all_gather_coalesced, all_gather_single, all_reduce_coalesced, reduce_scatter,
+                         reduce_scatter_single)
 from ._objects import (all_gather_object, broadcast_object_list, gather_object,
                        scatter_object_list)
 from ._p2p import P2POp, batch_isend_irecv, recv_object_list, send_object_list
@@ -49,6 +52,7 @@ from ._config import (AllToAllOptions, AllreduceCoalescedOptions, AllreduceOptio
 from ._comm_hooks import BuiltinCommHookType, GradBucket
 from .device_mesh import DeviceMesh, init_device_mesh
 from ._store import FileStore, HashStore, PrefixStore, Store, TCPStore
+from .rendezvous import register_rendezvous_handler, rendezvous  # (the function hides the module)
 
 __all__ = [
     "FileStore", "HashStore", "PrefixStore", "Store", "TCPStore",
@@ -70,4 +74,6 @@ __all__ = [
     "get_debug_level", "get_default_backend_for_device", "get_node_local_rank", "get_pg_count",
     "group", "is_backend_available", "reduce_op", "set_debug_level", "set_debug_level_from_env",
     "BuiltinCommHookType", "GradBucket", "DeviceMesh", "init_device_mesh",
+    "all_gather_single", "reduce_scatter_single", "is_ucc_available", "is_xccl_available",
+    "supports_complex", "record_comm", "shrink_group", "rendezvous", "register_rendezvous_handler",
 ]

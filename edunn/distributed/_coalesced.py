@@ -7,6 +7,10 @@ pieces are copied back.  Each function below does exactly that and hands the sin
 ``_collectives.py`` -- so the agreement checks and time-outs are the same as everywhere else.
 PyTorch marks the two ``*_coalesced`` functions as about to be deprecated (a ``FutureWarning``);
 so do we.
+
+Also here: ``all_gather_single`` and ``reduce_scatter_single``, PyTorch's other names (those of
+its backends' methods) for ``all_gather_into_tensor`` and ``reduce_scatter_tensor``: the same
+arguments and results, errors naming the function that was called.
 """
 from __future__ import annotations
 
@@ -15,8 +19,8 @@ from typing import Any
 
 from .. import backend
 from ..tensor import Tensor
-from ._collectives import (_describe_list, _group, _like, _tensor, all_gather_into_tensor,
-                           all_reduce, reduce_scatter_tensor)
+from ._collectives import (_describe_list, _gather_into, _group, _like, _scatter_reduced, _tensor,
+                           all_gather_into_tensor, all_reduce, reduce_scatter_tensor)
 from ._group import ReduceOp, Work
 
 _DEPRECATED = ("`torch.distributed.{}` will be deprecated. If you must use it, please revisit our "
@@ -156,3 +160,20 @@ def all_gather_coalesced(output_tensor_lists: list, input_tensor_list: list, gro
                 at += n
     result = [o for outs in output_tensor_lists for o in outs]
     return _chained(inner, finish, pg, "all_gather_coalesced", result, async_op)
+
+
+def all_gather_single(output_tensor: Tensor, input_tensor: Tensor, group: Any = None,
+                      async_op: bool = False) -> Work | None:
+    """Every rank's ``input_tensor`` (same shape on all ranks) into ``output_tensor``, either
+    concatenated along dim 0 (shape ``(p*n, ...)``) or stacked (``(p, n, ...)``): rank ``i``'s
+    block is ``output_tensor[i*n:(i+1)*n]`` (or ``output_tensor[i]``).  As
+    ``all_gather_into_tensor``."""
+    return _gather_into("all_gather_single", output_tensor, input_tensor, group, async_op)
+
+
+def reduce_scatter_single(output: Tensor, input: Tensor, op: Any = ReduceOp.SUM, group: Any = None,
+                          async_op: bool = False) -> Work | None:
+    """Reduce ``input`` (``p`` blocks of ``output``'s size, concatenated along dim 0 or stacked)
+    over the ranks with ``op`` and give rank ``i`` block ``i`` of the result in ``output``.  As
+    ``reduce_scatter_tensor``."""
+    return _scatter_reduced("reduce_scatter_single", output, input, op, group, async_op)

@@ -277,9 +277,15 @@ def all_gather_into_tensor(output_tensor: Tensor, input_tensor: Tensor, group: A
                            async_op: bool = False) -> Work | None:
     """The ranks' ``input_tensor`` concatenated along dim 0 (shape ``(p*n, ...)``) or stacked
     (shape ``(p, n, ...)``) into ``output_tensor``."""
-    _tensor(output_tensor, "all_gather_into_tensor", "output_tensor")
-    _tensor(input_tensor, "all_gather_into_tensor", "input_tensor")
-    pg = _group(group, "all_gather_into_tensor")
+    return _gather_into("all_gather_into_tensor", output_tensor, input_tensor, group, async_op)
+
+
+def _gather_into(name: str, output_tensor: Tensor, input_tensor: Tensor, group: Any,
+                 async_op: bool) -> Work | None:
+    """``all_gather_into_tensor`` (and ``all_gather_single``), errors naming ``name``."""
+    _tensor(output_tensor, name, "output_tensor")
+    _tensor(input_tensor, name, "input_tensor")
+    pg = _group(group, name)
     if pg is None:
         return None
     p, shape = pg.size(), tuple(input_tensor.shape)
@@ -287,16 +293,16 @@ def all_gather_into_tensor(output_tensor: Tensor, input_tensor: Tensor, group: A
           or (len(shape) > 0 and tuple(output_tensor.shape) == (p * shape[0],) + shape[1:]))
     if not ok or output_tensor.dtype != input_tensor.dtype:
         raise ValueError(
-            f"edunn.distributed.all_gather_into_tensor: output_tensor must have shape "
+            f"edunn.distributed.{name}: output_tensor must have shape "
             f"{[p * shape[0]] + list(shape[1:]) if shape else [p]} (or {[p] + list(shape)}) and dtype "
             f"{input_tensor.dtype}, but got shape {list(output_tensor.shape)} and dtype {output_tensor.dtype}")
-    _device(pg, output_tensor, "all_gather_into_tensor", "output_tensor")
-    _device(pg, input_tensor, "all_gather_into_tensor", "input_tensor")
-    _agree(pg, "all_gather_into_tensor", _desc(input_tensor))
+    _device(pg, output_tensor, name, "output_tensor")
+    _device(pg, input_tensor, name, "input_tensor")
+    _agree(pg, name, _desc(input_tensor))
     send = _stage(pg, input_tensor._data)
     recv = _empty(pg, (p,) + tuple(send.shape), send.dtype)
-    return _run(pg, "all_gather_into_tensor", pg.comm.all_gather(send, recv),
-                lambda: _write(output_tensor, recv), async_op, [output_tensor])
+    return _run(pg, name, pg.comm.all_gather(send, recv), lambda: _write(output_tensor, recv), async_op,
+                [output_tensor])
 
 
 def reduce(tensor: Tensor, dst: int | None = None, op: Any = ReduceOp.SUM, group: Any = None,
@@ -365,20 +371,26 @@ def reduce_scatter_tensor(output: Tensor, input: Tensor, op: Any = ReduceOp.SUM,
     """Reduce ``input`` (``p`` blocks along dim 0, or shape ``(p, *output.shape)``) over the ranks
     and give rank ``i`` block ``i`` of the result in ``output`` -- the first half of a ring
     all-reduce."""
-    _tensor(output, "reduce_scatter_tensor", "output")
-    _tensor(input, "reduce_scatter_tensor", "input")
-    pg = _group(group, "reduce_scatter_tensor")
+    return _scatter_reduced("reduce_scatter_tensor", output, input, op, group, async_op)
+
+
+def _scatter_reduced(name: str, output: Tensor, input: Tensor, op: Any, group: Any,
+                     async_op: bool) -> Work | None:
+    """``reduce_scatter_tensor`` (and ``reduce_scatter_single``), errors naming ``name``."""
+    _tensor(output, name, "output")
+    _tensor(input, name, "input")
+    pg = _group(group, name)
     if pg is None:
         return None
     p = pg.size()
     if input.numel() != p * output.numel() or input.dtype != output.dtype:
-        raise ValueError(f"edunn.distributed.reduce_scatter_tensor: input must hold {p} x output "
+        raise ValueError(f"edunn.distributed.{name}: input must hold {p} x output "
                          f"({p} x {list(output.shape)}, dtype {output.dtype}), but got shape "
                          f"{list(input.shape)} and dtype {input.dtype}")
-    _device(pg, output, "reduce_scatter_tensor", "output")
-    _device(pg, input, "reduce_scatter_tensor", "input")
-    op = _check_op(op, input.dtype, "reduce_scatter_tensor")
-    _agree(pg, "reduce_scatter_tensor", _desc(input, op=op.name))
+    _device(pg, output, name, "output")
+    _device(pg, input, name, "input")
+    op = _check_op(op, input.dtype, name)
+    _agree(pg, name, _desc(input, op=op.name))
     work_dtype, cop = pg.comm.reduce_plan(input._data.dtype, op)
     send = _stage(pg, input._data, work_dtype)
     recv = _empty(pg, (output.numel(),), work_dtype)
@@ -387,7 +399,7 @@ def reduce_scatter_tensor(output: Tensor, input: Tensor, op: Any = ReduceOp.SUM,
         if op == ReduceOp.AVG:
             _divide(recv, p)
         _write(output, recv)
-    return _run(pg, "reduce_scatter_tensor", pg.comm.reduce_scatter(send, recv, cop), finish,
+    return _run(pg, name, pg.comm.reduce_scatter(send, recv, cop), finish,
                 async_op, [output])
 
 

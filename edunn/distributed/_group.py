@@ -16,11 +16,12 @@ dtypes, in-place writes, checks that the ranks agree) lives once, in ``_collecti
 """
 from __future__ import annotations
 
+import contextlib
 import datetime
 import enum
 import os
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from ..futures import Future
 
@@ -116,6 +117,31 @@ def as_red_op(op: Any) -> ReduceOp.RedOpType:
                     f"but got {op!r}")
 
 
+def supports_complex(reduceOp: ReduceOp) -> bool:
+    """Whether ``reduceOp`` is defined on complex tensors (PyTorch's table): ``SUM``, ``AVG`` and
+    ``PREMUL_SUM`` are; ``MAX``/``MIN`` are not (complex numbers have no order), nor ``PRODUCT``
+    (PyTorch reduces complex tensors as pairs of reals, ``view_as_real``, which is right for a
+    sum but not for a product) nor the bitwise ``BAND``/``BOR``/``BXOR``."""
+    deny = [ReduceOp.MAX, ReduceOp.MIN, ReduceOp.PRODUCT, ReduceOp.BAND, ReduceOp.BOR, ReduceOp.BXOR]
+    return reduceOp not in deny
+
+
+@contextlib.contextmanager
+def record_comm(name: str) -> Iterator[None]:
+    """Within the block, every collective is named ``name`` in the profiler instead of its
+    default ``"<backend>:<collective>"`` (``"mpi:all_reduce"``), as ``torch.distributed.
+    record_comm``: ``with dist.record_comm("grads of layer1"): dist.all_reduce(g)`` makes the
+    time spent waiting for that all-reduce a range ``"grads of layer1"`` in
+    ``edunn.profiler.profile``'s table.  The name is given to each ``Work`` when it is created
+    and the range covers its ``wait``; blocks nest, the inner name wins."""
+    prev = _state.comm_name
+    _state.comm_name = name
+    try:
+        yield
+    finally:
+        _state.comm_name = prev
+
+
 class DistError(RuntimeError):
     """Base of the errors ``edunn.distributed`` raises for communication failures (as
     ``torch.distributed.DistError``)."""
@@ -157,6 +183,8 @@ class Work:
         self._done = False
         self._exception: BaseException | None = None
         self._result = result
+        # the profiler's name for it: record_comm's name, else e.g. "mpi:all_reduce"
+        self._profiling_name = _state.comm_name or f"{group._backend}:{name}"
 
     def is_completed(self) -> bool:
         if self._done or self._exception is not None:
@@ -180,8 +208,10 @@ class Work:
         if self._done:
             return True
         limit = self._group.timeout if timeout is None else timeout
-        poll(self._test, limit, self._group, self._name, self._abort, self)
-        self._complete()
+        from ..profiler import record_function   # (imported here: the profiler imports autograd)
+        with record_function(self._profiling_name):
+            poll(self._test, limit, self._group, self._name, self._abort, self)
+            self._complete()
         return True
 
     def is_success(self) -> bool:
@@ -292,7 +322,9 @@ class _State:
     default_pg: ProcessGroup | None = None
     groups: list = []
     group_count = 0
-    store: Any = None
+    store: Any = None          # the store the default group met through (None: mpiexec)
+    comm_name: str | None = None   # record_comm's profiling name, while one is active
+    launch_ranks: list | None = None   # MPI_COMM_WORLD rank of each global rank after shrink_group
 
 
 _state = _State()

@@ -45,6 +45,18 @@ def is_nccl_available() -> bool:
 
 
 def is_gloo_available() -> bool:
+    """False: edunn has no Gloo (its CPU backend is MPI)."""
+    return False
+
+
+def is_ucc_available() -> bool:
+    """False: edunn has no UCC backend (Unified Collective Communication, PyTorch's optional
+    backend over UCX)."""
+    return False
+
+
+def is_xccl_available() -> bool:
+    """False: edunn has no XCCL backend (PyTorch's backend for Intel GPUs)."""
     return False
 
 
@@ -82,8 +94,9 @@ def init_process_group(backend: str | None = None, init_method: str | None = Non
         pg = ProcessGroup("mpi", list(range(comm.size)), comm, timeout, group_name)
     else:
         from . import _nccl
-        comm, dev = _nccl.connect(init_method, store, world_size, rank, device_id, timeout)
+        comm, dev, store = _nccl.connect(init_method, store, world_size, rank, device_id, timeout)
         pg = ProcessGroup("nccl", list(range(comm.size)), comm, timeout, group_name, dev)
+    _state.store = store
     _state.default_pg = pg
     _state.groups = [pg]
     _state.group_count = 1
@@ -127,6 +140,8 @@ def destroy_process_group(group: Any = None) -> None:
         _state.default_pg = None
         _state.groups = []
         _state.group_count = 0
+        _state.store = None
+        _state.launch_ranks = None
         GroupMember.WORLD = None
         return
     if group is GroupMember.NON_GROUP_MEMBER:
@@ -208,3 +223,107 @@ def _member_ranks(group: Any) -> list:
     if pg is None:
         raise ValueError("Invalid process group specified")
     return list(pg._ranks)
+
+
+SHRINK_DEFAULT = 0
+SHRINK_ABORT = 1
+
+
+def shrink_group(ranks_to_exclude: list[int], group: ProcessGroup | None = None,
+                 shrink_flags: int = SHRINK_DEFAULT, pg_options: Any | None = None) -> ProcessGroup:
+    """A new group of the ranks of ``group`` (default: the world) that are not in
+    ``ranks_to_exclude`` (ranks *in* ``group``) -- how a job carries on after some processes died.
+
+    Unlike ``new_group``, only the surviving processes call it: the excluded ones may be gone.
+    MPI builds the new communicator with ``MPI_Comm_create_group``, which is collective over the
+    new group alone; NCCL makes a new communicator from a unique id the first survivor hands out
+    through the default group's store (or through MPI under ``mpiexec``), as PyTorch's NCCL
+    backend does with ``ncclCommShrink``.  ``group`` is destroyed.  Shrinking the default group
+    makes the new group the default one (its ranks renumbered ``0 .. n-1``, as
+    ``get_rank()`` reports) and destroys every other group, whose ranks no longer mean anything.
+    ``shrink_flags=SHRINK_ABORT`` aborts the parent's pending NCCL work first; on MPI, whose
+    communicators cannot be aborted without ending the job, it behaves as ``SHRINK_DEFAULT``.
+    ``pg_options`` is accepted for PyTorch's signature; edunn's groups have no options.
+    """
+    if not isinstance(ranks_to_exclude, list):
+        raise TypeError(f"ranks_to_exclude must be a list, but got {type(ranks_to_exclude).__name__}. "
+                        f"Example: [1, 3, 5] to exclude ranks 1, 3, and 5.")
+    if not ranks_to_exclude:
+        raise ValueError("ranks_to_exclude cannot be empty. To shrink a group, you must specify at least "
+                         "one rank to exclude. Example: [failed_rank_id]")
+    if not isinstance(shrink_flags, int) or shrink_flags not in (SHRINK_DEFAULT, SHRINK_ABORT):
+        raise ValueError(f"Invalid shrink_flags value: {shrink_flags}. Must be one of: SHRINK_DEFAULT "
+                         f"({SHRINK_DEFAULT}) or SHRINK_ABORT ({SHRINK_ABORT}). Use SHRINK_ABORT to abort "
+                         f"ongoing operations before shrinking.")
+    pg = resolve(group)
+    if pg is None:
+        raise RuntimeError("shrink_group: this process is not a member of the group it was asked to shrink")
+    size, me = pg.size(), pg.rank()
+    if size <= 1:
+        raise ValueError(f"Cannot shrink a process group with size {size}. "
+                         f"Group must have at least 2 ranks to support shrinking.")
+    excluded: set = set()
+    for i, rank in enumerate(ranks_to_exclude):
+        if not isinstance(rank, int):
+            raise TypeError(f"All elements in ranks_to_exclude must be integers. "
+                            f"Element at index {i} is {type(rank).__name__}: {rank}")
+        if not 0 <= rank < size:
+            raise ValueError(f"Rank {rank} at index {i} is out of bounds for group size {size}. "
+                             f"Valid ranks are in range [0, {size - 1}].")
+        if rank in excluded:
+            raise ValueError(f"Duplicate rank {rank} found in ranks_to_exclude at index {i}. "
+                             f"Each rank can only be excluded once.")
+        excluded.add(rank)
+    if len(excluded) >= size:
+        raise ValueError(f"Cannot exclude all {size} ranks from process group. "
+                         f"At least one rank must remain. Excluding {len(excluded)} ranks.")
+    if me in excluded:
+        raise RuntimeError(f"Current rank {me} is in the exclusion list and should not call shrink_group(). "
+                           f"Only non-excluded ranks should participate in the shrinking operation. "
+                           f"Excluded ranks should terminate their processes instead.")
+    survivors = [r for r in range(size) if r not in excluded]      # ranks in ``pg``
+    survivors_global = [pg._ranks[r] for r in survivors]
+    comm = pg.comm.shrink(survivors, _share_among(survivors_global), shrink_flags == SHRINK_ABORT)
+    is_default = pg is _state.default_pg
+    if is_default:
+        for other in _state.groups:
+            if other is not pg and other.comm is not None:
+                other.comm.destroy()
+        if _state.launch_ranks is not None:
+            _state.launch_ranks = [_state.launch_ranks[r] for r in survivors_global]
+        else:
+            _state.launch_ranks = survivors_global
+        new = ProcessGroup(pg._backend, list(range(len(survivors))), comm, pg.timeout, pg.group_name, pg.device)
+        _state.default_pg = new
+        _state.groups = [new]
+        GroupMember.WORLD = new
+    else:
+        new = ProcessGroup(pg._backend, survivors_global, comm, pg.timeout, pg.group_name, pg.device)
+        _state.groups.remove(pg)
+        _state.groups.append(new)
+    _state.group_count += 1
+    pg.comm.destroy()
+    return new
+
+
+def _share_among(global_ranks: list) -> Any:
+    """``share(payload)``: the bytes the first process of ``global_ranks`` passes, on each of them,
+    without the other processes -- through the default group's store, or else (processes started
+    by ``mpiexec``) an MPI communicator of just these processes.  (NCCL's unique id travels so.)"""
+    key = f"edunn/shrink/{_state.group_count}/{global_ranks}"
+
+    def share(payload: bytes | None) -> bytes:
+        store = _state.store
+        if store is not None:
+            if payload is not None:
+                store.set(key, payload)
+            store.wait([key])
+            return store.get(key)
+        launch = _state.launch_ranks
+        world = _mpi.world_comm()
+        sub = world.shrink([launch[g] if launch is not None else g for g in global_ranks], None, False)
+        try:
+            return sub.comm.bcast(payload, root=0)
+        finally:
+            sub.destroy()
+    return share

@@ -144,6 +144,14 @@ class MPIComm:
         sub = self.comm.Split(color, key)
         return MPIComm(sub) if member else None
 
+    def shrink(self, ranks: list, share: Any, abort: bool) -> "MPIComm":
+        """A communicator for the ranks ``ranks`` of this one, made by them alone
+        (``MPI_Comm_create_group`` is collective over the new group only, so ranks that died do
+        not block it).  ``share`` is for NCCL; MPI cannot abort a communicator's pending requests
+        short of ending the job, so ``abort`` changes nothing here."""
+        sub = self.comm.Create_group(self.comm.Get_group().Incl(ranks))
+        return MPIComm(sub)
+
     def destroy(self) -> None:
         if self.comm is not mpi().COMM_WORLD:
             try:

@@ -227,6 +227,19 @@ class NCCLComm:
             comm = _communicator(len(ranks), backend.to_numpy(dev_uid).tobytes(), ranks.index(self.rank))
         return NCCLComm(comm, ranks.index(self.rank), len(ranks), self.device)
 
+    def shrink(self, ranks: list, share: Any, abort: bool) -> "NCCLComm":
+        """A communicator for the ranks ``ranks`` of this one, made by them alone: the first makes a
+        unique id and ``share`` hands it to the others (through a store or MPI -- not through this
+        communicator, whose excluded ranks may be dead).  ``abort``: ``ncclCommAbort`` this one
+        first, dropping its pending work."""
+        if abort:
+            self.comm.abort()
+        mine = ranks.index(self.rank)
+        raw = share(_uid_bytes(nccl().get_unique_id()) if mine == 0 else None)
+        with backend.device_context(self.device):
+            comm = _communicator(len(ranks), raw, mine)
+        return NCCLComm(comm, mine, len(ranks), self.device)
+
     def destroy(self) -> None:
         self.comm.destroy()
 
@@ -234,8 +247,10 @@ class NCCLComm:
 def connect(init_method: str | None, store: Any, world_size: int, rank: int, device_id: Any,
             timeout: datetime.timedelta) -> tuple:
     """Create the world's NCCL communicator: agree on rank 0's unique id (through MPI when started
-    by ``mpiexec`` without an ``init_method``, else through a store), pick this rank's GPU and call
-    ``ncclCommInitRank``.  Returns ``(NCCLComm, device)``."""
+    by ``mpiexec`` without an ``init_method``, else through a store: ``store=``, or the one the
+    rendezvous of ``init_method`` yields -- ``rendezvous.py``, as PyTorch, under the prefix
+    ``default_pg``), pick this rank's GPU and call ``ncclCommInitRank``.  Returns
+    ``(NCCLComm, device, store or None)``."""
     lib = nccl()
     if store is None and init_method is None and launched_by_mpiexec():
         from . import _mpi
@@ -244,8 +259,12 @@ def connect(init_method: str | None, store: Any, world_size: int, rank: int, dev
         ident = _mpi.broadcast_bytes(_uid_bytes(lib.get_unique_id()) if rank == 0 else None)
     else:
         if store is None:
-            from ._store import store_from_init_method
-            store, rank, world_size = store_from_init_method(init_method, rank, world_size, timeout)
+            from ._store import PrefixStore
+            from .rendezvous import rendezvous
+            store, rank, world_size = next(rendezvous(init_method or "env://", rank, world_size,
+                                                      timeout=timeout))
+            store.set_timeout(timeout)
+            store = PrefixStore("default_pg", store)
         elif rank < 0 or world_size < 0:
             raise ValueError("init_process_group(store=...) needs rank and world_size")
         if rank == 0:
@@ -265,4 +284,4 @@ def connect(init_method: str | None, store: Any, world_size: int, rank: int, dev
     backend.cuda_set_device(dev.index)
     with backend.device_context(dev):
         comm = _communicator(world_size, ident, rank)
-    return NCCLComm(comm, rank, world_size, dev), dev
+    return NCCLComm(comm, rank, world_size, dev), dev, store

@@ -12,6 +12,8 @@ passes), ``add(key, n)`` is an atomic counter (used as a barrier: each rank adds
   under an exclusive lock (``init_method="file:///path"``);
 * ``HashStore()`` -- a dict in this process (tests, threads);
 * ``PrefixStore(prefix, store)`` -- the keys of ``store`` under ``prefix/``.
+
+Which store a job uses is decided by the URL of ``init_method``: see ``rendezvous.py``.
 """
 from __future__ import annotations
 
@@ -291,30 +293,3 @@ class PrefixStore(Store):
     def _keys(self) -> list:
         return self.underlying_store._keys()
 
-
-def store_from_init_method(init_method: str | None, rank: int, world_size: int,
-                           timeout: datetime.timedelta) -> tuple:
-    """``(store, rank, world_size)`` from an ``init_method`` URL, as PyTorch's rendezvous:
-    ``env://`` reads ``MASTER_ADDR``, ``MASTER_PORT``, ``RANK``, ``WORLD_SIZE``."""
-    url = init_method or "env://"
-    if url.startswith("env://"):
-        missing = [v for v in ("MASTER_ADDR", "MASTER_PORT") if v not in os.environ]
-        if rank < 0:
-            missing += [] if "RANK" in os.environ else ["RANK"]
-            rank = int(os.environ.get("RANK", -1))
-        if world_size < 0:
-            missing += [] if "WORLD_SIZE" in os.environ else ["WORLD_SIZE"]
-            world_size = int(os.environ.get("WORLD_SIZE", -1))
-        if missing:
-            raise ValueError(f"Error initializing torch.distributed using env:// rendezvous: environment "
-                             f"variable {missing[0]} expected, but not set")
-        host, port = os.environ["MASTER_ADDR"], int(os.environ["MASTER_PORT"])
-        return TCPStore(host, port, world_size, rank == 0, timeout), rank, world_size
-    if rank < 0 or world_size < 0:
-        raise ValueError(f"init_method={url!r} needs rank and world_size")
-    if url.startswith("tcp://"):
-        host, _, port = url[len("tcp://"):].rpartition(":")
-        return TCPStore(host, int(port), world_size, rank == 0, timeout), rank, world_size
-    if url.startswith("file://"):
-        return FileStore(url[len("file://"):], world_size), rank, world_size
-    raise ValueError(f"init_method must start with env://, tcp:// or file://, but got {url!r}")

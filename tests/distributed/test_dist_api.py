@@ -124,13 +124,12 @@ def test_file_store_and_prefix_store(tmp_path):
 
 
 def test_env_rendezvous_names_the_missing_variable(monkeypatch):
-    from edunn.distributed._store import store_from_init_method
     for var in ("MASTER_ADDR", "MASTER_PORT", "RANK", "WORLD_SIZE"):
         monkeypatch.delenv(var, raising=False)
     with pytest.raises(ValueError, match="MASTER_ADDR expected, but not set"):
-        store_from_init_method("env://", -1, -1, datetime.timedelta(seconds=1))
-    with pytest.raises(ValueError, match="init_method must start with"):
-        store_from_init_method("http://x", 0, 1, datetime.timedelta(seconds=1))
+        next(dist.rendezvous("env://", 0, 1, timeout=datetime.timedelta(seconds=1)))
+    with pytest.raises(RuntimeError, match="No rendezvous handler for http://"):
+        next(dist.rendezvous("http://x", 0, 1, timeout=datetime.timedelta(seconds=1)))
 
 
 @pytest.mark.parametrize("n", [1, 5, 10, 11, 16])
