@@ -18,7 +18,7 @@ dist.all_reduce(t)                  # in place: every rank now holds 0 + 1 + ...
 ```
 
 Files: ``_group.py`` (groups, ``ReduceOp``, ``Work``, time-outs), ``_init.py``
-(``init_process_group``, ``new_group``), ``_collectives.py`` (the collectives on tensors),
+(``init_process_group``, ``new_group``, ``shrink_group``), ``_collectives.py`` (the collectives on tensors),
 ``_objects.py`` (pickled objects through them), ``_coalesced.py`` (lists of tensors in one
 collective), ``_p2p.py`` (``batch_isend_irecv``, objects to one rank), ``_config.py`` (debug
 level, backend configuration, options records, ``breakpoint``), ``_comm_hooks.py`` (what DDP

@@ -9,6 +9,8 @@ How the processes find each other:
   disjoint groups at once (each process gets the one it belongs to) -- the building block of 2-D
   parallelism, where a process reduces gradients with its "data-parallel" peers and exchanges
   activations with its "model-parallel" peers.
+* ``shrink_group`` is the one group maker that not every member calls: the survivors of a group
+  that lost processes build a smaller one without them.
 * ``backend="nccl"``: NCCL needs every process to hold the same 128-byte *unique id* made by rank
   0.  Under ``mpiexec`` it is broadcast through MPI; otherwise through a *store* (a tiny shared
   key-value table): ``init_method="env://"`` (the default, PyTorch's: ``MASTER_ADDR``,
