@@ -25,6 +25,7 @@ SPACES += ["fft", "signal", "signal.windows", "backends", "backends.cuda", "back
            "backends.opt_einsum", "backends.cpu"]
 SPACES += ["profiler", "profiler.itt", "autograd.profiler", "utils.benchmark", "utils.flop_counter"]
 SPACES += ["nn.utils.prune", "futures"]
+SPACES += ["distributed"]
 
 
 def _functions(module) -> set:
