@@ -136,6 +136,9 @@ def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float 
     if (mean < a - 2 * std) or (mean > b + 2 * std):
         warnings.warn("mean is more than 2 std from [a, b] in nn.init.trunc_normal_. "
                       "The distribution of values may be incorrect.", stacklevel=2)
+    if tensor.dtype.is_complex:  # complex numbers have no order, so no truncation window
+        raise NotImplementedError(f"\"lt_{tensor.device.type}\" not implemented for "
+                                  f"'{tensor.dtype.scalar_name}'")
     if tensor.numel() == 0:
         return tensor
     dev = tensor.device
@@ -309,6 +312,9 @@ def orthogonal_(tensor: Tensor, gain: float = 1, generator: Any = None) -> Tenso
         raise ValueError("Only tensors with 2 or more dimensions are supported")
     if tensor.numel() == 0:
         return tensor
+    if tensor.dtype.is_complex:  # PyTorch's sign(diag(R)) step has no complex form
+        raise NotImplementedError("Unlike NumPy, torch.sign is not intended to support complex "
+                                  "numbers. Please use torch.sgn instead.")
     rows = tensor.size(0)
     cols = tensor.numel() // rows
     d = tensor.dtype if tensor.dtype in (backend.float32, backend.float64) else backend.float64

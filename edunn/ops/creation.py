@@ -556,13 +556,16 @@ def randint_like(input: Tensor, low: int = 0, high: int | None = None, *, dtype:
 # fresh tensor shaped like ``t`` that ``Tensor._inplace`` copies in.
 def uniform_like(t: Tensor, a: float = 0.0, b: float = 1.0, *, generator: Any = None) -> Tensor:
     u = _random_float(_gen(generator, t.device), "uniform", t._data.shape, _as_float(t), t.device)
-    return Tensor._make((u * (b - a) + a).astype(t._data.dtype))
+    shift = complex(a, a) if u.dtype.kind == "c" else a  # PyTorch: each complex part is U(a, b)
+    return Tensor._make((u * (b - a) + shift).astype(t._data.dtype))
 
 
 def normal_like(t: Tensor, mean: float = 0.0, std: float = 1.0, *, generator: Any = None) -> Tensor:
     if std < 0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
     z = _random_float(_gen(generator, t.device), "normal", t._data.shape, _as_float(t), t.device)
+    if z.dtype.kind == "c":  # PyTorch: each part N(mean, std^2 / 2) (z's parts are N(0, 1/2))
+        mean = complex(mean, mean)
     return Tensor._make((z * std + mean).astype(t._data.dtype))
 
 

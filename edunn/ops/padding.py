@@ -68,6 +68,8 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: Any = 
     if _autocast.active and _autocast_name(mode, pad) in _autocast.listed: return _autocast.call(_autocast_name(mode, pad), _pad, input, pad, mode, value)  # noqa: E501,E701
     pad = tuple(int(p) for p in pad)
     x = input._data
+    if isinstance(value, complex):  # PyTorch's pad takes a real fill value, even for complex input
+        raise TypeError("pad(): argument 'value' (position 4) must be float, not complex")
     if len(pad) % 2:
         raise RuntimeError(f"Padding length must be divisible by 2, got pad={list(pad)}")
     if len(pad) // 2 > x.ndim:

@@ -1,10 +1,12 @@
 """Cumulative (scan) ops along one dim: ``cumsum``, ``cumprod``, ``cummax``, ``cummin``,
 ``logcumsumexp``.  Each output element depends on the input elements at and before it, so each
-backward is a *reverse* scan of the gradient.  ``cumsum`` and ``cumprod`` take complex tensors
-(``cumprod``'s gradient is then conjugated: ``grad * conj(dy/dx)``, PyTorch's convention).
+backward is a *reverse* scan of the gradient.  ``cumsum``, ``cumprod`` and ``logcumsumexp`` take
+complex tensors (their gradients are then conjugated: ``grad * conj(dy/dx)``, PyTorch's
+convention); ``cummax``/``cummin`` refuse them with PyTorch's error (complex numbers have no order).
 """
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from .. import backend, return_types
@@ -124,12 +126,21 @@ class _CumExtreme(Function):
 
 class LogCumSumExp(Function):
     """``y_i = log sum_{k <= i} exp(x_k)`` (pairwise ``logaddexp``, stable);
-    dL/dx_j = sum_{k >= j} g_k exp(x_j - y_k), split by the sign of g to stay in log space."""
+    dL/dx_j = sum_{k >= j} g_k exp(x_j - y_k), split by the sign of g to stay in log space.
+    Complex: see :func:`_logcumsumexp_complex`; the gradient is PyTorch's
+    ``conj(exp(x_j + log sum_{k >= j} exp(log(conj g_k) - y_k)))`` (no sign split needed: the
+    complex ``log`` of a negative number is finite)."""
+    supports_complex = True
 
     @staticmethod
     def forward(ctx, x, dim):
         xd = _float_array(x)
-        y = backend.ufunc_accumulate("logaddexp", xd, dim)
+        flat = xd.reshape(1) if xd.ndim == 0 else xd  # a 0-dim tensor is its own scan
+        if xd.dtype.kind == "c":
+            y = _logcumsumexp_complex(_xp(x), flat, dim)
+        else:
+            y = backend.ufunc_accumulate("logaddexp", flat, dim)
+        y = y.reshape(xd.shape)
         ctx.dim = dim
         ctx.save_for_backward(x, y)
         return y
@@ -138,6 +149,14 @@ class LogCumSumExp(Function):
     def backward(ctx, grad):
         x, y = ctx.saved_tensors
         d = ctx.dim
+        if grad._data.ndim == 0 or grad._data.size == 0:  # y = x for a 0-dim tensor
+            return grad, None
+        if grad._data.dtype.kind == "c":
+            from .complex import conj
+            with backend.numpy.errstate(divide="ignore", invalid="ignore"):  # log(0) = -inf is fine
+                log_g = log(conj(grad))
+            rev = _Flip.apply(logcumsumexp(_Flip.apply(log_g - y, d), d), d)
+            return conj(exp(x + rev)), None
 
         def part(g_part: Tensor) -> Tensor:  # sum_{k>=j} g_k e^{x_j - y_k} for g_k >= 0
             pos = g_part._data > 0
@@ -150,6 +169,49 @@ class LogCumSumExp(Function):
         return part(_where(pos, grad, zero)) - part(_where(pos, zero, -grad)), None
 
 
+def _logcumsumexp_complex(xp: Any, xd: Any, dim: int) -> Any:
+    """Complex ``logcumsumexp`` with PyTorch's CPU values, imaginary parts included.
+
+    PyTorch runs ``y_i = logaddexp(x_i, y_{i-1})`` left to right (``y_{-1} = -inf``) with its
+    complex ``logaddexp``, ``hi + log1p(exp(lo - hi))`` where ``hi`` has the larger real part.
+    That leaves ``Im y`` on no fixed branch: it stays within pi/2 of ``Im y_{i-1}`` while
+    ``y_{i-1}`` is ``hi``, and restarts within pi/2 of ``Im x_i`` when ``x_i`` is (a *reset*,
+    ``Re x_i >= Re y_{i-1}``).  A sequential loop is not vectorised, so we (1) compute the values
+    up to multiples of 2 pi with a Hillis-Steele scan (log2(n) rounds of the same complex
+    ``logaddexp``), then (2) put each imaginary part on PyTorch's branch: from the last reset
+    ``r <= i``, ``Im y_i = Im y_r + sum_{r < j <= i} wrap(w_j - w_{j-1})`` (``w`` the angles from
+    step 1, ``wrap`` into [-pi, pi)), ``Im y_r`` the branch nearest ``Im x_r``."""
+    from .binary import _logaddexp_complex
+    z = xp.moveaxis(xd, dim, -1)
+    y = z.copy()
+    n, step = z.shape[-1], 1
+    if n == 0:
+        return xd.copy()
+    y[..., :1] = _logaddexp_complex(xp, z[..., :1], xp.full_like(z[..., :1], -math.inf))
+    while step < n:
+        y[..., step:] = _logaddexp_complex(xp, y[..., step:], y[..., :-step])
+        step *= 2
+    two_pi = 2 * math.pi
+
+    def wrap(t: Any) -> Any:
+        return t - two_pi * xp.floor(t / two_pi + 0.5)
+
+    with backend.numpy.errstate(invalid="ignore"):
+        w = y.imag
+        prev_re = xp.concatenate([xp.full_like(y.real[..., :1], -math.inf), y.real[..., :-1]], -1)
+        reset = ~(z.real < prev_re)
+        reset[..., 0] = True
+        delta = xp.concatenate([xp.zeros_like(w[..., :1]), wrap(w[..., 1:] - w[..., :-1])], -1)
+        s = xp.cumsum(delta, -1)
+        anchor = z.imag + wrap(w - z.imag)
+        ar = xp.arange(n)
+        last = backend.ufunc_accumulate("maximum", xp.where(reset, ar, 0), -1)
+        imag = xp.take_along_axis(anchor - s, last, -1) + s
+        ok = xp.isfinite(imag)
+        y = xp.where(ok, y.real + 1j * xp.where(ok, imag, 0), y).astype(xd.dtype, copy=False)
+    return xp.moveaxis(y, -1, dim)
+
+
 def cumsum(input: Tensor, dim: int, *, dtype: Any = None, out: Any = None) -> Tensor:
     if _autocast.active and out is None and dtype is None and "cumsum" in _autocast.listed: return _autocast.call("cumsum", cumsum, input, dim, dtype=dtype, out=out)  # noqa: E501,E701
     return write_out(CumSum.apply(input, wrap_dim(dim, input._data.ndim), _accumulate_dtype(input, dtype)), out)
@@ -160,14 +222,23 @@ def cumprod(input: Tensor, dim: int, *, dtype: Any = None, out: Any = None) -> T
     return write_out(CumProd.apply(input, wrap_dim(dim, input._data.ndim), _accumulate_dtype(input, dtype)), out)
 
 
+def _refuse_complex(op: str, input: Tensor) -> None:
+    """Complex numbers have no order: PyTorch has no ``cummax``/``cummin`` kernel for them."""
+    if input._data.dtype.kind == "c":
+        raise NotImplementedError(f"\"{op}_{input.device.type}\" not implemented for "
+                                  f"'{input.dtype.scalar_name}'")
+
+
 def cummax(input: Tensor, dim: int, *, out: Any = None) -> Any:
     """``(values, indices)``: the running maximum along ``dim`` and where it was found."""
+    _refuse_complex("cummax", input)
     values, indices = _CumExtreme.apply(input, wrap_dim(dim, input._data.ndim), "maximum")
     return write_out(return_types.cummax(values, indices), out)
 
 
 def cummin(input: Tensor, dim: int, *, out: Any = None) -> Any:
     """``(values, indices)``: the running minimum along ``dim`` and where it was found."""
+    _refuse_complex("cummin", input)
     values, indices = _CumExtreme.apply(input, wrap_dim(dim, input._data.ndim), "minimum")
     return write_out(return_types.cummin(values, indices), out)
 

@@ -130,10 +130,12 @@ def _softmax_apply(cls: type, name: str, input: Tensor, dim: int, dtype: Any) ->
     _check_tensor(input, name)
     if dtype is not None:
         input = input.to(backend.as_dtype(dtype))
-    if input.dtype.np not in _FLOATS:
+    d = wrap_dim(dim, input.dim())
+    if input.dtype.np not in _FLOATS:  # PyTorch's kernel for the last dim has its own name
+        kernel = "lastdim_kernel_impl" if d >= input.dim() - 1 else "kernel_impl"
         raise NotImplementedError(
-            f"\"{name}_lastdim_kernel_impl\" not implemented for '{input.dtype.scalar_name}'")
-    return cls.apply(input, wrap_dim(dim, input.dim()))
+            f"\"{name}_{kernel}\" not implemented for '{input.dtype.scalar_name}'")
+    return cls.apply(input, d)
 
 
 def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:

@@ -322,19 +322,31 @@ class Clamp(Function):
         return gx, glo, ghi
 
 
+_NAN_TO_NUM_COMPLEX = ("nan_to_num does not support automatic differentiation for outputs with "
+                       "complex dtype.")
+
+
 class NanToNum(Function):
-    """``y = x`` with NaN, +inf and -inf replaced;  dy/dx = 1 where x is finite, else 0."""
+    """``y = x`` with NaN, +inf and -inf replaced;  dy/dx = 1 where x is finite, else 0.
+    Complex: the real and imaginary parts are replaced separately (NumPy/CuPy's ``nan_to_num``
+    does that too); PyTorch gives this op no complex gradient and refuses to record it."""
+    supports_complex = True
 
     @staticmethod
     def forward(ctx, x, nan, posinf, neginf):
         xd = x._data
-        if xd.dtype not in _FLOATS:
+        if xd.dtype.kind == "c":
+            if any(ctx.needs_input_grad):
+                raise RuntimeError(_NAN_TO_NUM_COMPLEX)
+        elif xd.dtype not in _FLOATS:
             return xd.copy()
         ctx.finite = _xp(x).isfinite(xd)
         return _xp(x).nan_to_num(xd, nan=nan, posinf=posinf, neginf=neginf)
 
     @staticmethod
     def backward(ctx, grad):
+        if grad._data.dtype.kind == "c":  # unreachable: forward refuses to be recorded
+            raise RuntimeError(_NAN_TO_NUM_COMPLEX)
         return _where(ctx.finite, grad, grad * 0), None, None, None
 
 
@@ -462,7 +474,9 @@ def clamp_max(input: Tensor, max: Any) -> Tensor:
 
 def nan_to_num(input: Tensor, nan: float = 0.0, posinf: float | None = None,
                neginf: float | None = None, *, out: Any = None) -> Tensor:
-    """NaN -> ``nan``; +-inf -> ``posinf``/``neginf`` (default: the dtype's largest/lowest)."""
+    """NaN -> ``nan``; +-inf -> ``posinf``/``neginf`` (default: the dtype's largest/lowest).
+    Complex tensors: each part separately, with the real dtype's limits; not differentiable
+    (PyTorch's RuntimeError when the input requires grad)."""
     return write_out(NanToNum.apply(input, nan, posinf, neginf), out)
 
 

@@ -6,6 +6,7 @@ from typing import Any, Callable
 
 from .. import _kernels, backend
 from ..autograd import grad_mode
+from ..ops.complex import view_as_real
 from ..ops.creation import zeros_like
 from ..tensor import Tensor
 from . import _fused
@@ -219,31 +220,42 @@ def adam(params: list[Tensor], grads: list[Tensor], exp_avgs: list[Tensor],
         arrays = [p, grads[i]._data, exp_avgs[i]._data, exp_avg_sqs[i]._data]
         if amsgrad:
             arrays.append(max_exp_avg_sqs[i]._data)
-        if _kernels.fusable(*arrays):   # on a GPU: the lines below as one kernel
-            w = 1 - beta1
-            spec = _fused.adam_kernel(maximize, weight_decay != 0, decoupled_weight_decay, amsgrad,
-                                      abs(w) < 0.5)
-            _kernels.launch(spec, (arrays[1],), {
-                "weight_decay": weight_decay, "decay": 1 - lr * weight_decay, "weight": w,
-                "one_minus_weight": 1 - w, "beta2": beta2, "one_minus_beta2": 1 - beta2,
-                "bias_correction2_sqrt": bias_correction2_sqrt, "eps": eps, "step_size": step_size},
-                (p,) + tuple(arrays[2:]))
-        else:
-            for blk in _blocks(*arrays, scratch=2):
-                pb, gb, m, v = blk[:4]
-                d, t = blk[-2:]
-                _adam_moments(xp, pb, gb, m, v, d, t, beta1=beta1, beta2=beta2, lr=lr,
-                              weight_decay=weight_decay, decoupled=decoupled_weight_decay,
-                              maximize=maximize)
-                if amsgrad:
-                    xp.maximum(blk[4], v, out=blk[4])       # v_max = max(v_max, v)
-                xp.sqrt(blk[4] if amsgrad else v, out=t)    # denom = sqrt(v) / sqrt(bc2) + eps
-                xp.divide(t, bias_correction2_sqrt, out=t)
-                xp.add(t, eps, out=t)
-                xp.divide(m, t, out=t)                      # theta -= lr / bc1 * m / denom
-                xp.multiply(t, step_size, out=t)
-                xp.subtract(pb, t, out=pb)
+        for arrays in (_complex_parts(arrays) if p.dtype.kind == "c" else (arrays,)):
+            if _kernels.fusable(*arrays):  # on a GPU: the lines below as one kernel
+                w = 1 - beta1
+                spec = _fused.adam_kernel(maximize, weight_decay != 0, decoupled_weight_decay,
+                                          amsgrad, abs(w) < 0.5)
+                _kernels.launch(spec, (arrays[1],), {
+                    "weight_decay": weight_decay, "decay": 1 - lr * weight_decay, "weight": w,
+                    "one_minus_weight": 1 - w, "beta2": beta2, "one_minus_beta2": 1 - beta2,
+                    "bias_correction2_sqrt": bias_correction2_sqrt, "eps": eps,
+                    "step_size": step_size},
+                    (arrays[0],) + tuple(arrays[2:]))
+            else:
+                for blk in _blocks(*arrays, scratch=2):
+                    pb, gb, m, v = blk[:4]
+                    d, t = blk[-2:]
+                    _adam_moments(xp, pb, gb, m, v, d, t, beta1=beta1, beta2=beta2, lr=lr,
+                                  weight_decay=weight_decay, decoupled=decoupled_weight_decay,
+                                  maximize=maximize)
+                    if amsgrad:
+                        xp.maximum(blk[4], v, out=blk[4])       # v_max = max(v_max, v)
+                    xp.sqrt(blk[4] if amsgrad else v, out=t)    # denom = sqrt(v) / sqrt(bc2) + eps
+                    xp.divide(t, bias_correction2_sqrt, out=t)
+                    xp.add(t, eps, out=t)
+                    xp.divide(m, t, out=t)                      # theta -= lr / bc1 * m / denom
+                    xp.multiply(t, step_size, out=t)
+                    xp.subtract(pb, t, out=pb)
         _bump_version(param, exp_avgs[i], exp_avg_sqs[i], max_exp_avg_sqs[i] if amsgrad else None)
+
+
+def _complex_parts(arrays: list) -> tuple:
+    """PyTorch updates a complex parameter as (real, imaginary) pairs (``view_as_real``), so each
+    moment is kept per part: ``v`` averages ``Re(g)^2`` and ``Im(g)^2`` separately (not
+    ``|g|^2``) and each part gets its own step size.  We run the real update twice, on the real
+    parts and then on the imaginary parts; ``.real``/``.imag`` are views, so the writes land in
+    the complex arrays (and the state stays complex, as PyTorch's)."""
+    return [a.real for a in arrays], [a.imag for a in arrays]
 
 
 def _adam_with_autograd(params: list[Tensor], grads: list[Tensor], exp_avgs: list[Tensor],
@@ -256,6 +268,11 @@ def _adam_with_autograd(params: list[Tensor], grads: list[Tensor], exp_avgs: lis
     for i, param in enumerate(params):
         grad = grads[i] if not maximize else -grads[i]
         exp_avg, exp_avg_sq, step_t = exp_avgs[i], exp_avg_sqs[i], state_steps[i]
+        if param.is_complex():  # PyTorch: the update of the (real, imag) pairs, as above
+            grad, exp_avg, exp_avg_sq = map(view_as_real, (grad, exp_avg, exp_avg_sq))
+            if amsgrad:
+                max_exp_avg_sqs[i] = view_as_real(max_exp_avg_sqs[i])
+            param = view_as_real(param)
         _increment_step(step_t)
         if weight_decay != 0:
             if decoupled_weight_decay:

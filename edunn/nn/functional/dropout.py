@@ -56,6 +56,9 @@ def _dropout_impl(input: Tensor, p: float, training: bool, inplace: bool, featur
     if p == 1:  # everything dropped (even alpha dropout gives zeros here, as PyTorch does)
         zero = Tensor._make(backend.array_module(input._data).zeros((), dtype=input._data.dtype))
         return input.mul_(zero) if inplace else input * zero
+    if input.dtype.is_complex:  # PyTorch draws the mask with bernoulli_ in the input's dtype
+        raise NotImplementedError(f"\"bernoulli_scalar_{input.device.type}_\" not implemented "
+                                  f"for '{input.dtype.scalar_name}'")
     if not input.is_floating_point():
         name = _TORCH_NAMES.get(input.dtype.name, input.dtype.name)
         raise RuntimeError(f"result type Float can't be cast to the desired output type {name}")

@@ -78,10 +78,23 @@ def mse_loss(input: Tensor, target: Tensor, size_average: bool | None = None,
     if _autocast.active and "mse_loss" in _autocast.listed: return _autocast.call("mse_loss", mse_loss, input, target, size_average, reduce, reduction, weight)  # noqa: E501,E701
     _warn_size(input, target)
     reduction = _reduction(size_average, reduce, reduction)
-    if not (input.is_floating_point() or target.is_floating_point()):
-        raise NotImplementedError(f"\"mse_cpu\" not implemented for '{_type_name(input)}'")
+    _check_real_kernel("mse_cpu", input, target)
     d = input - target
     return _weighted(d * d, weight, reduction, input, True)
+
+
+def _check_real_kernel(kernel: str, input: Tensor, target: Tensor) -> None:
+    """PyTorch has ``mse``/``huber``/``smooth_l1`` kernels for floating dtypes only: integer or
+    complex operands raise its NotImplementedError naming their promoted dtype (``Long``,
+    ``ComplexFloat`` ...).  ``huber``'s kernel writes into a tensor of ``input``'s dtype, so a
+    ``target`` of a higher kind (complex for a real ``input``, floating for an integer one) fails
+    earlier, at that cast, as in PyTorch."""
+    d = edunn.promote_types(input.dtype, target.dtype)
+    if kernel == "huber_cpu" and not edunn.can_cast(d, input.dtype):
+        raise RuntimeError(f"result type {d.scalar_name} can't be cast to the desired output "
+                           f"type {input.dtype.scalar_name}")
+    if not d.is_floating_point:
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{d.scalar_name}'")
 
 
 def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0,
@@ -96,8 +109,7 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
     reduction = _get_reduction(reduction)
     if delta <= 0:
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
-    if not (input.is_floating_point() or target.is_floating_point()):
-        raise NotImplementedError(f"\"huber_cpu\" not implemented for '{_type_name(input)}'")
+    _check_real_kernel("huber_cpu", input, target)
     d = input - target
     z = d.abs()
     loss = edunn.where(z < delta, 0.5 * d * d, delta * (z - 0.5 * delta))
@@ -117,8 +129,7 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average: bool | None = No
         raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
     if beta == 0.0:
         return _reduce((input - target).abs(), reduction)
-    if not (input.is_floating_point() or target.is_floating_point()):
-        raise NotImplementedError(f"\"smooth_l1_cpu\" not implemented for '{_type_name(input)}'")
+    _check_real_kernel("smooth_l1_cpu", input, target)
     d = input - target
     z = d.abs()
     return _reduce(edunn.where(z < beta, 0.5 * d * d / beta, z - 0.5 * beta), reduction)
