@@ -35,10 +35,11 @@ edunn's generator (``edunn.manual_seed`` does not reproduce PyTorch's bits, so a
 the same statistics but not the same entries), and when entries tie for L1/Ln pruning the tie is
 broken by edunn's ``topk`` (lowest index first) rather than by the order PyTorch's CPU
 partial-sort happens to leave.  Lesson 03 (Module: parameters, buffers, hooks) is the background.
+The checks of ``amount`` and ``dim`` and the channel norm (``_validate_pruning_amount``,
+``_compute_nparams_toprune``, ``_compute_norm`` ...) are in ``_prune_checks.py``, imported here.
 """
 from __future__ import annotations
 
-import numbers
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from typing import Any
@@ -47,6 +48,8 @@ import edunn
 from ...tensor import Tensor
 from ..modules.module import Module
 from .convert_parameters import parameters_to_vector
+from ._prune_checks import (_compute_nparams_toprune, _compute_norm, _validate_pruning_amount,
+                            _validate_pruning_amount_init, _validate_pruning_dim, _validate_structured_pruning)
 
 __all__ = ["BasePruningMethod", "PruningContainer", "Identity", "RandomUnstructured", "L1Unstructured",
            "RandomStructured", "LnStructured", "CustomFromMask", "identity", "random_unstructured",
@@ -557,51 +560,3 @@ def is_pruned(module: Module) -> bool:
             if isinstance(hook, BasePruningMethod):
                 return True
     return False
-
-
-# ---------------------------------------------------------------------------- helpers
-def _validate_pruning_amount_init(amount: Any) -> None:
-    r"""``amount`` must be a real number: an ``int`` >= 0 or a ``float`` in ``[0, 1]``
-    (``TypeError`` / ``ValueError`` otherwise).  The tensor size is not known yet."""
-    if not isinstance(amount, numbers.Real):
-        raise TypeError(f"Invalid type for amount: {amount}. Must be int or float.")
-    if (isinstance(amount, numbers.Integral) and amount < 0) or (
-            not isinstance(amount, numbers.Integral) and (float(amount) > 1.0 or float(amount) < 0.0)):
-        raise ValueError(f"amount={amount} should either be a float in the range [0, 1] or a non-negative integer")
-
-
-def _validate_pruning_amount(amount: Any, tensor_size: int) -> None:
-    r"""An integer ``amount`` must not exceed the number of units (``ValueError``)."""
-    if isinstance(amount, numbers.Integral) and amount > tensor_size:
-        raise ValueError(f"amount={amount} should be smaller than the number of parameters to prune={tensor_size}")
-
-
-def _validate_structured_pruning(t: Tensor) -> None:
-    r"""Channels need a tensor of at least 2 dimensions (``ValueError``)."""
-    shape = t.shape
-    if len(shape) <= 1:
-        raise ValueError("Structured pruning can only be applied to multidimensional tensors. "
-                         f"Found tensor of shape {shape} with {len(shape)} dims")
-
-
-def _compute_nparams_toprune(amount: Any, tensor_size: int) -> int:
-    r"""An ``int`` amount as is; a fraction as ``round(amount * tensor_size)`` (Python's
-    ``round``: halves go to the even number)."""
-    if isinstance(amount, numbers.Integral):
-        return amount
-    return round(amount * tensor_size)
-
-
-def _validate_pruning_dim(t: Tensor, dim: int) -> None:
-    r"""``dim`` must index ``t`` (``IndexError``; PyTorch checks only the upper bound)."""
-    if dim >= t.dim():
-        raise IndexError(f"Invalid index {dim} for tensor of size {t.shape}")
-
-
-def _compute_norm(t: Tensor, n: Any, dim: int) -> Tensor:
-    r"""The L\ ``n`` norm of ``t`` over every dimension except ``dim``: shape ``(t.shape[dim],)``."""
-    dims = list(range(t.dim()))
-    if dim < 0:
-        dim = dims[dim]
-    dims.remove(dim)
-    return edunn.norm(t, p=n, dim=dims)
