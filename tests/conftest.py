@@ -3,7 +3,11 @@ import os
 
 import pytest
 
-import edunn
+if os.environ.get("EDUNN_FAKE_CUDA"):  # the gpu suite on the CPU, on a stand-in for CuPy
+    import fake_cupy
+    fake_cupy.install(int(os.environ["EDUNN_FAKE_CUDA"]))
+
+import edunn  # noqa: E402
 
 
 def _cuda() -> bool:

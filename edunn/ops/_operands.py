@@ -92,11 +92,11 @@ def _binary(a: Any, b: Any) -> tuple:
             raise RuntimeError(
                 f"Expected all tensors to be on the same device, but found at least two devices, "
                 f"{a.device} and {b.device}!")
+    elif ad.__class__ is not backend.ndarray and a.device != b.device:  # two GPUs
+        raise RuntimeError(
+            f"Expected all tensors to be on the same device, but found at least two devices, "
+            f"{a.device} and {b.device}!")
     if ad.dtype == bd.dtype:
-        if ad.__class__ is not backend.ndarray and a.device != b.device:
-            raise RuntimeError(
-                f"Expected all tensors to be on the same device, but found at least two devices, "
-                f"{a.device} and {b.device}!")
         return ad, bd
     rt = backend.result_type(backend.dtype_of(ad), ad.ndim, backend.dtype_of(bd), bd.ndim).np
     return (ad if ad.dtype == rt else ad.astype(rt)), (bd if bd.dtype == rt else bd.astype(rt))
