@@ -100,6 +100,16 @@ def _torch_inputs(arrays: list, mask: list, dtype: str) -> list:
     return out
 
 
+def bfloat16_refused_on_cuda(device: str, *dtypes: Any) -> bool:
+    """edunn keeps bfloat16 off CUDA (CuPy 14's bfloat16 is partial).  True, after checking that
+    refusal, when ``device`` is cuda and one of ``dtypes`` is bfloat16: the caller skips that case."""
+    if device != "cuda" or not any(str(d).split(".")[-1] == "bfloat16" for d in dtypes):
+        return False
+    with pytest.raises(TypeError, match="bfloat16 tensors cannot live on CUDA"):
+        edunn.zeros(1, device=device).to(edunn.bfloat16)
+    return True
+
+
 def to_numpy(t: Any) -> np.ndarray:
     if isinstance(t, edunn.Tensor):
         return np.asarray(t.detach().cpu().numpy())

@@ -45,21 +45,25 @@ import edunn.tensor as _tensor_mod  # the module (not the class) -- tensor.py im
 _state = grad_mode.state
 
 
-def _same_device_args(args: tuple, Tensor: type, exc: Exception) -> tuple | None:
+def _same_device_args(args: tuple, kwargs: dict, Tensor: type, exc: Exception) -> tuple | None:
     """After an op failed on arrays of two devices: ``args`` with their zero-dimensional CPU
     tensors moved to the other device (PyTorch lets a 0-d CPU tensor join a CUDA op, like a
-    number), or ``RuntimeError`` naming the two devices.  None when one device was involved,
-    so the original error stands."""
+    number), or ``RuntimeError`` naming the two devices (keyword arguments count too).  None
+    when one device was involved, so the original error stands."""
     tensors = [a for a in args if isinstance(a, Tensor)]
     tensors += [t for a in args if isinstance(a, (list, tuple)) for t in a if isinstance(t, Tensor)]
+    in_kwargs = [v for v in kwargs.values() if isinstance(v, Tensor)]
     devices = []
     for t in tensors:
+        if t.device not in devices:
+            devices.append(t.device)
+    for t in in_kwargs:
         if t.device not in devices:
             devices.append(t.device)
     if len(devices) < 2:
         return None
     cuda = [d for d in devices if d.type == "cuda"]
-    if len(cuda) == 1 and len(tensors) == sum(isinstance(a, Tensor) for a in args) and \
+    if len(cuda) == 1 and not in_kwargs and len(tensors) == sum(isinstance(a, Tensor) for a in args) and \
             all(t.device == cuda[0] or t.dim() == 0 for t in tensors):
         return tuple(a.to(cuda[0]) if isinstance(a, Tensor) and a.device != cuda[0] else a for a in args)
     raise RuntimeError(f"Expected all tensors to be on the same device, but found at least two "
@@ -194,7 +198,7 @@ class Function:
         except (TypeError, ValueError) as exc:
             # CuPy refuses NumPy arrays (and NumPy CuPy's): only now, off the fast path, look
             # at the devices, so that mixing them says what is wrong, as PyTorch does.
-            moved = _same_device_args(args, Tensor, exc)
+            moved = _same_device_args(args, kwargs, Tensor, exc)
             if moved is None:
                 raise
             if enabled:

@@ -73,6 +73,9 @@ def tolerances(A: Tensor, atol: Any, rtol: Any, who: str) -> tuple:
 
     def arr(v: Any) -> Any:
         if isinstance(v, Tensor):
+            if v.device != A.device:
+                raise RuntimeError(f"Expected all tensors to be on the same device, but found at least "
+                                   f"two devices, {A.device} and {v.device}! ({who}'s atol/rtol)")
             return v._data.astype(dt)
         return xp.asarray(v, dtype=dt)
     a = arr(0.0 if atol is None else atol)

@@ -105,7 +105,7 @@ def test_save_on_cpu(device):
     assert all(e[0].__class__.__name__ == "_Packed" for e in node._saved)
     assert all(e[0].packed[1].device.type == "cpu" and e[0].packed[0] == x.device for e in node._saved)
     y.sum().backward()
-    np.testing.assert_allclose(x.grad.numpy(), (2 * x * (x * x).exp()).detach().numpy(), rtol=1e-6)
+    np.testing.assert_allclose(x.grad.cpu().numpy(), (2 * x * (x * x).exp()).detach().cpu().numpy(), rtol=1e-6)
     assert x.grad.device == x.device
 
 

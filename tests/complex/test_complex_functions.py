@@ -27,12 +27,12 @@ def _pair(a, requires_grad=True, device="cpu"):
 def _same(e, t, atol=1e-10):
     assert str(e.dtype).split(".")[-1] == str(t.dtype).split(".")[-1]
     assert tuple(e.shape) == tuple(t.shape)
-    np.testing.assert_allclose(e.detach().numpy(force=True), t.detach().resolve_conj().numpy(), atol=atol, rtol=1e-7)
+    np.testing.assert_allclose(e.detach().cpu().numpy(force=True), t.detach().resolve_conj().numpy(), atol=atol, rtol=1e-7)
 
 
 def _loss(fw, out, w):
     """A real loss of any output: Re(sum(w * out)) with a fixed complex (or real) weight."""
-    w = fw.tensor(w)
+    w = fw.tensor(w, device=out.device)
     return (out * w).real.sum() if out.is_complex() else (out * w.real).sum()
 
 

@@ -28,7 +28,7 @@ def _c(shape, seed=0, scale=1.0):
 
 def _np(t):
     t = t.detach()
-    return t.resolve_conj().numpy() if hasattr(t, "resolve_conj") else t.numpy(force=True)
+    return t.resolve_conj().cpu().numpy() if hasattr(t, "resolve_conj") else t.numpy(force=True)
 
 
 def _same(e, t, rtol=1e-10, atol=1e-12):

@@ -232,7 +232,7 @@ def test_record_comm_restores_the_name():
 def test_nccl_init_method_goes_through_the_rendezvous_handlers(tmp_path, device):
     """On a GPU: a world of one NCCL process met through a file:// URL and through a scheme of
     our own registered for the test."""
-    if device.type != "cuda":
+    if device != "cuda":
         pytest.skip("NCCL needs a CUDA device")
     if not dist.is_nccl_available():
         pytest.skip("CuPy's NCCL is not available")

@@ -484,9 +484,9 @@ def test_on_device(case, device):
     de = case[1](D, *le)
     dt = case[1](T, *[torch.tensor(a, dtype=torch.float64) for a in case[2]])
     s = de.sample((3,))
-    assert s.device == edunn.device(device)
+    assert s.device.type == device
     if case[0] == "GeneralizedPareto":  # torch's log_prob fails in float64
         return
     lp = de.log_prob(edunn.tensor(case[3], dtype=edunn.float64, device=device))
-    assert lp.device == edunn.device(device)
+    assert lp.device.type == device
     assert_close(lp.cpu(), dt.log_prob(torch.tensor(case[3], dtype=torch.float64)), **TOL["float64"])

@@ -434,7 +434,7 @@ def test_on_device(case, device):
     te, tt = make(ET), make(TT)
     x = edunn.tensor(array, dtype=edunn.float64, device=device)
     y = te(x)
-    assert y.device == edunn.device(device)
+    assert y.device.type == device
     yt = tt(torch.tensor(array))
     assert_close(y.cpu(), yt, **TOL)
     assert_close(te.inv(y).cpu(), tt.inv(yt), **TOL)

@@ -91,7 +91,8 @@ class _Pool:
         return 1 if self.free_bytes() else 0
 
     def set_limit(self, size=None, fraction=None) -> None:
-        self.limit = int(size or 0)
+        from ._cuda import _TOTAL_MEMORY
+        self.limit = int(size) if size is not None else int((fraction or 0) * _TOTAL_MEMORY)
 
     def get_limit(self) -> int:
         return self.limit

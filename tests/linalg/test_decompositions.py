@@ -23,7 +23,7 @@ def _sym(lib, a):
 
 
 def _pd(lib, a):
-    return a @ a.mT + a.shape[-1] * lib.eye(a.shape[-1], dtype=a.dtype)
+    return a @ a.mT + a.shape[-1] * lib.eye(a.shape[-1], dtype=a.dtype, device=a.device)
 
 
 def _svd_invariants(lib, a, full):

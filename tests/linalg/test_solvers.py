@@ -28,7 +28,7 @@ def _quiet(f):
 
 
 def _pd(lib, a):
-    return a @ a.mT + a.shape[-1] * lib.eye(a.shape[-1], dtype=a.dtype)
+    return a @ a.mT + a.shape[-1] * lib.eye(a.shape[-1], dtype=a.dtype, device=a.device)
 
 
 def _lu_solve(lib, a, b, **kw):
@@ -84,9 +84,9 @@ SPECS = [
           plain((3, 3))),
     # PyTorch's gradient of the factor is not kept on its triangle (finite differences can't
     # agree), so these compare with torch only
-    _spec("cholesky_solve_factor_grad", lambda L, f, b: L.cholesky_solve(b, f.tril() + 3 * L.eye(3, dtype=f.dtype)),
+    _spec("cholesky_solve_factor_grad", lambda L, f, b: L.cholesky_solve(b, f.tril() + 3 * L.eye(3, dtype=f.dtype, device=f.device)),
           plain((3, 3), (3, 2))),
-    _spec("cholesky_inverse_factor_grad", lambda L, f: L.cholesky_inverse(f.triu() + 3 * L.eye(3, dtype=f.dtype), True),
+    _spec("cholesky_inverse_factor_grad", lambda L, f: L.cholesky_inverse(f.triu() + 3 * L.eye(3, dtype=f.dtype, device=f.device), True),
           plain((3, 3))),
     _spec("pinv_tall", lambda L, a: L.linalg.pinv(a), plain((2, 5, 3)), gradgrad=True),
     _spec("pinv_wide", lambda L, a: L.linalg.pinv(a), plain((3, 5))),
@@ -113,7 +113,7 @@ SPECS = [
     _spec("cholesky_solve_broadcast", lambda L, a, b: L.cholesky_solve(b, L.linalg.cholesky(_pd(L, a))),
           plain((3, 3), (2, 3, 2))),
     _spec("solve_broadcast_A", lambda L, a, b: L.linalg.solve(a, b), with_rhs((2, 3, 3), (3, 2))),
-    _spec("pinv_batched_rtol", lambda L, a: L.linalg.pinv(a, rtol=L.tensor([0.0, 0.5], dtype=a.dtype)),
+    _spec("pinv_batched_rtol", lambda L, a: L.linalg.pinv(a, rtol=L.tensor([0.0, 0.5], dtype=a.dtype, device=a.device)),
           plain((2, 4, 3)), grad=False),
     _spec("householder_product_batched", lambda L, a, t: L.linalg.householder_product(a, t), plain((2, 4, 4), (2, 4)),
           gradgrad=True),

@@ -15,10 +15,10 @@ X0 = np.array([0.0, 0.5, 1.7, 2.0, 3.5])
 X2 = np.array([-1.0, 0.0, 0.25])
 
 
-def _both(spacing):
-    """``spacing`` for edunn and for torch (coordinates as tensors of each library)."""
+def _both(spacing, device="cpu"):
+    """``spacing`` for edunn (on ``device``) and for torch (coordinates as tensors of each library)."""
     if isinstance(spacing, list) and spacing and isinstance(spacing[0], np.ndarray):
-        return [edunn.tensor(s) for s in spacing], [torch.tensor(s) for s in spacing]
+        return [edunn.tensor(s, device=device) for s in spacing], [torch.tensor(s) for s in spacing]
     return spacing, spacing
 
 
@@ -30,7 +30,7 @@ CASES = [({}, 1), ({}, 2), ({"spacing": 2.5}, 1), ({"spacing": [1.0, 2.0, 0.5]},
 @pytest.mark.parametrize("kwargs,edge_order", CASES)
 def test_gradient_matches_torch(kwargs, edge_order, device):
     kw = dict(kwargs)
-    ours_sp, theirs_sp = _both(kw.pop("spacing", 1))
+    ours_sp, theirs_sp = _both(kw.pop("spacing", 1), device)
     r = edunn.gradient(edunn.tensor(A, device=device), spacing=ours_sp, edge_order=edge_order, **kw)
     tr = torch.gradient(torch.tensor(A), spacing=theirs_sp, edge_order=edge_order, **kw)
     assert isinstance(r, tuple) and len(r) == len(tr)
