@@ -63,14 +63,15 @@ def main():
     torch.backends.cudnn.allow_tf32 = False
     torch.backends.cuda.matmul.allow_tf32 = False
     results = {}
-    for fw in (edunn, torch):
+    # torch without CUDA (a CPU build, or the CuPy stand-in of tests/fake_cupy): edunn alone
+    for fw in (edunn, torch) if torch.cuda.is_available() else (edunn,):
         rng = np.random.default_rng(0)
         args = workloads._cnn_inputs(fw, rng, "cuda")
         results[fw.__name__] = timed_phases(fw, args)
     print(f"{'cnn_step phase (ms, synced)':32s} {'edunn':>8s} {'torch':>8s} {'ratio':>6s}")
     for k in results["edunn"]:
-        e, t = results["edunn"][k], results["torch"][k]
-        print(f"{k:32s} {e:8.3f} {t:8.3f} {e / t:6.2f}")
+        e, t = results["edunn"][k], results.get("torch", {}).get(k)
+        print(f"{k:32s} {e:8.3f} " + ("       -      -" if t is None else f"{t:8.3f} {e / t:6.2f}"))
     rng = np.random.default_rng(0)
     args = workloads._cnn_inputs(edunn, rng, "cuda")
     for _ in range(3):
