@@ -163,6 +163,20 @@ def _loss_cases():
     add("TripletMarginWithDistanceLoss", lambda r: nn.TripletMarginWithDistanceLoss(reduction=r), trip)
     add("TripletMarginWithDistanceLoss-cosine-swap", lambda r: nn.TripletMarginWithDistanceLoss(
         distance_function=lambda a, b: 1.0 - F.cosine_similarity(a, b), margin=0.5, swap=True, reduction=r), trip)
+    # the learnable Linear inside is a parameter: its gradient is compared too
+    t = ints(C, N)
+    t[3] = -100
+    add("LinearCrossEntropyLoss", lambda r: nn.LinearCrossEntropyLoss(4, C, reduction=r), [randn(N, 4), t])
+    add("LinearCrossEntropyLoss-bias-weight-smooth", lambda r: nn.LinearCrossEntropyLoss(
+        4, C, bias=True, weight=edunn.tensor(W.array), label_smoothing=0.1, ignore_index=0, reduction=r),
+        [randn(N, 4), ints(C, N)])
+    add("LinearCrossEntropyLoss-out_features", lambda r: nn.LinearCrossEntropyLoss(
+        4, C, out_features=(2, 3), reduction=r), [randn(N, 4), ints(C, N, 2, 3)])
+    add("LinearCrossEntropyLoss-probs", lambda r: nn.LinearCrossEntropyLoss(4, C, bias=True, reduction=r),
+        [randn(N, 4), probs(N, C)])
+    add("LinearCrossEntropyLoss-chunked", lambda r: nn.LinearCrossEntropyLoss(
+        4, C, bias=True, reduction=r, options=nn.LinearCrossEntropyOptions(batch_chunk_size=4, chunking_method=None)),
+        [randn(N, 4), t])
     return out
 
 
@@ -202,9 +216,11 @@ def test_layer_matches_cpu(gpu, make, spec, kw):
 F64 = ["Linear", "Bilinear", "GELU", "Softmax", "LogSoftmax", "CrossEntropyLoss-weight-ignore-smooth-mean",
        "BCEWithLogitsLoss-weight-pos_weight-mean", "KLDivLoss-batchmean", "PoissonNLLLoss-exp-full-sum",
        "TripletMarginLoss-p1-swap-mean", "Embedding-max_norm", "EmbeddingBag-sum-weights", "CosineSimilarity",
-       "PairwiseDistance-p3", "Mish", "SELU"]
+       "PairwiseDistance-p3", "Mish", "SELU",
+       "LinearCrossEntropyLoss-bias-weight-smooth-mean", "LinearCrossEntropyLoss-chunked-sum"]
 F16 = ["Linear", "ReLU", "GELU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "SiLU", "Embedding",
-       "MSELoss-mean", "CrossEntropyLoss-mean", "BCEWithLogitsLoss-sum"]
+       "MSELoss-mean", "CrossEntropyLoss-mean", "BCEWithLogitsLoss-sum",
+       "LinearCrossEntropyLoss-mean", "LinearCrossEntropyLoss-chunked-mean"]
 test_layer_matches_cpu_float64, test_layer_matches_cpu_float16 = dtype_tests(CASES, F64, F16)
 
 

@@ -97,6 +97,8 @@ LIN = [
     case("pad-replicate-3d", lambda x: F.pad(x, (1, 2, 0, 1, 1, 0), mode="replicate"), [randn(1, 2, 2, 3, 3)]),
     case("pad-circular-1d", lambda x: F.pad(x, (3, 1), mode="circular"), [randn(2, 3, 4)]),
     case("pad-constant-last-dim", lambda x: F.pad(x, (2, 3)), [X]),
+    case("conv_tbc", lambda x, k, b: F.conv_tbc(x, k, b, 1), [randn(7, 2, 3), w(3, 3, 4), w(4, seed=51)]),
+    case("conv_tbc-nopad", F.conv_tbc, [randn(5, 3, 2), w(2, 2, 3), w(3, seed=51)]),
 ]
 
 # ------------------------------------------------------------------------------- pooling, resampling
@@ -169,6 +171,33 @@ POOL = [
     case("upsample_nearest", lambda x: F.upsample_nearest(x, size=(7, 9)), [IMG]),
     case("upsample_bilinear", lambda x: F.upsample_bilinear(x, scale_factor=2), [IMG]),
 ]
+
+# ------------------------------------------------------------------------------- spatial transformers
+_THETA2, _THETA3 = randn(2, 2, 3, seed=30, scale=0.6), randn(1, 3, 4, seed=31, scale=0.6)
+#: sampling points reaching past the borders (|x| up to ~1.5), so every padding mode matters
+_GRID2, _GRID3 = randn(2, 5, 4, 2, seed=32, scale=0.8), randn(1, 3, 2, 4, 3, seed=33, scale=0.8)
+_VOL = randn(1, 2, 4, 5, 3)
+
+
+def _sample(mode, padding_mode, align_corners):
+    return lambda x, g: F.grid_sample(x, g, mode=mode, padding_mode=padding_mode, align_corners=align_corners)
+
+
+SPATIAL = [
+    case("affine_grid", lambda t: F.affine_grid(t, [2, 3, 4, 5], align_corners=False), [_THETA2]),
+    case("affine_grid-align", lambda t: F.affine_grid(t, [2, 1, 3, 3], align_corners=True), [_THETA2]),
+    case("affine_grid-3d", lambda t: F.affine_grid(t, [1, 2, 3, 2, 4], align_corners=False), [_THETA3]),
+    case("affine_grid-grid_sample", lambda x, t: F.grid_sample(x, F.affine_grid(t, [2, 4, 5, 3], align_corners=False),
+                                                                align_corners=False), [IMG, _THETA2]),
+]
+SPATIAL += [case(f"grid_sample-{m}-{p}-{'align' if a else 'noalign'}", _sample(m, p, a), [IMG, _GRID2])
+            for m, p, a in [("bilinear", "zeros", False), ("bilinear", "border", True),
+                            ("bilinear", "reflection", False), ("bilinear", "reflection", True),
+                            ("nearest", "zeros", True), ("nearest", "border", False),
+                            ("nearest", "reflection", False), ("bicubic", "zeros", False),
+                            ("bicubic", "border", True), ("bicubic", "reflection", True)]]
+SPATIAL += [case(f"grid_sample-3d-{m}-{p}", _sample(m, p, False), [_VOL, _GRID3])
+            for m, p in [("bilinear", "zeros"), ("bilinear", "reflection"), ("nearest", "border")]]
 
 # ------------------------------------------------------------------------------- normalization
 _RM, _RV = Const(randn(4, seed=60)), Const(pos(4, seed=61))
@@ -256,7 +285,27 @@ LOSS = [
         [LOGITS, randn(N, C, seed=1), randn(N, C, seed=2)]),
 ]
 
-CASES = ACT + LIN + POOL + NORM + ATT + LOSS
+# linear_cross_entropy: the reference path (cross_entropy of linear) and the chunked one (options)
+_H, _LW, _LB = randn(N, 4, seed=40), w(C, 4), w(C, seed=51)
+_T_IGN = TARGET.copy()
+_T_IGN[2] = -100
+_CHUNKED = edunn.nn.LinearCrossEntropyOptions(batch_chunk_size=2, chunking_method=None)
+LOSS += [
+    case("linear_cross_entropy", lambda x, lw, t, lb: F.linear_cross_entropy(x, lw, t, linear_bias=lb),
+         [_H, _LW, _T_IGN, _LB]),
+    case("linear_cross_entropy-weight-smooth-sum", lambda x, lw, t, wt: F.linear_cross_entropy(
+        x, lw, t, weight=wt, reduction="sum", label_smoothing=0.2, ignore_index=1), [_H, _LW, TARGET, Const(pos(C))]),
+    case("linear_cross_entropy-probs-none", lambda x, lw, p: F.linear_cross_entropy(x, lw, p, reduction="none"),
+         [_H, _LW, PROBS]),
+    case("linear_cross_entropy-out_features", lambda x, lw, t: F.linear_cross_entropy(x, lw, t),
+         [_H, w(C, 2, 4), ints(C, N, 2)]),
+    case("linear_cross_entropy-unbatched", lambda x, lw, t: F.linear_cross_entropy(x, lw, t),
+         [randn(4, seed=41), _LW, np.array(3, dtype=np.int64)]),
+]
+LOSS += [case(f"linear_cross_entropy-chunked-{r}", (lambda x, lw, t, lb, r=r: F.linear_cross_entropy(
+    x, lw, t, linear_bias=lb, reduction=r, options=_CHUNKED)), [_H, _LW, _T_IGN, _LB]) for r in ("mean", "sum", "none")]
+
+CASES = ACT + LIN + POOL + SPATIAL + NORM + ATT + LOSS
 
 
 @pytest.mark.parametrize("fn,spec,kw", CASES)
@@ -265,7 +314,8 @@ def test_function_matches_cpu(gpu, fn, spec, kw):
 
 
 F64 = ["gelu", "softplus", "linear", "conv2d", "conv_transpose2d", "interpolate-bicubic", "interpolate-area",
-       "batch_norm-train", "layer_norm", "scaled_dot_product_attention-boolmask-scale", "ctc_loss", "pdist",
+       "batch_norm-train", "layer_norm", "grid_sample-bicubic-reflection-align",
+       "affine_grid-grid_sample", "linear_cross_entropy-chunked-mean", "scaled_dot_product_attention-boolmask-scale", "ctc_loss", "pdist",
        "cross_entropy"]
 _BY_ID = {p.id: p for p in CASES}
 

@@ -196,6 +196,16 @@ class _Holder(nn.Module):
 
 MISC.append(case("ModuleList-ModuleDict-ParameterList-ParameterDict", _Holder, [randn(3, 4)]))
 
+
+def _container():
+    """PyTorch's deprecated ``Container(**modules)``: no forward of its own, so the case calls the
+    submodules it registered from its keyword arguments, which ``.to(device)`` must have moved."""
+    with pytest.warns(FutureWarning, match="Container"):
+        return nn.Container(fc=nn.Linear(4, 3), act=nn.Tanh(), out=nn.Linear(3, 2))
+
+
+MISC.append(case("Container", _container, [randn(3, 4)], call=lambda m, x: m.out(m.act(m.fc(x)))))
+
 CASES = RNNS + ATTENTION + TRANSFORMER + MISC
 
 
