@@ -83,4 +83,9 @@ def launch(spec: KernelSpec, arrays: tuple, scalars: dict, outputs: tuple) -> No
              if param_type(d) == "T").dtype.type
     values = tuple((t if param_type(d) == "T" else backend.numpy.dtype(param_type(d)).type)(
         scalars[param_name(d)]) for d in spec.scalars)
-    backend.elementwise_kernel(spec)(*arrays, *values, *outputs)
+    guard = backend.device_guard(outputs)  # several GPUs: launch on the arrays' own device
+    if guard is None:
+        backend.elementwise_kernel(spec)(*arrays, *values, *outputs)
+    else:
+        with guard:
+            backend.elementwise_kernel(spec)(*arrays, *values, *outputs)

@@ -18,6 +18,7 @@ Lesson 01 (tensors) walks through this file.
 """
 from __future__ import annotations
 
+import functools
 import sys
 import threading
 from typing import Any
@@ -82,6 +83,8 @@ def as_device(dev: "str | int | device | None") -> device:
                 f"cannot use device '{dev}': {CUDA_UNAVAILABLE}")
         index = cupy.cuda.runtime.getDevice() if dev.index is None else dev.index
         count = cuda_device_count()
+        if count > 1:
+            _guard[0] = True
         if index >= count:
             raise RuntimeError(f"CUDA error: invalid device ordinal: '{dev}' asked, {count} device(s) present")
         if dev.index != index:
@@ -111,6 +114,46 @@ def factory_device(dev: Any, infer: bool = False) -> "device | None":
     if dev is None:
         return None if infer else CPU
     return as_device(dev)
+
+
+# PyTorch runs an op on its inputs' device whatever device is current (a "device guard"); CuPy
+# runs on the current device.  With one GPU the two agree, so the check below is skipped; it is
+# switched on the first time a CUDA device is named on a machine with several.
+_guard = [False]
+
+
+def device_guard(values: Any) -> Any:
+    """On a machine with several GPUs: a context manager making the device of the first CUDA
+    array among ``values`` (tensors, arrays, lists of them) current, when another one is; else
+    None.  ``Function.apply`` and the autograd engine run each op and backward under it."""
+    if not _guard[0]:
+        return None
+    for v in values:
+        if isinstance(v, (list, tuple)):
+            found = device_guard(v)
+            if found is not None:
+                return found
+            continue
+        dev = getattr(v, "device", None)  # a tensor's edunn device, or a CuPy array's Device
+        index = getattr(dev, "id", None) if dev.__class__ is not device else (
+            dev.index if dev.type == "cuda" else None)
+        if index is not None:
+            return None if index == cupy.cuda.runtime.getDevice() else cupy.cuda.Device(index)
+    return None
+
+
+def on_input_device(fn):
+    """Decorate ``fn`` to run under :func:`device_guard` of its positional arguments (entry
+    points that do array work outside a ``Function``: modules, indexing, in-place writes,
+    gradcheck)."""
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        guard = device_guard(args) if _guard[0] else None
+        if guard is None:
+            return fn(*args, **kwargs)
+        with guard:
+            return fn(*args, **kwargs)
+    return run
 
 
 def is_cupy_array(array: Any) -> bool:

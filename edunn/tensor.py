@@ -388,6 +388,7 @@ class Tensor(TensorMethods):
                 "a view of a leaf Variable that requires grad is being used in an in-place "
                 "operation.")
 
+    @backend.on_input_device
     def _inplace(self, result: "Tensor") -> "Tensor":
         """Make ``self`` hold ``result`` (computed out of place): write its values into this
         tensor's storage, so views see them, bump the version and take over ``result``'s place in

@@ -9,6 +9,15 @@ if os.environ.get("EDUNN_FAKE_CUDA"):  # the gpu suite on the CPU, on a stand-in
 
 import edunn  # noqa: E402
 
+if os.environ.get("EDUNN_FAKE_CUDA_SECOND") == "1":
+    # "cuda" means cuda:1 while cuda:0 stays current: every op must run on its inputs' device
+    _as_device = edunn.backend.as_device
+
+    def _second(dev):
+        dev = _as_device(dev)
+        return edunn.backend.device("cuda", 1) if dev.type == "cuda" and dev.index == 0 else dev
+    edunn.backend.as_device = _second
+
 
 def _cuda() -> bool:
     return edunn.backend.cuda_available()

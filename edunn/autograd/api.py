@@ -74,7 +74,8 @@ def _make_grads(outputs: tuple, grads: tuple, is_grads_batched: bool = False) ->
             if out._data.dtype.kind not in "fV":
                 raise RuntimeError(f"grad can be implicitly created only for real scalar outputs but got {out.dtype}")
             xp = _tensor_mod.backend.array_module(out._data)
-            g = Tensor._make(xp.ones(out._data.shape, out._data.dtype))
+            with _tensor_mod.backend.device_context(out.device):
+                g = Tensor._make(xp.ones(out._data.shape, out._data.dtype))
         else:
             if not isinstance(g, Tensor):
                 g = Tensor._make(_tensor_mod.backend.array_module(out._data).asarray(g, dtype=out._data.dtype))

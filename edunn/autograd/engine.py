@@ -34,6 +34,8 @@ from .. import backend
 from .function import Function, _OutputRef
 import edunn.tensor as _tensor_mod
 
+_multi_gpu = backend._guard  # [True] once a CUDA device is used on a machine with several
+
 _state = grad_mode.state
 
 
@@ -181,10 +183,12 @@ def run_backward(roots: Sequence[Any], root_grads: Sequence[Any], retain_graph: 
                 for nr in range(len(grads)):
                     if grads[nr] is None:
                         grads[nr] = _zeros_for_output(node, nr)
-            if fw_tangents and _carries_tangent(node, grads):
-                grads_in = _backward_with_tangents(node, grads)
+            guard = backend.device_guard(grads) if _multi_gpu[0] else None
+            if guard is not None:  # several GPUs: the backward runs where its gradients live
+                with guard:
+                    grads_in = _call_backward(node, grads, fw_tangents)
             else:
-                grads_in = node.backward(node, *grads)
+                grads_in = _call_backward(node, grads, fw_tangents)
             next_edges = node._next
             if grads_in.__class__ is not tuple:
                 grads_in = tuple(grads_in) if isinstance(grads_in, list) else (grads_in,)
@@ -261,6 +265,12 @@ def run_backward(roots: Sequence[Any], root_grads: Sequence[Any], retain_graph: 
                 "the graph. Set allow_unused=True if this is the desired behavior.")
         result.append(g)
     return result
+
+
+def _call_backward(node: Function, grads: list, fw_tangents: bool) -> Any:
+    if fw_tangents and _carries_tangent(node, grads):
+        return _backward_with_tangents(node, grads)
+    return node.backward(node, *grads)
 
 
 def _carries_tangent(node: Function, grads: list) -> bool:
@@ -430,6 +440,7 @@ def _to_leaf_device(leaf, g):
                        f"{leaf.device} but got {g.device}")
 
 
+@backend.on_input_device
 def _accumulate_leaf(leaf, g, create_graph, accumulate, inputs, leaf_grads, from_engine=False) -> None:
     """``AccumulateGrad``: run the leaf's hooks, then add ``g`` into ``leaf.grad``."""
     if not (g.is_sparse or leaf.is_sparse) and g._data.__class__ is not leaf._data.__class__:

@@ -43,6 +43,7 @@ from .. import backend
 import edunn.tensor as _tensor_mod  # the module (not the class) -- tensor.py imports this file
 
 _state = grad_mode.state
+_multi_gpu = backend._guard  # [True] once a CUDA device is used on a machine with several
 
 
 def _same_device_args(args: tuple, kwargs: dict, Tensor: type, exc: Exception) -> tuple | None:
@@ -169,6 +170,11 @@ class Function:
 
         This runs for every op, so it is written for speed: the common case (one array out)
         takes the shortest path."""
+        if _multi_gpu[0]:  # several GPUs: run where the inputs live, as PyTorch does
+            guard = backend.device_guard(args)
+            if guard is not None:
+                with guard:
+                    return cls.apply(*args, **kwargs)
         if _state.op_hooks:  # a profiler, FlopCounterMode or forward-mode AD is watching
             return _op_hooks.call_hooked(cls, args, kwargs)
         Tensor = _tensor_mod.Tensor

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 import edunn.tensor as _tensor_mod
+from .. import backend
 
 
 class GradcheckError(RuntimeError):
@@ -77,6 +78,7 @@ def _coord_name(index: int, a: Any) -> str:
     return f"[{j}].{'imag' if part else 'real'}"
 
 
+@backend.on_input_device
 def gradcheck(func: Callable, inputs: Any, *, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
               raise_exception: bool = True, nondet_tol: float = 0.0, check_undefined_grad: bool = True,
               check_grad_dtypes: bool = False, check_batched_grad: bool = False,
@@ -156,6 +158,7 @@ def gradcheck(func: Callable, inputs: Any, *, eps: float = 1e-6, atol: float = 1
     return True
 
 
+@backend.on_input_device
 def gradgradcheck(func: Callable, inputs: Any, grad_outputs: Any = None, *, eps: float = 1e-6,
                   atol: float = 1e-5, rtol: float = 1e-3, gen_non_contig_grad_outputs: bool = False,
                   raise_exception: bool = True, nondet_tol: float = 0.0,

@@ -166,6 +166,7 @@ def _index(x: Tensor, idx: tuple, advanced: bool) -> Tensor:
     return Index.apply(x, idx, True) if advanced else BasicIndex.apply(x, idx, False)
 
 
+@backend.on_input_device
 def getitem(input: Tensor, index: Any) -> Tensor:
     """``input[index]``: ints, slices, None, Ellipsis, integer/bool tensors or lists, mixed."""
     idx, advanced = _normalize(input._data, index)
@@ -229,6 +230,7 @@ def _as_value(v: Any, x: Tensor) -> Any:
     return tensor(v, dtype=x.dtype, device=x.device)
 
 
+@backend.on_input_device
 def index_put(input: Tensor, indices: Any, values: Any, accumulate: bool = False) -> Tensor:
     """``input`` with ``input[indices] = values`` (or ``+=``), out of place; ``x[i] = v`` calls it."""
     if _autocast.active and "index_put" in _autocast.listed: return _autocast.call("index_put", index_put, input, indices, values, accumulate)  # noqa: E501,E701

@@ -103,7 +103,8 @@ class Adagrad(Optimizer):
         state = self.state[p]
         state["step"] = _zero_step(p, on_param_device=bool(fused), is_fused=fused)
         xp = backend.array_module(p._data)
-        state["sum"] = Tensor._make(xp.full_like(p._data, init_value))
+        with backend.device_context(p.device):
+            state["sum"] = Tensor._make(xp.full_like(p._data, init_value))
 
     def _init_group(self, group: dict, params_with_grad: list, grads: list, state_sums: list,
                     state_steps: list) -> None:

@@ -199,11 +199,16 @@ def register_optimizer_step_post_hook(hook: Callable) -> RemovableHandle:
 
 def _hooked_step(func: Callable) -> Callable:
     """Wrap a subclass's ``step`` so that the global and per-optimizer step hooks run around it
-    (pre: global then own, in registration order; post: own then global)."""
+    (pre: global then own, in registration order; post: own then global).  On a machine with
+    several GPUs the step runs on its parameters' device (``backend.device_guard``)."""
     @functools.wraps(func)
     def step(self, *args: Any, **kwargs: Any) -> Any:
         if getattr(self, "_in_hooked_step", False):  # a subclass's step calling super().step()
             return func(self, *args, **kwargs)
+        guard = backend.device_guard(g["params"][0] for g in self.param_groups if g["params"])
+        if guard is not None:
+            with guard:
+                return step(self, *args, **kwargs)
         for pre_hook in chain(_global_optimizer_pre_hooks.values(),
                               self._optimizer_step_pre_hooks.values()):
             result = pre_hook(self, args, kwargs)

@@ -125,11 +125,20 @@ def max_error(ref: np.ndarray, got: np.ndarray) -> tuple:
     return err, err / scale
 
 
+def on_device(t: Any, device: str) -> bool:
+    """Whether tensor ``t`` lives on ``device`` ("cuda": any CUDA device; "cuda:1": that one)."""
+    try:
+        want = edunn.device(device)
+    except RuntimeError:  # not a device name at all
+        return False
+    return t.device.type == want.type and (want.index is None or t.device.index == want.index)
+
+
 def assert_same(what: str, ref: edunn.Tensor, got: edunn.Tensor, device: str, dtype: Any,
                 tol: float, check_device: bool = True) -> None:
     """``got`` (on ``device``) equals ``ref`` (on the CPU) within ``tol`` relative to the scale."""
     if check_device:
-        assert got.device.type == device, f"{what}: on {got.device}, expected on {device}"
+        assert on_device(got, device), f"{what}: on {got.device}, expected on {device}"
     assert tuple(got.shape) == tuple(ref.shape), f"{what}: shape {tuple(got.shape)} != CPU's {tuple(ref.shape)}"
     expect = ref.dtype
     if dtype is edunn.float16 and ref.dtype is edunn.float32:

@@ -11,6 +11,10 @@ import pytest
 import edunn
 
 ON_CPU = os.environ.get("EDUNN_GPU_SUITE_ON_CPU") == "1"
+# The device the suite targets: "cuda" (the current one), or, to check that everything runs on
+# its inputs' device while another one is current, "cuda:1" (with two GPUs, or the CuPy
+# stand-in's EDUNN_FAKE_CUDA=2).
+TARGET = os.environ.get("EDUNN_GPU_SUITE_DEVICE", "cuda")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -21,9 +25,12 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture
 def gpu():
-    """The device the suite targets: ``"cuda"``, or ``"cpu"`` under EDUNN_GPU_SUITE_ON_CPU=1."""
+    """The device the suite targets: ``"cuda"`` (or EDUNN_GPU_SUITE_DEVICE), or ``"cpu"`` under
+    EDUNN_GPU_SUITE_ON_CPU=1."""
     if ON_CPU:
         return "cpu"
     if not edunn.cuda.is_available():
         pytest.skip("no CUDA device (CuPy with an NVIDIA GPU) on this machine")
-    return "cuda"
+    if edunn.device(TARGET).index is not None and edunn.device(TARGET).index >= edunn.cuda.device_count():
+        pytest.skip(f"EDUNN_GPU_SUITE_DEVICE={TARGET}: there are {edunn.cuda.device_count()} CUDA devices")
+    return TARGET

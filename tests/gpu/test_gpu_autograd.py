@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import edunn
+from _compare import on_device
 from edunn import autograd
 from edunn.autograd import functional as AF
 from edunn.nn import functional as F
@@ -20,7 +21,7 @@ RTOL64, ATOL64 = 1e-10, 1e-12
 
 
 def _on(t, gpu) -> bool:
-    return t.device.type == edunn.device(gpu).type
+    return on_device(t, gpu)
 
 
 def _np(t) -> np.ndarray:

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 import edunn
+from _compare import on_device
 from edunn import nn
 from edunn.nn import init
 
@@ -40,7 +41,7 @@ def _stats_ok(x: np.ndarray, mean: float, var: float, what: str) -> None:
 
 def _check_in_place(out, t, gpu, what: str) -> np.ndarray:
     assert out is t, f"{what} must fill the tensor in place and return it"
-    assert t.device.type == edunn.device(gpu).type, f"{what}: result on {t.device}"
+    assert on_device(t, gpu), f"{what}: result on {t.device}"
     assert t.grad_fn is None, f"{what} must not record a graph"
     return t.detach().cpu().numpy()
 
@@ -158,7 +159,7 @@ def test_deterministic_init_on_the_device_equals_the_cpu(name, gpu):
         x = edunn.randn((1, shape[1] * (2 if "groups" in name else 1)) + (5,) * (len(shape) - 2), device=gpu)
         conv = {3: nn.functional.conv1d, 4: nn.functional.conv2d, 5: nn.functional.conv3d}[len(shape)]
         y = conv(x, t, padding=tuple(k // 2 for k in shape[2:]), groups=2 if "groups" in name else 1)
-        assert y.device.type == edunn.device(gpu).type
+        assert on_device(y, gpu)
         if "groups" in name:
             np.testing.assert_allclose(y[0, [0, 1, 3, 4]].cpu().numpy(), x[0].cpu().numpy(), rtol=1e-6, atol=1e-6)
         else:
@@ -212,7 +213,7 @@ def test_deprecated_names_work_on_the_device(gpu):
             warnings.simplefilter("always")
             getattr(init, old)(t, *args)
         assert any(issubclass(w.category, FutureWarning) for w in caught), f"nn.init.{old}: no FutureWarning"
-        assert t.device.type == edunn.device(gpu).type
+        assert on_device(t, gpu)
 
 
 @pytest.mark.parametrize("factory", [lambda d: nn.Linear(300, 200, device=d), lambda d: nn.Conv2d(3, 8, 3, device=d),
@@ -222,7 +223,7 @@ def test_layers_built_on_the_device_initialise_there(factory, gpu):
     """``device=`` at construction: reset_parameters runs the init functions on the device."""
     layer = factory(gpu)
     for name, p in layer.named_parameters():
-        assert p.device.type == edunn.device(gpu).type, f"{name} on {p.device}"
+        assert on_device(p, gpu), f"{name} on {p.device}"
         assert bool(p.detach().abs().sum() > 0), f"{name} was not initialised"
     if isinstance(layer, nn.Linear):
         w = layer.weight.detach().cpu().numpy()

@@ -8,7 +8,7 @@ import pytest
 import edunn
 import edunn.nn as nn
 import edunn.nn.functional as F
-from _compare import Const, assert_close_arrays, check_module, randn, rng, dtype_tests
+from _compare import Const, assert_close_arrays, check_module, randn, rng, dtype_tests, on_device
 
 pytestmark = pytest.mark.lesson18
 
@@ -251,7 +251,7 @@ def test_dropout_train_mask_and_gradient(gpu, name, cls, shape, feature, p):
     m = cls(p=p).to(gpu)
     x, g = _xg(gpu, shape)
     y = m(x)
-    assert y.device.type == gpu and y.dtype == x.dtype
+    assert on_device(y, gpu) and y.dtype == x.dtype
     (y * g).sum().backward()
     xs, ys, gs, dx = (t.detach().cpu().numpy() for t in (x, y, g, x.grad))
     kept = ys != 0
@@ -277,7 +277,7 @@ def test_alpha_dropout_train_mask_and_gradient(gpu, name, cls, shape, feature):
     m = cls(p=p).to(gpu)
     x, g = _xg(gpu, shape)
     y = m(x)
-    assert y.device.type == gpu
+    assert on_device(y, gpu)
     (y * g).sum().backward()
     xs, ys, gs, dx = (t.detach().cpu().numpy() for t in (x, y, g, x.grad))
     dropped_value = a * alpha_p + b
@@ -296,7 +296,7 @@ def test_rrelu_train_slopes_in_range_and_gradient(gpu):
     m = nn.RReLU(lower, upper).to(gpu)
     x = edunn.tensor(randn(300, 40).astype(np.float32), device=gpu, requires_grad=True)
     y = m(x)
-    assert y.device.type == gpu
+    assert on_device(y, gpu)
     y.sum().backward()
     xs, ys, dx = x.detach().cpu().numpy(), y.detach().cpu().numpy(), x.grad.cpu().numpy()
     neg = xs < 0

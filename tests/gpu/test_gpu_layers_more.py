@@ -7,7 +7,7 @@ import pytest
 import edunn
 import edunn.nn as nn
 import edunn.nn.functional as F
-from _compare import check_module, randn, rng, dtype_tests
+from _compare import check_module, randn, rng, dtype_tests, on_device
 
 pytestmark = pytest.mark.lesson18
 
@@ -212,7 +212,7 @@ test_layer_matches_cpu_float64, test_layer_matches_cpu_float16 = dtype_tests(CAS
 def test_max_pool_indices_point_at_the_maxima_on_the_device(gpu):
     x = edunn.tensor(randn(2, 3, 7, 8).astype(np.float32), device=gpu)
     y, idx = F.max_pool2d(x, 3, stride=2, padding=1, return_indices=True)
-    assert idx.device.type == gpu and idx.dtype == edunn.int64
+    assert on_device(idx, gpu) and idx.dtype == edunn.int64
     flat = x.reshape(2, 3, -1).cpu().numpy()
     picked = np.take_along_axis(flat, idx.reshape(2, 3, -1).cpu().numpy(), axis=2)
     assert np.array_equal(picked, y.reshape(2, 3, -1).cpu().numpy())

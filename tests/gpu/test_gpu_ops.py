@@ -34,6 +34,7 @@ import numpy as np
 import pytest
 
 import edunn
+from _compare import on_device
 from opcheck import OpSpec, assert_close, torch
 
 pytestmark = pytest.mark.lesson18
@@ -80,7 +81,7 @@ class Dev:
 
 
 def _on(t, gpu) -> bool:
-    return t.device.type == edunn.device(gpu).type
+    return on_device(t, gpu)
 
 
 def _np(t) -> np.ndarray:

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 import edunn
+from _compare import on_device
 from edunn import nn, optim
 
 pytestmark = pytest.mark.lesson18
@@ -157,7 +158,7 @@ class Run:
 
 
 def _assert_on(t, device: str, what: str) -> None:
-    assert t.device.type == edunn.device(device).type, f"{what} lives on {t.device}, expected {device}"
+    assert on_device(t, device), f"{what} lives on {t.device}, expected {device}"
 
 
 def _assert_runs_equal(a: Run, b: Run, what: str, rtol: float = RTOL, atol: float = ATOL) -> None:

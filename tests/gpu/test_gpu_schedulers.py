@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 import edunn
+from _compare import on_device
 from edunn import nn, optim
 from edunn.optim import lr_scheduler as L
 from edunn.optim import swa_utils
@@ -122,7 +123,7 @@ def test_scheduler_on_the_device_equals_the_cpu(name, gpu):
     assert moms_d == moms_c, f"{name}: momenta on {gpu} differ from the CPU's"
     assert len({tuple(x) for x in lrs_d}) > 1, f"{name}: the learning rate never changed"
     for p in params:
-        assert p.device.type == edunn.device(gpu).type
+        assert on_device(p, gpu)
     for i, (a, b) in enumerate(zip(vals_d, vals_c)):
         np.testing.assert_allclose(a, b, rtol=5e-5, atol=5e-6, err_msg=f"{name}: param {i}")
     if name == "ReduceLROnPlateau":
@@ -189,7 +190,7 @@ def test_a_tensor_lr_on_the_device_is_updated_in_place(name, gpu):
         sched.step()
         ref.step()
         assert opt.param_groups[0]["lr"] is lr, f"{name} replaced the tensor lr instead of writing into it"
-        assert lr.device.type == edunn.device(gpu).type
+        assert on_device(lr, gpu)
         assert math.isclose(lr.item(), floats.param_groups[0]["lr"], rel_tol=1e-6), f"{name}: epoch {k}"
 
 
@@ -242,13 +243,13 @@ def test_averaged_model_on_the_device_equals_the_cpu(kind, gpu):
 def test_averaged_model_of_a_cpu_model_lives_on_the_device(gpu):
     model = _net("cpu")
     avg = swa_utils.AveragedModel(model, device=gpu)
-    assert all(p.device.type == edunn.device(gpu).type for p in avg.parameters())
-    assert avg.n_averaged.device.type == edunn.device(gpu).type
+    assert all(on_device(p, gpu) for p in avg.parameters())
+    assert on_device(avg.n_averaged, gpu)
     for k in range(3):
         _perturb(model, k)
         avg.update_parameters(model)  # the CPU model's parameters travel to the device
     out = avg(edunn.ones(4, 3, device=gpu))
-    assert out.device.type == edunn.device(gpu).type and tuple(out.shape) == (4, 2)
+    assert on_device(out, gpu) and tuple(out.shape) == (4, 2)
 
 
 @pytest.mark.parametrize("loader_on", ["target", "cpu_with_device_arg"])
@@ -271,7 +272,7 @@ def test_update_bn_over_a_loader_of_device_tensors(loader_on, gpu):
     else:
         swa_utils.update_bn(loader, model, device=gpu)
     bn = model[1]
-    assert bn.running_mean.device.type == edunn.device(gpu).type
+    assert on_device(bn.running_mean, gpu)
     assert not model.training and bn.momentum == 0.3, "update_bn must restore mode and momentum"
     assert int(bn.num_batches_tracked.item()) == 4
     h = np.concatenate([data, np.zeros((64, 2), np.float32)], 1) + np.arange(5, dtype=np.float32)

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import edunn
+from _compare import on_device
 from edunn import nn, optim
 from edunn.nn import functional as F
 
@@ -17,7 +18,7 @@ pytestmark = pytest.mark.lesson18
 
 
 def _on(t, gpu) -> bool:
-    return t.device.type == edunn.device(gpu).type
+    return on_device(t, gpu)
 
 
 def _real_gpu(gpu) -> None:

@@ -9,6 +9,7 @@ import warnings
 import weakref
 from typing import Any, Callable
 
+from ... import backend
 from ...tensor import Tensor
 from ...utils.hooks import BackwardHook, RemovableHandle
 from . import _global_hooks as _gh
@@ -30,9 +31,17 @@ class _WrappedHook:
 
 
 
+_multi_gpu = backend._guard  # [True] once a CUDA device is used on a machine with several
+
+
 class _ModuleHooks:
     # ------------------------------------------------------------------ calling
     def _call_impl(self, *args: Any, **kwargs: Any) -> Any:
+        if _multi_gpu[0]:  # several GPUs: the forward runs where its inputs live
+            guard = backend.device_guard(args + tuple(kwargs.values()))
+            if guard is not None:
+                with guard:
+                    return self._call_impl(*args, **kwargs)
         forward_call = self.forward
         if not (self._backward_hooks or self._backward_pre_hooks or self._forward_hooks
                 or self._forward_pre_hooks or _gh._global_backward_pre_hooks or _gh._global_backward_hooks
