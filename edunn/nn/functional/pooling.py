@@ -404,6 +404,7 @@ class _PutTiles(Function):
         return _TakeTiles.apply(grad, ctx.code, ctx.k, None), None, None, None
 
 
+@backend.on_input_device
 def _max_pool(input: Tensor, kernel_size: Any, stride: Any, padding: Any, dilation: Any, ceil_mode: bool,
               n: int, who: str, indices: bool = True) -> tuple[Tensor, Tensor | None]:
     k = _ntuple(kernel_size, n, "kernel_size", who)
