@@ -15,6 +15,7 @@ import warnings
 from typing import Any, Sequence
 
 from ..tensor import Tensor
+from .. import backend
 from . import functional as F
 from .functional.dropout import _check_p, _check_tensor, _dropout_impl
 from .functional.conv import (conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d,
@@ -247,6 +248,7 @@ def ctc_loss(log_probs: Tensor, targets: Tensor, input_lengths: Any, target_leng
 _BAG_MODES = ("sum", "mean", "max")
 
 
+@backend.on_input_device
 def embedding_bag(weight: Tensor, indices: Tensor, offsets: Tensor, scale_grad_by_freq: bool = False,
                   mode: int = 0, sparse: bool = False, per_sample_weights: Tensor | None = None,
                   include_last_offset: bool = False, padding_idx: int | None = None) -> tuple:
@@ -257,7 +259,6 @@ def embedding_bag(weight: Tensor, indices: Tensor, offsets: Tensor, scale_grad_b
     mode, the table row that gave each maximum (in mean mode the bag sizes again).  In sum mode PyTorch's CPU kernel
     needs no sizes and returns zeros for them, as edunn does; its float32/float16 fast path
     (FBGEMM) also leaves ``offset2bag`` empty, which edunn always fills (as PyTorch's float64)."""
-    from .. import backend
     if isinstance(mode, bool) or not isinstance(mode, int) or not 0 <= mode <= 2:
         raise ValueError(f"embedding_bag(): mode has to be 0 (sum), 1 (mean) or 2 (max), got {mode!r}")
     out = F.embedding_bag(indices, weight, offsets, scale_grad_by_freq=scale_grad_by_freq,

@@ -299,6 +299,7 @@ def kaiming_normal_(tensor: Tensor, a: float = 0, mode: str = "fan_in",
 # ----------------------------------------------------------------------------------------------
 # structured random matrices
 # ----------------------------------------------------------------------------------------------
+@backend.on_input_device
 def orthogonal_(tensor: Tensor, gain: float = 1, generator: Any = None) -> Tensor:
     r"""Fill ``tensor`` with a (semi-)orthogonal matrix times ``gain`` (Saxe et al., 2013); dims
     after the first are flattened.
@@ -331,6 +332,7 @@ def orthogonal_(tensor: Tensor, gain: float = 1, generator: Any = None) -> Tenso
     return tensor
 
 
+@backend.on_input_device
 def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01, generator: Any = None) -> Tensor:
     r"""Fill the 2-D ``tensor`` as a sparse matrix (Martens, 2010): in every column a fraction
     ``sparsity`` of the entries (``ceil(sparsity * rows)`` of them, at random rows) is zero, the

@@ -169,6 +169,7 @@ def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: 
     return _softmax_apply(Softmax, "softmax", -input, dim, None)
 
 
+@backend.on_input_device
 def gumbel_softmax(logits: Tensor, tau: float = 1, hard: bool = False, eps: float = 1e-10,
                    dim: int = -1) -> Tensor:
     """A differentiable sample from the categorical distribution ``softmax(logits)``:

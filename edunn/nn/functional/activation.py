@@ -484,6 +484,7 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
     return _where(input > 0, input, weight * input)
 
 
+@backend.on_input_device
 def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False,
           inplace: bool = False) -> Tensor:
     """Randomized leaky ReLU: ``x if x >= 0 else a x`` with, in training, a fresh slope

@@ -94,6 +94,7 @@ def _adaptive_input(input: Any, n: int, who: str) -> tuple[Tensor, bool]:
     return _planes(input, n, who, msg)
 
 
+@backend.on_input_device
 def _adaptive_max_pool(input: Tensor, output_size: Any, n: int) -> tuple[Tensor, Tensor]:
     who = f"adaptive_max_pool{n}d"
     x, batched = _adaptive_input(input, n, who)
@@ -194,6 +195,7 @@ adaptive_avg_pool2d.__doc__ = adaptive_avg_pool3d.__doc__ = adaptive_avg_pool1d.
 _FRACTION_NAMES = {2: ("height", "width"), 3: ("time", "height", "width")}
 
 
+@backend.on_input_device
 def _fractional_max_pool(input: Tensor, kernel_size: Any, output_size: Any, output_ratio: Any,
                          _random_samples: Any, n: int) -> tuple[Tensor, Tensor]:
     who = f"fractional_max_pool{n}d"

@@ -61,6 +61,7 @@ def _safe_softmax(scores: Tensor) -> Tensor:
     return softmax(scores.masked_fill(alive.logical_not(), 0.0), dim=-1) * alive
 
 
+@backend.on_input_device
 def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn_mask: Tensor | None = None,
                                  dropout_p: float = 0.0, is_causal: bool = False, scale: float | None = None,
                                  enable_gqa: bool = False) -> Tensor:

@@ -273,6 +273,7 @@ def _padded_targets(targets: Any, il: Any, tl: Any, T: int, N: int, C: int, blan
     return xp.where(used, tgt, blank), ilx, tlx
 
 
+@backend.on_input_device
 def ctc_loss(log_probs: Tensor, targets: Tensor, input_lengths: Tensor | Sequence[int],
              target_lengths: Tensor | Sequence[int], blank: int = 0, reduction: str = "mean",
              zero_infinity: bool = False) -> Tensor:

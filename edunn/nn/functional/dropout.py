@@ -45,6 +45,7 @@ def _check_tensor(input: object, who: str) -> None:
         raise TypeError(f"{who}(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
 
 
+@backend.on_input_device
 def _dropout_impl(input: Tensor, p: float, training: bool, inplace: bool, feature: bool,
                   alpha: bool, leading: int = 2) -> Tensor:
     """The one implementation behind every variant (ATen's ``_dropout_impl``).

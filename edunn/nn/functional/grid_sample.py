@@ -278,6 +278,7 @@ def _type_name(t: Tensor) -> str:
     return names.get(name, name)
 
 
+@backend.on_input_device
 def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mode: str = "zeros",
                 align_corners: bool | None = None) -> Tensor:
     r"""Sample ``input`` at the points of ``grid``:
@@ -338,6 +339,7 @@ def _base_grid(spatial: Sequence[int], align_corners: bool, like: Tensor) -> Any
     return base
 
 
+@backend.on_input_device
 def affine_grid(theta: Tensor, size: list[int], align_corners: bool | None = None) -> Tensor:
     r"""The sampling grid of a batch of affine maps, for :func:`grid_sample`:
 

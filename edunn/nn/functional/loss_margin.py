@@ -103,6 +103,7 @@ def _check_margin_shapes(input: Tensor, target: Tensor, fn: str) -> tuple:
     return x, target.reshape(n)
 
 
+@backend.on_input_device
 def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float = 1.0,
                       weight: Tensor | None = None, size_average: bool | None = None,
                       reduce: bool | None = None, reduction: str = "mean") -> Tensor:
@@ -140,6 +141,7 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float =
     return _reduce(loss, reduction)
 
 
+@backend.on_input_device
 def multilabel_margin_loss(input: Tensor, target: Tensor, size_average: bool | None = None,
                            reduce: bool | None = None, reduction: str = "mean") -> Tensor:
     r"""Multi-label hinge loss.  ``target`` holds each sample's classes, ended by the first -1:

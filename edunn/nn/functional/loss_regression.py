@@ -8,6 +8,7 @@ import math
 import warnings
 
 import edunn
+from ... import backend
 from ...tensor import Tensor
 from ...amp import _policy as _autocast
 from ._loss_common import (_get_reduction, _legacy_get_string, _reduce, _reduction, _warn_size)
@@ -132,6 +133,7 @@ def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full
     return _reduce(loss, reduction)
 
 
+@backend.on_input_device
 def gaussian_nll_loss(input: Tensor, target: Tensor, var: Tensor | float, full: bool = False,
                       eps: float = 1e-6, reduction: str = "mean") -> Tensor:
     r"""Negative log-likelihood of ``target ~ N(input, var)``:

@@ -194,6 +194,7 @@ def _update_running(running: Tensor, stat: Any, momentum: float) -> None:
 
 
 # ---------------------------------------------------------------------------------- functions
+@backend.on_input_device
 def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
                weight: Tensor | None = None, bias: Tensor | None = None, training: bool = False,
                momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
@@ -244,6 +245,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     return out
 
 
+@backend.on_input_device
 def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var: Tensor | None = None,
                   weight: Tensor | None = None, bias: Tensor | None = None, use_input_stats: bool = True,
                   momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
@@ -312,6 +314,7 @@ def _check_normalized(input: Tensor, shape: tuple, star: str, **params: Tensor |
                            f"[{star}{', '.join(map(str, shape))}], but got input of size{list(input.shape)}")
 
 
+@backend.on_input_device
 def layer_norm(input: Tensor, normalized_shape: Sequence[int], weight: Tensor | None = None,
                bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
     """Layer normalization over the last ``len(normalized_shape)`` dims (lesson 11)::
@@ -332,6 +335,7 @@ def layer_norm(input: Tensor, normalized_shape: Sequence[int], weight: Tensor | 
     return _normalize(input, axes, weight, bias, pshape, eps)[0]
 
 
+@backend.on_input_device
 def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bias: Tensor | None = None,
                eps: float = 1e-5) -> Tensor:
     """Group normalization of x (N, C, *): the C channels in ``num_groups`` groups, each group of

@@ -476,6 +476,7 @@ for _n, _f in ((1, max_pool1d), (2, max_pool2d), (3, max_pool3d), (1, max_pool1d
 
 
 # ------------------------------------------------------------------------------ average pooling
+@backend.on_input_device
 def _avg_pool(input: Tensor, kernel_size: Any, stride: Any, padding: Any, ceil_mode: bool,
               count_include_pad: bool, divisor_override: Any, n: int) -> Tensor:
     who = f"avg_pool{n}d"

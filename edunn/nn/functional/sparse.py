@@ -257,6 +257,7 @@ class EmbeddingBag(Function):
         return grad_w, grad_psw, None, None, None, None, None, None, None
 
 
+@backend.on_input_device
 def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None,
                   max_norm: float | None = None, norm_type: float = 2,
                   scale_grad_by_freq: bool = False, mode: str = "mean", sparse: bool = False,
@@ -368,6 +369,7 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None,
                               mode, bool(scale_grad_by_freq), bool(sparse))
 
 
+@backend.on_input_device
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     """``out[..., c] = 1 if tensor[...] == c else 0``: int64 of shape (*, num_classes); with
     ``num_classes=-1`` it is ``tensor.max() + 1`` (lesson 08)."""

@@ -20,6 +20,7 @@ __all__ = ["max_unpool1d", "max_unpool2d", "max_unpool3d"]
 
 
 # ------------------------------------------------------------------------------ max unpooling
+@backend.on_input_device
 def _max_unpool(input: Tensor, indices: Tensor, kernel_size: Any, stride: Any, padding: Any,
                 output_size: Any, n: int) -> Tensor:
     who = f"max_unpool{n}d"

@@ -185,6 +185,7 @@ def _is_integer(v: Any) -> bool:
     return hasattr(v, "__index__") and not isinstance(v, bool) or isinstance(v, Tensor) and not v.is_floating_point()
 
 
+@backend.on_input_device
 def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode: str = "nearest",
                 align_corners: bool | None = None, recompute_scale_factor: bool | None = None,
                 antialias: bool = False) -> Tensor:

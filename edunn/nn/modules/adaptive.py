@@ -20,6 +20,7 @@ from collections import namedtuple
 from typing import Sequence
 
 import edunn
+from ... import backend
 from ...tensor import Tensor
 from .. import functional as F
 from .container import ModuleList, Sequential
@@ -183,6 +184,7 @@ class AdaptiveLogSoftmaxWithLoss(Module):
         self._check_2d(input, "log_prob")
         return self._get_full_log_prob(input, self.head(input))
 
+    @backend.on_input_device
     def predict(self, input: Tensor) -> Tensor:
         r"""The most probable class of each row, (N, in_features) -> (N), the same as
         ``log_prob(input).argmax(dim=1)``: rows whose best head entry is in the shortlist need no

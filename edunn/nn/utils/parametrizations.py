@@ -24,7 +24,7 @@ from enum import Enum, auto
 from typing import Optional
 
 import edunn
-from ... import linalg
+from ... import backend, linalg
 from ...autograd import no_grad
 from ...ops import creation as _cr
 from ...tensor import Tensor
@@ -117,6 +117,7 @@ class _Orthogonal(Module):
             Q = Q.mT
         return Q
 
+    @backend.on_input_device
     def right_inverse(self, Q: Tensor) -> Tensor:
         with no_grad():
             if Q.shape != self.shape:

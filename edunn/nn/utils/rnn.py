@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple, Optional, Sequence, Union
 
 import edunn
+from ... import backend
 from ...tensor import Tensor
 
 __all__ = ["PackedSequence", "invert_permutation", "pack_padded_sequence", "pad_packed_sequence",
@@ -130,6 +131,7 @@ def _running(batch_sizes: Sequence[int], B: int, total: int, device: Any) -> Ten
     return edunn.arange(B, device=device).unsqueeze(0) < bs.unsqueeze(1)
 
 
+@backend.on_input_device
 def pack_padded_sequence(input: Tensor, lengths: Union[Tensor, Sequence[int]],
                          batch_first: bool = False, enforce_sorted: bool = True) -> PackedSequence:
     """Pack a padded batch ``input`` (T, B, *) (or (B, T, *) with ``batch_first``) of sequences
@@ -178,6 +180,7 @@ def pack_padded_sequence(input: Tensor, lengths: Union[Tensor, Sequence[int]],
     return PackedSequence(data, edunn.tensor(batch_sizes, dtype=edunn.int64), sorted_indices, None)
 
 
+@backend.on_input_device
 def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False,
                         padding_value: float = 0.0, total_length: Optional[int] = None) -> tuple:
     """The inverse of ``pack_padded_sequence``: ``(padded, lengths)`` with ``padded`` (T, B, *)
