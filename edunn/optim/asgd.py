@@ -146,7 +146,12 @@ def asgd(params: list[Tensor], grads: list[Tensor], axs: list[Tensor], mus: list
     lr = float(_get_value(_to_scalar(lr)))
     for param, grad, ax_t, mu_t, eta_t, step_t in zip(params, grads, axs, mus, etas,
                                                        state_steps):
-        step = _increment_step(step_t)
+        guard = backend.device_guard((step_t,))  # a loaded step stays on the device it came from
+        if guard is None:
+            step = _increment_step(step_t)
+        else:
+            with guard:
+                step = _increment_step(step_t)
         eta = float(eta_t._data)
         mu = float(mu_t._data)
         if differentiable:  # Tensor ops, so that autograd records the update

@@ -245,6 +245,7 @@ def _allowed(block_mask: BlockMask, b: Tensor, h: Tensor, m: Tensor, n: Tensor) 
     return allowed
 
 
+@backend.on_input_device
 def flex_attention(query: Tensor, key: Tensor, value: Tensor,
                    score_mod: _score_mod_signature | None = None, block_mask: BlockMask | None = None,
                    scale: float | None = None, enable_gqa: bool = False, return_lse: bool = False,
