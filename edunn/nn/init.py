@@ -122,6 +122,7 @@ def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator: Any 
         return tensor.normal_(mean, std, generator=generator)
 
 
+@backend.on_input_device
 def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0,
                   b: float = 2.0, generator: Any = None) -> Tensor:
     r"""Fill ``tensor`` with :math:`\mathcal{N}(\text{mean}, \text{std}^2)` samples truncated to
@@ -210,6 +211,7 @@ def eye_(tensor: Tensor) -> Tensor:
     return tensor
 
 
+@backend.on_input_device
 def dirac_(tensor: Tensor, groups: int = 1) -> Tensor:
     """Fill the {3, 4, 5}-D ``tensor`` with the Dirac delta: a convolution with it copies as many
     input channels as it can to the output (each group its own, when ``groups > 1``).
