@@ -168,7 +168,7 @@ def _assert_runs_equal(a: Run, b: Run, what: str, rtol: float = RTOL, atol: floa
     for i, (pa, pb) in enumerate(zip(a.params, b.params)):
         _assert_on(pa, a.device, f"{what}: param {i}")
         _assert_on(pb, b.device, f"{what}: param {i}")
-        np.testing.assert_allclose(_np(pa), _np(pb), rtol=rtol, atol=p_atol, err_msg=f"{what}: param {i}")
+        np.testing.assert_allclose(_np(pa), _np(pb), rtol=rtol, atol=p_atol, equal_nan=False, err_msg=f"{what}: param {i}")
         sa, sb = a.opt.state.get(pa, {}), b.opt.state.get(pb, {})
         assert list(sa) == list(sb), f"{what}: state keys {list(sa)} != {list(sb)}"
         for key in sa:
