@@ -413,7 +413,9 @@ def logspace(start: Any, end: Any, steps: int, base: float = 10.0, *, out: Any =
     dtype, device = _dtype_device_of_out(out, dtype, device)
     exps = linspace(start, end, steps, dtype=float64, device=device)
     d = get_default_dtype() if dtype is None else as_dtype(dtype)
-    return write_out(_finish((base ** exps._data).astype(d.np), requires_grad), out)
+    with backend.device_context(exps.device):
+        arr = (base ** exps._data).astype(d.np)
+    return write_out(_finish(arr, requires_grad), out)
 
 
 def eye(n: int, m: int | None = None, *, out: Any = None, dtype: Any = None, device: Any = None,

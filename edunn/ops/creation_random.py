@@ -38,18 +38,18 @@ def _random_float(rng, kind: str, size: tuple, d: backend.dtype, dev, *args):
     draws its real and imaginary parts side by side (the last axis of a real array, seen as
     complex): uniform parts on [0, 1) each, or normal parts of variance 1/2 each so that
     ``E|z|^2 = 1``, as PyTorch's complex ``rand``/``randn``."""
-    if d.is_complex:
-        parts = _random_float(rng, kind, size + (2,), d.to_real(), dev)
-        if kind == "normal":
-            parts *= parts.dtype.type(math.sqrt(0.5))
-        return parts.view(d.np).reshape(size)
-    draw_np = d.np if d in (float32, float64) else float32.np
-    with backend.device_context(dev):
+    with backend.device_context(dev):  # draw (and cast) on the generator's device
+        if d.is_complex:
+            parts = _random_float(rng, kind, size + (2,), d.to_real(), dev)
+            if kind == "normal":
+                parts *= parts.dtype.type(math.sqrt(0.5))
+            return parts.view(d.np).reshape(size)
+        draw_np = d.np if d in (float32, float64) else float32.np
         if kind == "uniform":
             arr = rng.random(size, dtype=draw_np)
         else:
             arr = rng.standard_normal(size, dtype=draw_np)
-    return arr if arr.dtype == d.np else arr.astype(d.np)
+        return arr if arr.dtype == d.np else arr.astype(d.np)
 
 
 
@@ -117,17 +117,19 @@ def normal(mean: Any = 0.0, std: Any = 1.0, size: Sequence | None = None, *, gen
         ref = mean if isinstance(mean, Tensor) else std
         from .broadcast import broadcast_shapes
         shape = broadcast_shapes(*(t._data.shape for t in (mean, std) if isinstance(t, Tensor)))
-        z = _random_float(_gen(generator, ref.device), "normal", shape, ref.dtype, ref.device)
         m = mean._data if isinstance(mean, Tensor) else mean
         s = std._data if isinstance(std, Tensor) else std
-        return write_out(_finish((z * s + m).astype(ref.dtype.np), requires_grad), out)
+        with backend.device_context(ref.device):
+            z = _random_float(_gen(generator, ref.device), "normal", shape, ref.dtype, ref.device)
+            return write_out(_finish((z * s + m).astype(ref.dtype.np), requires_grad), out)
     if size is None:
         raise TypeError("normal() with a float mean and std needs size=")
     if std < 0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
     d, dev = _float_dtype(dtype, "normal"), backend.factory_device(device)
-    z = _random_float(_gen(generator, dev), "normal", _size(tuple(size)), d, dev)
-    return write_out(_finish((z * std + mean).astype(d.np), requires_grad), out)
+    with backend.device_context(dev):
+        z = _random_float(_gen(generator, dev), "normal", _size(tuple(size)), d, dev)
+        return write_out(_finish((z * std + mean).astype(d.np), requires_grad), out)
 
 
 def rand_like(input: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False,
@@ -157,12 +159,14 @@ def randint_like(input: Tensor, low: int = 0, high: int | None = None, *, dtype:
 
 # In-place samplers used by ``Tensor.uniform_`` & co. (and so by ``nn.init``): each returns a
 # fresh tensor shaped like ``t`` that ``Tensor._inplace`` copies in.
+@backend.on_input_device
 def uniform_like(t: Tensor, a: float = 0.0, b: float = 1.0, *, generator: Any = None) -> Tensor:
     u = _random_float(_gen(generator, t.device), "uniform", t._data.shape, _as_float(t), t.device)
     shift = complex(a, a) if u.dtype.kind == "c" else a  # PyTorch: each complex part is U(a, b)
     return Tensor._make((u * (b - a) + shift).astype(t._data.dtype))
 
 
+@backend.on_input_device
 def normal_like(t: Tensor, mean: float = 0.0, std: float = 1.0, *, generator: Any = None) -> Tensor:
     if std < 0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
@@ -172,12 +176,14 @@ def normal_like(t: Tensor, mean: float = 0.0, std: float = 1.0, *, generator: An
     return Tensor._make((z * std + mean).astype(t._data.dtype))
 
 
+@backend.on_input_device
 def bernoulli_like(t: Tensor, p: Any = 0.5, *, generator: Any = None) -> Tensor:
     p_arr = p._data if isinstance(p, Tensor) else p
     u = _random_float(_gen(generator, t.device), "uniform", t._data.shape, float64, t.device)
     return Tensor._make((u < p_arr).astype(t._data.dtype))
 
 
+@backend.on_input_device
 def bernoulli(input: Tensor, p: Any = None, *, generator: Any = None, out: Any = None) -> Tensor:
     """0/1 samples with probabilities ``input`` (or ``p``)."""
     probs = input if p is None else p
@@ -186,6 +192,7 @@ def bernoulli(input: Tensor, p: Any = None, *, generator: Any = None, out: Any =
     return write_out(Tensor._make((u < p_arr).astype(input._data.dtype)), out)
 
 
+@backend.on_input_device
 def random_like(t: Tensor, from_: int = 0, to: int | None = None, *, generator: Any = None) -> Tensor:
     if to is None:
         d = t.dtype
@@ -196,30 +203,35 @@ def random_like(t: Tensor, from_: int = 0, to: int | None = None, *, generator: 
     return Tensor._make(arr.astype(t._data.dtype))
 
 
+@backend.on_input_device
 def exponential_like(t: Tensor, lambd: float = 1.0, *, generator: Any = None) -> Tensor:
     u = _random_float(_gen(generator, t.device), "uniform", t._data.shape, float64, t.device)
     xp = backend.array_module(u)
     return Tensor._make((-xp.log1p(-u) / lambd).astype(t._data.dtype))
 
 
+@backend.on_input_device
 def geometric_like(t: Tensor, p: float, *, generator: Any = None) -> Tensor:
     u = _random_float(_gen(generator, t.device), "uniform", t._data.shape, float64, t.device)
     xp = backend.array_module(u)
     return Tensor._make(xp.ceil(xp.log1p(-u) / math.log1p(-p)).astype(t._data.dtype))
 
 
+@backend.on_input_device
 def log_normal_like(t: Tensor, mean: float = 1.0, std: float = 2.0, *, generator: Any = None) -> Tensor:
     z = _random_float(_gen(generator, t.device), "normal", t._data.shape, float64, t.device)
     xp = backend.array_module(z)
     return Tensor._make(xp.exp(z * std + mean).astype(t._data.dtype))
 
 
+@backend.on_input_device
 def cauchy_like(t: Tensor, median: float = 0.0, sigma: float = 1.0, *, generator: Any = None) -> Tensor:
     u = _random_float(_gen(generator, t.device), "uniform", t._data.shape, float64, t.device)
     xp = backend.array_module(u)
     return Tensor._make((median + sigma * xp.tan(math.pi * (u - 0.5))).astype(t._data.dtype))
 
 
+@backend.on_input_device
 def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, generator: Any = None, out: Any = None) -> Tensor:
     """Indices drawn from the (unnormalised) probabilities in each row of ``input``."""
     if input.ndim not in (1, 2):

@@ -24,6 +24,7 @@ __all__ = ['isin', 'unravel_index', 'renorm', 'rsub', 'scalar_tensor', 'is_nonze
            'is_deterministic_algorithms_warn_only_enabled']
 
 
+@backend.on_input_device
 def isin(elements: Any, test_elements: Any, *, assume_unique: bool = False, invert: bool = False,
          out: Any = None) -> Tensor:
     """Whether each element of ``elements`` occurs in ``test_elements`` (either may be a number,
@@ -56,6 +57,7 @@ def isin(elements: Any, test_elements: Any, *, assume_unique: bool = False, inve
     return write_out(Tensor._make(~found if invert else found), out)
 
 
+@backend.on_input_device
 def unravel_index(indices: Tensor, shape: Any) -> tuple:
     """The coordinates, in a tensor of ``shape``, of flat (row-major) ``indices``: a tuple of
     one int64 tensor per dim, each of ``indices``' shape.  Out-of-range indices wrap around, as
@@ -79,6 +81,7 @@ def unravel_index(indices: Tensor, shape: Any) -> tuple:
     return tuple(Tensor._make(out[..., k]) for k in range(len(shape)))
 
 
+@backend.on_input_device
 def renorm(input: Tensor, p: float, dim: int, maxnorm: float, *, out: Any = None) -> Tensor:
     """Each sub-tensor ``input.select(dim, i)`` whose p-norm exceeds ``maxnorm`` scaled down to
     norm ``maxnorm``: ``x * (maxnorm / (norm + 1e-7))`` there, ``x`` elsewhere."""
@@ -130,6 +133,7 @@ def scalar_tensor(s: Any, *, dtype: Any = None, layout: Any = None, device: Any 
     return tensor(s, dtype=d, device=device, requires_grad=requires_grad)
 
 
+@backend.on_input_device
 def is_nonzero(input: Tensor) -> bool:
     """``bool(input)`` for a one-element tensor."""
     n = input._data.size
@@ -169,6 +173,7 @@ def _check_fill_value(value: Any) -> None:
                            f"{value._data.ndim} dimensions.")
 
 
+@backend.on_input_device
 def fill(input: Tensor, value: Any) -> Tensor:
     """A tensor like ``input`` (shape, dtype, device) holding ``value`` everywhere; a 0-dim
     tensor ``value`` gets the sum of the output gradient."""
@@ -180,6 +185,7 @@ def fill(input: Tensor, value: Any) -> Tensor:
     return full_like_value(input, value)
 
 
+@backend.on_input_device
 def fill_(input: Tensor, value: Any) -> Tensor:
     """``input.fill_(value)``: in place."""
     _check_fill_value(value)
@@ -201,7 +207,8 @@ def empty_strided(size: Sequence[int], stride: Sequence[int], *, dtype: Any = No
     buf = zeros((n,), dtype=dtype, device=device)._data
     xp = backend.array_module(buf)
     item = buf.dtype.itemsize
-    data = xp.lib.stride_tricks.as_strided(buf, size, tuple(st * item for st in stride)) if n else buf.reshape(size)
+    with backend.device_context(backend.device_of(buf)):
+        data = xp.lib.stride_tricks.as_strided(buf, size, tuple(st * item for st in stride)) if n else buf.reshape(size)
     out = Tensor._make(data)
     return out.requires_grad_() if requires_grad else out
 
