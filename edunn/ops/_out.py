@@ -80,6 +80,10 @@ def _store(op: str, result: Tensor, out: Any, exact_dtype: bool) -> None:
     if out.device != result.device:
         raise RuntimeError(f"{op}Expected out tensor to be on device {result.device}, "
                            f"but got {out.device} instead")
+    guard = backend.device_guard((out,))  # write on out's GPU, whichever one is current
+    if guard is not None:
+        with guard:
+            return _store(op, result, out, exact_dtype)
     src, dst = result._data, out._data
     if src.dtype != dst.dtype:
         if exact_dtype:

@@ -213,6 +213,7 @@ def ge(input: Any, other: Any, *, out: Any = None) -> Tensor:
 greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
 
 
+@backend.on_input_device
 def equal(input: Tensor, other: Tensor) -> bool:
     """True when both tensors have the same shape and the same values (a Python bool)."""
     if tuple(input.shape) != tuple(other.shape):

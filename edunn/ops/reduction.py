@@ -193,6 +193,7 @@ def mean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = 
     return write_out(Mean.apply(input, _dims(dim, input._data.ndim), keepdim, np_dtype), out)
 
 
+@backend.on_input_device
 def nanmean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None, out: Any = None) -> Tensor:
     """Mean of the non-NaN elements: ``nansum / count of non-NaN``."""
     np_dtype = _check_float(input, "nanmean", dtype)
@@ -313,6 +314,7 @@ def _extreme(input: Tensor, dim: Any, keepdim: bool, name: str) -> Any:
     return getattr(return_types, name)(values, indices)
 
 
+@backend.on_input_device
 def max(input: Tensor, dim: Any = None, keepdim: bool = False, *, other: Tensor | None = None,
         out: Any = None) -> Any:
     """``max(x)``: the largest value (0-dim); ``max(x, dim)``: ``(values, indices)`` along dim;
@@ -320,6 +322,7 @@ def max(input: Tensor, dim: Any = None, keepdim: bool = False, *, other: Tensor 
     return write_out(_extreme(input, _dim_or_other(dim, other), keepdim, "max"), out)
 
 
+@backend.on_input_device
 def min(input: Tensor, dim: Any = None, keepdim: bool = False, *, other: Tensor | None = None,
         out: Any = None) -> Any:
     """``min(x)``, ``min(x, dim) -> (values, indices)`` or ``min(x, other)``, like ``max``."""
@@ -357,11 +360,13 @@ def _arg(input: Tensor, dim: Any, keepdim: bool, fn: str) -> Tensor:
     return Tensor._make(xp.asarray(out).astype(backend.int64.np))
 
 
+@backend.on_input_device
 def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     """Index of the largest value (of the flattened tensor when ``dim`` is None)."""
     return _arg(input, dim, keepdim, "argmax")
 
 
+@backend.on_input_device
 def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     """Index of the smallest value (of the flattened tensor when ``dim`` is None)."""
     return _arg(input, dim, keepdim, "argmin")
@@ -550,16 +555,19 @@ def _logical(input: Tensor, dim: Any, keepdim: bool, fn: str) -> Tensor:
     return Tensor._make(out.astype(xd.dtype) if xd.dtype == backend.uint8.np else out)
 
 
+@backend.on_input_device
 def all(input: Tensor, dim: Any = None, keepdim: bool = False, *, out: Any = None) -> Tensor:
     """True where every element is nonzero (uint8 in, uint8 out, as in PyTorch)."""
     return write_out(_logical(input, dim, keepdim, "all"), out)
 
 
+@backend.on_input_device
 def any(input: Tensor, dim: Any = None, keepdim: bool = False, *, out: Any = None) -> Tensor:
     """True where some element is nonzero."""
     return write_out(_logical(input, dim, keepdim, "any"), out)
 
 
+@backend.on_input_device
 def count_nonzero(input: Tensor, dim: Any = None) -> Tensor:
     xd = input._data
     out = (xd != 0).sum(axis=_dims(dim, xd.ndim))

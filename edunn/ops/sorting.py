@@ -36,6 +36,7 @@ def _argsort(x: Any, dim: int, descending: bool, stable: bool) -> Any:
     return (n - 1) - idx
 
 
+@backend.on_input_device
 def sort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False, out: Any = None) -> Any:
     """``(values, indices)`` with ``values = input.gather(dim, indices)`` sorted along ``dim``.
     Backward: the values' gradient scattered back through ``indices``."""
@@ -47,6 +48,7 @@ def sort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool
     return write_out(return_types.sort(gather(input, d, idx), idx), out)
 
 
+@backend.on_input_device
 def argsort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Tensor:
     x = input._data
     if x.ndim == 0:
@@ -54,6 +56,7 @@ def argsort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: b
     return Tensor._make(_argsort(x, wrap_dim(dim, x.ndim), descending, stable).astype(_INT64))
 
 
+@backend.on_input_device
 def msort(input: Tensor, *, out: Any = None) -> Tensor:
     return write_out(sort(input, 0).values, out)
 
@@ -72,6 +75,7 @@ def _sorted_slice(input: Tensor, d: int, descending: bool, start: int, stop: int
     return gather(input, d, idx), idx
 
 
+@backend.on_input_device
 def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True, *, out: Any = None) -> Any:
     """The ``k`` largest (or smallest) entries along ``dim`` and their indices."""
     d, n = _dim_and_size(input._data, dim)
@@ -82,6 +86,7 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
     return write_out(return_types.topk(*_sorted_slice(input, d, largest, 0, k)), out)
 
 
+@backend.on_input_device
 def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False, *, out: Any = None) -> Any:
     """The ``k``-th smallest entry along ``dim`` (1-based) and its index."""
     d, n = _dim_and_size(input._data, dim)
@@ -95,6 +100,7 @@ def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False, *, out
     return write_out(return_types.kthvalue(values, idx), out)
 
 
+@backend.on_input_device
 def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False, return_counts: bool = False,
            dim: int | None = None) -> Any:
     """The distinct values (always sorted here), optionally with the index of each input entry
@@ -117,6 +123,7 @@ def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False, ret
     return out[0] if len(out) == 1 else tuple(out)
 
 
+@backend.on_input_device
 def unique_consecutive(input: Tensor, return_inverse: bool = False, return_counts: bool = False,
                        dim: int | None = None) -> Any:
     """Collapse runs of equal consecutive values (or slices along ``dim``)."""
@@ -150,6 +157,7 @@ def unique_consecutive(input: Tensor, return_inverse: bool = False, return_count
     return out[0] if len(out) == 1 else tuple(out)
 
 
+@backend.on_input_device
 def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -> Tensor:
     """How often each value 0, 1, ... occurs in a 1-D non-negative int tensor (or the sum of
     ``weights`` there).  Not differentiable."""
@@ -168,6 +176,7 @@ def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -
     return Tensor._make(out.astype(dt))
 
 
+@backend.on_input_device
 def histc(input: Tensor, bins: int = 100, min: Any = 0, max: Any = 0, *, out: Any = None) -> Tensor:
     """Counts in ``bins`` equal bins between ``min`` and ``max`` (the data's range when both
     are 0); values outside are ignored."""
@@ -188,6 +197,7 @@ def histc(input: Tensor, bins: int = 100, min: Any = 0, max: Any = 0, *, out: An
     return write_out(Tensor._make(counts.astype(x.dtype)), out)
 
 
+@backend.on_input_device
 def searchsorted(sorted_sequence: Tensor, input: Any, *, out_int32: bool = False, right: bool = False,
                  side: str | None = None, sorter: Tensor | None = None, out: Any = None) -> Tensor:
     """For each value, the index where it would be inserted into ``sorted_sequence`` (along its
@@ -218,6 +228,7 @@ def searchsorted(sorted_sequence: Tensor, input: Any, *, out_int32: bool = False
     return write_out(Tensor._make(xp.asarray(found).astype(backend.int32.np if out_int32 else _INT64)), out)
 
 
+@backend.on_input_device
 def bucketize(input: Any, boundaries: Tensor, *, out_int32: bool = False, right: bool = False, out: Any = None) -> Tensor:
     """The bucket of each value between 1-D ``boundaries`` (``searchsorted`` with the arguments
     swapped)."""

@@ -60,17 +60,20 @@ def _median(input: Tensor, dim: Any, keepdim: bool, skip_nan: bool, name: str) -
     return getattr(return_types, name)(values, indices)
 
 
+@backend.on_input_device
 def median(input: Tensor, dim: int | None = None, keepdim: bool = False, *, out: Any = None) -> Any:
     """The lower median (the smaller of the two middle values for an even count).  Without
     ``dim``: a 0-dim tensor; with ``dim``: ``(values, indices)``.  NaN propagates."""
     return write_out(_median(input, dim, keepdim, False, "median"), out)
 
 
+@backend.on_input_device
 def nanmedian(input: Tensor, dim: int | None = None, keepdim: bool = False, *, out: Any = None) -> Any:
     """``median`` ignoring NaNs (NaN only where a slice is all NaN)."""
     return write_out(_median(input, dim, keepdim, True, "nanmedian"), out)
 
 
+@backend.on_input_device
 def mode(input: Tensor, dim: int = -1, keepdim: bool = False, *, out: Any = None) -> Any:
     """``(values, indices)``: the most frequent value along ``dim`` (the smallest on ties) and
     the last index where it occurs, as PyTorch.  Counting compares all pairs: O(n^2) per slice."""
@@ -161,6 +164,7 @@ def _quantile(input: Tensor, q: Any, dim: Any, keepdim: bool, interpolation: str
     return out.reshape(tuple(shape))
 
 
+@backend.on_input_device
 def quantile(input: Tensor, q: Any, dim: int | None = None, keepdim: bool = False, *,
              interpolation: str = "linear", out: Any = None) -> Tensor:
     """The q-th quantiles along ``dim`` (of all elements when None); for a 1-D ``q`` the
@@ -169,6 +173,7 @@ def quantile(input: Tensor, q: Any, dim: int | None = None, keepdim: bool = Fals
     return write_out(_quantile(input, q, dim, keepdim, interpolation, False, "quantile"), out)
 
 
+@backend.on_input_device
 def nanquantile(input: Tensor, q: Any, dim: int | None = None, keepdim: bool = False, *,
                 interpolation: str = "linear", out: Any = None) -> Tensor:
     """``quantile`` ignoring NaNs."""
