@@ -38,6 +38,7 @@ def _check_weights(w: Tensor, name: str, n: int, integral: bool) -> None:
         raise RuntimeError(f"cov(): {name} cannot be negative")
 
 
+@backend.on_input_device
 def cov(input: Tensor, *, correction: int = 1, fweights: Tensor | None = None,
         aweights: Tensor | None = None) -> Tensor:
     """The covariance matrix of the variables in the rows of ``input`` (a 1-D input is one
@@ -79,6 +80,7 @@ def cov(input: Tensor, *, correction: int = 1, fweights: Tensor | None = None,
     return (c / norm_factor).squeeze()
 
 
+@backend.on_input_device
 def corrcoef(input: Tensor) -> Tensor:
     """Pearson's correlation coefficients: ``cov(x)_ij / sqrt(cov_ii cov_jj)``, clipped to
     [-1, 1]; a single variable gives 1 (NaN when its variance is 0, inf or NaN)."""

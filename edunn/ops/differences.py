@@ -160,6 +160,7 @@ def _euclid_by_matmul(x1: Tensor, x2: Tensor) -> Tensor:
     return _where(positive, _where(positive, sq, 1.0).sqrt(), 0.0)
 
 
+@backend.on_input_device
 def cdist(x1: Tensor, x2: Tensor, p: float = 2.0,
           compute_mode: str = "use_mm_for_euclid_dist_if_necessary") -> Tensor:
     """Pairwise p-norm distances between the rows of ``x1`` (B..., P, M) and of ``x2``
@@ -224,6 +225,7 @@ def _type_name(t: Tensor) -> str:
             "bool": "Bool"}.get(t.dtype.name, t.dtype.name)
 
 
+@backend.on_input_device
 def dist(input: Tensor, other: Tensor, p: float = 2) -> Tensor:
     """``||input - other||_p`` over all elements (the operands broadcast)."""
     if _autocast.active and "dist" in _autocast.listed: return _autocast.call("dist", dist, input, other, p)  # noqa: E501,E701

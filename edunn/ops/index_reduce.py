@@ -29,6 +29,7 @@ __all__ = ["index_reduce"]
 _REDUCES = ("prod", "mean", "amax", "amin")
 
 
+@backend.on_input_device
 def index_reduce(input: Tensor, dim: int, index: Tensor, source: Tensor, reduce: str, *,
                  include_self: bool = True) -> Tensor:
     """``out[..., index[i], ...] = reduce(out[..., index[i], ...], source[..., i, ...])`` along

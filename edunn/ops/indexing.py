@@ -86,8 +86,10 @@ def _normalize(x: Any, index: Any) -> tuple[tuple, bool]:
 
 
 def _first_bad(arr: Any, n: int, low: int | None = None) -> int:
-    """The first entry of ``arr`` outside ``[low, n)`` (``low`` defaults to ``-n``)."""
-    return int(arr[(arr < (-n if low is None else low)) | (arr >= n)].ravel()[0])
+    """The first entry of ``arr`` outside ``[low, n)`` (``low`` defaults to ``-n``), read on
+    ``arr``'s device (a deferred GPU check may run while another device is current)."""
+    with backend.device_context(backend.device_of(arr)):
+        return int(arr[(arr < (-n if low is None else low)) | (arr >= n)].ravel()[0])
 
 
 def _check_bounds(index: Sequence, shape: tuple) -> None:
@@ -248,6 +250,7 @@ def _check_index(index: Any, who: str) -> Any:
     return arr
 
 
+@backend.on_input_device
 def index_select(input: Tensor, dim: int, index: Tensor, *, out: Any = None) -> Tensor:
     """The entries ``index`` (1-D) along ``dim``.  Backward: ``index_add`` into zeros."""
     arr = _check_index(index, "index_select")
@@ -272,6 +275,7 @@ def _along(input: Tensor, dim: int, index: Any, who: str) -> tuple:
     return idx
 
 
+@backend.on_input_device
 def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha: Any = 1, out: Any = None) -> Tensor:
     """``out[..., index[i], ...] += alpha * source[..., i, ...]`` along ``dim``."""
     idx = _along(input, dim, index, "index_add")
@@ -280,12 +284,14 @@ def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha: 
     return write_out(IndexPut.apply(input, source, idx, True), out)
 
 
+@backend.on_input_device
 def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor, *, out: Any = None) -> Tensor:
     """``out[..., index[i], ...] = source[..., i, ...]`` along ``dim``."""
     if _autocast.active and out is None and "index_copy" in _autocast.listed: return _autocast.call("index_copy", index_copy, input, dim, index, source, out=out)  # noqa: E501,E701
     return write_out(IndexPut.apply(input, source, _along(input, dim, index, "index_copy"), False), out)
 
 
+@backend.on_input_device
 def index_fill(input: Tensor, dim: int, index: Tensor, value: Any) -> Tensor:
     """``out[..., index[i], ...] = value`` along ``dim``."""
     idx = _along(input, dim, index, "index_fill")
@@ -373,6 +379,7 @@ def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:
     return Where.apply(m, value, input)
 
 
+@backend.on_input_device
 def masked_select(input: Tensor, mask: Tensor, *, out: Any = None) -> Tensor:
     """The entries of ``input`` where ``mask`` (broadcast) is True, as a 1-D tensor."""
     from .broadcast import broadcast_shapes
@@ -383,6 +390,7 @@ def masked_select(input: Tensor, mask: Tensor, *, out: Any = None) -> Tensor:
     return write_out(Index.apply(expand(input, shape), xp.broadcast_to(m, shape).nonzero(), True), out)
 
 
+@backend.on_input_device
 def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
     """``input`` with the True positions of ``mask`` filled, in order, from ``source``."""
     m = _check_mask(mask, "masked_scatter_")
@@ -396,12 +404,14 @@ def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
     return IndexPut.apply(input, part, m.nonzero(), False)
 
 
+@backend.on_input_device
 def take(input: Tensor, index: Tensor) -> Tensor:
     """``input.flatten()[index]``, shaped like ``index``."""
     arr = _check_index(index, "take")
     return Index.apply(input.reshape((-1,)), (arr,), True)
 
 
+@backend.on_input_device
 def nonzero(input: Tensor, *, as_tuple: bool = False, out: Any = None) -> Any:
     """Indices of the non-zero entries: an (n, ndim) int64 tensor, or one 1-D tensor per dim."""
     d = input._data
@@ -419,6 +429,7 @@ def argwhere(input: Tensor) -> Tensor:
     return nonzero(input)
 
 
+@backend.on_input_device
 def put(input: Tensor, index: Tensor, source: Tensor, accumulate: bool = False) -> Tensor:
     """``input`` seen as 1-D, with ``input[index] = source`` (or ``+=``)."""
     arr = _check_index(index, "put")
@@ -426,6 +437,7 @@ def put(input: Tensor, index: Tensor, source: Tensor, accumulate: bool = False) 
     return flat.reshape(input._data.shape)
 
 
+@backend.on_input_device
 def fill_diagonal(input: Tensor, fill_value: Any, wrap: bool = False) -> Tensor:
     """``input`` with its main diagonal set to ``fill_value`` (all dims equal beyond 2-D; a tall
     matrix restarts the diagonal after every N+1 rows with ``wrap=True``)."""

@@ -60,6 +60,7 @@ def _autocast_name(mode: str, pad: Sequence[int]) -> str:
     return ""
 
 
+@backend.on_input_device
 def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: Any = None) -> Tensor:
     """Pad ``input`` by ``pad = (last_left, last_right, prev_left, prev_right, ...)``.
 

@@ -61,6 +61,7 @@ def tile(input: Tensor, dims: Sequence[int]) -> Tensor:
     return Repeat.apply(input, dims)
 
 
+@backend.on_input_device
 def repeat_interleave(input: Tensor, repeats: Any = None, dim: int | None = None, *,
                       output_size: int | None = None) -> Tensor:
     """Each element (or slice along ``dim``) repeated ``repeats`` times, in place; built from

@@ -75,12 +75,14 @@ def _src_part(src: Tensor, shape: tuple) -> Tensor:
     return BasicIndex.apply(src, tuple(slice(0, s) for s in shape), False)
 
 
+@backend.on_input_device
 def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False, out: Any = None) -> Tensor:
     """``out[i][j][k] = input[i][j][index[i][j][k]]`` (dim 2).  Backward: scatter-add."""
     idx, _ = _dim_index(input, dim, index, "gather")
     return write_out(Index.apply(input, idx, True), out)
 
 
+@backend.on_input_device
 def scatter(input: Tensor, dim: int, index: Tensor, src: Any = None, *, value: Any = None,
             reduce: str | None = None) -> Tensor:
     """``out = input.clone(); out[i][j][index[i][j][k]] = src[i][j][k]`` (dim 2); ``src`` may be
@@ -103,6 +105,7 @@ def scatter(input: Tensor, dim: int, index: Tensor, src: Any = None, *, value: A
     return IndexPut.apply(input, _as_value(src, input), idx, False)
 
 
+@backend.on_input_device
 def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     """``out[i][j][index[i][j][k]] += src[i][j][k]`` (dim 2), repeated positions adding up."""
     if _autocast.active and "scatter_add" in _autocast.listed: return _autocast.call("scatter_add", scatter_add, input, dim, index, src)  # noqa: E501,E701
@@ -111,6 +114,7 @@ def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     return IndexPut.apply(input, src, idx, True)
 
 
+@backend.on_input_device
 def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None, *, out: Any = None) -> Tensor:
     """``gather`` after broadcasting ``input`` and ``indices`` over every dim but ``dim``."""
     if dim is None:
@@ -208,6 +212,7 @@ class ScatterReduce(Function):
         return share * self_hits, Index.apply(share, idx, True) * src_hits, None, None, None
 
 
+@backend.on_input_device
 def scatter_reduce(input: Tensor, dim: int, index: Tensor, src: Tensor, reduce: str, *,
                    include_self: bool = True) -> Tensor:
     if reduce not in _UFUNC:

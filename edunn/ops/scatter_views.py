@@ -49,12 +49,14 @@ def _scatter_into(input: Tensor, src: Tensor, idx: tuple) -> Tensor:
     return IndexPut.apply(input, src, idx, False)
 
 
+@backend.on_input_device
 def select_scatter(input: Tensor, src: Tensor, dim: int, index: int) -> Tensor:
     """``input`` with ``src`` written into ``input.select(dim, index)`` (a new tensor; ``src``
     takes input's dtype)."""
     return _scatter_into(input, src, _select_index(input, dim, index))
 
 
+@backend.on_input_device
 def slice_scatter(input: Tensor, src: Tensor, dim: int = 0, start: int | None = None,
                   end: int | None = None, step: int = 1, *, out: Any = None) -> Tensor:
     """``input`` with ``src`` written into ``input[..., start:end:step, ...]`` (the slice along
@@ -67,6 +69,7 @@ def slice_scatter(input: Tensor, src: Tensor, dim: int = 0, start: int | None = 
     return write_out(_scatter_into(input, src, (slice(None),) * d + (slice(start, end, step),)), out)
 
 
+@backend.on_input_device
 def diagonal_scatter(input: Tensor, src: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
     """``input`` with ``src`` written onto ``input.diagonal(offset, dim1, dim2)`` (whose last
     dim is the diagonal)."""
