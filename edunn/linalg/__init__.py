@@ -142,6 +142,7 @@ def norm(input: Tensor, ord: Any = None, dim: Any = None, keepdim: bool = False,
 # ----------------------------------------------------------------------------------------------
 # inverse, determinants
 # ----------------------------------------------------------------------------------------------
+@backend.on_input_device
 def inv(A: Tensor, *, out: Any = None) -> Tensor:
     """``A^{-1}`` of each square matrix; raises ``LinAlgError`` for a singular one.
     dL/dA = -A^{-T} g A^{-T}."""
@@ -149,6 +150,7 @@ def inv(A: Tensor, *, out: Any = None) -> Tensor:
     return write_out(inv_checked(A, "linalg.inv"), out)
 
 
+@backend.on_input_device
 def inv_ex(A: Tensor, *, check_errors: bool = False, out: Any = None) -> Any:
     """``(inverse, info)``: info is the first zero pivot of A's LU factorization (1-based; 0
     when A is invertible); the inverse is undefined where info is nonzero (here the identity)."""
@@ -184,6 +186,7 @@ def slogdet(A: Tensor, *, out: Any = None) -> Any:
 # ----------------------------------------------------------------------------------------------
 # Cholesky, QR, eigh, SVD
 # ----------------------------------------------------------------------------------------------
+@backend.on_input_device
 def cholesky(A: Tensor, *, upper: bool = False, out: Any = None) -> Tensor:
     """The lower factor L of ``A = L L^T`` (``upper``: ``U = L^T``) for symmetric positive-
     definite A, read from A's lower triangle; raises ``LinAlgError`` otherwise."""
@@ -193,6 +196,7 @@ def cholesky(A: Tensor, *, upper: bool = False, out: Any = None) -> Tensor:
     return write_out(f, out)
 
 
+@backend.on_input_device
 def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False, out: Any = None) -> Any:
     """``(L, info)``: info is the order of the first leading minor that is not positive-definite
     (0 on success); L is undefined where info is nonzero."""
@@ -258,6 +262,7 @@ def svdvals(A: Tensor, *, driver: Any = None, out: Any = None) -> Tensor:
     return write_out(SVD.apply(A, False)[1], out)
 
 
+@backend.on_input_device
 def pinv(A: Tensor, *, atol: Any = None, rtol: Any = None, hermitian: bool = False, out: Any = None) -> Tensor:
     """The Moore-Penrose pseudo-inverse: singular values at most ``max(atol, rtol * s_max)`` are
     treated as zero (defaults: atol = 0, rtol = eps * max(m, n), or 0 when atol > 0 is given);
@@ -265,6 +270,7 @@ def pinv(A: Tensor, *, atol: Any = None, rtol: Any = None, hermitian: bool = Fal
     return write_out(pinv_parts(A, atol, rtol, hermitian, "linalg.pinv"), out)
 
 
+@backend.on_input_device
 def matrix_rank(A: Tensor, *, atol: Any = None, rtol: Any = None, hermitian: bool = False,
                 out: Any = None) -> Tensor:
     """The number of singular values (``|eigenvalues|`` if ``hermitian``) above
@@ -291,6 +297,7 @@ def matrix_rank(A: Tensor, *, atol: Any = None, rtol: Any = None, hermitian: boo
 _LSTSQ_DRIVERS = ("gels", "gelsy", "gelsd", "gelss")
 
 
+@backend.on_input_device
 def lstsq(A: Tensor, B: Tensor, rcond: Any = None, *, driver: Any = None) -> Any:
     """``(solution, residuals, rank, singular_values)`` of ``min_X ||A X - B||_F``, filled as
     PyTorch's CPU drivers fill them: ``rank`` for gelsy (the default), gelsd and gelss;
@@ -343,6 +350,7 @@ def lstsq(A: Tensor, B: Tensor, rcond: Any = None, *, driver: Any = None) -> Any
     return linalg_lstsq(x.squeeze(-1) if vector else x, residuals, rank, sv)
 
 
+@backend.on_input_device
 def matrix_power(A: Tensor, n: int, *, out: Any = None) -> Tensor:
     """``A^n`` of square matrices (n < 0: powers of the inverse; n = 0: the identity)."""
     return _matrix_power(A, n, out=out)
@@ -460,6 +468,7 @@ def multi_dot(tensors: Sequence[Tensor], *, out: Any = None) -> Tensor:
     return write_out(y, out)
 
 
+@backend.on_input_device
 def cond(A: Tensor, p: Any = None, *, out: Any = None) -> Tensor:
     """The condition number ``||A||_p ||A^{-1}||_p``; for p = None / 2 (-2) the ratio of the
     largest to the smallest singular value (its inverse), for any A; the other norms need square
@@ -489,6 +498,7 @@ def cond(A: Tensor, p: Any = None, *, out: Any = None) -> Tensor:
     return write_out(r, out)
 
 
+@backend.on_input_device
 def tensorinv(A: Tensor, ind: int = 2, *, out: Any = None) -> Tensor:
     """The inverse of A seen as a linear map from its last dims to its first ``ind`` dims:
     ``tensordot(tensorinv(A, ind), A, ind)`` is the identity."""
@@ -504,6 +514,7 @@ def tensorinv(A: Tensor, ind: int = 2, *, out: Any = None) -> Tensor:
     return write_out(inv_checked(A.reshape((rows, cols)), "inv").reshape(shape[ind:] + shape[:ind]), out)
 
 
+@backend.on_input_device
 def tensorsolve(A: Tensor, B: Tensor, dims: Any = None, *, out: Any = None) -> Tensor:
     """X with ``tensordot(A, X, X.ndim) = B``; ``dims`` of A are moved to the end first."""
     if _autocast.active and out is None and "linalg_tensorsolve" in _autocast.listed: return _autocast.call("linalg_tensorsolve", tensorsolve, A, B, dims, out=out)  # noqa: E501,E701

@@ -35,6 +35,7 @@ def _lu_checks(A: Tensor, who: str) -> None:
         raise NotImplementedError(f"\"lu_cpu\" not implemented for '{torch_name(A)}'")
 
 
+@backend.on_input_device
 def lu_factor_ex(A: Tensor, *, pivot: bool = True, check_errors: bool = False, out: Any = None) -> Any:
     """``(LU, pivots, info)``: L (unit diagonal implied) and U packed in one matrix, LAPACK's
     1-based int32 row swaps, and info = the first zero pivot (1-based) or 0.  ``pivot=False`` is
@@ -47,6 +48,7 @@ def lu_factor_ex(A: Tensor, *, pivot: bool = True, check_errors: bool = False, o
     return write_out(linalg_lu_factor_ex(lu_, piv, info), out)
 
 
+@backend.on_input_device
 def lu_factor(A: Tensor, *, pivot: bool = True, out: Any = None) -> Any:
     """``(LU, pivots)`` of ``A = P L U``, packed as LAPACK's ``getrf``; raises if a pivot is
     zero (use ``lu_factor_ex`` or ``lu`` for singular matrices)."""
@@ -57,6 +59,7 @@ def lu_factor(A: Tensor, *, pivot: bool = True, out: Any = None) -> Any:
     return write_out(linalg_lu_factor(lu_, piv), out)
 
 
+@backend.on_input_device
 def lu(A: Tensor, *, pivot: bool = True, out: Any = None) -> Any:
     """``(P, L, U)`` with ``A = P L U``: P a permutation, L (m, k) unit lower-triangular, U (k, n)
     upper-triangular, k = min(m, n)."""
@@ -66,6 +69,7 @@ def lu(A: Tensor, *, pivot: bool = True, out: Any = None) -> Any:
     return write_out(linalg_lu(P.detach(), L, U), out)
 
 
+@backend.on_input_device
 def lu_solve(LU: Tensor, pivots: Tensor, B: Tensor, *, left: bool = True, adjoint: bool = False,
              out: Any = None) -> Tensor:
     """X with ``A X = B`` (``adjoint``: ``A^T X = B``; not ``left``: ``X A = B``) from
@@ -94,6 +98,7 @@ def _ldl_singular(i: int) -> str:
     return f"The factorization could not be completed because the input matrix is singular (D[{i},{i}] is zero)."
 
 
+@backend.on_input_device
 def ldl_factor_ex(A: Tensor, *, hermitian: bool = False, check_errors: bool = False, out: Any = None) -> Any:
     """``(LD, pivots, info)`` of symmetric A (read from its lower triangle) = P L D L^T P^T with
     Bunch-Kaufman pivoting, in LAPACK's compact form (``ops/ldl.py``); info is the first zero
@@ -110,6 +115,7 @@ def ldl_factor_ex(A: Tensor, *, hermitian: bool = False, check_errors: bool = Fa
     return write_out(linalg_ldl_factor_ex(ld, piv, info), out)
 
 
+@backend.on_input_device
 def ldl_factor(A: Tensor, *, hermitian: bool = False, out: Any = None) -> Any:
     """``(LD, pivots)`` as ``ldl_factor_ex``, raising ``LinAlgError`` for a singular A (PyTorch
     2.13 fails there with an internal assertion instead)."""
@@ -119,6 +125,7 @@ def ldl_factor(A: Tensor, *, hermitian: bool = False, out: Any = None) -> Any:
     return write_out(linalg_ldl_factor(ld, piv), out)
 
 
+@backend.on_input_device
 def ldl_solve(LD: Tensor, pivots: Tensor, B: Tensor, *, hermitian: bool = False, out: Any = None) -> Tensor:
     """X with ``A X = B`` from ``ldl_factor``'s ``(LD, pivots)`` (LAPACK's ``sytrs``); batch
     dims broadcast."""

@@ -108,6 +108,7 @@ def cholesky_parts(A: Tensor, upper: bool, who: str) -> tuple:
     return f, info
 
 
+@backend.on_input_device
 def cholesky(input: Tensor, upper: bool = False, *, out: Any = None) -> Tensor:
     """``torch.cholesky`` (deprecated there for ``torch.linalg.cholesky``): the lower factor L of
     ``A = L L^T``, or ``U = L^T`` with ``upper``.  Raises ``LinAlgError`` if A is not
@@ -336,6 +337,7 @@ def pinv_parts(A: Tensor, atol: Any, rtol: Any, hermitian: bool, who: str) -> Te
     return Pinv.apply(A, a, r, bool(hermitian))
 
 
+@backend.on_input_device
 def pinverse(input: Tensor, rcond: float = 1e-15) -> Tensor:
     """``torch.pinverse``: the pseudo-inverse with singular values below ``rcond * s_max``
     dropped (``torch.linalg.pinv(input, rtol=rcond)``)."""
@@ -343,6 +345,7 @@ def pinverse(input: Tensor, rcond: float = 1e-15) -> Tensor:
     return pinv_parts(input, None, rcond, False, "linalg.pinv")
 
 
+@backend.on_input_device
 def lu(A: Tensor, pivot: bool = True, get_infos: bool = False, out: Any = None) -> tuple:
     """``torch.lu`` (deprecated there for ``torch.linalg.lu_factor(_ex)``): ``(LU, pivots)``, and
     ``infos`` with ``get_infos``; a singular A is not an error."""
@@ -369,6 +372,7 @@ class Geqrf(Function):
         raise RuntimeError("the derivative for 'geqrf' is not implemented.")
 
 
+@backend.on_input_device
 def geqrf(input: Tensor, *, out: Any = None) -> tuple:
     """``(a, tau)`` as LAPACK's ``geqrf``: ``householder_product(a, tau)`` is the Q of ``qr``."""
     if _autocast.active and out is None and "geqrf" in _autocast.listed: return _autocast.call("geqrf", geqrf, input, out=out)  # noqa: E501,E701
@@ -403,6 +407,7 @@ def apply_reflectors(A: Tensor, tau: Tensor, C: Tensor, left: bool, transpose: b
     return C
 
 
+@backend.on_input_device
 def householder_product(A: Tensor, tau: Tensor, *, out: Any = None) -> Tensor:
     """The first n columns of ``H_1 H_2 ... H_k``, ``H_i = I - tau_i v_i v_i^T``, where v_i is
     column i of A below the diagonal with a 1 on it (``geqrf``'s output gives ``Q``)."""
@@ -426,12 +431,14 @@ def householder_product(A: Tensor, tau: Tensor, *, out: Any = None) -> Tensor:
     return write_out(apply_reflectors(A, tau, q, True, False), out)
 
 
+@backend.on_input_device
 def orgqr(input: Tensor, tau: Tensor) -> Tensor:
     """``torch.orgqr``: an alias of ``torch.linalg.householder_product``."""
     if _autocast.active and "orgqr" in _autocast.listed: return _autocast.call("orgqr", orgqr, input, tau)  # noqa: E501,E701
     return householder_product(input, tau)
 
 
+@backend.on_input_device
 def ormqr(input: Tensor, tau: Tensor, other: Tensor, left: bool = True, transpose: bool = False, *,
           out: Any = None) -> Tensor:
     """``op(Q) other`` (``left``) or ``other op(Q)``, op = transpose if ``transpose``, with Q given

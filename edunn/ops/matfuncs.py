@@ -88,6 +88,7 @@ def tolerances(A: Tensor, atol: Any, rtol: Any, who: str) -> tuple:
     return xp.broadcast_to(a, shape), xp.broadcast_to(r, shape)
 
 
+@backend.on_input_device
 def matrix_power(input: Tensor, n: int, *, out: Any = None) -> Tensor:
     """``torch.matrix_power`` = ``torch.linalg.matrix_power``: ``A^n`` by repeated squaring
     (n < 0: of ``inv(A)``; n = 0: the identity).  Integer matrices are fine for n >= 0."""

@@ -242,6 +242,7 @@ class SolveTriangular(Function):
         return ga, (gb if ctx.needs_input_grad[1] else None), None, None, None
 
 
+@backend.on_input_device
 def solve_triangular(A: Tensor, B: Tensor, *, upper: bool, left: bool = True, unitriangular: bool = False,
                      out: Any = None) -> Tensor:
     """``torch.linalg.solve_triangular``: X with ``A X = B`` (``left``) or ``X A = B`` for a
@@ -293,6 +294,7 @@ def _solver_failed(info: int) -> str:
     return "The solver failed because the input matrix is singular."
 
 
+@backend.on_input_device
 def solve_ex(A: Tensor, B: Tensor, *, left: bool = True, check_errors: bool = False, out: Any = None) -> Any:
     """``torch.linalg.solve_ex``: ``(result, info)``; ``info`` is LAPACK's (the first zero pivot
     of A's LU factorization, 1-based, 0 for success) and ``result`` is undefined where it is
@@ -313,6 +315,7 @@ def solve_ex(A: Tensor, B: Tensor, *, left: bool = True, check_errors: bool = Fa
     return write_out(result, out)
 
 
+@backend.on_input_device
 def solve(A: Tensor, B: Tensor, *, left: bool = True, out: Any = None) -> Tensor:
     """``torch.linalg.solve``: X with ``A X = B`` (``left``) or ``X A = B``; B may be a vector (or
     a batch of vectors); batch dims broadcast.  A singular A raises ``LinAlgError`` as in PyTorch."""
@@ -437,6 +440,7 @@ def lu_factor_parts(A: Tensor, pivot: bool) -> tuple:
     return lu, piv, info
 
 
+@backend.on_input_device
 def lu_unpack(LU_data: Tensor, LU_pivots: Tensor, unpack_data: bool = True, unpack_pivots: bool = True, *,
               out: Any = None) -> Any:
     """``torch.lu_unpack``: ``(P, L, U)`` from ``lu_factor``'s packed matrix and pivots (empty
@@ -475,12 +479,14 @@ def lu_solve_parts(LU: Tensor, pivots: Tensor, B: Tensor, left: bool, adjoint: b
     return P @ st(L.mT, st(U.mT, B, False, True, False), True, True, True)
 
 
+@backend.on_input_device
 def lu_solve(b: Tensor, LU_data: Tensor, LU_pivots: Tensor, *, out: Any = None) -> Tensor:
     """``torch.lu_solve`` (deprecated there for ``torch.linalg.lu_solve(LU, pivots, B)``)."""
     if _autocast.active and out is None and "lu_solve" in _autocast.listed: return _autocast.call("lu_solve", lu_solve, b, LU_data, LU_pivots, out=out)  # noqa: E501,E701
     return write_out(lu_solve_parts(LU_data, LU_pivots, b, True, False), out)
 
 
+@backend.on_input_device
 def triangular_solve(b: Tensor, A: Tensor, upper: bool = True, transpose: bool = False,
                      unitriangular: bool = False, *, out: Any = None) -> Any:
     """``torch.triangular_solve`` (deprecated there for ``torch.linalg.solve_triangular``):
@@ -525,6 +531,7 @@ class CholeskySolve(Function):
         return gb, gf, None
 
 
+@backend.on_input_device
 def cholesky_solve(B: Tensor, L: Tensor, upper: bool = False, *, out: Any = None) -> Tensor:
     """``torch.cholesky_solve``: X with ``A X = B`` for ``A = L L^T`` (``U^T U`` if ``upper``)
     given the Cholesky factor; batch dims broadcast."""
@@ -543,6 +550,7 @@ def cholesky_solve(B: Tensor, L: Tensor, upper: bool = False, *, out: Any = None
     return write_out(CholeskySolve.apply(B, L, bool(upper)), out)
 
 
+@backend.on_input_device
 def cholesky_inverse(L: Tensor, upper: bool = False, *, out: Any = None) -> Tensor:
     """``torch.cholesky_inverse``: ``(L L^T)^{-1}`` from the Cholesky factor (``U^T U`` if
     ``upper``); its gradient is PyTorch's, ``-(A^{-1}(g + g^T)A^{-1}) L``."""
