@@ -51,6 +51,7 @@ class RareTensorMethods:
             raise RuntimeError(f"size {{{list(size)}}} is not expandable to size {{{list(shape)}}}.")
         return _tm()._ops.broadcast.sum_to(self, size)
 
+    @backend.on_input_device
     def resize_(self, *sizes, memory_format=None):
         """PyTorch's storage semantics: the first ``numel`` elements in memory order, reused in
         place when they fit (a contiguous tensor keeps sharing its memory); growth copies into a

@@ -112,6 +112,7 @@ class SparseCOOTensor(Tensor):
         self._idx, self._vals = value._idx, value._vals
         self._sparse_size, self._coalesced = value._sparse_size, value._coalesced
 
+    @backend.on_input_device
     def sum(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
         """The sum of every entry (a dense 0-d tensor, as PyTorch's), or over ``dim`` as
         ``torch.sparse.sum`` (``keepdim`` keeps summed dimensions with size 1).
@@ -158,6 +159,7 @@ class SparseCOOTensor(Tensor):
         return self._coalesced
 
     # ------------------------------------------------------------------ conversions
+    @backend.on_input_device
     def coalesce(self) -> "SparseCOOTensor":
         """Positions sorted (row-major) and duplicates summed; ``self`` when already coalesced."""
         if self._coalesced:
@@ -176,6 +178,7 @@ class SparseCOOTensor(Tensor):
             rest = rest // sizes[k]
         return _record(_new_sparse(new_idx, summed, self._sparse_size, True), Coalesce, self)
 
+    @backend.on_input_device
     def to_dense(self, dtype: Any = None, *, masked_grad: bool = True) -> Tensor:
         """The dense tensor: zeros with every value added at its position (duplicates sum).
         Differentiable with respect to this tensor when it requires grad (the gradient is the
@@ -235,6 +238,7 @@ class SparseCOOTensor(Tensor):
         self.requires_grad = bool(requires_grad)
         return self
 
+    @backend.on_input_device
     def zero_(self) -> "SparseCOOTensor":
         """No entries left (nnz becomes 0), as PyTorch's sparse ``zero_``."""
         xp = backend.array_module(self._vals._data)
@@ -246,6 +250,7 @@ class SparseCOOTensor(Tensor):
         return self
 
     # ------------------------------------------------------------------ arithmetic
+    @backend.on_input_device
     def add(self, other: Any, *, alpha: Any = 1) -> "SparseCOOTensor":
         """``self + alpha * other`` for a sparse ``other`` of the same size: the two lists of
         entries concatenated (coalesced again when both were coalesced, as PyTorch keeps it)."""
@@ -290,6 +295,7 @@ class SparseCOOTensor(Tensor):
             return other - self.to_dense()
         return NotImplemented
 
+    @backend.on_input_device
     def mul(self, other: Any) -> "SparseCOOTensor":
         """``self * other`` for a number, a one-element tensor, or a dense tensor of the same
         size (its entries read at this tensor's positions): a sparse tensor."""
@@ -320,6 +326,7 @@ class SparseCOOTensor(Tensor):
     def __rmul__(self, other: Any) -> "SparseCOOTensor":
         return self.mul(other)
 
+    @backend.on_input_device
     def div(self, other: Any) -> "SparseCOOTensor":
         if isinstance(other, Tensor):
             _no_graph("div by a tensor", other)
@@ -328,6 +335,7 @@ class SparseCOOTensor(Tensor):
 
     __truediv__ = div
 
+    @backend.on_input_device
     def neg(self) -> "SparseCOOTensor":
         out = _new_sparse(self._idx._data, -self._vals._data, self._sparse_size, self._coalesced)
         return _record(out, Scale, self, factor=-1)

@@ -63,43 +63,45 @@ def sparse_coo_tensor(indices: Any, values: Any, size: Any = None, *, dtype: Any
     if indices.shape[1] != values.shape[0]:
         raise RuntimeError(f"indices and values must have same nnz, but got nnz from indices: "
                            f"{indices.shape[1]}, nnz from values: {values.shape[0]}")
-    idx = indices._data.astype(_INT64, copy=False)
-    if backend.device_of(idx) != values.device:
-        idx = backend.to_device(idx, values.device)
-    sparse_dim, dense_dim = idx.shape[0], values.ndim - 1
-    if size is None:
-        sparse_sizes = tuple(builtins.int(idx[k].max()) + 1 if idx.shape[1] else 0
-                             for k in range(sparse_dim))
-        size = sparse_sizes + tuple(values.shape[1:])
-    else:
-        size = tuple(builtins.int(n) for n in size)
-        if len(size) != sparse_dim + dense_dim:
-            raise RuntimeError(f"'len(size) == sparse_dim + dense_dim' is not satisfied: len(size) "
-                               f"= {len(size)}, sparse_dim = {sparse_dim}, dense_dim = {dense_dim}")
-        if tuple(values.shape[1:]) != size[sparse_dim:]:
-            raise RuntimeError(f"values has incorrect size, expected {[values.shape[0]] + list(size[sparse_dim:])}"
-                               f", got {list(values.shape)}")
-    if idx.shape[1]:
-        low, high = idx.min(axis=1), idx.max(axis=1)
-        for k in range(sparse_dim):
-            if builtins.int(low[k]) < 0:
-                raise RuntimeError(f"found negative index {builtins.int(low[k])} for dim {k}")
-            if builtins.int(high[k]) >= size[k]:
-                raise RuntimeError(f"size is inconsistent with indices: for dim {k}, size is "
-                                   f"{size[k]} but found index {builtins.int(high[k])}")
-    check = check_invariants if check_invariants is not None else _CHECKS[0]
-    if check and is_coalesced:
-        _check_coalesced_claim(idx, size[:sparse_dim])
-    coalesced = bool(is_coalesced) if is_coalesced is not None else idx.shape[1] <= 1
-    out = _new_sparse(idx if idx is not indices._data else idx.copy(), values._data, size, coalesced)
-    if requires_grad:
-        out.requires_grad_(True)
-    if values_in is None:
-        return out
-    # differentiable with respect to values that require grad (then a non-leaf)
-    return _record(out, SparseCooTensor, values_in, indices=tuple(idx), nnz=idx.shape[1])
+    with backend.device_context(values.device):  # checks and copies on the values' GPU
+        idx = indices._data.astype(_INT64, copy=False)
+        if backend.device_of(idx) != values.device:
+            idx = backend.to_device(idx, values.device)
+        sparse_dim, dense_dim = idx.shape[0], values.ndim - 1
+        if size is None:
+            sparse_sizes = tuple(builtins.int(idx[k].max()) + 1 if idx.shape[1] else 0
+                                 for k in range(sparse_dim))
+            size = sparse_sizes + tuple(values.shape[1:])
+        else:
+            size = tuple(builtins.int(n) for n in size)
+            if len(size) != sparse_dim + dense_dim:
+                raise RuntimeError(f"'len(size) == sparse_dim + dense_dim' is not satisfied: len(size) "
+                                   f"= {len(size)}, sparse_dim = {sparse_dim}, dense_dim = {dense_dim}")
+            if tuple(values.shape[1:]) != size[sparse_dim:]:
+                raise RuntimeError(f"values has incorrect size, expected {[values.shape[0]] + list(size[sparse_dim:])}"
+                                   f", got {list(values.shape)}")
+        if idx.shape[1]:
+            low, high = idx.min(axis=1), idx.max(axis=1)
+            for k in range(sparse_dim):
+                if builtins.int(low[k]) < 0:
+                    raise RuntimeError(f"found negative index {builtins.int(low[k])} for dim {k}")
+                if builtins.int(high[k]) >= size[k]:
+                    raise RuntimeError(f"size is inconsistent with indices: for dim {k}, size is "
+                                       f"{size[k]} but found index {builtins.int(high[k])}")
+        check = check_invariants if check_invariants is not None else _CHECKS[0]
+        if check and is_coalesced:
+            _check_coalesced_claim(idx, size[:sparse_dim])
+        coalesced = bool(is_coalesced) if is_coalesced is not None else idx.shape[1] <= 1
+        out = _new_sparse(idx if idx is not indices._data else idx.copy(), values._data, size, coalesced)
+        if requires_grad:
+            out.requires_grad_(True)
+        if values_in is None:
+            return out
+        # differentiable with respect to values that require grad (then a non-leaf)
+        return _record(out, SparseCooTensor, values_in, indices=tuple(idx), nnz=idx.shape[1])
 
 
+@backend.on_input_device
 def to_sparse(input: Tensor, sparse_dim: int | None = None) -> SparseCOOTensor:
     """``input.to_sparse(sparse_dim)``: the nonzero entries (along the first ``sparse_dim``
     dimensions, all of them by default) of a dense tensor, coalesced."""

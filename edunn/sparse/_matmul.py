@@ -131,6 +131,7 @@ def _join(ea: tuple, eb: tuple, xp: Any) -> tuple:
     return ia, ib.astype(_INT64, copy=False)
 
 
+@backend.on_input_device
 def mm(mat1: Tensor, mat2: Tensor, reduce: str = "sum") -> Tensor:
     """``mat1 @ mat2`` with a sparse COO ``mat1`` (``torch.sparse.mm``): a dense result for a
     dense ``mat2``, a sparse (coalesced) one for a sparse ``mat2``; differentiable in both,
@@ -170,6 +171,7 @@ def _sparse_sparse(a: SparseCOOTensor, b: SparseCOOTensor) -> SparseCOOTensor:
     return _record_many(out, SparseSparseMatmul, (a, b), join=(ea, eb, ia, ib))
 
 
+@backend.on_input_device
 def addmm(mat: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1.0, alpha: Any = 1.0) -> Tensor:
     """``beta * mat + alpha * (mat1 @ mat2)`` with a sparse ``mat1`` (``torch.sparse.addmm``),
     differentiable in all three (``mat1``'s gradient sparse).  As ``torch.addmm``, ``beta=0``
@@ -187,18 +189,21 @@ def addmm(mat: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1.0, alpha: An
     return out + (mat if beta == 1 else mat * beta)
 
 
+@backend.on_input_device
 def dsmm(input: Tensor, mat2: Tensor) -> Tensor:
     """``torch.dsmm``: sparse ``input`` @ dense ``mat2`` as a dense matrix (``sparse.mm``)."""
     _check_matrix("dsmm", "input", input, True)
     return mm(input, mat2)
 
 
+@backend.on_input_device
 def spmm(input: Tensor, mat2: Tensor) -> Tensor:
     """``torch.spmm``: the older name of ``dsmm`` (sparse @ dense, a dense result)."""
     _check_matrix("spmm", "input", input, True)
     return mm(input, mat2)
 
 
+@backend.on_input_device
 def hspmm(mat1: Tensor, mat2: Tensor, *, out: Any = None) -> SparseCOOTensor:
     """``torch.hspmm``: sparse ``mat1`` @ dense ``mat2`` as a *hybrid* COO matrix -- one sparse
     dimension listing the rows of ``mat1`` that hold entries, and their dense rows of the
@@ -230,6 +235,7 @@ def _smm_parts(fn: str, input: Tensor, mat: Tensor) -> tuple:
     return idx, prod[Tensor._make(idx[0]), Tensor._make(idx[1])]
 
 
+@backend.on_input_device
 def smm(input: Tensor, mat: Tensor) -> SparseCOOTensor:
     """``torch.smm``: sparse ``input`` @ dense ``mat`` as a sparse COO matrix holding every
     column of each row of ``input`` that has entries (``hspmm``'s result with the dense
@@ -240,6 +246,7 @@ def smm(input: Tensor, mat: Tensor) -> SparseCOOTensor:
                              is_coalesced=True)
 
 
+@backend.on_input_device
 def sspaddmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1, alpha: Any = 1,
              out: Any = None) -> SparseCOOTensor:
     """``torch.sspaddmm``: ``beta * input + alpha * (mat1 @ mat2)`` with sparse ``input`` and
@@ -273,6 +280,7 @@ def sspaddmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1, alpha:
 saddmm = sspaddmm
 
 
+@backend.on_input_device
 def sparse_mask(input: Tensor, mask: SparseCOOTensor) -> SparseCOOTensor:
     """``input.sparse_mask(mask)``: ``input``'s entries (a dense tensor) at ``mask``'s indices
     (``mask``'s values are ignored; duplicates in an uncoalesced ``mask`` stay).  Differentiable
@@ -292,6 +300,7 @@ def sparse_mask(input: Tensor, mask: SparseCOOTensor) -> SparseCOOTensor:
                              is_coalesced=mask.is_coalesced())
 
 
+@backend.on_input_device
 def spdiags(diagonals: Tensor, offsets: Tensor, shape: Any, layout: Any = None) -> SparseCOOTensor:
     """``torch.sparse.spdiags``: a 2-D sparse matrix with row ``i`` of ``diagonals`` along the
     diagonal ``offsets[i]`` (0 the main one, > 0 above, < 0 below).  As SciPy's ``spdiags``,
@@ -336,6 +345,7 @@ def _csr_only(op: str) -> NotImplementedError:
         "only for the sparse CSR layout, and edunn has only sparse COO")
 
 
+@backend.on_input_device
 def sampled_addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1.0, alpha: Any = 1.0,
                   out: Any = None) -> Tensor:
     """``torch.sparse.sampled_addmm``: ``mat1 @ mat2`` computed only at the entries of a sparse
@@ -344,6 +354,7 @@ def sampled_addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1.0,
     raise _csr_only("sparse_sampled_addmm")
 
 
+@backend.on_input_device
 def spsolve(input: Tensor, other: Tensor, *, left: bool = True) -> Tensor:
     """``torch.sparse.spsolve``: solve a square sparse CSR system.  PyTorch has no COO kernel
     (it raises ``NotImplementedError`` for COO, as this does); use ``linalg.solve`` on

@@ -72,6 +72,7 @@ class SparseSum(Function):
         return _new_sparse(idx, vals.copy(), c._sparse_size, True)
 
 
+@backend.on_input_device
 def sum(input: Tensor, dim: Any = None, dtype: Any = None) -> Tensor:
     """``torch.sparse.sum``: the sum of every entry (a dense 0-d tensor) or, over ``dim`` (an
     int or a tuple), a sparse COO tensor (dense when every sparse dimension is summed).
@@ -211,12 +212,14 @@ def _softmax(input: Tensor, dim: int, dtype: Any, log: bool) -> SparseCOOTensor:
                         reduce=reduce)
 
 
+@backend.on_input_device
 def softmax(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
     """``torch.sparse.softmax``: softmax along ``dim`` over the specified entries only (see the
     module docstring); a sparse tensor with the input's (coalesced) pattern."""
     return _softmax(input, dim, dtype, False)
 
 
+@backend.on_input_device
 def log_softmax(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
     """``torch.sparse.log_softmax``: ``log(softmax(input, dim))`` over the specified entries,
     computed as ``x - m - log(sum exp(x - m))`` for stability."""
