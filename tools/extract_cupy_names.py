@@ -7,6 +7,8 @@ Run where CuPy is installed (no GPU needed): ``python tools/extract_cupy_names.p
 import json
 import pathlib
 
+import inspect
+
 import cupy
 import cupy.fft
 import cupy.lib.stride_tricks
@@ -18,6 +20,27 @@ import cupyx.scipy.special
 
 def public(obj) -> list:
     return sorted(n for n in dir(obj) if not n.startswith("_"))
+
+
+def signatures(module, prefix: str) -> dict:
+    """For each public function with a Python signature: its parameter names, how many may be
+    positional, and whether it takes ``*args``/``**kwargs`` (Cython ufuncs have none)."""
+    out = {}
+    for name in public(module):
+        obj = getattr(module, name)
+        if not callable(obj) or isinstance(obj, type):
+            continue
+        try:
+            params = inspect.signature(obj).parameters.values()
+        except (TypeError, ValueError):
+            continue
+        kinds = inspect.Parameter
+        out[prefix + name] = {
+            "names": [p.name for p in params if p.kind not in (kinds.VAR_POSITIONAL, kinds.VAR_KEYWORD)],
+            "positional": sum(p.kind in (kinds.POSITIONAL_ONLY, kinds.POSITIONAL_OR_KEYWORD) for p in params),
+            "var_positional": any(p.kind == kinds.VAR_POSITIONAL for p in params),
+            "var_keyword": any(p.kind == kinds.VAR_KEYWORD for p in params)}
+    return out
 
 
 names = {
@@ -33,8 +56,12 @@ names = {
         "__dlpack__", "__dlpack_device__", "__cuda_array_interface__")),
     "Generator": public(cupy.random.Generator),
     "ufunc": public(cupy.ufunc),
+    "signatures": {**signatures(cupy, "cupy."), **signatures(cupy.linalg, "cupy.linalg."),
+                   **signatures(cupy.fft, "cupy.fft."), **signatures(cupyx.scipy.special, "cupyx.scipy.special."),
+                   **signatures(cupy.lib.stride_tricks, "cupy.lib.stride_tricks.")},
 }
 out = pathlib.Path(__file__).resolve().parents[1] / "tests" / "fake_cupy" / "cupy_names.json"
 out.parent.mkdir(parents=True, exist_ok=True)
-out.write_text(json.dumps(names, indent=0, sort_keys=True) + "\n")
-print(f"{sum(len(v) for v in names.values() if isinstance(v, list))} names -> {out}")
+out.write_text(json.dumps(names, sort_keys=True, separators=(",", ":")) + "\n")
+print(f"{sum(len(v) for v in names.values() if isinstance(v, list))} names, "
+      f"{len(names['signatures'])} signatures -> {out}")

@@ -422,6 +422,9 @@ class ndarray:
         return wrapped if isinstance(key, tuple) else wrapped[0]
 
     def __getitem__(self, key):
+        parts = key if isinstance(key, tuple) else (key,)
+        if any(isinstance(p, (ndarray, numpy.ndarray, list)) for p in parts):
+            unwrap(self, {})  # advanced indexing is a kernel on the current device; slicing is a view
         return self._view_or_copy(self._a[self._key(key)])
 
     def _view_or_copy(self, result):
@@ -432,6 +435,7 @@ class ndarray:
     def __setitem__(self, key, value):
         if isinstance(value, numpy.ndarray):
             raise unsupported(value)
+        unwrap(self, {})  # a copy kernel on the current device
         self._a[self._key(key)] = unwrap(value, {})
 
     # -- methods CuPy has (the others raise AttributeError, as on a GPU) ------------------------
@@ -440,7 +444,8 @@ class ndarray:
             raise AttributeError(f"'cupy.ndarray' object has no attribute '{name}'")
         method = getattr(self._a, name)
 
-        def bound(*args, **kwargs):
+        def bound(*args, **kwargs):  # a kernel on the current device, reading this array
+            unwrap(self, {})
             return call(method, args, kwargs)
         return bound
 

@@ -20,17 +20,19 @@ _ACCUMULATE = {"add", "multiply"}
 _AT = {"add", "subtract", "maximum", "minimum", "bitwise_and", "bitwise_or", "bitwise_xor"}
 
 
-def _plain(function):
+def _plain(function, qualname: str):
     @functools.wraps(function)
     def run(*args, **kwargs):
+        _names.check_call(qualname, args, kwargs)
         originals: dict = {}
         return function(*unwrap(args, originals), **{k: unwrap(v, originals) for k, v in kwargs.items()})
     return run
 
 
-def _array_function(function):
+def _array_function(function, qualname: str = ""):
     @functools.wraps(function)
     def run(*args, **kwargs):
+        _names.check_call(qualname, args, kwargs)
         return call(function, args, kwargs)
     run._numpy = function
     return run
@@ -134,15 +136,15 @@ def ufunc_for(np_ufunc):
     return _UFUNCS[np_ufunc]
 
 
-def adapt(name: str, target):
-    """What ``cupy.<name>`` is in the stand-in, given NumPy's ``target``."""
+def adapt(name: str, target, module: str = "cupy"):
+    """What ``<module>.<name>`` is in the stand-in, given NumPy's ``target``."""
     if isinstance(target, numpy.ufunc):
         return ufunc_for(target)
     if isinstance(target, type) or not callable(target):
         return target  # dtypes, scalar types, exceptions, constants
     if name in _PLAIN:
-        return _plain(target)
-    return _array_function(target)
+        return _plain(target, f"{module}.{name}")
+    return _array_function(target, f"{module}.{name}")
 
 
 class ArrayModule(types.ModuleType):
@@ -160,7 +162,7 @@ class ArrayModule(types.ModuleType):
         if target is None:
             raise AttributeError(f"the CuPy stand-in does not model '{self.__name__}.{attr}' "
                                  f"(real CuPy has it; tests/fake_cupy/_module.py)")
-        value = adapt(attr, target)
+        value = adapt(attr, target, self.__name__)
         setattr(self, attr, value)
         return value
 
