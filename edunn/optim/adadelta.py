@@ -10,6 +10,7 @@ from typing import Any, Callable
 from .. import backend
 from ..autograd import grad_mode
 from ..tensor import Tensor
+from ._devices import on_each_device
 from .optimizer import (Optimizer, _blocks, _bump_version, _check_lr, _get_value,
                         _increment_step, _to_scalar, _use_grad_for_differentiable, _writable,
                         _zero_step)
@@ -80,7 +81,7 @@ class Adadelta(Optimizer):
 
     def _init_group(self, group: dict, params_with_grad: list, grads: list, square_avgs: list,
                     acc_deltas: list, state_steps: list) -> None:
-        for p in group["params"]:
+        for p in on_each_device(group["params"]):
             if p.grad is None:
                 continue
             if getattr(p.grad, "is_sparse", False):
@@ -135,8 +136,8 @@ def adadelta(params: list[Tensor], grads: list[Tensor], square_avgs: list[Tensor
                                 rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize)
         return
     lr = float(_get_value(lr))
-    for param, grad, square_avg, acc_delta, step_t in zip(params, grads, square_avgs,
-                                                           acc_deltas, state_steps):
+    for param, grad, square_avg, acc_delta, step_t in on_each_device(
+            zip(params, grads, square_avgs, acc_deltas, state_steps)):
         p, g = _writable(param), grad._data
         v, u = _writable(square_avg), _writable(acc_delta)
         xp = backend.array_module(p)
@@ -175,8 +176,8 @@ def _adadelta_with_autograd(params: list[Tensor], grads: list[Tensor],
                             weight_decay: float, maximize: bool) -> None:
     """The same update written with Tensor ops, so that autograd records it
     (``differentiable=True``); line for line PyTorch's ``_single_tensor_adadelta``."""
-    for param, grad, square_avg, acc_delta, step_t in zip(params, grads, square_avgs,
-                                                           acc_deltas, state_steps):
+    for param, grad, square_avg, acc_delta, step_t in on_each_device(
+            zip(params, grads, square_avgs, acc_deltas, state_steps)):
         _increment_step(step_t)
         grad = grad if not maximize else -grad
         if weight_decay != 0:

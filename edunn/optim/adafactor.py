@@ -20,6 +20,7 @@ from typing import Any, Callable
 from .. import backend
 from ..autograd import grad_mode
 from ..tensor import Tensor
+from ._devices import on_each_device
 from .optimizer import (Optimizer, _bump_version, _foreach_doc, _get_value, _increment_step,
                         _lerp_, _maximize_doc, _params_doc, _writable, _zero_step)
 
@@ -113,7 +114,7 @@ class Adafactor(Optimizer):
 
     def _init_group(self, group: dict, params_with_grad: list, grads: list, row_vars: list,
                     col_vars: list, variances: list, state_steps: list) -> bool:
-        for p in group["params"]:
+        for p in on_each_device(group["params"]):
             if p.grad is None:
                 continue
             if p.is_complex():
@@ -189,7 +190,7 @@ def adafactor(params: list[Tensor], grads: list[Tensor], row_vars: list[Tensor |
     if grad_scale is not None or found_inf is not None:
         raise AssertionError("Grad scaling should occur outside of optimizer.step()")
     lr = float(_get_value(lr))
-    for i, param in enumerate(params):
+    for i, param in on_each_device(enumerate(params)):
         p = _writable(param)
         xp = backend.array_module(p)
         grad = grads[i]._data

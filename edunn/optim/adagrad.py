@@ -11,6 +11,7 @@ from typing import Any, Callable
 from .. import backend
 from ..autograd import grad_mode
 from ..tensor import Tensor
+from ._devices import on_each_device
 from .optimizer import (Optimizer, _blocks, _bump_version, _check_lr, _get_value,
                         _increment_step, _to_scalar, _use_grad_for_differentiable, _writable,
                         _zero_step)
@@ -108,7 +109,7 @@ class Adagrad(Optimizer):
 
     def _init_group(self, group: dict, params_with_grad: list, grads: list, state_sums: list,
                     state_steps: list) -> None:
-        for p in group["params"]:
+        for p in on_each_device(group["params"]):
             if p.grad is None:
                 continue
             if p.grad.is_sparse and group["weight_decay"] != 0:
@@ -164,7 +165,8 @@ def adagrad(params: list[Tensor], grads: list[Tensor], state_sums: list[Tensor],
                                maximize=maximize)
         return
     lr = float(_get_value(lr))
-    for param, grad, state_sum, step_t in zip(params, grads, state_sums, state_steps):
+    for param, grad, state_sum, step_t in on_each_device(
+            zip(params, grads, state_sums, state_steps)):
         p, s = _writable(param), _writable(state_sum)
         g = None if grad.is_sparse else grad._data
         xp = backend.array_module(p)
@@ -211,7 +213,8 @@ def _adagrad_with_autograd(params: list[Tensor], grads: list[Tensor], state_sums
                            lr_decay: float, eps: float, maximize: bool) -> None:
     """The same update written with Tensor ops, so that autograd records it
     (``differentiable=True``); line for line PyTorch's ``_single_tensor_adagrad``."""
-    for param, grad, state_sum, step_t in zip(params, grads, state_sums, state_steps):
+    for param, grad, state_sum, step_t in on_each_device(
+            zip(params, grads, state_sums, state_steps)):
         step = _increment_step(step_t)
         grad = grad if not maximize else -grad
         if weight_decay != 0:

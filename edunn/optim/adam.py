@@ -10,6 +10,7 @@ from ..ops.complex import view_as_real
 from ..ops.creation import zeros_like
 from ..tensor import Tensor
 from . import _fused
+from ._devices import on_each_device
 from .optimizer import (Optimizer, _adam_moments, _blocks, _bump_version, _capturable_doc,
                         _check_lr, _differentiable_doc, _foreach_doc, _fused_doc, _get_value,
                         _increment_step, _maximize_doc, _params_doc, _to_scalar,
@@ -141,7 +142,7 @@ class Adam(Optimizer):
 
     def _init_group(self, group: dict, params_with_grad: list, grads: list, exp_avgs: list,
                     exp_avg_sqs: list, max_exp_avg_sqs: list, state_steps: list) -> None:
-        for p in group["params"]:
+        for p in on_each_device(group["params"]):
             if p.grad is None:
                 continue
             params_with_grad.append(p)
@@ -210,7 +211,7 @@ def adam(params: list[Tensor], grads: list[Tensor], exp_avgs: list[Tensor],
                             maximize=maximize, decoupled_weight_decay=decoupled_weight_decay)
         return
     lr, beta1, beta2 = float(_get_value(lr)), float(_get_value(beta1)), float(_get_value(beta2))
-    for i, param in enumerate(params):
+    for i, param in on_each_device(enumerate(params)):
         step = _increment_step(state_steps[i])
         bias_correction1 = 1 - beta1 ** step
         bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
@@ -265,7 +266,7 @@ def _adam_with_autograd(params: list[Tensor], grads: list[Tensor], exp_avgs: lis
                         decoupled_weight_decay: bool) -> None:
     """The update in Tensor ops, recorded by autograd (``differentiable=True``): PyTorch's
     ``_single_tensor_adam`` in its differentiable branch."""
-    for i, param in enumerate(params):
+    for i, param in on_each_device(enumerate(params)):
         grad = grads[i] if not maximize else -grads[i]
         exp_avg, exp_avg_sq, step_t = exp_avgs[i], exp_avg_sqs[i], state_steps[i]
         if param.is_complex():  # PyTorch: the update of the (real, imag) pairs, as above

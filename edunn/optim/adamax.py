@@ -8,6 +8,7 @@ from ..autograd import grad_mode
 from ..ops.creation import zeros_like
 from ..tensor import Tensor
 from .adam import _check_adam_args, _no_sparse, _step_from_number
+from ._devices import on_each_device
 from .optimizer import (Optimizer, _blocks, _bump_version, _capturable_doc, _differentiable_doc,
                         _foreach_doc, _get_value, _increment_step, _lerp_, _maximize_doc,
                         _params_doc, _signed_grad, _to_scalar, _use_grad_for_differentiable,
@@ -72,7 +73,7 @@ class Adamax(Optimizer):
 
     def _init_group(self, group: dict, params_with_grad: list, grads: list, exp_avgs: list,
                     exp_infs: list, state_steps: list) -> None:
-        for p in group["params"]:
+        for p in on_each_device(group["params"]):
             if p.grad is None:
                 continue
             params_with_grad.append(p)
@@ -126,7 +127,7 @@ def adamax(params: list[Tensor], grads: list[Tensor], exp_avgs: list[Tensor],
                               maximize=maximize)
         return
     lr = float(_get_value(lr))
-    for i, param in enumerate(params):
+    for i, param in on_each_device(enumerate(params)):
         step = _increment_step(state_steps[i])
         clr = lr / (1 - beta1 ** step)
         p = _writable(param)
@@ -150,7 +151,7 @@ def _adamax_with_autograd(params: list[Tensor], grads: list[Tensor], exp_avgs: l
                           beta1: float, beta2: float, lr: Any, weight_decay: float,
                           maximize: bool) -> None:
     """The update in Tensor ops, recorded by autograd (``differentiable=True``)."""
-    for i, param in enumerate(params):
+    for i, param in on_each_device(enumerate(params)):
         grad = grads[i] if not maximize else -grads[i]
         exp_avg, exp_inf = exp_avgs[i], exp_infs[i]
         step = _increment_step(state_steps[i])

@@ -10,6 +10,7 @@ from typing import Any, Callable
 from .. import backend
 from ..autograd import grad_mode
 from ..tensor import Tensor
+from ._devices import on_each_device
 from .optimizer import (Optimizer, _blocks, _bump_version, _check_lr, _get_scalar_dtype,
                         _get_value, _increment_step, _to_scalar, _use_grad_for_differentiable,
                         _writable)
@@ -82,7 +83,7 @@ class ASGD(Optimizer):
 
     def _init_group(self, group: dict, params_with_grad: list, grads: list, mus: list,
                     axs: list, etas: list, state_steps: list) -> None:
-        for p in group["params"]:
+        for p in on_each_device(group["params"]):
             if p.grad is None:
                 continue
             if getattr(p.grad, "is_sparse", False):
@@ -144,8 +145,8 @@ def asgd(params: list[Tensor], grads: list[Tensor], axs: list[Tensor], mus: list
     """Functional ASGD (``torch.optim.asgd.asgd``): updates ``params`` and the state in place.
     See :class:`ASGD` for the algorithm."""
     lr = float(_get_value(_to_scalar(lr)))
-    for param, grad, ax_t, mu_t, eta_t, step_t in zip(params, grads, axs, mus, etas,
-                                                       state_steps):
+    for param, grad, ax_t, mu_t, eta_t, step_t in on_each_device(
+            zip(params, grads, axs, mus, etas, state_steps)):
         guard = backend.device_guard((step_t,))  # a loaded step stays on the device it came from
         if guard is None:
             step = _increment_step(step_t)

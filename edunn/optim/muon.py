@@ -21,6 +21,7 @@ from typing import Any, Callable
 from .. import backend
 from ..autograd import grad_mode
 from ..tensor import Tensor
+from ._devices import on_each_device
 from .optimizer import (Optimizer, _bump_version, _get_value, _lerp_, _params_doc, _writable)
 
 __all__ = ["Muon"]
@@ -160,7 +161,7 @@ class Muon(Optimizer):
 
     def _init_group(self, group: dict, params_with_grad: list, grads: list,
                     muon_momentum_bufs: list) -> bool:
-        for p in group["params"]:
+        for p in on_each_device(group["params"]):
             if p.grad is None:
                 continue
             if p.is_complex():
@@ -211,7 +212,7 @@ def muon(params: list[Tensor], grads: list[Tensor], muon_momentum_bufs: list[Ten
     lr = float(_get_value(lr))
     if has_complex:
         raise ValueError("Complex parameters are not supported")
-    for i, param in enumerate(params):
+    for i, param in on_each_device(enumerate(params)):
         grad = grads[i]._data
         if grad.ndim != 2:
             raise ValueError("Param gradient must be a 2D matrix")

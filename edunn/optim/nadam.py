@@ -8,6 +8,7 @@ from ..autograd import grad_mode
 from ..ops.creation import zeros_like
 from ..tensor import Tensor
 from .adam import _check_adam_args, _no_sparse, _step_from_number
+from ._devices import on_each_device
 from .optimizer import (Optimizer, _adam_moments, _blocks, _bump_version, _capturable_doc,
                         _differentiable_doc, _foreach_doc, _get_value, _increment_step,
                         _maximize_doc, _params_doc, _to_scalar, _use_grad_for_differentiable,
@@ -98,7 +99,7 @@ class NAdam(Optimizer):
 
     def _init_group(self, group: dict, params_with_grad: list, grads: list, exp_avgs: list,
                     exp_avg_sqs: list, mu_products: list, state_steps: list) -> None:
-        for p in group["params"]:
+        for p in on_each_device(group["params"]):
             if p.grad is None:
                 continue
             params_with_grad.append(p)
@@ -168,7 +169,7 @@ def nadam(params: list[Tensor], grads: list[Tensor], exp_avgs: list[Tensor],
                              decoupled_weight_decay=decoupled_weight_decay, maximize=maximize)
         return
     lr = float(_get_value(lr))
-    for i, param in enumerate(params):
+    for i, param in on_each_device(enumerate(params)):
         step = _increment_step(state_steps[i])
         bias_correction2 = 1 - beta2 ** step
         mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * momentum_decay)))
@@ -203,7 +204,7 @@ def _nadam_with_autograd(params: list[Tensor], grads: list[Tensor], exp_avgs: li
                          decoupled_weight_decay: bool, maximize: bool) -> None:
     """The update in Tensor ops, recorded by autograd (``differentiable=True``): PyTorch's
     ``_single_tensor_nadam`` in its differentiable branch."""
-    for i, param in enumerate(params):
+    for i, param in on_each_device(enumerate(params)):
         grad = grads[i] if not maximize else -grads[i]
         exp_avg, exp_avg_sq, mu_product = exp_avgs[i], exp_avg_sqs[i], mu_products[i]
         step = _increment_step(state_steps[i])

@@ -11,6 +11,7 @@ from typing import Any, Callable
 from .. import backend
 from ..autograd import grad_mode
 from ..tensor import Tensor
+from ._devices import on_each_device
 from .optimizer import (Optimizer, _blocks, _bump_version, _check_lr, _get_value,
                         _increment_step, _to_scalar, _use_grad_for_differentiable, _writable,
                         _zero_step)
@@ -97,7 +98,7 @@ class RMSprop(Optimizer):
 
     def _init_group(self, group: dict, params_with_grad: list, grads: list, square_avgs: list,
                     momentum_buffer_list: list, grad_avgs: list, state_steps: list) -> None:
-        for p in group["params"]:
+        for p in on_each_device(group["params"]):
             if p.grad is None:
                 continue
             if getattr(p.grad, "is_sparse", False):
@@ -165,7 +166,7 @@ def rmsprop(params: list[Tensor], grads: list[Tensor], square_avgs: list[Tensor]
                                maximize=maximize)
         return
     lr = float(_get_value(lr))
-    for i, param in enumerate(params):
+    for i, param in on_each_device(enumerate(params)):
         p, g, v = _writable(param), grads[i]._data, _writable(square_avgs[i])
         xp = backend.array_module(p)
         _increment_step(state_steps[i])
@@ -229,7 +230,7 @@ def _rmsprop_with_autograd(params: list[Tensor], grads: list[Tensor], square_avg
                            maximize: bool) -> None:
     """The same update written with Tensor ops, so that autograd records it
     (``differentiable=True``); line for line PyTorch's ``_single_tensor_rmsprop``."""
-    for i, param in enumerate(params):
+    for i, param in on_each_device(enumerate(params)):
         grad = grads[i] if not maximize else -grads[i]
         square_avg = square_avgs[i]
         _increment_step(state_steps[i])

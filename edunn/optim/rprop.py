@@ -10,6 +10,7 @@ from typing import Any, Callable
 from .. import backend
 from ..autograd import grad_mode
 from ..tensor import Tensor
+from ._devices import on_each_device
 from .optimizer import (Optimizer, _blocks, _bump_version, _check_lr, _get_value,
                         _increment_step, _use_grad_for_differentiable, _writable, _zero_step)
 
@@ -84,7 +85,7 @@ class Rprop(Optimizer):
 
     def _init_group(self, group: dict, params: list, grads: list, prevs: list,
                     step_sizes: list, state_steps: list) -> None:
-        for p in group["params"]:
+        for p in on_each_device(group["params"]):
             if p.grad is None:
                 continue
             if getattr(p.grad, "is_sparse", False):
@@ -141,8 +142,8 @@ def rprop(params: list[Tensor], grads: list[Tensor], prevs: list[Tensor],
                              step_size_min=step_size_min, step_size_max=step_size_max,
                              etaminus=etaminus, etaplus=etaplus, maximize=maximize)
         return
-    for param, grad, prev_t, step_size_t, step_t in zip(params, grads, prevs, step_sizes,
-                                                         state_steps):
+    for param, grad, prev_t, step_size_t, step_t in on_each_device(
+            zip(params, grads, prevs, step_sizes, state_steps)):
         p, g = _writable(param), grad._data
         prev, step_size = _writable(prev_t), _writable(step_size_t)
         xp = backend.array_module(p)
@@ -175,8 +176,8 @@ def _rprop_with_autograd(params: list[Tensor], grads: list[Tensor], prevs: list[
     """The same update written with Tensor ops, so that autograd records it
     (``differentiable=True``); line for line PyTorch's ``_single_tensor_rprop``."""
     from ..ops.indexing import where
-    for param, grad, prev, step_size, step_t in zip(params, grads, prevs, step_sizes,
-                                                     state_steps):
+    for param, grad, prev, step_size, step_t in on_each_device(
+            zip(params, grads, prevs, step_sizes, state_steps)):
         grad = grad if not maximize else -grad
         _increment_step(step_t)
         sign = grad.mul(prev.clone()).sign()

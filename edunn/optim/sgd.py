@@ -8,6 +8,7 @@ from .. import _kernels, backend
 from ..autograd import grad_mode
 from ..tensor import Tensor
 from . import _fused
+from ._devices import on_each_device
 from .optimizer import (Optimizer, _blocks, _bump_version, _check_lr, _dense_from_sparse,
                         _differentiable_doc,
                         _foreach_doc, _fused_doc, _get_value, _maximize_doc, _params_doc,
@@ -98,7 +99,7 @@ class SGD(Optimizer):
             group.setdefault("fused", False)
 
     def _init_group(self, group: dict, params: list, grads: list, momentum_buffer_list: list) -> None:
-        for p in group["params"]:
+        for p in on_each_device(group["params"]):
             if p.grad is not None:
                 params.append(p)
                 if getattr(p.grad, "is_sparse", False):
@@ -151,7 +152,7 @@ def sgd(params: list[Tensor], d_p_list: list[Tensor], momentum_buffer_list: list
                            maximize=maximize)
         return
     lr, weight_decay = float(_get_value(lr)), float(_get_value(weight_decay))
-    for i, param in enumerate(params):
+    for i, param in on_each_device(enumerate(params)):
         p, g = _writable(param), d_p_list[i]._data
         xp = backend.array_module(p)
         buf = momentum_buffer_list[i] if momentum != 0 else None
@@ -208,7 +209,7 @@ def _sgd_with_autograd(params: list[Tensor], grads: list[Tensor],
                        maximize: bool) -> None:
     """The same update written with Tensor ops, so that autograd records it
     (``differentiable=True``); line for line PyTorch's ``_single_tensor_sgd``."""
-    for i, param in enumerate(params):
+    for i, param in on_each_device(enumerate(params)):
         grad = grads[i] if not maximize else -grads[i]
         if weight_decay != 0:
             if isinstance(weight_decay, Tensor) and weight_decay.requires_grad:

@@ -8,6 +8,7 @@ from ..autograd import grad_mode
 from ..ops.creation import zeros_like
 from ..tensor import Tensor
 from .adam import _check_adam_args
+from ._devices import on_each_device
 from .optimizer import Optimizer, _bump_version, _get_value, _maximize_doc, _params_doc, _to_scalar
 
 __all__ = ["SparseAdam"]
@@ -129,7 +130,7 @@ def sparse_adam(params: list[Tensor], grads: list[Any], exp_avgs: list[Tensor],
     """Functional form of ``SparseAdam``'s update (``torch.optim._functional.sparse_adam``):
     PyTorch's arithmetic, on the named entries only."""
     lr = float(_get_value(lr))
-    for i, param in enumerate(params):
+    for i, param in on_each_device(enumerate(params)):
         grad = grads[i].coalesce()  # the update is non-linear, so indices must be unique
         indices = _array(grad._indices())
         values = _array(grad._values())
