@@ -91,6 +91,7 @@ def _checks(A: Tensor, who: str) -> None:
         raise RuntimeError(f"torch.{who}: input tensor should not contain infs or NaNs.")
 
 
+@backend.on_input_device
 def eig(A: Tensor, *, out: Any = None) -> Any:
     """``(eigenvalues, eigenvectors)`` of the square matrices A, complex, eigenvectors of norm 1
     (columns of V): ``A = V diag(L) V^{-1}``.  CPU only (CuPy has no general ``eig``)."""
@@ -99,6 +100,7 @@ def eig(A: Tensor, *, out: Any = None) -> Any:
     return write_out(linalg_eig(*Eig.apply(A)), out)
 
 
+@backend.on_input_device
 def eigvals(A: Tensor, *, out: Any = None) -> Tensor:
     """The (complex) eigenvalues of the square matrices A, in LAPACK's order; differentiable:
     ``gA = V^{-H} diag(gL) V^H``."""

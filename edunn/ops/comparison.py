@@ -226,6 +226,7 @@ def isclose(input: Any, other: Any, rtol: float = 1e-05, atol: float = 1e-08,
     return _apply(IsClose, input, other, rtol, atol, equal_nan)
 
 
+@backend.on_input_device
 def allclose(input: Any, other: Any, rtol: float = 1e-05, atol: float = 1e-08,
              equal_nan: bool = False) -> bool:
     return bool(isclose(input, other, rtol, atol, equal_nan)._data.all())

@@ -126,6 +126,7 @@ def _histogramdd(input: Tensor, bins: Any, range: Any, weight: Any, density: boo
     return Tensor._make(hist), edges
 
 
+@backend.on_input_device
 def histogram(input: Tensor, bins: Any = 100, *, range: Sequence[float] | None = None,
               weight: Tensor | None = None, density: bool = False, out: Any = None) -> Any:
     """``(hist, bin_edges)`` of all of ``input``'s elements: ``bins`` equal bins over ``range``
@@ -146,6 +147,7 @@ def histogram(input: Tensor, bins: Any = 100, *, range: Sequence[float] | None =
     return write_out(return_types.histogram(hist, edges[0]), out)
 
 
+@backend.on_input_device
 def histogramdd(input: Tensor, bins: Any, *, range: Sequence[float] | None = None,
                 weight: Tensor | None = None, density: bool = False, out: Any = None) -> Any:
     """``(hist, bin_edges)`` of the points in the rows of ``input`` (..., D): a D-dimensional

@@ -53,6 +53,7 @@ def poisson(input: Tensor, generator: Any = None) -> Tensor:
     return Poisson.apply(input, generator)
 
 
+@backend.on_input_device
 def binomial(count: Tensor, prob: Tensor, generator: Any = None, *, out: Any = None) -> Tensor:
     """``out[i] ~ Binomial(count[i], prob[i])`` (successes in ``count`` trials of probability
     ``prob``), in ``count``'s dtype.  As PyTorch, ``prob`` is clipped to ``[0, 1]`` and a
