@@ -125,6 +125,11 @@ def max_error(ref: np.ndarray, got: np.ndarray) -> tuple:
     return err, err / scale
 
 
+def full_name(device: str) -> str:
+    """``device`` with its index, as tensors print it ("cuda" -> "cuda:0" while 0 is current)."""
+    return str(edunn.backend.as_device(device))
+
+
 def on_device(t: Any, device: str) -> bool:
     """Whether tensor ``t`` lives on ``device`` ("cuda": any CUDA device; "cuda:1": that one)."""
     try:

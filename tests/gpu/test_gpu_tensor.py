@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import edunn
-from _compare import on_device
+from _compare import full_name, on_device
 from edunn import nn, optim
 from edunn.nn import functional as F
 
@@ -74,9 +74,10 @@ def test_device_objects_and_properties(gpu):
     assert _on(t, gpu)
     assert t.is_cuda == (gpu != "cpu")
     if gpu != "cpu":
-        assert t.device == edunn.device("cuda", 0) and str(t.device) == "cuda:0"
-        assert edunn.ones(2, device=0).device == t.device  # an int means cuda:N
-        assert edunn.ones(2, device="cuda:0").device == t.device
+        n = edunn.device(full_name(gpu)).index
+        assert t.device == edunn.device("cuda", n) and str(t.device) == f"cuda:{n}"
+        assert edunn.ones(2, device=n).device == t.device  # an int means cuda:N
+        assert edunn.ones(2, device=f"cuda:{n}").device == t.device
 
 
 # -------------------------------------------------------------------------- moving tensors
@@ -85,7 +86,8 @@ def test_to_cuda_cpu_round_trips(gpu):
     moved = [x.to(gpu), x.to(edunn.device(gpu)), x.to(edunn.ones(1, device=gpu)),
              x.to(device=gpu, dtype=edunn.float64), x.to(gpu, edunn.float16, non_blocking=True)]
     if gpu != "cpu":
-        moved += [x.cuda(), x.cuda(0), x.to("cuda:0")]
+        n = edunn.device(full_name(gpu)).index
+        moved += [x.cuda(n), x.to(f"cuda:{n}")] + ([x.cuda()] if n == edunn.cuda.current_device() else [])
     for y in moved:
         assert _on(y, gpu)
         np.testing.assert_array_equal(y.cpu().numpy().astype(np.float32), x.numpy())
@@ -128,7 +130,8 @@ def test_module_to_device_keeps_parameters_and_moves_grads(how, gpu):
     model(edunn.randn(5, 4)).sum().backward()
     grads = [p.grad.numpy().copy() for p in params]
     opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)  # built before the move
-    out = {"cuda": lambda: model.cuda(), "to_cuda0": lambda: model.to("cuda:0"),
+    n = edunn.device(full_name(gpu)).index if gpu != "cpu" else 0
+    out = {"cuda": lambda: model.cuda(n), "to_cuda0": lambda: model.to(f"cuda:{n}"),
            "to_device": lambda: model.to(gpu), "to_device_dtype": lambda: model.to(gpu, edunn.float64)}[how]()
     assert out is model
     for p, p0, v, g in zip(model.parameters(), params, values, grads):
@@ -238,19 +241,22 @@ def test_cuda_queries(gpu):
 
 def test_cuda_memory_rises_and_falls(gpu):
     _real_gpu(gpu)
-    edunn.cuda.synchronize()
-    base = edunn.cuda.memory_allocated()
+    dev = full_name(gpu)
+    n = edunn.device(dev).index
+    edunn.cuda.synchronize(dev)
+    base = edunn.cuda.memory_allocated(dev)
     t = edunn.empty(16, 1024, 1024, device=gpu)  # 64 MiB of float32
-    grown = edunn.cuda.memory_allocated()
+    grown = edunn.cuda.memory_allocated(dev)
     assert grown - base >= 64 * 2 ** 20, f"allocated grew by {grown - base} bytes for a 64 MiB tensor"
-    assert edunn.cuda.memory_reserved() >= grown
-    assert edunn.cuda.memory_allocated(0) == grown == edunn.cuda.memory_allocated("cuda:0")
+    assert edunn.cuda.memory_reserved(dev) >= grown
+    assert edunn.cuda.memory_allocated(n) == grown == edunn.cuda.memory_allocated(edunn.device(dev))
     del t
-    after = edunn.cuda.memory_allocated()
+    after = edunn.cuda.memory_allocated(dev)
     assert after <= base + 2 ** 20, "freeing the tensor must give its bytes back to the pool"
-    reserved = edunn.cuda.memory_reserved()
-    edunn.cuda.empty_cache()
-    assert edunn.cuda.memory_reserved() <= reserved - 64 * 2 ** 20 + 2 ** 20
+    reserved = edunn.cuda.memory_reserved(dev)
+    with edunn.cuda.device(n):
+        edunn.cuda.empty_cache()
+    assert edunn.cuda.memory_reserved(dev) <= reserved - 64 * 2 ** 20 + 2 ** 20
 
 
 # ------------------------------------------------------------------------------ random ops
@@ -307,7 +313,8 @@ def test_device_generators_are_separate_from_the_cpu(gpu):
     np.testing.assert_array_equal(edunn.rand(10, device=gpu).cpu().numpy(), first)
     edunn.cuda.manual_seed_all(5)
     np.testing.assert_array_equal(edunn.rand(10, device=gpu).cpu().numpy(), first)
-    edunn.cuda.manual_seed(5)
+    with edunn.cuda.device(edunn.device(full_name(gpu)).index):  # seeds the current device
+        edunn.cuda.manual_seed(5)
     np.testing.assert_array_equal(edunn.rand(10, device=gpu).cpu().numpy(), first)
     g = edunn.Generator(device=gpu).manual_seed(5)
     h = edunn.Generator(device=gpu).manual_seed(5)
@@ -344,7 +351,7 @@ def test_an_op_mixing_devices_names_both(name, cpu_first, gpu):
         DEVICE_MIX[name](a, b)
     msg = str(info.value)
     assert "Expected all tensors to be on the same device" in msg, f"{name}: unclear error {msg!r}"
-    assert "cuda:0" in msg and "cpu" in msg, f"{name}: the error must name both devices: {msg!r}"
+    assert full_name(gpu) in msg and "cpu" in msg, f"{name}: the error must name both devices: {msg!r}"
 
 
 def test_a_zero_dim_cpu_tensor_combines_with_a_device_tensor(gpu):
@@ -387,4 +394,4 @@ def test_scalar_reads_come_back_to_the_host(gpu):
     assert type(x.cpu().numpy()).__module__ == "numpy"
     assert repr(x).startswith("tensor(")
     if gpu != "cpu":
-        assert "device='cuda:0'" in repr(x)
+        assert f"device='{full_name(gpu)}'" in repr(x)
