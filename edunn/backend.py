@@ -768,16 +768,22 @@ def device_assert(failed: Any, make_error: Any) -> None:
 
 
 def check_device_asserts() -> None:
-    """Read every pending GPU check in one transfer; raise the first that failed (all are
-    dropped, as a CUDA context is after a device-side assert)."""
+    """Read every pending GPU check in one transfer per device; raise the first that failed (all
+    are dropped, as a CUDA context is after a device-side assert)."""
     if not _pending_asserts:
         return
     pending = list(_pending_asserts)
     _pending_asserts.clear()
-    failed = cupy.asnumpy(cupy.stack([cupy.asarray(f).reshape(()) for f, _ in pending]))
-    for hit, (_, make_error) in zip(failed, pending):
-        if hit:
-            err = make_error()
+    hits = {}
+    for index in dict.fromkeys(f.device.id for f, _ in pending):
+        mine = [k for k, (f, _) in enumerate(pending) if f.device.id == index]
+        with cupy.cuda.Device(index):
+            read = cupy.asnumpy(cupy.stack([pending[k][0].reshape(()) for k in mine]))
+        hits.update(zip(mine, read))
+    for k, (failed, make_error) in enumerate(pending):
+        if hits[k]:
+            with cupy.cuda.Device(failed.device.id):  # the message may read that device's arrays
+                err = make_error()
             raise type(err)(f"{err} (a device-side check of an earlier CUDA op, reported at this "
                             "synchronisation point)")
 
