@@ -55,6 +55,7 @@ def _refresh_per_optimizer_state() -> dict:
     return {"stage": OptState.READY, "found_inf_per_device": {}}
 
 
+@backend.on_input_device
 def _non_finite_check_and_unscale_(grads: list, found_inf: Tensor, inv_scale: Tensor) -> None:
     """``torch._amp_foreach_non_finite_check_and_unscale_``: set ``found_inf`` to 1 if any of
     ``grads`` holds an inf or NaN, and multiply every grad by ``inv_scale`` in place."""
@@ -66,6 +67,7 @@ def _non_finite_check_and_unscale_(grads: list, found_inf: Tensor, inv_scale: Te
         g.mul_(inv_scale)
 
 
+@backend.on_input_device
 def _update_scale_(scale: Tensor, growth_tracker: Tensor, found_inf: Tensor, growth_factor: float,
                    backoff_factor: float, growth_interval: int) -> None:
     """``torch._amp_update_scale_``, on the arrays (no host round trip on a GPU)::
