@@ -84,7 +84,7 @@ def as_device(dev: "str | int | device | None") -> device:
         index = cupy.cuda.runtime.getDevice() if dev.index is None else dev.index
         count = cuda_device_count()
         if count > 1:
-            _guard[0] = True
+            multi_gpu[0] = True
         if index >= count:
             raise RuntimeError(f"CUDA error: invalid device ordinal: '{dev}' asked, {count} device(s) present")
         if dev.index != index:
@@ -119,14 +119,14 @@ def factory_device(dev: Any, infer: bool = False) -> "device | None":
 # PyTorch runs an op on its inputs' device whatever device is current (a "device guard"); CuPy
 # runs on the current device.  With one GPU the two agree, so the check below is skipped; it is
 # switched on the first time a CUDA device is named on a machine with several.
-_guard = [False]
+multi_gpu = [False]  # [True] once a CUDA device is named on a machine with several (a cell: fast to test)
 
 
 def device_guard(values: Any) -> Any:
     """On a machine with several GPUs: a context manager making the device of the first CUDA
     array among ``values`` (tensors, arrays, lists of them) current, when another one is; else
     None.  ``Function.apply`` and the autograd engine run each op and backward under it."""
-    if not _guard[0]:
+    if not multi_gpu[0]:
         return None
     for v in values:
         if isinstance(v, (list, tuple)):
@@ -148,7 +148,7 @@ def on_input_device(fn):
     gradcheck)."""
     @functools.wraps(fn)
     def run(*args, **kwargs):
-        guard = device_guard(args) if _guard[0] else None
+        guard = device_guard(args) if multi_gpu[0] else None
         if guard is None:
             return fn(*args, **kwargs)
         with guard:

@@ -34,7 +34,7 @@ from .. import backend
 from .function import Function, _OutputRef
 import edunn.tensor as _tensor_mod
 
-_multi_gpu = backend._guard  # [True] once a CUDA device is used on a machine with several
+_multi_gpu = backend.multi_gpu  # [True] once a CUDA device is used on a machine with several
 
 _state = grad_mode.state
 

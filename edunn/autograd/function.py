@@ -43,7 +43,7 @@ from .. import backend
 import edunn.tensor as _tensor_mod  # the module (not the class) -- tensor.py imports this file
 
 _state = grad_mode.state
-_multi_gpu = backend._guard  # [True] once a CUDA device is used on a machine with several
+_multi_gpu = backend.multi_gpu  # [True] once a CUDA device is used on a machine with several
 
 
 def _same_device_args(args: tuple, kwargs: dict, Tensor: type, exc: Exception) -> tuple | None:

@@ -26,4 +26,4 @@ def _guarded(items: Iterable[Any]) -> Iterator[Any]:
 def on_each_device(items: Iterable[Any]) -> Iterable[Any]:
     """``items`` (parameters, or tuples whose first CUDA tensor is the parameter), each one
     handed out with its device current when a machine has several GPUs; else ``items`` itself."""
-    return _guarded(items) if backend._guard[0] else items
+    return _guarded(items) if backend.multi_gpu[0] else items

@@ -31,7 +31,7 @@ class _WrappedHook:
 
 
 
-_multi_gpu = backend._guard  # [True] once a CUDA device is used on a machine with several
+_multi_gpu = backend.multi_gpu  # [True] once a CUDA device is used on a machine with several
 
 
 class _ModuleHooks:
