@@ -43,6 +43,17 @@ def device(request):
     return request.param
 
 
+@pytest.fixture
+def second_gpu():
+    """``"cuda:1"`` while ``cuda:0`` stays current (checks that ops run on their inputs' device);
+    skips without two CUDA devices (the CuPy stand-in's EDUNN_FAKE_CUDA=2 gives two)."""
+    if not edunn.cuda.is_available() or edunn.cuda.device_count() < 2:
+        pytest.skip("needs two CUDA devices")
+    assert edunn.cuda.current_device() == 0
+    yield "cuda:1"
+    assert edunn.cuda.current_device() == 0, "the current device must not change"
+
+
 @pytest.fixture(autouse=True)
 def _seed_and_grad_mode():
     edunn.manual_seed(0)

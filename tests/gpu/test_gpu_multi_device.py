@@ -21,18 +21,9 @@ import test_gpu_training as training
 pytestmark = [pytest.mark.lesson18, pytest.mark.gpu]
 
 
-@pytest.fixture
-def second():
-    if not edunn.cuda.is_available() or edunn.cuda.device_count() < 2:
-        pytest.skip("needs two CUDA devices")
-    assert edunn.cuda.current_device() == 0
-    yield "cuda:1"
-    assert edunn.cuda.current_device() == 0, "the current device must not change"
-
-
 @pytest.mark.parametrize("name", training.MODELS)
-def test_training_step_on_the_second_gpu_equals_the_cpu(name, second, monkeypatch):
-    training.test_training_step_on_the_device_equals_the_cpu(name, second, monkeypatch)
+def test_training_step_on_the_second_gpu_equals_the_cpu(name, second_gpu, monkeypatch):
+    training.test_training_step_on_the_device_equals_the_cpu(name, second_gpu, monkeypatch)
 
 
 OPTIMIZERS = ["ASGD", "Adadelta", "Adafactor", "Adagrad", "Adam", "AdamW", "Adamax", "LBFGS",
@@ -40,9 +31,9 @@ OPTIMIZERS = ["ASGD", "Adadelta", "Adafactor", "Adagrad", "Adam", "AdamW", "Adam
 
 
 @pytest.mark.parametrize("name", OPTIMIZERS)
-def test_optimizer_scheduler_and_swa_on_the_second_gpu(name, second):
+def test_optimizer_scheduler_and_swa_on_the_second_gpu(name, second_gpu):
     results = {}
-    for dev in ("cpu", second):
+    for dev in ("cpu", second_gpu):
         edunn.manual_seed(0)
         model = edunn.nn.Sequential(edunn.nn.Linear(4, 8), edunn.nn.Tanh(), edunn.nn.Linear(8, 3)).to(dev)
         x = edunn.tensor(np.linspace(-1, 1, 20).reshape(5, 4), dtype=edunn.float32, device=dev)
@@ -67,40 +58,40 @@ def test_optimizer_scheduler_and_swa_on_the_second_gpu(name, second):
                 if isinstance(v, edunn.Tensor) and v.dim() > 0:
                     assert v.device == edunn.device(dev)
         results[dev] = [p.detach().cpu().numpy() for p in swa.parameters()]
-    for a, b in zip(results["cpu"], results[second]):
+    for a, b in zip(results["cpu"], results[second_gpu]):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
 
 
-def test_indexing_inplace_and_gradients_on_the_second_gpu(second):
-    x = edunn.arange(12.0, device=second).reshape(3, 4).requires_grad_()
-    i = edunn.tensor([2, 0], device=second)
+def test_indexing_inplace_and_gradients_on_the_second_gpu(second_gpu):
+    x = edunn.arange(12.0, device=second_gpu).reshape(3, 4).requires_grad_()
+    i = edunn.tensor([2, 0], device=second_gpu)
     y = x[i] * 2 + x[:, 1:].sum()
-    assert y.device == edunn.device(second)
+    assert y.device == edunn.device(second_gpu)
     y.sum().backward()
-    assert x.grad.device == edunn.device(second)
+    assert x.grad.device == edunn.device(second_gpu)
     np.testing.assert_array_equal(x.grad.cpu().numpy(), [[2, 10, 10, 10], [0, 8, 8, 8], [2, 10, 10, 10]])
     z = x.detach().clone()
     z[i] = 0.0
     z[:, 0] += 1
     z.mul_(2).clamp_(max=10)
-    assert z.device == edunn.device(second)
+    assert z.device == edunn.device(second_gpu)
     np.testing.assert_array_equal(z.cpu().numpy(), [[2, 0, 0, 0], [10, 10, 10, 10], [2, 0, 0, 0]])
 
 
-def test_a_model_saved_on_one_gpu_loads_onto_another(second):
+def test_a_model_saved_on_one_gpu_loads_onto_another(second_gpu):
     model = edunn.nn.Linear(3, 2).to("cuda:0")
     buffer = io.BytesIO()
     edunn.save(model.state_dict(), buffer)
     buffer.seek(0)
-    state = edunn.load(buffer, map_location=second)
-    assert all(v.device == edunn.device(second) for v in state.values())
-    other = edunn.nn.Linear(3, 2).to(second)
+    state = edunn.load(buffer, map_location=second_gpu)
+    assert all(v.device == edunn.device(second_gpu) for v in state.values())
+    other = edunn.nn.Linear(3, 2).to(second_gpu)
     other.load_state_dict(state)
-    x = edunn.ones(1, 3, device=second)
+    x = edunn.ones(1, 3, device=second_gpu)
     np.testing.assert_allclose(other(x).detach().cpu().numpy(), model(x.to("cuda:0")).detach().cpu().numpy(), rtol=1e-6)
 
 
-def test_tensors_on_two_gpus_in_one_op_are_refused(second):
-    a, b = edunn.ones(2, device="cuda:0"), edunn.ones(2, device=second)
+def test_tensors_on_two_gpus_in_one_op_are_refused(second_gpu):
+    a, b = edunn.ones(2, device="cuda:0"), edunn.ones(2, device=second_gpu)
     with pytest.raises(RuntimeError, match="Expected all tensors to be on the same device"):
         a + b

@@ -16,15 +16,6 @@ from edunn.nn import functional as F
 pytestmark = [pytest.mark.lesson18, pytest.mark.gpu]
 
 
-@pytest.fixture
-def second():
-    if not edunn.cuda.is_available() or edunn.cuda.device_count() < 2:
-        pytest.skip("needs two CUDA devices")
-    assert edunn.cuda.current_device() == 0
-    yield "cuda:1"
-    assert edunn.cuda.current_device() == 0, "the current device must not change"
-
-
 def _x(*shape, seed=0):
     return edunn.tensor(np.random.default_rng(seed).standard_normal(shape))
 
@@ -97,34 +88,34 @@ def _flat(out):
 
 
 @pytest.mark.parametrize("name", sorted(DETERMINISTIC))
-def test_on_the_second_gpu_equals_the_cpu(name, second):
-    got, expected = _flat(DETERMINISTIC[name](second)), _flat(DETERMINISTIC[name]("cpu"))
+def test_on_the_second_gpu_equals_the_cpu(name, second_gpu):
+    got, expected = _flat(DETERMINISTIC[name](second_gpu)), _flat(DETERMINISTIC[name]("cpu"))
     for g, e in zip(got, expected):
-        assert g.device == edunn.device(second), name
+        assert g.device == edunn.device(second_gpu), name
         np.testing.assert_allclose(g.cpu().numpy(), e.numpy(), rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("name", sorted(RANDOM))
-def test_random_ones_run_on_the_second_gpu(name, second):
-    out = RANDOM[name](second)
-    assert out.device == edunn.device(second)
+def test_random_ones_run_on_the_second_gpu(name, second_gpu):
+    out = RANDOM[name](second_gpu)
+    assert out.device == edunn.device(second_gpu)
     assert tuple(out.shape) == tuple(RANDOM[name]("cpu").shape)
 
 
 @pytest.mark.parametrize("layer", ["Linear", "Conv2d", "LSTM", "Embedding", "MultiheadAttention"])
-def test_layers_built_with_device_cuda_1_initialise_there(layer, second):
+def test_layers_built_with_device_cuda_1_initialise_there(layer, second_gpu):
     args = {"Linear": (3, 4), "Conv2d": (3, 4, 3), "LSTM": (3, 4), "Embedding": (5, 4),
             "MultiheadAttention": (4, 2)}[layer]
-    m = getattr(nn, layer)(*args, device=second)
+    m = getattr(nn, layer)(*args, device=second_gpu)
     for p in m.parameters():
-        assert p.device == edunn.device(second)
+        assert p.device == edunn.device(second_gpu)
 
 
-def test_training_with_checkpoint_and_update_bn_on_the_second_gpu(second):
-    model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Dropout(0.2), nn.Linear(4, 2)).to(second)
-    x = _x(5, 3).float().to(second).requires_grad_()
+def test_training_with_checkpoint_and_update_bn_on_the_second_gpu(second_gpu):
+    model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Dropout(0.2), nn.Linear(4, 2)).to(second_gpu)
+    x = _x(5, 3).float().to(second_gpu).requires_grad_()
     y = edunn.utils.checkpoint.checkpoint(model, x, use_reentrant=False)
     y.sum().backward()
-    assert x.grad.device == edunn.device(second)
-    edunn.optim.swa_utils.update_bn([_x(5, 3).float().to(second)], model)
-    assert model[1].running_mean.device == edunn.device(second)
+    assert x.grad.device == edunn.device(second_gpu)
+    edunn.optim.swa_utils.update_bn([_x(5, 3).float().to(second_gpu)], model)
+    assert model[1].running_mean.device == edunn.device(second_gpu)

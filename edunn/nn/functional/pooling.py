@@ -213,7 +213,6 @@ def _out_size(L: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
 
 
 def _check_window(x: Tensor, k: tuple, s: tuple, p: tuple, d: tuple, ceil_mode: bool, who: str) -> list:
-    n = len(k)
     one_d = who == "max_pool1d"
     if any(v <= 0 for v in k):
         raise RuntimeError(f"max_pool1d() kernel_size must be greater than zero, but got {k[0]}" if one_d
