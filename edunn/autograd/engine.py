@@ -183,12 +183,13 @@ def run_backward(roots: Sequence[Any], root_grads: Sequence[Any], retain_graph: 
                 for nr in range(len(grads)):
                     if grads[nr] is None:
                         grads[nr] = _zeros_for_output(node, nr)
-            guard = backend.device_guard(grads) if _multi_gpu[0] else None
-            if guard is not None:  # several GPUs: the backward runs where its gradients live
-                with guard:
+            if _multi_gpu[0] and (guard := backend.device_guard(grads)) is not None:
+                with guard:  # several GPUs: the backward runs where its gradients live
                     grads_in = _call_backward(node, grads, fw_tangents)
+            elif fw_tangents and _carries_tangent(node, grads):
+                grads_in = _backward_with_tangents(node, grads)
             else:
-                grads_in = _call_backward(node, grads, fw_tangents)
+                grads_in = node.backward(node, *grads)
             next_edges = node._next
             if grads_in.__class__ is not tuple:
                 grads_in = tuple(grads_in) if isinstance(grads_in, list) else (grads_in,)
