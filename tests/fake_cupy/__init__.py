@@ -12,6 +12,11 @@ operation completes at once), CUDA graphs, NCCL.  It finds what goes wrong in ed
 handling of devices before a GPU session does; the real ``gpu`` suite stays the judge.
 
 ``tests/conftest.py`` installs it when ``EDUNN_FAKE_CUDA`` is set (to the number of devices).
+With two, ``EDUNN_GPU_SUITE_DEVICE=cuda:1`` aims the GPU suite (``tests/gpu``) at the second
+device while the first stays current, and ``EDUNN_FAKE_CUDA_SECOND=1`` (a developer check) makes
+every ``cuda`` of the whole suite mean ``cuda:1``: an op that computes on the current device
+instead of its inputs' then fails.  ``tools/extract_cupy_names.py`` refreshes the names and
+signatures from a real CuPy.
 """
 from __future__ import annotations
 
