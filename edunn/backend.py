@@ -128,17 +128,22 @@ def device_guard(values: Any) -> Any:
     None.  ``Function.apply`` and the autograd engine run each op and backward under it."""
     if not multi_gpu[0]:
         return None
+    index = _first_cuda_index(values)
+    if index is None or index == cupy.cuda.runtime.getDevice():
+        return None
+    return cupy.cuda.Device(index)
+
+
+def _first_cuda_index(values: Any) -> "int | None":
     for v in values:
         if isinstance(v, (list, tuple)):
-            found = device_guard(v)
-            if found is not None:
-                return found
-            continue
-        dev = getattr(v, "device", None)  # a tensor's edunn device, or a CuPy array's Device
-        index = getattr(dev, "id", None) if dev.__class__ is not device else (
-            dev.index if dev.type == "cuda" else None)
+            index = _first_cuda_index(v)
+        else:
+            dev = getattr(v, "device", None)  # a tensor's edunn device, or a CuPy array's Device
+            index = getattr(dev, "id", None) if dev.__class__ is not device else (
+                dev.index if dev.type == "cuda" else None)
         if index is not None:
-            return None if index == cupy.cuda.runtime.getDevice() else cupy.cuda.Device(index)
+            return index
     return None
 
 
