@@ -162,6 +162,22 @@ def _alarm(seconds: float):
         raise GradingTimeout()
 
 
+def _interrupt(worker: threading.Thread, patience: float = 1.0) -> None:
+    """Stop the learner's code still running in ``worker`` after its time is up, so that it does
+    not spin on (a daemon thread lives as long as the process, and an endless loop holding the
+    GIL slows everything else down): raise ``GradingTimeout`` inside that thread with CPython's
+    ``PyThreadState_SetAsyncExc``, again every 50 ms in case a bare ``except:`` swallows it,
+    for ``patience`` seconds.  Code blocked in a C call (``time.sleep``, a lock) stops only
+    when it is back in Python."""
+    import ctypes
+    if not hasattr(ctypes, "pythonapi"):  # not CPython: nothing can stop a thread
+        return
+    deadline = time.monotonic() + patience
+    while worker.is_alive() and time.monotonic() < deadline:
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(worker.ident), ctypes.py_object(GradingTimeout))
+        worker.join(0.05)
+
+
 def _run_with_time_limit(function: Callable[[], Any], seconds: float) -> Any:
     if _can_use_alarm():
         with _alarm(seconds):
@@ -178,6 +194,7 @@ def _run_with_time_limit(function: Callable[[], Any], seconds: float) -> Any:
     worker.start()
     worker.join(seconds)
     if worker.is_alive():
+        _interrupt(worker)
         raise GradingTimeout()
     if "error" in outcome:
         raise outcome["error"]

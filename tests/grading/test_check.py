@@ -147,6 +147,8 @@ def test_time_limit_outside_the_main_thread(toy):
     worker.join(10)
     assert time.monotonic() - started < 5
     assert results and results[0].status == "timed out"
+    # the learner's endless loop was stopped, not left spinning for the rest of the process
+    assert not [t for t in threading.enumerate() if t.name == "edunn-grading"]
 
 
 def test_previous_alarm_is_restored(toy):
