@@ -13,6 +13,7 @@ from .backend import (device, dtype, Generator, manual_seed, initial_seed, seed,
                       bool_ as bool, uint8, int8, int16, int32, int64, float16, bfloat16, float32,
                       float64, memory_format, contiguous_format, channels_last,
                       channels_last_3d, preserve_format)
+from .backend import e, inf, nan, newaxis, pi  # noqa: F401  (torch.pi ...: math's numbers, and None)
 from .tensor import Tensor, Size
 from .autograd import (no_grad, enable_grad, set_grad_enabled, inference_mode, is_grad_enabled,
                        is_inference_mode_enabled)
@@ -45,6 +46,7 @@ from .ops.spectral import *  # noqa: F401,F403  (stft, istft)
 from .ops.complex import *  # noqa: F401,F403  (real, imag, view_as_real, polar, angle, conj, ...)
 from .ops.inplace_toplevel import *  # noqa: F401,F403  (abs_, clamp_, exp_, ...)
 from .ops.view_copies import *  # noqa: F401,F403  (permute_copy, split_copy, unsafe_split, ...)
+from .ops.strided import *  # noqa: F401,F403  (as_strided, as_strided_, as_strided_scatter)
 from .ops.numerical import *  # noqa: F401,F403  (gradient)
 from .ops.runtime_queries import *  # noqa: F401,F403  (get_device, typename, set_anomaly_enabled, ...)
 from .ops.linalg_extra import *  # noqa: F401,F403  (addr, nuclear_norm, frobenius_norm)

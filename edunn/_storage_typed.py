@@ -355,52 +355,16 @@ def tensor_set_(t: Any, source: Any = None, storage_offset: int = 0, size: Any =
     else:
         raise TypeError(f"set_(): argument 'source' must be Tensor or Storage, not {type(source).__name__}")
     t._version_counter[0] += 1
+    t._view_version = t._version_counter[0]
     return t
-
-
-def _storage_view_class() -> type:
-    from .autograd.function import Function
-
-    class StorageView(Function):
-        """``base.as_strided(size, stride, offset)`` for a 1-d ``base`` laid over a storage: a
-        view, so an in-place op on a tensor made by ``set_`` keeps its autograd graph (the
-        view machinery of ``ops/copy_slices.py`` replays it).  Backward: each element's
-        gradient added back at its position in the base (positions may repeat)."""
-        _is_view = True
-
-        @staticmethod
-        def forward(ctx, base, size, stride, offset):
-            ctx.n, ctx.size, ctx.stride, ctx.offset = base._data.size, size, stride, offset
-            data = base._data
-            item = data.dtype.itemsize
-            xp = backend.array_module(data)
-            return xp.lib.stride_tricks.as_strided(data[offset:], size, tuple(st * item for st in stride))
-
-        @staticmethod
-        def backward(ctx, grad):
-            from .ops.creation import zeros
-            xp = backend.array_module(grad._data)
-            position = xp.full((), ctx.offset, xp.int64)
-            for dim, (n, st) in enumerate(zip(ctx.size, ctx.stride)):  # one step per dim, not element
-                shape = [1] * len(ctx.size)
-                shape[dim] = n
-                position = position + (xp.arange(n, dtype=xp.int64) * st).reshape(shape)
-            index = Tensor_._make(xp.broadcast_to(position, tuple(ctx.size)).reshape(-1))
-            return zeros(ctx.n, dtype=grad.dtype, device=grad.device).index_add(0, index, grad.reshape(-1)), \
-                None, None, None
-
-    from .tensor import Tensor as Tensor_
-    return StorageView
-
-
-_StorageView: Any = None
 
 
 def _set_on_storage(t: Any, storage: UntypedStorage, offset: int, size: tuple, stride: Any) -> Any:
     """``t`` becomes the strided view ``(offset, size, stride)`` (in elements) of ``storage``:
-    a view, through :class:`StorageView`, of a 1-d tensor of ``t``'s dtype over all of it."""
-    global _StorageView
+    ``as_strided`` of a 1-d tensor of ``t``'s dtype over all of it, so an in-place op on ``t``
+    keeps its autograd graph (the view machinery of ``ops/copy_slices.py`` replays it)."""
     from .autograd.grad_mode import no_grad
+    from .ops.strided import AsStrided, check_geometry
     from .tensor import Tensor
     size = tuple(int(s) for s in size)
     if stride is None or len(stride) == 0:
@@ -409,23 +373,12 @@ def _set_on_storage(t: Any, storage: UntypedStorage, offset: int, size: tuple, s
             stride.append(step)
             step *= max(n, 1)
         stride = tuple(reversed(stride))
-    stride = tuple(int(s) for s in stride)
-    if len(stride) != len(size):
-        raise RuntimeError(f"mismatch in length of strides and shape: {len(stride)} vs {len(size)}")
-    if offset < 0 or any(n < 0 for n in size):
-        raise RuntimeError(f"set_(): negative storage offset {offset} or size {list(size)}")
     raw, item, dt = storage._bytes, t._data.dtype.itemsize, t._data.dtype
-    need = offset if 0 in size else offset + 1 + sum((n - 1) * s for n, s in zip(size, stride))
-    if need * item > raw.size:
-        raise RuntimeError(
-            f"setStorage: sizes {list(size)}, strides {list(stride)}, storage offset {offset}, and itemsize "
-            f"{item} requiring a storage size of {need * item} are out of bounds for storage of size {raw.size}")
+    size, stride = check_geometry(size, stride, offset, item, raw.size, op="set_")
     base = Tensor._make(raw[:raw.size // item * item].view(dt))
     base._storage = storage
-    if _StorageView is None:
-        _StorageView = _storage_view_class()
     with no_grad():
-        view = _StorageView.apply(base, size, stride, offset)
+        view = AsStrided.apply(base, size, stride, offset)
     t._data, t._base, t._view_chain = view._data, base, view._view_chain
     return t
 

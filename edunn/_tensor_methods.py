@@ -288,7 +288,7 @@ class TensorMethods(RareTensorMethods):
     def view_as(self, other): return _sh.view(self, other.shape)
     def reshape_as(self, other): return _sh.reshape(self, other.shape)
     def contiguous(self, memory_format=None): return _sh.contiguous(self)
-    def clone(self, *, memory_format=None): return _sh.clone(self)
+    def clone(self, *, memory_format=None): return _sh.clone(self, memory_format=memory_format)
     def transpose(self, dim0, dim1): return _sh.transpose(self, dim0, dim1)
     def transpose_(self, dim0, dim1): return self._inplace_view(_sh.transpose(self, dim0, dim1))
     swapdims = transpose
@@ -526,6 +526,8 @@ class TensorMethods(RareTensorMethods):
         """In-place shape changes (``t_``, ``unsqueeze_``): this tensor takes the new shape."""
         self._check_inplace()
         self._data = result._data
+        if self._base is not None and result._base is self._base:  # still a view, one step further
+            self._view_chain, self._view_version = result._view_chain, result._view_version
         if result.requires_grad:
             self.grad_fn, self._output_nr = result.grad_fn, result._output_nr
         from .autograd import grad_mode

@@ -30,6 +30,12 @@ class RareTensorMethods:
     def storage_type(self): return _tm_storage().tensor_storage_type(self)
     def set_(self, source=None, storage_offset=0, size=None, stride=None):
         return _tm_storage().tensor_set_(self, source, storage_offset, size, stride)
+    def as_strided(self, size, stride, storage_offset=None):
+        return _tm()._ops.strided.as_strided(self, size, stride, storage_offset)
+    def as_strided_(self, size, stride, storage_offset=None):
+        return _tm()._ops.strided.as_strided_(self, size, stride, storage_offset)
+    def as_strided_scatter(self, src, size, stride, storage_offset=None):
+        return _tm()._ops.strided.as_strided_scatter(self, src, size, stride, storage_offset)
 
     def hardshrink(self, lambd=0.5): return _tm()._nn_functional().hardshrink(self, lambd)
     def prelu(self, weight): return _tm()._nn_functional().prelu(self, weight)

@@ -838,12 +838,11 @@ def element_offset(view: Any, base: Any) -> int:
 
 
 def writable(array: Any) -> bool:
-    """Whether writing into ``array`` is safe: not a broadcast view, where several elements are
-    one number in memory (NumPy marks those read-only; CuPy has no such flag, so look at the
-    strides)."""
-    if is_cupy_array(array):
-        return not any(st == 0 and n > 1 for st, n in zip(array.strides, array.shape))
-    return bool(array.flags.writeable)
+    """Whether writing into ``array`` is safe: not read-only, and not a broadcast view or a view
+    with a zero stride (``as_strided``), where several elements are one number in memory."""
+    if not is_cupy_array(array) and not array.flags.writeable:
+        return False
+    return array.size < 2 or not any(st == 0 and n > 1 for st, n in zip(array.strides, array.shape))
 
 
 # ----------------------------------------------------------------------------------------------

@@ -42,6 +42,7 @@ class Tensor(TensorMethods):
     _post_accumulate_hooks: Any = None
     _retains_grad = False
     _view_chain: tuple = ()  # for a view: the view ops that made it from ``_base``
+    _view_version = 0  # for a view: the shared version when its grad_fn was made (copy_slices.py)
 
     __array_priority__ = 1000  # ``ndarray + tensor`` calls Tensor.__radd__
 

@@ -51,3 +51,12 @@ def test_every_public_name_of_torchs_namespace_exists(space):
 def test_no_function_torch_does_not_have(space):
     ours = getattr(edunn, space)
     assert set(ours.__all__) <= _functions(getattr(torch, space)), "a name torch does not have"
+
+
+def test_torchs_numbers_at_the_top_level():
+    import math
+    for name in ("pi", "e", "inf"):
+        assert getattr(edunn, name) == getattr(torch, name)
+    assert math.isnan(edunn.nan) and math.isnan(torch.nan)
+    assert edunn.newaxis is torch.newaxis is None
+    assert edunn.arange(3.0)[edunn.newaxis].shape == (1, 3)

@@ -201,7 +201,7 @@ def _build() -> None:
     from ..ops import (elementwise as ew, unary as un, shape as sh, indexing as ix,
                       reduction as red, joining as jn, linalg as la, softmax as sm,
                       broadcast as bc, conversion as cv, scan as sc, padding as pd,
-                      copy_slices as cs)
+                      copy_slices as cs, strided as st)
     import importlib
     lin = importlib.import_module("edunn.nn.functional.linear")  # the module, not the function
     ln2, ln10 = math.log(2.0), math.log(10.0)
@@ -241,6 +241,7 @@ def _build() -> None:
         sh.Clone: _linear(0), sh.Contiguous: _linear(0), sh.Flip: _linear(0), sh.Roll: _linear(0),
         sh.Repeat: _linear(0), sh.Tri: _linear(0), sh.Diagonal: _linear(0), sh.Unfold: _linear(0),
         bc.SumTo: _linear(0), bc.BroadcastTo: _linear(0),
+        st.AsStrided: st.as_strided_jvp, st.Restride: _linear(0),
         cv.Cast: _linear(0), cv.ToDevice: _linear(0), cv.CopyFrom: _linear(0),
         ix.Index: _linear(0), ix.BasicIndex: _linear(0), ix.IndexPut: _linear(0, 1),
         ix.Where: _where_rule, ew._Where: _where_rule,

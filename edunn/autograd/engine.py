@@ -31,7 +31,7 @@ from typing import Any, Sequence
 
 from . import forward_ad as _fw, grad_mode
 from .. import backend
-from .function import Function, _OutputRef
+from .function import Function, _OutputRef, _refresh_view
 import edunn.tensor as _tensor_mod
 
 _multi_gpu = backend.multi_gpu  # [True] once a CUDA device is used on a machine with several
@@ -117,6 +117,9 @@ def run_backward(roots: Sequence[Any], root_grads: Sequence[Any], retain_graph: 
     start_nodes = []
     leaf_grads: dict = {}       # id(leaf) -> grad, for inputs that are leaves
     node_buffers: dict = {}     # node -> [grad per output]
+    for t in (*roots, *(inputs or ())):
+        if isinstance(t, Tensor) and t._base is not None and t._view_version != t._version_counter[0]:
+            _refresh_view(t)  # a view whose base was written in place since its grad_fn was made
     for t, g in zip(roots, root_grads):
         if t.grad_fn is None:
             if not t.requires_grad:

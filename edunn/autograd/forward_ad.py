@@ -435,11 +435,12 @@ def _after_inplace(tensor: Any, result: Any) -> None:
         with grad_mode.no_grad():
             old.copy_(new) if new is not None else old.zero_()
         return
-    from ..ops.copy_slices import replay_view
+    from ..ops.copy_slices import laid_out, memory_layout, replay_view
     if old is None:
         old = zeros_like(owner)
     elif graph:
         old = old.clone()
+    old = laid_out(old, memory_layout(steps, owner))  # an as_strided step reads memory
     _store(owner, old)
     region = replay_view(steps, old)
     with grad_mode.set_grad_enabled(graph):

@@ -183,9 +183,11 @@ class Function:
         enabled = _state.enabled
         if enabled:
             for a in args:
-                if (a.__class__ is Tensor or isinstance(a, Tensor)) and a.requires_grad:
-                    record = True
-                    break
+                if a.__class__ is Tensor or isinstance(a, Tensor):
+                    if a.requires_grad or (a._base is not None and a._view_version != a._version_counter[0]
+                                           and _refresh_view(a)):
+                        record = True
+                        break
         if backend.complex_seen and not cls.supports_complex:  # False until a complex number appears
             _refuse_complex(cls, args, kwargs, Tensor)
         if record:  # where each input came from; also answers ctx.needs_input_grad in forward
@@ -477,12 +479,21 @@ def _op_name(cls: type) -> str:
     return cls.__name__.strip("_").lower()
 
 
+def _refresh_view(view: Any) -> bool:
+    """``view.requires_grad``, once its ``grad_fn`` is brought up to date (``ops/copy_slices.py``)."""
+    from ..ops.copy_slices import refresh_view
+    refresh_view(view)
+    return view.requires_grad
+
+
 def _edges(args: tuple, Tensor: type) -> tuple:
     """Where each input came from: ``(grad_fn or the leaf itself, output_nr, shape, dtype)`` for
     inputs that require grad, ``None`` for the others."""
     edges = []
     for a in args:
         if (a.__class__ is Tensor or isinstance(a, Tensor)) and a.requires_grad:
+            if a._base is not None and a._view_version != a._version_counter[0]:
+                _refresh_view(a)  # its base was written in place since its grad_fn was made
             d = a._data
             edges.append((a.grad_fn or a, a._output_nr, d.shape, d.dtype))
         else:
@@ -513,6 +524,7 @@ def _wrap_output(o: Any, args: tuple, kwargs: dict, cls: type, nr: int) -> Any:
             t._base, t._view_chain = src, step
         else:
             t._base, t._view_chain = src._base, src._view_chain + step
+        t._view_version = src._version_counter[0]
     return t
 
 

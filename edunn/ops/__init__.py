@@ -18,6 +18,7 @@
 * ``covariance.py``  -- ``cov``, ``corrcoef``;  ``histograms.py`` -- ``histogram``, ``histogramdd``
 * ``construction.py`` -- ``block_diag``, ``cartesian_prod``, ``combinations``, ``vander``, ``tril_indices`` ...
 * ``scatter_views.py`` -- ``select`` and ``select_scatter``, ``slice_scatter``, ``diagonal_scatter``
+* ``strided.py``     -- ``as_strided``, ``as_strided_``, ``as_strided_scatter``: views of a tensor's storage
 * ``utilities.py``   -- ``isin``, ``unravel_index``, ``renorm``, ``rsub``, ``fill``, determinism flags ...
 * ``windows.py``     -- ``hann_window``, ``hamming_window``, ``blackman_window``, ``bartlett_window``, ``kaiser_window``
   (and the formulas of ``edunn.signal.windows``);  ``spectral.py`` -- ``stft``, ``istft``

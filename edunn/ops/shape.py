@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from .. import backend
+from .._device import preserve_format
 from ..autograd.function import Function
 from ..tensor import Tensor, wrap_dim
 from ._out import write_out
@@ -143,12 +144,17 @@ def unflatten(input: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
 # copies
 # ----------------------------------------------------------------------------------------------
 class Clone(Function):
-    """``y = x`` in new memory.  Backward: the gradient unchanged."""
+    """``y = x`` in new memory, laid out as ``x`` is (``order="K"``: PyTorch's
+    ``preserve_format``, ``ops/strided.py``) or in C order.  Backward: the gradient unchanged."""
     supports_complex = True
 
     @staticmethod
-    def forward(ctx, x):
-        return x._data.copy()
+    def forward(ctx, x, order="K"):
+        data = x._data
+        if order == "C" or data.flags.c_contiguous:
+            return data.copy()
+        from .strided import laid_out_copy, preserved_strides
+        return laid_out_copy(data, preserved_strides(data.shape, x.stride()))
 
     @staticmethod
     def backward(ctx, grad):
@@ -169,7 +175,11 @@ class Contiguous(Function):
 
 
 def clone(input: Tensor, *, memory_format: Any = None) -> Tensor:
-    return Clone.apply(input)
+    """A copy of ``input`` in new memory: laid out as ``input`` (``preserve_format``, the
+    default: ``x.t().clone()`` keeps ``x.t()``'s strides) or contiguous (``contiguous_format``)."""
+    if memory_format is None or memory_format is preserve_format:
+        return Clone.apply(input)
+    return Clone.apply(input, "C")
 
 
 def contiguous(input: Tensor) -> Tensor:

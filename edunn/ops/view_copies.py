@@ -22,11 +22,12 @@ from ._out import write_out
 from .joining import chunk, split, unbind
 from .scatter_views import select
 from .shape import clone, diagonal, narrow, squeeze
+from .strided import as_strided
 
 __all__ = ["permute_copy", "transpose_copy", "t_copy", "view_copy", "squeeze_copy", "unsqueeze_copy",
            "expand_copy", "diagonal_copy", "select_copy", "slice_copy", "split_copy",
            "split_with_sizes_copy", "unbind_copy", "unfold_copy", "alias_copy", "detach_copy",
-           "narrow_copy", "split_with_sizes", "unsafe_split", "unsafe_chunk", "unsafe_split_with_sizes"]
+           "narrow_copy", "as_strided_copy", "split_with_sizes", "unsafe_split", "unsafe_chunk", "unsafe_split_with_sizes"]
 
 
 def _copied(view: Any, out: Any = None, name: str = "") -> Any:
@@ -172,3 +173,9 @@ def unsafe_split_with_sizes(input: Tensor, split_sizes: Sequence[int], dim: int 
     _check_tensor(input, "unsafe_split_with_sizes")
     pieces = split(input, _sizes(split_sizes, "unsafe_split_with_sizes"), dim)
     return pieces if out is None else _copied(pieces, out, "unsafe_split_with_sizes")
+
+
+def as_strided_copy(input: Tensor, size: Sequence[int], stride: Sequence[int], storage_offset: Any = None, *,
+                    out: Any = None) -> Tensor:
+    _check_tensor(input, "as_strided_copy")
+    return _copied(as_strided(input, size, stride, storage_offset), out, "as_strided_copy")

@@ -49,8 +49,57 @@ def setitem_on_a_view_of_a_view(fw, x, w):
     return (b ** 3).sum()
 
 
+# A view made before its base was written in place -- through another view or directly -- must
+# see the write: its graph is made again from the base's (PyTorch regenerates a view's grad_fn
+# when the version counter it shares with the base has moved).
+def sibling_view_sees_a_write_through_another_view(fw, x, w):
+    b = x * 1
+    rows = b[1:]
+    b[:, 1].mul_(w[:3])
+    return (rows ** 2).sum()
+
+
+def view_sees_a_write_into_its_base(fw, x, w):
+    b = x * 1
+    cols = b.t()[1:]
+    b.mul_(w)
+    return (cols ** 3).sum()
+
+
+def view_of_a_view_sees_a_write_through_a_third_view(fw, x, w):
+    b = x.reshape(12) * 1
+    block = b.view(3, 4)[:, 1:]
+    b[4:8].add_(w * w)
+    return (block.t() * block.t()).sum()
+
+
+def view_of_a_constant_sees_a_value_written_into_it(fw, x, w):
+    b = fw.zeros(3, 4, dtype=fw.float64)
+    middle = b[1]
+    b[1:].copy_(x[:2] * w)  # b did not require grad; middle does after the copy
+    return (middle * x[2]).sum()
+
+
+def view_transposed_in_place_then_written(fw, x, w):
+    b = x * 1
+    v = b[1:]
+    v.t_()
+    v[1].mul_(w[:2])
+    return (b ** 2).sum() + (v ** 2).sum()
+
+
+def write_through_an_as_strided_view_of_a_transposed_base(fw, x, w):
+    b = x.t().sin()  # new memory laid out transposed
+    diagonal = b.as_strided((3,), (5,), 0)
+    diagonal.mul_(w[:3])
+    return (b * b).sum()
+
+
 CASES = [row_mul, transposed_row_add, copy_into_constant, two_ops_on_a_column_block,
-         setitem_on_a_view_of_a_view]
+         setitem_on_a_view_of_a_view, sibling_view_sees_a_write_through_another_view,
+         view_sees_a_write_into_its_base, view_of_a_view_sees_a_write_through_a_third_view,
+         view_of_a_constant_sees_a_value_written_into_it, view_transposed_in_place_then_written,
+         write_through_an_as_strided_view_of_a_transposed_base]
 
 
 @pytest.mark.parametrize("fn", CASES, ids=lambda f: f.__name__)
