@@ -39,6 +39,7 @@ __all__ = [
     "dropout", "dropout_", "alpha_dropout", "alpha_dropout_", "feature_dropout", "feature_dropout_",
     "feature_alpha_dropout", "feature_alpha_dropout_",
     "batch_norm", "instance_norm", "layer_norm", "group_norm", "embedding",
+    "native_batch_norm", "native_layer_norm", "native_group_norm",
     "selu", "celu", "rrelu", "threshold", "constant_pad_nd",
     "kl_div", "binary_cross_entropy_with_logits", "cosine_embedding_loss", "hinge_embedding_loss",
     "margin_ranking_loss", "triplet_margin_loss", "poisson_nll_loss", "ctc_loss",
@@ -137,6 +138,54 @@ def batch_norm(input: Tensor, weight: Tensor | None, bias: Tensor | None, runnin
     """ATen's order (affine parameters first, every argument required).  ``cudnn_enabled`` picks
     a GPU library in PyTorch and does nothing here."""
     return F.batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
+
+
+def _statistics(stats: list, input: Tensor, shape: tuple) -> tuple:
+    """The ``(mean, rstd)`` tensors of the one normalisation recorded in ``stats``, in ``shape``
+    and the input's dtype (no graph: PyTorch's are not differentiable).  Nothing recorded (an
+    input with no element to normalise): a mean of 0 and an rstd of NaN, as PyTorch gives."""
+    from ..ops.creation import full
+    if not stats:
+        return (full(shape, 0.0, dtype=input.dtype, device=input.device),
+                full(shape, float("nan"), dtype=input.dtype, device=input.device))
+    return tuple(Tensor._make(a.reshape(shape).astype(input._data.dtype, copy=False)) for a in stats[-1])
+
+
+def native_layer_norm(input: Tensor, normalized_shape: Sequence[int], weight: Tensor | None,
+                      bias: Tensor | None, eps: float) -> tuple:
+    """:func:`layer_norm` and the statistics it normalised with: ``(out, mean, rstd)``, where
+    ``rstd = 1 / sqrt(var + eps)`` and both keep the normalised dims as size 1."""
+    from .functional.normalization import statistics_of_normalize
+    with statistics_of_normalize() as stats:
+        out = F.layer_norm(input, normalized_shape, weight, bias, eps)
+    k = len(tuple(normalized_shape))
+    return (out,) + _statistics(stats, input, tuple(input.shape[:input.dim() - k]) + (1,) * k)
+
+
+def native_group_norm(input: Tensor, weight: Tensor | None, bias: Tensor | None, N: int, C: int,
+                      HxW: int, group: int, eps: float) -> tuple:
+    """:func:`group_norm` of the ``(N, C, *)`` input (``HxW`` = the product of ``*``) and its
+    statistics: ``(out, mean, rstd)``, each ``(N, group)``."""
+    from .functional.normalization import statistics_of_normalize
+    if input.numel() != N * C * HxW:
+        raise RuntimeError("Expected X.numel() == N * C * HxW to be true, but got false.")
+    with statistics_of_normalize() as stats:
+        out = F.group_norm(input, group, weight, bias, eps)
+    return (out,) + _statistics(stats, input, (N, group))
+
+
+def native_batch_norm(input: Tensor, weight: Tensor | None, bias: Tensor | None, running_mean: Tensor | None,
+                      running_var: Tensor | None, training: bool, momentum: float, eps: float) -> tuple:
+    """:func:`batch_norm` and the batch statistics it saved: ``(out, save_mean, save_invstd)``,
+    each ``(C,)``, in training; in evaluation (normalised by the running statistics) the two are
+    empty, as on PyTorch's CPU."""
+    from ..ops.creation import empty
+    from .functional.normalization import statistics_of_normalize
+    with statistics_of_normalize() as stats:
+        out = F.batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
+    if not training:
+        return out, empty(0, dtype=input.dtype, device=input.device), empty(0, dtype=input.dtype, device=input.device)
+    return (out,) + _statistics(stats, input, (input.shape[1],))
 
 
 def instance_norm(input: Tensor, weight: Tensor | None, bias: Tensor | None, running_mean: Tensor | None,

@@ -27,7 +27,7 @@ from ..amp import _policy as _autocast
 
 __all__ = ['gather', 'scatter', 'scatter_add', 'scatter_reduce', 'index_select', 'index_add',
            'index_copy', 'index_fill', 'index_put', 'masked_fill', 'masked_select', 'masked_scatter',
-           'take', 'take_along_dim', 'nonzero', 'argwhere', 'where', 'put']
+           'take', 'take_along_dim', 'nonzero', 'nonzero_static', 'argwhere', 'where', 'put']
 
 _INT64 = backend.int64.np
 
@@ -423,6 +423,18 @@ def nonzero(input: Tensor, *, as_tuple: bool = False, out: Any = None) -> Any:
     if d.ndim == 0:
         return write_out(Tensor._make(xp.zeros((idx[0].shape[0], 0), _INT64)), out)
     return write_out(Tensor._make(xp.stack(idx, axis=1).astype(_INT64)), out)
+
+
+def nonzero_static(input: Tensor, *, size: int, fill_value: int = -1) -> Tensor:
+    """:func:`nonzero` with a fixed number of rows, ``size``: the first ``size`` indices, then
+    rows of ``fill_value`` when there are fewer (a shape known before the data is seen)."""
+    if not isinstance(size, int) or size < 0:
+        raise RuntimeError("nonzero_static: 'size' must be an non-negative integer")
+    found = nonzero(input)._data[:size]
+    xp = backend.array_module(found)
+    out = xp.full((size, found.shape[1]), fill_value, _INT64)
+    out[:found.shape[0]] = found
+    return Tensor._make(out)
 
 
 def argwhere(input: Tensor) -> Tensor:

@@ -19,7 +19,7 @@ from .elementwise import _where, sub
 from ..amp import _policy as _autocast
 
 __all__ = ['isin', 'unravel_index', 'renorm', 'rsub', 'scalar_tensor', 'is_nonzero', 'is_same_size',
-           'is_signed', 'detach', 'zero_', 'fill', 'fill_', 'empty_strided',
+           'is_signed', 'detach', 'zero_', 'fill', 'fill_', 'empty_strided', 'empty_permuted', 'resize_as_',
            'use_deterministic_algorithms', 'are_deterministic_algorithms_enabled',
            'is_deterministic_algorithms_warn_only_enabled']
 
@@ -211,6 +211,28 @@ def empty_strided(size: Sequence[int], stride: Sequence[int], *, dtype: Any = No
         data = xp.lib.stride_tricks.as_strided(buf, size, tuple(st * item for st in stride)) if n else buf.reshape(size)
     out = Tensor._make(data)
     return out.requires_grad_() if requires_grad else out
+
+
+def empty_permuted(size: Sequence[int], physical_layout: Sequence[int], *, dtype: Any = None, layout: Any = None,
+                   device: Any = None, requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+    """An uninitialised tensor of ``size`` whose dims lie in memory in the order
+    ``physical_layout`` (outermost first): ``empty_permuted((2, 3, 4), (2, 0, 1))`` has strides
+    ``(3, 1, 6)``.  Not a view: the memory is its own."""
+    from .creation import empty
+    size, order = tuple(int(s) for s in size), tuple(int(d) for d in physical_layout)
+    if len(size) != len(order):
+        raise RuntimeError(f"Number of dimensions in size does not match the length of the physical_layout; "
+                           f"i.e. len(size) = {len(size)} is not equal to len(physical_layout) = {len(order)}")
+    if sorted(order) != list(range(len(size))):
+        raise RuntimeError("Duplicate dim not allowed")
+    physical = empty(tuple(size[d] for d in order), dtype=dtype, device=device)._data
+    out = Tensor._make(physical.transpose(tuple(sorted(range(len(order)), key=order.__getitem__))))
+    return out.requires_grad_() if requires_grad else out
+
+
+def resize_as_(input: Tensor, the_template: Tensor, *, memory_format: Any = None) -> Tensor:
+    """``input.resize_as_(the_template)``: ``input`` resized in place to the template's shape."""
+    return input.resize_as_(the_template, memory_format)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -124,9 +124,10 @@ NO_SIGNATURE = {"set_anomaly_enabled", "is_anomaly_enabled", "is_anomaly_check_n
 def _new_names():
     import importlib
     names = []
-    for m in ("view_copies", "numerical", "runtime_queries", "linalg_extra", "interop", "sampling", "lowrank"):
+    for m in ("view_copies", "numerical", "runtime_queries", "linalg_extra", "interop", "sampling", "lowrank",
+              "strided"):
         names += importlib.import_module(f"edunn.ops.{m}").__all__
-    return names
+    return names + ["nonzero_static", "empty_permuted", "resize_as_"]
 
 
 @pytest.mark.parametrize("name", [n for n in _new_names() if n not in NO_SIGNATURE])
@@ -148,3 +149,41 @@ def test_new_names_take_torchs_arguments(name):
             arg = ALTERNATIVES.get((name, arg), arg)
             assert arg in ours, f"{schema}: edunn.{name} lacks {arg!r}"
             assert ours[arg] == a.kwarg_only, f"{schema}: {arg!r} keyword-only differs"
+
+
+@pytest.mark.parametrize("size", [0, 2, 3, 5])
+@pytest.mark.parametrize("shape", [(4,), (2, 3), ()])
+def test_nonzero_static_pads_or_cuts_as_torch(shape, size, device):
+    values = np.array([0.0, 1.5, 0.0, -2.0, 3.0, 0.0])[:int(np.prod(shape))].reshape(shape) if shape else np.array(7.0)
+    ours = edunn.nonzero_static(edunn.tensor(values, device=device), size=size, fill_value=-9)
+    theirs = torch.nonzero_static(torch.tensor(values), size=size, fill_value=-9)
+    assert ours.dtype == edunn.int64 and ours.cpu().tolist() == theirs.tolist()
+    assert tuple(ours.shape) == tuple(theirs.shape)
+
+
+@pytest.mark.parametrize("layout", [(0, 1, 2), (2, 0, 1), (1, 2, 0), (2, 1, 0)])
+def test_empty_permuted_lays_dims_out_as_torch(layout, device):
+    ours = edunn.empty_permuted((2, 3, 4), layout, dtype=edunn.float64, device=device, requires_grad=True)
+    theirs = torch.empty_permuted((2, 3, 4), layout, dtype=torch.float64, requires_grad=True)
+    assert tuple(ours.shape) == (2, 3, 4) and ours.stride() == theirs.stride()
+    assert ours._base is None and ours.requires_grad and ours.is_leaf and ours.device.type == device
+
+
+def test_empty_permuted_and_nonzero_static_errors_as_torch():
+    for call in (lambda m: m.empty_permuted((2, 3), (0, 0)), lambda m: m.empty_permuted((2, 3), (0,)),
+                 lambda m: m.nonzero_static(m.ones(2), size=-1)):
+        messages = []
+        for m in (edunn, torch):
+            with pytest.raises(RuntimeError) as info:
+                call(m)
+            messages.append(str(info.value))
+        assert messages[0] == messages[1]
+
+
+def test_resize_as_at_the_top_level():
+    for m in (edunn, torch):
+        x = m.arange(6.0)
+        assert m.resize_as_(x, m.zeros(2, 2)) is x and x.tolist() == [[0.0, 1.0], [2.0, 3.0]]
+        with pytest.raises(RuntimeError, match="cannot resize variables that require grad"):
+            m.resize_as_(m.zeros(3, requires_grad=True), m.zeros(2))
+

@@ -116,7 +116,8 @@ def test_rnn_cells(name):
 
 @pytest.mark.parametrize("name", ["embedding_bag", "conv_tbc", "grid_sampler", "grid_sampler_2d", "grid_sampler_3d",
                                   "affine_grid_generator",
-                                  "lstm_cell", "gru_cell", "rnn_tanh_cell", "rnn_relu_cell"])
+                                  "lstm_cell", "gru_cell", "rnn_tanh_cell", "rnn_relu_cell",
+                                  "native_layer_norm", "native_group_norm", "native_batch_norm"])
 def test_kernels_take_the_native_schemas_arguments(name):
     """Torch documents no signature for these: compare with the first native overload (``self``
     is ``input``), positions, names and which have defaults."""
@@ -130,3 +131,45 @@ def test_kernels_take_the_native_schemas_arguments(name):
     for p in params:
         if p.name in defaults:
             assert p.default == defaults[p.name], p.name
+
+
+NATIVE_NORMS = {
+    "layer_norm": lambda m, x, w, b: m.native_layer_norm(x, (4,), w, b, 1e-5),
+    "layer_norm_two_dims": lambda m, x, w, b: m.native_layer_norm(x, (6, 4), None, None, 1e-3),
+    "group_norm": lambda m, x, w, b: m.native_group_norm(x, w[:3].repeat(2), b[:3].repeat(2), 2, 6, 4, 3, 1e-5),
+    "batch_norm_training": lambda m, x, w, b: m.native_batch_norm(x, w[:3].repeat(2), None, None, None, True, 0.1,
+                                                                  1e-5),
+    "batch_norm_eval": lambda m, x, w, b: m.native_batch_norm(x, None, b[:3].repeat(2), x.new_zeros(6),
+                                                              x.new_ones(6) * 2, False, 0.1, 1e-5),
+}
+
+
+@pytest.mark.parametrize("case", NATIVE_NORMS)
+def test_native_norms_return_torchs_statistics(case, device):
+    """``native_layer_norm``/``native_group_norm``/``native_batch_norm``: the output (with its
+    gradients) and the saved mean and 1/std, shapes included.  The statistics carry no graph
+    (PyTorch marks group norm's as requiring grad, but has no formula to differentiate them)."""
+    x, w, b = R.standard_normal((2, 6, 4)), R.standard_normal(4), R.standard_normal(4)
+    results = []
+    for m, dev in ((edunn, device), (torch, "cpu")):
+        xs = m.tensor(x, device=dev, requires_grad=True)
+        ws, bs = (m.tensor(a, device=dev, requires_grad=True) for a in (w, b))
+        out = NATIVE_NORMS[case](m, xs, ws, bs)
+        assert len(out) == 3 and (m is torch or not out[1].requires_grad and not out[2].requires_grad)
+        (out[0] * m.tensor(np.linspace(-1, 2, x.size).reshape(x.shape), device=dev)).sum().backward()
+        results.append([*out, xs.grad, ws.grad, bs.grad])
+    for a, t in zip(*results):
+        assert (a is None) == (t is None)
+        if a is not None:
+            assert tuple(a.shape) == tuple(t.shape)
+            assert_close(a, t, atol=1e-10)
+
+
+def test_native_group_norm_checks_its_sizes_as_torch():
+    messages = []
+    for m in (edunn, torch):
+        with pytest.raises(RuntimeError) as info:
+            m.native_group_norm(m.zeros(2, 4, 3), None, None, 2, 4, 5, 2, 1e-5)
+        messages.append(str(info.value).split("  (Could")[0])
+    assert messages[0] == messages[1]
+

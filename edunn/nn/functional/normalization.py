@@ -24,6 +24,7 @@ does, with the *unbiased* variance, while the output is normalised with the bias
 """
 from __future__ import annotations
 
+import contextlib
 import math
 from typing import Any, Sequence
 
@@ -135,11 +136,28 @@ def _normalize_backward_graph(grad: Tensor, x: Tensor, w: Tensor | None, b: Tens
     return gx, gw, gb
 
 
+_statistics_sink: list | None = None  # a list while native_*_norm (nn/_top_level.py) listen
+
+
 def _normalize(x: Tensor, axes: tuple, w: Tensor | None, b: Tensor | None, pshape: tuple,
                eps: float) -> tuple[Tensor, Any, Any]:
     """Normalise x over ``axes``; returns the output and the batch mean and biased variance."""
     xhat, mean, var, invstd, scratch = _standardize(x._data, axes, eps)
+    if _statistics_sink is not None:
+        _statistics_sink.append((mean, invstd))
     return _Normalize.apply(x, w, b, xhat, invstd, scratch, axes, pshape, eps), mean, var
+
+
+@contextlib.contextmanager
+def statistics_of_normalize():
+    """Collect ``(mean, invstd)`` -- arrays, keepdims -- of each :func:`_normalize` call inside
+    the block: PyTorch's ``native_layer_norm`` and its siblings return them with the output."""
+    global _statistics_sink
+    outer, _statistics_sink = _statistics_sink, []
+    try:
+        yield _statistics_sink
+    finally:
+        _statistics_sink = outer
 
 
 def _affine_eval(x: Tensor, mean: Tensor, var: Tensor, w: Tensor | None, b: Tensor | None,
