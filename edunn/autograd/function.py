@@ -470,7 +470,8 @@ def _refuse_complex(cls: type, args: tuple, kwargs: dict, Tensor: type) -> None:
         else:
             bad = isinstance(a, Tensor) and a._data.dtype.kind == "c" or isinstance(a, complex)
         if bad:
-            raise RuntimeError(f"{_op_name(cls)} does not support complex tensors in edunn")
+            # NotImplementedError, as PyTorch's kernels raise for a dtype they lack (a RuntimeError too)
+            raise NotImplementedError(f"{_op_name(cls)} does not support complex tensors in edunn")
 
 
 def _op_name(cls: type) -> str:

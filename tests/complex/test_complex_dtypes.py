@@ -270,10 +270,13 @@ def test_ops_not_written_for_complex_refuse_it(op):
         op(z)
 
 
+@needs_torch
 def test_guard_names_the_op():
     z = edunn.tensor([1 + 2j])
-    with pytest.raises(RuntimeError, match="^relu does not support complex tensors in edunn$"):
+    with pytest.raises(NotImplementedError, match="^relu does not support complex tensors in edunn$"):
         edunn.relu(z)
+    with pytest.raises(NotImplementedError):  # the class PyTorch raises for relu on complex
+        torch.relu(torch.tensor([1 + 2j]))
 
 
 def test_guard_looks_inside_lists_and_at_python_complex_scalars():
