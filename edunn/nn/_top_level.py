@@ -17,7 +17,7 @@ from typing import Any, Sequence
 from ..tensor import Tensor
 from .. import backend
 from . import functional as F
-from .functional.dropout import _check_p, _check_tensor, _dropout_impl
+from .functional.dropout import _check_p, _check_tensor, _dropout_impl, _keep_mask
 from .functional.conv import (conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d,
                               conv_transpose3d)
 from .functional.pooling import avg_pool1d
@@ -39,7 +39,7 @@ __all__ = [
     "dropout", "dropout_", "alpha_dropout", "alpha_dropout_", "feature_dropout", "feature_dropout_",
     "feature_alpha_dropout", "feature_alpha_dropout_",
     "batch_norm", "instance_norm", "layer_norm", "group_norm", "embedding",
-    "native_batch_norm", "native_layer_norm", "native_group_norm",
+    "native_batch_norm", "native_layer_norm", "native_group_norm", "native_dropout", "convolution",
     "selu", "celu", "rrelu", "threshold", "constant_pad_nd",
     "kl_div", "binary_cross_entropy_with_logits", "cosine_embedding_loss", "hinge_embedding_loss",
     "margin_ranking_loss", "triplet_margin_loss", "poisson_nll_loss", "ctc_loss",
@@ -99,6 +99,32 @@ def dropout(input: Tensor, p: float, train: bool) -> Tensor:
 def dropout_(input: Tensor, p: float, train: bool) -> Tensor:
     """In-place :func:`dropout`; returns ``input``."""
     return F.dropout(input, p, train, inplace=True)
+
+
+def native_dropout(input: Tensor, p: float, train: bool | None) -> tuple:
+    """Dropout and its mask: ``(input * mask / (1 - p), mask)``, the mask boolean (True: kept).
+    ``train=False`` keeps everything (the output is a copy); ``None`` means training."""
+    from ..ops.creation import ones
+    _check_tensor(input, "native_dropout")
+    if not 0.0 <= 1 - p <= 1.0:
+        raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={1 - p}")
+    if train is False or p == 0:
+        return input * 1, ones(input.shape, dtype=backend.bool_, device=input.device)
+    mask = Tensor._make(_keep_mask(input, p, tuple(input.shape)))
+    return input * mask * (1.0 / (1.0 - p) if p < 1 else 0.0), mask
+
+
+def convolution(input: Tensor, weight: Tensor, bias: Tensor | None, stride: Sequence[int], padding: Sequence[int],
+                dilation: Sequence[int], transposed: bool, output_padding: Sequence[int], groups: int) -> Tensor:
+    """ATen's one convolution entry point: ``conv1d/2d/3d`` or, ``transposed``, ``conv_transpose``
+    of the dimension the weight gives (``weight.dim() - 2``), every argument required."""
+    n = weight.dim() - 2
+    if n not in (1, 2, 3):
+        raise RuntimeError(f"Expected 3D, 4D or 5D weight for convolution, but got weight of size {list(weight.shape)}")
+    if transposed:
+        conv = (conv_transpose1d, conv_transpose2d, conv_transpose3d)[n - 1]
+        return conv(input, weight, bias, stride, padding, output_padding, groups, dilation)
+    return (conv1d, conv2d, conv3d)[n - 1](input, weight, bias, stride, padding, dilation, groups)
 
 
 def alpha_dropout(input: Tensor, p: float, train: bool) -> Tensor:

@@ -117,7 +117,8 @@ def test_rnn_cells(name):
 @pytest.mark.parametrize("name", ["embedding_bag", "conv_tbc", "grid_sampler", "grid_sampler_2d", "grid_sampler_3d",
                                   "affine_grid_generator",
                                   "lstm_cell", "gru_cell", "rnn_tanh_cell", "rnn_relu_cell",
-                                  "native_layer_norm", "native_group_norm", "native_batch_norm"])
+                                  "native_layer_norm", "native_group_norm", "native_batch_norm", "native_dropout",
+                                  "convolution"])
 def test_kernels_take_the_native_schemas_arguments(name):
     """Torch documents no signature for these: compare with the first native overload (``self``
     is ``input``), positions, names and which have defaults."""
@@ -171,5 +172,62 @@ def test_native_group_norm_checks_its_sizes_as_torch():
         with pytest.raises(RuntimeError) as info:
             m.native_group_norm(m.zeros(2, 4, 3), None, None, 2, 4, 5, 2, 1e-5)
         messages.append(str(info.value).split("  (Could")[0])
+    assert messages[0] == messages[1]
+
+
+CONVOLUTIONS = {  # (input shape, weight shape, bias, stride, padding, dilation, transposed, output_padding, groups)
+    "1d": ((2, 4, 11), (6, 2, 3), True, (2,), (1,), (1,), False, (0,), 2),
+    "2d": ((2, 3, 9, 8), (4, 3, 3, 2), True, (2, 1), (1, 0), (1, 2), False, (0, 0), 1),
+    "3d_no_bias": ((1, 2, 5, 6, 4), (3, 2, 2, 3, 2), False, (1, 2, 1), (0, 1, 1), (1, 1, 1), False, (0, 0, 0), 1),
+    "transposed_1d": ((2, 4, 7), (4, 3, 3), True, (2,), (1,), (1,), True, (1,), 1),
+    "transposed_2d_groups": ((2, 4, 5, 6), (4, 1, 3, 3), False, (2, 2), (0, 1), (1, 1), True, (1, 0), 2),
+}
+
+
+@pytest.mark.parametrize("case", CONVOLUTIONS)
+def test_convolution_dispatches_as_torch(case, device):
+    shape, wshape, with_bias, *rest = CONVOLUTIONS[case]
+    x, w, b = R.standard_normal(shape), R.standard_normal(wshape), R.standard_normal(wshape[1] * rest[-1] if rest[3] else
+                                                                                      wshape[0])
+    results = []
+    for m, dev in ((edunn, device), (torch, "cpu")):
+        xs, ws, bs = (m.tensor(a, device=dev, requires_grad=True) for a in (x, w, b))
+        out = m.convolution(xs, ws, bs if with_bias else None, *rest)
+        (out * out).sum().backward()
+        results.append((out, xs.grad, ws.grad) + ((bs.grad,) if with_bias else ()))
+    for a, t in zip(*results):
+        assert tuple(a.shape) == tuple(t.shape)
+        assert_close(a, t, atol=1e-9)
+
+
+def test_native_dropout_returns_the_mask_it_applied(device):
+    x = edunn.tensor(R.standard_normal((200, 100)), device=device, requires_grad=True)
+    out, mask = edunn.native_dropout(x, 0.3, True)
+    assert mask.dtype == edunn.bool and tuple(mask.shape) == (200, 100) and not mask.requires_grad
+    kept = mask.float().mean().item()
+    assert abs(kept - 0.7) < 4 * (0.7 * 0.3 / 20000) ** 0.5  # 4 standard deviations of the kept fraction
+    assert_close(out, x * mask / 0.7, atol=1e-12)
+    out.sum().backward()
+    assert_close(x.grad, mask / 0.7, atol=1e-12)
+
+
+@pytest.mark.parametrize("p, train", [(0.4, False), (0.4, None), (0.0, True), (1.0, True)])
+def test_native_dropout_edge_cases_as_torch(p, train):
+    x = R.standard_normal((3, 4))
+    ours, theirs = edunn.native_dropout(edunn.tensor(x), p, train), torch.native_dropout(torch.tensor(x), p, train)
+    if p in (0.0, 1.0) or train is False:  # nothing random left: equal to torch's
+        for a, t in zip(ours, theirs):
+            assert a.dtype.name == str(t.dtype).split(".")[-1]
+            assert_close(a, t, atol=0)
+    else:
+        assert ours[1].dtype == edunn.bool and tuple(ours[0].shape) == (3, 4)
+
+
+def test_native_dropout_refuses_p_outside_0_1_as_torch():
+    messages = []
+    for m in (edunn, torch):
+        with pytest.raises(RuntimeError) as info:
+            m.native_dropout(m.ones(3), 1.5, True)
+        messages.append(str(info.value))
     assert messages[0] == messages[1]
 

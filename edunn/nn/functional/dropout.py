@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from typing import Any
 
 from ... import backend
 from ...ops import creation as _cr
@@ -45,6 +46,13 @@ def _check_tensor(input: object, who: str) -> None:
         raise TypeError(f"{who}(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
 
 
+def _keep_mask(input: Tensor, p: float, shape: tuple) -> Any:
+    """The draw of every dropout: a boolean array of ``shape``, True with probability ``1 - p``
+    (uniforms of the input's precision, at least float32, compared with ``p``)."""
+    draw = backend.float64 if input.dtype == backend.float64 else backend.float32
+    return _cr.rand(shape, dtype=draw, device=input.device)._data >= p
+
+
 @backend.on_input_device
 def _dropout_impl(input: Tensor, p: float, training: bool, inplace: bool, feature: bool,
                   alpha: bool, leading: int = 2) -> Tensor:
@@ -68,9 +76,7 @@ def _dropout_impl(input: Tensor, p: float, training: bool, inplace: bool, featur
         if len(shape) + (2 - leading) < 2:
             raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
         shape = shape[:leading] + (1,) * (len(shape) - leading)
-    draw = backend.float64 if input.dtype == backend.float64 else backend.float32
-    u = _cr.rand(shape, dtype=draw, device=input.device)._data
-    keep = u >= p                                     # P(keep) = 1 - p
+    keep = _keep_mask(input, p, shape)
     dt = input._data.dtype
     if not alpha:
         noise = Tensor._make((keep * (1.0 / (1.0 - p))).astype(dt))
