@@ -66,7 +66,7 @@ SKIP = {
        for n in ("embedding_bag", "conv_tbc", "grid_sampler", "grid_sampler_2d", "grid_sampler_3d",
                  "affine_grid_generator", "lstm_cell",
                  "gru_cell", "rnn_tanh_cell", "rnn_relu_cell", "native_layer_norm", "native_group_norm",
-                 "native_batch_norm", "native_dropout", "convolution")},
+                 "native_batch_norm", "native_dropout", "convolution", "rnn_tanh", "rnn_relu", "lstm", "gru")},
     "resize_as_": "undocumented builtin; its aten schema is checked in tests/ops/test_toplevel_extra.py",
     "Tensor.index_reduce": "Tensor.index_reduce's docstring opens with no signature line; edunn: index_reduce(dim, index, source, reduce, *, include_self=True), compared with torch in tests/test_tensor_methods_extra.py",
     "Tensor.map2_": "undocumented builtin: map2_(x, y, callable)",

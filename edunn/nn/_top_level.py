@@ -22,7 +22,7 @@ from .functional.conv import (conv1d, conv2d, conv3d, conv_transpose1d, conv_tra
                               conv_transpose3d)
 from .functional.pooling import avg_pool1d
 from .functional import adaptive_avg_pool1d
-from .functional.rnn import rnn_tanh_cell, rnn_relu_cell, lstm_cell, gru_cell
+from .functional.rnn import rnn_tanh_cell, rnn_relu_cell, lstm_cell, gru_cell, rnn_forward
 from .functional import (bilinear, cosine_similarity, pairwise_distance, pdist, pixel_shuffle,
                          pixel_unshuffle, channel_shuffle, prelu, selu_, celu_, rrelu_, threshold_,
                          hardshrink, relu_, rms_norm)
@@ -40,6 +40,7 @@ __all__ = [
     "feature_alpha_dropout", "feature_alpha_dropout_",
     "batch_norm", "instance_norm", "layer_norm", "group_norm", "embedding",
     "native_batch_norm", "native_layer_norm", "native_group_norm", "native_dropout", "convolution",
+    "rnn_tanh", "rnn_relu", "lstm", "gru",
     "selu", "celu", "rrelu", "threshold", "constant_pad_nd",
     "kl_div", "binary_cross_entropy_with_logits", "cosine_embedding_loss", "hinge_embedding_loss",
     "margin_ranking_loss", "triplet_margin_loss", "poisson_nll_loss", "ctc_loss",
@@ -424,3 +425,55 @@ def affine_grid_generator(theta: Tensor, size: Sequence[int], align_corners: boo
     """ATen's ``affine_grid_generator``: :func:`edunn.nn.functional.affine_grid` with
     ``align_corners`` required."""
     return F.affine_grid(theta, list(size), align_corners)
+
+
+# ------------------------------------------------------------------------------ whole recurrent layers
+def _recurrent(mode: str, input: Tensor, hx: Any, params: Any, has_biases: Any, num_layers: Any, dropout: Any,
+               train: Any, bidirectional: Any, batch_first: Any) -> tuple:
+    """ATen's ``rnn_tanh``/``rnn_relu``/``lstm``/``gru``, both overloads: ``(input, hx, params,
+    has_biases, num_layers, dropout, train, bidirectional, batch_first)``, or for a packed
+    sequence ``(data, batch_sizes, hx, params, has_biases, num_layers, dropout, train,
+    bidirectional)`` -- told apart, as PyTorch's binding does, by the types: ``params`` (a list)
+    is where ``has_biases`` (a bool) would be.  ``params`` is a module's ``_flat_weights``.
+    Returns ``(output, h_n)``, with ``c_n`` for an LSTM."""
+    batch_sizes = None
+    if isinstance(has_biases, (list, tuple)):  # the packed overload: every argument one place on
+        batch_sizes = hx.tolist() if isinstance(hx, Tensor) else list(hx)
+        hx, params, has_biases, num_layers, dropout, train, bidirectional, batch_first = \
+            params, has_biases, num_layers, dropout, train, bidirectional, batch_first, False
+    hx = tuple(hx) if mode == "LSTM" else (hx,)
+    params = list(params)
+    per = len(params) // (num_layers * (2 if bidirectional else 1))
+    proj_size = params[per - 1].shape[0] if mode == "LSTM" and per == 3 + 2 * bool(has_biases) else 0
+    x = input.transpose(0, 1) if batch_first and batch_sizes is None else input
+    out = rnn_forward(mode, x, batch_sizes, hx, params, bool(has_biases), int(num_layers), float(dropout),
+                      bool(train), bool(bidirectional), proj_size)
+    output = out[0].transpose(0, 1) if batch_first and batch_sizes is None else out[0]
+    return (output,) + tuple(out[1:])
+
+
+def rnn_tanh(input: Tensor, hx: Any, params: Any, has_biases: Any, num_layers: Any, dropout: Any, train: Any,
+             bidirectional: Any, batch_first: Any = False) -> tuple:
+    """A stack of Elman layers with tanh over a whole sequence (what ``nn.RNN`` calls)."""
+    return _recurrent("RNN_TANH", input, hx, params, has_biases, num_layers, dropout, train, bidirectional,
+                      batch_first)
+
+
+def rnn_relu(input: Tensor, hx: Any, params: Any, has_biases: Any, num_layers: Any, dropout: Any, train: Any,
+             bidirectional: Any, batch_first: Any = False) -> tuple:
+    """A stack of Elman layers with ReLU over a whole sequence."""
+    return _recurrent("RNN_RELU", input, hx, params, has_biases, num_layers, dropout, train, bidirectional,
+                      batch_first)
+
+
+def lstm(input: Tensor, hx: Any, params: Any, has_biases: Any, num_layers: Any, dropout: Any, train: Any,
+         bidirectional: Any, batch_first: Any = False) -> tuple:
+    """A stack of LSTM layers over a whole sequence (what ``nn.LSTM`` calls); ``hx = [h0, c0]``."""
+    return _recurrent("LSTM", input, hx, params, has_biases, num_layers, dropout, train, bidirectional, batch_first)
+
+
+def gru(input: Tensor, hx: Any, params: Any, has_biases: Any, num_layers: Any, dropout: Any, train: Any,
+        bidirectional: Any, batch_first: Any = False) -> tuple:
+    """A stack of GRU layers over a whole sequence (what ``nn.GRU`` calls)."""
+    return _recurrent("GRU", input, hx, params, has_biases, num_layers, dropout, train, bidirectional, batch_first)
+

@@ -118,7 +118,7 @@ def test_rnn_cells(name):
                                   "affine_grid_generator",
                                   "lstm_cell", "gru_cell", "rnn_tanh_cell", "rnn_relu_cell",
                                   "native_layer_norm", "native_group_norm", "native_batch_norm", "native_dropout",
-                                  "convolution"])
+                                  "convolution", "rnn_tanh", "rnn_relu", "lstm", "gru"])
 def test_kernels_take_the_native_schemas_arguments(name):
     """Torch documents no signature for these: compare with the first native overload (``self``
     is ``input``), positions, names and which have defaults."""
@@ -230,4 +230,50 @@ def test_native_dropout_refuses_p_outside_0_1_as_torch():
             m.native_dropout(m.ones(3), 1.5, True)
         messages.append(str(info.value))
     assert messages[0] == messages[1]
+
+
+RECURRENT = {"rnn_tanh": "RNN", "rnn_relu": "RNN", "lstm": "LSTM", "gru": "GRU"}
+LAYOUTS = {  # (num_layers, bidirectional, batch_first, packed, proj_size)
+    "one_layer": (1, False, False, False, 0),
+    "two_layers_bidirectional_batch_first": (2, True, True, False, 0),
+    "packed": (2, False, False, True, 0),
+    "projected": (1, True, False, False, 2),
+}
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("name", RECURRENT)
+def test_whole_sequence_recurrent_kernels_as_torch(name, layout, device):
+    """``torch.lstm(input, hx, params, ...)`` and its siblings, both overloads (a padded batch and
+    a packed sequence's data with its batch sizes), with a module's flat weights: outputs, final
+    states and the gradients of the input, the states and every weight."""
+    layers, bidirectional, batch_first, packed, proj = LAYOUTS[layout]
+    if proj and name != "lstm":
+        pytest.skip("proj_size is an LSTM's")
+    kw = {"nonlinearity": name[4:]} if name.startswith("rnn") else ({"proj_size": proj} if proj else {})
+    module = getattr(torch.nn, RECURRENT[name])(3, 4, num_layers=layers, bidirectional=bidirectional,
+                                                 dtype=torch.float64, **kw)
+    weights = [w.detach().numpy() for w in module._flat_weights]
+    d, h_out = 2 if bidirectional else 1, proj or 4
+    x = R.standard_normal((5, 2, 3) if not batch_first else (2, 5, 3))
+    states = [R.standard_normal((layers * d, 2, h_out))] + ([R.standard_normal((layers * d, 2, 4))]
+                                                            if name == "lstm" else [])
+    results = []
+    for m, dev in ((edunn, device), (torch, "cpu")):
+        xs = m.tensor(x, device=dev, requires_grad=True)
+        hs = [m.tensor(s, device=dev, requires_grad=True) for s in states]
+        ws = [m.tensor(w, device=dev, requires_grad=True) for w in weights]
+        hx = hs if name == "lstm" else hs[0]
+        fn = getattr(m, name)
+        if packed:
+            data = xs.reshape(10, 3)  # time-major: 5 steps of a batch of 2, both sequences of length 5
+            out = fn(data, m.tensor([2] * 5), hx, ws, True, layers, 0.0, False, bidirectional)
+        else:
+            out = fn(xs, hx, ws, True, layers, 0.0, False, bidirectional, batch_first)
+        assert len(out) == (3 if name == "lstm" else 2)
+        sum(o.sin().sum() for o in out).backward()
+        results.append([*out, xs.grad, *(s.grad for s in hs), *(w.grad for w in ws)])
+    for a, t in zip(*results):
+        assert tuple(a.shape) == tuple(t.shape)
+        assert_close(a, t, atol=1e-9)
 
