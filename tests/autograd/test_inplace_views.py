@@ -95,11 +95,41 @@ def write_through_an_as_strided_view_of_a_transposed_base(fw, x, w):
     return (b * b).sum()
 
 
+def diagonal_sees_a_row_written(fw, x, w):
+    b = x * 1
+    d = b.diagonal()
+    b[0].mul_(w)
+    return (d * d).sum()
+
+
+def narrow_sees_a_column_set(fw, x, w):
+    b = x * 1
+    v = b.narrow(1, 0, 2)
+    b[:, 1] = w[:3]
+    return (v * v).sum()
+
+
+def transpose_sees_two_writes(fw, x, w):
+    b = x * 1
+    t = b.t()
+    b[0].mul_(w)
+    b[1].add_(w)
+    return (t ** 2).sum()
+
+
+def row_sees_a_column_written_through_a_view(fw, x, w):
+    b = x * 1
+    column, row = b[:, 0], b[0]
+    column.mul_(w[:3])
+    return (row * row).sum()
+
+
 CASES = [row_mul, transposed_row_add, copy_into_constant, two_ops_on_a_column_block,
          setitem_on_a_view_of_a_view, sibling_view_sees_a_write_through_another_view,
          view_sees_a_write_into_its_base, view_of_a_view_sees_a_write_through_a_third_view,
          view_of_a_constant_sees_a_value_written_into_it, view_transposed_in_place_then_written,
-         write_through_an_as_strided_view_of_a_transposed_base]
+         write_through_an_as_strided_view_of_a_transposed_base, diagonal_sees_a_row_written,
+         narrow_sees_a_column_set, transpose_sees_two_writes, row_sees_a_column_written_through_a_view]
 
 
 @pytest.mark.parametrize("fn", CASES, ids=lambda f: f.__name__)
