@@ -69,7 +69,7 @@ __all__ = ["UnpackedDualTensor", "enter_dual_level", "exit_dual_level", "make_du
            "unpack_dual", "dual_level"]
 
 _current_level = -1          # -1: no level entered; PyTorch's levels start at 0
-_tangents: dict = {}         # id(tensor) -> (weakref to the tensor, its tangent); see _store
+_tangents: dict = {}         # id(tensor) or a graph place -> (weakref to its owner, the tangent); _store
 _BASE_JVP = Function.jvp
 
 
@@ -82,30 +82,30 @@ def _lookup(t: Any) -> Any:
     node = t.grad_fn
     if node is not None:  # perhaps an output rebuilt by ``saved_tensors``: same node, same place
         entry = _tangents.get((id(node), t._output_nr))
-        if entry is not None:
-            owner = entry[0]()
-            if owner is not None and owner.grad_fn is node and owner._output_nr == t._output_nr:
-                return entry[1]
+        if entry is not None and entry[0]() is node:
+            return entry[1]
     return None
 
 
 def _store(t: Any, tangent: Any) -> None:
-    """Give ``t`` its tangent.  Kept under ``id(t)`` and, for a recorded tensor, also under its
-    place in the graph ``(id(grad_fn), output_nr)``: a node that saved its own output for
-    backward (``exp``, ``tanh``) hands back a new tensor object for it, which must find the
-    tangent too when a gradient is computed inside a level (forward over reverse)."""
-    key = id(t)
-    place = (id(t.grad_fn), t._output_nr) if t.grad_fn is not None else None
+    """Give ``t`` its tangent.  Kept under ``id(t)`` while ``t`` lives and, for a recorded
+    tensor, also under its place in the graph ``(id(grad_fn), output_nr)`` while that node
+    lives: a node that saved its own output for backward (``exp``, ``tanh``) hands back a new
+    tensor object for it, which must find the tangent too when a gradient is computed inside a
+    level (forward over reverse) -- also once the original output object is gone, as PyTorch's
+    saved variables keep their forward gradient."""
+    _remember(id(t), t, tangent)
+    if t.grad_fn is not None:
+        _remember((id(t.grad_fn), t._output_nr), t.grad_fn, tangent)
 
-    def forget(ref: Any) -> None:  # the tensor died: its tangent goes too
-        for k in (key, place):
-            entry = _tangents.get(k)
-            if entry is not None and entry[0] is ref:
-                del _tangents[k]
-    ref = weakref.ref(t, forget)
-    _tangents[key] = (ref, tangent)
-    if place is not None:
-        _tangents[place] = (ref, tangent)
+
+def _remember(key: Any, owner: Any, tangent: Any) -> None:
+    """``_tangents[key] = (weakref to owner, tangent)``, deleted when ``owner`` dies."""
+    def forget(ref: Any) -> None:
+        entry = _tangents.get(key)
+        if entry is not None and entry[0] is ref:
+            del _tangents[key]
+    _tangents[key] = (weakref.ref(owner, forget), tangent)
 
 
 class _Alias(Function):

@@ -86,21 +86,24 @@ class Sub(Function):
 
 
 class Mul(Function):
-    """``y = a * b``;  dy/da = b, dy/db = a (for complex: ``grad * conj(b)``, ``grad * conj(a)``)."""
+    """``y = a * b``;  dy/da = b, dy/db = a (for complex: ``grad * conj(b)``, ``grad * conj(a)``).
+    Each operand is saved only when the other one's gradient needs it, as PyTorch does: ``x *
+    mask`` keeps ``mask`` alone, so ``x`` may then change in place."""
     supports_complex = True
 
     @staticmethod
     def forward(ctx, a, b):
         ad, bd = _binary(a, b)
-        ctx.save_for_backward(a, b)
+        need_a, need_b = ctx._next
+        ctx.save_for_backward(a if need_b is not None else None, b if need_a is not None else None)
         return ad * bd
 
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
-        if grad._data.dtype.kind == "c":
-            a, b = _conj(a), _conj(b)
         need_a, need_b = ctx.needs_input_grad
+        if grad._data.dtype.kind == "c":
+            a, b = (_conj(a) if need_b else None), (_conj(b) if need_a else None)
         return (grad * b if need_a else None), (grad * a if need_b else None)
 
 
@@ -111,7 +114,7 @@ class Div(Function):
     @staticmethod
     def forward(ctx, a, b):
         ad, bd = _binary(a, b)
-        ctx.save_for_backward(a, b)
+        ctx.save_for_backward(a if ctx._next[1] is not None else None, b)  # a: only for b's gradient
         y = ad / bd
         if (ad if hasattr(ad, "dtype") else bd).dtype not in _INEXACT:  # int / int is a float
             y = y.astype(backend.get_default_dtype().np)

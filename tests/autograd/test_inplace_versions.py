@@ -135,3 +135,24 @@ def test_data_inplace_is_not_seen():
     y.data.mul_(2)  # the unchecked escape hatch: no error, gradient uses the new values
     z.sum().backward()
     assert x.grad.tolist() == [4.0, 8.0]
+
+
+@pytest.mark.parametrize("op", ["mul", "div"])
+@pytest.mark.parametrize("other_needs_grad", [False, True])
+def test_an_operand_is_saved_only_when_the_other_gradient_needs_it(op, other_needs_grad):
+    """``y = x * c`` (or ``x / c``) with a constant ``c`` keeps ``c`` alone, as PyTorch does, so
+    changing ``x`` in place afterwards is allowed; once ``c`` needs a gradient, ``x`` is saved
+    and the change is refused by both."""
+    outcomes = []
+    for m in (edunn, torch):
+        x = m.tensor([0.5, -1.0, 2.0], dtype=m.float64, requires_grad=True)
+        c = m.tensor([2.0, 4.0, -0.5], dtype=m.float64, requires_grad=other_needs_grad)
+        h = x * 1
+        y = h * c if op == "mul" else h / c
+        h.add_(1)
+        try:
+            y.sum().backward()
+            outcomes.append(("ok", x.grad.tolist(), None if c.grad is None else c.grad.tolist()))
+        except RuntimeError as error:
+            outcomes.append(("raised", "modified by an inplace operation" in str(error)))
+    assert outcomes[0] == outcomes[1]
