@@ -842,7 +842,12 @@ def writable(array: Any) -> bool:
     with a zero stride (``as_strided``), where several elements are one number in memory."""
     if not is_cupy_array(array) and not array.flags.writeable:
         return False
-    return array.size < 2 or not any(st == 0 and n > 1 for st, n in zip(array.strides, array.shape))
+    return not self_overlapping(array)
+
+
+def self_overlapping(array: Any) -> bool:
+    """Whether several elements of ``array`` are one number in memory (a zero stride)."""
+    return array.size > 1 and any(st == 0 and n > 1 for st, n in zip(array.strides, array.shape))
 
 
 # ----------------------------------------------------------------------------------------------

@@ -412,6 +412,11 @@ class Tensor(TensorMethods):
             self._data = src.astype(self._data.dtype)
         elif backend.writable(self._data):
             self._data[...] = src
+        elif not backend.self_overlapping(self._data):  # a read-only NumPy array
+            raise RuntimeError(
+                "cannot write into a read-only tensor: it shares memory with a NumPy array that is "
+                "not writeable (from_numpy of a read-only array, or a view of one). Please clone() "
+                "the tensor before performing the operation.")
         else:  # an expanded tensor: several of its elements are one number in memory
             raise RuntimeError(
                 "unsupported operation: more than one element of the written-to tensor refers to "

@@ -400,7 +400,10 @@ class Diagonal(Function):
     @staticmethod
     def forward(ctx, x, offset, dim1, dim2):
         ctx.args = (x._data.shape, offset, dim1, dim2)
-        return x._data.diagonal(offset, dim1, dim2)
+        d = x._data.diagonal(offset, dim1, dim2)
+        if not backend.is_cupy_array(d) and x._data.flags.writeable:
+            d.flags.writeable = True  # NumPy hands out a read-only diagonal; PyTorch's is writable
+        return d
 
     @staticmethod
     def backward(ctx, grad):
@@ -454,24 +457,30 @@ def diag(input: Tensor, diagonal: int = 0, *, out: Any = None) -> Tensor:
     n = input._data.ndim
     if n == 1:
         return write_out(diag_embed(input, diagonal, 0, 1), out)
-    if n == 2:
-        return write_out(Diagonal.apply(input, diagonal, 0, 1), out)
+    if n == 2:  # a new tensor, as PyTorch's (``diagonal`` is the view)
+        return write_out(clone(Diagonal.apply(input, diagonal, 0, 1)), out)
     raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {n}D")
 
 
 class Unfold(Function):
     """``y = x.unfold(dim, size, step)``: every window of ``size`` along ``dim`` (step ``step``);
-    windows count along ``dim`` and the window becomes a new last dim.  Backward: the windows'
-    gradients added back where they came from (:class:`UnfoldBackward`)."""
+    windows count along ``dim`` and the window becomes a new last dim.  A view, as in PyTorch:
+    the windows count with stride ``step * stride[dim]`` and run with ``stride[dim]``, so
+    overlapping windows (``step < size``) share elements.  Backward: the windows' gradients
+    added back where they came from (:class:`UnfoldBackward`)."""
     supports_complex = True
+    _is_view = True
 
     @staticmethod
     def forward(ctx, x, dim, size, step):
-        xp = backend.array_module(x._data)
-        n = (x._data.shape[dim] - size) // step + 1
-        index = xp.arange(n)[:, None] * step + xp.arange(size)
-        ctx.args = (x._data.shape, dim, size, step)
-        return xp.moveaxis(xp.take(x._data, index, axis=dim), dim + 1, -1)
+        a = x._data
+        ctx.args = (a.shape, dim, size, step)
+        shape = a.shape[:dim] + ((a.shape[dim] - size) // step + 1,) + a.shape[dim + 1:] + (size,)
+        strides = a.strides[:dim] + (a.strides[dim] * step,) + a.strides[dim + 1:] + (a.strides[dim],)
+        view = backend.array_module(a).lib.stride_tricks.as_strided(a, shape, strides)
+        if not backend.is_cupy_array(a) and not a.flags.writeable:
+            view.flags.writeable = False
+        return view
 
     @staticmethod
     def backward(ctx, grad):
