@@ -67,7 +67,7 @@ def _selection(node: Any) -> str:
 
 def _bias(node: Any) -> str:
     """``linear`` with a bias is torch's ``addmm``, without one ``mm`` (2-D input)."""
-    return "nobias" if getattr(node, "b_shape", None) is None else "bias"
+    return "nobias" if node.shapes[2] is None else "bias"
 
 
 def _polygamma_order(node: Any) -> str:

@@ -293,6 +293,21 @@ class Function:
         if _saved_hooks:  # empty unless a saved_tensors_hooks context is active
             _take_hooks(self)
 
+    def _save_factors(self, *factors: Any, first: int = 0) -> None:
+        """``save_for_backward(*factors)`` for a product (``a * b``, ``a @ b``, an einsum): the
+        gradient of each factor needs all the others and not itself, so a factor is kept only
+        when another one's gradient needs it, as PyTorch saves them.  ``x @ W`` with a constant
+        ``W`` keeps ``W`` alone, and ``x`` may then change in place before ``backward``.
+        ``first``: the position of the first factor among the op's inputs."""
+        edges = self._next
+        if len(factors) == 2 and not first:   # the usual case, on the hot path
+            self.save_for_backward(factors[0] if edges[1] is not None else None,
+                                   factors[1] if edges[0] is not None else None)
+            return
+        needs = [e is not None for e in edges[first:first + len(factors)]]
+        n = sum(needs)
+        self.save_for_backward(*[f if n > need else None for f, need in zip(factors, needs)])
+
     def save_for_forward(self, *tensors: Any) -> None:
         """Keep tensors for ``jvp``, where ``ctx.saved_tensors`` returns them (PyTorch's API)."""
         Tensor = _tensor_mod.Tensor

@@ -39,6 +39,16 @@ _COMPLEX = frozenset(d.np for d in backend.ALL_DTYPES if d.is_complex)
 _INEXACT = _FLOATS | _COMPLEX  # what math functions compute in without casting to float first
 
 
+_REDUCED = frozenset({backend.float16.np, backend.bfloat16.np})
+
+
+def _widened(a: Any) -> Any:
+    """``a`` in float32 when it is float16 or bfloat16.  PyTorch accumulates sums of those in
+    float32 (its ``acc_type``) and rounds once at the end; in their own dtype a sum would round at
+    every step, and a sum of squares overflow float16 (above 65504) where the result fits."""
+    return a.astype(backend.float32.np) if a.dtype in _REDUCED else a
+
+
 def _conj(v: Any) -> Any:
     """``conj(v)`` for a complex tensor or number, ``v`` itself otherwise (a real tensor, a real
     number, None).  The backward of a holomorphic op is its real formula on conjugated values

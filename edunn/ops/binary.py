@@ -48,14 +48,16 @@ class Remainder(Function):
     def forward(cls, ctx, a, b):
         ad, bd = _binary(a, b)
         _check_int_divisor(ad, bd)
-        ctx.save_for_backward(a, b)
+        if ctx._next[1] is not None:  # a's gradient is 1: the operands serve b's alone
+            ctx.save_for_backward(a, b)
         return getattr(_xp(ad if hasattr(ad, "dtype") else bd), cls.op)(ad, bd)
 
     @classmethod
     def backward(cls, ctx, grad):
+        if not ctx.needs_input_grad[1]:
+            return grad, None
         a, b = ctx.saved_tensors
-        gb = -grad * div(a, b, rounding_mode=cls.rounding_mode) if ctx.needs_input_grad[1] else None
-        return grad, gb
+        return grad, -grad * div(a, b, rounding_mode=cls.rounding_mode)
 
 
 class Fmod(Remainder):
@@ -83,13 +85,15 @@ class Hypot(Function):
     def forward(ctx, a, b):
         ad, bd = _as_floats(*_binary(a, b))
         y = _xp(ad if hasattr(ad, "dtype") else bd).hypot(ad, bd)
-        ctx.save_for_backward(a, b, y)
+        need_a, need_b = ctx._next   # each operand only for its own gradient
+        ctx.save_for_backward(a if need_a is not None else None, b if need_b is not None else None, y)
         return y
 
     @staticmethod
     def backward(ctx, grad):
         a, b, y = ctx.saved_tensors
-        return grad * a / y, grad * b / y
+        need_a, need_b = ctx.needs_input_grad
+        return (grad * a / y if need_a else None), (grad * b / y if need_b else None)
 
 
 class Maximum(_BinaryOp):
@@ -231,13 +235,16 @@ class Copysign(Function):
     def forward(ctx, a, b):
         ad, bd = _as_floats(*_binary(a, b))
         y = _xp(ad if hasattr(ad, "dtype") else bd).copysign(ad, bd)
-        ctx.save_for_backward(a, y)
+        if ctx._next[0] is not None:  # b gets no gradient: nothing to keep for it
+            ctx.save_for_backward(a, y)
         return y
 
     @staticmethod
     def backward(ctx, grad):
-        a, y = ctx.saved_tensors
-        ga = grad * _where(a == 0, 0.0, y / _where(a == 0, 1.0, a)) if ctx.needs_input_grad[0] else None
+        ga = None
+        if ctx.needs_input_grad[0]:
+            a, y = ctx.saved_tensors
+            ga = grad * _where(a == 0, 0.0, y / _where(a == 0, 1.0, a))
         return ga, (_zeros_of(grad) if ctx.needs_input_grad[1] else None)
 
 
@@ -252,10 +259,14 @@ def fmod(input: Any, other: Any, *, out: Any = None) -> Tensor:
 
 
 def float_power(input: Any, exponent: Any, *, out: Any = None) -> Tensor:
-    """``input ** exponent`` computed in float64 (PyTorch's ``float_power``)."""
-    def f64(v):
-        return v.to(backend.float64) if isinstance(v, Tensor) else float(v)
-    return write_out(pow(f64(input), f64(exponent)), out)
+    """``input ** exponent`` computed in double precision (PyTorch's ``float_power``): float64,
+    or complex128 when either operand is complex."""
+    is_complex = any(isinstance(v, complex) or isinstance(v, Tensor) and v.is_complex() for v in (input, exponent))
+    dtype, number = (backend.complex128, complex) if is_complex else (backend.float64, float)
+
+    def cast(v):
+        return v.to(dtype) if isinstance(v, Tensor) else number(v)
+    return write_out(pow(cast(input), cast(exponent)), out)
 
 
 def atan2(input: Any, other: Any, *, out: Any = None) -> Tensor:
@@ -318,18 +329,24 @@ class Lerp(Function):
             out = xp.where(xp.abs(w) < 0.5, ad + w * diff, bd - diff * (1 - w))
         else:
             out = ad + w * diff if abs(w) < 0.5 else bd - diff * (1 - w)
-        ctx.weight = weight
-        ctx.save_for_backward(input, end)
+        # as PyTorch keeps them: the ends for the weight's gradient, a weight tensor for theirs
+        need_input, need_end, need_weight = ctx._next
+        ends = need_weight is not None
+        tensor_w = isinstance(weight, Tensor) and (need_input is not None or need_end is not None)
+        ctx.weight = None if isinstance(weight, Tensor) else weight
+        ctx.save_for_backward(input if ends else None, end if ends else None, weight if tensor_w else None)
         return out.astype(xp.result_type(ad, bd), copy=False)
 
     @staticmethod
     def backward(ctx, grad):
-        input, end = ctx.saved_tensors
-        w = ctx.weight
+        input, end, w = ctx.saved_tensors
+        if ctx.weight is not None:
+            w = ctx.weight
         if grad._data.dtype.kind == "c":
             input, end, w = _conj(input), _conj(end), _conj(w)
-        gw = grad * (end - input) if isinstance(w, Tensor) and ctx.needs_input_grad[2] else None
-        return grad * (1 - w), grad * w, gw
+        need_input, need_end, need_weight = ctx.needs_input_grad
+        return (grad * (1 - w) if need_input else None), (grad * w if need_end else None), \
+            (grad * (end - input) if need_weight else None)
 
 
 def lerp(input: Tensor, end: Tensor, weight: Any, *, out: Any = None) -> Tensor:
@@ -370,9 +387,11 @@ def _not_implemented(op: str, arr: Any) -> NotImplementedError:
 
 def _pow2(x: Tensor, other: Tensor) -> Tensor:
     """``2^other`` as PyTorch's ldexp makes it: from the number 2.0 (float32 for an integer other)
-    when ``x`` is an integer or float32 tensor, else from a 0-d tensor of ``x``'s dtype."""
-    if x._data.dtype in _FLOATS and x.dtype is not backend.float32:
-        return pow(Tensor._make(_xp(x).full((), 2.0, dtype=x._data.dtype)), other)
+    when ``x`` is an integer, float32 or complex64 tensor, else from a 0-d tensor of ``x``'s dtype
+    (of float64 for complex128)."""
+    dtype = backend.float64.np if x.dtype is backend.complex128 else x._data.dtype
+    if dtype in _FLOATS and dtype != backend.float32.np:
+        return pow(Tensor._make(_xp(x).full((), 2.0, dtype=dtype)), other)
     return pow(2.0, other)
 
 
@@ -381,7 +400,9 @@ class Ldexp(Function):
 
     A float input with an integer exponent is scaled exactly, by C's ``ldexp`` (the exponent
     taken as a 32-bit integer, as PyTorch), in the input's dtype; otherwise ``y`` is
-    ``input * pow(2.0, other)`` with PyTorch's dtypes, so ``2^other`` may overflow on its own."""
+    ``input * pow(2.0, other)`` with PyTorch's dtypes, so ``2^other`` may overflow on its own.
+    Complex operands: the same gradients, conjugated."""
+    supports_complex = True
 
     @staticmethod
     def forward(ctx, x, other):
@@ -402,8 +423,8 @@ class Ldexp(Function):
         x, other = ctx.saved_tensors
         if ctx.exact:  # the exponent is an integer: no gradient, and 2^other scales exactly
             return Ldexp.apply(grad, other), None
-        gx = grad * _pow2(x, other)
-        return gx, (gx * x * math.log(2.0) if ctx.needs_input_grad[1] else None)
+        gx = grad * _conj(_pow2(x, other))
+        return gx, (gx * _conj(x) * math.log(2.0) if ctx.needs_input_grad[1] else None)
 
 
 class Frexp(Function):

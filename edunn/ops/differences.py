@@ -231,7 +231,7 @@ def dist(input: Tensor, other: Tensor, p: float = 2) -> Tensor:
     if _autocast.active and "dist" in _autocast.listed: return _autocast.call("dist", dist, input, other, p)  # noqa: E501,E701
     from .reduction import norm
     d = input - other
-    if not d.is_floating_point():
+    if not (d.is_floating_point() or d.is_complex()):
         raise RuntimeError(f"norm(): input dtype should be either floating point or complex. Got "
                            f"{_type_name(d)} instead.")
     return norm(d, float(p) if not isinstance(p, Tensor) else float(p.item()))

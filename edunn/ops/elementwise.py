@@ -71,10 +71,14 @@ class Sub(Function):
 
     @staticmethod
     def forward(ctx, a, b, alpha=1):
-        ad, bd = _binary(a, b)
-        if ad.dtype == backend.bool_.np if hasattr(ad, "dtype") else False:
+        bools = [v._data.dtype == backend.bool_.np if isinstance(v, Tensor) else isinstance(v, bool) for v in (a, b)]
+        if all(bools):
             raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. "
                                "Use the `^` or `logical_xor()` operator instead.")
+        if any(bools):
+            raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. If you "
+                               "are trying to invert a mask, use the `~` or `logical_not()` operator instead.")
+        ad, bd = _binary(a, b)
         ctx.alpha = alpha
         return ad - bd if alpha == 1 else ad - alpha * bd
 
@@ -94,8 +98,7 @@ class Mul(Function):
     @staticmethod
     def forward(ctx, a, b):
         ad, bd = _binary(a, b)
-        need_a, need_b = ctx._next
-        ctx.save_for_backward(a if need_b is not None else None, b if need_a is not None else None)
+        ctx._save_factors(a, b)
         return ad * bd
 
     @staticmethod
@@ -157,10 +160,16 @@ class Pow(Function):
 
     @staticmethod
     def forward(ctx, a, b):
+        if b.__class__ is bool and isinstance(a, Tensor) and a.dtype is backend.bool_:
+            return a._data | (not b)   # PyTorch's bool ** bool: x ** True = x, x ** False = True
         ad, bd = _binary(a, b)
-        with backend.numpy.errstate(divide="ignore", invalid="ignore"):  # 0j ** -1, as PyTorch
-            y = ad ** bd
-        ctx.save_for_backward(a, b, y)
+        arr = ad if hasattr(ad, "dtype") else bd
+        if arr.dtype.kind in "biu" and bool((bd < 0).any() if hasattr(bd, "dtype") else bd < 0):
+            y = _integer_power(ad, bd)
+        else:
+            with backend.numpy.errstate(divide="ignore", invalid="ignore"):  # 0j ** -1, as PyTorch
+                y = ad ** bd
+        ctx.save_for_backward(a, b, y if ctx._next[1] is not None else None)  # y: for b's gradient
         return y
 
     @staticmethod
@@ -176,6 +185,19 @@ class Pow(Function):
             # a^b log a, with the convention 0^b log 0 = 0 used by PyTorch where a == 0
             gb = grad * y * _log_or_zero(a)
         return ga, gb
+
+
+def _integer_power(ad: Any, bd: Any) -> Any:
+    """``ad ** bd`` for integers with some negative exponents, as PyTorch's ``powi``: ``1`` and
+    ``-1`` keep a magnitude of 1 (the sign from the exponent's parity), every other base gives 0.
+    A negative Python number as the exponent is refused, with PyTorch's message."""
+    if not hasattr(bd, "dtype"):
+        raise RuntimeError("Integers to negative integer powers are not allowed.")
+    xp = _xp(bd)
+    negative = bd < 0
+    odd = (bd % 2) != 0
+    unit = xp.where(ad == 1, 1, xp.where(ad == -1, xp.where(odd, -1, 1), 0))
+    return xp.where(negative, unit, ad ** xp.where(negative, 0, bd)).astype(xp.result_type(ad, bd), copy=False)
 
 
 def _pow_backward_complex(grad: Tensor, a: Any, b: Any, y: Tensor, need_a: bool, need_b: bool) -> tuple:

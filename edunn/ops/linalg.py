@@ -33,7 +33,7 @@ class MatMul(Function):
     @staticmethod
     def forward(ctx, a, b):
         ad, bd = _binary(a, b)
-        ctx.save_for_backward(a, b)
+        ctx._save_factors(a, b)
         y = ad @ bd
         # ml_dtypes' bfloat16 product comes back as float32 (it accumulates there, as PyTorch)
         return y if y.dtype == ad.dtype or not hasattr(ad, "dtype") else y.astype(ad.dtype)
@@ -323,8 +323,8 @@ class Einsum(Function):
             if a.dtype != dt:
                 raise RuntimeError(f"einsum(): expected all operands to have the same dtype, got "
                                    f"{backend.dtype_of(arrays[0]).name} and {backend.dtype_of(a).name}")
-        ctx.subs, ctx.out = subs, out
-        ctx.save_for_backward(*operands)
+        ctx.subs, ctx.out, ctx.shapes = subs, out, [a.shape for a in arrays]
+        ctx._save_factors(*operands, first=2)
         return _einsum_arrays(backend.array_module(arrays[0]), subs, out, arrays)
 
     @staticmethod
@@ -343,7 +343,7 @@ class Einsum(Function):
             unique = "".join(dict.fromkeys(s))
             keep = "".join(c for c in unique if c in avail)
             g = Einsum.apply([out] + [o for o, _ in others], keep, grad, *[x for _, x in others])
-            sizes = {c: t._data.shape[s.index(c)] for c in unique}
+            sizes = {c: ctx.shapes[i][s.index(c)] for c in unique}
             if keep != unique:  # letters summed in operand i alone: broadcast back
                 g = g.reshape(tuple(sizes[c] if c in keep else 1 for c in unique))
                 g = g.expand(tuple(sizes[c] for c in unique))
@@ -357,7 +357,7 @@ class Einsum(Function):
                         target += n
                         eye_subs.append(c + n)
                         from .creation import eye
-                        eyes.append(eye(sizes[c], dtype=t.dtype, device=t.device))
+                        eyes.append(eye(sizes[c], dtype=grad.dtype, device=grad.device))
                     else:
                         seen.add(c)
                         target += c
@@ -526,7 +526,7 @@ class Cross(Function):
     def forward(ctx, a, b, dim):
         ad, bd = _binary(a, b)
         ctx.dim = dim
-        ctx.save_for_backward(a, b)
+        ctx._save_factors(a, b)
         return backend.array_module(ad).cross(ad, bd, axis=dim)
 
     @staticmethod
@@ -534,7 +534,9 @@ class Cross(Function):
         a, b = ctx.saved_tensors
         if grad._data.dtype.kind == "c":
             a, b = _conj(a), _conj(b)
-        return Cross.apply(b, grad, ctx.dim), Cross.apply(grad, a, ctx.dim), None
+        need_a, need_b, _ = ctx.needs_input_grad
+        return (Cross.apply(b, grad, ctx.dim) if need_a else None), \
+            (Cross.apply(grad, a, ctx.dim) if need_b else None), None
 
 
 def cross(input: Tensor, other: Tensor, dim: int | None = None, *, out: Any = None) -> Tensor:

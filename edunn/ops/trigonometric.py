@@ -124,16 +124,16 @@ class Rad2Deg(_Unary):
 
 
 class Sinc(_Unary):
-    """``y = sin(pi x) / (pi x)`` (1 at 0);  dy/dx = (cos(pi x) - y) / x (0 at 0)."""
+    """``y = sin(pi x) / (pi x)`` (1 at 0);  dy/dx = (cos(pi x) - y) / x (0 at 0), with ``y``
+    computed again from the saved input, as PyTorch keeps only the input."""
     supports_complex = True
-    saves = "xy"
     f = staticmethod(lambda xp, x: xp.sinc(x))
 
     @staticmethod
     def df(x, y):
         zero = x._data == 0  # an array: a constant mask, for real and complex x alike
         safe = _where(zero, 1.0, x)
-        return _where(zero, 0.0, (cos(math.pi * x) - y) / safe)
+        return _where(zero, 0.0, (cos(math.pi * x) - sinc(x)) / safe)
 
 
 # ---------------------------------------------------------------------------------------- functional forms

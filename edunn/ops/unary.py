@@ -40,6 +40,9 @@ __all__ = ['abs', 'absolute', 'sign', 'sgn', 'exp2', 'expm1', 'log2', 'log10', '
 
 
 
+_BFLOAT16, _FLOAT32 = backend.bfloat16.np, backend.float32.np
+
+
 class _Unary(Function):
     """``y = f(x)`` elementwise;  dy/dx = ``df(x, y)``.  ``keeps_int``: integer inputs keep their
     dtype (``abs``, ``floor`` ...) instead of becoming floats.  ``saves``: what ``df`` needs, the
@@ -57,6 +60,8 @@ class _Unary(Function):
             xd = _float_array(x)
         with backend.numpy.errstate(all="ignore"):  # NaN/inf results, silently as PyTorch
             y = cls.f(_xp(x), xd)
+        if xd.dtype == _BFLOAT16 and y.dtype == _FLOAT32:  # ml_dtypes: bfloat16 * a float is float32
+            y = y.astype(_BFLOAT16)                       # (PyTorch too computes there, then rounds)
         ctx.save_for_backward(*((x,) if "x" in cls.saves else ()), *((y,) if "y" in cls.saves else ()))
         return y
 
@@ -247,10 +252,10 @@ class Erfc(_Unary):
 
 
 class Erfinv(_Unary):
-    """``y = erf^{-1} x`` on (-1, 1);  dy/dx = sqrt(pi)/2 e^{y^2}."""
-    saves = "y"
+    """``y = erf^{-1} x`` on (-1, 1);  dy/dx = sqrt(pi)/2 e^{y^2}, with ``y`` computed again
+    from the saved input (PyTorch keeps the input, so the output may change in place)."""
     f = staticmethod(_erfinv_array)
-    df = staticmethod(lambda x, y: (_SQRT_PI / 2) * exp(y * y))
+    df = staticmethod(lambda x, y: (_SQRT_PI / 2) * exp(erfinv(x) ** 2))
 
 
 # ---------------------------------------------------------------------------------------- with arguments

@@ -556,14 +556,20 @@ def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
 
 
 def tanhshrink(input: Tensor) -> Tensor:
-    """``x - tanh(x)``."""
+    """``x - tanh(x)``.  Integer and complex inputs take PyTorch's composite route (integers
+    give floats, complex numbers work)."""
     _check_tensor(input, "tanhshrink")
+    if not input.is_floating_point():
+        return input - tanh(input)
     return Tanhshrink.apply(input)
 
 
 def softsign(input: Tensor) -> Tensor:
-    """``x / (1 + |x|)``."""
+    """``x / (1 + |x|)``.  Integer and complex inputs take PyTorch's composite route (integers
+    give floats; for complex ``x``, ``|x|`` is the modulus)."""
     _check_tensor(input, "softsign")
+    if not input.is_floating_point():
+        return input / (1 + input.abs())
     return Softsign.apply(input)
 
 
@@ -585,8 +591,10 @@ def sigmoid(input: Tensor) -> Tensor:
 
 
 def silu(input: Tensor, inplace: bool = False) -> Tensor:
-    """``SiLU(x) = x * sigmoid(x)`` (the swish function)."""
+    """``SiLU(x) = x * sigmoid(x)`` (the swish function); complex inputs too, as in PyTorch."""
     _check_tensor(input, "silu")
+    if input.is_complex():
+        return _result(input, input * sigmoid(input), inplace)
     return _result(input, SiLU.apply(input), inplace)
 
 

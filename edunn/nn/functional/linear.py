@@ -11,12 +11,12 @@ BLAS call), and backward only the products whose inputs need a gradient.  Lesson
 from __future__ import annotations
 
 import math
-from typing import Any
 
 from ... import backend
 from ...autograd import grad_mode
 from ...autograd.function import Function
 from ...tensor import Tensor
+from ...ops._operands import _widened
 from ...amp import _policy as _autocast
 
 __all__ = ["linear", "bilinear"]
@@ -58,8 +58,8 @@ class Linear(Function):
                 y += bd                                 # in place: y is a fresh array
             else:
                 y = y + bd
-        ctx.save_for_backward(x, w)
-        ctx.b_shape = None if b is None else b._data.shape
+        ctx._save_factors(x, w)  # x only for W's gradient, W only for x's
+        ctx.shapes = (xd.shape, wd.shape, None if b is None else b._data.shape)
         # ml_dtypes' bfloat16 product comes back as float32 (it accumulates there, as PyTorch)
         return y if y.dtype == xd.dtype else y.astype(xd.dtype)
 
@@ -72,38 +72,38 @@ class Linear(Function):
                 from ...ops.elementwise import _conj
                 x, w = _conj(x), _conj(w)
             # create_graph: the gradient must be differentiable again
-            return _linear_backward_graph(grad, x, w, need_x, need_w, need_b)
-        xd, wd, g = x._data, w._data, grad._data
-        k = xd.shape[-1]
-        rows = math.prod(xd.shape[:-1])     # not -1: a reshape cannot infer it when k or out is 0
-        g2 = g.reshape(rows, wd.shape[0]) if wd.ndim == 2 else g.reshape(rows, 1)
+            return _linear_backward_graph(grad, x, w, ctx.shapes, need_x, need_w, need_b)
+        x_shape, w_shape, b_shape = ctx.shapes
+        g = grad._data
+        rows = math.prod(x_shape[:-1])     # not -1: a reshape cannot infer it when k or out is 0
+        g2 = g.reshape(rows, w_shape[0]) if len(w_shape) == 2 else g.reshape(rows, 1)
         gx = gw = gb = None
         if need_x:
-            gx = Tensor._make((g2 @ wd if wd.ndim == 2 else g2 * wd).reshape(xd.shape))
+            wd = w._data
+            gx = Tensor._make((g2 @ wd if wd.ndim == 2 else g2 * wd).reshape(x_shape))
         if need_w:
-            x2 = xd.reshape(rows, k)
-            gw = Tensor._make(g2.T @ x2 if wd.ndim == 2 else (g2.T @ x2).reshape(wd.shape))
+            x2 = x._data.reshape(rows, x_shape[-1])
+            gw = Tensor._make(g2.T @ x2 if len(w_shape) == 2 else (g2.T @ x2).reshape(w_shape))
         if need_b:
-            b_shape = ctx.b_shape
-            if len(b_shape) == 1 and wd.ndim == 2 and b_shape[0] == g2.shape[1]:
-                gb = Tensor._make(g2.sum(axis=0))       # the common case, (out,)
+            if len(b_shape) == 1 and len(w_shape) == 2 and b_shape[0] == g2.shape[1]:
+                gb = Tensor._make(_widened(g2).sum(axis=0).astype(g.dtype, copy=False))  # (out,)
             else:
                 gb = grad                               # the engine sums it down to b's shape
         return gx, gw, gb
 
 
-def _linear_backward_graph(grad: Tensor, x: Tensor, w: Tensor, need_x: bool, need_w: bool,
-                           need_b: bool) -> tuple:
-    k = x.shape[-1]
-    rows = math.prod(x.shape[:-1])
-    if w.ndim == 2:
-        g2 = grad.reshape(rows, w.shape[0])
-        gx = (g2 @ w).reshape(x.shape) if need_x else None
-        gw = g2.mT @ x.reshape(rows, k) if need_w else None
+def _linear_backward_graph(grad: Tensor, x: Tensor | None, w: Tensor | None, shapes: tuple,
+                           need_x: bool, need_w: bool, need_b: bool) -> tuple:
+    x_shape, w_shape, _ = shapes
+    rows = math.prod(x_shape[:-1])
+    if len(w_shape) == 2:
+        g2 = grad.reshape(rows, w_shape[0])
+        gx = (g2 @ w).reshape(x_shape) if need_x else None
+        gw = g2.mT @ x.reshape(rows, x_shape[-1]) if need_w else None
     else:
         g2 = grad.reshape(rows, 1)
-        gx = (g2 * w).reshape(x.shape) if need_x else None
-        gw = (g2.mT @ x.reshape(rows, k)).reshape(w.shape) if need_w else None
+        gx = (g2 * w).reshape(x_shape) if need_x else None
+        gw = (g2.mT @ x.reshape(rows, x_shape[-1])).reshape(w_shape) if need_w else None
     return gx, gw, (grad if need_b else None)
 
 
