@@ -11,6 +11,7 @@ working.  Lesson 02 has the learner write ``sum_to``.
 from __future__ import annotations
 
 from ..autograd.function import Function
+from ._operands import _widened
 
 
 def broadcast_shapes(*shapes: tuple) -> tuple:
@@ -51,12 +52,12 @@ class SumTo(Function):
     def forward(ctx, x, shape):
         ctx.in_shape = x._data.shape
         leading, ones = reduction_axes(x._data.shape, shape)
-        y = x._data
+        y = _widened(x._data)   # float16/bfloat16 gradients are summed in float32, as PyTorch's
         if ones:
             y = y.sum(axis=ones, keepdims=True)
         if leading:
             y = y.sum(axis=leading)
-        return y
+        return y.astype(x._data.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):

@@ -16,6 +16,7 @@ Order-based reductions (``max``, ``amax``, ``median`` ...) refuse complex, as in
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 from .. import backend, return_types
@@ -24,6 +25,7 @@ from ..tensor import Tensor, wrap_dim
 from ._out import write_out
 from .broadcast import broadcast_to
 from .elementwise import _FLOATS, _INEXACT, _conj, _float_array, _where, _xp, maximum, minimum
+from ._operands import _REDUCED, _widened
 from .unary import abs as _abs, sgn, sqrt
 from ..amp import _policy as _autocast
 
@@ -106,6 +108,20 @@ def _take_along(x: Tensor, index: Any, dim: int, keepdim: bool) -> Tensor:
 
 
 # ---------------------------------------------------------------------------------------- sums
+def _quiet() -> Any:
+    """Overflow to inf and 0/0 = NaN come out silently in PyTorch; NumPy would warn about them."""
+    return backend.numpy.errstate(over="ignore", invalid="ignore")
+
+
+def _accumulated(x: Tensor, how: str, dims: Any, keepdim: bool) -> Any:
+    """``xp.<how>`` of a float16 or bfloat16 tensor in float32, rounded once to its dtype at the
+    end, as PyTorch accumulates them (NumPy's bfloat16 sums add in bfloat16: a thousand 0.01s
+    would come to 4.0, each addition rounding away what 0.01 adds to a total past 4)."""
+    xd = x._data
+    with _quiet():
+        return _xp(x).asarray(getattr(_xp(x), how)(_widened(xd), axis=dims, keepdims=keepdim)).astype(xd.dtype)
+
+
 class Sum(Function):
     """``y = sum(x, dim)``;  dy/dx = 1: the gradient is broadcast back over the summed dims."""
     supports_complex = True
@@ -115,7 +131,10 @@ class Sum(Function):
         xd = x._data
         ctx.in_shape = xd.shape
         ctx.kept = _keepdim_shape(xd.shape, dims)
-        return _xp(x).asarray(xd.sum(axis=dims, keepdims=keepdim, dtype=np_dtype))
+        if np_dtype is None and xd.dtype in _REDUCED:
+            return _accumulated(x, "sum", dims, keepdim)
+        with _quiet():  # an overflow to inf, silently as PyTorch
+            return _xp(x).asarray(xd.sum(axis=dims, keepdims=keepdim, dtype=np_dtype))
 
     @staticmethod
     def backward(ctx, grad):
@@ -133,7 +152,10 @@ class NanSum(Function):
         xd = x._data
         ctx.in_shape, ctx.kept = xd.shape, _keepdim_shape(xd.shape, dims)
         ctx.keep = ~_xp(x).isnan(xd) if xd.dtype in _INEXACT else None
-        return _xp(x).asarray(_xp(x).nansum(xd, axis=dims, keepdims=keepdim, dtype=np_dtype))
+        if np_dtype is None and xd.dtype in _REDUCED:
+            return _accumulated(x, "nansum", dims, keepdim)
+        with _quiet():
+            return _xp(x).asarray(_xp(x).nansum(xd, axis=dims, keepdims=keepdim, dtype=np_dtype))
 
     @staticmethod
     def backward(ctx, grad):
@@ -150,7 +172,15 @@ class Mean(Function):
         xd = x._data
         ctx.in_shape, ctx.kept = xd.shape, _keepdim_shape(xd.shape, dims)
         ctx.n = _count(xd.shape, dims)
-        y = xd.mean(axis=dims, keepdims=keepdim, dtype=np_dtype)
+        if np_dtype is None and xd.dtype in _REDUCED:
+            return _accumulated(x, "mean", dims, keepdim)
+        if xd.size:
+            with _quiet():
+                y = xd.mean(axis=dims, keepdims=keepdim, dtype=np_dtype)
+        else:  # the mean of nothing is NaN, silently as PyTorch (NumPy warns "Mean of empty slice")
+            with _quiet(), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                y = xd.mean(axis=dims, keepdims=keepdim, dtype=np_dtype)
         return _xp(x).asarray(y).astype(np_dtype or xd.dtype, copy=False)
 
     @staticmethod
@@ -214,7 +244,8 @@ class Prod(Function):
         xd = x._data
         ctx.dims, ctx.kept = dims, _keepdim_shape(xd.shape, dims)
         ctx.save_for_backward(x)
-        return _xp(x).asarray(xd.prod(axis=dims, keepdims=keepdim, dtype=np_dtype))
+        with _quiet():
+            return _xp(x).asarray(xd.prod(axis=dims, keepdims=keepdim, dtype=np_dtype))
 
     @staticmethod
     def backward(ctx, grad):
@@ -385,8 +416,9 @@ class Var(Function):
         ctx.dims, ctx.kept = dims, _keepdim_shape(xd.shape, dims)
         ctx.denom = _count(xd.shape, dims) - correction
         ctx.save_for_backward(x)
-        with backend.numpy.errstate(all="ignore"):
-            y = _xp(x).asarray(_xp(x).var(xd, axis=dims, keepdims=keepdim, ddof=correction))
+        with backend.numpy.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # NumPy's own "Degrees of freedom <= 0"
+            y = _xp(x).asarray(_xp(x).var(_widened(xd), axis=dims, keepdims=keepdim, ddof=correction))
         return y.astype(xd.dtype if xd.dtype.kind != "c" else y.dtype)  # complex: real variance
 
     @staticmethod
@@ -396,7 +428,7 @@ class Var(Function):
         return _spread(grad, ctx.kept, x.shape) * centred * (2.0 / ctx.denom), None, None, None
 
 
-def _var_args(input: Tensor, dim: Any, unbiased: Any, correction: Any) -> tuple:
+def _var_args(input: Tensor, dim: Any, unbiased: Any, correction: Any, name: str = "var") -> tuple:
     if isinstance(dim, bool):  # the old overload var(unbiased)
         dim, unbiased = None, dim
     if input._data.dtype not in _INEXACT:
@@ -406,7 +438,11 @@ def _var_args(input: Tensor, dim: Any, unbiased: Any, correction: Any) -> tuple:
         correction = 1 if unbiased is None or unbiased else 0
     elif unbiased is not None:
         raise RuntimeError("var/std: pass either unbiased or correction, not both")
-    return _dims(dim, input._data.ndim), correction
+    dims = _dims(dim, input._data.ndim)
+    if _count(input._data.shape, dims) - correction <= 0:
+        warnings.warn(f"{name}(): degrees of freedom is <= 0. Correction should be strictly less than the "
+                      "reduction factor (input numel divided by output numel).", UserWarning, stacklevel=3)
+    return dims, correction
 
 
 def var(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *,
@@ -419,7 +455,8 @@ def var(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = Fa
 def std(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *,
         correction: Any = None, out: Any = None) -> Tensor:
     """``sqrt(var)``."""
-    return write_out(sqrt(var(input, dim, unbiased, keepdim, correction=correction)), out)
+    dims, c = _var_args(input, dim, unbiased, correction, "std")
+    return write_out(sqrt(Var.apply(input, dims, keepdim, c)), out)
 
 
 def var_mean(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *,
@@ -445,6 +482,7 @@ class Norm(Function):
         xd = _float_array(x)
         xp = _xp(x)
         a = xp.abs(xd)
+        dtype, a = a.dtype, _widened(a)
         if p in (math.inf, -math.inf) and a.size == 0:  # max/min of nothing: no identity
             inf = "inf" if p > 0 else "-inf"
             empty = [d for d in (range(a.ndim) if dims is None else dims) if a.shape[d] == 0]
@@ -467,6 +505,7 @@ class Norm(Function):
             y = xp.sqrt((a * a).sum(axis=dims, keepdims=True))
         else:
             y = ((a ** p).sum(axis=dims, keepdims=True)) ** (1.0 / p)
+        y = y.astype(dtype, copy=False)
         ctx.p, ctx.dims, ctx.kept = p, dims, y.shape
         out = y if keepdim else y.reshape(tuple(s for i, s in enumerate(y.shape)
                                                 if dims is not None and i not in dims))
@@ -523,12 +562,13 @@ class LogSumExp(Function):
     @staticmethod
     def forward(ctx, x, dims, keepdim):
         xd = _float_array(x)
+        dtype, xd = xd.dtype, _widened(xd)   # float16/bfloat16: summed in float32
         xp = _xp(x)
         real = xd.real if xd.dtype.kind == "c" else xd
         m = real.max(axis=dims, keepdims=True) if xd.size else xp.zeros(_keepdim_shape(xd.shape, dims), real.dtype)
         m = xp.where(xp.isfinite(m), m, 0)
         with backend.numpy.errstate(divide="ignore", invalid="ignore"):  # -inf rows; complex infinities
-            y = xp.log(xp.exp(xd - m).sum(axis=dims, keepdims=True)) + m
+            y = (xp.log(xp.exp(xd - m).sum(axis=dims, keepdims=True)) + m).astype(dtype, copy=False)
         ctx.kept = y.shape
         out = y if keepdim else y.reshape(tuple(s for i, s in enumerate(y.shape)
                                                 if dims is not None and i not in dims))

@@ -14,6 +14,7 @@ from ..autograd.function import Function
 from ..tensor import Tensor, wrap_dim
 from ._out import write_out
 from .elementwise import _FLOATS, _conj, _float_array, _where, _xp, exp, log
+from ._operands import _REDUCED, _widened
 from .reduction import _accumulate_dtype
 from ..amp import _policy as _autocast
 
@@ -46,7 +47,10 @@ class CumSum(Function):
     @staticmethod
     def forward(ctx, x, dim, np_dtype):
         ctx.dim = dim
-        return _xp(x).cumsum(x._data, axis=dim, dtype=np_dtype)
+        xd = x._data
+        if np_dtype is None and xd.dtype in _REDUCED:  # float32 running sums, rounded one by one
+            return _xp(x).cumsum(_widened(xd), axis=dim).astype(xd.dtype)
+        return _xp(x).cumsum(xd, axis=dim, dtype=np_dtype)
 
     @staticmethod
     def backward(ctx, grad):
@@ -61,7 +65,8 @@ class CumProd(Function):
 
     @staticmethod
     def forward(ctx, x, dim, np_dtype):
-        y = _xp(x).cumprod(x._data, axis=dim, dtype=np_dtype)
+        with backend.numpy.errstate(over="ignore", invalid="ignore"):  # inf silently, as PyTorch
+            y = _xp(x).cumprod(x._data, axis=dim, dtype=np_dtype)
         ctx.dim = dim
         ctx.save_for_backward(x, y)
         return y

@@ -31,6 +31,7 @@ from typing import Any, NamedTuple
 from ... import _kernels, backend
 from ...autograd.function import Function
 from ...autograd.grad_mode import is_grad_enabled
+from ...ops._operands import _widened
 from ...tensor import Tensor
 from ...ops.linalg import matmul
 from ...amp import _policy as _autocast
@@ -270,7 +271,7 @@ class ConvNd(Function):
             gm = (cols @ g.reshape(n, groups, c_out // groups, -1).swapaxes(-1, -2)).sum(0)
             gw = Tensor._make(gm.swapaxes(-1, -2).reshape(wd.shape))
         if need_b:
-            gb = Tensor._make(g.reshape(n, c_out, -1).sum((0, 2)))
+            gb = Tensor._make(_widened(g.reshape(n, c_out, -1)).sum((0, 2)).astype(g.dtype, copy=False))
         return gx, gw, gb, None
 
 

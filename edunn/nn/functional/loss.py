@@ -27,6 +27,7 @@ from ... import _kernels, backend
 from ...autograd import grad_mode
 from ...autograd.function import Function
 from ...tensor import Tensor
+from ...ops._operands import _widened
 from ...amp import _policy as _autocast
 from . import _loss_kernels
 from ._loss_common import _no_grad_for, _reduction, _require_float
@@ -197,15 +198,16 @@ class _CrossEntropyLoss(Function):
             ctx.save_for_backward(input)
             return out
         if xd.size:
-            z = xd - xd.max(axis=1, keepdims=True)
+            wide = _widened(xd)   # float16/bfloat16: in float32, as PyTorch accumulates them
+            z = wide - wide.max(axis=1, keepdims=True)
             logp = z - xp.log(xp.exp(z).sum(axis=1, keepdims=True))
         else:
             logp = xd
-        w = None if weight is None else weight._data
+        w = None if weight is None else _widened(weight._data)
         out, tt, coef = _nll_pick(logp, target._data, w, ignore_index, reduction)
         ctx.logp, ctx.tt, ctx.coef, ctx.reduction = logp, tt, coef, reduction
         ctx.save_for_backward(input)
-        return out
+        return out.astype(xd.dtype, copy=False)
 
     @staticmethod
     def _fused_forward(ctx, x: Any, t: Any, ignore_index: int, reduction: str) -> Any:
@@ -259,7 +261,7 @@ class _CrossEntropyLoss(Function):
             else:
                 d -= _onehot(tt, logp.shape[1], logp.dtype)
             d *= _rows(ctx.coef) * g
-            return Tensor._make(d), None, None, None, None
+            return Tensor._make(d.astype(grad._data.dtype, copy=False)), None, None, None, None
         x, = ctx.saved_tensors
         onehot = Tensor._make(_onehot(tt, logp.shape[1], logp.dtype))
         rows = Tensor._make(_rows(ctx.coef)) * _grad_per_row(grad, ctx.reduction)
@@ -387,10 +389,11 @@ def _cross_entropy_probs(input: Tensor, target: Tensor, weight: Tensor | None, r
 # binary cross-entropy (fused)
 # ------------------------------------------------------------------------------------------------
 def _reduce_array(loss: Any, reduction: str) -> Any:
+    """A loss array's 'mean' or 'sum' in its dtype (float16/bfloat16 added up in float32)."""
     if reduction == "mean":
-        return loss.mean(dtype=loss.dtype)
+        return _widened(loss).mean().astype(loss.dtype)
     if reduction == "sum":
-        return loss.sum(dtype=loss.dtype)
+        return _widened(loss).sum().astype(loss.dtype)
     return loss
 
 

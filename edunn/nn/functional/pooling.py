@@ -39,6 +39,7 @@ from typing import Any, Sequence
 from ... import _kernels, backend
 from ...autograd.function import Function
 from ...tensor import Tensor
+from ...ops._operands import _widened
 from . import _pool_kernels
 from ...amp import _policy as _autocast
 
@@ -115,14 +116,14 @@ class _WindowSum(Function):
 
     @staticmethod
     def forward(ctx, x, k, s, out):
-        y = x._data
+        y = _widened(x._data)   # float16/bfloat16 windows are summed in float32, as PyTorch's
         ctx.args = (y.shape, k, s, out)
         for i in reversed(range(len(k))):
             total = _take(y, i, 0, 1, s[i], out[i]).copy()
             for j in range(1, k[i]):
                 total += _take(y, i, j, 1, s[i], out[i])
             y = total
-        return y
+        return y.astype(x._data.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):

@@ -29,6 +29,7 @@ from typing import Any
 from ... import backend
 from ...autograd.function import Function
 from ...ops.indexing import IndexBackward
+from ...ops._operands import _widened
 from ...sparse import _new_sparse
 from ...tensor import Tensor
 
@@ -217,11 +218,12 @@ class EmbeddingBag(Function):
             return out
         if psw is not None:
             rows = rows * psw._data[where][:, None]
-        out = xp.zeros((n_bags, dim), w.dtype)
+        rows = _widened(rows)   # float16/bfloat16 bags are summed in float32, as PyTorch's
+        out = xp.zeros((n_bags, dim), rows.dtype)
         backend.scatter_add_at(out, bag, rows)
         if mode == "mean":
-            out /= xp.maximum(counts, 1).astype(w.dtype)[:, None]
-        return out
+            out /= xp.maximum(counts, 1).astype(out.dtype)[:, None]
+        return out.astype(w.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
