@@ -358,8 +358,19 @@ def lerp(input: Tensor, end: Tensor, weight: Any, *, out: Any = None) -> Tensor:
 def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1, out: Any = None) -> Tensor:
     """``input + value * tensor1 * tensor2``."""
     if _autocast.active and out is None and "addcmul" in _autocast.listed: return _autocast.call("addcmul", addcmul, input, tensor1, tensor2, value=value, out=out)  # noqa: E501,E701
+    tensor1, tensor2 = _promoted_with(input, tensor1, tensor2)
     prod = tensor1 * tensor2
     return write_out(input + (prod if value == 1 else prod * value), out)
+
+
+def _promoted_with(input: Tensor, tensor1: Tensor, tensor2: Tensor) -> tuple:
+    """``tensor1`` and ``tensor2`` in the dtype of all three operands, as PyTorch computes
+    ``addcmul``/``addcdiv`` (two uint8 factors of a float input multiply as floats, not mod 256)."""
+    if not all(isinstance(t, Tensor) for t in (input, tensor1, tensor2)):
+        return tensor1, tensor2
+    pair = backend.result_type(tensor1.dtype, tensor1.ndim, tensor2.dtype, tensor2.ndim)
+    dtype = backend.result_type(input.dtype, input.ndim, pair, max(tensor1.ndim, tensor2.ndim))
+    return tuple(t if t.dtype is dtype else t.to(dtype) for t in (tensor1, tensor2))
 
 
 def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1, out: Any = None) -> Tensor:
@@ -368,6 +379,7 @@ def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1, 
     if not any(t.is_floating_point() or t.is_complex() for t in (tensor1, tensor2)):
         raise RuntimeError("Integer division with addcdiv is no longer supported, and in a future "
                            "release addcdiv will perform a true division of tensor1 and tensor2.")
+    tensor1, tensor2 = _promoted_with(input, tensor1, tensor2)
     quot = tensor1 / tensor2
     return write_out(input + (quot if value == 1 else quot * value), out)
 

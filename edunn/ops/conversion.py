@@ -37,9 +37,7 @@ class Cast(Function):
         data = x._data
         if data.__class__ is not backend.ndarray:  # CuPy would cast to bfloat16 silently
             backend.check_dtype_on_device(np_dtype, x.device)
-        if data.dtype.kind == "c" and backend.numpy.dtype(np_dtype).kind != "c":
-            data = data.real  # what NumPy's astype does, without its ComplexWarning
-        return data.astype(np_dtype)
+        return _real_if_needed(data, np_dtype).astype(np_dtype)
 
     @staticmethod
     def backward(ctx, grad):
@@ -127,9 +125,16 @@ def to(input: Tensor, *args: Any, **kwargs: Any) -> Tensor:
     return out
 
 
+def _real_if_needed(data: Any, np_dtype: Any) -> Any:
+    """Complex ``data`` cast to a real type keeps its real parts (what NumPy's astype does,
+    without its ComplexWarning); cast to bool it stays whole, as in PyTorch: ``-0.5j`` is True."""
+    kind = backend.numpy.dtype(np_dtype).kind
+    return data.real if data.dtype.kind == "c" and kind not in "cb" else data
+
+
 def _warn_if_discarding_imag(src_np: Any, dst: backend.dtype) -> None:
     """PyTorch warns when a cast from complex to a real type drops the imaginary parts."""
-    if src_np.kind == "c" and not dst.is_complex:
+    if src_np.kind == "c" and not dst.is_complex and dst is not backend.bool_:
         warnings.warn("Casting complex values to real discards the imaginary part", UserWarning,
                       stacklevel=3)
 
@@ -143,9 +148,7 @@ class CopyFrom(Function):
     @staticmethod
     def forward(ctx, src, shape, np_dtype):
         xp = backend.array_module(src._data)
-        data = src._data
-        if data.dtype.kind == "c" and backend.numpy.dtype(np_dtype).kind != "c":
-            data = data.real
+        data = _real_if_needed(src._data, np_dtype)
         return xp.broadcast_to(data, shape).astype(np_dtype, copy=True)
 
     @staticmethod
@@ -157,8 +160,8 @@ def copy_from(dst: Tensor, src: Any) -> Tensor:
     """What ``dst.copy_(src)`` stores into ``dst``: ``src`` moved to dst's device, cast to its
     dtype and broadcast to its shape (differentiable with respect to ``src``)."""
     if not isinstance(src, Tensor):
-        from .creation import tensor
-        src = tensor(src, dtype=dst.dtype, device=dst.device)
+        from .creation import tensor   # a complex number into a real tensor: its real part
+        src = tensor(src, dtype=None if isinstance(src, complex) else dst.dtype, device=dst.device)
     from .broadcast import broadcast_shapes
     if broadcast_shapes(src._data.shape, dst._data.shape) != dst._data.shape:
         raise RuntimeError(f"output with shape {list(dst._data.shape)} doesn't match the broadcast shape "

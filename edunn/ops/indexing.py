@@ -213,8 +213,9 @@ class IndexPut(Function):
 
 
 def _check_not_complex_into_real(value: Any, x: Tensor) -> None:
-    """PyTorch's error for a Python complex number written into a real tensor."""
-    if isinstance(value, complex) and x._data.dtype.kind != "c":
+    """PyTorch's error for a Python complex number written into a real tensor (a bool tensor
+    takes it: True when it is nonzero)."""
+    if isinstance(value, complex) and x._data.dtype.kind not in "cb":
         name = {"float64": "double", "float32": "float"}.get(x.dtype.name, x.dtype.name)
         raise RuntimeError(f"value cannot be converted to type {name} without overflow")
 

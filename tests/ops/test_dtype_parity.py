@@ -81,9 +81,6 @@ def _low(*dtypes):
 def test_binary_results_match_pytorch_for_every_dtype_pair(op):
     def call(m, a, b):
         return getattr(m, op)(a, b)
-
-    def complex32(a, b):
-        return torch.result_type(a, b) == torch.complex32
     for d1 in DTYPES:
         for d2 in DTYPES:
             for shape in [(4,), ()]:
@@ -125,3 +122,47 @@ def test_subtracting_a_bool_is_refused_as_in_pytorch(a, b):
         messages.append(str(info.value))
     assert messages[0] == messages[1]
     assert "bool tensor" in messages[0]
+
+
+INPLACE = ["add_", "sub_", "mul_", "div_", "pow_", "remainder_", "fmod_", "floor_divide_", "copy_", "fill_",
+           "masked_fill_", "addcmul_", "addcdiv_", "clamp_min_", "bitwise_or_", "true_divide_"]
+
+
+def _inplace(m, op, x, other):
+    if op == "masked_fill_":
+        return x.masked_fill_(m.tensor([True, False, False, True]), other)
+    if op in ("addcmul_", "addcdiv_"):
+        return getattr(x, op)(other, other)
+    return getattr(x, op)(other)
+
+
+@pytest.mark.parametrize("op", INPLACE)
+def test_inplace_results_match_pytorch_for_every_dtype_pair(op):
+    """An in-place op computes in the promoted dtype of all its operands and casts the result to
+    ``self``'s (``addcmul_`` of two uint8 factors into an int16 tensor multiplies as int16)."""
+    for d1 in DTYPES:
+        others = [(d2, lambda m, d2=d2: _tensor(m, d2)) for d2 in DTYPES] + \
+                 [(kind, lambda m, v=v: v) for kind, v in NUMBERS.items()]
+        for name, other in others:
+            if op != "copy_" and isinstance(other(torch), torch.Tensor) and complex32(_tensor(torch, d1), other(torch)):
+                continue
+
+            def run(m):
+                x = _tensor(m, d1)
+                _inplace(m, op, x, other(m))
+                return x
+            outcomes = [_outcome(lambda m=m: run(m)) for m in (edunn, torch)]
+            _check(f"{d1}.{op}({name})", *outcomes, _low(d1, name))
+
+
+def complex32(a, b):
+    return torch.result_type(a, b) == torch.complex32
+
+
+@pytest.mark.parametrize("source", DTYPES)
+def test_casts_between_every_dtype_pair_match_pytorch(source):
+    """``x.to(dtype)``: complex to bool asks whether the number is nonzero (``-0.5j`` is True);
+    to another real type it keeps the real part."""
+    for target in DTYPES:
+        outcomes = [_outcome(lambda m=m: _tensor(m, source).to(getattr(m, target))) for m in (edunn, torch)]
+        _check(f"{source}.to({target})", *outcomes, _low(source, target))
