@@ -17,6 +17,7 @@ Indexing moves values, so complex tensors work as real ones (``supports_complex`
 """
 from __future__ import annotations
 
+import re
 from typing import Any, Sequence
 
 from .. import backend
@@ -58,6 +59,7 @@ def _normalize(x: Any, index: Any) -> tuple[tuple, bool]:
     if not isinstance(index, tuple):
         index = (index,)
     out = []
+    masks = []   # (position in out, shape) of each boolean mask, checked against x below
     advanced = False
     for item in index:
         if item is None or item is Ellipsis or isinstance(item, slice):
@@ -77,12 +79,110 @@ def _normalize(x: Any, index: Any) -> tuple[tuple, bool]:
             arr = _index_array(item, x)
             advanced = True
             if arr.dtype.kind == "b" and arr.ndim > 0:
+                masks.append((len(out), arr.shape))
                 out.extend(arr.nonzero())
             else:
                 out.append(arr.astype(_INT64) if arr.dtype.kind == "u" else arr)
+    if len(out) > x.ndim and _consumed(out) > x.ndim:
+        raise IndexError(f"too many indices for tensor of dimension {x.ndim}")
+    if masks:
+        _check_masks(out, masks, x.shape)
     if advanced and backend.is_cupy_array(x):
         _check_bounds(out, x.shape)
+    if advanced and any(i.__class__ is int for i in out):
+        return _with_ints_selected_first(x, out), True
     return tuple(out), advanced
+
+
+def _consumed(index: Sequence) -> int:
+    """How many dimensions of the indexed tensor ``index`` names (None, ``...`` and a bool
+    scalar name none)."""
+    return sum(1 for i in index if i is not None and i is not Ellipsis
+               and not (getattr(i, "ndim", 1) == 0 and getattr(i, "dtype", None) == bool))
+
+
+def _check_masks(index: list, masks: list, shape: tuple) -> None:
+    """Each boolean mask must have the shape of the dimensions it covers (NumPy would accept a
+    longer mask whose extra entries are False), with PyTorch's IndexError."""
+    consumed = _consumed(index)
+    start, dim = {}, 0
+    for k, item in enumerate(index):
+        start[k] = dim
+        if item is Ellipsis:
+            dim += len(shape) - consumed
+        elif item is not None and not (getattr(item, "ndim", 1) == 0 and getattr(item, "dtype", None) == bool):
+            dim += 1
+    for k, mask_shape in masks:
+        d = start[k]
+        for j, n in enumerate(mask_shape):
+            if d + j >= len(shape) or shape[d + j] != n:
+                raise IndexError(f"The shape of the mask {list(mask_shape)} at index {j} does not match the shape "
+                                 f"of the indexed tensor {list(shape)} at index {d + j}")
+
+
+def _with_ints_selected_first(x: Any, index: list) -> tuple:
+    """An all-array index that gives PyTorch's result for ``x[index]`` when integers meet index
+    arrays, as in ``x[0, :, [1, 2]]``.
+
+    NumPy counts an integer as an index array, and index arrays separated by a slice put their
+    dimensions first: its ``x[0, :, [1, 2]]`` has shape ``(2, x.shape[1])``.  PyTorch selects
+    with the integers first (as ``select``), then places the index arrays' dimensions where they
+    stand in what is left -- in place when they are next to each other there, else first -- so
+    its result has shape ``(x.shape[1], 2)``.  Here every dimension of ``x`` is indexed by an
+    array (a range for a slice) shaped so that broadcasting them gives PyTorch's layout."""
+    xp = backend.array_module(x)
+    if sum(1 for i in index if getattr(i, "ndim", 1) == 0 and getattr(i, "dtype", None) == bool):
+        return tuple(index)   # x[True, ...] adds a dimension: left to NumPy, whose rule agrees
+    consumed = _consumed(index)
+    items = []   # what is left after the integers: ("basic", x dim or None, range) or ("array", x dim, arr)
+    ints = {}    # x dim -> integer
+    dim = 0
+    for item in index:
+        if item is Ellipsis:
+            for _ in range(x.ndim - consumed):
+                items.append(("basic", dim, xp.arange(x.shape[dim])))
+                dim += 1
+        elif item is None:
+            items.append(("basic", None, xp.zeros(1, _INT64)))
+        elif item.__class__ is int:
+            ints[dim] = item
+            dim += 1
+        elif isinstance(item, slice):
+            items.append(("basic", dim, xp.arange(*item.indices(x.shape[dim]))))
+            dim += 1
+        else:
+            items.append(("array", dim, item))
+            dim += 1
+    while dim < x.ndim:   # dims not named in the index are taken whole
+        items.append(("basic", dim, xp.arange(x.shape[dim])))
+        dim += 1
+    arrays = [i for i, (kind, _, _) in enumerate(items) if kind == "array"]
+    shapes = [items[i][2].shape for i in arrays]
+    try:
+        block = backend.numpy.broadcast_shapes(*shapes)
+    except ValueError:
+        raise _mismatch(shapes) from None
+    adjacent = arrays == list(range(arrays[0], arrays[-1] + 1))
+    basic = [i for i, (kind, _, _) in enumerate(items) if kind == "basic"]
+    before = sum(1 for i in basic if i < arrays[0]) if adjacent else 0
+    ndim = len(basic) + len(block)
+    axis = {}   # item position -> its output axis (basic items)
+    for k, i in enumerate(basic):
+        axis[i] = k if k < before else k + len(block)
+    out = [None] * x.ndim
+    for d, i in ints.items():
+        out[d] = i
+    for i, (kind, d, arr) in enumerate(items):
+        if d is None:
+            continue
+        if kind == "basic":
+            shape = [1] * ndim
+            shape[axis[i]] = arr.shape[0]
+            out[d] = arr.reshape(shape)
+        else:
+            lead = before + len(block) - arr.ndim
+            out[d] = arr.reshape((1,) * lead + arr.shape + (1,) * (ndim - lead - arr.ndim))
+    return tuple(out)   # a new axis (None) indexes no dimension of x: every array has size 1 there
 
 
 def _first_bad(arr: Any, n: int, low: int | None = None) -> int:
@@ -96,8 +196,7 @@ def _check_bounds(index: Sequence, shape: tuple) -> None:
     """Every integer index array in ``index`` within its dimension of ``shape``.  NumPy checks
     this itself; CuPy wraps around silently, so on a GPU the check is a device-side assert
     (reported at the next synchronisation, as PyTorch's CUDA kernels do)."""
-    consumed = sum(1 for i in index if i is not None and i is not Ellipsis
-                   and not (getattr(i, "ndim", 1) == 0 and getattr(i, "dtype", None) == bool))
+    consumed = _consumed(index)
     dim = 0
     for item in index:
         if item is None or (getattr(item, "ndim", 1) == 0 and getattr(item, "dtype", None) == bool):
@@ -119,6 +218,21 @@ def _basic_view(xd: Any, idx: tuple) -> Any:
     return xd[idx] if any(i is Ellipsis for i in idx) else xd[idx + (Ellipsis,)]
 
 
+def _dimension_error(err: IndexError) -> IndexError:
+    """PyTorch's words for NumPy's IndexError: "dimension" for "axis" when out of bounds, and
+    its message for index arrays that do not broadcast together."""
+    text = str(err)
+    found = re.match(r"shape mismatch: indexing arrays could not be broadcast together with shapes (.*)", text)
+    if found:
+        return _mismatch([tuple(int(n) for n in re.findall(r"\d+", s)) for s in re.findall(r"\([^)]*\)", found[1])])
+    return IndexError(text.replace(" for axis ", " for dimension "))
+
+
+def _mismatch(shapes: list) -> IndexError:
+    return IndexError("shape mismatch: indexing tensors could not be broadcast together with shapes "
+                      + ", ".join(str(list(s)) for s in shapes))
+
+
 class Index(Function):
     """``y = x[index]`` with basic and advanced (integer array) indices.
     Backward: :class:`IndexBackward` -- zeros with the gradient added at ``index``."""
@@ -131,8 +245,8 @@ class Index(Function):
             return _basic_view(x._data, idx)
         try:
             return x._data[idx]
-        except IndexError as err:  # NumPy says "axis"; PyTorch's message says "dimension"
-            raise IndexError(str(err).replace(" for axis ", " for dimension ")) from None
+        except IndexError as err:
+            raise _dimension_error(err) from None
 
     @staticmethod
     def backward(ctx, grad):
@@ -190,12 +304,15 @@ class IndexPut(Function):
         ctx.idx, ctx.accumulate = idx, accumulate
         ctx.v_shape = v._data.shape if isinstance(v, Tensor) else None
         out = xd.copy()
-        if accumulate:
-            xp = backend.array_module(xd)
-            target_shape = out[idx].shape
-            backend.scatter_add_at(out, idx, xp.broadcast_to(xp.asarray(vd, dtype=xd.dtype), target_shape))
-        else:
-            out[idx] = vd
+        try:
+            if accumulate:
+                xp = backend.array_module(xd)
+                target_shape = out[idx].shape
+                backend.scatter_add_at(out, idx, xp.broadcast_to(xp.asarray(vd, dtype=xd.dtype), target_shape))
+            else:
+                out[idx] = vd
+        except IndexError as err:
+            raise _dimension_error(err) from None
         return out
 
     @staticmethod
