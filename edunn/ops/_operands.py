@@ -112,6 +112,36 @@ def _binary(a: Any, b: Any) -> tuple:
     return (ad if ad.dtype == rt else ad.astype(rt)), (bd if bd.dtype == rt else bd.astype(rt))
 
 
+def _opmath(a: Any, b: Any, ad: Any, bd: Any) -> tuple:
+    """``(ad, bd, rounding)`` for ``a * b`` and ``a / b``: with a float16/bfloat16 tensor and a
+    Python number, the tensor data in float32, the number whole, and the dtype to round the
+    result to once at the end, as PyTorch's CPU kernels take a number there ("opmath").
+    ``x * 0.1`` then rounds ``x * 0.1``, where NumPy would round 0.1 to the tensor's dtype first
+    and miss by an ulp a third of the time.  ``(ad, bd, None)`` otherwise: two tensors of one
+    dtype already compute in float32 and round once."""
+    if isinstance(b, Tensor):
+        if isinstance(a, Tensor) or bd.dtype not in _REDUCED:
+            return ad, bd, None
+        return a, _widened(bd), bd.dtype
+    if ad.dtype not in _REDUCED:
+        return ad, bd, None
+    return _widened(ad), b, ad.dtype
+
+
+def _scaled(ad: Any, bd: Any, alpha: Any) -> tuple:
+    """``(ad, alpha * bd, rounding)`` for ``add``/``sub`` with ``alpha``: for float16/bfloat16,
+    PyTorch rounds ``alpha`` (and a number ``b``) to the tensor's dtype, computes ``a + alpha b``
+    in float32 and rounds once; NumPy would round ``alpha b`` on its own, and ml_dtypes would
+    even return float32 for bfloat16."""
+    arr = ad if hasattr(ad, "dtype") else bd
+    if arr.dtype not in _REDUCED:
+        return ad, alpha * bd, None
+
+    def wide(v):
+        return v.astype(backend.float32.np) if hasattr(v, "dtype") else float(arr.dtype.type(v))
+    return wide(ad), wide(alpha) * wide(bd), arr.dtype
+
+
 def _weak_scalar(value: Any, rt: backend.dtype, array: Any) -> Any:
     """NumPy keeps an array's dtype when a Python number joins it (NEP 50), except for
     ``ml_dtypes``' bfloat16, which it widens to float32; a 0-d bfloat16 array keeps it."""

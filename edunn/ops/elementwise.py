@@ -38,8 +38,8 @@ from .._kernels import KernelSpec
 from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..tensor import Tensor
-from ._operands import (_FLOATS, _INEXACT, _apply, _binary, _conj, _float_array, _shape_error, _where, _xp,
-                        _zeros_of)
+from ._operands import (_FLOATS, _INEXACT, _apply, _binary, _conj, _float_array, _opmath, _REDUCED, _scaled, _shape_error, _where,
+                        _xp, _zeros_of)
 from ._operands import _Where, _as_floats  # noqa: F401  (re-exported: binary.py, gamma.py, forward AD use them)
 from ._out import write_out
 from ..amp import _policy as _autocast
@@ -58,7 +58,10 @@ class Add(Function):
     def forward(ctx, a, b, alpha=1):
         ad, bd = _binary(a, b)
         ctx.alpha = alpha
-        return ad + bd if alpha == 1 else ad + alpha * bd
+        if alpha == 1:
+            return ad + bd
+        ad, bd, rounding = _scaled(ad, bd, alpha)
+        return ad + bd if rounding is None else (ad + bd).astype(rounding)
 
     @staticmethod
     def backward(ctx, grad):
@@ -80,7 +83,10 @@ class Sub(Function):
                                "are trying to invert a mask, use the `~` or `logical_not()` operator instead.")
         ad, bd = _binary(a, b)
         ctx.alpha = alpha
-        return ad - bd if alpha == 1 else ad - alpha * bd
+        if alpha == 1:
+            return ad - bd
+        ad, bd, rounding = _scaled(ad, bd, alpha)
+        return ad - bd if rounding is None else (ad - bd).astype(rounding)
 
     @staticmethod
     def backward(ctx, grad):
@@ -98,8 +104,14 @@ class Mul(Function):
     @staticmethod
     def forward(ctx, a, b):
         ad, bd = _binary(a, b)
-        ctx._save_factors(a, b)
-        return ad * bd
+        edges = ctx._next   # ctx._save_factors(a, b), written out: this is the hottest op
+        ctx.save_for_backward(a if edges[1] is not None else None, b if edges[0] is not None else None)
+        y = ad * bd
+        if y.dtype in _REDUCED:   # float16/bfloat16 times a number: PyTorch's rounding
+            ad, bd, rounding = _opmath(a, b, ad, bd)
+            if rounding is not None:
+                y = (ad * bd).astype(rounding)
+        return y
 
     @staticmethod
     def backward(ctx, grad):
@@ -117,8 +129,11 @@ class Div(Function):
     @staticmethod
     def forward(ctx, a, b):
         ad, bd = _binary(a, b)
+        ad, bd, rounding = _opmath(a, b, ad, bd)
         ctx.save_for_backward(a if ctx._next[1] is not None else None, b)  # a: only for b's gradient
         y = ad / bd
+        if rounding is not None:
+            return y.astype(rounding)
         if (ad if hasattr(ad, "dtype") else bd).dtype not in _INEXACT:  # int / int is a float
             y = y.astype(backend.get_default_dtype().np)
         return y

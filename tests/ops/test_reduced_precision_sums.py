@@ -149,3 +149,35 @@ def test_long_half_precision_gradient_sums_are_rounded_once(name, dtype):
         y.backward(m.ones_like(y))
         grads.append(np.asarray(inputs[which].grad.to(m.float64).tolist()))
     assert _ulps_from(grads[0], grads[1], dtype) <= 1.0
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+@pytest.mark.parametrize("op", ["mul", "rmul", "truediv", "add", "sub", "radd", "rsub"])
+@pytest.mark.parametrize("number", [0.1, 1 / 3, 0.9, 1e-3, 3.0])
+def test_half_precision_with_a_number_rounds_as_pytorch(op, number, dtype):
+    """``x * 0.1`` on a float16/bfloat16 tensor: PyTorch multiplies by 0.1 itself in float32 and
+    rounds once; NumPy rounded 0.1 to the tensor's dtype first, an ulp off for a third of the
+    elements.  ``x + 0.1`` is the other way round: PyTorch rounds the number first there too."""
+    values = np.random.default_rng(0).standard_normal(2000)
+    results = [getattr(m.tensor(values, dtype=getattr(m, dtype)), f"__{op}__")(number) for m in (edunn, torch)]
+    assert str(results[0].dtype) == f"edunn.{dtype}"
+    np.testing.assert_array_equal(*[np.asarray(r.float().tolist()) for r in results])
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+@pytest.mark.parametrize("alpha", [0.1, 2.0, 1 / 3])
+def test_add_with_alpha_keeps_the_half_precision_dtype(alpha, dtype):
+    """``add(x, y, alpha=0.1)`` of two bfloat16 tensors came back as float32 (ml_dtypes widens
+    bfloat16 times a Python float).  PyTorch rounds alpha to the dtype, then computes in float32.
+    2048 elements: PyTorch's scalar loop for the elements past its last full vector rounds
+    differently from its vectorised body, so a length off the vector width would compare that."""
+    rng = np.random.default_rng(1)
+    a, b = rng.standard_normal(2048), rng.standard_normal(2048)
+    for other in (b, 0.3):
+        results = []
+        for m in (edunn, torch):
+            y = m.add(m.tensor(a, dtype=getattr(m, dtype)), m.tensor(other, dtype=getattr(m, dtype))
+                      if isinstance(other, np.ndarray) else other, alpha=alpha)
+            results.append(y)
+        assert str(results[0].dtype) == f"edunn.{dtype}"
+        np.testing.assert_array_equal(*[np.asarray(r.float().tolist()) for r in results])
