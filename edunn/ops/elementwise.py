@@ -38,8 +38,8 @@ from .._kernels import KernelSpec
 from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..tensor import Tensor
-from ._operands import (_FLOATS, _INEXACT, _apply, _binary, _conj, _float_array, _opmath, _REDUCED, _scaled, _shape_error, _where,
-                        _xp, _zeros_of)
+from ._operands import (_FLOATS, _INEXACT, _REDUCED, _apply, _binary, _conj, _float_array, _opmath, _scaled,
+                        _shape_error, _where, _xp, _zeros_of)
 from ._operands import _Where, _as_floats  # noqa: F401  (re-exported: binary.py, gamma.py, forward AD use them)
 from ._out import write_out
 from ..amp import _policy as _autocast
