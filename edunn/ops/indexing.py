@@ -503,7 +503,7 @@ def masked_select(input: Tensor, mask: Tensor, *, out: Any = None) -> Tensor:
     from .broadcast import broadcast_shapes
     from .shape import expand
     m = _check_mask(mask, "masked_select:")
-    shape = broadcast_shapes(m.shape, input._data.shape)
+    shape = broadcast_shapes(m.shape, input._data.shape) or (1,)   # 0-d with 0-d: a 1-element result
     xp = backend.array_module(m)
     return write_out(Index.apply(expand(input, shape), xp.broadcast_to(m, shape).nonzero(), True), out)
 

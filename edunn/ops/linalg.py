@@ -296,7 +296,7 @@ def _einsum_arrays(xp, subs: list, out: str, arrays: list) -> Any:
     size: dict = {}
     for s, a in zip(subs, arrays):
         for c, n in zip(s, a.shape):
-            size[c] = max(size.get(c, 1), n)
+            size[c] = n if size.get(c, 1) == 1 else size[c]   # broadcasting: 1 gives way (to 0 too)
     arrays = [a if all(n == size[c] for c, n in zip(s, a.shape))
               else xp.broadcast_to(a, tuple(size[c] for c in s)) for s, a in zip(subs, arrays)]
     eq = ",".join(subs) + "->" + out

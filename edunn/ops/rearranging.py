@@ -105,7 +105,8 @@ class Flip(Function):
 
 def flip(input: Tensor, dims: Any) -> Tensor:
     dims = (dims,) if isinstance(dims, int) else tuple(dims)
-    return Flip.apply(input, tuple(wrap_dim(d, input._data.ndim) for d in dims))
+    dims = tuple(wrap_dim(d, input._data.ndim) for d in dims)
+    return Flip.apply(input, dims if input._data.ndim else ())   # a 0-d tensor: nothing to flip
 
 
 def fliplr(input: Tensor) -> Tensor:

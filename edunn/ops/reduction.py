@@ -39,11 +39,12 @@ def _dims(dim: Any, ndim: int) -> tuple | None:
     if dim is None:
         return None
     if isinstance(dim, int):
-        return (wrap_dim(dim, ndim),)
+        d = wrap_dim(dim, ndim)
+        return (d,) if ndim else None   # a 0-d tensor's one dim (0 or -1): its only element
     dims = tuple(sorted(wrap_dim(d, ndim) for d in dim))
     if len(set(dims)) != len(dims):
         raise RuntimeError(f"dim {list(dim)} appears multiple times in the list of dims")
-    return dims or None
+    return dims if dims and ndim else None
 
 
 def _keepdim_shape(shape: tuple, dims: tuple | None) -> tuple:

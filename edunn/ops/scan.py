@@ -217,14 +217,24 @@ def _logcumsumexp_complex(xp: Any, xd: Any, dim: int) -> Any:
     return xp.moveaxis(y, -1, dim)
 
 
+def _scan(op: type, input: Tensor, dim: int, *args: Any) -> Any:
+    """``op.apply(input, dim, *args)``; a 0-d tensor is scanned as one element along a dim of
+    size 1 and stays 0-d, as in PyTorch (NumPy would hand back shape (1,))."""
+    d = wrap_dim(dim, input._data.ndim)
+    if input._data.ndim:
+        return op.apply(input, d, *args)
+    out = op.apply(input.reshape(1), 0, *args)
+    return tuple(t.reshape(()) for t in out) if isinstance(out, tuple) else out.reshape(())
+
+
 def cumsum(input: Tensor, dim: int, *, dtype: Any = None, out: Any = None) -> Tensor:
     if _autocast.active and out is None and dtype is None and "cumsum" in _autocast.listed: return _autocast.call("cumsum", cumsum, input, dim, dtype=dtype, out=out)  # noqa: E501,E701
-    return write_out(CumSum.apply(input, wrap_dim(dim, input._data.ndim), _accumulate_dtype(input, dtype)), out)
+    return write_out(_scan(CumSum, input, dim, _accumulate_dtype(input, dtype)), out)
 
 
 def cumprod(input: Tensor, dim: int, *, dtype: Any = None, out: Any = None) -> Tensor:
     if _autocast.active and out is None and dtype is None and "cumprod" in _autocast.listed: return _autocast.call("cumprod", cumprod, input, dim, dtype=dtype, out=out)  # noqa: E501,E701
-    return write_out(CumProd.apply(input, wrap_dim(dim, input._data.ndim), _accumulate_dtype(input, dtype)), out)
+    return write_out(_scan(CumProd, input, dim, _accumulate_dtype(input, dtype)), out)
 
 
 def _refuse_complex(op: str, input: Tensor) -> None:
@@ -237,16 +247,16 @@ def _refuse_complex(op: str, input: Tensor) -> None:
 def cummax(input: Tensor, dim: int, *, out: Any = None) -> Any:
     """``(values, indices)``: the running maximum along ``dim`` and where it was found."""
     _refuse_complex("cummax", input)
-    values, indices = _CumExtreme.apply(input, wrap_dim(dim, input._data.ndim), "maximum")
+    values, indices = _scan(_CumExtreme, input, dim, "maximum")
     return write_out(return_types.cummax(values, indices), out)
 
 
 def cummin(input: Tensor, dim: int, *, out: Any = None) -> Any:
     """``(values, indices)``: the running minimum along ``dim`` and where it was found."""
     _refuse_complex("cummin", input)
-    values, indices = _CumExtreme.apply(input, wrap_dim(dim, input._data.ndim), "minimum")
+    values, indices = _scan(_CumExtreme, input, dim, "minimum")
     return write_out(return_types.cummin(values, indices), out)
 
 
 def logcumsumexp(input: Tensor, dim: int, *, out: Any = None) -> Tensor:
-    return write_out(LogCumSumExp.apply(input, wrap_dim(dim, input._data.ndim)), out)
+    return write_out(_scan(LogCumSumExp, input, dim), out)

@@ -44,8 +44,10 @@ def _median(input: Tensor, dim: Any, keepdim: bool, skip_nan: bool, name: str) -
     _refuse_complex(input, f"{name}_cpu")
     if dim is None:
         flat = xd.reshape(-1)
-        if flat.size == 0:
-            raise IndexError(f"{name}(): input tensor is empty")
+        if flat.size == 0:   # PyTorch: NaN (the smallest integer for an integer tensor)
+            if xd.dtype.kind in "biu":
+                return Tensor._make(_xp(input).asarray(backend.numpy.iinfo(xd.dtype).min, dtype=xd.dtype))
+            return input.sum() * float("nan")
 
         def reducer(arr: Any, dims: Any) -> Any:
             pick = _median_index(arr.reshape(-1), 0, skip_nan)
@@ -115,7 +117,10 @@ def _quantile(input: Tensor, q: Any, dim: Any, keepdim: bool, interpolation: str
         raise RuntimeError(f"{name}() q values must be in the range [0, 1]")
     x = input
     out_ndim = xd.ndim
-    if dim is None:
+    if dim is not None:
+        wrap_dim(dim, xd.ndim)
+    whole = dim is None or xd.ndim == 0   # a 0-d tensor's one dim is all of it
+    if whole:
         x = input.reshape((-1,))
         d = 0
     else:
@@ -155,7 +160,7 @@ def _quantile(input: Tensor, q: Any, dim: Any, keepdim: bool, interpolation: str
         out = _where(xp.broadcast_to(nan.any(axis=d, keepdims=True)[None], out.shape), float("nan"), out)
     # shape: (nq, kept...) -> drop or keep the reduced dim, drop nq for a scalar q
     shape = list(out.shape)
-    if dim is None:
+    if whole:
         shape = [shape[0]] + ([1] * out_ndim if keepdim else [])
     elif not keepdim:
         del shape[d + 1]

@@ -96,8 +96,9 @@ class Abs(_Unary):
 
 
 class Sign(_Step):
-    """``y = sign(x)`` in {-1, 0, 1};  dy/dx = 0."""
-    f = staticmethod(lambda xp, x: x.copy() if x.dtype == bool else xp.sign(x))
+    """``y = sign(x)`` in {-1, 0, 1} (0 for NaN, as PyTorch's ``(0 < x) - (x < 0)``);  dy/dx = 0."""
+    f = staticmethod(lambda xp, x: x.copy() if x.dtype == bool else
+                     xp.sign(x) if x.dtype.kind in "iu" else xp.where(xp.isnan(x), 0, xp.sign(x)).astype(x.dtype))
 
 
 class Sgn(Function):
