@@ -33,6 +33,7 @@ lesson 02 (autograd) use this file.
 """
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from .. import backend
@@ -361,6 +362,9 @@ def adjoint(input: Tensor) -> Tensor:
     """The conjugate transpose of the last two dimensions, ``input.mT.conj()``
     (``torch.adjoint``, ``Tensor.mH``)."""
     _check_tensor(input, "adjoint")
+    if input._data.ndim == 0:   # still accepted by PyTorch, with this warning
+        warnings.warn("adjoint() is deprecated on 0-D tensors. Consider using x.conj().", UserWarning, stacklevel=2)
+        return conj(input)
     if input._data.ndim < 2:
         raise RuntimeError(f"tensor.adjoint() is only supported on matrices or batches of matrices. "
                            f"Got {input._data.ndim}-D tensor.")

@@ -363,7 +363,7 @@ class Sigmoid(Function):
         wd = xd.astype(backend.float32.np) if xd.dtype.itemsize < 4 else xd  # half in float32
         # e^-x overflows to inf for x < -88 (float32), and 1 / (1 + inf) = 0 is the right answer
         with backend.numpy.errstate(over="ignore", invalid="ignore"):
-            y = xp.exp(-wd)
+            y = xp.asarray(xp.exp(-wd))   # an array even for 0-d x (NumPy returns a scalar)
         y += 1
         xp.reciprocal(y, out=y)
         y = y.astype(xd.dtype, copy=False)

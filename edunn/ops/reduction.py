@@ -426,7 +426,8 @@ class Var(Function):
     def backward(ctx, grad):
         x, = ctx.saved_tensors
         centred = x - x.mean(ctx.dims, keepdim=True)
-        return _spread(grad, ctx.kept, x.shape) * centred * (2.0 / ctx.denom), None, None, None
+        scale = 2.0 / ctx.denom if ctx.denom else math.inf   # no degrees of freedom: NaN, as PyTorch
+        return _spread(grad, ctx.kept, x.shape) * centred * scale, None, None, None
 
 
 def _var_args(input: Tensor, dim: Any, unbiased: Any, correction: Any, name: str = "var") -> tuple:

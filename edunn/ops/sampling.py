@@ -38,7 +38,7 @@ class Poisson(Function):
             raise RuntimeError("invalid Poisson rate, expected rate to be non-negative")
         with backend.device_context(rate.device):
             k = _gen(generator, rate.device).poisson(lam)
-        return k.astype(rate._data.dtype)
+        return xp.asarray(k, dtype=rate._data.dtype)   # a 0-d rate draws a Python int
 
     @staticmethod
     def backward(ctx, grad):

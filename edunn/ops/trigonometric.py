@@ -96,10 +96,12 @@ class Asinh(_Unary):
 
 class Acosh(_Unary):
     """``y = acosh x``;  dy/dx = 1 / (sqrt(x - 1) sqrt(x + 1)): ``1 / sqrt(x^2 - 1)`` for real
-    ``x > 1``, and on the principal branch for complex ``x`` (where the two differ in sign)."""
+    ``x`` (as PyTorch writes it, so also where ``x < -1``, outside the domain: its value there is
+    NaN but its gradient a number), and on the principal branch for complex ``x`` (where the two
+    differ in sign)."""
     supports_complex = True
     f = staticmethod(lambda xp, x: xp.arccosh(x))
-    df = staticmethod(lambda x, y: rsqrt(x - 1) * rsqrt(x + 1))
+    df = staticmethod(lambda x, y: rsqrt(x - 1) * rsqrt(x + 1) if x.is_complex() else rsqrt(x * x - 1))
 
 
 class Atanh(_Unary):

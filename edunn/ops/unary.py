@@ -262,7 +262,7 @@ class Erfinv(_Unary):
 # ---------------------------------------------------------------------------------------- with arguments
 class Logit(Function):
     """``y = log(z / (1 - z))`` with ``z = clamp(x, eps, 1 - eps)`` when eps is given;
-    dy/dx = 1 / (x (1 - x)), 0 outside [eps, 1 - eps]."""
+    dy/dx = 1 / (x (1 - x)), 0 outside [eps, 1 - eps] (NaN outside [0, 1] without eps, as PyTorch)."""
 
     @staticmethod
     def forward(ctx, x, eps):
@@ -279,7 +279,7 @@ class Logit(Function):
         x, = ctx.saved_tensors
         g = grad / (x * (1 - x))
         if ctx.eps is None:
-            return g, None
+            return _where((x < 0) | (x > 1), float("nan"), g), None
         return _where((x < ctx.eps) | (x > 1 - ctx.eps), 0.0, g), None
 
 
