@@ -77,6 +77,8 @@ class TensorMethods(RareTensorMethods):
     def __ixor__(self, other): return self._inplace(_ew.bitwise_xor(self, other))
     def __lshift__(self, other): return _ew.bitwise_left_shift(self, other)
     def __rshift__(self, other): return _ew.bitwise_right_shift(self, other)
+    def __rlshift__(self, other): return _ew.bitwise_left_shift(other, self)
+    def __rrshift__(self, other): return _ew.bitwise_right_shift(other, self)
 
     # ------------------------------------------------------------------ comparisons
     def __eq__(self, other): return _ew.eq(self, other)

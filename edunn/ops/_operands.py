@@ -147,7 +147,21 @@ def _weak_scalar(value: Any, rt: backend.dtype, array: Any) -> Any:
     ``ml_dtypes``' bfloat16, which it widens to float32; a 0-d bfloat16 array keeps it."""
     if rt is backend.bfloat16:
         return backend.array_module(array).asarray(value, dtype=rt.np)
+    if value.__class__ is int and rt.np.kind in "iu":
+        return _wrapped(value, rt.np)
     return value
+
+
+def _wrapped(value: int, np_dtype: Any) -> int:
+    """A Python int outside an integer dtype's range, wrapped into it as PyTorch casts it
+    (``uint8_tensor + -2`` adds 254; NumPy 2 raises OverflowError instead).  Beyond 64 bits
+    PyTorch cannot convert it either."""
+    info = backend.numpy.iinfo(np_dtype)
+    if info.min <= value <= info.max:
+        return value
+    if not -2 ** 63 <= value < 2 ** 64:
+        raise OverflowError("int too big to convert")
+    return (value - info.min) % (info.max - info.min + 1) + info.min
 
 
 def _float_array(x: Tensor) -> Any:

@@ -128,6 +128,8 @@ class Div(Function):
 
     @staticmethod
     def forward(ctx, a, b):
+        if a.__class__ is int or b.__class__ is int:   # an integer tensor by a number: in floats, so
+            a, b = _floats_for_division(a), _floats_for_division(b)   # -2 is not cast to uint8 first
         ad, bd = _binary(a, b)
         ad, bd, rounding = _opmath(a, b, ad, bd)
         ctx.save_for_backward(a if ctx._next[1] is not None else None, b)  # a: only for b's gradient
@@ -147,6 +149,14 @@ class Div(Function):
         ga = grad / b if need_a else None
         gb = -grad * a / (b * b) if need_b else None
         return ga, gb
+
+
+def _floats_for_division(v: Any) -> Any:
+    """An integer or bool tensor in the default float dtype (PyTorch's true division computes in
+    it); anything else as it is."""
+    if isinstance(v, Tensor) and v._data.dtype.kind in "biu":
+        return Tensor._make(v._data.astype(backend.get_default_dtype().np))
+    return v
 
 
 class Neg(Function):

@@ -10,6 +10,7 @@ with a bool operand is refused as PyTorch does, since it is almost always a mist
 complex32 (``chalf``) has no NumPy type: where PyTorch computes in complex32 (float16 with a
 complex number) nothing is compared (edunn refuses it with a clear error).
 """
+import operator
 import warnings
 
 import numpy as np
@@ -166,3 +167,31 @@ def test_casts_between_every_dtype_pair_match_pytorch(source):
     for target in DTYPES:
         outcomes = [_outcome(lambda m=m: _tensor(m, source).to(getattr(m, target))) for m in (edunn, torch)]
         _check(f"{source}.to({target})", *outcomes, _low(source, target))
+
+
+OPERATORS = ["add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "lt", "eq", "and_", "or_", "xor", "lshift",
+             "rshift"]
+MORE_NUMBERS = {**NUMBERS, "negative int": -2, "int past uint8": 300}
+
+
+@pytest.mark.parametrize("name", OPERATORS)
+def test_operators_with_a_number_or_0d_tensor_on_either_side_match_pytorch(name):
+    """``2 - x``, ``x < -2``, ``3 << x``, ``0-d tensor + x`` ...: a Python int outside an integer
+    tensor's range wraps into it as PyTorch casts it (``uint8_tensor + -2`` adds 254)."""
+    op = getattr(operator, name)
+    for d1 in DTYPES:
+        for kind, number in MORE_NUMBERS.items():
+            for reflected in (False, True):
+                def call(m, number=number, reflected=reflected):
+                    x = _tensor(m, d1)
+                    return op(number, x) if reflected else op(x, number)
+                if complex32(_tensor(torch, d1), number):
+                    continue
+                outcomes = [_outcome(lambda m=m: call(m)) for m in (edunn, torch)]
+                _check(f"{'' if not reflected else kind + ' '}{name} {d1}{' ' + kind if not reflected else ''}",
+                       *outcomes, _low(d1))
+        for d2 in DTYPES:
+            if complex32(_tensor(torch, d2, ()), _tensor(torch, d1)):
+                continue
+            outcomes = [_outcome(lambda m=m: op(_tensor(m, d2, ()), _tensor(m, d1))) for m in (edunn, torch)]
+            _check(f"0-d {d2} {name} {d1}", *outcomes, _low(d1, d2))
