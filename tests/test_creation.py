@@ -238,3 +238,65 @@ def test_random_errors():
     np.float64(2.0), [np.float64(2)]], ids=repr)
 def test_numpy_scalars_in_data_keep_their_dtype_like_pytorch(data):
     assert edunn.tensor(data).dtype.name == str(torch.tensor(data).dtype).split(".")[1]
+
+
+CONSTRUCTIONS = [
+    lambda m: m.tensor([1, 2.5]), lambda m: m.tensor([True, 2]), lambda m: m.tensor([1, 2j]), lambda m: m.tensor(3),
+    lambda m: m.tensor(3.0), lambda m: m.tensor(np.float64(2.5)), lambda m: m.tensor(np.int32(2)),
+    lambda m: m.tensor(np.array([1, 2], dtype=np.int16)), lambda m: m.tensor([np.float32(1.5), 2]),
+    lambda m: m.tensor([]), lambda m: m.tensor([[]]), lambda m: m.tensor([[1, 2], [3]]),
+    lambda m: m.tensor([m.tensor(1.5), m.tensor(2.0)]), lambda m: m.tensor([m.tensor([1, 2]), m.tensor([3, 4])]),
+    lambda m: m.tensor(2**63), lambda m: m.tensor(-2**63), lambda m: m.tensor([2**64]),
+    lambda m: m.tensor([1.5], dtype=m.int64), lambda m: m.tensor(float("nan"), dtype=m.int32),
+    lambda m: m.tensor([300], dtype=m.uint8), lambda m: m.tensor([-1], dtype=m.uint8), lambda m: m.arange(5),
+    lambda m: m.arange(0, 1, 0.1), lambda m: m.arange(1, 2.5, 0.5), lambda m: m.arange(10, 0, -3),
+    lambda m: m.arange(0.0, 1.0, 0.3, dtype=m.float64), lambda m: m.arange(5, dtype=m.float32),
+    lambda m: m.arange(m.tensor(3)), lambda m: m.arange(1e20, 1e20 + 3), lambda m: m.arange(0, 5, 0),
+    lambda m: m.linspace(0, 1, 5), lambda m: m.linspace(0, 10, 5, dtype=m.int64), lambda m: m.linspace(-1, 1, 1),
+    lambda m: m.linspace(0, 1, 0), lambda m: m.linspace(0, 1j, 3), lambda m: m.logspace(0, 2, 3),
+    lambda m: m.logspace(0, 2, 3, base=2), lambda m: m.logspace(0, 3, 4, dtype=m.int64), lambda m: m.full((2,), True),
+    lambda m: m.full((2,), 3), lambda m: m.full((2,), 3.5), lambda m: m.full((2,), 1j), lambda m: m.full((), 2),
+    lambda m: m.zeros(2, 3, dtype=m.bool), lambda m: m.ones((2,), dtype=m.complex64), lambda m: m.eye(3, 2),
+    lambda m: m.eye(0), lambda m: m.empty(0).shape, lambda m: m.zeros([]), lambda m: m.zeros(()),
+    lambda m: m.ones(m.Size([2, 1])), lambda m: m.full([2], m.tensor(5)), lambda m: m.tril_indices(3, 3),
+    lambda m: m.triu_indices(3, 4, 1), lambda m: m.tril_indices(4, 3, -1),
+    lambda m: m.complex(m.tensor([1.]), m.tensor([2.])), lambda m: m.polar(m.tensor([2.]), m.tensor([0.5])),
+    lambda m: m.as_tensor([1, 2], dtype=m.float16), lambda m: m.asarray([[1, 2]], dtype=m.float64),
+    lambda m: m.asarray(3.5), lambda m: m.heaviside(m.tensor([-1., 0., 2.]), m.tensor([0.5])),
+    lambda m: m.scalar_tensor(3), lambda m: m.zeros_like(m.tensor([1, 2]), dtype=m.float64),
+    lambda m: m.full_like(m.tensor([1, 2]), 2.7), lambda m: m.full_like(m.tensor([1., 2.]), 2),
+    lambda m: m.ones_like(m.tensor(3)), lambda m: m.tensor([[1., 2.], [3., 4.]]).new_tensor([1, 2]),
+    lambda m: m.tensor([1, 2]).new_full((2,), 2.5), lambda m: m.tensor([1., 2.]).new_zeros(2, 2).dtype,
+    lambda m: m.tensor([1., 2.]).new_ones((3,)), lambda m: m.randperm(0),
+    lambda m: m.empty_like(m.tensor([1, 2])).dtype, lambda m: m.tensor(np.array(1.5, dtype=np.float16)),
+    lambda m: m.tensor([np.nan, np.inf]), lambda m: m.tensor([[1, 2]]).T, lambda m: m.from_numpy(np.zeros((2, 0))),
+    lambda m: m.tensor(range(4)), lambda m: m.tensor((1, 2.0)), lambda m: m.tensor([[True], [False]]),
+    lambda m: m.tensor([1, None]), lambda m: m.tensor("a"), lambda m: m.tensor([1.5], dtype=m.bool),
+    lambda m: m.tensor([0.5, 0.0], dtype=m.bool), lambda m: m.tensor([2 + 0j], dtype=m.float32),
+    lambda m: m.tensor(np.array([1 + 1j]), dtype=m.float32),
+]
+
+
+def _made(m, make):
+    try:
+        r = make(m)
+    except Exception as error:   # noqa: BLE001  (any refusal counts as one)
+        return "error", type(error).__name__
+    if not isinstance(r, m.Tensor):
+        return "value", str(r).replace("torch", "lib").replace("edunn", "lib")
+    wide = r.to(m.complex128) if r.is_complex() else r.float() if r.dtype in (m.float16, m.bfloat16) else r
+    return "tensor", str(r.dtype).split(".")[-1], tuple(r.shape), np.asarray(wide.tolist(), dtype=complex)
+
+
+@needs_torch
+@pytest.mark.parametrize("index", range(len(CONSTRUCTIONS)))
+def test_construction_matches_pytorch(index):
+    """``tensor`` (dtype inference from Python and NumPy numbers, nested tensors, ranges, casts
+    that wrap: -1 as uint8 is 255, 300 is refused), ``arange``/``linspace``/``logspace`` lengths
+    and dtypes, ``full`` inferring from its value, ``*_like`` and ``new_*``."""
+    ours, theirs = _made(edunn, CONSTRUCTIONS[index]), _made(torch, CONSTRUCTIONS[index])
+    if theirs[0] == "error":
+        return   # edunn may refuse too, or be more lenient
+    assert ours[:-1] == theirs[:-1] if ours[0] == "tensor" else ours == theirs, (ours, theirs)
+    if ours[0] == "tensor":
+        np.testing.assert_allclose(ours[-1], theirs[-1], equal_nan=True)

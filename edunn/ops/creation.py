@@ -128,9 +128,13 @@ def _to_array(data: Any, dtype: Any = None, device: Any = None) -> Any:
     else:
         if isinstance(data, (list, tuple)) and any(isinstance(x, Tensor) for x in _flat(data)):
             data = _tensors_to_nested(data)
+        if isinstance(data, range):
+            data = list(data)
         inferred = (_infer_dtype(data) if dtype is None else as_dtype(dtype)).np
         try:
             arr = backend.numpy.array(data, dtype=inferred)
+        except OverflowError:
+            arr = _narrowed(data, inferred)
         except (ValueError, TypeError) as err:
             raise ValueError(f"could not make a tensor from {type(data).__name__}: {err}") from None
         dev = dev or backend.CPU
@@ -140,6 +144,18 @@ def _to_array(data: Any, dtype: Any = None, device: Any = None) -> Any:
             arr = arr.astype(np_dtype)
     backend.check_dtype_on_device(arr.dtype, dev)
     return backend.to_device(arr, dev)
+
+
+def _narrowed(data: Any, np_dtype: Any) -> Any:
+    """Python ints outside a small integer dtype, as PyTorch converts them: what fits the
+    type's magnitude wraps (``-1`` as uint8 is 255), anything larger is refused."""
+    wide = backend.numpy.array(data, dtype=backend.numpy.int64)
+    info = backend.numpy.iinfo(np_dtype)
+    fits = (abs(wide) <= info.max) if info.min == 0 else ((wide >= info.min) & (wide <= info.max))
+    if not fits.all():
+        name = backend.dtype_of(backend.numpy.zeros((), np_dtype)).name
+        raise RuntimeError(f"value cannot be converted to type {name} without overflow")
+    return wide.astype(np_dtype)
 
 
 def _flat(data):
