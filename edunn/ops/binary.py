@@ -16,6 +16,7 @@ from .. import backend, return_types
 from ..autograd.function import Function
 from ..tensor import Tensor
 from ._out import write_out
+from ._operands import _widened
 from .elementwise import (_FLOATS, _apply, _as_floats, _binary, _check_int_divisor, _conj, _where, _xp,
                           _zeros_of, div, mul, pow, sigmoid)
 from ..amp import _policy as _autocast
@@ -322,8 +323,10 @@ class Lerp(Function):
     @staticmethod
     def forward(ctx, input, end, weight):
         ad, bd = _binary(input, end)
+        dtype = ad.dtype
+        ad, bd = _widened(ad), _widened(bd)   # float16/bfloat16: in float32, rounded once
         xp = _xp(ad)
-        w = weight._data if isinstance(weight, Tensor) else weight
+        w = _widened(weight._data) if isinstance(weight, Tensor) else weight
         diff = bd - ad
         if isinstance(weight, Tensor):
             out = xp.where(xp.abs(w) < 0.5, ad + w * diff, bd - diff * (1 - w))
@@ -335,7 +338,7 @@ class Lerp(Function):
         tensor_w = isinstance(weight, Tensor) and (need_input is not None or need_end is not None)
         ctx.weight = None if isinstance(weight, Tensor) else weight
         ctx.save_for_backward(input if ends else None, end if ends else None, weight if tensor_w else None)
-        return out.astype(xp.result_type(ad, bd), copy=False)
+        return out.astype(dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
@@ -359,8 +362,21 @@ def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1, 
     """``input + value * tensor1 * tensor2``."""
     if _autocast.active and out is None and "addcmul" in _autocast.listed: return _autocast.call("addcmul", addcmul, input, tensor1, tensor2, value=value, out=out)  # noqa: E501,E701
     tensor1, tensor2 = _promoted_with(input, tensor1, tensor2)
+    rounding, (input, tensor1, tensor2) = _widened_operands(input, tensor1, tensor2)
     prod = tensor1 * tensor2
-    return write_out(input + (prod if value == 1 else prod * value), out)
+    y = input + (prod if value == 1 else prod * value)
+    return write_out(y if rounding is None else y.to(rounding), out)
+
+
+def _widened_operands(*tensors: Any) -> tuple:
+    """``(dtype, tensors)``: float16/bfloat16 tensors in float32 and the dtype to round the result
+    to once, as PyTorch's fused kernels (``addcmul``, ``addcdiv``) compute; ``(None, tensors)``
+    for anything else."""
+    dtype = tensors[0].dtype if isinstance(tensors[0], Tensor) else None
+    if dtype not in (backend.float16, backend.bfloat16) or \
+            not all(isinstance(t, Tensor) and t.dtype is dtype for t in tensors):
+        return None, tensors
+    return dtype, tuple(t.to(backend.float32) for t in tensors)
 
 
 def _promoted_with(input: Tensor, tensor1: Tensor, tensor2: Tensor) -> tuple:
@@ -380,8 +396,10 @@ def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1, 
         raise RuntimeError("Integer division with addcdiv is no longer supported, and in a future "
                            "release addcdiv will perform a true division of tensor1 and tensor2.")
     tensor1, tensor2 = _promoted_with(input, tensor1, tensor2)
+    rounding, (input, tensor1, tensor2) = _widened_operands(input, tensor1, tensor2)
     quot = tensor1 / tensor2
-    return write_out(input + (quot if value == 1 else quot * value), out)
+    y = input + (quot if value == 1 else quot * value)
+    return write_out(y if rounding is None else y.to(rounding), out)
 
 
 # ---------------------------------------------------------------------------------------- floats, bits, integers

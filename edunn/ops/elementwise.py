@@ -133,7 +133,8 @@ class Div(Function):
         ad, bd = _binary(a, b)
         ad, bd, rounding = _opmath(a, b, ad, bd)
         ctx.save_for_backward(a if ctx._next[1] is not None else None, b)  # a: only for b's gradient
-        y = ad / bd
+        with backend.numpy.errstate(divide="ignore", invalid="ignore"):  # x / 0: inf, silently as PyTorch
+            y = ad / bd
         if rounding is not None:
             return y.astype(rounding)
         if (ad if hasattr(ad, "dtype") else bd).dtype not in _INEXACT:  # int / int is a float

@@ -11,7 +11,7 @@ from .. import backend
 from ..autograd import grad_mode
 from ..tensor import Tensor
 from ._devices import on_each_device
-from .optimizer import (Optimizer, _blocks, _bump_version, _check_lr, _get_value,
+from .optimizer import (Optimizer, _reduced, _blocks, _bump_version, _check_lr, _get_value,
                         _increment_step, _to_scalar, _use_grad_for_differentiable, _writable,
                         _zero_step)
 
@@ -131,7 +131,7 @@ def adadelta(params: list[Tensor], grads: list[Tensor], square_avgs: list[Tensor
     """Functional Adadelta (``torch.optim.adadelta.adadelta``): updates ``params`` and the
     state in place.  See :class:`Adadelta` for the algorithm."""
     lr = _to_scalar(lr)
-    if differentiable:
+    if differentiable or _reduced(params):
         _adadelta_with_autograd(params, grads, square_avgs, acc_deltas, state_steps, lr=lr,
                                 rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize)
         return

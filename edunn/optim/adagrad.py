@@ -12,7 +12,7 @@ from .. import backend
 from ..autograd import grad_mode
 from ..tensor import Tensor
 from ._devices import on_each_device
-from .optimizer import (Optimizer, _blocks, _bump_version, _check_lr, _get_value,
+from .optimizer import (Optimizer, _reduced, _blocks, _bump_version, _check_lr, _get_value,
                         _increment_step, _to_scalar, _use_grad_for_differentiable, _writable,
                         _zero_step)
 
@@ -159,7 +159,7 @@ def adagrad(params: list[Tensor], grads: list[Tensor], state_sums: list[Tensor],
     """Functional Adagrad (``torch.optim.adagrad.adagrad``): updates ``params``, ``state_sums``
     and ``state_steps`` in place.  See :class:`Adagrad` for the algorithm."""
     lr = _to_scalar(lr)
-    if differentiable:
+    if differentiable or _reduced(params):
         _adagrad_with_autograd(params, grads, state_sums, state_steps, lr=lr,
                                weight_decay=weight_decay, lr_decay=lr_decay, eps=eps,
                                maximize=maximize)

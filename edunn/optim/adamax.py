@@ -9,7 +9,7 @@ from ..ops.creation import zeros_like
 from ..tensor import Tensor
 from .adam import _check_adam_args, _no_sparse, _step_from_number
 from ._devices import on_each_device
-from .optimizer import (Optimizer, _blocks, _bump_version, _capturable_doc, _differentiable_doc,
+from .optimizer import (Optimizer, _reduced, _blocks, _bump_version, _capturable_doc, _differentiable_doc,
                         _foreach_doc, _get_value, _increment_step, _lerp_, _maximize_doc,
                         _params_doc, _signed_grad, _to_scalar, _use_grad_for_differentiable,
                         _writable, _zero_step)
@@ -121,7 +121,7 @@ def adamax(params: list[Tensor], grads: list[Tensor], exp_avgs: list[Tensor],
            differentiable: bool = False) -> None:
     """Functional form of ``Adamax``'s update (``torch.optim.adamax.adamax``), in place."""
     lr = _to_scalar(lr)
-    if differentiable:
+    if differentiable or _reduced(params):
         _adamax_with_autograd(params, grads, exp_avgs, exp_infs, state_steps, eps=eps,
                               beta1=beta1, beta2=beta2, lr=lr, weight_decay=weight_decay,
                               maximize=maximize)

@@ -11,7 +11,7 @@ from .. import backend
 from ..autograd import grad_mode
 from ..tensor import Tensor
 from ._devices import on_each_device
-from .optimizer import (Optimizer, _blocks, _bump_version, _check_lr, _get_scalar_dtype,
+from .optimizer import (Optimizer, _reduced, _blocks, _bump_version, _check_lr, _get_scalar_dtype,
                         _get_value, _increment_step, _to_scalar, _use_grad_for_differentiable,
                         _writable)
 
@@ -155,7 +155,7 @@ def asgd(params: list[Tensor], grads: list[Tensor], axs: list[Tensor], mus: list
                 step = _increment_step(step_t)
         eta = float(eta_t._data)
         mu = float(mu_t._data)
-        if differentiable:  # Tensor ops, so that autograd records the update
+        if differentiable or _reduced((param,)):  # Tensor ops, so that autograd records the update
             g = grad if not maximize else -grad
             if weight_decay != 0:
                 g = g.add(param, alpha=weight_decay)

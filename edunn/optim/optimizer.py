@@ -142,6 +142,16 @@ def _increment_step(step_t: Tensor) -> float:
     return float(step_t._data)
 
 
+def _reduced(params: list) -> bool:
+    """Whether some parameter is float16/bfloat16.  Their updates then run as PyTorch writes
+    them, op by op on tensors, each op rounding once as PyTorch's do (in float32 with an alpha
+    rounded to the dtype); the fast array path would round each temporary as well."""
+    return any(p._data.dtype in _REDUCED_NP for p in params)
+
+
+_REDUCED_NP = frozenset({backend.float16.np, backend.bfloat16.np})
+
+
 def _writable(t: Tensor) -> Any:
     """``t``'s array, made a real (writable) array if an op left a NumPy scalar there."""
     data = t._data

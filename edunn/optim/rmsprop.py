@@ -12,7 +12,7 @@ from .. import backend
 from ..autograd import grad_mode
 from ..tensor import Tensor
 from ._devices import on_each_device
-from .optimizer import (Optimizer, _blocks, _bump_version, _check_lr, _get_value,
+from .optimizer import (Optimizer, _reduced, _blocks, _bump_version, _check_lr, _get_value,
                         _increment_step, _to_scalar, _use_grad_for_differentiable, _writable,
                         _zero_step)
 
@@ -159,7 +159,7 @@ def rmsprop(params: list[Tensor], grads: list[Tensor], square_avgs: list[Tensor]
     """Functional RMSprop (``torch.optim.rmsprop.rmsprop``): updates ``params`` and the state
     in place.  See :class:`RMSprop` for the algorithm."""
     lr = _to_scalar(lr)
-    if differentiable:
+    if differentiable or _reduced(params):
         _rmsprop_with_autograd(params, grads, square_avgs, grad_avgs, momentum_buffer_list,
                                state_steps, lr=lr, alpha=alpha, eps=eps,
                                weight_decay=weight_decay, momentum=momentum, centered=centered,

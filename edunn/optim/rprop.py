@@ -11,7 +11,7 @@ from .. import backend
 from ..autograd import grad_mode
 from ..tensor import Tensor
 from ._devices import on_each_device
-from .optimizer import (Optimizer, _blocks, _bump_version, _check_lr, _get_value,
+from .optimizer import (Optimizer, _reduced, _blocks, _bump_version, _check_lr, _get_value,
                         _increment_step, _use_grad_for_differentiable, _writable, _zero_step)
 
 __all__ = ["Rprop"]
@@ -137,7 +137,7 @@ def rprop(params: list[Tensor], grads: list[Tensor], prevs: list[Tensor],
           etaminus: float, etaplus: float) -> None:
     """Functional Rprop (``torch.optim.rprop.rprop``): updates ``params`` and the state in
     place.  See :class:`Rprop` for the algorithm."""
-    if differentiable:
+    if differentiable or _reduced(params):
         _rprop_with_autograd(params, grads, prevs, step_sizes, state_steps,
                              step_size_min=step_size_min, step_size_max=step_size_max,
                              etaminus=etaminus, etaplus=etaplus, maximize=maximize)

@@ -9,7 +9,7 @@ from ..autograd import grad_mode
 from ..tensor import Tensor
 from . import _fused
 from ._devices import on_each_device
-from .optimizer import (Optimizer, _blocks, _bump_version, _check_lr, _dense_from_sparse,
+from .optimizer import (Optimizer, _blocks, _bump_version, _check_lr, _dense_from_sparse, _reduced,
                         _differentiable_doc,
                         _foreach_doc, _fused_doc, _get_value, _maximize_doc, _params_doc,
                         _to_scalar, _use_grad_for_differentiable, _writable)
@@ -146,7 +146,7 @@ def sgd(params: list[Tensor], d_p_list: list[Tensor], momentum_buffer_list: list
     """Functional form of ``SGD``'s update (``torch.optim.sgd.sgd``): updates ``params`` in place
     and fills ``None`` entries of ``momentum_buffer_list`` with new buffers."""
     lr = _to_scalar(lr)
-    if differentiable:
+    if differentiable or _reduced(params):
         _sgd_with_autograd(params, d_p_list, momentum_buffer_list, weight_decay=weight_decay,
                            momentum=momentum, lr=lr, dampening=dampening, nesterov=nesterov,
                            maximize=maximize)

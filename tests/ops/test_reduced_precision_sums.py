@@ -181,3 +181,29 @@ def test_add_with_alpha_keeps_the_half_precision_dtype(alpha, dtype):
             results.append(y)
         assert str(results[0].dtype) == f"edunn.{dtype}"
         np.testing.assert_array_equal(*[np.asarray(r.float().tolist()) for r in results])
+
+
+EXACT_OPTIMIZERS = {"SGD": {"lr": 0.1, "momentum": 0.9, "weight_decay": 0.01},
+                    "SGD_nesterov": {"lr": 0.1, "momentum": 0.9, "nesterov": True},
+                    "RMSprop": {"lr": 1e-3, "centered": True, "momentum": 0.9}, "Adagrad": {"lr": 0.1},
+                    "Adadelta": {}, "Adamax": {}, "RAdam": {}, "Rprop": {}, "ASGD": {}}
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+@pytest.mark.parametrize("name", EXACT_OPTIMIZERS)
+def test_half_precision_optimizer_steps_round_as_pytorch(name, dtype):
+    """Five steps on float16/bfloat16 parameters give PyTorch's bits: each op of the update
+    rounds once, as PyTorch's single-tensor loop (addcmul, addcdiv and lerp in float32 inside;
+    the array path would round every temporary).  Adam, AdamW and NAdam stay on their array
+    path, within an ulp of PyTorch's."""
+    rng = np.random.default_rng(0)
+    start, grad = rng.standard_normal(1024), rng.standard_normal(1024) * 0.1
+    results = []
+    for m in (edunn, torch):
+        p = m.tensor(start, dtype=getattr(m, dtype), requires_grad=True)
+        opt = getattr(m.optim, name.split("_")[0])([p], **EXACT_OPTIMIZERS[name])
+        for i in range(5):
+            p.grad = m.tensor(grad * (i + 1), dtype=getattr(m, dtype))
+            opt.step()
+        results.append(np.asarray(p.detach().float().tolist()))
+    np.testing.assert_array_equal(*results)
