@@ -45,6 +45,7 @@ from ._out import write_out
 from ..amp import _policy as _autocast
 
 _grad_state = grad_mode.state
+_BOOL = backend.bool_.np
 
 
 # ----------------------------------------------------------------------------------------------
@@ -74,11 +75,12 @@ class Sub(Function):
 
     @staticmethod
     def forward(ctx, a, b, alpha=1):
-        bools = [v._data.dtype == backend.bool_.np if isinstance(v, Tensor) else isinstance(v, bool) for v in (a, b)]
-        if all(bools):
+        bools = (a._data.dtype == _BOOL if isinstance(a, Tensor) else a.__class__ is bool,
+                 b._data.dtype == _BOOL if isinstance(b, Tensor) else b.__class__ is bool)
+        if bools[0] and bools[1]:
             raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. "
                                "Use the `^` or `logical_xor()` operator instead.")
-        if any(bools):
+        if bools[0] or bools[1]:
             raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. If you "
                                "are trying to invert a mask, use the `~` or `logical_not()` operator instead.")
         ad, bd = _binary(a, b)
@@ -131,12 +133,13 @@ class Div(Function):
         if a.__class__ is int or b.__class__ is int:   # an integer tensor by a number: in floats, so
             a, b = _floats_for_division(a), _floats_for_division(b)   # -2 is not cast to uint8 first
         ad, bd = _binary(a, b)
-        ad, bd, rounding = _opmath(a, b, ad, bd)
         ctx.save_for_backward(a if ctx._next[1] is not None else None, b)  # a: only for b's gradient
         with backend.numpy.errstate(divide="ignore", invalid="ignore"):  # x / 0: inf, silently as PyTorch
             y = ad / bd
-        if rounding is not None:
-            return y.astype(rounding)
+            if y.dtype in _REDUCED:   # float16/bfloat16 by a number: PyTorch's rounding
+                ad, bd, rounding = _opmath(a, b, ad, bd)
+                if rounding is not None:
+                    return (ad / bd).astype(rounding)
         if (ad if hasattr(ad, "dtype") else bd).dtype not in _INEXACT:  # int / int is a float
             y = y.astype(backend.get_default_dtype().np)
         return y
