@@ -273,7 +273,9 @@ class _Select(Function):
     """``y = reducer(x)`` where the result is one of x's values (``amax``, ``median()`` ...): the
     gradient is shared evenly by every element equal to the result, as PyTorch's ``amax``.
     ``fill``: the other elements get exactly 0 even from a NaN or infinite gradient (PyTorch's
-    ``max()``, ``min()`` and ``median()`` of a whole tensor fill the hits; ``amax`` multiplies)."""
+    ``max()``, ``min()`` and ``median()`` of a whole tensor fill the hits, and a NaN result sends
+    the gradient to the NaN; ``amax`` multiplies, and a NaN result, equal to nothing, makes every
+    element's gradient NaN, as PyTorch's 0/0)."""
 
     @staticmethod
     def forward(ctx, x, dims, keepdim, reducer, fill=False):
@@ -281,11 +283,12 @@ class _Select(Function):
         y = reducer(xd, dims)  # with keepdims
         xp = _xp(x)
         hit = xd == y
-        if xd.dtype in _FLOATS:
+        if xd.dtype in _FLOATS and fill:
             hit = hit | (xp.isnan(xd) & xp.isnan(y))
         ctx.shape, ctx.kept, ctx.fill = xd.shape, y.shape, fill
         if xd.dtype in _FLOATS:
-            ctx.weight = (hit / hit.sum(axis=dims, keepdims=True)).astype(xd.dtype)
+            with _quiet():
+                ctx.weight = (hit / hit.sum(axis=dims, keepdims=True)).astype(xd.dtype)
         return y if keepdim else y.reshape(tuple(s for i, s in enumerate(y.shape)
                                                  if dims is not None and i not in dims))
 
