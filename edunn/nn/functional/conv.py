@@ -170,7 +170,7 @@ def _conv_transpose_by_offsets(z: Any, w: Any, geo: _Geometry) -> Any:
     n, cz, cg = z.shape[0], w.shape[0] // g, w.shape[1]
     # W as (K, G, C_img/G, C_z/G): offset i's slice maps z's channels to the image's
     wk = xp.ascontiguousarray(w.reshape(g, cz, cg, k).transpose(3, 0, 2, 1))
-    zmat = z.reshape(n, g, cz, -1)
+    zmat = z.reshape(n, g, cz, math.prod(z.shape[2:]))   # not -1: n may be 0
     full = tuple(s + lo + hi for s, (lo, hi) in zip(geo.image, geo.padding))
     out = xp.zeros((n, g * cg) + full, xp.result_type(z.dtype, w.dtype))
     part = xp.empty((n, g, cg, zmat.shape[-1]), out.dtype)
@@ -252,7 +252,7 @@ class ConvNd(Function):
             gx = ConvTransposeNd.apply(grad, w, None, geo)
         if need_w:
             n, g = grad._data.shape[0], geo.groups
-            gmat = grad.reshape(n, g, w._data.shape[0] // g, -1)
+            gmat = grad.reshape(n, g, w._data.shape[0] // g, math.prod(grad.shape[2:]))
             gw = matmul(Im2col.apply(x, geo), gmat.mT).sum(0).mT.reshape(w.shape)
         if need_b:
             gb = grad.sum((0,) + tuple(range(2, grad._data.ndim)))
@@ -263,15 +263,16 @@ class ConvNd(Function):
                          need_w: bool, need_b: bool) -> tuple:
         wd = w._data
         n, c_out, groups = g.shape[0], wd.shape[0], geo.groups
+        positions = math.prod(g.shape[2:])   # not -1 in the reshapes below: n may be 0
         gx = gw = gb = None
         if need_x:
             gx = Tensor._make(_conv_transpose_array(g, wd, geo))
         if need_w:
             # dW[g] = sum_n cols[n, g] (C_in/G * K, L) @ g[n, g]^T (L, C_out/G)
-            gm = (cols @ g.reshape(n, groups, c_out // groups, -1).swapaxes(-1, -2)).sum(0)
+            gm = (cols @ g.reshape(n, groups, c_out // groups, positions).swapaxes(-1, -2)).sum(0)
             gw = Tensor._make(gm.swapaxes(-1, -2).reshape(wd.shape))
         if need_b:
-            gb = Tensor._make(_widened(g.reshape(n, c_out, -1)).sum((0, 2)).astype(g.dtype, copy=False))
+            gb = Tensor._make(_widened(g.reshape(n, c_out, positions)).sum((0, 2)).astype(g.dtype, copy=False))
         return gx, gw, gb, None
 
 
@@ -303,7 +304,7 @@ class ConvTransposeNd(Function):
                 wm = w.reshape(g, w._data.shape[0] // g, -1)
                 gz = matmul(wm, cols).reshape(z.shape)
             if need_w:
-                zmat = z.reshape(n, g, z._data.shape[1] // g, -1)
+                zmat = z.reshape(n, g, z._data.shape[1] // g, math.prod(z.shape[2:]))
                 gw = matmul(cols, zmat.mT).sum(0).mT.reshape(w.shape)
         if need_b:
             gb = grad.sum((0,) + tuple(range(2, grad._data.ndim)))
